@@ -1,0 +1,138 @@
+# ctxcache -- one Makefile for the library, the command, tests, fuzzers and
+# benchmarks.  Sources are picked up by folder, so adding a module is adding
+# a file.  `make help` lists the targets.
+#
+#   make            library (build/libctxcache.a) and command (build/ctxcache)
+#   make run        the main job on the built-in default workload
+#   make test       build and run every test (cmocka unit tests + CLI tests)
+#   make bench      benchmarks; figures in build/bench/bench.json
+#   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
+#   make deps       install the Debian packages the project needs (idempotent)
+#   CUDA=0          build without the CUDA parts even when nvcc is present
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD ?= build
+CC ?= cc
+NVCC ?= nvcc
+HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1 || echo 0)
+CUDA ?= $(HAVE_NVCC)
+
+# Debian packages: build libraries, test and plot tools.
+DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
+    libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
+    libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
+    python3-numpy
+
+PKGS := hdf5 gsl jansson libxxhash openblas
+# Deferred (=) so that pkg-config runs after `deps` has installed it.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_serial_hl
+
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -I. $(PKG_CFLAGS) \
+    -DCC_HAVE_CUDA=$(CUDA)
+LDLIBS = $(PKG_LIBS) -lm -fopenmp -lpthread
+ifeq ($(CUDA),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v $(NVCC)))
+LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+NVFLAGS ?= -O2 -std=c++17 -I. --generate-code arch=compute_80,code=sm_80 \
+    --generate-code arch=compute_90,code=sm_90
+endif
+
+LIB_DIRS := core policies traces sim gpu analysis
+LIB_SRC := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+CU_SRC := $(sort $(wildcard gpu/*.cu))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+ifeq ($(CUDA),1)
+LIB_OBJ += $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+endif
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+
+LIB := $(BUILD)/libctxcache.a
+BIN := $(BUILD)/ctxcache
+HEADERS := $(wildcard */*.h)
+
+.PHONY: all deps run test bench fuzz fuzz-run clean help
+all: $(BIN)
+
+# Idempotent and quick once done: one dpkg-query, apt-get only for what is
+# missing.  Skipped when not root and everything is present.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing $$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The default workload: generate, describe, and (from later issues) replay.
+run: $(BIN)
+	@mkdir -p $(BUILD)/run
+	./$(BIN) gen default -o $(BUILD)/run/default.h5 --seed 1
+	./$(BIN) trace stats $(BUILD)/run/default.h5
+	./$(BIN) trace stats $(BUILD)/run/default.h5 --json > $(BUILD)/run/default_stats.json
+	@echo "results: $(BUILD)/run/default.h5 (trace), $(BUILD)/run/default_stats.json (summary)"
+
+test: $(BIN) $(TEST_BIN)
+	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
+
+bench: $(BIN) $(BENCH_BIN)
+	@mkdir -p $(BUILD)/bench
+	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
+
+# Fuzzers: clang + libFuzzer + ASan/UBSan, linked against a sanitized copy of
+# the library so that bugs inside it are caught too.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
+$(BUILD)/fuzzobj/%.o: %.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -fopenmp=libgomp -c $< -o $@
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS) -lgomp -lm
+fuzz: $(FUZZ_BIN)
+FUZZ_SECONDS ?= 60
+fuzz-run: $(FUZZ_BIN)
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_BIN)
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,0 +1,146 @@
+/*
+ * main.c -- `ctxcache COMMAND ...`: dispatch through one table.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+static const cli_command commands[] = {
+    {"gen", "generate a synthetic workload from a spec file", cmd_gen},
+    {"trace", "convert traces between formats and describe them (convert, stats)", cmd_trace},
+    {"version", "print the version and build features", cmd_version},
+    {"help", "print help for a command", cmd_help},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "ctxcache %s -- simulate and benchmark LLM serving caches\n\n"
+            "usage: ctxcache COMMAND [options]   (ctxcache COMMAND --help for details)\n\n"
+            "commands:\n",
+            CC_VERSION);
+    for (size_t i = 0; i < n_commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\ntrace formats (read; * = also written):\n");
+    for (size_t i = 0; i < cc_n_formats; i++)
+        fprintf(out, "  %-14s%s %s\n", cc_formats[i].name, cc_formats[i].write ? "*" : " ",
+                cc_formats[i].description);
+    fprintf(out,
+            "\nexamples:\n"
+            "  ctxcache gen default -o work.h5 --seed 1\n"
+            "  ctxcache trace stats ../shared/data/mooncake/conversation_trace.jsonl --json\n"
+            "  ctxcache trace convert ../shared/data/azure/AzureLLMInferenceTrace_conv.csv azure.h5\n"
+            "\nexit status: 0 ok, 1 bad input data, 2 bad usage, 3 resource or internal error\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(commands[i].name, argv[1]) == 0) {
+            char *args[] = {argv[1], "--help", NULL};
+            return commands[i].run(2, args);
+        }
+    return cli_usage_error("help", "unknown command '%s'", argv[1]);
+}
+
+int cli_exit_code(int status)
+{
+    switch (status) {
+    case CC_OK: return 0;
+    case CC_EIO:
+    case CC_EFORMAT:
+    case CC_ERANGE: return 1;
+    case CC_EARG:
+    case CC_EUNSUP: return 2;
+    default: return 3;
+    }
+}
+
+int cli_fail(const char *cmd, const cc_err *err)
+{
+    fprintf(stderr, "ctxcache %s: ", cmd);
+    cc_err_print(err, stderr);
+    return cli_exit_code(err->code ? err->code : CC_EFORMAT);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "ctxcache %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'ctxcache %s --help')\n", cmd);
+    return 2;
+}
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return cli_usage_error(cmd, "%s: expected a non-negative integer, got '%s'", opt,
+                               s ? s : "");
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return cli_usage_error(cmd, "%s: expected an integer in 0..%llu, got '%s'", opt,
+                               (unsigned long long)max, s);
+    *out = v;
+    return 0;
+}
+
+int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, cc_trace *t)
+{
+    cc_err err = {0};
+    cc_read_opts ro = {0};
+    cc_tokenizer *tk = NULL;
+    ro.block_size = o->block_size;
+    ro.tenant = o->tenant;
+    if (o->tokenizer) {
+        if (cc_tokenizer_load_hf(o->tokenizer, &tk, &err) != CC_OK)
+            return cli_fail(cmd, &err);
+        ro.tokenizer = tk;
+    }
+    int rc = cc_trace_read(path, o->format, &ro, t, &err);
+    cc_tokenizer_free(tk);
+    if (rc != CC_OK)
+        return cli_fail(cmd, &err);
+    return 0;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: ctxcache version\n\nPrints the version and which optional parts "
+               "(CUDA) this build has.\n\nexample:\n  ctxcache version\n");
+        return 0;
+    }
+    printf("ctxcache %s (cuda: %s)\n", CC_VERSION, CC_HAVE_CUDA ? "built" : "not built");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(commands[i].name, argv[1]) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ctxcache: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test binary given, prints each one's output, and ends with one
+# line "tests: N passed, N failed, N skipped" summed over cmocka's counts.
+# Exit status non-zero when any test failed or a binary crashed.
+set -u
+pass=0 fail=0 skipped=0 crashed=0
+log=$(mktemp)
+for t in "$@"; do
+  echo "== $t"
+  "$t" >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  pass=$((pass + p)); fail=$((fail + f)); skipped=$((skipped + s))
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "!! $t exited with status $rc without reporting a failed test"
+    crashed=$((crashed + 1)); fail=$((fail + 1))
+  fi
+done
+rm -f "$log"
+echo
+echo "tests: $pass passed, $fail failed, $skipped skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,119 @@
+/*
+ * formats.c -- the one table of trace formats, and detection by content.
+ *
+ * Adding a format: write traces/<name>.c with its reader (and writer) and add
+ * one line to cc_formats[].  Detection reads the first 4 KiB and asks every
+ * detector for a score; the highest wins, the file name breaks ties (a
+ * detector may look at the extension itself).
+ */
+#include "traces.h"
+
+#include <errno.h>
+#include <string.h>
+
+const cc_format cc_formats[] = {
+    /* name, description, detect, read, write -- one line per format */
+    {NULL, NULL, NULL, NULL, NULL},
+};
+const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;
+
+const cc_format *cc_format_find(const char *name)
+{
+    for (size_t i = 0; i < cc_n_formats; i++)
+        if (strcmp(cc_formats[i].name, name) == 0)
+            return &cc_formats[i];
+    return NULL;
+}
+
+static void list_formats(char *buf, size_t len, int writable_only)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < cc_n_formats; i++) {
+        if (writable_only && !cc_formats[i].write)
+            continue;
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s", used ? ", " : "", cc_formats[i].name);
+    }
+}
+
+const cc_format *cc_format_detect(const char *path, cc_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cc_err_set(err, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    unsigned char head[4096];
+    size_t n = fread(head, 1, sizeof head, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        cc_err_set(err, CC_EIO, path, 0, NULL, "read failed");
+        return NULL;
+    }
+    if (n == 0) {
+        cc_err_set(err, CC_EFORMAT, path, 1, NULL,
+                   "file is empty; expected a trace in one of the known formats");
+        return NULL;
+    }
+    const cc_format *best = NULL;
+    int best_score = 0;
+    for (size_t i = 0; i < cc_n_formats; i++) {
+        int s = cc_formats[i].detect ? cc_formats[i].detect(path, head, n) : 0;
+        if (s > best_score) {
+            best_score = s;
+            best = &cc_formats[i];
+        }
+    }
+    if (!best) {
+        char names[512];
+        list_formats(names, sizeof names, 0);
+        cc_err_set(err, CC_EFORMAT, path, 1, NULL,
+                   "cannot tell the format from the content; name it with --format (one of: %s)",
+                   names);
+    }
+    return best;
+}
+
+int cc_trace_read(const char *path, const char *fmt_name, const cc_read_opts *opts,
+                  cc_trace *out, cc_err *err)
+{
+    cc_read_opts defaults = {0};
+    const cc_format *fmt;
+    cc_trace_init(out);
+    if (fmt_name) {
+        fmt = cc_format_find(fmt_name);
+        if (!fmt) {
+            char names[512];
+            list_formats(names, sizeof names, 0);
+            return cc_err_set(err, CC_EARG, NULL, 0, "--format",
+                              "unknown format '%s'; expected one of: %s", fmt_name, names);
+        }
+    } else if (!(fmt = cc_format_detect(path, err))) {
+        return err ? err->code : CC_EFORMAT;
+    }
+    int rc = fmt->read(path, opts ? opts : &defaults, out, err);
+    if (rc == CC_OK)
+        rc = cc_trace_validate(out, path, err);
+    if (rc != CC_OK) {
+        cc_trace_free(out); /* never hand back a partial trace */
+        return rc;
+    }
+    if (!out->source[0])
+        snprintf(out->source, sizeof out->source, "%s", path);
+    if (!out->source_format[0])
+        snprintf(out->source_format, sizeof out->source_format, "%s", fmt->name);
+    return CC_OK;
+}
+
+int cc_trace_write(const cc_trace *t, const char *path, const char *fmt_name, cc_err *err)
+{
+    const cc_format *fmt = cc_format_find(fmt_name);
+    if (!fmt || !fmt->write) {
+        char names[512];
+        list_formats(names, sizeof names, 1);
+        return cc_err_set(err, CC_EARG, NULL, 0, "--to",
+                          "cannot write format '%s'; writable formats: %s", fmt_name, names);
+    }
+    return fmt->write(t, path, err);
+}

@@ -1,0 +1,277 @@
+/*
+ * trace.c -- the columnar trace: builder, views, re-blocking, validation.
+ *
+ * Columns grow by doubling (cc_grow), so appending n requests costs O(n)
+ * amortised and no allocation per request once capacity is reached.  Memory
+ * per request: 41 bytes of fixed columns + 8 per block + 4 per token id +
+ * 40 per chunk + 24 for the three offsets, plus text and embeddings.
+ */
+#include "traces.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const chunk_kind_names[CC_CHUNK_KIND_COUNT] = {
+    "system", "user", "assistant", "passage", "question",
+};
+
+const char *cc_chunk_kind_name(int kind)
+{
+    return kind >= 0 && kind < CC_CHUNK_KIND_COUNT ? chunk_kind_names[kind] : "unknown";
+}
+
+void cc_trace_init(cc_trace *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void cc_trace_free(cc_trace *t)
+{
+    free(t->arrival_ns);
+    free(t->session_id);
+    free(t->turn);
+    free(t->tenant);
+    free(t->input_tokens);
+    free(t->output_tokens);
+    free(t->group_id);
+    free(t->role);
+    free(t->block_off);
+    free(t->blocks);
+    free(t->token_off);
+    free(t->token_ids);
+    free(t->chunk_off);
+    free(t->chunks);
+    free(t->text);
+    free(t->embeddings);
+    for (size_t i = 0; i < t->n_tenants; i++)
+        free(t->tenants[i]);
+    free(t->tenants);
+    memset(t, 0, sizeof *t);
+}
+
+cc_request cc_trace_get(const cc_trace *t, size_t i)
+{
+    cc_request r;
+    r.arrival_ns = t->arrival_ns[i];
+    r.session_id = t->session_id[i];
+    r.turn = t->turn[i];
+    r.tenant = t->tenant[i];
+    r.input_tokens = t->input_tokens[i];
+    r.output_tokens = t->output_tokens[i];
+    r.group_id = t->group_id[i];
+    r.role = t->role[i];
+    r.n_blocks = (uint32_t)(t->block_off[i + 1] - t->block_off[i]);
+    r.blocks = t->blocks ? t->blocks + t->block_off[i] : NULL;
+    r.n_token_ids = (uint32_t)(t->token_off[i + 1] - t->token_off[i]);
+    r.token_ids = r.n_token_ids ? t->token_ids + t->token_off[i] : NULL;
+    r.n_chunks = (uint32_t)(t->chunk_off[i + 1] - t->chunk_off[i]);
+    r.chunks = r.n_chunks ? t->chunks + t->chunk_off[i] : NULL;
+    r.embedding = t->embedding_dim ? t->embeddings + i * t->embedding_dim : NULL;
+    return r;
+}
+
+int cc_trace_add_text(cc_trace *t, const char *s, size_t len, uint64_t *off)
+{
+    if (cc_grow((void **)&t->text, &t->cap_text, t->text_len + len + 1, 1))
+        return CC_ENOMEM;
+    memcpy(t->text + t->text_len, s, len);
+    *off = t->text_len;
+    t->text_len += len;
+    t->text[t->text_len] = '\0'; /* convenience for debuggers; not part of text_len */
+    return CC_OK;
+}
+
+int cc_trace_tenant(cc_trace *t, const char *name, uint32_t *idx)
+{
+    for (size_t i = 0; i < t->n_tenants; i++)
+        if (strcmp(t->tenants[i], name) == 0) {
+            *idx = (uint32_t)i;
+            return CC_OK;
+        }
+    if (cc_grow((void **)&t->tenants, &t->cap_tenants, t->n_tenants + 1, sizeof(char *)))
+        return CC_ENOMEM;
+    char *copy = strdup(name);
+    if (!copy)
+        return CC_ENOMEM;
+    t->tenants[t->n_tenants] = copy;
+    *idx = (uint32_t)t->n_tenants++;
+    return CC_OK;
+}
+
+static int grow_rows(cc_trace *t, size_t need)
+{
+    if (need <= t->cap_n)
+        return CC_OK;
+    size_t cap = t->cap_n ? t->cap_n : 64;
+    while (cap < need)
+        cap *= 2;
+#define GROW(col, extra)                                                         \
+    do {                                                                         \
+        void *p = realloc(t->col, (cap + (extra)) * sizeof *t->col);             \
+        if (!p)                                                                  \
+            return CC_ENOMEM;                                                    \
+        t->col = p;                                                              \
+    } while (0)
+    GROW(arrival_ns, 0);
+    GROW(session_id, 0);
+    GROW(turn, 0);
+    GROW(tenant, 0);
+    GROW(input_tokens, 0);
+    GROW(output_tokens, 0);
+    GROW(group_id, 0);
+    GROW(role, 0);
+    GROW(block_off, 1);
+    GROW(token_off, 1);
+    GROW(chunk_off, 1);
+#undef GROW
+    if (t->embedding_dim) {
+        void *p = realloc(t->embeddings, cap * t->embedding_dim * sizeof(float));
+        if (!p)
+            return CC_ENOMEM;
+        t->embeddings = p;
+    }
+    if (t->cap_n == 0) {
+        t->block_off[0] = t->token_off[0] = t->chunk_off[0] = 0;
+    }
+    t->cap_n = cap;
+    return CC_OK;
+}
+
+int cc_trace_append(cc_trace *t, const cc_request *r)
+{
+    if (grow_rows(t, t->n + 1))
+        return CC_ENOMEM;
+    if (t->n_tenants == 0) {
+        uint32_t idx;
+        if (cc_trace_tenant(t, "default", &idx))
+            return CC_ENOMEM;
+    }
+    size_t nb = t->block_off[t->n], nt = t->token_off[t->n], nc = t->chunk_off[t->n];
+    if (r->n_blocks &&
+        cc_grow((void **)&t->blocks, &t->cap_blocks, nb + r->n_blocks, sizeof *t->blocks))
+        return CC_ENOMEM;
+    if (r->n_token_ids &&
+        cc_grow((void **)&t->token_ids, &t->cap_tokens, nt + r->n_token_ids, sizeof *t->token_ids))
+        return CC_ENOMEM;
+    if (r->n_chunks &&
+        cc_grow((void **)&t->chunks, &t->cap_chunks, nc + r->n_chunks, sizeof *t->chunks))
+        return CC_ENOMEM;
+
+    size_t i = t->n;
+    t->arrival_ns[i] = r->arrival_ns;
+    t->session_id[i] = r->session_id;
+    t->turn[i] = r->turn;
+    t->tenant[i] = r->tenant;
+    t->input_tokens[i] = r->input_tokens;
+    t->output_tokens[i] = r->output_tokens;
+    t->group_id[i] = r->group_id;
+    t->role[i] = (uint8_t)r->role;
+    if (r->n_blocks)
+        memcpy(t->blocks + nb, r->blocks, r->n_blocks * sizeof *t->blocks);
+    if (r->n_token_ids)
+        memcpy(t->token_ids + nt, r->token_ids, r->n_token_ids * sizeof *t->token_ids);
+    for (uint32_t c = 0; c < r->n_chunks; c++) {
+        cc_chunk ch = r->chunks[c];
+        if (ch.chunk_hash == 0 && ch.text_len)
+            ch.chunk_hash = cc_hash_bytes(t->text + ch.text_off, ch.text_len, 0);
+        t->chunks[nc + c] = ch;
+    }
+    if (t->embedding_dim) {
+        float *dst = t->embeddings + i * t->embedding_dim;
+        if (r->embedding)
+            memcpy(dst, r->embedding, t->embedding_dim * sizeof(float));
+        else
+            memset(dst, 0, t->embedding_dim * sizeof(float));
+    }
+    t->block_off[i + 1] = nb + r->n_blocks;
+    t->token_off[i + 1] = nt + r->n_token_ids;
+    t->chunk_off[i + 1] = nc + r->n_chunks;
+    t->n++;
+    return CC_OK;
+}
+
+int cc_trace_reblock(cc_trace *t, uint32_t block_size, cc_err *err)
+{
+    if (block_size == 0 || block_size > (1u << 20))
+        return cc_err_set(err, CC_EARG, NULL, 0, "block_size",
+                          "expected a block size in 1..1048576 tokens, got %u", block_size);
+    if (t->n && cc_trace_n_tokens_total(t) == 0)
+        return cc_err_set(err, CC_EUNSUP, t->source, 0, "block_size",
+                          "this trace carries block hashes but no token ids, so it cannot be "
+                          "re-blocked from %u to %u tokens per block", t->block_size, block_size);
+    size_t total = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t ntok = t->token_off[i + 1] - t->token_off[i];
+        total += (ntok + block_size - 1) / block_size;
+    }
+    uint64_t *blocks = malloc((total ? total : 1) * sizeof *blocks);
+    if (!blocks)
+        return CC_ENOMEM;
+    size_t pos = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        t->block_off[i] = pos;
+        size_t ntok = t->token_off[i + 1] - t->token_off[i];
+        pos += cc_block_chain(t->tenant[i], t->token_ids + t->token_off[i], ntok, block_size,
+                              blocks + pos);
+    }
+    t->block_off[t->n] = pos;
+    free(t->blocks);
+    t->blocks = blocks;
+    t->cap_blocks = total ? total : 1;
+    t->block_size = block_size;
+    return CC_OK;
+}
+
+int cc_trace_validate(const cc_trace *t, const char *name, cc_err *err)
+{
+    const char *src = name ? name : t->source;
+    if (t->n == 0)
+        return CC_OK;
+    if (t->block_off[0] || t->token_off[0] || t->chunk_off[0])
+        return cc_err_set(err, CC_EFORMAT, src, 0, "offsets", "offsets must start at 0");
+    for (size_t i = 0; i < t->n; i++) {
+        long rec = (long)i + 1;
+        if (t->arrival_ns[i] < 0)
+            return cc_err_set(err, CC_ERANGE, src, 0, "arrival_ns",
+                              "request %ld: arrival %lld ns is negative", rec,
+                              (long long)t->arrival_ns[i]);
+        if (i && t->arrival_ns[i] < t->arrival_ns[i - 1])
+            return cc_err_set(err, CC_ERANGE, src, 0, "arrival_ns",
+                              "request %ld: arrival %lld ns is before the previous request's "
+                              "%lld ns; expected non-decreasing arrivals",
+                              rec, (long long)t->arrival_ns[i], (long long)t->arrival_ns[i - 1]);
+        if (t->block_off[i + 1] < t->block_off[i] || t->token_off[i + 1] < t->token_off[i] ||
+            t->chunk_off[i + 1] < t->chunk_off[i])
+            return cc_err_set(err, CC_EFORMAT, src, 0, "offsets",
+                              "request %ld: offsets decrease", rec);
+        if (t->tenant[i] >= t->n_tenants)
+            return cc_err_set(err, CC_ERANGE, src, 0, "tenant",
+                              "request %ld: tenant index %u, but only %zu tenants", rec,
+                              t->tenant[i], t->n_tenants);
+        if (t->role[i] > CC_ROLE_SEED)
+            return cc_err_set(err, CC_ERANGE, src, 0, "role", "request %ld: role %u unknown",
+                              rec, t->role[i]);
+        uint64_t nb = t->block_off[i + 1] - t->block_off[i];
+        if (t->block_size && nb &&
+            nb != ((uint64_t)t->input_tokens[i] + t->block_size - 1) / t->block_size)
+            return cc_err_set(err, CC_EFORMAT, src, 0, "blocks",
+                              "request %ld: %llu blocks for %u input tokens at block size %u; "
+                              "expected ceil(input_tokens / block_size)",
+                              rec, (unsigned long long)nb, t->input_tokens[i], t->block_size);
+        uint64_t ntok = t->token_off[i + 1] - t->token_off[i];
+        if (ntok && ntok != t->input_tokens[i])
+            return cc_err_set(err, CC_EFORMAT, src, 0, "token_ids",
+                              "request %ld: %llu token ids but input_tokens = %u", rec,
+                              (unsigned long long)ntok, t->input_tokens[i]);
+        for (uint64_t c = t->chunk_off[i]; c < t->chunk_off[i + 1]; c++) {
+            const cc_chunk *ch = &t->chunks[c];
+            if (ch->text_off + ch->text_len > t->text_len || ch->kind >= CC_CHUNK_KIND_COUNT ||
+                (ntok && (uint64_t)ch->token_start + ch->token_len > ntok))
+                return cc_err_set(err, CC_EFORMAT, src, 0, "chunks",
+                                  "request %ld: chunk %llu lies outside the text arena or the "
+                                  "token range, or has an unknown kind %u",
+                                  rec, (unsigned long long)(c - t->chunk_off[i]), ch->kind);
+        }
+    }
+    return CC_OK;
+}

@@ -1,0 +1,261 @@
+/*
+ * traces.h -- public surface of traces/: the request model every tier and
+ * both backends consume, the columnar trace that holds many of them, the
+ * readers and writers of real formats, tokenizers, the native HDF5 format,
+ * trace statistics and the synthetic workload generator.
+ *
+ * The request model (one record, many sources)
+ * --------------------------------------------
+ * A request is what a serving system sees: when it arrived, which session and
+ * turn it belongs to, which tenant (model name + version) serves it, its input
+ * (token ids and/or a chain of block hashes with the trace's block size), the
+ * input and output lengths, optional text chunks (system prompt, conversation
+ * turns, retrieved passages; each kept separately so the blend tier can find
+ * reused passages at new positions), an optional embedding, and a semantic
+ * group id (requests with the same group ask the same thing: ground truth for
+ * the semantic tier's precision).  Readers fill what their format has; nothing
+ * downstream knows which format a trace came from.
+ *
+ * The trace stores requests column by column (arrival_ns[], input_tokens[],
+ * offsets into one block-hash array, ...), so a replay of millions of requests
+ * touches contiguous memory; the HDF5 file (trace_h5.c) has the same columns.
+ * A cc_request is a view into those columns (no copy), valid while the trace
+ * lives and is not appended to.
+ *
+ * Block convention: a request with input_tokens = L has ceil(L / block_size)
+ * blocks when it carries a hash chain; the last block may be partial (the
+ * Mooncake convention).  A block hash names the whole prefix up to and
+ * including its block.
+ */
+#ifndef CC_TRACES_H
+#define CC_TRACES_H
+
+#include "../core/core.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- chunks of text --------------------------------------------------- */
+typedef enum cc_chunk_kind {
+    CC_CHUNK_SYSTEM = 0,    /* shared system prompt */
+    CC_CHUNK_USER = 1,      /* a user turn */
+    CC_CHUNK_ASSISTANT = 2, /* a model answer from an earlier turn */
+    CC_CHUNK_PASSAGE = 3,   /* a retrieved passage / document (RAG) */
+    CC_CHUNK_QUESTION = 4,  /* the question that follows passages (RAG) */
+    CC_CHUNK_KIND_COUNT
+} cc_chunk_kind;
+
+const char *cc_chunk_kind_name(int kind);
+
+typedef struct cc_chunk {
+    uint64_t text_off;    /* byte offset into cc_trace.text (UTF-8) */
+    uint32_t text_len;    /* bytes */
+    uint32_t kind;        /* cc_chunk_kind */
+    uint32_t token_start; /* first token of this chunk within the request's token ids */
+    uint32_t token_len;   /* tokens of this chunk (0 if the trace has no token ids) */
+    uint64_t chunk_hash;  /* cc_hash_bytes(text): equal text => equal hash, at any position */
+} cc_chunk;
+
+/* ---- one request (a view) ------------------------------------------------ */
+#define CC_NO_GROUP UINT64_MAX
+
+typedef enum cc_role {
+    CC_ROLE_QUERY = 0, /* an ordinary request */
+    CC_ROLE_SEED = 1,  /* a request that only fills caches (e.g. the 'origin'
+                          side of a paraphrase benchmark); replays may count it
+                          apart from queries */
+} cc_role;
+
+typedef struct cc_request {
+    int64_t arrival_ns;      /* since the trace's start (first request at >= 0) */
+    uint64_t session_id;     /* conversation id; 0.. per trace */
+    uint32_t turn;           /* 0-based turn within the session */
+    uint32_t tenant;         /* index into cc_trace.tenants */
+    uint32_t input_tokens;
+    uint32_t output_tokens;
+    uint64_t group_id;       /* semantic equivalence class or CC_NO_GROUP */
+    uint32_t role;           /* cc_role */
+    uint32_t n_blocks;
+    const uint64_t *blocks;  /* prefix-chained block hashes; n_blocks of them */
+    uint32_t n_token_ids;
+    const uint32_t *token_ids; /* NULL when the trace has none */
+    uint32_t n_chunks;
+    const cc_chunk *chunks;  /* text chunks, in prompt order */
+    const float *embedding;  /* cc_trace.embedding_dim floats, or NULL */
+} cc_request;
+
+/* ---- the trace ------------------------------------------------------------ */
+typedef struct cc_trace {
+    size_t n;                /* requests */
+    uint32_t block_size;     /* tokens per block of the hash chains (0 = no chains) */
+    bool timed;              /* arrival times are real (false: datasets without
+                                timestamps, where every arrival_ns is 0) */
+    int64_t epoch_ns;        /* wall-clock time of arrival 0 (ns since 1970, UTC), 0 if unknown */
+
+    /* per-request columns, n entries each */
+    int64_t *arrival_ns;
+    uint64_t *session_id;
+    uint32_t *turn;
+    uint32_t *tenant;
+    uint32_t *input_tokens;
+    uint32_t *output_tokens;
+    uint64_t *group_id;
+    uint8_t *role;
+
+    /* ragged columns: request i owns [off[i], off[i+1]) ; off has n+1 entries */
+    uint64_t *block_off;
+    uint64_t *blocks;
+    uint64_t *token_off;
+    uint32_t *token_ids;
+    uint64_t *chunk_off;
+    cc_chunk *chunks;
+
+    char *text;              /* UTF-8 arena the chunks point into (not NUL-separated) */
+    size_t text_len;
+
+    uint32_t embedding_dim;  /* 0 = no embeddings */
+    float *embeddings;       /* n * embedding_dim */
+
+    size_t n_tenants;
+    char **tenants;          /* "model@version" strings; tenants[0] = "default" */
+
+    char source_format[32];  /* reader that produced it ("mooncake", "generator", ...) */
+    char source[512];        /* file or spec it came from */
+    uint64_t seed;           /* generator seed, 0 for real traces */
+
+    /* capacities (builder bookkeeping) */
+    size_t cap_n, cap_blocks, cap_tokens, cap_chunks, cap_text, cap_tenants;
+} cc_trace;
+
+void cc_trace_init(cc_trace *t);
+void cc_trace_free(cc_trace *t);
+
+/* View of request i. */
+cc_request cc_trace_get(const cc_trace *t, size_t i);
+static inline size_t cc_trace_n_blocks_total(const cc_trace *t) { return t->n ? t->block_off[t->n] : 0; }
+static inline size_t cc_trace_n_tokens_total(const cc_trace *t) { return t->n ? t->token_off[t->n] : 0; }
+static inline size_t cc_trace_n_chunks_total(const cc_trace *t) { return t->n ? t->chunk_off[t->n] : 0; }
+
+/* Builder.  Append text to the arena; returns its offset in *off.  Chunks of
+ * later turns may point at text added for earlier ones (no duplication). */
+int cc_trace_add_text(cc_trace *t, const char *s, size_t len, uint64_t *off);
+/* Tenant index of name (added when new). */
+int cc_trace_tenant(cc_trace *t, const char *name, uint32_t *idx);
+/* Append a request.  Copies r's blocks, token ids, chunks and embedding into
+ * the trace (r->chunks' text_off must already point into t->text; their
+ * chunk_hash is computed here when 0).  Set r->embedding only when the trace's
+ * embedding_dim is set.  Does not validate ordering; readers do that. */
+int cc_trace_append(cc_trace *t, const cc_request *r);
+
+/* Recompute every request's hash chain from its token ids at block_size.
+ * CC_EUNSUP if the trace has no token ids. */
+int cc_trace_reblock(cc_trace *t, uint32_t block_size, cc_err *err);
+
+/* Check the invariants every consumer relies on (arrivals non-decreasing,
+ * offsets monotone, n_blocks == ceil(input/bs) where chains exist, tenants in
+ * range, chunks inside the arena and the token range).  Names the first
+ * offending request and field. */
+int cc_trace_validate(const cc_trace *t, const char *name, cc_err *err);
+
+/* ---- formats: readers and writers ---------------------------------------
+ * One table (formats.c) maps a format name to its detector, reader and
+ * writer.  Readers never return a silently shortened trace: any malformed
+ * record fails the whole read with file, line and field in err. */
+typedef struct cc_tokenizer cc_tokenizer;
+
+typedef struct cc_read_opts {
+    const cc_tokenizer *tokenizer; /* for text formats; NULL = built-in */
+    uint32_t block_size;           /* block size for chains built from tokens
+                                      (0 = format default: 512 for hash traces,
+                                      16 for text) */
+    const char *tenant;            /* tenant name for formats without one (NULL = "default") */
+    bool no_tokens;                /* text formats: keep lengths/chunks/hashes, drop token ids */
+} cc_read_opts;
+
+typedef struct cc_format {
+    const char *name;         /* "mooncake", "azure", ... */
+    const char *description;  /* one line for --help */
+    /* Returns a score 0..100 that the first bytes (head, head_len) and the
+     * file name belong to this format; 0 = not this format. */
+    int (*detect)(const char *path, const unsigned char *head, size_t head_len);
+    int (*read)(const char *path, const cc_read_opts *opts, cc_trace *out, cc_err *err);
+    /* NULL when the format cannot be written. */
+    int (*write)(const cc_trace *t, const char *path, cc_err *err);
+} cc_format;
+
+extern const cc_format cc_formats[];
+extern const size_t cc_n_formats;
+const cc_format *cc_format_find(const char *name);
+/* Detect from content (and the name as a tie-break). */
+const cc_format *cc_format_detect(const char *path, cc_err *err);
+/* Read path in format fmt_name (NULL = detect) into out (initialised here). */
+int cc_trace_read(const char *path, const char *fmt_name, const cc_read_opts *opts,
+                  cc_trace *out, cc_err *err);
+int cc_trace_write(const cc_trace *t, const char *path, const char *fmt_name, cc_err *err);
+
+/* Individual readers/writers (one file each in traces/). */
+int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_write_mooncake(const cc_trace *t, const char *path, cc_err *e);
+int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_write_azure(const cc_trace *t, const char *path, cc_err *e);
+int cc_read_sharegpt(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_read_mtbench(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_read_arena(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_read_pairs(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_read_rag(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e);
+int cc_read_lcs_oracle(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_write_lcs_oracle(const cc_trace *t, const char *path, cc_err *e);
+int cc_read_h5(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+int cc_write_h5(const cc_trace *t, const char *path, cc_err *e);
+
+/* ---- tokenizers -----------------------------------------------------------
+ * A tokenizer turns UTF-8 text into token ids.  The built-in one needs no
+ * download and is deterministic (see tokenizer.c for how its counts compare
+ * with a real BPE vocabulary); a Hugging Face tokenizer.json (BPE or
+ * WordPiece) can be loaded instead. */
+int cc_tokenizer_builtin(cc_tokenizer **out);
+int cc_tokenizer_load_hf(const char *path, cc_tokenizer **out, cc_err *err);
+void cc_tokenizer_free(cc_tokenizer *tk);
+const char *cc_tokenizer_name(const cc_tokenizer *tk);
+uint32_t cc_tokenizer_vocab_size(const cc_tokenizer *tk);
+/* Appends the ids of text[0..len) to *ids (growing *cap with cc_grow), adding
+ * to *n.  Invalid UTF-8 is an error (CC_EFORMAT). */
+int cc_tokenize(const cc_tokenizer *tk, const char *text, size_t len,
+                uint32_t **ids, size_t *n, size_t *cap);
+
+/* ---- statistics ----------------------------------------------------------- */
+typedef struct cc_trace_stats {
+    size_t requests;
+    size_t block_accesses;
+    size_t distinct_blocks;
+    uint64_t input_tokens;
+    uint64_t output_tokens;
+    double input_tokens_mean, output_tokens_mean;
+    /* infinite cache, a request's hits = the leading run of its blocks seen
+     * in earlier requests (or earlier in itself); a hit block counts
+     * block_size tokens, the total capped at input_tokens */
+    double ideal_block_hit_ratio;
+    double ideal_token_hit_ratio;
+    double interarrival_mean_s, interarrival_cv;
+    double span_s;
+    size_t sessions;
+    size_t tenants;
+    double input_p50, input_p90, input_p99, output_p50, output_p90, output_p99;
+    double turns_mean;
+} cc_trace_stats;
+
+int cc_trace_compute_stats(const cc_trace *t, cc_trace_stats *s, cc_err *err);
+
+/* ---- synthetic workloads (generator.c) -------------------------------------
+ * ctxcache gen SPEC: the spec format is documented in README.md and in
+ * generator.c.  Same spec + seed => byte-identical trace. */
+int cc_gen_from_spec_file(const char *spec_path, uint64_t seed, cc_trace *out, cc_err *err);
+int cc_gen_from_spec_string(const char *spec, const char *name, uint64_t seed,
+                            cc_trace *out, cc_err *err);
+/* The built-in default workload of `make run`. */
+extern const char cc_gen_default_spec[];
+
+#endif
