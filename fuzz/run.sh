@@ -11,7 +11,7 @@ for f in "$@"; do
   fmt=${name#fuzz_}
   work="$out/$fmt"; mkdir -p "$work/corpus"
   [ -d "fuzz/corpus/$fmt" ] && cp -n fuzz/corpus/$fmt/* "$work/corpus/" 2>/dev/null
-  "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$work/" \
+  "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" \
       "$work/corpus" >"$work/log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | awk '{print $2}')
