@@ -28,7 +28,7 @@ DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
 PKGS := hdf5 gsl jansson libxxhash openblas
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_serial_hl
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS ?= -O2 -g
