@@ -106,22 +106,6 @@ static int print_stats_json(const cc_trace *t, const cc_trace_stats *s)
     return rc == 0 ? 0 : 3;
 }
 
-static const char *format_from_extension(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot)
-        return NULL;
-    if (!strcmp(dot, ".h5") || !strcmp(dot, ".hdf5"))
-        return "h5";
-    if (!strcmp(dot, ".jsonl"))
-        return "mooncake";
-    if (!strcmp(dot, ".csv"))
-        return "lcs-csv";
-    if (!strcmp(dot, ".oracleGeneral") || !strcmp(dot, ".bin"))
-        return "lcs-oracle";
-    return NULL;
-}
-
 int cmd_trace(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -164,7 +148,7 @@ int cmd_trace(int argc, char **argv)
         return cli_usage_error(cmdname, "expected one trace file");
     if (!strcmp(sub, "convert") && npos != 2)
         return cli_usage_error(cmdname, "expected an input and an output file");
-    if (!strcmp(sub, "convert") && !to && !(to = format_from_extension(pos[1])))
+    if (!strcmp(sub, "convert") && !to && !(to = cc_format_for_path(pos[1])))
         return cli_usage_error(cmdname, "cannot tell the output format from '%s'; give --to", pos[1]);
 
     cc_trace t;

@@ -117,3 +117,18 @@ int cc_trace_write(const cc_trace *t, const char *path, const char *fmt_name, cc
     }
     return fmt->write(t, path, err);
 }
+
+const char *cc_format_for_path(const char *path)
+{
+    static const struct { const char *ext, *format; } by_ext[] = {
+        {".h5", "h5"}, {".hdf5", "h5"}, {".jsonl", "mooncake"}, {".csv", "lcs-csv"},
+        {".oracleGeneral", "lcs-oracle"}, {".bin", "lcs-oracle"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (!dot)
+        return NULL;
+    for (size_t i = 0; i < sizeof by_ext / sizeof by_ext[0]; i++)
+        if (strcmp(dot, by_ext[i].ext) == 0)
+            return by_ext[i].format;
+    return NULL;
+}

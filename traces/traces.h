@@ -193,6 +193,9 @@ const cc_format *cc_format_detect(const char *path, cc_err *err);
 int cc_trace_read(const char *path, const char *fmt_name, const cc_read_opts *opts,
                   cc_trace *out, cc_err *err);
 int cc_trace_write(const cc_trace *t, const char *path, const char *fmt_name, cc_err *err);
+/* Output format implied by a file name's extension (.h5 -> "h5", .jsonl ->
+ * "mooncake", .csv -> "lcs-csv", .oracleGeneral/.bin -> "lcs-oracle"), or NULL. */
+const char *cc_format_for_path(const char *path);
 
 /* Individual readers/writers (one file each in traces/). */
 int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
