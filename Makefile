@@ -30,7 +30,7 @@ PKGS := hdf5 gsl jansson libxxhash openblas
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
 
-WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wno-format-truncation
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -I. $(PKG_CFLAGS) \
     -DCC_HAVE_CUDA=$(CUDA)

@@ -40,6 +40,11 @@ static void usage(FILE *out)
 
 static int cmd_help(int argc, char **argv)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: ctxcache help [COMMAND]\n\nPrints the list of commands, or one command's "
+               "help.\n\nexamples:\n  ctxcache help\n  ctxcache help trace\n");
+        return 0;
+    }
     if (argc < 2) {
         usage(stdout);
         return 0;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every benchmark binary given, merges the JSON objects they print into
+# $BUILD/bench/bench.json (one flat object of named figures plus "targets"),
+# and prints a table of the targets.  Exit status: non-zero if a benchmark
+# failed; missed targets are reported, and fail the run only with
+# BENCH_STRICT=1 (machines are noisy; CI gating uses `ctxcache bench`).
+set -u
+out=${BUILD:-build}/bench
+mkdir -p "$out"
+parts=()
+status=0
+for b in "$@"; do
+  name=$(basename "$b")
+  echo "== $name" >&2
+  if "$b" "$out" >"$out/$name.json"; then parts+=("$out/$name.json"); else
+    echo "!! $name failed" >&2; status=1; fi
+done
+/usr/bin/python3 - "$out/bench.json" "${parts[@]}" <<'PY' || status=1
+import json, os, platform, sys
+dest, parts = sys.argv[1], sys.argv[2:]
+merged = {}
+for p in parts:
+    with open(p) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                merged.update(json.loads(line))
+# Targets the issues name: figure -> (comparison, bound)
+targets = {
+    "hdf5_vs_jsonl_read_speedup": (">=", 10.0),
+}
+res = {}
+for k, (op, bound) in targets.items():
+    if k in merged:
+        v = merged[k]
+        ok = v >= bound if op == ">=" else v <= bound
+        res[k] = {"value": v, "target": f"{op} {bound}", "ok": ok}
+merged["targets"] = res
+merged["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
+with open(dest, "w") as f:
+    json.dump(merged, f, indent=2, sort_keys=True)
+print(f"bench figures: {dest}")
+for k, r in res.items():
+    print(f"  {k:40s} {r['value']:10.3f}  target {r['target']:8s} {'ok' if r['ok'] else 'MISSED'}")
+missed = [k for k, r in res.items() if not r["ok"]]
+sys.exit(1 if missed and os.environ.get("BENCH_STRICT") == "1" else 0)
+PY
+exit $status

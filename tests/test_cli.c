@@ -1,0 +1,82 @@
+/* test_cli.c -- the command line as a user meets it: every command listed
+ * by `ctxcache --help` has a --help with examples, exit codes for usage
+ * errors, and trace commands on missing files. */
+#include "testutil.h"
+
+static void test_top_help_lists_commands_with_help(void **state)
+{
+    (void)state;
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 0);
+    char *sec = strstr(out, "commands:\n");
+    assert_non_null(sec);
+    int n = 0;
+    for (char *line = strchr(sec, '\n') + 1; line && strncmp(line, "  ", 2) == 0;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char name[64];
+        assert_int_equal(sscanf(line, " %63s", name), 1);
+        char c2[1024], *o2 = NULL;
+        snprintf(c2, sizeof c2, "%s %s --help", tu_bin(), name);
+        int rc = tu_run(c2, &o2);
+        if (rc != 0 || !strstr(o2, "usage:") || !strstr(o2, "example"))
+            fail_msg("'%s' --help: exit %d, output:\n%s", name, rc, o2);
+        free(o2);
+        n++;
+    }
+    assert_true(n >= 3);
+    free(out);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    snprintf(cmd, sizeof cmd, "%s no-such-command", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "unknown command 'no-such-command'"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s trace stats", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    snprintf(cmd, sizeof cmd, "%s trace stats x --block-size -3", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    snprintf(cmd, sizeof cmd, "%s trace stats x --format no-such-format", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "unknown format 'no-such-format'"));
+    free(out);
+}
+
+static void test_missing_and_empty_files(void **state)
+{
+    (void)state;
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s trace stats /nonexistent/trace.jsonl", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "/nonexistent/trace.jsonl"));
+    free(out);
+    char path[512];
+    tu_write_tmp(path, sizeof path, "empty.jsonl", "", 0);
+    snprintf(cmd, sizeof cmd, "%s trace stats %s", tu_bin(), path);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "empty"));
+    free(out);
+    /* convert must not leave an output file behind on failure */
+    char dst[512];
+    tu_tmp_path(dst, sizeof dst, "never.h5");
+    snprintf(cmd, sizeof cmd, "%s trace convert /nonexistent/x.jsonl %s", tu_bin(), dst);
+    assert_int_equal(tu_run(cmd, NULL), 1);
+    assert_int_not_equal(access(dst, F_OK), 0);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_top_help_lists_commands_with_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_missing_and_empty_files),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
