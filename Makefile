@@ -37,7 +37,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -I. $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lm -fopenmp -lpthread
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v $(NVCC)))
-LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 NVFLAGS ?= -O2 -std=c++17 -I. --generate-code arch=compute_80,code=sm_80 \
     --generate-code arch=compute_90,code=sm_90
 endif

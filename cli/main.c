@@ -2,6 +2,7 @@
  * main.c -- `ctxcache COMMAND ...`: dispatch through one table.
  */
 #include "cli.h"
+#include "gpu/gpu.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -129,7 +130,14 @@ int cmd_version(int argc, char **argv)
                "(CUDA) this build has.\n\nexample:\n  ctxcache version\n");
         return 0;
     }
-    printf("ctxcache %s (cuda: %s)\n", CC_VERSION, CC_HAVE_CUDA ? "built" : "not built");
+    int ndev = cc_gpu_device_count();
+    printf("ctxcache %s (cuda: %s, %d device%s)\n", CC_VERSION,
+           cc_gpu_built_with_cuda() ? "built" : "not built", ndev, ndev == 1 ? "" : "s");
+    for (int i = 0; i < ndev; i++) {
+        char d[256];
+        if (cc_gpu_device_describe(i, d, sizeof d) == 0)
+            printf("  device %d: %s\n", i, d);
+    }
     return 0;
 }
 
