@@ -7,12 +7,12 @@ pass=0 fail=0 skipped=0 crashed=0
 log=$(mktemp)
 for t in "$@"; do
   echo "== $t"
-  "$t" >"$log" 2>&1
+  stdbuf -oL -eL "$t" >"$log" 2>&1
   rc=$?
   cat "$log"
-  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
-  s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  p=$(grep -o '\[  PASSED  \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')
+  f=$(grep -o '\[  FAILED  \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')
+  s=$(grep -o '\[  SKIPPED \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')
   pass=$((pass + p)); fail=$((fail + f)); skipped=$((skipped + s))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     echo "!! $t exited with status $rc without reporting a failed test"
