@@ -25,7 +25,8 @@ DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
     python3-numpy
 
-PKGS := hdf5 gsl jansson libxxhash openblas
+# openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
+PKGS := openblas hdf5 gsl jansson libxxhash
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
@@ -78,11 +79,17 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
+# A stamp per CUDA setting: switching CUDA=0/1 rebuilds the objects (the
+# no-CUDA twins compile to nothing when CUDA=1).
+CUDA_STAMP := $(BUILD)/.cuda-$(CUDA)
+$(CUDA_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.cuda-* && touch $@
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.cu.o: %.cu $(HEADERS) | deps
+$(BUILD)/obj/%.cu.o: %.cu $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 

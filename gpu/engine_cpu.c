@@ -1,0 +1,249 @@
+/*
+ * engine_cpu.c -- the CPU reference engine: fp32 weights read in place from
+ * the caller's cc_weights, a fp32 KV pool, activations allocated once for
+ * max_batch_tokens, and a forward that is the ops of ops_cpu.c in the order
+ * engine.cu launches their CUDA twins:
+ *
+ *   embed -> for each layer: rmsnorm, q/k/v matmuls (+bias), rope(q, k),
+ *   kv_scatter (new K/V into the pool), paged attention, o matmul (+= x),
+ *   rmsnorm, gate/up matmuls, swiglu, down matmul (+= x)
+ *   -> logits rows: rmsnorm (final), lm_head matmul.
+ *
+ * Threads: OpenMP with OMP_NUM_THREADS threads; OpenBLAS is held at one
+ * thread for the duration of a forward (restored after), because the
+ * matrix products are already cut into one sgemm per OpenMP thread and the
+ * attention tiles call sgemm from inside OpenMP threads.
+ *
+ * Memory: the pool is 2 x n_layers x n_slots x block_size x n_kv_heads x
+ * head_dim floats; activations (hidden x 2 + (nh + 2 nkv) hd + nh hd + 2 ffn)
+ * floats per batch token, plus attention scratch per thread.
+ */
+#include "engine_impl.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LOGIT_GROUP = 64 }; /* logits rows computed per lm_head product */
+
+typedef struct cpu_engine {
+    const cc_weights *w;
+    float *pool;          /* K of layer l: pool + 2l*layer; V: pool + (2l+1)*layer */
+    size_t pool_layer;    /* floats of one layer's K (or V) pool */
+    float *x, *xn, *q, *k, *v, *att, *gate, *up, *rows;
+    int32_t *pos, *pool_rows, *tables, *table_off;
+    cc_attn_tile *tiles;
+    float *scratch;
+    int n_threads;
+} cpu_engine;
+
+static float *k_pool(cpu_engine *c, int l) { return c->pool + 2 * (size_t)l * c->pool_layer; }
+static float *v_pool(cpu_engine *c, int l)
+{
+    return c->pool + (2 * (size_t)l + 1) * c->pool_layer;
+}
+
+static void cpu_destroy(cc_engine *e)
+{
+    cpu_engine *c = e->impl;
+    if (!c)
+        return;
+    free(c->pool);
+    free(c->x);
+    free(c->pos);
+    free(c->tiles);
+    free(c->scratch);
+    free(c);
+    e->impl = NULL;
+}
+
+static int tile_tokens(const cc_engine *e)
+{
+    int group = e->cfg.n_heads / e->cfg.n_kv_heads;
+    return e->opts.attn_q_rows >= group ? e->opts.attn_q_rows / group : 1;
+}
+
+static int cpu_forward(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_mode,
+                       float *logits, cc_err *err)
+{
+    cpu_engine *c = e->impl;
+    const cc_model_config *m = &e->cfg;
+    const cc_weights *w = c->w;
+    int h = m->hidden, nh = m->n_heads, nkv = m->n_kv_heads, hd = m->head_dim, f = m->ffn;
+    int bs = m->block_size;
+    cc_attn_shape shape = {nh, nkv, hd, bs};
+
+    /* The batch: token rows, positions, pool rows, concatenated block tables. */
+    int T = 0, n_tab = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        const cc_seq *s = &seqs[i];
+        cc_op_embed(c->x + (size_t)T * h, s->tokens, s->n_new, w->embed, h);
+        int need = (s->n_cached + s->n_new + bs - 1) / bs;
+        memcpy(c->tables + n_tab, s->block_table, need * sizeof(int32_t));
+        c->table_off[i] = n_tab;
+        cc_kv_pool_rows(c->pool_rows + T, s->block_table, s->n_cached, s->n_new, bs);
+        for (int t = 0; t < s->n_new; t++)
+            c->pos[T + t] = s->n_cached + t;
+        n_tab += need;
+        T += s->n_new;
+    }
+    int n_tiles = cc_attn_build_tiles(c->tiles, seqs, n_seqs, c->table_off, tile_tokens(e));
+
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    for (int l = 0; l < m->n_layers; l++) {
+        const cc_layer_weights *L = &w->layers[l];
+        cc_op_rmsnorm(c->xn, c->x, L->attn_norm, T, h, m->norm_eps);
+        cc_op_matmul(c->q, c->xn, L->wq, L->bq, T, h, nh * hd, 0);
+        cc_op_matmul(c->k, c->xn, L->wk, L->bk, T, h, nkv * hd, 0);
+        cc_op_matmul(c->v, c->xn, L->wv, L->bv, T, h, nkv * hd, 0);
+        cc_op_rope(c->q, c->pos, T, nh, hd, m->rope_theta);
+        cc_op_rope(c->k, c->pos, T, nkv, hd, m->rope_theta);
+        cc_op_kv_scatter(k_pool(c, l), v_pool(c, l), c->k, c->v, c->pool_rows, T, &shape);
+        cc_cpu_attention_tiles(c->att, c->q, c->tiles, n_tiles, k_pool(c, l), v_pool(c, l),
+                               c->tables, &shape, e->opts.attn_q_rows, e->opts.attn_k_tile,
+                               c->scratch, c->n_threads);
+        cc_op_matmul(c->x, c->att, L->wo, NULL, T, nh * hd, h, 1);
+        cc_op_rmsnorm(c->xn, c->x, L->mlp_norm, T, h, m->norm_eps);
+        cc_op_matmul(c->gate, c->xn, L->w_gate, NULL, T, h, f, 0);
+        cc_op_matmul(c->up, c->xn, L->w_up, NULL, T, h, f, 0);
+        cc_op_swiglu(c->gate, c->gate, c->up, (size_t)T * f);
+        cc_op_matmul(c->x, c->gate, L->w_down, NULL, T, f, h, 1);
+    }
+
+    /* Logits, LOGIT_GROUP rows at a time, straight into the caller's buffer. */
+    int n_rows = logits_mode == CC_LOGITS_ALL ? T : logits_mode == CC_LOGITS_LAST ? n_seqs : 0;
+    for (int r0 = 0; r0 < n_rows; r0 += LOGIT_GROUP) {
+        int nr = n_rows - r0 < LOGIT_GROUP ? n_rows - r0 : LOGIT_GROUP;
+        for (int r = 0; r < nr; r++) {
+            int tok = r0 + r;
+            if (logits_mode == CC_LOGITS_LAST) { /* the last new token of sequence r0 + r */
+                tok = -1;
+                for (int i = 0; i <= r0 + r; i++)
+                    tok += seqs[i].n_new;
+            }
+            memcpy(c->rows + (size_t)r * h, c->x + (size_t)tok * h, h * sizeof(float));
+        }
+        cc_op_rmsnorm(c->rows, c->rows, w->final_norm, nr, h, m->norm_eps);
+        cc_op_matmul(logits + (size_t)r0 * m->vocab, c->rows, w->lm_head, NULL, nr, h, m->vocab,
+                     0);
+    }
+    openblas_set_num_threads(blas_threads);
+    (void)err;
+    return CC_OK;
+}
+
+static float *layer_part(cpu_engine *c, int l, int is_v, int slot, size_t layer_elems)
+{
+    return (is_v ? v_pool(c, l) : k_pool(c, l)) + (size_t)slot * layer_elems;
+}
+
+static int cpu_kv_to_host(cc_engine *e, int slot, void *host, cc_err *err)
+{
+    cpu_engine *c = e->impl;
+    size_t n = e->layer_elems;
+    float *dst = host;
+    for (int l = 0; l < e->cfg.n_layers; l++)
+        for (int kv = 0; kv < 2; kv++, dst += n)
+            memcpy(dst, layer_part(c, l, kv, slot, n), n * sizeof(float));
+    (void)err;
+    return CC_OK;
+}
+
+static int cpu_kv_from_host(cc_engine *e, int slot, const void *host, cc_err *err)
+{
+    cpu_engine *c = e->impl;
+    size_t n = e->layer_elems;
+    const float *src = host;
+    for (int l = 0; l < e->cfg.n_layers; l++)
+        for (int kv = 0; kv < 2; kv++, src += n)
+            memcpy(layer_part(c, l, kv, slot, n), src, n * sizeof(float));
+    (void)err;
+    return CC_OK;
+}
+
+static int cpu_kv_copy_block(cc_engine *e, int dst, int src, cc_err *err)
+{
+    cpu_engine *c = e->impl;
+    size_t n = e->layer_elems;
+    for (int l = 0; l < e->cfg.n_layers; l++)
+        for (int kv = 0; kv < 2; kv++)
+            memcpy(layer_part(c, l, kv, dst, n), layer_part(c, l, kv, src, n),
+                   n * sizeof(float));
+    (void)err;
+    return CC_OK;
+}
+
+static int cpu_sync(cc_engine *e, cc_err *err)
+{
+    (void)e;
+    (void)err;
+    return CC_OK;
+}
+
+static void *cpu_host_alloc(cc_engine *e, size_t bytes)
+{
+    (void)e;
+    return malloc(bytes ? bytes : 1);
+}
+
+static void cpu_host_free(cc_engine *e, void *p)
+{
+    (void)e;
+    free(p);
+}
+
+static const cc_engine_vt cpu_vt = {cpu_forward,      cpu_kv_to_host, cpu_kv_from_host,
+                                    cpu_kv_copy_block, cpu_sync,      cpu_host_alloc,
+                                    cpu_host_free,     cpu_destroy};
+
+int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err)
+{
+    const cc_model_config *m = &e->cfg;
+    const cc_engine_opts *o = &e->opts;
+    cpu_engine *c = calloc(1, sizeof *c);
+    if (!c)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, "engine", "out of memory");
+    e->impl = c;
+    e->vt = &cpu_vt;
+    c->w = w;
+    c->n_threads = omp_get_max_threads();
+    size_t T = o->max_batch_tokens, h = m->hidden, qd = (size_t)m->n_heads * m->head_dim,
+           kvd = (size_t)m->n_kv_heads * m->head_dim, f = m->ffn;
+    c->pool_layer = (size_t)o->n_slots * e->layer_elems;
+    c->pool = calloc(2 * (size_t)m->n_layers * c->pool_layer, sizeof(float));
+    /* One allocation for the activations. */
+    size_t act = T * (2 * h + qd + 2 * kvd + qd + 2 * f) + LOGIT_GROUP * h;
+    c->x = malloc(act * sizeof(float));
+    if (c->x) {
+        c->xn = c->x + T * h;
+        c->q = c->xn + T * h;
+        c->k = c->q + T * qd;
+        c->v = c->k + T * kvd;
+        c->att = c->v + T * kvd;
+        c->gate = c->att + T * qd;
+        c->up = c->gate + T * f;
+        c->rows = c->up + T * f;
+    }
+    size_t max_blocks = (size_t)o->max_seqs * ((o->max_context + m->block_size - 1) / m->block_size);
+    c->pos = malloc((2 * T + max_blocks + o->max_seqs) * sizeof(int32_t));
+    if (c->pos) {
+        c->pool_rows = c->pos + T;
+        c->tables = c->pool_rows + T;
+        c->table_off = c->tables + max_blocks;
+    }
+    /* Tiles: at most T + max_seqs (each sequence adds at most one partial tile). */
+    c->tiles = malloc((T + o->max_seqs) * sizeof *c->tiles);
+    cc_attn_shape s = {m->n_heads, m->n_kv_heads, m->head_dim, m->block_size};
+    c->scratch = malloc((size_t)c->n_threads *
+                        cc_op_attention_scratch_floats(&s, o->attn_q_rows, o->attn_k_tile) *
+                        sizeof(float));
+    if (!c->pool || !c->x || !c->pos || !c->tiles || !c->scratch) {
+        cpu_destroy(e);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, "n_slots",
+                          "cannot allocate the KV pool (%.1f MB) and activations",
+                          2.0 * m->n_layers * c->pool_layer * 4e-6);
+    }
+    return CC_OK;
+}

@@ -1,0 +1,75 @@
+/*
+ * engine_impl.h -- private to gpu/: the engine object shared by the
+ * front (engine.c) and the two backends (engine_cpu.c, engine.cu), and the
+ * attention work list both backends build the same way.  Not part of the
+ * public surface (gpu.h).
+ */
+#ifndef CC_GPU_ENGINE_IMPL_H
+#define CC_GPU_ENGINE_IMPL_H
+
+#include "gpu.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One attention tile of query tokens of one sequence: rows tok0 ..
+ * tok0 + n_tok - 1 of q/out (token index within the batch), at positions
+ * pos0 .. pos0 + n_tok - 1, whose block table starts at tables[table0].  A
+ * tile is run once per kv head (its rows are n_tok x the group's heads). */
+typedef struct cc_attn_tile {
+    int32_t tok0, n_tok, pos0, table0;
+} cc_attn_tile;
+
+/* Splits each sequence's new tokens into tiles of tok_per_tile tokens;
+ * returns the number of tiles written to tiles (room: sum over sequences of
+ * ceil(n_new / tok_per_tile)).  table0 of sequence i is table_off[i]. */
+int cc_attn_build_tiles(cc_attn_tile *tiles, const cc_seq *seqs, int n_seqs,
+                        const int32_t *table_off, int tok_per_tile);
+
+/* CPU attention over a work list (ops_cpu.c): the loop cc_op_attention_paged
+ * runs, over any batch.  tables: the concatenated block tables. */
+void cc_cpu_attention_tiles(float *out, const float *q, const cc_attn_tile *tiles,
+                            int n_tiles, const float *k_pool, const float *v_pool,
+                            const int32_t *tables, const cc_attn_shape *s, int q_rows,
+                            int k_tile, float *scratch, int n_threads);
+
+/* Backend operations: the front has validated the arguments. */
+typedef struct cc_engine_vt {
+    int (*forward)(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_mode,
+                   float *logits, cc_err *err);
+    int (*kv_to_host)(cc_engine *e, int slot, void *host, cc_err *err);
+    int (*kv_from_host)(cc_engine *e, int slot, const void *host, cc_err *err);
+    int (*kv_copy_block)(cc_engine *e, int dst, int src, cc_err *err);
+    int (*sync)(cc_engine *e, cc_err *err);
+    void *(*host_alloc)(cc_engine *e, size_t bytes);
+    void (*host_free)(cc_engine *e, void *p);
+    void (*destroy)(cc_engine *e);
+} cc_engine_vt;
+
+struct cc_engine {
+    const cc_engine_vt *vt;
+    cc_model_config cfg;
+    cc_engine_opts opts;
+    size_t block_bytes;   /* host image of one block */
+    size_t layer_elems;   /* elements of one layer's K (or V) part of a block */
+    uint32_t *slot_mark;  /* [n_slots]: epoch of the forward that writes it */
+    uint32_t epoch;
+    void *impl;           /* the backend's state */
+};
+
+int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err);
+int cc_engine_cuda_init(cc_engine *e, const cc_weights *w, cc_err *err);
+
+/* Default tiles: CPU favours large tiles (sgemm efficiency), CUDA tiles fit
+ * in shared memory. */
+#define CC_CPU_ATTN_Q_ROWS 64
+#define CC_CPU_ATTN_K_TILE 64
+#define CC_CUDA_ATTN_Q_ROWS 32
+#define CC_CUDA_ATTN_K_TILE 32
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
