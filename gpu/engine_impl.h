@@ -63,8 +63,8 @@ int cc_engine_cuda_init(cc_engine *e, const cc_weights *w, cc_err *err);
 
 /* Default tiles: CPU favours large tiles (sgemm efficiency), CUDA tiles fit
  * in shared memory. */
-#define CC_CPU_ATTN_Q_ROWS 64
-#define CC_CPU_ATTN_K_TILE 64
+#define CC_CPU_ATTN_Q_ROWS 192
+#define CC_CPU_ATTN_K_TILE 128
 #define CC_CUDA_ATTN_Q_ROWS 32
 #define CC_CUDA_ATTN_K_TILE 32
 

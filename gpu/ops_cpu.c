@@ -136,7 +136,70 @@ void cc_op_kv_gather(float *k_out, float *v_out, const float *k_pool, const floa
     }
 }
 
-/* ---- attention ---------------------------------------------------------------- */
+/* ---- attention ----------------------------------------------------------------
+ * The row work of the online softmax (max, exp, sum, rescale) is as many
+ * operations per key as the two products have multiply-adds per key divided
+ * by head_dim, so it must be vectorised too: expf is declared `omp declare
+ * simd` (glibc's libmvec has the vector variants; -lm pulls it in) and the
+ * helpers below are compiled for AVX-512, AVX2 and baseline x86-64, picked
+ * at load time (target_clones). */
+#pragma omp declare simd notinbranch
+extern float expf(float);
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CC_VECTOR_CLONES
+#endif
+
+/* One row of S (kn keys, the first `visible` unmasked): P = exp(S - m_new)
+ * in place (masked keys 0), returns the row sum; *m is updated and the
+ * factor exp(m_old - m_new) that rescales O and l is returned in *corr.
+ * The max and the sum keep 16 lanes of partial results (each lane in key
+ * order, so no reassociation is needed to vectorise them); the 16 lanes are
+ * combined at the end. */
+enum { LANES = 16 };
+CC_VECTOR_CLONES
+static float softmax_row(float *Sr, int visible, int kn, float *m, float *corr)
+{
+    float mx = *m, lane[LANES];
+    int j = 0;
+    for (int k = 0; k < LANES; k++)
+        lane[k] = mx;
+    for (; j + LANES <= visible; j += LANES)
+        for (int k = 0; k < LANES; k++)
+            lane[k] = lane[k] > Sr[j + k] ? lane[k] : Sr[j + k]; /* maps to vmaxps */
+    for (; j < visible; j++)
+        mx = mx > Sr[j] ? mx : Sr[j];
+    for (int k = 0; k < LANES; k++)
+        mx = mx > lane[k] ? mx : lane[k];
+#pragma omp simd
+    for (int jj = 0; jj < visible; jj++)
+        Sr[jj] = expf(Sr[jj] - mx);
+    for (int k = 0; k < LANES; k++)
+        lane[k] = 0.0f;
+    float sum = 0.0f;
+    for (j = 0; j + LANES <= visible; j += LANES)
+        for (int k = 0; k < LANES; k++)
+            lane[k] += Sr[j + k];
+    for (; j < visible; j++)
+        sum += Sr[j];
+    for (int k = 0; k < LANES; k++)
+        sum += lane[k];
+    for (j = visible < 0 ? 0 : visible; j < kn; j++)
+        Sr[j] = 0.0f;
+    *corr = expf(*m - mx);
+    *m = mx;
+    return sum;
+}
+
+CC_VECTOR_CLONES
+static void scale_row(float *dst, const float *src, float a, int n)
+{
+#pragma omp simd
+    for (int d = 0; d < n; d++)
+        dst[d] = src[d] * a;
+}
 static int tile_tokens(int q_rows, int group) { return q_rows >= group ? q_rows / group : 1; }
 
 size_t cc_op_attention_scratch_floats(const cc_attn_shape *s, int q_rows, int k_tile)
@@ -181,8 +244,7 @@ static void attention_tile(float *out, const float *q, const cc_attn_tile *t, in
     /* 1. load the tile's queries (row r = token r / group, head g*group + r % group), scaled */
     for (int r = 0; r < nr; r++) {
         const float *src = q + ((size_t)(t->tok0 + r / group) * nh + g * group + r % group) * hd;
-        for (int d = 0; d < hd; d++)
-            Q[(size_t)r * hd + d] = src[d] * scale;
+        scale_row(Q + (size_t)r * hd, src, scale, hd);
         m[r] = -INFINITY;
         l[r] = 0.0f;
     }
@@ -202,22 +264,12 @@ static void attention_tile(float *out, const float *q, const cc_attn_tile *t, in
             float *Sr = S + (size_t)r * k_tile;
             int p = t->pos0 + r / group; /* this row's position: keys <= p are visible */
             int visible = p - kb + 1 < kn ? p - kb + 1 : kn;
-            float mx = m[r];
-            for (int j = 0; j < visible; j++)
-                mx = Sr[j] > mx ? Sr[j] : mx;
-            float corr = expf(m[r] - mx), sum = 0.0f;
-            for (int j = 0; j < visible; j++) {
-                Sr[j] = expf(Sr[j] - mx);
-                sum += Sr[j];
-            }
-            for (int j = visible < 0 ? 0 : visible; j < kn; j++)
-                Sr[j] = 0.0f;
+            float corr;
+            float sum = softmax_row(Sr, visible, kn, &m[r], &corr);
             l[r] = l[r] * corr + sum;
-            m[r] = mx;
             /* d (first half). O = O * exp(m_old - m_new) */
-            float *Or = O + (size_t)r * hd;
-            for (int d = 0; d < hd; d++)
-                Or[d] *= corr;
+            if (corr != 1.0f)
+                scale_row(O + (size_t)r * hd, O + (size_t)r * hd, corr, hd);
         }
         /* d. O += P V */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, kn, 1.0f, S, k_tile, V,
@@ -226,9 +278,7 @@ static void attention_tile(float *out, const float *q, const cc_attn_tile *t, in
     /* 3. out = O / l */
     for (int r = 0; r < nr; r++) {
         float *dst = out + ((size_t)(t->tok0 + r / group) * nh + g * group + r % group) * hd;
-        float inv = 1.0f / l[r];
-        for (int d = 0; d < hd; d++)
-            dst[d] = O[(size_t)r * hd + d] * inv;
+        scale_row(dst, O + (size_t)r * hd, 1.0f / l[r], hd);
     }
 }
 
