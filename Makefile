@@ -89,7 +89,7 @@ $(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.cu.o: %.cu $(HEADERS) $(CUDA_STAMP) | deps
+$(BUILD)/obj/%.cu.o: %.cu $(HEADERS) $(wildcard gpu/*.cuh) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 

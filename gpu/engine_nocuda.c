@@ -41,10 +41,10 @@ int cc_cuda_op_embed(void *out_f32, const int32_t *tokens_dev, int n, const void
     (void)out_f32, (void)tokens_dev, (void)n, (void)table, (void)dim, (void)dtype, (void)threads;
     return CC_EUNSUP;
 }
-int cc_cuda_op_rmsnorm(void *out, const void *x_f32, const void *w, int n, int dim,
+int cc_cuda_op_rmsnorm(void *out, const void *x_f32, const void *w_f32, int n, int dim,
                        float eps, int dtype, int threads)
 {
-    (void)out, (void)x_f32, (void)w, (void)n, (void)dim, (void)eps, (void)dtype, (void)threads;
+    (void)out, (void)x_f32, (void)w_f32, (void)n, (void)dim, (void)eps, (void)dtype, (void)threads;
     return CC_EUNSUP;
 }
 int cc_cuda_op_matmul(void *out_f32, const void *x, const void *w, const void *bias_f32,

@@ -43,6 +43,10 @@
 #ifndef CC_GPU_H
 #define CC_GPU_H
 
+#ifdef __cplusplus
+extern "C" { /* engine.cu and ops.cu include this */
+#endif
+
 #include "../core/core.h"
 
 #include <gsl/gsl_rng.h>
@@ -285,8 +289,10 @@ size_t cc_op_attention_scratch_floats(const cc_attn_shape *s, int q_rows, int k_
  * For tests and benchmarks: device buffers filled from fp32 host arrays in a
  * storage dtype, and the kernels run on them with a given launch
  * configuration (threads per block; 0 = default).  Activations that stay
- * fp32 on the device (the residual stream, q/k/v after projection, logits)
- * are CC_DTYPE_F32 buffers; weights, the pool and GEMM inputs use dtype. */
+ * fp32 on the device (the residual stream, q/k/v after projection, logits,
+ * norm weights and biases) are CC_DTYPE_F32 buffers; the other weights, the
+ * pool and the GEMM inputs (normed rows, attention output, SwiGLU output)
+ * use dtype. */
 void *cc_cuda_alloc(size_t bytes);
 void cc_cuda_free(void *p);
 int cc_cuda_upload(void *dev, const float *host, size_t n, int dtype);
@@ -294,7 +300,7 @@ int cc_cuda_upload_bytes(void *dev, const void *host, size_t bytes);
 int cc_cuda_download(float *host, const void *dev, size_t n, int dtype);
 int cc_cuda_op_embed(void *out_f32, const int32_t *tokens_dev, int n, const void *table,
                      int dim, int dtype, int threads);
-int cc_cuda_op_rmsnorm(void *out, const void *x_f32, const void *w, int n, int dim,
+int cc_cuda_op_rmsnorm(void *out, const void *x_f32, const void *w_f32, int n, int dim,
                        float eps, int dtype, int threads);
 int cc_cuda_op_matmul(void *out_f32, const void *x, const void *w, const void *bias_f32,
                       int n, int d_in, int d_out, int accumulate, int dtype);
@@ -312,5 +318,9 @@ int cc_cuda_op_attention_paged(void *out, const void *q_f32, int n, int pos0,
                                const void *k_pool, const void *v_pool,
                                const int32_t *block_table_dev, const cc_attn_shape *s,
                                int q_rows, int k_tile, int dtype, int threads);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

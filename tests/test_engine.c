@@ -561,7 +561,8 @@ static void test_prefix_reuse(void **state)
         cc_weights w;
         tiny_weights(&w, bs, 40 + bs);
         int n_blocks = (n + bs - 1) / bs, n_slots = 2 * n_blocks + 4;
-        cc_engine *e = make_engine(&w, n_slots, 64, 4, 0, 0);
+        /* default tiles, and small ones so that the engine runs many tiles */
+        cc_engine *e = make_engine(&w, n_slots, 64, 4, bi % 2 ? 6 : 0, bi % 2 ? 5 : 0);
         int32_t tok[53], full_t[64], part_t[64];
         random_tokens(tok, n, V, r);
         int32_t slots[128];
