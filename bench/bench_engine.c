@@ -100,6 +100,55 @@ static void run_ttft(cc_engine *e, const int32_t *tok, const int32_t *table, int
         }
 }
 
+/* The paged attention kernel alone for the small preset's shapes (512 new
+ * tokens after 3584 cached, bf16 pool): best time over tiles x threads. */
+static void time_cuda_attention(const cc_model_config *c, double *best_s, int best[3])
+{
+    cc_attn_shape s = {c->n_heads, c->n_kv_heads, c->head_dim, c->block_size};
+    int len = 4096, n = 512, nb = len / s.block_size, row = s.n_kv_heads * s.head_dim;
+    size_t pool_n = (size_t)nb * s.block_size * row, qn = (size_t)n * s.n_heads * s.head_dim;
+    float *kv = malloc(pool_n * sizeof(float)), *q = malloc(qn * sizeof(float));
+    int32_t *table = malloc(nb * sizeof(int32_t));
+    for (size_t i = 0; i < pool_n; i++)
+        kv[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < qn; i++)
+        q[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    for (int b = 0; b < nb; b++)
+        table[b] = nb - 1 - b;
+    void *dk = cc_cuda_alloc(pool_n * 2), *dv = cc_cuda_alloc(pool_n * 2);
+    void *dq = cc_cuda_alloc(qn * 4), *dout = cc_cuda_alloc(qn * 2), *dt = cc_cuda_alloc(nb * 4);
+    if (!dk || !dv || !dq || !dout || !dt || cc_cuda_upload(dk, kv, pool_n, CC_DTYPE_BF16) ||
+        cc_cuda_upload(dv, kv, pool_n, CC_DTYPE_BF16) || cc_cuda_upload(dq, q, qn, CC_DTYPE_F32) ||
+        cc_cuda_upload_bytes(dt, table, nb * 4)) {
+        fprintf(stderr, "cuda attention timing: allocation or upload failed\n");
+    } else {
+        int tiles[][2] = {{16, 16}, {32, 32}, {64, 32}, {64, 64}}, threads[] = {64, 128, 256};
+        *best_s = 1e30;
+        for (int ti = 0; ti < 4; ti++)
+            for (int th = 0; th < 3; th++) {
+                double t[5];
+                for (int r = 0; r < 5; r++) {
+                    double t0 = bu_now_s();
+                    if (cc_cuda_op_attention_paged(dout, dq, n, len - n, dk, dv, dt, &s,
+                                                   tiles[ti][0], tiles[ti][1], CC_DTYPE_BF16,
+                                                   threads[th]))
+                        t[r] = 1e30;
+                    else
+                        t[r] = bu_now_s() - t0;
+                }
+                double m = median(t, 5);
+                fprintf(stderr, "  cuda attention tiles %d/%d, %d threads: %.3f ms\n",
+                        tiles[ti][0], tiles[ti][1], threads[th], m * 1e3);
+                if (m < *best_s) {
+                    *best_s = m;
+                    best[0] = tiles[ti][0], best[1] = tiles[ti][1], best[2] = threads[th];
+                }
+            }
+    }
+    cc_cuda_free(dk), cc_cuda_free(dv), cc_cuda_free(dq), cc_cuda_free(dout), cc_cuda_free(dt);
+    free(kv), free(q), free(table);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -175,7 +224,13 @@ int main(int argc, char **argv)
     double t_decode = median(td, reps);
     cc_engine_free(e);
 
-    /* CUDA, where a device exists */
+    /* CUDA, where a device exists: the attention kernel per launch
+     * configuration (llm.c's timing section), then the engine. */
+    double cuda_attn_best_s = 0;
+    int cuda_attn_best[3] = {0, 0, 0};
+    if (cc_gpu_device_count() > 0)
+        time_cuda_attention(&cfg, &cuda_attn_best_s, cuda_attn_best);
+
     int have_cuda = cc_gpu_device_count() > 0;
     ttft gpu;
     memset(&gpu, 0, sizeof gpu);
@@ -240,8 +295,11 @@ int main(int argc, char **argv)
         for (int p = 0; p < 2; p++)
             for (int c = 0; c < 3; c++)
                 printf(", \"cuda_ttft_%s_%s_cached_s\": %.5f", pn[p], cn[c], gpu.t[p][c]);
-        printf(", \"cuda_prefill_tokens_per_s\": %.1f, \"cuda_ttft_speedup_90pct_cached\": %.3f",
-               n_max / gpu.t[1][0], gpu.t[1][0] / gpu.t[1][2]);
+        printf(", \"cuda_prefill_tokens_per_s\": %.1f, \"cuda_ttft_speedup_90pct_cached\": %.3f, "
+               "\"cuda_attention_4k_512new_best_s\": %.6f, \"cuda_attention_best_q_rows\": %d, "
+               "\"cuda_attention_best_k_tile\": %d, \"cuda_attention_best_threads\": %d",
+               n_max / gpu.t[1][0], gpu.t[1][0] / gpu.t[1][2], cuda_attn_best_s,
+               cuda_attn_best[0], cuda_attn_best[1], cuda_attn_best[2]);
     } else {
         printf(", \"cuda_skipped\": true");
     }
