@@ -8,7 +8,8 @@
  *     with 0 %, 50 % and 90 % of the prompt cached (whole blocks), and
  *     ttft_speedup_90pct_cached (4k: full / 90 % cached), target >= 5;
  *   - a decode step for a batch of 8 sequences at 1k context;
- *   - the same prefill figures on CUDA (bf16) where a device exists.
+ *   - on CUDA (bf16) where a device exists: the paged attention kernel per
+ *     launch configuration (tiles x threads), then the same TTFT figures.
  * Times are medians of BENCH_REPS runs (default 3; wall clock, timing only),
  * with OMP_WAIT_POLICY=passive unless set (see main).
  * Prints one JSON object on stdout and a summary on stderr.
