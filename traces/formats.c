@@ -13,6 +13,8 @@
 
 const cc_format cc_formats[] = {
     /* name, description, detect, read, write -- one line per format */
+    {"mooncake", "Mooncake JSONL: timestamp (ms), lengths, hash_ids of 512-token blocks", cc_detect_mooncake, cc_read_mooncake, cc_write_mooncake},
+    {"azure", "Azure LLM inference CSV: TIMESTAMP,ContextTokens,GeneratedTokens", cc_detect_azure, cc_read_azure, cc_write_azure},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;

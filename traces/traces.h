@@ -200,8 +200,10 @@ const char *cc_format_for_path(const char *path);
 /* Individual readers/writers (one file each in traces/). */
 int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_mooncake(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_mooncake(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_azure(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_azure(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_sharegpt(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_mtbench(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_arena(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
