@@ -13,6 +13,8 @@
 
 const cc_format cc_formats[] = {
     /* name, description, detect, read, write -- one line per format */
+    {"lcs-csv", "libCacheSim csv: timestamp,obj_id,obj_size per block access", cc_detect_lcs_csv, cc_read_lcs_csv, cc_write_lcs_csv},
+    {"lcs-oracle", "libCacheSim oracleGeneral binary (24-byte records)", cc_detect_lcs_oracle, cc_read_lcs_oracle, cc_write_lcs_oracle},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;
