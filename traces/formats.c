@@ -20,6 +20,8 @@ const cc_format cc_formats[] = {
     {"arena", "Arena-hard JSONL prompts: one single-turn request each", cc_detect_arena, cc_read_arena, NULL},
     {"pairs", "question pairs JSON (text_a/text_b/label or origin/similar): seed + query, groups", cc_detect_pairs, cc_read_pairs, NULL},
     {"rag", "RAG JSON (question, answers, ctxs): passages then the question", cc_detect_rag, cc_read_rag, NULL},
+    {"lcs-csv", "libCacheSim csv: timestamp,obj_id,obj_size per block access", cc_detect_lcs_csv, cc_read_lcs_csv, cc_write_lcs_csv},
+    {"lcs-oracle", "libCacheSim oracleGeneral binary (24-byte records)", cc_detect_lcs_oracle, cc_read_lcs_oracle, cc_write_lcs_oracle},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;

@@ -219,6 +219,8 @@ int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err
 int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e);
 int cc_read_lcs_oracle(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_lcs_oracle(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_lcs_csv(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_lcs_oracle(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_h5(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_h5(const cc_trace *t, const char *path, cc_err *e);
 
