@@ -206,6 +206,7 @@ def main():
     ap.add_argument("--check-ids", action="store_true",
                     help="also compare ctxcache's tokenizer.json loader with the Python package, id for id")
     a = ap.parse_args()
+    import tokenizers
     from tokenizers import Tokenizer
 
     items = load_texts(a.data)
@@ -240,7 +241,7 @@ def main():
         if a.check_ids:
             ours = tokcount([json_path], texts, ids=True)
             same = sum(1 for e, o in zip(encs, ours) if o == e.ids)
-            print(f"  ctxcache's loader gives the same ids as tokenizers {tk.__class__.__module__} "
+            print(f"  ctxcache's loader gives the same ids as tokenizers {tokenizers.__version__} "
                   f"on {same}/{len(texts)} prompts")
             for e, o, t in zip(encs, ours, texts):
                 if o != e.ids:
