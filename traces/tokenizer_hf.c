@@ -84,6 +84,7 @@ typedef struct vocab {
     uint64_t *off;
     uint32_t *len, *id;
     size_t n, cap_off, cap_len, cap_id;
+    size_t max_len; /* longest entry, bytes */
 } vocab;
 
 #define VOCAB_SEED 0x766f636162ull
@@ -125,6 +126,8 @@ static int vocab_add(vocab *v, const char *s, size_t n, uint32_t id)
         return CC_ENOMEM;
     v->off[v->n] = v->arena.len;
     v->len[v->n] = (uint32_t)n;
+    if (n > v->max_len)
+        v->max_len = n;
     v->id[v->n] = id;
     v->n++;
     return bytes_put(&v->arena, s, n) ? CC_ENOMEM : 1;
@@ -326,6 +329,8 @@ static void work_free(work *w)
 typedef struct hf_model {
     int type;
     vocab vocab;
+    vocab raw_extra;      /* byte-level: vocabulary strings outside the byte alphabet */
+    size_t model_entries; /* entries of model.vocab */
     uint32_t vocab_size;
     /* BPE */
     cc_u64map merges; /* (left id << 32 | right id) -> (rank << 32 | merged id) */
@@ -357,6 +362,7 @@ static void model_free(void *mv)
     if (!m)
         return;
     vocab_free(&m->vocab);
+    vocab_free(&m->raw_extra);
     cc_u64map_free(&m->merges);
     free(m->prefix);
     free(m->suffix);
@@ -722,7 +728,8 @@ static int pretok_one(const pretok_step *st, work *w, piece p, piece **out, size
         /* spaces become the replacement; prepend it; split before each */
         size_t off = w->buf.len;
         bool prepend = st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && p.first);
-        if (prepend && !(p.len >= st->repl_len && !memcmp(w->buf.p + p.off, st->repl, st->repl_len)))
+        const char *ps = w->buf.p + p.off;
+        if (prepend && ps[0] != ' ' && !(p.len >= st->repl_len && !memcmp(ps, st->repl, st->repl_len)))
             if (bytes_put(&w->buf, st->repl, st->repl_len))
                 return CC_ENOMEM;
         for (size_t i = 0; i < p.len; i++) {
@@ -824,7 +831,7 @@ static int bpe_word(const hf_model *m, work *w, const char *s, size_t len, uint3
                     size_t *n, size_t *cap)
 {
     uint32_t id;
-    if (m->ignore_merges && !m->prefix_len && !m->suffix_len && vocab_find(&m->vocab, s, len, &id))
+    if (m->ignore_merges && vocab_find(&m->vocab, s, len, &id))
         return emit(id, ids, n, cap);
     /* initial symbols: bytes (byte-level) or characters */
     size_t ns = 0;
@@ -919,7 +926,15 @@ static int wordpiece_word(const hf_model *m, work *w, const char *s, size_t len,
         return emit(m->unk_id, ids, n, cap);
     size_t n0 = *n;
     for (size_t start = 0; start < len;) {
-        size_t end = len;
+        /* no entry is longer than max_len: start the search there */
+        size_t end = len, room = m->vocab.max_len - (start ? m->prefix_len : 0);
+        if (m->vocab.max_len < (start ? m->prefix_len : 0))
+            room = 0;
+        if (len - start > room) {
+            end = start + room;
+            while (end > start && ((unsigned char)s[end] & 0xc0) == 0x80)
+                end--; /* back to a character boundary */
+        }
         uint32_t id = 0;
         int found = 0;
         while (end > start) {
@@ -1444,8 +1459,6 @@ static int get_id(loader *L, const json_t *v, const char *field, const char *tok
         return bad(L, CC_ERANGE, field, "id %s of '%.80s' is outside 0..2147483647", num, tok);
     }
     *id = (uint32_t)x;
-    if (*id + 1 > L->m->vocab_size)
-        L->m->vocab_size = *id + 1;
     return CC_OK;
 }
 
@@ -1458,7 +1471,8 @@ static int load_vocab(loader *L, const json_t *model)
     if (!json_is_object(v))
         return bad(L, CC_EFORMAT, "model.vocab", "expected an object (token -> id), found %s%s",
                    json_type_name(v), "");
-    if (cc_u64map_init(&m->vocab.map, json_object_size(v)))
+    m->model_entries = json_object_size(v);
+    if (cc_u64map_init(&m->vocab.map, m->model_entries) || cc_u64map_init(&m->raw_extra.map, 16))
         return CC_ENOMEM;
     bytes tok = {0};
     const char *key;
@@ -1473,10 +1487,13 @@ static int load_vocab(loader *L, const json_t *model)
         snprintf(f, sizeof f, "model.vocab[\"%.100s\"]", key);
         if ((rc = get_id(L, val, f, key, &id)))
             break;
+        if (id + 1 > m->vocab_size)
+            m->vocab_size = id + 1;
         int ok = decode_token(m, key, strlen(key), &tok);
         if (ok < 0)
             rc = ok;
-        else if (ok && (rc = vocab_add(&m->vocab, tok.p ? tok.p : "", tok.len, id)) > 0)
+        else if ((rc = ok ? vocab_add(&m->vocab, tok.p ? tok.p : "", tok.len, id)
+                          : vocab_add(&m->raw_extra, key, strlen(key), id)) >= 0)
             rc = CC_OK;
         else if (rc == CC_EUNSUP)
             rc = bad(L, CC_EUNSUP, f, "hash collision between two tokens%s%s", "", "");
@@ -1676,6 +1693,43 @@ static int load_model(loader *L, const json_t *root)
     return CC_OK;
 }
 
+/* The id of an added token, assigned as `tokenizers` assigns it when it
+ * reads the file (the "id" field is not used): the id of an earlier added
+ * token with the same text, else the model's id for the text, else the next
+ * free id (the number of model.vocab entries, or one past the largest added
+ * id when that is larger).  Files written by `tokenizers` agree with their
+ * "id" fields. */
+static int resolve_added_id(hf_model *m, vocab *seen, const char *s, size_t n,
+                            int64_t *max_added, uint32_t *id)
+{
+    bytes dec = {0};
+    int found = vocab_find(seen, s, n, id), rc = CC_OK;
+    if (!found && m->type == MODEL_BPE && m->byte_level) {
+        int ok = decode_token(m, s, n, &dec);
+        if (ok < 0)
+            rc = ok;
+        else
+            found = ok ? vocab_find(&m->vocab, dec.p ? dec.p : "", dec.len, id)
+                       : vocab_find(&m->raw_extra, s, n, id);
+    } else if (!found) {
+        found = vocab_find(&m->vocab, s, n, id);
+    }
+    free(dec.p);
+    if (rc)
+        return rc;
+    if (!found) {
+        uint64_t size = m->model_entries;
+        uint64_t next = *max_added < 0 ? size
+                        : ((uint64_t)*max_added >= size || size == 0) ? (uint64_t)*max_added + 1 : size;
+        if (next > HF_MAX_ID)
+            return CC_ERANGE;
+        *id = (uint32_t)next;
+    }
+    if (*max_added < (int64_t)*id)
+        *max_added = *id;
+    return vocab_add(seen, s, n, *id) < 0 ? CC_ENOMEM : CC_OK;
+}
+
 static int load_added(loader *L, const json_t *root)
 {
     hf_model *m = L->m;
@@ -1691,7 +1745,9 @@ static int load_added(loader *L, const json_t *root)
         !(m->added_norm.idx = calloc(cnt ? cnt : 1, sizeof *m->added_norm.idx)))
         return CC_ENOMEM;
     work w = {0};
-    int rc = CC_OK;
+    vocab seen = {0};
+    int64_t max_added = -1;
+    int rc = cc_u64map_init(&seen.map, cnt) ? CC_ENOMEM : CC_OK;
     for (size_t i = 0; i < cnt && !rc; i++) {
         json_t *t = json_array_get(arr, i);
         char path[64], f[96];
@@ -1725,7 +1781,11 @@ static int load_added(loader *L, const json_t *root)
             (rc = get_bool(L, t, path, "normalized", !special, &a->normalized)))
             break;
         if (n == 0)
-            continue; /* an empty token never matches */
+            continue; /* an empty token is ignored */
+        if ((rc = resolve_added_id(m, &seen, s, n, &max_added, &a->id)))
+            break;
+        if (a->id + 1 > m->vocab_size)
+            m->vocab_size = a->id + 1;
         if (a->normalized) { /* matched against normalized text: normalize it too */
             const char *ns;
             size_t nl;
@@ -1741,6 +1801,7 @@ static int load_added(loader *L, const json_t *root)
         m->n_added++;
     }
     work_free(&w);
+    vocab_free(&seen);
     if (rc)
         return rc;
     /* bucket by first byte, longest first within a bucket, so that the
@@ -1775,6 +1836,7 @@ static int load_added(loader *L, const json_t *root)
 int cc_tokenizer_load_hf(const char *path, cc_tokenizer **out, cc_err *err)
 {
     *out = NULL;
+    cc_err_clear(err);
     FILE *f = fopen(path, "rb");
     if (!f)
         return cc_err_set(err, CC_EIO, path, 0, "", "cannot open the tokenizer file");
@@ -1813,8 +1875,9 @@ int cc_tokenizer_load_hf(const char *path, cc_tokenizer **out, cc_err *err)
 done:
     json_decref(root);
     if (rc) {
-        if (rc == CC_ENOMEM && err && !err->msg[0])
-            cc_err_set(err, CC_ENOMEM, path, 0, "", "out of memory");
+        if (err && !err->msg[0]) /* failures below the field checks */
+            cc_err_set(err, rc, path, 0, "", "%s", rc == CC_ENOMEM ? "out of memory"
+                       : rc == CC_ERANGE ? "an id is past 2147483647" : "cannot load");
         model_free(m);
         return rc;
     }
