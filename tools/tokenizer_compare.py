@@ -96,6 +96,23 @@ def load_texts(data):
     return out
 
 
+def load_held_out(data):
+    """(source, text) for real text the constants were NOT tuned on: the
+    distinct MuSiQue passages and questions (rag/), the first 3,000 QQP
+    questions and the GPTCache paraphrase pairs (qqp/)."""
+    out, seen = [], set()
+    for rec in json.load(open(os.path.join(data, "rag", "musique_s.json"), encoding="utf-8")):
+        for t in [c.get("text", "") for c in rec.get("ctxs", [])] + [rec.get("question", "")]:
+            if t and t not in seen:
+                seen.add(t)
+                out.append(("rag/musique_s.json", t))
+    for rec in json.load(open(os.path.join(data, "qqp", "similiar_qqp_full.json"), encoding="utf-8"))[:3000]:
+        out.append(("qqp/similiar_qqp_full.json", rec["text_a"]))
+    for rec in json.load(open(os.path.join(data, "qqp", "mock_data.json"), encoding="utf-8")):
+        out += [("qqp/mock_data.json", rec["origin"]), ("qqp/mock_data.json", rec["similar"])]
+    return out
+
+
 def tiktoken_to_json(path, name, pat):
     """Writes a tokenizer.json equivalent to a tiktoken ranks file."""
     dst = os.path.join(BUILD, "tools", name + ".tokenizer.json")
@@ -203,17 +220,20 @@ def main():
                     help="tokenizer.json or tiktoken ranks file (repeatable)")
     ap.add_argument("--data", default=os.environ.get("CC_SHARED_DATA",
                                                      os.path.join(ROOT, "..", "shared", "data")))
+    ap.add_argument("--held-out", action="store_true",
+                    help="measure on rag/ and qqp/ texts instead of the prompts the constants were tuned on")
     ap.add_argument("--check-ids", action="store_true",
                     help="also compare ctxcache's tokenizer.json loader with the Python package, id for id")
     a = ap.parse_args()
     import tokenizers
     from tokenizers import Tokenizer
 
-    items = load_texts(a.data)
+    items = load_held_out(a.data) if a.held_out else load_texts(a.data)
     texts = [t for _, t in items]
     sources = sorted(set(s for s, _ in items))
     mine = tokcount([], texts)
-    print(f"{len(texts)} prompts, {sum(len(t.encode()) for t in texts)} bytes from {a.data}/prompts")
+    print(f"{len(texts)} texts, {sum(len(t.encode()) for t in texts)} bytes from {a.data}/"
+          f"{'rag, qqp (held out)' if a.held_out else 'prompts'}")
     for vocab in a.vocab:
         base = os.path.basename(vocab)
         if base in TIKTOKEN_FILES:
@@ -233,8 +253,9 @@ def main():
                       f"prompts (totals {sum(tt)} vs {sum(real)})")
         print(f"  {'source':48s} {'n':>5s} {'real':>9s} {'builtin':>9s} {'total':>6s} "
               f"{'median':>6s} {'p10':>6s} {'p90':>6s} {'r':>7s}")
-        for src in sources + ["all"]:
-            sel = [i for i, (s, _) in enumerate(items) if src in ("all", s)]
+        for src in sources + ["all", "all, prompts of >= 100 tokens"]:
+            sel = [i for i, (s, _) in enumerate(items)
+                   if src in ("all", s) or (src.startswith("all,") and real[i] >= 100)]
             f = figures([real[i] for i in sel], [mine[i] for i in sel])
             print(f"  {src:48s} {f['n']:5d} {f['real']:9d} {f['builtin']:9d} {f['total_ratio']:6.3f} "
                   f"{f['median']:6.3f} {f['p10']:6.3f} {f['p90']:6.3f} {f['pearson_r']:7.4f}")

@@ -37,9 +37,23 @@
  * gives equal ids at any position (what prefix and chunk reuse need).
  *
  * How the counts compare with real vocabularies (tools/tokenizer_compare.py,
- * docs/tokenizer.md), on 4,637 real prompts (2.5 MB: ShareGPT first turns,
- * arena-hard, MT-bench), ratio builtin / real:
- *   FIGURES
+ * docs/tokenizer.md), on the 4,637 real prompts of shared/data/prompts
+ * (2.5 MB: ShareGPT first turns, arena-hard, MT-bench), builtin / real:
+ *
+ *   vocabulary             total   per-prompt ratio         Pearson r
+ *                          ratio   median   p10    p90      of counts
+ *   cl100k_base (GPT-4)    0.995   1.000   0.889  1.071     0.9973
+ *   o200k_base (GPT-4o)    1.002   1.000   0.900  1.079     0.9953
+ *   DeepSeek-V3            0.990   1.000   0.887  1.062     0.9959
+ *   Claude (2023, 65k)     0.942   0.972   0.846  1.065     0.9961
+ *
+ * (prompts of >= 100 tokens, cl100k: median 1.003, p10 0.941, p90 1.056;
+ * the spread of short prompts is mostly the rounding of a few pieces).  The
+ * constants were fitted to cl100k_base on these prompts; on text they were
+ * not fitted to, cl100k total ratios are 0.986 (3,000 QQP questions), 1.029
+ * (GPTCache paraphrases) and 0.894 (MuSiQue passages: lowercased
+ * encyclopedic text, whose lowercased names a real vocabulary splits more).
+ * For exact counts load the model's tokenizer.json (tokenizer_hf.c).
  *
  * Cost: O(bytes), no allocation beyond the output array.
  */
