@@ -49,13 +49,14 @@ BL_MERGES = [(G, "t"), ("h", "e"), (G + "t", "he"), (G, "c"), ("a", "t"), (G + "
              (C, C), (G, G), ("1", "2"), ("12", "3"), ("\u00c3", "\u00a9"), ("c", "a"),
              ("ca", "f"), ("caf", "\u00c3\u00a9"), ("'", "s"), ("T", "he"), ("I", "t")]
 
-# 1. GPT-2 style: ByteLevel with its own regex, merges as "a b" strings
+# 1. GPT-2 / RoBERTa style: ByteLevel with its own regex and a prefix space,
+#    merges as "a b" strings
 GPT2 = {
     "version": "1.0", "truncation": None, "padding": None,
     "added_tokens": [{"id": 300, "content": "<|end|>", "single_word": False, "lstrip": False,
                       "rstrip": False, "normalized": False, "special": True}],
     "normalizer": None,
-    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
                       "use_regex": True},
     "post_processor": None, "decoder": None,
     "model": {"type": "BPE", "dropout": None, "unk_token": None,
