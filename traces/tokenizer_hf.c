@@ -33,7 +33,9 @@
  * utf8proc.  Limits (stated, not hidden): Lowercase maps code point by code
  * point (utf8proc_tolower: U+0130 'İ' becomes 'i', where Rust gives "i̇");
  * BPE dropout is ignored (counts stay deterministic); model types Unigram
- * and normalizer Precompiled (SentencePiece charsmaps) are CC_EUNSUP.
+ * and normalizer Precompiled (SentencePiece charsmaps) are CC_EUNSUP.  A
+ * file's regex that exceeds Oniguruma's backtracking limit on some text
+ * makes cc_tokenize return CC_ERANGE rather than cut differently.
  *
  * Cost.  Load: O(file) parse, vocabulary and merges in cc_u64map hash maps
  * (about 70 bytes per vocabulary entry plus the strings, 32 per merge).
@@ -1568,15 +1570,18 @@ static int load_merges(loader *L, const json_t *model)
             rc = CC_ENOMEM;
             break;
         }
+        char left[96], right[96];
+        snprintf(left, sizeof left, "%.*s", (int)(al < 80 ? al : 80), a);
+        snprintf(right, sizeof right, "%.*s", (int)(bl < 80 ? bl : 80), b);
         if (!da || !vocab_find(&m->vocab, ta.p ? ta.p : "", ta.len, &ida))
-            rc = bad(L, CC_EFORMAT, f, "left token '%.80s' is not in model.vocab%s",
-                     json_is_string(json_array_get(arr, i)) ? json_string_value(json_array_get(arr, i)) : "", "");
+            rc = bad(L, CC_EFORMAT, f, "merge '%s' + '%s': the left token is not in model.vocab",
+                     left, right);
         else if (!db || !vocab_find(&m->vocab, tb.p ? tb.p : "", tb.len, &idb))
-            rc = bad(L, CC_EFORMAT, f, "right token of '%.80s' is not in model.vocab%s",
-                     json_is_string(json_array_get(arr, i)) ? json_string_value(json_array_get(arr, i)) : "", "");
+            rc = bad(L, CC_EFORMAT, f, "merge '%s' + '%s': the right token is not in model.vocab",
+                     left, right);
         else if (!dab || !vocab_find(&m->vocab, tdec.p ? tdec.p : "", tdec.len, &idab))
-            rc = bad(L, CC_EFORMAT, f, "merged token of '%.80s' is not in model.vocab%s",
-                     json_is_string(json_array_get(arr, i)) ? json_string_value(json_array_get(arr, i)) : "", "");
+            rc = bad(L, CC_EFORMAT, f, "merge '%s' + '%s': the merged token is not in model.vocab",
+                     left, right);
         else {
             uint64_t *slot;
             int r = cc_u64map_put(&m->merges, ((uint64_t)ida << 32) | idb,
