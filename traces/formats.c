@@ -13,6 +13,7 @@
 
 const cc_format cc_formats[] = {
     /* name, description, detect, read, write -- one line per format */
+    {"h5", "ctxcache native HDF5 trace (columns; schema in docs/trace-format.md)", cc_detect_h5, cc_read_h5, cc_write_h5},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;
