@@ -171,7 +171,6 @@ int cmd_trace(int argc, char **argv)
         rc = json ? print_stats_json(&t, &s) : (print_stats_text(&t, &s), 0);
     } else {
         if (cc_trace_write(&t, pos[1], to, &err) != CC_OK) {
-            remove(pos[1]); /* no partial output */
             cc_trace_free(&t);
             return cli_fail(cmdname, &err);
         }

@@ -69,6 +69,26 @@ static void test_missing_and_empty_files(void **state)
     assert_int_equal(tu_run(cmd, NULL), 1);
     assert_int_not_equal(access(dst, F_OK), 0);
     unlink(path);
+
+    /* a writer that refuses (Azure rows carry no block hashes, a Mooncake
+     * file needs them) leaves a file already at OUT untouched */
+    static const char az[] = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                             "2023-11-16 18:15:46.6805900,374,44\n";
+    char src[512], keep[512];
+    tu_write_tmp(src, sizeof src, "az.csv", az, sizeof az - 1);
+    tu_write_tmp(keep, sizeof keep, "keep.jsonl", "keep", 4);
+    snprintf(cmd, sizeof cmd, "%s trace convert %s %s", tu_bin(), src, keep);
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "hash"));
+    free(out);
+    FILE *f = fopen(keep, "rb");
+    char got[16] = {0};
+    assert_non_null(f);
+    assert_int_equal(fread(got, 1, sizeof got, f), 4);
+    fclose(f);
+    assert_string_equal(got, "keep");
+    unlink(src);
+    unlink(keep);
 }
 
 /* --tokenizer through the command: a WordPiece vocabulary written here.

@@ -330,9 +330,11 @@ int cc_write_azure(const cc_trace *t, const char *path, cc_err *e)
         if (rc)
             return rc;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot create: %s", strerror(errno));
+    cc_outfile out;
+    int orc = cc_outfile_open(&out, path, e);
+    if (orc)
+        return orc;
+    FILE *f = out.f;
     fputs(AZ_HEADER "\r\n", f);
     int64_t day = INT64_MIN;
     char date[16] = "";
@@ -360,10 +362,5 @@ int cc_write_azure(const cc_trace *t, const char *path, cc_err *e)
             fprintf(f, "%s %02d:%02d:%02d.%09" PRId64 ",%u,%u\r\n", date, hh, mm, ss, frac,
                     t->input_tokens[i], t->output_tokens[i]);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        remove(path);
-        return cc_err_set(e, CC_EIO, path, 0, NULL, "write failed: %s", strerror(errno));
-    }
-    return CC_OK;
+    return cc_outfile_close(&out, path, CC_OK, e);
 }

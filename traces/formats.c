@@ -22,6 +22,7 @@ const cc_format cc_formats[] = {
     {"rag", "RAG JSON (question, answers, ctxs): passages then the question", cc_detect_rag, cc_read_rag, NULL},
     {"lcs-csv", "libCacheSim csv: timestamp,obj_id,obj_size per block access", cc_detect_lcs_csv, cc_read_lcs_csv, cc_write_lcs_csv},
     {"lcs-oracle", "libCacheSim oracleGeneral binary (24-byte records)", cc_detect_lcs_oracle, cc_read_lcs_oracle, cc_write_lcs_oracle},
+    {"h5", "ctxcache native HDF5 trace (columns; schema in docs/trace-format.md)", cc_detect_h5, cc_read_h5, cc_write_h5},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;

@@ -147,50 +147,6 @@ static int append_access(cc_trace *t, uint32_t tenant, int64_t arrival_ns, uint6
     return cc_trace_append(t, &r);
 }
 
-typedef struct out_file {
-    FILE *f;
-    char tmp[PATH_MAX + 32];
-} out_file;
-
-/* Opens a temporary sibling of path (same directory, so rename is atomic). */
-static int out_open(out_file *o, const char *path, cc_err *e)
-{
-    static unsigned counter;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
-        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd < 0 && errno == EEXIST)
-            continue;
-        if (fd < 0)
-            return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot create: %s", strerror(errno));
-        o->f = fdopen(fd, "wb");
-        if (!o->f) {
-            close(fd);
-            unlink(o->tmp);
-            return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
-        }
-        return CC_OK;
-    }
-    return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot create a temporary file beside it");
-}
-
-/* Finishes the output: renamed into place when rc is CC_OK and everything
- * reached the disk, removed otherwise.  Returns the final status. */
-static int out_close(out_file *o, const char *path, int rc, cc_err *e)
-{
-    int werr = ferror(o->f);
-    int cerr = fclose(o->f);
-    if (rc == CC_OK && (werr || cerr))
-        rc = cc_err_set(e, CC_EIO, path, 0, NULL, "write failed: %s",
-                        strerror(errno ? errno : EIO));
-    if (rc == CC_OK && rename(o->tmp, path) != 0)
-        rc = cc_err_set(e, CC_EIO, path, 0, NULL, "cannot rename the finished file into "
-                        "place: %s", strerror(errno));
-    if (rc != CC_OK)
-        unlink(o->tmp);
-    return rc;
-}
-
 static int need_blocks(const cc_trace *t, const char *path, cc_err *e)
 {
     if (cc_trace_n_blocks_total(t) == 0)
@@ -224,8 +180,8 @@ int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e)
     int rc = need_blocks(t, path, e);
     if (rc)
         return rc;
-    out_file o;
-    if ((rc = out_open(&o, path, e)))
+    cc_outfile o;
+    if ((rc = cc_outfile_open(&o, path, e)))
         return rc;
     fputs("timestamp,obj_id,obj_size\n", o.f);
     for (size_t i = 0; i < t->n && rc == CC_OK; i++) {
@@ -242,7 +198,7 @@ int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e)
         if (ferror(o.f))
             break; /* reported by out_close */
     }
-    return out_close(&o, path, rc, e);
+    return cc_outfile_close(&o, path, rc, e);
 }
 
 /* ---- csv: reading ---------------------------------------------------------- */
@@ -741,8 +697,8 @@ int cc_write_lcs_oracle(const cc_trace *t, const char *path, cc_err *e)
         }
     }
     cc_u64map_free(&last);
-    out_file o;
-    if (rc == CC_OK && (rc = out_open(&o, path, e)) == CC_OK) {
+    cc_outfile o;
+    if (rc == CC_OK && (rc = cc_outfile_open(&o, path, e)) == CC_OK) {
         enum { CHUNK = 4096 };
         unsigned char *buf = malloc((size_t)CHUNK * ORACLE_RECORD);
         if (!buf)
@@ -765,7 +721,7 @@ int cc_write_lcs_oracle(const cc_trace *t, const char *path, cc_err *e)
         if (rc == CC_OK && fill)
             fwrite(buf, ORACLE_RECORD, fill, o.f);
         free(buf);
-        rc = out_close(&o, path, rc, e);
+        rc = cc_outfile_close(&o, path, rc, e);
     }
     free(next);
     return rc;

@@ -357,11 +357,12 @@ int cc_write_mooncake(const cc_trace *t, const char *path, cc_err *e)
     cc_u64map ids;
     if (cc_u64map_init(&ids, cc_trace_n_blocks_total(t)))
         return cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    cc_outfile out;
+    if ((rc = cc_outfile_open(&out, path, e))) {
         cc_u64map_free(&ids);
-        return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot create: %s", strerror(errno));
+        return rc;
     }
+    FILE *f = out.f;
     for (size_t i = 0; i < t->n; i++) {
         int64_t ms = t->arrival_ns[i] / 1000000 + (t->arrival_ns[i] % 1000000 >= 500000);
         fprintf(f, "{\"timestamp\": %" PRId64 ", \"input_length\": %u, \"output_length\": %u, "
@@ -370,27 +371,15 @@ int cc_write_mooncake(const cc_trace *t, const char *path, cc_err *e)
             uint64_t *id;
             if (cc_u64map_put(&ids, t->blocks[j], ids.count, &id) < 0) {
                 rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
-                goto fail;
+                goto done;
             }
             fprintf(f, j > t->block_off[i] ? ", %" PRIu64 : "%" PRIu64, *id);
         }
         fputs("]}\n", f);
     }
-    if (ferror(f)) {
-        rc = cc_err_set(e, CC_EIO, path, 0, NULL, "write failed: %s", strerror(errno));
-        goto fail;
-    }
+done:
     cc_u64map_free(&ids);
-    if (fclose(f) != 0) {
-        remove(path);
-        return cc_err_set(e, CC_EIO, path, 0, NULL, "write failed: %s", strerror(errno));
-    }
-    return CC_OK;
-fail:
-    cc_u64map_free(&ids);
-    fclose(f);
-    remove(path);
-    return rc;
+    return cc_outfile_close(&out, path, rc, e);
 }
 
 /* A JSON object on the first line with Mooncake's member names.  The id

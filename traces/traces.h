@@ -223,6 +223,7 @@ int cc_detect_lcs_csv(const char *path, const unsigned char *head, size_t head_l
 int cc_detect_lcs_oracle(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_h5(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_h5(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_h5(const char *path, const unsigned char *head, size_t head_len);
 
 /* ---- tokenizers -----------------------------------------------------------
  * A tokenizer turns UTF-8 text into token ids.  The built-in one needs no
