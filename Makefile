@@ -23,10 +23,10 @@ CUDA ?= $(HAVE_NVCC)
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy
+    python3-numpy libonig-dev libutf8proc-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
-PKGS := openblas hdf5 gsl jansson libxxhash
+PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
@@ -105,6 +105,11 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Developer tools (tools/*.c): never needed by tests or the build.
+$(BUILD)/tools/%: tools/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

@@ -62,8 +62,11 @@ static void print_stats_text(const cc_trace *t, const cc_trace_stats *s)
     printf("output tokens    %llu (mean %.2f; p50 %.0f, p90 %.0f, p99 %.0f)\n",
            (unsigned long long)s->output_tokens, s->output_tokens_mean, s->output_p50,
            s->output_p90, s->output_p99);
-    printf("ideal hit ratio  %.4f of blocks, %.4f of input tokens (infinite cache, prefix rule)\n",
-           s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
+    if (s->block_accesses)
+        printf("ideal hit ratio  %.4f of blocks, %.4f of input tokens (infinite cache, prefix rule)\n",
+               s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
+    else
+        printf("ideal hit ratio  n/a (the trace has no block hashes)\n");
     if (t->timed)
         printf("arrivals         span %.3f s, inter-arrival mean %.4f s, CV %.3f\n", s->span_s,
                s->interarrival_mean_s, s->interarrival_cv);
@@ -86,8 +89,11 @@ static int print_stats_json(const cc_trace *t, const cc_trace_stats *s)
     json_object_set_new(o, "output_tokens", json_integer((json_int_t)s->output_tokens));
     json_object_set_new(o, "input_tokens_mean", json_real(s->input_tokens_mean));
     json_object_set_new(o, "output_tokens_mean", json_real(s->output_tokens_mean));
-    json_object_set_new(o, "ideal_block_hit_ratio", json_real(s->ideal_block_hit_ratio));
-    json_object_set_new(o, "ideal_token_hit_ratio", json_real(s->ideal_token_hit_ratio));
+    /* null, not 0, when the trace has no block hashes to hit */
+    json_object_set_new(o, "ideal_block_hit_ratio",
+                        s->block_accesses ? json_real(s->ideal_block_hit_ratio) : json_null());
+    json_object_set_new(o, "ideal_token_hit_ratio",
+                        s->block_accesses ? json_real(s->ideal_token_hit_ratio) : json_null());
     json_object_set_new(o, "timed", json_boolean(t->timed));
     json_object_set_new(o, "span_s", json_real(s->span_s));
     json_object_set_new(o, "interarrival_mean_s", json_real(s->interarrival_mean_s));
@@ -165,7 +171,6 @@ int cmd_trace(int argc, char **argv)
         rc = json ? print_stats_json(&t, &s) : (print_stats_text(&t, &s), 0);
     } else {
         if (cc_trace_write(&t, pos[1], to, &err) != CC_OK) {
-            remove(pos[1]); /* no partial output */
             cc_trace_free(&t);
             return cli_fail(cmdname, &err);
         }

@@ -5,6 +5,7 @@
 #include "gpu/gpu.h"
 
 #include <errno.h>
+#include <hdf5.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,9 @@ int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* libhdf5 1.10 can fail to close a damaged file; without this it then
+     * prints "infinite loop closing library" at exit, after our clean error */
+    H5dont_atexit();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -91,6 +91,19 @@ size_t cc_block_chain(uint32_t tenant, const uint32_t *tokens, size_t n_tokens,
 /* 64-bit hash of bytes (XXH3), for text chunks and names. */
 uint64_t cc_hash_bytes(const void *data, size_t len, uint64_t seed);
 
+/* ---- atomic output files ---------------------------------------------------
+ * Every writer of a result or trace file goes through this: the data goes to
+ * a temporary sibling of path, renamed over path only on success. */
+typedef struct cc_outfile {
+    FILE *f;          /* write here between open and close */
+    char tmp[4096 + 32];
+} cc_outfile;
+int cc_outfile_open(cc_outfile *o, const char *path, cc_err *e);
+/* Pass the status of the writing so far as rc: on CC_OK the file is flushed
+ * and renamed into place, otherwise (or if that fails) the temporary is
+ * removed.  Returns the final status. */
+int cc_outfile_close(cc_outfile *o, const char *path, int rc, cc_err *e);
+
 /* ---- small shared helpers ---------------------------------------------- */
 /* Grow *buf (element size elem) so that it holds at least need elements;
  * capacity doubles. Returns CC_OK or CC_ENOMEM. */

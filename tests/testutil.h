@@ -48,7 +48,7 @@ static inline const char *tu_data_path(char *buf, size_t len, const char *rel)
 static inline const char *tu_tmp_path(char *buf, size_t len, const char *name)
 {
     const char *b = getenv("BUILD");
-    char dir[512];
+    char dir[400]; /* leaves room in buf (>= 512) for "/pid_name" */
     snprintf(dir, sizeof dir, "%s/tmp", b ? b : "build");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);

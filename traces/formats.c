@@ -13,6 +13,16 @@
 
 const cc_format cc_formats[] = {
     /* name, description, detect, read, write -- one line per format */
+    {"mooncake", "Mooncake JSONL: timestamp (ms), lengths, hash_ids of 512-token blocks", cc_detect_mooncake, cc_read_mooncake, cc_write_mooncake},
+    {"azure", "Azure LLM inference CSV: TIMESTAMP,ContextTokens,GeneratedTokens", cc_detect_azure, cc_read_azure, cc_write_azure},
+    {"sharegpt", "ShareGPT JSON conversations: a request per human turn with the turns before it", cc_detect_sharegpt, cc_read_sharegpt, NULL},
+    {"mtbench", "MT-bench JSONL questions: a request per turn, placeholder answers", cc_detect_mtbench, cc_read_mtbench, NULL},
+    {"arena", "Arena-hard JSONL prompts: one single-turn request each", cc_detect_arena, cc_read_arena, NULL},
+    {"pairs", "question pairs JSON (text_a/text_b/label or origin/similar): seed + query, groups", cc_detect_pairs, cc_read_pairs, NULL},
+    {"rag", "RAG JSON (question, answers, ctxs): passages then the question", cc_detect_rag, cc_read_rag, NULL},
+    {"lcs-csv", "libCacheSim csv: timestamp,obj_id,obj_size per block access", cc_detect_lcs_csv, cc_read_lcs_csv, cc_write_lcs_csv},
+    {"lcs-oracle", "libCacheSim oracleGeneral binary (24-byte records)", cc_detect_lcs_oracle, cc_read_lcs_oracle, cc_write_lcs_oracle},
+    {"h5", "ctxcache native HDF5 trace (columns; schema in docs/trace-format.md)", cc_detect_h5, cc_read_h5, cc_write_h5},
     {NULL, NULL, NULL, NULL, NULL},
 };
 const size_t cc_n_formats = sizeof cc_formats / sizeof cc_formats[0] - 1;

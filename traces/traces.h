@@ -200,19 +200,30 @@ const char *cc_format_for_path(const char *path);
 /* Individual readers/writers (one file each in traces/). */
 int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_mooncake(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_mooncake(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_azure(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_azure(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_sharegpt(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_mtbench(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_arena(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_pairs(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_rag(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+/* Content detectors of the text formats (see cc_format.detect). */
+int cc_detect_sharegpt(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_mtbench(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_arena(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_pairs(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_rag(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e);
 int cc_read_lcs_oracle(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_lcs_oracle(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_lcs_csv(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_lcs_oracle(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_h5(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_h5(const cc_trace *t, const char *path, cc_err *e);
+int cc_detect_h5(const char *path, const unsigned char *head, size_t head_len);
 
 /* ---- tokenizers -----------------------------------------------------------
  * A tokenizer turns UTF-8 text into token ids.  The built-in one needs no
