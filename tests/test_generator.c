@@ -65,7 +65,8 @@ static double lognormal_cv_se(double mean, double cv, size_t n)
     double mu3 = m3 - 3 * m1 * m2 + 2 * m1 * m1 * m1;
     double mu4 = m4 - 4 * m1 * m3 + 6 * m1 * m1 * m2 - 3 * pow(m1, 4);
     double c = sd / m1;
-    return sqrt((pow(c, 4) + (mu4 - var * var) / (4 * m1 * m1 * var) - c * mu3 / (m1 * m1 * sd)) / n);
+    double nvar = pow(c, 4) + (mu4 - var * var) / (4 * m1 * m1 * var) - c * mu3 / (m1 * m1 * sd);
+    return sqrt(nvar / n);
 }
 
 /* A spec where every request is a new single-turn chat session with no
@@ -150,7 +151,8 @@ static void test_determinism(void **state)
 
     /* the same spec from a file gives the same trace */
     char path[512];
-    tu_write_tmp(path, sizeof path, "default.spec", cc_gen_default_spec, strlen(cc_gen_default_spec));
+    tu_write_tmp(path, sizeof path, "default.spec", cc_gen_default_spec,
+                 strlen(cc_gen_default_spec));
     assert_int_equal(cc_gen_from_spec_file(path, 7, &c, &e), CC_OK);
     assert_same_trace(&a, &c);
     assert_string_equal(c.source, path);

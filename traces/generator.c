@@ -219,7 +219,8 @@ static int arrival_next(gen *g, int64_t *at)
         double lmax = s->rate * (1 + s->amplitude);
         for (;;) {
             g->t_s += gsl_ran_exponential(g->r_arr, 1.0 / lmax);
-            double lt = s->rate * (1 + s->amplitude * cos(2 * M_PI * (g->t_s - s->peak_s) / s->period_s));
+            double phase = 2 * M_PI * (g->t_s - s->peak_s) / s->period_s;
+            double lt = s->rate * (1 + s->amplitude * cos(phase));
             if (gsl_rng_uniform(g->r_arr) * lmax < lt || g->t_s > MAX_T_S)
                 break;
         }
@@ -426,13 +427,10 @@ static int entity_ensure(gen *g, entity_set *es, size_t i)
 
 /* Appends entity i, cut to its first max_tokens tokens when longer (a cut
  * entity gets the text and hash of what is left).  whole_only: leave it out
- * instead of cutting it.  Returns CC_OK; *added tells whether it went in. */
-static int add_entity(gen *g, entity_set *es, size_t i, uint64_t max_tokens, bool whole_only,
-                      bool *added)
+ * instead of cutting it. */
+static int add_entity(gen *g, entity_set *es, size_t i, uint64_t max_tokens, bool whole_only)
 {
     prompt *p = &g->p;
-    if (added)
-        *added = false;
     if (entity_ensure(g, es, i))
         return CC_ENOMEM;
     uint32_t full = es->tok_len[i];
@@ -444,20 +442,15 @@ static int add_entity(gen *g, entity_set *es, size_t i, uint64_t max_tokens, boo
     uint64_t start = prompt_len(p);
     memcpy(p->tok + p->ntok, g->ent_tok + es->tok_off[i], n * sizeof *p->tok);
     p->ntok += n;
-    int rc;
-    if (n == full) {
-        rc = add_chunk(p, es->chunk_kind, start, n, es->text_off[i], es->text_len[i], es->hash[i]);
-    } else {
-        uint64_t off, hash;
-        uint32_t len;
-        rc = text_and_hash(g, p->tok + p->ntok - n, n, g->s->text != CC_GEN_TEXT_NONE, &off,
-                           &len, &hash);
-        if (rc == CC_OK)
-            rc = add_chunk(p, es->chunk_kind, start, n, off, len, hash);
-    }
-    if (rc == CC_OK && added)
-        *added = true;
-    return rc;
+    if (n == full)
+        return add_chunk(p, es->chunk_kind, start, n, es->text_off[i], es->text_len[i],
+                         es->hash[i]);
+    uint64_t off, hash;
+    uint32_t len;
+    if (text_and_hash(g, p->tok + p->ntok - n, n, g->s->text != CC_GEN_TEXT_NONE, &off, &len,
+                      &hash))
+        return CC_ENOMEM;
+    return add_chunk(p, es->chunk_kind, start, n, off, len, hash);
 }
 
 /* Appends n tokens of fresh content (a user message, an answer, a question). */
@@ -558,7 +551,7 @@ static int add_system(gen *g, uint64_t sys, uint64_t reserve)
     if (sys == NO_ENTITY)
         return CC_OK;
     uint64_t room = g->s->max_context_tokens - reserve;
-    return add_entity(g, &g->sys, sys, room, false, NULL);
+    return add_entity(g, &g->sys, sys, room, false);
 }
 
 static int start_chat(gen *g, int64_t at, uint64_t sid, uint32_t tenant, uint64_t sys)
@@ -628,7 +621,7 @@ static int gen_doc(gen *g, int64_t at, uint64_t sid, uint32_t tenant, uint64_t s
     if ((rc = add_system(g, sys, q)))
         return rc;
     uint64_t room = s->max_context_tokens - q - prompt_len(&g->p);
-    if ((rc = add_entity(g, &g->doc, d, room, false, NULL)) ||
+    if ((rc = add_entity(g, &g->doc, d, room, false)) ||
         (rc = add_fresh(g, q, CC_CHUNK_QUESTION)))
         return rc;
     return finish(g, at, sid, 0, tenant, out, CC_NO_GROUP);
@@ -669,7 +662,7 @@ static int gen_rag(gen *g, int64_t at, uint64_t sid, uint32_t tenant, uint64_t s
         return rc;
     for (size_t i = 0; i < k; i++) {
         uint64_t room = s->max_context_tokens - q - prompt_len(&g->p);
-        if ((rc = add_entity(g, &g->pas, g->rag_ids[i], room, true, NULL)))
+        if ((rc = add_entity(g, &g->pas, g->rag_ids[i], room, true)))
             return rc;
     }
     if ((rc = add_fresh(g, q, CC_CHUNK_QUESTION)))
@@ -703,8 +696,10 @@ static int gen_para(gen *g, int64_t at, uint64_t sid, uint32_t tenant, uint64_t 
     p->ntok += qn;
     uint64_t off = 0, hash;
     uint32_t len = 0;
-    hash = s->text != CC_GEN_TEXT_NONE ? cc_hash_bytes(g->pbuf, g->pbuf_len, 0)
-                                       : cc_hash_bytes(p->tok + p->ntok - qn, qn * sizeof *p->tok, 0);
+    if (s->text != CC_GEN_TEXT_NONE)
+        hash = cc_hash_bytes(g->pbuf, g->pbuf_len, 0);
+    else
+        hash = cc_hash_bytes(p->tok + p->ntok - qn, qn * sizeof *p->tok, 0);
     if (s->text != CC_GEN_TEXT_NONE) {
         /* one copy of each wording in the arena */
         uint64_t *slot;

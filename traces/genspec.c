@@ -78,8 +78,10 @@ typedef struct key_def {
 
 #define O(f) offsetof(cc_gen_spec, f)
 static const key_def keys[] = {
-    {K_REQUESTS, S_WORKLOAD, "workload.requests", T_UINT, O(requests), 1, FORMAT_MAX_REQUESTS, 0, 0, 0, 0},
-    {K_BLOCK_SIZE, S_WORKLOAD, "workload.block_size", T_UINT, O(block_size), 1, 1048576, 0, 0, 0, 0},
+    {K_REQUESTS, S_WORKLOAD, "workload.requests", T_UINT, O(requests),
+     1, FORMAT_MAX_REQUESTS, 0, 0, 0, 0},
+    {K_BLOCK_SIZE, S_WORKLOAD, "workload.block_size", T_UINT, O(block_size),
+     1, 1048576, 0, 0, 0, 0},
     {K_TOKEN_IDS, S_WORKLOAD, "workload.token_ids", T_BOOL, O(token_ids), 0, 0, 0, 0, 0, 0},
     {K_TEXT, S_WORKLOAD, "workload.text", T_CHOICE, O(text), 0, 0, 0, 0, "none|shared|all", 0},
     {K_VOCAB, S_WORKLOAD, "workload.vocab_size", T_UINT, O(vocab_size), 256, 16777216, 0, 0, 0, 0},
@@ -96,7 +98,8 @@ static const key_def keys[] = {
     {K_PEAK, S_ARRIVAL, "arrival.peak_s", T_REAL, O(peak_s), 0, 1e9, 0, 0, 0, P_DIURNAL},
     {K_TRACE_FORMAT, S_ARRIVAL, "arrival.trace_format", T_STRING, O(trace_format), 0, 0, 0, 0, 0,
      P_TRACE},
-    {K_TIME_SCALE, S_ARRIVAL, "arrival.time_scale", T_REAL, O(time_scale), 1e-6, 1e6, 0, 0, 0, P_TRACE},
+    {K_TIME_SCALE, S_ARRIVAL, "arrival.time_scale", T_REAL, O(time_scale),
+     1e-6, 1e6, 0, 0, 0, P_TRACE},
 
     {K_TENANT_NAMES, S_TENANTS, "tenants.names", T_NAMES, 0, 0, 0, 0, 0, 0, 0},
     {K_TENANT_WEIGHTS, S_TENANTS, "tenants.weights", T_WEIGHTS, 0, 0, 1e9, 0, 0, 0, 0},
@@ -106,24 +109,31 @@ static const key_def keys[] = {
     {K_MIX_DOC, S_MIX, "mix.doc", T_REAL, O(mix[CC_GEN_DOC]), 0, 1e9, 0, 0, 0, 0},
     {K_MIX_PARA, S_MIX, "mix.paraphrase", T_REAL, O(mix[CC_GEN_PARA]), 0, 1e9, 0, 0, 0, 0},
 
-    {K_SYS_COUNT, S_SYS, "system_prompts.count", T_UINT, O(sys_count), 0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
+    {K_SYS_COUNT, S_SYS, "system_prompts.count", T_UINT, O(sys_count),
+     0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
     {K_SYS_ZIPF, S_SYS, "system_prompts.zipf_s", T_REAL, O(sys_zipf), 0, 20, 0, 0, 0, 0},
-    {K_SYS_TOKENS, S_SYS, "system_prompts.tokens", T_DIST, O(sys_tokens), 1, FORMAT_MAX_CONTEXT, D_TOKENS, 1, 0, 0},
+    {K_SYS_TOKENS, S_SYS, "system_prompts.tokens", T_DIST, O(sys_tokens),
+     1, FORMAT_MAX_CONTEXT, D_TOKENS, 1, 0, 0},
     {K_SYS_FRACTION, S_SYS, "system_prompts.fraction", T_REAL, O(sys_fraction), 0, 1, 0, 0, 0, 0},
 
     {K_TURNS, S_SESSIONS, "sessions.turns", T_DIST, O(turns), 1, 100000,
      D_FIXED | D_UNIFORM | D_LOGNORMAL | D_GEOMETRIC, 1, 0, 0},
     {K_THINK, S_SESSIONS, "sessions.think_time_s", T_DIST, O(think_s), 0, 1e7,
      D_FIXED | D_UNIFORM | D_LOGNORMAL | D_EXPONENTIAL, 0, 0, 0},
-    {K_USER_TOKENS, S_SESSIONS, "sessions.user_tokens", T_DIST, O(user_tokens), 1, FORMAT_MAX_CONTEXT,
+    {K_USER_TOKENS, S_SESSIONS, "sessions.user_tokens", T_DIST, O(user_tokens),
+     1, FORMAT_MAX_CONTEXT,
      D_TOKENS, 1, 0, 0},
-    {K_CHAT_OUTPUT, S_SESSIONS, "sessions.output_tokens", T_DIST, O(chat_output), 1, FORMAT_MAX_CONTEXT,
+    {K_CHAT_OUTPUT, S_SESSIONS, "sessions.output_tokens", T_DIST, O(chat_output),
+     1, FORMAT_MAX_CONTEXT,
      D_TOKENS, 1, 0, 0},
 
-    {K_DOC_COUNT, S_DOCS, "documents.count", T_UINT, O(doc_count), 0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
+    {K_DOC_COUNT, S_DOCS, "documents.count", T_UINT, O(doc_count),
+     0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
     {K_DOC_ZIPF, S_DOCS, "documents.zipf_s", T_REAL, O(doc_zipf), 0, 20, 0, 0, 0, 0},
-    {K_DOC_TOKENS, S_DOCS, "documents.tokens", T_DIST, O(doc_tokens), 1, FORMAT_MAX_CONTEXT, D_TOKENS, 1, 0, 0},
-    {K_DOC_QUESTION, S_DOCS, "documents.question_tokens", T_DIST, O(doc_question), 1, FORMAT_MAX_CONTEXT,
+    {K_DOC_TOKENS, S_DOCS, "documents.tokens", T_DIST, O(doc_tokens),
+     1, FORMAT_MAX_CONTEXT, D_TOKENS, 1, 0, 0},
+    {K_DOC_QUESTION, S_DOCS, "documents.question_tokens", T_DIST, O(doc_question),
+     1, FORMAT_MAX_CONTEXT,
      D_TOKENS, 1, 0, 0},
     {K_DOC_OUTPUT, S_DOCS, "documents.output_tokens", T_DIST, O(doc_output), 1, FORMAT_MAX_CONTEXT,
      D_TOKENS, 1, 0, 0},
@@ -140,10 +150,12 @@ static const key_def keys[] = {
      D_TOKENS, 1, 0, 0},
     {K_RAG_ORDER, S_RAG, "rag.order", T_CHOICE, O(rag_order), 0, 0, 0, 0, "random|rank", 0},
 
-    {K_PARA_GROUPS, S_PARA, "paraphrase.groups", T_UINT, O(para_groups), 0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
+    {K_PARA_GROUPS, S_PARA, "paraphrase.groups", T_UINT, O(para_groups),
+     0, FORMAT_MAX_ENTITIES, 0, 0, 0, 0},
     {K_PARA_ZIPF, S_PARA, "paraphrase.zipf_s", T_REAL, O(para_zipf), 0, 20, 0, 0, 0, 0},
     {K_PARA_EXACT, S_PARA, "paraphrase.exact_fraction", T_REAL, O(para_exact), 0, 1, 0, 0, 0, 0},
-    {K_PARA_OUTPUT, S_PARA, "paraphrase.output_tokens", T_DIST, O(para_output), 1, FORMAT_MAX_CONTEXT,
+    {K_PARA_OUTPUT, S_PARA, "paraphrase.output_tokens", T_DIST, O(para_output),
+     1, FORMAT_MAX_CONTEXT,
      D_TOKENS, 1, 0, 0},
 };
 #undef O
@@ -772,7 +784,8 @@ static int check_spec(cc_gen_spec *s, const cc_gen_limits *lim, const long *sect
                               "rag.corpus", "is 0 but mix.rag is above 0; expected at least 1 "
                               "passage");
         if (s->rag_passages.lo > (double)s->rag_corpus ||
-            (s->rag_passages.kind <= CC_GEN_D_UNIFORM && s->rag_passages.p1 > (double)s->rag_corpus))
+            (s->rag_passages.kind <= CC_GEN_D_UNIFORM &&
+             s->rag_passages.p1 > (double)s->rag_corpus))
             return cc_err_set(err, CC_ERANGE, nm, key_line(s, K_RAG_PASSAGES, wl), "rag.passages",
                               "asks for more distinct passages than the corpus of %llu holds",
                               (unsigned long long)s->rag_corpus);
