@@ -79,6 +79,10 @@ int cmd_gen(int argc, char **argv)
     if (!fmt && !(fmt = cc_format_for_path(out)))
         return cli_usage_error("gen", "cannot tell the output format from '%s'; give --format",
                                out);
+    const cc_format *f = cc_format_find(fmt);
+    if (!f || !f->write)
+        return cli_usage_error("gen", "cannot write format '%s' (see ctxcache --help for the "
+                               "writable ones, marked *)", fmt);
 
     cc_trace t;
     cc_err err = {0};
