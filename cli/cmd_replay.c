@@ -35,8 +35,8 @@ static const char *const replay_help =
     "                        is an independent object (as generic cache simulators see it)\n"
     "  --model-kv-bytes-per-token N\n"
     "                        KV bytes per token, 2*layers*kv_heads*head_dim*dtype_bytes\n"
-    "                        (default 131072: Llama-3-8B in fp16); sizes bytes capacities\n"
-    "                        and bytes moved\n"
+    "                        to convert capacities in bytes (required for them) and to\n"
+    "                        count bytes moved (default 131072: Llama-3-8B in fp16)\n"
     "  --concurrency none    requests one at a time (the only mode so far)\n"
     "  --seed N              seed for randomised policies (default 1)\n"
     "  --json                print JSON instead of text\n"
@@ -211,6 +211,7 @@ int cmd_replay(int argc, char **argv)
     int json = 0;
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
+    int kvb_given = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -235,6 +236,7 @@ int cmd_replay(int argc, char **argv)
                 return 2;
             if (kvb_token == 0)
                 return cli_usage_error(cmd, "--model-kv-bytes-per-token: expected at least 1");
+            kvb_given = 1;
             break;
         case OPT_CONC:
             if (strcmp(optarg, "none"))
@@ -286,7 +288,9 @@ int cmd_replay(int argc, char **argv)
     cfg.block_tokens = t.block_size;
     cfg.kv_bytes_per_block = kvb_token * t.block_size;
     if (tiers) {
-        rc = cc_pc_parse_tiers(tiers, pops, &pparams, cfg.kv_bytes_per_block, &cfg, &err);
+        /* capacities in bytes need the model named, not the default */
+        rc = cc_pc_parse_tiers(tiers, pops, &pparams, kvb_given ? cfg.kv_bytes_per_block : 0,
+                               &cfg, &err);
     } else {
         cfg.n_tiers = 1;
         snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");

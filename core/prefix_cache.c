@@ -332,11 +332,8 @@ static void fill_access(const cc_prefix_cache *pc, const cc_pc_request *r, uint3
     a->depth = j;
     a->parent_slot = CC_SLOT_NONE;
     a->kind = kind;
-    if (r->priority == 0 && r->priority_duration_ns == 0)
-        a->priority = 35;
-    else
-        a->priority = r->priority;
-    a->priority_duration_ns = r->priority_duration_ns;
+    a->priority = r->has_priority ? r->priority : 35;
+    a->priority_duration_ns = r->has_priority ? r->priority_duration_ns : 0;
 }
 
 /* Moves x from its tier (> 0) to tier 0.  1 on success; 0 when tier 0 has no

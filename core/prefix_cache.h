@@ -68,8 +68,33 @@
  *   children per tier, tiers 0..T-2           4*(T-1) bytes
  *   policy state in the block's tier          LRU 8, FIFO 16 bytes
  * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
- *   (65 with four; FIFO: +8 each).  Everything is allocated once for the total capacity; no
- *   allocation happens per block or per request.
+ *   (65 with four; FIFO: +8 each).  Everything is allocated once for the
+ *   total capacity; no allocation happens per block or per request.
+ *
+ * Order of policy calls (why LRU never skips)
+ * -------------------------------------------
+ * Within a request the cache touches tier-0 hits from the last block to the
+ * first, then promotes and inserts from the first to the last, passing the
+ * parent's slot so that LRU puts a new block just behind its parent.  All
+ * blocks of a request are used "at the same instant"; this order only breaks
+ * the tie so that ancestors count as more recent.  It cannot change which
+ * block is evicted (a chain has one leaf at a time, and only leaves are
+ * taken), but it keeps LRU's oldest block a leaf: on the Mooncake
+ * conversation trace LRU's victim scan skips 0 blocks per eviction, against
+ * 32 with first-to-last touching and new blocks at the front.
+ *
+ * What later layers build on
+ * --------------------------
+ *   - the simulator: lookup at admission (pins; hits per tier give the
+ *     bytes to load and their tiers' bandwidth/latency in cc_tier_config),
+ *     insert after prefill, release at finish; cc_pc_match for routers;
+ *   - a real backend: cc_pc_node_place gives the tier-0 slot of each pinned
+ *     node, stable until release;
+ *   - TTL tiers: CC_REMOVE_EXPIRE and per-slot state in a policy or beside
+ *     the tier; concurrency modes: the request API is already re-entrant
+ *     across interleaved requests (tests drive it so);
+ *   - chunk stores (blend tier): cc_block_index maps any 64-bit key to a
+ *     record id with the key at offset 0 of the record.
  *
  * Costs: lookup/insert/release are O(blocks of the request) expected, each
  * block one index probe plus O(1) policy work (O(log n) for heap-indexed
@@ -231,8 +256,9 @@ typedef struct cc_pc_request {
     uint64_t first_seq;        /* access number of block 0 (block j: first_seq + j) */
     const uint64_t *next_use;  /* per block (seq of its next access), or NULL */
     const double *cost;        /* per block recompute cost, or NULL (= its tokens) */
-    int32_t priority;          /* default 35 when 0 and priority_duration_ns == 0 */
-    int64_t priority_duration_ns;
+    bool has_priority;         /* false: every block gets the default priority 35 */
+    int32_t priority;          /* retention priority 0..100 (TensorRT-LLM style) */
+    int64_t priority_duration_ns; /* how long it holds; 0 = while cached */
 } cc_pc_request;
 
 typedef struct cc_pc_hits {

@@ -116,7 +116,8 @@ typedef struct cc_access {
                               its tokens */
     uint32_t tokens;       /* tokens it holds: block size, less for a last
                               partial block; block size for DEMOTE */
-    uint32_t depth;        /* position in the request's chain, 0 = first */
+    uint32_t depth;        /* position in the request's chain, 0 = first;
+                              UINT32_MAX for DEMOTE */
     uint32_t parent_slot;  /* slot of the parent block in THIS tier, or
                               CC_SLOT_NONE (no parent, parent in another tier,
                               independent mode) */
