@@ -66,7 +66,8 @@
  *   slot -> node in the block's tier           4 bytes
  *   evictable byte in the block's tier         1 byte
  *   children per tier, tiers 0..T-2           4*(T-1) bytes
- *   policy state in the block's tier          LRU 8, FIFO 16 bytes
+ *   policy state in the block's tier          LRU 8, FIFO 16, GDSF 20, TTL 16,
+ *                                             TRT 33, Belady 16 bytes
  *   next use per node, only with a policy that
  *     needs next uses (belady)                8 bytes
  * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
