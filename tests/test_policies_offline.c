@@ -114,6 +114,7 @@ static cc_pc_request request_of(const stream *s, uint32_t i, uint32_t block_toke
         .first_seq = s->off[i],
         .next_use = s->next + s->off[i],
         .cost = s->cost + s->off[i],
+        .has_priority = true,
         .priority = s->prio[i],
         .priority_duration_ns = s->dur[i],
     };
