@@ -115,6 +115,8 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
            s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
     printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
+    if (r->expirations)
+        printf("expirations      %llu blocks timed out\n", (unsigned long long)r->expirations);
     printf("moved            %llu blocks, %llu bytes between tiers (KV %llu bytes per token)\n",
            (unsigned long long)r->blocks_moved, (unsigned long long)r->bytes_moved,
            (unsigned long long)kvb_token);
@@ -161,6 +163,7 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "ideal_block_hit_ratio", json_real(s->ideal_block_hit_ratio));
     json_object_set_new(o, "ideal_token_hit_ratio", json_real(s->ideal_token_hit_ratio));
     json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
+    json_object_set_new(o, "expirations", json_integer((json_int_t)r->expirations));
     json_object_set_new(o, "blocks_moved", json_integer((json_int_t)r->blocks_moved));
     json_object_set_new(o, "bytes_moved", json_integer((json_int_t)r->bytes_moved));
     json_object_set_new(o, "no_room_blocks", json_integer((json_int_t)r->no_room_blocks));

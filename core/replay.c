@@ -212,8 +212,10 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         res->blocks_moved += st->tier[k].promoted_blocks + st->tier[k].demoted_in_blocks;
         res->bytes_moved += st->tier[k].bytes_up + st->tier[k].bytes_down;
     }
-    for (uint32_t k = 0; k < T; k++) /* above the last tier: refused demotions */
+    for (uint32_t k = 0; k < T; k++) { /* above the last tier: refused demotions */
         res->evictions += st->tier[k].dropped_blocks;
+        res->expirations += st->tier[k].expired_blocks;
+    }
     res->metadata_bytes_per_block = cc_pc_bytes_per_block(pc);
     free(nodes);
     free(next);

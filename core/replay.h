@@ -27,6 +27,8 @@
  *   hit tokens / input tokens;
  * miss ratio (libCacheSim's) = 1 - block_hit_ratio (no warm-up);
  * evictions = blocks that left the cache (dropped from the last tier);
+ * expirations = blocks that left the cache because their time to live ran
+ *   out (ttl policies; not in evictions);
  * blocks_moved / bytes_moved = promotions + demotions between tiers.
  */
 #ifndef CC_REPLAY_H
@@ -59,6 +61,7 @@ typedef struct cc_replay_result {
     uint64_t hit_blocks, hit_tokens;
     double block_hit_ratio, token_hit_ratio, request_hit_ratio_mean;
     uint64_t evictions;
+    uint64_t expirations;             /* sum of the tiers' expired_blocks */
     uint64_t blocks_moved, bytes_moved;
     uint64_t no_room_blocks;          /* see cc_pc_stats */
     uint32_t n_tiers;
