@@ -57,6 +57,8 @@ typedef struct arc {
     int pend_valid;     /* admit saw the next block: */
     uint64_t pend_key;
     uint32_t pend_list; /* B1, B2, or CC_SLOT_NONE */
+    double pend_p;      /* p adapted for that key, with the ghost sizes before
+                           REPLACE adds the victim's key (as in the paper) */
 } arc;
 
 static void arc_destroy(void *state)
@@ -111,17 +113,19 @@ static int arc_admit(void *state, const cc_access *a)
     c->pend_valid = 1;
     c->pend_key = a->key;
     c->pend_list = e == CC_SLOT_NONE ? CC_SLOT_NONE : c->g.list[e];
+    c->pend_p = adapted_p(c, c->pend_list);
     return 1;
 }
 
 static void arc_insert(void *state, uint32_t s, const cc_access *a)
 {
     arc *c = state;
+    int noted = c->pend_valid && c->pend_key == a->key;
     c->pend_valid = 0;
     c->key[s] = a->key;
     uint32_t e = cc_ghost_find(&c->g, a->key);
     if (e != CC_SLOT_NONE) {
-        c->p = adapted_p(c, c->g.list[e]);
+        c->p = noted ? c->pend_p : adapted_p(c, c->g.list[e]);
         cc_ghost_remove(&c->g, e);
         c->list[s] = T2;
         c->n[T2]++;
@@ -177,7 +181,7 @@ static uint32_t arc_victim(void *state, const cc_victim_ctx *ctx)
 {
     arc *c = state;
     uint32_t gl = c->pend_valid ? c->pend_list : CC_SLOT_NONE;
-    double p = adapted_p(c, gl);
+    double p = c->pend_valid ? c->pend_p : c->p;
     double t1 = c->n[T1];
     uint32_t first =
         c->n[T1] >= 1 && (t1 > p || (gl == B2 && t1 == p)) ? T1 : T2;
