@@ -331,9 +331,10 @@ int main(int argc, char **argv)
            "  \"libcachesim_reference_lru_req_per_s\": [7.0e6, 9.4e6],\n  \"runs\": [",
            accesses, objects, map_rate);
     int first = 1;
-    const char *policies[] = {"lru", "fifo"};
+    enum { NPOL = 4 };
+    const char *policies[NPOL] = {"lru", "fifo", "s3fifo", "arc"};
     const uint32_t caps[] = {10000, 100000};
-    for (int pi = 0; pi < 2; pi++)
+    for (int pi = 0; pi < NPOL; pi++)
         for (int mi = 0; mi < 2; mi++)
             for (int ci = 0; ci < 2; ci++) {
                 double best = 1e30, hr = 0, bpb = 0;
@@ -361,12 +362,12 @@ int main(int argc, char **argv)
             return 1;
         }
         const uint32_t mcaps[] = {10000, 50000};
-        for (int pi = 0; pi < 3; pi++)
+        for (int pi = 0; pi <= NPOL; pi++) /* NPOL: fifo_scan */
             for (int mi = 0; mi < 2; mi++)
                 for (int ci = 0; ci < 2; ci++) {
-                    if (pi == 2 && !mi)
+                    if (pi == NPOL && !mi)
                         continue; /* fifo_scan: prefix mode only */
-                    if (skip(only, pi < 2 ? policies[pi] : "fifo_scan", mi, mcaps[ci]))
+                    if (skip(only, pi < NPOL ? policies[pi] : "fifo_scan", mi, mcaps[ci]))
                         continue;
                     cc_pc_config cfg;
                     memset(&cfg, 0, sizeof cfg);
@@ -375,7 +376,7 @@ int main(int argc, char **argv)
                     cfg.n_tiers = 1;
                     strcpy(cfg.tiers[0].name, "hbm");
                     cfg.tiers[0].capacity_blocks = mcaps[ci];
-                    cfg.tiers[0].policy = pi < 2 ? cc_policy_find(policies[pi]) : &fifo_scan_ops;
+                    cfg.tiers[0].policy = pi < NPOL ? cc_policy_find(policies[pi]) : &fifo_scan_ops;
                     double best = 1e30;
                     cc_replay_result res;
                     for (int r = 0; r < reps * 3; r++) {
@@ -390,7 +391,7 @@ int main(int argc, char **argv)
                         if (dt < best)
                             best = dt;
                     }
-                    emit_run(&first, "mooncake_conversation", pi < 2 ? policies[pi] : "fifo_scan",
+                    emit_run(&first, "mooncake_conversation", pi < NPOL ? policies[pi] : "fifo_scan",
                              mi ? "prefix" : "independent", mcaps[ci], res.block_accesses, best,
                              res.block_hit_ratio, res.metadata_bytes_per_block, map_rate);
                 }

@@ -18,6 +18,12 @@
 #define CC_POLICY_TABLE(X) \
     X(lru)                 \
     X(fifo)                \
+    X(clock)               \
+    X(lfu)                 \
+    X(sieve)               \
+    X(s3fifo)              \
+    X(arc)                 \
+    X(slru)                \
     X(gdsf)                \
     X(ttl)                 \
     X(trt)                 \
