@@ -328,6 +328,29 @@ static uint32_t s3_victim(void *state, const cc_victim_ctx *ctx)
     return v;
 }
 
+/* A hint (policy.h): the oldest slots of the queue the next eviction will
+ * most likely come from, walking its list only (no moves, heaps ignored).
+ * The last one's state is prefetched. */
+static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *out, uint32_t max)
+{
+    const s3 *c = state;
+    uint32_t q = c->n[QS] >= c->small_cap || c->n[QM] == 0 ? QS : QM;
+    uint32_t sent = c->cap + q, n = 0, s = cc_sl_tail(c->l, sent);
+    while (n < max && s != sent) {
+        out[n++] = s;
+        if (n < max)
+            s = c->l[s].newer;
+    }
+    if (n) {
+        uint32_t t = out[n - 1];
+        __builtin_prefetch(&c->l[t]);
+        __builtin_prefetch(&c->key[t]);
+        __builtin_prefetch(&c->freq[t]);
+        __builtin_prefetch(&ctx->evictable[t]);
+    }
+    return n;
+}
+
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
@@ -339,4 +362,5 @@ const cc_policy_ops cc_policy_s3fifo = {
     .on_remove = s3_remove,
     .choose_victim = s3_victim,
     .on_evictable = s3_evictable,
+    .peek_victims = s3_peek,
 };
