@@ -191,6 +191,29 @@ static uint32_t arc_victim(void *state, const cc_victim_ctx *ctx)
     return v;
 }
 
+/* A hint (policy.h): the LRU-most slots of the list REPLACE would pick with
+ * the current p.  The last one's state is prefetched. */
+static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *out,
+                         uint32_t max)
+{
+    const arc *c = state;
+    uint32_t t = c->n[T1] >= 1 && (double)c->n[T1] > c->p ? T1 : T2;
+    uint32_t sent = c->cap + t, n = 0, s = cc_sl_tail(c->l, sent);
+    while (n < max && s != sent) {
+        out[n++] = s;
+        if (n < max)
+            s = c->l[s].newer;
+    }
+    if (n) {
+        uint32_t v = out[n - 1];
+        __builtin_prefetch(&c->l[v]);
+        __builtin_prefetch(&c->key[v]);
+        __builtin_prefetch(&c->list[v]);
+        __builtin_prefetch(&ctx->evictable[v]);
+    }
+    return n;
+}
+
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
@@ -202,4 +225,5 @@ const cc_policy_ops cc_policy_arc = {
     .on_remove = arc_remove,
     .choose_victim = arc_victim,
     .admit = arc_admit,
+    .peek_victims = arc_peek,
 };
