@@ -301,8 +301,11 @@ static void emit_run(int *first, const char *workload, const char *policy, const
     *first = 0;
 }
 
-/* Runs cachesim on the oracle file; its throughput in requests/s (0 when
- * it failed). */
+/* Runs cachesim on the oracle file; its throughput in requests/s per CPU
+ * second of the child (0 when it failed).  The same clock as ours: on a
+ * shared machine wall-clock figures (cachesim prints one) count the time
+ * other processes hold the core.  The child's CPU time includes starting and
+ * reading the binary trace, which is part of replaying from that format. */
 static double run_cachesim(const char *bin, const char *file, const char *policy,
                            uint32_t capacity, size_t accesses)
 {
@@ -310,6 +313,8 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
     snprintf(cmd, sizeof cmd, "'%s' '%s' oracleGeneral %s %u --ignore-obj-size 1 2>&1", bin,
              file, policy, capacity);
     double t0 = bu_now_s();
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_CHILDREN, &ru0);
     FILE *f = popen(cmd, "r");
     if (!f)
         return 0;
@@ -321,13 +326,20 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
     }
     int rc = pclose(f);
     double wall = bu_now_s() - t0;
-    if (rc != 0) {
+    getrusage(RUSAGE_CHILDREN, &ru1);
+    double cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+                 (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) * 1e-6 +
+                 (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1e-6;
+    if (rc != 0 || cpu <= 0) {
         fprintf(stderr, "  cachesim %s failed (status %d)\n", policy, rc);
         return 0;
     }
-    double r = mqps > 0 ? mqps * 1e6 : accesses / wall;
-    fprintf(stderr, "  libCacheSim cachesim %-6s %u: %.2f M req/s (%s; process wall %.2f s)\n",
-            policy, capacity, r / 1e6, mqps > 0 ? "its own figure" : "process wall time", wall);
+    double r = accesses / cpu;
+    fprintf(stderr,
+            "  libCacheSim cachesim %-6s %u: %.2f M req/s per CPU second (its own wall-clock "
+            "figure %.2f M/s; process wall %.2f s)\n",
+            policy, capacity, r / 1e6, mqps, wall);
     return r;
 }
 
