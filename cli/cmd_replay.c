@@ -18,8 +18,8 @@
 static const char *const replay_help =
     "usage: ctxcache replay TRACE [options]\n"
     "\n"
-    "Replays TRACE through the prefix (KV) cache, requests one at a time in\n"
-    "arrival order, and reports block, token and mean per-request hit ratios\n"
+    "Replays TRACE through the prefix (KV) cache, by default requests one at a\n"
+    "time in arrival order, and reports block, token and mean per-request hit ratios\n"
     "(with the trace's ideal infinite-cache ratios beside them), evictions,\n"
     "bytes moved between tiers and per-tier hits.\n"
     "\n"
