@@ -123,9 +123,10 @@ run: $(BIN)
 	./$(BIN) trace stats $(BUILD)/run/default.h5
 	./$(BIN) trace stats $(BUILD)/run/default.h5 --json > $(BUILD)/run/default_stats.json
 	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE)
-	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --json > $(BUILD)/run/replay.json
-	@echo "results: $(BUILD)/run/default.h5 (trace), $(BUILD)/run/default_stats.json," \
-	  "$(BUILD)/run/replay.json (replay summary)"
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --json \
+	  -o $(BUILD)/run/results.h5 > $(BUILD)/run/replay.json
+	@echo "results: $(BUILD)/run/results.h5 (per-request table and configuration)," \
+	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
 
 test: $(BIN) $(TEST_BIN)
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
