@@ -35,13 +35,17 @@
 #define CC_REPLAY_H
 
 #include "../traces/traces.h"
+#include "context_cache.h"
 #include "prefix_cache.h"
 
 typedef enum cc_concurrency { CC_CONCURRENCY_NONE = 0 } cc_concurrency;
 
 typedef struct cc_replay_opts {
     cc_concurrency concurrency;
-    bool keep_records; /* fill records and record_tier_blocks */
+    bool keep_records; /* fill records and record_tier_blocks (and ctx_objects) */
+    const cc_ctx_config *context_cache; /* explicit context cache objects beside
+                                           the implicit cache (core/context_cache.h);
+                                           NULL = none; prefix mode only */
 } cc_replay_opts;
 
 /* One request's outcome. */
@@ -53,6 +57,13 @@ typedef struct cc_replay_record {
     uint32_t hit_tokens;
     uint32_t computed_tokens; /* input_tokens - hit_tokens */
     uint32_t inserted_blocks; /* new blocks stored for it */
+    /* explicit context cache (0 / CC_CTX_NONE without one):
+     * hit_tokens = explicit_tokens + implicit_tokens */
+    uint32_t explicit_tokens; /* served by an explicit object */
+    uint32_t implicit_tokens; /* served by the implicit (automatic) cache */
+    uint32_t explicit_object; /* the object that served it */
+    uint32_t created_object;  /* the object it created */
+    uint32_t created_tokens;  /* tokens written into that object */
 } cc_replay_record;
 
 typedef struct cc_replay_result {
@@ -71,6 +82,13 @@ typedef struct cc_replay_result {
     double elapsed_s;                 /* wall-clock of the request loop: timing only */
     cc_replay_record *records;        /* requests entries, when keep_records */
     uint32_t *record_tier_blocks;     /* requests * n_tiers: hit blocks per tier */
+    /* explicit context cache, when opts->context_cache was given */
+    bool has_context_cache;
+    cc_ctx_config context_cache;
+    cc_ctx_stats explicit_cache;      /* after cc_ctx_finish */
+    uint64_t implicit_hit_tokens;     /* hit_tokens - explicit_cache.hit_tokens */
+    cc_ctx_object *ctx_objects;       /* every object (lifetime events), when keep_records */
+    size_t n_ctx_objects;
 } cc_replay_result;
 
 /* Replays t through a cache built from cfg.  cfg->block_tokens 0 = the
