@@ -5,10 +5,12 @@
  * How it works
  * ------------
  * A 4-ary min-heap stored in one array: the children of slot i are
- * 4i+1 .. 4i+4, its parent (i-1)/4.  The key is (time_ns, seq) where seq is
- * the number of pushes before this one, so two events at the same time pop
- * in the order they were pushed: a run is deterministic however the heap
- * happens to be shaped, and keys are all distinct (the heap order is total).
+ * 4i+1 .. 4i+4, its parent (i-1)/4.  The key is (time_ns, kind, seq) where
+ * seq is the number of pushes before this one: events at the same time pop
+ * lower kind first (kinds double as priority classes, e.g. "a block is
+ * computed" before "a request arrives" at the same instant), then in the
+ * order they were pushed.  A run is deterministic however the heap happens
+ * to be shaped, and keys are all distinct (the heap order is total).
  *
  * Why 4-ary: a replay of a long trace pushes and pops millions of events;
  * a 4-ary heap is half as deep as a binary one and the four children of a
@@ -33,7 +35,11 @@ _Static_assert(sizeof(cc_event) == 32, "cc_event is documented as 32 bytes");
 
 static inline int before(const cc_event *a, const cc_event *b)
 {
-    return a->time_ns < b->time_ns || (a->time_ns == b->time_ns && a->seq < b->seq);
+    if (a->time_ns != b->time_ns)
+        return a->time_ns < b->time_ns;
+    if (a->kind != b->kind)
+        return a->kind < b->kind;
+    return a->seq < b->seq;
 }
 
 int cc_evq_init(cc_evq *q, size_t expected)

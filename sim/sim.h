@@ -41,8 +41,9 @@ enum {
     CC_EV_USER = 64          /* first kind free for other uses */
 };
 
-/* 32 bytes.  seq is set by push (the number of pushes before this one) and
- * is what breaks ties between equal times: first pushed, first popped. */
+/* 32 bytes.  Order: time_ns, then kind (lower first: kinds double as
+ * priority classes at one instant), then seq, set by push (the number of
+ * pushes before this one): first pushed, first popped. */
 typedef struct cc_event {
     int64_t time_ns;  /* virtual time */
     uint64_t seq;     /* insertion number (set by cc_evq_push) */
@@ -52,7 +53,7 @@ typedef struct cc_event {
 } cc_event;
 
 typedef struct cc_evq {
-    cc_event *heap;   /* 4-ary min-heap on (time_ns, seq) */
+    cc_event *heap;   /* 4-ary min-heap on (time_ns, kind, seq) */
     size_t size, cap;
     uint64_t next_seq;
     int64_t now_ns;   /* time of the last popped event (INT64_MIN before) */
