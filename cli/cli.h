@@ -39,6 +39,7 @@ int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, c
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out);
 
 int cmd_trace(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

@@ -14,6 +14,7 @@ static int cmd_help(int argc, char **argv);
 
 static const cli_command commands[] = {
     {"trace", "convert traces between formats and describe them (convert, stats)", cmd_trace},
+    {"replay", "replay a trace through the prefix (KV) cache: hit ratios per tier", cmd_replay},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };

@@ -1,0 +1,329 @@
+/*
+ * cmd_replay.c -- `ctxcache replay TRACE`: run a trace through the prefix
+ * cache (core/replay.h) and print hit ratios, evictions, bytes moved between
+ * tiers and per-tier figures, as text or JSON.
+ */
+#include "cli.h"
+#include "../core/replay.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <string.h>
+
+#define DEFAULT_KV_BYTES_PER_TOKEN 131072u /* Llama-3-8B, fp16: 2*32*8*128*2 */
+
+static const char *const replay_help =
+    "usage: ctxcache replay TRACE [options]\n"
+    "\n"
+    "Replays TRACE through the prefix (KV) cache, requests one at a time in\n"
+    "arrival order, and reports block, token and mean per-request hit ratios\n"
+    "(with the trace's ideal infinite-cache ratios beside them), evictions,\n"
+    "bytes moved between tiers and per-tier hits.\n"
+    "\n"
+    "cache:\n"
+    "  --capacity-blocks N   one tier of N blocks, or 'inf' (unbounded)\n"
+    "  --tiers SPEC          tier chain, fastest first: NAME:CAPACITY[:key=value...],...\n"
+    "                        CAPACITY in blocks (10000), bytes with a unit (80GiB, 1TB;\n"
+    "                        needs the KV size per token) or inf; keys: policy=NAME,\n"
+    "                        bw=RATE (25GB/s), lat=TIME (5us) to the tier above.\n"
+    "                        A block evicted from a tier moves to the next; a hit below\n"
+    "                        the top is promoted to the top.\n"
+    "  --policy NAME         eviction policy of every tier without policy= (default lru;\n"
+    "                        NAME or NAME(key=value,...))\n"
+    "  --mode MODE           prefix (default): a block is served only after all blocks\n"
+    "                        before it, only leaves are evicted; independent: every block\n"
+    "                        is an independent object (as generic cache simulators see it)\n"
+    "  --model-kv-bytes-per-token N\n"
+    "                        KV bytes per token, 2*layers*kv_heads*head_dim*dtype_bytes\n"
+    "                        to convert capacities in bytes (required for them) and to\n"
+    "                        count bytes moved (default 131072: Llama-3-8B in fp16)\n"
+    "  --concurrency none    requests one at a time (the only mode so far)\n"
+    "  --seed N              seed for randomised policies (default 1)\n"
+    "  --json                print JSON instead of text\n"
+    "\n"
+    "trace options:\n"
+    "  --format NAME         input format (default: detected)\n"
+    "  --block-size N        tokens per block; traces with token ids are re-blocked,\n"
+    "                        hash-only traces (Mooncake: 512) keep theirs\n"
+    "  --tokenizer FILE      a Hugging Face tokenizer.json for text traces\n"
+    "  --tenant NAME         tenant (model@version) for formats that name none\n"
+    "\n"
+    "policies:\n";
+
+static const char *const replay_examples =
+    "\n"
+    "examples:\n"
+    "  ctxcache replay ../shared/data/mooncake/conversation_trace.jsonl --capacity-blocks 10000\n"
+    "  ctxcache replay trace.jsonl --capacity-blocks 50000 --policy fifo --mode independent --json\n"
+    "  ctxcache replay trace.jsonl --tiers hbm:10000,dram:100000\n"
+    "  ctxcache replay trace.h5 --tiers hbm:40GiB,dram:512GiB:bw=25GB/s:lat=5us \\\n"
+    "      --model-kv-bytes-per-token 131072\n";
+
+static void print_help(FILE *out)
+{
+    fputs(replay_help, out);
+    for (size_t i = 0; i < cc_policy_count(); i++)
+        fprintf(out, "  %-10s %s\n", cc_policy_at(i)->name, cc_policy_at(i)->summary);
+    fputs(replay_examples, out);
+}
+
+enum {
+    OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_POLICY, OPT_CAP,
+    OPT_TIERS, OPT_MODE, OPT_KVB, OPT_CONC, OPT_SEED,
+};
+
+static const struct option long_opts[] = {
+    {"format", required_argument, 0, OPT_FORMAT},
+    {"block-size", required_argument, 0, OPT_BS},
+    {"tokenizer", required_argument, 0, OPT_TOK},
+    {"tenant", required_argument, 0, OPT_TENANT},
+    {"json", no_argument, 0, OPT_JSON},
+    {"policy", required_argument, 0, OPT_POLICY},
+    {"capacity-blocks", required_argument, 0, OPT_CAP},
+    {"tiers", required_argument, 0, OPT_TIERS},
+    {"mode", required_argument, 0, OPT_MODE},
+    {"model-kv-bytes-per-token", required_argument, 0, OPT_KVB},
+    {"concurrency", required_argument, 0, OPT_CONC},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+static const char *policy_name(const cc_tier_config *tc)
+{
+    if (tc->policy_params.spec[0])
+        return tc->policy_params.spec;
+    return tc->policy ? tc->policy->name : "lru";
+}
+
+static double lookups_per_s(const cc_replay_result *r)
+{
+    return r->elapsed_s > 0 ? r->block_accesses / r->elapsed_s : 0;
+}
+
+static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
+                       const cc_trace_stats *s, uint64_t kvb_token)
+{
+    printf("trace            %s (%s): %zu requests, %llu block accesses, %u tokens per block\n",
+           t->source, t->source_format, r->requests, (unsigned long long)r->block_accesses,
+           t->block_size);
+    printf("cache            %s mode, concurrency none, %u tier%s, %.1f metadata bytes per block\n",
+           cfg->mode == CC_PC_PREFIX ? "prefix" : "independent", r->n_tiers,
+           r->n_tiers > 1 ? "s" : "", r->metadata_bytes_per_block);
+    printf("hit ratio        %.4f of blocks, %.4f of tokens, %.4f mean per request\n",
+           r->block_hit_ratio, r->token_hit_ratio, r->request_hit_ratio_mean);
+    printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
+           s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
+    printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
+    printf("moved            %llu blocks, %llu bytes between tiers (KV %llu bytes per token)\n",
+           (unsigned long long)r->blocks_moved, (unsigned long long)r->bytes_moved,
+           (unsigned long long)kvb_token);
+    if (r->no_room_blocks)
+        printf("no room          %llu blocks not cached or not promoted (tier full of pinned "
+               "blocks)\n", (unsigned long long)r->no_room_blocks);
+    for (uint32_t k = 0; k < r->n_tiers; k++) {
+        const cc_tier_stats *ts = &r->tiers[k];
+        printf("tier %-11s %llu blocks, %s: served %llu blocks (%.4f), %llu tokens; stored %llu; "
+               "promoted up %llu; demoted in %llu; evicted %llu (dropped %llu); %llu bytes up, "
+               "%llu bytes down\n",
+               cfg->tiers[k].name, (unsigned long long)r->capacity_blocks[k],
+               policy_name(&cfg->tiers[k]), (unsigned long long)ts->hit_blocks,
+               r->block_accesses ? (double)ts->hit_blocks / r->block_accesses : 0,
+               (unsigned long long)ts->hit_tokens, (unsigned long long)ts->inserted_blocks,
+               (unsigned long long)ts->promoted_blocks,
+               (unsigned long long)ts->demoted_in_blocks, (unsigned long long)ts->evicted_blocks,
+               (unsigned long long)ts->dropped_blocks, (unsigned long long)ts->bytes_up,
+               (unsigned long long)ts->bytes_down);
+    }
+    printf("speed            %.3f s, %.2f M block lookups/s (wall clock, not a result)\n",
+           r->elapsed_s, lookups_per_s(r) / 1e6);
+}
+
+static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
+                      const cc_trace_stats *s, uint64_t kvb_token)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "trace", json_string(t->source));
+    json_object_set_new(o, "format", json_string(t->source_format));
+    json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
+    json_object_set_new(o, "concurrency", json_string("none"));
+    json_object_set_new(o, "block_size", json_integer(t->block_size));
+    json_object_set_new(o, "kv_bytes_per_token", json_integer((json_int_t)kvb_token));
+    json_object_set_new(o, "kv_bytes_per_block", json_integer((json_int_t)cfg->kv_bytes_per_block));
+    json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
+    json_object_set_new(o, "block_accesses", json_integer((json_int_t)r->block_accesses));
+    json_object_set_new(o, "input_tokens", json_integer((json_int_t)r->input_tokens));
+    json_object_set_new(o, "hit_blocks", json_integer((json_int_t)r->hit_blocks));
+    json_object_set_new(o, "hit_tokens", json_integer((json_int_t)r->hit_tokens));
+    json_object_set_new(o, "block_hit_ratio", json_real(r->block_hit_ratio));
+    json_object_set_new(o, "token_hit_ratio", json_real(r->token_hit_ratio));
+    json_object_set_new(o, "request_hit_ratio_mean", json_real(r->request_hit_ratio_mean));
+    json_object_set_new(o, "ideal_block_hit_ratio", json_real(s->ideal_block_hit_ratio));
+    json_object_set_new(o, "ideal_token_hit_ratio", json_real(s->ideal_token_hit_ratio));
+    json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
+    json_object_set_new(o, "blocks_moved", json_integer((json_int_t)r->blocks_moved));
+    json_object_set_new(o, "bytes_moved", json_integer((json_int_t)r->bytes_moved));
+    json_object_set_new(o, "no_room_blocks", json_integer((json_int_t)r->no_room_blocks));
+    json_object_set_new(o, "metadata_bytes_per_block", json_real(r->metadata_bytes_per_block));
+    json_object_set_new(o, "elapsed_s", json_real(r->elapsed_s));
+    json_object_set_new(o, "block_lookups_per_s", json_real(lookups_per_s(r)));
+    json_t *tiers = json_array();
+    for (uint32_t k = 0; k < r->n_tiers; k++) {
+        const cc_tier_stats *ts = &r->tiers[k];
+        const cc_tier_config *tc = &cfg->tiers[k];
+        json_t *x = json_object();
+        json_object_set_new(x, "name", json_string(tc->name));
+        json_object_set_new(x, "capacity_blocks", json_integer((json_int_t)r->capacity_blocks[k]));
+        json_object_set_new(x, "policy", json_string(policy_name(tc)));
+        json_object_set_new(x, "bandwidth_bytes_per_s", json_real(tc->bandwidth_bytes_per_s));
+        json_object_set_new(x, "latency_s", json_real(tc->latency_s));
+        json_object_set_new(x, "hit_blocks", json_integer((json_int_t)ts->hit_blocks));
+        json_object_set_new(x, "hit_tokens", json_integer((json_int_t)ts->hit_tokens));
+        json_object_set_new(x, "block_hit_ratio",
+                            json_real(r->block_accesses ? (double)ts->hit_blocks / r->block_accesses : 0));
+        json_object_set_new(x, "token_hit_ratio",
+                            json_real(r->input_tokens ? (double)ts->hit_tokens / r->input_tokens : 0));
+        json_object_set_new(x, "inserted_blocks", json_integer((json_int_t)ts->inserted_blocks));
+        json_object_set_new(x, "promoted_blocks", json_integer((json_int_t)ts->promoted_blocks));
+        json_object_set_new(x, "demoted_in_blocks", json_integer((json_int_t)ts->demoted_in_blocks));
+        json_object_set_new(x, "evicted_blocks", json_integer((json_int_t)ts->evicted_blocks));
+        json_object_set_new(x, "dropped_blocks", json_integer((json_int_t)ts->dropped_blocks));
+        json_object_set_new(x, "rejected_blocks", json_integer((json_int_t)ts->rejected_blocks));
+        json_object_set_new(x, "bytes_up", json_integer((json_int_t)ts->bytes_up));
+        json_object_set_new(x, "bytes_down", json_integer((json_int_t)ts->bytes_down));
+        json_array_append_new(tiers, x);
+    }
+    json_object_set_new(o, "tiers", tiers);
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    putchar('\n');
+    json_decref(o);
+    return rc == 0 ? 0 : 3;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    const char *cmd = "replay";
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    cli_trace_opts o = {0};
+    int json = 0;
+    const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
+    uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
+    int kvb_given = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORMAT: o.format = optarg; break;
+        case OPT_BS:
+            if (cli_parse_u64(cmd, "--block-size", optarg, 1u << 20, &v))
+                return 2;
+            if (v == 0)
+                return cli_usage_error(cmd, "--block-size: expected at least 1 token");
+            o.block_size = (uint32_t)v;
+            break;
+        case OPT_TOK: o.tokenizer = optarg; break;
+        case OPT_TENANT: o.tenant = optarg; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_POLICY: policy = optarg; break;
+        case OPT_CAP: cap = optarg; break;
+        case OPT_TIERS: tiers = optarg; break;
+        case OPT_MODE: mode = optarg; break;
+        case OPT_KVB:
+            if (cli_parse_u64(cmd, "--model-kv-bytes-per-token", optarg, UINT64_C(1) << 40, &kvb_token))
+                return 2;
+            if (kvb_token == 0)
+                return cli_usage_error(cmd, "--model-kv-bytes-per-token: expected at least 1");
+            kvb_given = 1;
+            break;
+        case OPT_CONC:
+            if (strcmp(optarg, "none"))
+                return cli_usage_error(cmd, "--concurrency: only 'none' is implemented, got '%s'",
+                                       optarg);
+            break;
+        case OPT_SEED:
+            if (cli_parse_u64(cmd, "--seed", optarg, UINT64_MAX, &seed))
+                return 2;
+            break;
+        case 'h': print_help(stdout); return 0;
+        default: return cli_usage_error(cmd, "bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(cmd, "expected one trace file");
+    if (!cap == !tiers)
+        return cli_usage_error(cmd, "give the cache size: --capacity-blocks N (or inf), or --tiers SPEC");
+
+    cc_pc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.seed = seed;
+    if (!strcmp(mode, "prefix"))
+        cfg.mode = CC_PC_PREFIX;
+    else if (!strcmp(mode, "independent"))
+        cfg.mode = CC_PC_INDEPENDENT;
+    else
+        return cli_usage_error(cmd, "--mode: expected prefix or independent, got '%s'", mode);
+    cc_err err = {0};
+    const cc_policy_ops *pops;
+    cc_policy_params pparams;
+    if (cc_policy_parse(policy, &pops, &pparams, &err) != CC_OK)
+        return cli_usage_error(cmd, "--policy: %s", err.msg);
+
+    cc_trace t;
+    int rc = cli_load_trace(cmd, argv[optind], &o, &t);
+    if (rc)
+        return rc;
+    if (o.block_size && t.block_size != o.block_size &&
+        cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
+        cc_trace_free(&t);
+        return cli_fail(cmd, &err);
+    }
+    if (t.block_size == 0) {
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "the trace has no block hashes; give --block-size to build "
+                                    "them from its tokens");
+    }
+    cfg.block_tokens = t.block_size;
+    cfg.kv_bytes_per_block = kvb_token * t.block_size;
+    if (tiers) {
+        /* capacities in bytes need the model named, not the default */
+        rc = cc_pc_parse_tiers(tiers, pops, &pparams, kvb_given ? cfg.kv_bytes_per_block : 0,
+                               &cfg, &err);
+    } else {
+        cfg.n_tiers = 1;
+        snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");
+        cfg.tiers[0].policy = pops;
+        cfg.tiers[0].policy_params = pparams;
+        if (strcmp(cap, "inf") && cli_parse_u64(cmd, "--capacity-blocks", cap, CC_PC_MAX_TIER_BLOCKS,
+                                                &cfg.tiers[0].capacity_blocks)) {
+            cc_trace_free(&t);
+            return 2;
+        }
+        if (strcmp(cap, "inf") && cfg.tiers[0].capacity_blocks == 0) {
+            cc_trace_free(&t);
+            return cli_usage_error(cmd, "--capacity-blocks: expected at least 1 (or inf)");
+        }
+    }
+    if (rc != CC_OK) {
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "--tiers: %s", err.msg);
+    }
+
+    cc_trace_stats s;
+    cc_replay_result r;
+    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
+    if (cc_trace_compute_stats(&t, &s, &err) != CC_OK ||
+        cc_replay(&t, &cfg, &ro, &r, &err) != CC_OK) {
+        cc_trace_free(&t);
+        return cli_fail(cmd, &err);
+    }
+    if (json)
+        rc = print_json(&t, &cfg, &r, &s, kvb_token);
+    else
+        print_text(&t, &cfg, &r, &s, kvb_token);
+    cc_replay_result_free(&r);
+    cc_trace_free(&t);
+    return rc;
+}

@@ -1,0 +1,843 @@
+/*
+ * prefix_cache.c -- the prefix / context KV tier (see prefix_cache.h for
+ * the model, the cross-tier rule and the bytes per block).
+ *
+ * Layout.  One node pool sized to the total capacity of all tiers (a node id
+ * is stable while the block is cached, whichever tier it moves to), one
+ * hash -> node index, and per tier: slot -> node, one evictable byte per
+ * slot, a free-slot list threaded through slot -> node, and the tier's
+ * policy.  Per node and per tier below the last, a count of cached children
+ * in that tier (children in the last tier are the node's total minus those,
+ * and by the tier-order invariant a node in the last tier has all its
+ * children there).
+ *
+ * Eligibility.  A slot is evictable when its node is unpinned and (prefix
+ * mode) has no cached child in its own tier.  Every change of pins, child
+ * counts or place goes through refresh(), which updates the byte, the
+ * tier's count of evictable slots and, for index policies, on_evictable.
+ *
+ * Making room in tier k (make_room): take a free slot, else ask the policy
+ * for a victim and move it to tier k+1 (making room there the same way,
+ * recursively) or drop it from the last tier.  A failed attempt changes
+ * nothing (by induction over the tiers below), which lets a promotion detach
+ * its block first -- so a cascade of demotions can land in the slot the
+ * promoted block left -- and put it back if tier 0 turns out to be full of
+ * pinned blocks.  Cost: one policy decision and one move per tier visited.
+ */
+#include "prefix_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOT_BITS 28
+#define SLOT_MASK ((UINT32_C(1) << SLOT_BITS) - 1)
+#define FREE_BIT UINT32_C(0x80000000)
+#define FREE_END UINT32_C(0x7fffffff)
+
+typedef struct tier {
+    uint32_t cap;
+    uint32_t used;       /* occupied slots */
+    uint32_t hwm;        /* slots [hwm, cap) have never been used */
+    uint32_t free_head;  /* first freed slot, FREE_END if none */
+    uint32_t n_evictable;
+    uint32_t *slot_node; /* occupied: node id; free: FREE_BIT | next free slot */
+    uint8_t *evictable;
+    cc_policy pol;
+} tier;
+
+struct cc_prefix_cache {
+    cc_pc_config cfg;
+    uint32_t T;         /* tiers */
+    int prefix;         /* mode == CC_PC_PREFIX */
+    cc_pc_node *nodes;
+    uint32_t n_nodes;   /* pool size = total capacity */
+    uint32_t node_hwm;
+    uint32_t node_free; /* free list through parent, CC_NODE_NONE = empty */
+    uint32_t *kc;       /* kc[node * (T-1) + k]: cached children in tier k < T-1 */
+    cc_block_index idx;
+    tier tiers[CC_PC_MAX_TIERS];
+    cc_pc_stats st;
+    int prefetch;       /* cc_pc_prefetch does something (large metadata) */
+};
+
+/* ---- small helpers ------------------------------------------------------------ */
+static inline uint32_t place_tier(uint32_t place) { return place >> SLOT_BITS; }
+static inline uint32_t place_slot(uint32_t place) { return place & SLOT_MASK; }
+
+static inline uint32_t find_node(const cc_prefix_cache *pc, uint64_t hash)
+{
+    return cc_block_index_find(&pc->idx, hash, pc->nodes, sizeof(cc_pc_node));
+}
+
+static inline uint32_t kids_in_tier(const cc_prefix_cache *pc, uint32_t x, uint32_t k)
+{
+    return k + 1 == pc->T ? pc->nodes[x].kids : pc->kc[(size_t)x * (pc->T - 1) + k];
+}
+
+static inline void kid_enter(cc_prefix_cache *pc, uint32_t p, uint32_t k)
+{
+    if (k + 1 < pc->T)
+        pc->kc[(size_t)p * (pc->T - 1) + k]++;
+}
+
+static inline void kid_leave(cc_prefix_cache *pc, uint32_t p, uint32_t k)
+{
+    if (k + 1 < pc->T)
+        pc->kc[(size_t)p * (pc->T - 1) + k]--;
+}
+
+static inline void set_evictable(tier *t, uint32_t s, uint8_t e)
+{
+    if (t->evictable[s] == e)
+        return;
+    t->evictable[s] = e;
+    if (e)
+        t->n_evictable++;
+    else
+        t->n_evictable--;
+    if (t->pol.ops->on_evictable)
+        t->pol.ops->on_evictable(t->pol.state, s, e);
+}
+
+static inline void refresh(cc_prefix_cache *pc, uint32_t x)
+{
+    const cc_pc_node *n = &pc->nodes[x];
+    if (n->place == CC_PC_PLACE_NONE)
+        return;
+    uint32_t k = place_tier(n->place);
+    uint8_t e = n->refs == 0 && (!pc->prefix || kids_in_tier(pc, x, k) == 0);
+    set_evictable(&pc->tiers[k], place_slot(n->place), e);
+}
+
+static inline void pin(cc_prefix_cache *pc, uint32_t x)
+{
+    if (pc->nodes[x].refs++ == 0)
+        refresh(pc, x);
+}
+
+static inline uint32_t slot_alloc(tier *t)
+{
+    if (t->free_head != FREE_END) {
+        uint32_t s = t->free_head;
+        t->free_head = t->slot_node[s] & ~FREE_BIT;
+        return s;
+    }
+    return t->hwm < t->cap ? t->hwm++ : CC_SLOT_NONE;
+}
+
+static inline void slot_free(tier *t, uint32_t s)
+{
+    t->slot_node[s] = FREE_BIT | t->free_head;
+    t->free_head = s;
+}
+
+static inline int has_room(const tier *t)
+{
+    return t->free_head != FREE_END || t->hwm < t->cap || t->n_evictable > 0;
+}
+
+/* Puts node x (placeless) into slot s of tier k; a is the access that brings
+ * it (parent_slot is filled here). */
+static void attach(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s, cc_access *a)
+{
+    tier *t = &pc->tiers[k];
+    cc_pc_node *n = &pc->nodes[x];
+    t->slot_node[s] = x;
+    t->used++;
+    n->place = k << SLOT_BITS | s;
+    uint32_t p = n->parent;
+    a->parent_slot = CC_SLOT_NONE;
+    if (p != CC_NODE_NONE) {
+        kid_enter(pc, p, k);
+        uint32_t pp = pc->nodes[p].place;
+        if (pp != CC_PC_PLACE_NONE && place_tier(pp) == k)
+            a->parent_slot = place_slot(pp);
+    }
+    t->pol.ops->on_insert(t->pol.state, s, a);
+    refresh(pc, x);
+    if (p != CC_NODE_NONE)
+        refresh(pc, p);
+}
+
+/* Takes node x out of slot s of tier k (where it is). */
+static void detach_at(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s,
+                      cc_remove_reason why)
+{
+    tier *t = &pc->tiers[k];
+    if (t->evictable[s]) { /* on_remove ends the slot; no on_evictable(0) */
+        t->evictable[s] = 0;
+        t->n_evictable--;
+    }
+    t->pol.ops->on_remove(t->pol.state, s, why);
+    t->used--;
+    cc_pc_node *n = &pc->nodes[x];
+    n->place = CC_PC_PLACE_NONE;
+    if (n->parent != CC_NODE_NONE) {
+        kid_leave(pc, n->parent, k);
+        refresh(pc, n->parent);
+    }
+}
+
+/* Takes node x out of its tier; returns the slot it left (not yet free). */
+static uint32_t detach(cc_prefix_cache *pc, uint32_t x, cc_remove_reason why)
+{
+    uint32_t place = pc->nodes[x].place, s = place_slot(place);
+    detach_at(pc, x, place_tier(place), s, why);
+    return s;
+}
+
+static uint32_t node_alloc(cc_prefix_cache *pc)
+{
+    if (pc->node_free != CC_NODE_NONE) {
+        uint32_t x = pc->node_free;
+        pc->node_free = pc->nodes[x].parent;
+        return x;
+    }
+    /* cannot run out: a node is taken only after its block got a slot */
+    return pc->node_hwm++;
+}
+
+/* Removes placeless node x from the cache (no pins, no cached children). */
+static void node_drop(cc_prefix_cache *pc, uint32_t x)
+{
+    cc_pc_node *n = &pc->nodes[x];
+    cc_block_index_remove(&pc->idx, n->hash, x);
+    uint32_t p = n->parent;
+    if (p != CC_NODE_NONE) {
+        pc->nodes[p].kids--;
+        refresh(pc, p);
+    }
+    n->parent = pc->node_free;
+    pc->node_free = x;
+}
+
+static void demote_access(const cc_prefix_cache *pc, uint32_t x, const cc_access *why,
+                          cc_access *a)
+{
+    memset(a, 0, sizeof *a);
+    a->key = pc->nodes[x].hash;
+    a->time_ns = why->time_ns;
+    a->request = why->request;
+    a->seq = why->seq;
+    a->next_use = CC_NEXT_USE_NEVER;
+    a->size_bytes = pc->cfg.kv_bytes_per_block;
+    a->tokens = pc->cfg.block_tokens;
+    a->cost = pc->cfg.block_tokens;
+    a->depth = UINT32_MAX;
+    a->parent_slot = CC_SLOT_NONE;
+    a->kind = CC_ACCESS_DEMOTE;
+    a->priority = 35;
+}
+
+/* After an eviction: bring the metadata of the policy's likely next victims
+ * towards the CPU, one dependent step further for each: the slot's node id
+ * for the third, the node for the second, the node's index entry for the
+ * next one (whose node id and node earlier calls brought in).  A wrong guess
+ * costs a wasted prefetch. */
+static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *t,
+                                         const cc_victim_ctx *ctx)
+{
+    uint32_t g[3];
+    if (!t->pol.ops->peek_victims || !t->n_evictable)
+        return;
+    uint32_t n = t->pol.ops->peek_victims(t->pol.state, ctx, g, 3);
+    for (uint32_t i = 0; i < n; i++)
+        if (g[i] >= t->cap)
+            return;
+    if (n > 2)
+        __builtin_prefetch(&t->slot_node[g[2]]);
+    if (n > 1 && !(t->slot_node[g[1]] & FREE_BIT))
+        __builtin_prefetch(&pc->nodes[t->slot_node[g[1]]]);
+    if (n > 0 && !(t->slot_node[g[0]] & FREE_BIT)) {
+        const cc_block_index *x = &pc->idx;
+        uint32_t tag = (uint32_t)(cc_block_index_mix(pc->nodes[t->slot_node[g[0]]].hash) >> 32);
+        __builtin_prefetch(&x->e[((uint64_t)tag * x->cap) >> 32]);
+    }
+}
+
+/* A free slot of tier k, made by evicting if needed; CC_SLOT_NONE (and no
+ * change at all) when there is none to be had. */
+static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
+{
+    tier *t = &pc->tiers[k];
+    uint32_t s = slot_alloc(t);
+    if (s != CC_SLOT_NONE)
+        return s;
+    if (t->n_evictable == 0)
+        return CC_SLOT_NONE;
+    cc_victim_ctx ctx = {t->evictable, t->n_evictable, k, why->time_ns};
+    uint32_t vs = t->pol.ops->choose_victim(t->pol.state, &ctx);
+    if (vs >= t->cap || !t->evictable[vs] || (t->slot_node[vs] & FREE_BIT)) {
+        fprintf(stderr, "ctxcache: policy %s returned slot %u that is not evictable\n",
+                t->pol.ops->name, vs);
+        abort(); /* a broken policy: internal invariant, never input */
+    }
+    uint32_t v = t->slot_node[vs];
+    cc_pc_node *nv = &pc->nodes[v];
+    cc_tier_stats *ts = &pc->st.tier[k];
+    if (k + 1 == pc->T) {
+        /* Last tier: evictable means unpinned with no cached child at all
+         * (children are never in faster tiers), so it can be dropped.  The
+         * node is read after the policy's unlink, so both misses overlap. */
+        __builtin_prefetch(nv);
+        detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+        node_drop(pc, v);
+        ts->evicted_blocks++;
+        ts->dropped_blocks++;
+        ctx.n_evictable = t->n_evictable;
+        prefetch_next_victims(pc, t, &ctx);
+        return vs;
+    }
+    tier *lo = &pc->tiers[k + 1];
+    cc_access a;
+    demote_access(pc, v, why, &a);
+    int droppable = nv->refs == 0 && (!pc->prefix || nv->kids == 0);
+    if (droppable && lo->pol.ops->admit && !lo->pol.ops->admit(lo->pol.state, &a)) {
+        pc->st.tier[k + 1].rejected_blocks++;
+    } else {
+        uint32_t s2 = make_room(pc, k + 1, why);
+        if (s2 != CC_SLOT_NONE) {
+            detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+            attach(pc, v, k + 1, s2, &a);
+            ts->evicted_blocks++;
+            pc->st.tier[k + 1].demoted_in_blocks++;
+            pc->st.tier[k + 1].bytes_down += pc->cfg.kv_bytes_per_block;
+            ctx.n_evictable = t->n_evictable;
+            prefetch_next_victims(pc, t, &ctx);
+            return vs;
+        }
+    }
+    /* the tier below is full of pinned blocks (or refused it): drop, if
+     * nothing cached depends on the block */
+    if (nv->refs != 0 || (pc->prefix && nv->kids != 0))
+        return CC_SLOT_NONE;
+    detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+    node_drop(pc, v);
+    ts->evicted_blocks++;
+    ts->dropped_blocks++;
+    return vs;
+}
+
+static void fill_access(const cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j,
+                        uint32_t kind, cc_access *a)
+{
+    a->key = r->blocks[j];
+    a->time_ns = r->time_ns;
+    a->request = r->index;
+    a->seq = r->first_seq + j;
+    a->next_use = r->next_use ? r->next_use[j] : CC_NEXT_USE_NEVER;
+    a->size_bytes = pc->cfg.kv_bytes_per_block;
+    a->tokens = cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
+    a->cost = r->cost ? r->cost[j] : a->tokens;
+    a->depth = j;
+    a->parent_slot = CC_SLOT_NONE;
+    a->kind = kind;
+    a->priority = r->has_priority ? r->priority : 35;
+    a->priority_duration_ns = r->has_priority ? r->priority_duration_ns : 0;
+}
+
+/* Moves x from its tier (> 0) to tier 0.  1 on success; 0 when tier 0 has no
+ * room or x's parent is not in tier 0 (x then stays where it is). */
+static int promote(cc_prefix_cache *pc, uint32_t x, cc_access *a)
+{
+    cc_pc_node *n = &pc->nodes[x];
+    uint32_t k = place_tier(n->place);
+    if (pc->prefix && n->parent != CC_NODE_NONE) {
+        uint32_t pp = pc->nodes[n->parent].place;
+        if (pp == CC_PC_PLACE_NONE || place_tier(pp) != 0)
+            return 0;
+    }
+    if (!has_room(&pc->tiers[0])) {
+        pc->st.no_room_blocks++;
+        return 0;
+    }
+    uint32_t ks = detach(pc, x, CC_REMOVE_PROMOTE);
+    slot_free(&pc->tiers[k], ks);
+    uint32_t s = make_room(pc, 0, a);
+    if (s == CC_SLOT_NONE) {
+        /* nothing moved, so ks is still the first free slot of tier k */
+        cc_access back = *a;
+        back.kind = CC_ACCESS_RETURN;
+        attach(pc, x, k, slot_alloc(&pc->tiers[k]), &back);
+        pc->st.no_room_blocks++;
+        return 0;
+    }
+    a->kind = CC_ACCESS_PROMOTE;
+    attach(pc, x, 0, s, a);
+    pc->st.tier[k].promoted_blocks++;
+    pc->st.tier[k].bytes_up += pc->cfg.kv_bytes_per_block;
+    return 1;
+}
+
+/* ---- creation ------------------------------------------------------------------ */
+int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
+{
+    *out = NULL;
+    if (cfg->mode != CC_PC_PREFIX && cfg->mode != CC_PC_INDEPENDENT)
+        return cc_err_set(err, CC_EARG, NULL, 0, "mode", "expected prefix or independent");
+    if (cfg->n_tiers < 1 || cfg->n_tiers > CC_PC_MAX_TIERS)
+        return cc_err_set(err, CC_EARG, NULL, 0, "tiers", "expected 1..%d tiers, got %u",
+                          CC_PC_MAX_TIERS, cfg->n_tiers);
+    if (cfg->block_tokens == 0)
+        return cc_err_set(err, CC_EARG, NULL, 0, "block_size",
+                          "expected at least 1 token per block");
+    uint64_t total = 0;
+    for (uint32_t k = 0; k < cfg->n_tiers; k++) {
+        const cc_tier_config *tc = &cfg->tiers[k];
+        if (tc->capacity_blocks < 1 || tc->capacity_blocks > CC_PC_MAX_TIER_BLOCKS)
+            return cc_err_set(err, CC_EARG, NULL, 0, "capacity",
+                              "tier %u (%s): capacity %llu blocks; expected 1..%u", k, tc->name,
+                              (unsigned long long)tc->capacity_blocks, CC_PC_MAX_TIER_BLOCKS);
+        total += tc->capacity_blocks;
+    }
+    if (total >= CC_NODE_NONE / 2)
+        return cc_err_set(err, CC_EARG, NULL, 0, "capacity",
+                          "total capacity %llu blocks is too large", (unsigned long long)total);
+
+    cc_prefix_cache *pc = calloc(1, sizeof *pc);
+    if (!pc)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the cache");
+    pc->cfg = *cfg;
+    pc->T = cfg->n_tiers;
+    pc->prefix = cfg->mode == CC_PC_PREFIX;
+    pc->n_nodes = (uint32_t)total;
+    pc->node_free = CC_NODE_NONE;
+    int rc = CC_ENOMEM;
+    pc->nodes = malloc(total * sizeof *pc->nodes);
+    if (!pc->nodes)
+        goto fail;
+    if (pc->T > 1 && !(pc->kc = calloc(total * (pc->T - 1), sizeof *pc->kc)))
+        goto fail;
+    if (cc_block_index_init(&pc->idx, (uint32_t)total) != CC_OK)
+        goto fail;
+    for (uint32_t k = 0; k < pc->T; k++) {
+        tier *t = &pc->tiers[k];
+        const cc_tier_config *tc = &cfg->tiers[k];
+        t->cap = (uint32_t)tc->capacity_blocks;
+        t->free_head = FREE_END;
+        t->slot_node = malloc((size_t)t->cap * sizeof *t->slot_node);
+        t->evictable = calloc(t->cap, 1);
+        if (!t->slot_node || !t->evictable)
+            goto fail;
+        const cc_policy_ops *ops = tc->policy ? tc->policy : cc_policy_find("lru");
+        cc_policy_params params = tc->policy_params;
+        if (!params.spec[0])
+            snprintf(params.spec, sizeof params.spec, "%s", ops->name);
+        params.seed = cfg->seed * UINT64_C(0x9e3779b97f4a7c15) + k;
+        rc = cc_policy_create(ops, &params, t->cap, &t->pol, err);
+        if (rc != CC_OK) {
+            t->pol.ops = NULL;
+            if (err && !err->msg[0])
+                cc_err_set(err, rc, NULL, 0, "policy", "tier %s: cannot create policy %s",
+                           tc->name, ops->name);
+            goto fail_quiet;
+        }
+        if (!t->pol.ops->on_insert || !t->pol.ops->on_hit || !t->pol.ops->on_remove ||
+            !t->pol.ops->choose_victim) {
+            rc = cc_err_set(err, CC_EARG, NULL, 0, "policy",
+                            "policy %s lacks a required operation", ops->name);
+            goto fail_quiet;
+        }
+    }
+    pc->prefetch = cc_pc_memory_bytes(pc) >= CC_PC_PREFETCH_MIN_BYTES;
+    *out = pc;
+    return CC_OK;
+fail:
+    rc = cc_err_set(err, CC_ENOMEM, NULL, 0, NULL,
+                    "out of memory for a cache of %llu blocks", (unsigned long long)total);
+fail_quiet:
+    cc_pc_destroy(pc);
+    return rc;
+}
+
+void cc_pc_destroy(cc_prefix_cache *pc)
+{
+    if (!pc)
+        return;
+    for (uint32_t k = 0; k < CC_PC_MAX_TIERS; k++) {
+        tier *t = &pc->tiers[k];
+        if (t->pol.ops)
+            cc_policy_destroy(&t->pol);
+        free(t->slot_node);
+        free(t->evictable);
+    }
+    cc_block_index_free(&pc->idx);
+    free(pc->kc);
+    free(pc->nodes);
+    free(pc);
+}
+
+const cc_pc_config *cc_pc_config_of(const cc_prefix_cache *pc) { return &pc->cfg; }
+
+/* ---- the request API ------------------------------------------------------------ */
+static inline void count_hit(cc_prefix_cache *pc, cc_pc_hits *h, uint32_t k, uint32_t tok)
+{
+    h->blocks++;
+    h->tokens += tok;
+    h->tier_blocks[k]++;
+    h->tier_tokens[k] += tok;
+    pc->st.tier[k].hit_blocks++;
+    pc->st.tier[k].hit_tokens += tok;
+}
+
+int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
+                 cc_pc_hits *hits)
+{
+    memset(hits, 0, sizeof *hits);
+    uint32_t n = r->n_blocks, bt = pc->cfg.block_tokens, served = 0;
+    int below = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        pc->st.lookups++;
+        uint32_t x = find_node(pc, r->blocks[j]);
+        nodes[j] = x;
+        if (x == CC_NODE_NONE) {
+            if (pc->prefix) {
+                for (uint32_t i = j + 1; i < n; i++)
+                    nodes[i] = CC_NODE_NONE;
+                break;
+            }
+            continue;
+        }
+        served = j + 1;
+        pin(pc, x);
+        uint32_t k = place_tier(pc->nodes[x].place);
+        below |= k > 0;
+        count_hit(pc, hits, k, cc_pc_block_tokens(r->input_tokens, bt, j));
+    }
+    cc_access a;
+    tier *top = &pc->tiers[0];
+    if (pc->prefix) {
+        /* tier-0 hits last to first: ancestors end up more recent */
+        for (uint32_t j = served; j-- > 0;) {
+            uint32_t place = pc->nodes[nodes[j]].place;
+            if (place_tier(place) == 0) {
+                fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+                top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
+            }
+        }
+        /* then promotions first to last (a parent before its child) */
+        for (uint32_t j = 0; below && j < served; j++) {
+            if (place_tier(pc->nodes[nodes[j]].place) == 0)
+                continue;
+            fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
+            if (!promote(pc, nodes[j], &a))
+                break;
+        }
+    } else {
+        for (uint32_t j = 0; j < served; j++) {
+            if (nodes[j] == CC_NODE_NONE)
+                continue;
+            uint32_t place = pc->nodes[nodes[j]].place;
+            if (place_tier(place) == 0) {
+                fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+                top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
+            } else {
+                fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
+                promote(pc, nodes[j], &a);
+            }
+        }
+    }
+    return CC_OK;
+}
+
+/* Stores block j of r as a new node with the given parent, pinned (refs) or
+ * not; returns the node or CC_NODE_NONE when it is refused or finds no room. */
+static uint32_t store_new(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j,
+                          uint32_t parent, uint32_t refs)
+{
+    cc_access a;
+    fill_access(pc, r, j, CC_ACCESS_MISS, &a);
+    tier *top = &pc->tiers[0];
+    if (top->pol.ops->admit && !top->pol.ops->admit(top->pol.state, &a)) {
+        pc->st.tier[0].rejected_blocks++;
+        return CC_NODE_NONE;
+    }
+    uint32_t s = make_room(pc, 0, &a);
+    if (s == CC_SLOT_NONE) {
+        pc->st.no_room_blocks++;
+        return CC_NODE_NONE;
+    }
+    uint32_t x = node_alloc(pc);
+    cc_pc_node *n = &pc->nodes[x];
+    n->hash = r->blocks[j];
+    n->parent = parent;
+    n->place = CC_PC_PLACE_NONE;
+    n->kids = 0;
+    n->refs = refs;
+    if (pc->kc)
+        memset(pc->kc + (size_t)x * (pc->T - 1), 0, (pc->T - 1) * sizeof *pc->kc);
+    if (cc_block_index_insert(&pc->idx, n->hash, x) != CC_OK)
+        abort(); /* sized for every node: cannot happen */
+    if (parent != CC_NODE_NONE)
+        pc->nodes[parent].kids++;
+    attach(pc, x, 0, s, &a);
+    pc->st.tier[0].inserted_blocks++;
+    return x;
+}
+
+int cc_pc_insert(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
+                 uint32_t *inserted)
+{
+    uint32_t added = 0;
+    for (uint32_t j = 0; j < r->n_blocks; j++) {
+        if (nodes[j] != CC_NODE_NONE)
+            continue;
+        uint32_t parent = CC_NODE_NONE;
+        if (pc->prefix && j > 0) {
+            parent = nodes[j - 1];
+            /* the chain is broken, or the parent is stuck below tier 0 */
+            if (parent == CC_NODE_NONE || place_tier(pc->nodes[parent].place) != 0)
+                break;
+        }
+        uint32_t x = find_node(pc, r->blocks[j]);
+        if (x != CC_NODE_NONE) { /* stored meanwhile by another request */
+            pin(pc, x);
+            nodes[j] = x;
+            if (place_tier(pc->nodes[x].place) > 0) {
+                cc_access a;
+                fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
+                promote(pc, x, &a);
+            }
+            continue;
+        }
+        x = store_new(pc, r, j, parent, 1);
+        if (x == CC_NODE_NONE) {
+            if (pc->prefix)
+                break;
+            continue;
+        }
+        nodes[j] = x;
+        added++;
+    }
+    if (inserted)
+        *inserted = added;
+    return CC_OK;
+}
+
+void cc_pc_release(cc_prefix_cache *pc, const uint32_t *nodes, uint32_t n)
+{
+    for (uint32_t j = n; j-- > 0;) {
+        uint32_t x = nodes[j];
+        if (x == CC_NODE_NONE)
+            continue;
+        if (--pc->nodes[x].refs == 0)
+            refresh(pc, x);
+    }
+}
+
+void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *hits)
+{
+    memset(hits, 0, sizeof *hits);
+    for (uint32_t j = 0; j < r->n_blocks; j++) {
+        uint32_t x = find_node(pc, r->blocks[j]);
+        if (x == CC_NODE_NONE) {
+            if (pc->prefix)
+                break;
+            continue;
+        }
+        uint32_t k = place_tier(pc->nodes[x].place);
+        uint32_t tok = cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
+        hits->blocks++;
+        hits->tokens += tok;
+        hits->tier_blocks[k]++;
+        hits->tier_tokens[k] += tok;
+    }
+}
+
+int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *tier_out)
+{
+    if (pc->prefix)
+        return CC_EARG;
+    pc->st.lookups++;
+    uint32_t x = find_node(pc, r->blocks[j]);
+    cc_access a;
+    if (x != CC_NODE_NONE) {
+        uint32_t place = pc->nodes[x].place;
+        uint32_t k = place_tier(place);
+        pc->st.tier[k].hit_blocks++;
+        pc->st.tier[k].hit_tokens += cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
+        if (k == 0) {
+            tier *top = &pc->tiers[0];
+            fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+            top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
+        } else {
+            fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
+            promote(pc, x, &a);
+        }
+        *tier_out = (int)k;
+        return CC_OK;
+    }
+    *tier_out = -1;
+    store_new(pc, r, j, CC_NODE_NONE, 0);
+    return CC_OK;
+}
+
+void cc_pc_prefetch(const cc_prefix_cache *pc, uint64_t hash, int stage)
+{
+    if (!pc->prefetch)
+        return;
+    const cc_block_index *x = &pc->idx;
+    uint32_t tag = (uint32_t)(cc_block_index_mix(hash) >> 32);
+    uint32_t i = (uint32_t)(((uint64_t)tag * x->cap) >> 32);
+    if (stage < 2) {
+        __builtin_prefetch(&x->e[i]);
+        return;
+    }
+    for (uint32_t probes = 0; probes < 8; probes++) { /* the first entry with our tag */
+        uint64_t e = x->e[i];
+        if (!e)
+            return;
+        if ((uint32_t)(e >> 32) == tag) {
+            __builtin_prefetch(&pc->nodes[(uint32_t)e - 1]);
+            return;
+        }
+        if (++i == x->cap)
+            i = 0;
+    }
+}
+
+/* ---- inspection ----------------------------------------------------------------- */
+uint32_t cc_pc_node_place(const cc_prefix_cache *pc, uint32_t node, uint32_t *tier_out)
+{
+    if (node >= pc->node_hwm || pc->nodes[node].place == CC_PC_PLACE_NONE ||
+        find_node(pc, pc->nodes[node].hash) != node)
+        return CC_SLOT_NONE;
+    uint32_t place = pc->nodes[node].place;
+    if (tier_out)
+        *tier_out = place_tier(place);
+    return place_slot(place);
+}
+
+uint32_t cc_pc_find(const cc_prefix_cache *pc, uint64_t hash) { return find_node(pc, hash); }
+
+const cc_pc_node *cc_pc_node_get(const cc_prefix_cache *pc, uint32_t node)
+{
+    return node < pc->node_hwm ? &pc->nodes[node] : NULL;
+}
+
+uint64_t cc_pc_tier_used(const cc_prefix_cache *pc, uint32_t tier_index)
+{
+    return tier_index < pc->T ? pc->tiers[tier_index].used : 0;
+}
+
+const cc_pc_stats *cc_pc_get_stats(const cc_prefix_cache *pc) { return &pc->st; }
+
+uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
+{
+    uint64_t b = (uint64_t)pc->n_nodes * sizeof(cc_pc_node);
+    b += (uint64_t)pc->idx.cap * sizeof *pc->idx.e;
+    if (pc->T > 1)
+        b += (uint64_t)pc->n_nodes * (pc->T - 1) * sizeof *pc->kc;
+    for (uint32_t k = 0; k < pc->T; k++) {
+        const tier *t = &pc->tiers[k];
+        b += (uint64_t)t->cap * (sizeof *t->slot_node + sizeof *t->evictable +
+                                 t->pol.ops->bytes_per_slot);
+    }
+    return b;
+}
+
+double cc_pc_bytes_per_block(const cc_prefix_cache *pc)
+{
+    return (double)cc_pc_memory_bytes(pc) / pc->n_nodes;
+}
+
+int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
+{
+    uint32_t cached = 0;
+    uint32_t T = pc->T;
+    uint32_t *cnt = calloc((size_t)pc->n_nodes * (T + 1) + 1, sizeof *cnt);
+    if (!cnt)
+        return CC_ENOMEM;
+    int rc = CC_OK;
+    for (uint32_t k = 0; k < T && rc == CC_OK; k++) {
+        const tier *t = &pc->tiers[k];
+        uint32_t used = 0, nev = 0, nfree = 0;
+        for (uint32_t s = t->free_head; s != FREE_END; s = t->slot_node[s] & ~FREE_BIT) {
+            if (s >= t->hwm || !(t->slot_node[s] & FREE_BIT) || ++nfree > t->cap) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "tier %u: bad free list", k);
+                break;
+            }
+        }
+        for (uint32_t s = 0; s < t->hwm && rc == CC_OK; s++) {
+            uint32_t x = t->slot_node[s];
+            if (x & FREE_BIT) {
+                if (t->evictable[s])
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                    "tier %u slot %u: free but evictable", k, s);
+                continue;
+            }
+            used++;
+            if (x >= pc->node_hwm || pc->nodes[x].place != (k << SLOT_BITS | s)) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "tier %u slot %u: node %u does not point back", k, s, x);
+                break;
+            }
+            if (find_node(pc, pc->nodes[x].hash) != x) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "node %u: not found by its hash", x);
+                break;
+            }
+            nev += t->evictable[s] != 0;
+            cached++;
+            uint32_t p = pc->nodes[x].parent;
+            if (p != CC_NODE_NONE) {
+                if (p >= pc->node_hwm || pc->nodes[p].place == CC_PC_PLACE_NONE ||
+                    find_node(pc, pc->nodes[p].hash) != p) {
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                    "node %u: parent %u is not cached", x, p);
+                    break;
+                }
+                if (pc->prefix && place_tier(pc->nodes[p].place) > k) {
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                    "node %u in tier %u: parent in slower tier %u", x, k,
+                                    place_tier(pc->nodes[p].place));
+                    break;
+                }
+                cnt[(size_t)p * (T + 1) + k]++;
+                cnt[(size_t)p * (T + 1) + T]++;
+            }
+        }
+        if (rc == CC_OK && (used != t->used || nev != t->n_evictable ||
+                            used + nfree + (t->cap - t->hwm) != t->cap))
+            rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                            "tier %u: %u used (recorded %u), %u evictable (recorded %u), "
+                            "%u free + %u unused of %u",
+                            k, used, t->used, nev, t->n_evictable, nfree, t->cap - t->hwm,
+                            t->cap);
+    }
+    if (rc == CC_OK && cached != pc->idx.count)
+        rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "%u cached nodes, index holds %u",
+                        cached, pc->idx.count);
+    for (uint32_t k = 0; k < T && rc == CC_OK; k++) {
+        const tier *t = &pc->tiers[k];
+        for (uint32_t s = 0; s < t->hwm; s++) {
+            uint32_t x = t->slot_node[s];
+            if (x & FREE_BIT)
+                continue;
+            const cc_pc_node *n = &pc->nodes[x];
+            const uint32_t *c = cnt + (size_t)x * (T + 1);
+            if (n->kids != c[T]) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "node %u: %u children recorded, %u cached", x, n->kids, c[T]);
+                break;
+            }
+            int bad = 0;
+            for (uint32_t j = 0; j + 1 < T; j++)
+                bad |= pc->kc[(size_t)x * (T - 1) + j] != c[j];
+            if (bad) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "node %u: per-tier child counts are wrong", x);
+                break;
+            }
+            uint8_t e = n->refs == 0 && (!pc->prefix || c[k] == 0);
+            if (e != t->evictable[s]) {
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "node %u (tier %u slot %u): evictable byte %u, expected %u", x,
+                                k, s, t->evictable[s], e);
+                break;
+            }
+        }
+    }
+    free(cnt);
+    return rc;
+}

@@ -1,0 +1,349 @@
+/*
+ * prefix_cache.h -- the prefix / context KV tier: blocks of KV named by
+ * prefix-chained hashes, kept in a tree, stored in a chain of storage tiers
+ * (HBM, DRAM, SSD, remote ...) with one eviction policy each.
+ *
+ * Blocks and the tree
+ * -------------------
+ * A request's input is a chain of block hashes; each hash names the whole
+ * prefix up to and including its block (core.h, traces.h).  A cached block is
+ * a node with a link to its parent (the block before it in the chain that
+ * first stored it), so cached blocks form a radix tree of block nodes whose
+ * root-to-node paths are cached prefixes; a hash -> node index
+ * (cc_block_index) finds a node in O(1) without walking the tree.
+ *
+ * Modes
+ * -----
+ * CC_PC_PREFIX (default): block j of a request is served only if blocks
+ *   0..j-1 are served too (the hit is the leading run of cached blocks), and
+ *   a block can leave the cache only when no cached block depends on it.
+ * CC_PC_INDEPENDENT: no prefix rule; every block is an independent object
+ *   that hits wherever it is cached (the model of generic cache simulators
+ *   such as libCacheSim; for cross-checks).
+ *
+ * Tiers and the prefix rule across them
+ * -------------------------------------
+ * Tier 0 is the top (fastest, e.g. HBM).  Caching is exclusive: a cached
+ * block lives in exactly one tier.  In prefix mode the cache keeps the
+ * invariant
+ *     tier(parent) <= tier(child)        for every cached block,
+ * so every cached block's ancestors are all cached, in the same or faster
+ * tiers, and a request's served prefix is a run of tier-0 blocks, then a run
+ * of tier-1 blocks, and so on.  Precisely:
+ *   - Serving: the leading run of blocks cached in ANY tier is served; each
+ *     block is attributed to the tier it is found in (hit blocks and tokens
+ *     per tier).
+ *   - Promotion: every served block below tier 0 moves up to tier 0 (root
+ *     first: a block's parent is promoted before it), making room there by
+ *     demotion; the bytes are counted as read from its tier (bytes_up).  If
+ *     tier 0 has no room (everything there is pinned), that block and the
+ *     rest of the served run stay where they are (still served).
+ *   - New blocks (misses) enter tier 0, pinned.  A block whose parent could
+ *     not be placed in tier 0 is not cached (nor the rest of the chain).
+ *   - Eviction from tier k takes a block that is unpinned and has no cached
+ *     child in tier k (children in slower tiers may stay: the invariant
+ *     holds after the move).  From tier k < last it moves to tier k+1
+ *     (demotion, counted in bytes_down of tier k+1), which may cascade; from
+ *     the last tier it is dropped, and then it has no cached children at all.
+ *     With one tier this is the plain rule: only unpinned leaves are evicted.
+ *   - Admission (policy admit): asked before a new block enters tier 0 and
+ *     before a demoted block that could be dropped (unpinned, no cached
+ *     children) enters tier k+1; a refusal drops it.
+ * In independent mode the same moves happen without parent constraints:
+ * any unpinned block may be demoted or dropped.
+ *
+ * Pins.  A request pins the blocks it uses (lookup pins its served blocks,
+ * insert pins the new ones, release unpins them); a pinned block is never
+ * evicted.  A pinned block in tier 0 never moves, so a backend may read its
+ * KV at the slot cc_pc_node_place returns until release.  (A pinned block in
+ * a lower tier can still be promoted by another request's lookup; its node
+ * id stays valid, its place changes.)
+ *
+ * Memory per cached block (exact; measured by cc_pc_memory_bytes)
+ * ----------------------------------------------------------------
+ *   node (cc_pc_node)                         24 bytes
+ *   hash index, 8-byte entries, load <= 1/2   16 bytes
+ *   slot -> node in the block's tier           4 bytes
+ *   evictable byte in the block's tier         1 byte
+ *   children per tier, tiers 0..T-2           4*(T-1) bytes
+ *   policy state in the block's tier          LRU 8, FIFO 16 bytes
+ * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
+ *   (65 with four; FIFO: +8 each).  Everything is allocated once for the
+ *   total capacity; no allocation happens per block or per request.
+ *
+ * Order of policy calls (why LRU never skips)
+ * -------------------------------------------
+ * Within a request the cache touches tier-0 hits from the last block to the
+ * first, then promotes and inserts from the first to the last, passing the
+ * parent's slot so that LRU puts a new block just behind its parent.  All
+ * blocks of a request are used "at the same instant"; this order only breaks
+ * the tie so that ancestors count as more recent.  It cannot change which
+ * block is evicted (a chain has one leaf at a time, and only leaves are
+ * taken), but it keeps LRU's oldest block a leaf: on the Mooncake
+ * conversation trace LRU's victim scan skips 0 blocks per eviction, against
+ * 32 with first-to-last touching and new blocks at the front.
+ *
+ * What later layers build on
+ * --------------------------
+ *   - the simulator: lookup at admission (pins; hits per tier give the
+ *     bytes to load and their tiers' bandwidth/latency in cc_tier_config),
+ *     insert after prefill, release at finish; cc_pc_match for routers;
+ *   - a real backend: cc_pc_node_place gives the tier-0 slot of each pinned
+ *     node, stable until release;
+ *   - TTL tiers: CC_REMOVE_EXPIRE and per-slot state in a policy or beside
+ *     the tier; concurrency modes: the request API is already re-entrant
+ *     across interleaved requests (tests drive it so);
+ *   - chunk stores (blend tier): cc_block_index maps any 64-bit key to a
+ *     record id with the key at offset 0 of the record.
+ *
+ * Costs: lookup/insert/release are O(blocks of the request) expected, each
+ * block one index probe plus O(1) policy work (O(log n) for heap-indexed
+ * policies), plus the moves that making room requires (at most one per tier
+ * below for each block that enters tier 0).
+ */
+#ifndef CC_PREFIX_CACHE_H
+#define CC_PREFIX_CACHE_H
+
+#include "../policies/policy.h"
+#include "core.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CC_PC_MAX_TIERS 8
+#define CC_NODE_NONE UINT32_MAX
+#define CC_PC_MAX_TIER_BLOCKS ((UINT32_C(1) << 28) - 1) /* slots per tier */
+
+/* KV cache bytes per token of a model: keys and values for every layer,
+ * 2 * layers * kv_heads * head_dim * dtype_bytes (e.g. Llama-3-8B in fp16:
+ * 2 * 32 * 8 * 128 * 2 = 131072). */
+static inline uint64_t cc_kv_bytes_per_token(uint32_t layers, uint32_t kv_heads,
+                                             uint32_t head_dim, uint32_t dtype_bytes)
+{
+    return 2ull * layers * kv_heads * head_dim * dtype_bytes;
+}
+
+/* ---- hash -> id index (block_index.c) ----------------------------------------
+ * Open addressing with linear probing over 8-byte entries
+ * (tag << 32 | (id + 1), 0 = empty), where tag is the high half of the mixed
+ * key and also picks the home slot (32-bit multiply-shift), so probing and
+ * backward-shift deletion never touch the keys; a tag match is confirmed by
+ * reading the full key of the id from the caller's records (key at offset 0
+ * of a record of `stride` bytes).  Sized once for a maximum number of ids at
+ * load <= 1/2: 16 bytes per id, no growth, no tombstones. */
+typedef struct cc_block_index {
+    uint64_t *e;
+    uint32_t cap;   /* entries */
+    uint32_t count; /* ids stored */
+} cc_block_index;
+
+int cc_block_index_init(cc_block_index *x, uint32_t max_ids);
+void cc_block_index_free(cc_block_index *x);
+void cc_block_index_clear(cc_block_index *x);
+
+static inline uint64_t cc_block_index_mix(uint64_t k)
+{
+    k ^= k >> 30;
+    k *= UINT64_C(0xbf58476d1ce4e5b9);
+    k ^= k >> 27;
+    k *= UINT64_C(0x94d049bb133111eb);
+    k ^= k >> 31;
+    return k;
+}
+
+/* The id stored for key, or CC_NODE_NONE. */
+static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key,
+                                           const void *records, size_t stride)
+{
+    uint32_t tag = (uint32_t)(cc_block_index_mix(key) >> 32);
+    uint32_t i = (uint32_t)(((uint64_t)tag * x->cap) >> 32);
+    for (;;) {
+        uint64_t e = x->e[i];
+        if (!e)
+            return CC_NODE_NONE;
+        if ((uint32_t)(e >> 32) == tag) {
+            uint32_t id = (uint32_t)e - 1;
+            if (*(const uint64_t *)((const char *)records + (size_t)id * stride) == key)
+                return id;
+        }
+        if (++i == x->cap)
+            i = 0;
+    }
+}
+/* Adds key -> id (key absent, count < max_ids).  CC_ERANGE when full. */
+int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id);
+/* Removes key (stored with id id).  Returns 1 if removed, 0 if absent. */
+int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id);
+
+/* ---- configuration ----------------------------------------------------------- */
+typedef enum cc_pc_mode { CC_PC_PREFIX = 0, CC_PC_INDEPENDENT = 1 } cc_pc_mode;
+
+typedef struct cc_tier_config {
+    char name[32];                 /* "hbm", "dram", "ssd", ... */
+    uint64_t capacity_blocks;      /* 1 .. CC_PC_MAX_TIER_BLOCKS */
+    double bandwidth_bytes_per_s;  /* to the tier above (0 = not modelled); for the sim */
+    double latency_s;              /* per transfer to the tier above; for the sim */
+    const cc_policy_ops *policy;   /* NULL = lru */
+    cc_policy_params policy_params;
+} cc_tier_config;
+
+typedef struct cc_pc_config {
+    cc_pc_mode mode;
+    uint32_t block_tokens;         /* tokens per block (the trace's block size) */
+    uint64_t kv_bytes_per_block;   /* KV bytes per block (bytes per token * block_tokens) */
+    uint64_t seed;                 /* passed to every policy (params.seed) */
+    uint32_t n_tiers;              /* 1 .. CC_PC_MAX_TIERS */
+    cc_tier_config tiers[CC_PC_MAX_TIERS];
+} cc_pc_config;
+
+/* Parses a tier list into cfg->tiers / cfg->n_tiers (the rest of cfg is
+ * left alone):
+ *     TIER[,TIER...]       TIER = NAME:CAPACITY[:KEY=VALUE...]
+ *     CAPACITY  an integer number of blocks ("10000"), bytes with a unit
+ *               ("80GiB", "1.5TB"; B KB MB GB TB KiB MiB GiB TiB; needs
+ *               kv_bytes_per_block > 0: blocks = floor(bytes / that)), or
+ *               "inf" (capacity_blocks = 0: unbounded, cc_replay sizes it
+ *               to the trace)
+ *     policy=SPEC  this tier's policy ("lru", "fifo", "name(k=v,...)");
+ *               default: default_policy (NULL = lru) with default_params
+ *     bw=RATE   bandwidth to the tier above, bytes/s with an optional unit
+ *               ("25GB/s", "3.2GiB/s", "1e9")
+ *     lat=TIME  latency to the tier above ("5us", "0.1ms", "2e-6")
+ * e.g. "hbm:10000,dram:100000" or "hbm:40GiB,dram:512GiB:bw=25GB/s:lat=5us".
+ * Commas and colons inside a policy's parentheses do not split.  Errors:
+ * CC_EARG with field "tiers" and the offending part in the message. */
+int cc_pc_parse_tiers(const char *spec, const cc_policy_ops *default_policy,
+                      const cc_policy_params *default_params, uint64_t kv_bytes_per_block,
+                      cc_pc_config *cfg, cc_err *err);
+
+/* ---- the node (public so that tests and benches can count its bytes) --------
+ * 24 bytes.  Free nodes are chained through parent. */
+typedef struct cc_pc_node {
+    uint64_t hash;    /* the block hash (first: cc_block_index reads it here) */
+    uint32_t parent;  /* parent node, CC_NODE_NONE for a first block / independent mode */
+    uint32_t place;   /* tier << 28 | slot; CC_PC_PLACE_NONE while moving */
+    uint32_t kids;    /* cached children, all tiers */
+    uint32_t refs;    /* pins */
+} cc_pc_node;
+#define CC_PC_PLACE_NONE UINT32_MAX
+
+/* ---- counters ------------------------------------------------------------------ */
+typedef struct cc_tier_stats {
+    uint64_t hit_blocks, hit_tokens; /* served from this tier */
+    uint64_t inserted_blocks;        /* new blocks stored here (top tier) */
+    uint64_t promoted_blocks;        /* left this tier for the top tier on a hit */
+    uint64_t demoted_in_blocks;      /* arrived from the tier above */
+    uint64_t evicted_blocks;         /* left this tier to make room (demoted or dropped) */
+    uint64_t dropped_blocks;         /* of those, left the cache */
+    uint64_t rejected_blocks;        /* refused by admission */
+    uint64_t bytes_up;               /* bytes read from this tier into the top tier */
+    uint64_t bytes_down;             /* bytes written into this tier from the tier above */
+} cc_tier_stats;
+
+typedef struct cc_pc_stats {
+    uint64_t lookups;          /* block lookups (index probes on behalf of requests) */
+    uint64_t no_room_blocks;   /* blocks not cached or not promoted: no evictable block */
+    cc_tier_stats tier[CC_PC_MAX_TIERS];
+} cc_pc_stats;
+
+/* ---- one request as the cache sees it --------------------------------------------- */
+typedef struct cc_pc_request {
+    const uint64_t *blocks;    /* the chain */
+    uint32_t n_blocks;
+    uint32_t input_tokens;     /* block j holds min(block_tokens, input - j*block_tokens) */
+    uint64_t index;            /* request index (trace order) */
+    int64_t time_ns;           /* arrival */
+    uint64_t first_seq;        /* access number of block 0 (block j: first_seq + j) */
+    const uint64_t *next_use;  /* per block (seq of its next access), or NULL */
+    const double *cost;        /* per block recompute cost, or NULL (= its tokens) */
+    bool has_priority;         /* false: every block gets the default priority 35 */
+    int32_t priority;          /* retention priority 0..100 (TensorRT-LLM style) */
+    int64_t priority_duration_ns; /* how long it holds; 0 = while cached */
+} cc_pc_request;
+
+typedef struct cc_pc_hits {
+    uint32_t blocks, tokens;                 /* served */
+    uint32_t tier_blocks[CC_PC_MAX_TIERS];   /* where served blocks were found */
+    uint32_t tier_tokens[CC_PC_MAX_TIERS];
+} cc_pc_hits;
+
+typedef struct cc_prefix_cache cc_prefix_cache;
+
+/* Validates cfg (CC_EARG naming the field) and allocates everything. */
+int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err);
+void cc_pc_destroy(cc_prefix_cache *pc);
+const cc_pc_config *cc_pc_config_of(const cc_prefix_cache *pc);
+
+/* Tokens held by block j of a request of input_tokens tokens. */
+static inline uint32_t cc_pc_block_tokens(uint32_t input_tokens, uint32_t block_tokens,
+                                          uint32_t j)
+{
+    uint64_t start = (uint64_t)j * block_tokens;
+    if (start >= input_tokens)
+        return 0;
+    uint64_t left = input_tokens - start;
+    return left < block_tokens ? (uint32_t)left : block_tokens;
+}
+
+/* Request API (both modes; what the simulator drives):
+ *
+ * cc_pc_lookup: finds the served blocks of r (prefix: the leading run;
+ *   independent: every cached block), pins them, touches them (policy
+ *   on_hit) and promotes those below tier 0.  nodes[0..n_blocks) receives
+ *   each block's node or CC_NODE_NONE.  hits gets the served counts per
+ *   tier (where found, before promotion).  Returns CC_OK.
+ * cc_pc_insert: stores the blocks of r whose nodes[j] is CC_NODE_NONE
+ *   (prefix: from the first one on, stopping where one cannot be placed),
+ *   pinned, and sets their nodes[j].  A block another request stored since
+ *   the lookup is pinned and reused, not stored twice.  *inserted gets the
+ *   number of new blocks.  Returns CC_OK.
+ * cc_pc_release: unpins nodes[0..n) (CC_NODE_NONE entries are skipped),
+ *   last to first.
+ * cc_pc_match: read-only: what lookup would serve now, without pinning,
+ *   touching or moving anything (for routers). */
+int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
+                 cc_pc_hits *hits);
+int cc_pc_insert(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
+                 uint32_t *inserted);
+void cc_pc_release(cc_prefix_cache *pc, const uint32_t *nodes, uint32_t n);
+void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *hits);
+
+/* One block access without pins, independent mode only: block j of r is
+ * looked up; a hit is touched (and promoted if below tier 0), a miss is
+ * stored in tier 0 (unpinned) when admitted and there is room.  *tier gets
+ * the tier it was found in, or -1 on a miss.  This is exactly a generic
+ * cache simulator's get().  CC_EARG in prefix mode. */
+int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *tier);
+
+/* A hint for drivers that know the coming blocks (replays).  A lookup is
+ * two dependent memory reads (index entry, then node); stage 1 starts the
+ * first for hash, stage 2 -- issued some blocks later, once that arrived --
+ * the second.  Replays issue them 16 and 8 blocks ahead.  It is a no-op when
+ * the metadata is small enough to stay in the CPU's caches (under
+ * CC_PC_PREFETCH_MIN_BYTES), where measured it only costs time.  No effect
+ * on any result. */
+#define CC_PC_PREFETCH_MIN_BYTES (2u << 20)
+void cc_pc_prefetch(const cc_prefix_cache *pc, uint64_t hash, int stage);
+
+/* Where a node is: its tier (*tier) and slot in that tier (returned), or
+ * CC_SLOT_NONE for a node that is not cached. */
+uint32_t cc_pc_node_place(const cc_prefix_cache *pc, uint32_t node, uint32_t *tier);
+/* Node of a hash, or CC_NODE_NONE (no side effects). */
+uint32_t cc_pc_find(const cc_prefix_cache *pc, uint64_t hash);
+const cc_pc_node *cc_pc_node_get(const cc_prefix_cache *pc, uint32_t node);
+/* Blocks now in a tier. */
+uint64_t cc_pc_tier_used(const cc_prefix_cache *pc, uint32_t tier);
+const cc_pc_stats *cc_pc_get_stats(const cc_prefix_cache *pc);
+
+/* Bytes of metadata the cache allocated (nodes, index, tier arrays, policy
+ * state as the policies declare it), and that figure per block of capacity. */
+uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc);
+double cc_pc_bytes_per_block(const cc_prefix_cache *pc);
+
+/* Checks every structural invariant (index <-> nodes, parent counts, the
+ * tier order of parents and children, evictable bytes, free lists); for
+ * tests.  Returns CC_OK or CC_EFORMAT with the first violation in err->msg.
+ * O(capacity). */
+int cc_pc_check(const cc_prefix_cache *pc, cc_err *err);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * replay.c -- a trace through a prefix cache, requests one at a time
+ * (concurrency none; definitions in replay.h).
+ *
+ * Set-up resolves unbounded tiers (one pass over the blocks with a u64 map
+ * to count distinct hashes), computes next-use positions when a policy asks
+ * for them (one backward pass, 8 bytes per block access), then runs the
+ * requests.  The loop allocates nothing: one node array for the longest
+ * chain is reused.  Cost: O(block accesses) cache operations.
+ */
+#include "replay.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PREFETCH_STEP 8 /* blocks between prefetch stages; see cc_pc_prefetch */
+
+static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
+{
+    cc_u64map m;
+    if (cc_u64map_init(&m, cc_trace_n_blocks_total(t)) != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory");
+    for (size_t i = 0; i < cc_trace_n_blocks_total(t); i++)
+        if (cc_u64map_put(&m, t->blocks[i], 0, NULL) < 0) {
+            cc_u64map_free(&m);
+            return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory");
+        }
+    *out = m.count;
+    cc_u64map_free(&m);
+    return CC_OK;
+}
+
+/* next[p] = position of the next access to the same hash after p. */
+static int next_uses(const cc_trace *t, uint64_t **out, cc_err *err)
+{
+    size_t n = cc_trace_n_blocks_total(t);
+    uint64_t *next = malloc((n ? n : 1) * sizeof *next);
+    cc_u64map m;
+    if (!next || cc_u64map_init(&m, n) != CC_OK) {
+        free(next);
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for next uses");
+    }
+    for (size_t p = n; p-- > 0;) {
+        uint64_t *v;
+        int r = cc_u64map_put(&m, t->blocks[p], CC_NEXT_USE_NEVER, &v);
+        if (r < 0) {
+            free(next);
+            cc_u64map_free(&m);
+            return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for next uses");
+        }
+        next[p] = *v;
+        *v = p;
+    }
+    cc_u64map_free(&m);
+    *out = next;
+    return CC_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opts *opts,
+              cc_replay_result *res, cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    cc_replay_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    if (opts->concurrency != CC_CONCURRENCY_NONE)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
+                          "only concurrency 'none' is implemented");
+    if (t->block_size == 0 || (t->n && !t->blocks))
+        return cc_err_set(err, CC_EUNSUP, t->source, 0, "blocks",
+                          "the trace has no block hashes to replay");
+    cc_pc_config cfg = *cfg_in;
+    if (cfg.block_tokens == 0)
+        cfg.block_tokens = t->block_size;
+    else if (cfg.block_tokens != t->block_size)
+        return cc_err_set(err, CC_EARG, t->source, 0, "block_size",
+                          "cache blocks of %u tokens but the trace's blocks hold %u; re-block "
+                          "the trace", cfg.block_tokens, t->block_size);
+    uint64_t distinct = 0;
+    for (uint32_t k = 0; k < cfg.n_tiers && k < CC_PC_MAX_TIERS; k++) {
+        if (cfg.tiers[k].capacity_blocks)
+            continue;
+        if (!distinct) {
+            int rc = count_distinct(t, &distinct, err);
+            if (rc != CC_OK)
+                return rc;
+            if (!distinct)
+                distinct = 1;
+        }
+        cfg.tiers[k].capacity_blocks = distinct;
+    }
+
+    cc_prefix_cache *pc;
+    int rc = cc_pc_create(&cfg, &pc, err);
+    if (rc != CC_OK)
+        return rc;
+    uint64_t *next = NULL;
+    int need_next = 0;
+    for (uint32_t k = 0; k < cfg.n_tiers; k++) {
+        const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy : cc_policy_find("lru");
+        need_next |= (ops->flags & CC_POLICY_NEEDS_NEXT_USE) != 0;
+    }
+    if (need_next && (rc = next_uses(t, &next, err)) != CC_OK) {
+        cc_pc_destroy(pc);
+        return rc;
+    }
+    uint32_t max_blocks = 1;
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t nb = t->block_off[i + 1] - t->block_off[i];
+        if (nb > max_blocks)
+            max_blocks = (uint32_t)nb;
+    }
+    uint32_t T = cfg.n_tiers;
+    uint32_t *nodes = malloc((size_t)max_blocks * sizeof *nodes);
+    if (opts->keep_records && t->n) {
+        res->records = calloc(t->n, sizeof *res->records);
+        res->record_tier_blocks = calloc(t->n * T, sizeof *res->record_tier_blocks);
+    }
+    if (!nodes || (opts->keep_records && t->n && (!res->records || !res->record_tier_blocks))) {
+        free(nodes);
+        free(next);
+        cc_pc_destroy(pc);
+        cc_replay_result_free(res);
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the replay");
+    }
+
+    double ratio_sum = 0;
+    size_t ratio_n = 0;
+    const size_t total = cc_trace_n_blocks_total(t);
+    size_t pf1 = 0, pf2 = 0; /* stream positions prefetched so far, per stage */
+    double t0 = now_s();
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t off = t->block_off[i];
+        /* keep the prefetch window ahead of this request's last block */
+        size_t end = t->block_off[i + 1];
+        for (; pf1 < total && pf1 < end + 2 * PREFETCH_STEP; pf1++)
+            cc_pc_prefetch(pc, t->blocks[pf1], 1);
+        for (; pf2 < total && pf2 < end + PREFETCH_STEP; pf2++)
+            cc_pc_prefetch(pc, t->blocks[pf2], 2);
+        cc_pc_request rq = {
+            .blocks = t->blocks + off,
+            .n_blocks = (uint32_t)(t->block_off[i + 1] - off),
+            .input_tokens = t->input_tokens[i],
+            .index = i,
+            .time_ns = t->arrival_ns[i],
+            .first_seq = off,
+            .next_use = next ? next + off : NULL,
+        };
+        cc_pc_hits h;
+        uint32_t inserted = 0;
+        if (cfg.mode == CC_PC_PREFIX) {
+            cc_pc_lookup(pc, &rq, nodes, &h);
+            cc_pc_insert(pc, &rq, nodes, &inserted);
+            cc_pc_release(pc, nodes, rq.n_blocks);
+        } else {
+            memset(&h, 0, sizeof h);
+            const cc_pc_stats *st = cc_pc_get_stats(pc);
+            uint64_t before = st->tier[0].inserted_blocks;
+            for (uint32_t j = 0; j < rq.n_blocks; j++) {
+                int k;
+                cc_pc_access(pc, &rq, j, &k);
+                if (k >= 0) {
+                    uint32_t tok = cc_pc_block_tokens(rq.input_tokens, cfg.block_tokens, j);
+                    h.blocks++;
+                    h.tokens += tok;
+                    h.tier_blocks[k]++;
+                    h.tier_tokens[k] += tok;
+                }
+            }
+            inserted = (uint32_t)(st->tier[0].inserted_blocks - before);
+        }
+        res->block_accesses += rq.n_blocks;
+        res->input_tokens += rq.input_tokens;
+        res->hit_blocks += h.blocks;
+        res->hit_tokens += h.tokens;
+        if (rq.input_tokens) {
+            ratio_sum += (double)h.tokens / rq.input_tokens;
+            ratio_n++;
+        }
+        if (res->records) {
+            cc_replay_record *rec = &res->records[i];
+            rec->request = i;
+            rec->input_tokens = rq.input_tokens;
+            rec->n_blocks = rq.n_blocks;
+            rec->hit_blocks = h.blocks;
+            rec->hit_tokens = h.tokens;
+            rec->computed_tokens = rq.input_tokens - h.tokens;
+            rec->inserted_blocks = inserted;
+            memcpy(res->record_tier_blocks + i * T, h.tier_blocks, T * sizeof(uint32_t));
+        }
+    }
+    res->elapsed_s = now_s() - t0;
+
+    res->requests = t->n;
+    res->block_hit_ratio = res->block_accesses ? (double)res->hit_blocks / res->block_accesses : 0;
+    res->token_hit_ratio = res->input_tokens ? (double)res->hit_tokens / res->input_tokens : 0;
+    res->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
+    const cc_pc_stats *st = cc_pc_get_stats(pc);
+    res->n_tiers = T;
+    res->no_room_blocks = st->no_room_blocks;
+    for (uint32_t k = 0; k < T; k++) {
+        res->tiers[k] = st->tier[k];
+        res->capacity_blocks[k] = cfg.tiers[k].capacity_blocks;
+        res->blocks_moved += st->tier[k].promoted_blocks + st->tier[k].demoted_in_blocks;
+        res->bytes_moved += st->tier[k].bytes_up + st->tier[k].bytes_down;
+    }
+    for (uint32_t k = 0; k < T; k++) /* above the last tier: refused demotions */
+        res->evictions += st->tier[k].dropped_blocks;
+    res->metadata_bytes_per_block = cc_pc_bytes_per_block(pc);
+    free(nodes);
+    free(next);
+    cc_pc_destroy(pc);
+    return CC_OK;
+}
+
+void cc_replay_result_free(cc_replay_result *res)
+{
+    free(res->records);
+    free(res->record_tier_blocks);
+    res->records = NULL;
+    res->record_tier_blocks = NULL;
+}

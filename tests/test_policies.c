@@ -1,0 +1,353 @@
+/* test_policies.c -- the policy registry and parameters, the keyed slot
+ * heap, and LRU / FIFO driven through the operations table against
+ * brute-force twins (plain arrays searched in O(n)) on random streams, with
+ * random eligibility; plus properties every registered policy must have. */
+#include "testutil.h"
+#include "policies/policy.h"
+
+#include <gsl/gsl_rng.h>
+
+/* ---- registry and parameters ------------------------------------------------ */
+static void test_registry(void **state)
+{
+    (void)state;
+    assert_true(cc_policy_count() >= 2);
+    assert_non_null(cc_policy_find("lru"));
+    assert_non_null(cc_policy_find("fifo"));
+    assert_null(cc_policy_find("nope"));
+    for (size_t i = 0; i < cc_policy_count(); i++) {
+        const cc_policy_ops *o = cc_policy_at(i);
+        assert_ptr_equal(cc_policy_find(o->name), o);
+        assert_non_null(o->summary);
+        assert_non_null(o->create);
+        assert_non_null(o->destroy);
+        assert_non_null(o->on_insert);
+        assert_non_null(o->on_hit);
+        assert_non_null(o->on_remove);
+        assert_non_null(o->choose_victim);
+        assert_true(o->bytes_per_slot > 0);
+    }
+    assert_null(cc_policy_at(cc_policy_count()));
+
+    const cc_policy_ops *ops;
+    cc_policy_params p;
+    cc_err e = {0};
+    assert_int_equal(cc_policy_parse("fifo", &ops, &p, &e), CC_OK);
+    assert_string_equal(ops->name, "fifo");
+    assert_int_equal(p.n, 0);
+    assert_int_equal(cc_policy_parse("lru( small = 0.1 ,x=2)", &ops, &p, &e), CC_OK);
+    assert_string_equal(ops->name, "lru");
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.kv[0].key, "small");
+    assert_string_equal(p.kv[0].value, "0.1");
+    assert_string_equal(p.kv[1].key, "x");
+    double v;
+    assert_int_equal(cc_policy_param_double(&p, "small", 0.5, 0, 1, &v, &e), CC_OK);
+    assert_float_equal(v, 0.1, 1e-15);
+    assert_int_equal(cc_policy_param_double(&p, "absent", 0.5, 0, 1, &v, &e), CC_OK);
+    assert_float_equal(v, 0.5, 0);
+    assert_int_equal(cc_policy_param_double(&p, "x", 0.5, 0, 1, &v, &e), CC_EARG);
+    assert_string_equal(e.field, "x");
+    /* LRU has no parameters: creating it with some fails, naming the key */
+    cc_policy pol;
+    assert_int_equal(cc_policy_create(ops, &p, 10, &pol, &e), CC_EARG);
+    assert_string_equal(e.field, "small");
+    assert_int_equal(cc_policy_create(ops, NULL, 0, &pol, &e), CC_EARG);
+
+    static const struct {
+        const char *spec;
+        const char *needle;
+    } bad[] = {
+        {"", "empty"},
+        {"nope", "unknown policy 'nope' (known: lru, fifo"},
+        {"lru(x=1", "closing"},
+        {"lru(x)", "not key=value"},
+        {"lru(=1)", "empty"},
+        {"lru(a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9)", "more than"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(cc_policy_parse(bad[i].spec, &ops, &p, &e), CC_EARG);
+        assert_string_equal(e.field, "policy");
+        if (!strstr(e.msg, bad[i].needle))
+            fail_msg("spec '%s': message '%s' lacks '%s'", bad[i].spec, e.msg, bad[i].needle);
+    }
+}
+
+/* ---- slot heap against a linear scan --------------------------------------------- */
+static void test_slot_heap(void **state)
+{
+    (void)state;
+    enum { CAP = 300, OPS = 200000 };
+    cc_slot_heap h;
+    assert_int_equal(cc_slot_heap_init(&h, CAP), CC_OK);
+    static int in[CAP];
+    static uint64_t key[CAP];
+    memset(in, 0, sizeof in);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    for (int op = 0; op < OPS; op++) {
+        uint32_t s = (uint32_t)gsl_rng_uniform_int(r, CAP);
+        uint64_t k = gsl_rng_uniform_int(r, 50); /* many ties */
+        switch (gsl_rng_uniform_int(r, 3)) {
+        case 0:
+            if (!in[s]) {
+                key[s] = k;
+                cc_slot_heap_set_key(&h, s, k);
+                cc_slot_heap_push(&h, s);
+                in[s] = 1;
+            }
+            break;
+        case 1:
+            cc_slot_heap_remove(&h, s);
+            in[s] = 0;
+            break;
+        default:
+            key[s] = k;
+            cc_slot_heap_set_key(&h, s, k);
+        }
+        uint32_t best = CC_SLOT_NONE;
+        for (uint32_t i = 0; i < CAP; i++)
+            if (in[i] && (best == CC_SLOT_NONE || key[i] < key[best]))
+                best = i; /* ties: smallest slot, as documented */
+        assert_int_equal(cc_slot_heap_min(&h), best);
+        assert_int_equal(cc_slot_heap_contains(&h, s), in[s]);
+    }
+    gsl_rng_free(r);
+    cc_slot_heap_free(&h);
+}
+
+/* ---- a tiny driver: slots of a fixed-size cache keyed by object ids ----------
+ * The driver plays the cache's part: it keeps object -> slot, the evictable
+ * bytes (random eligibility flips when `flips`), and calls the policy. */
+typedef struct twin {
+    int kind;        /* 0 = LRU, 1 = FIFO */
+    uint64_t stamp;  /* logical clock */
+    uint64_t *order; /* per slot: last use (LRU) or insertion (FIFO) */
+} twin;
+
+static uint32_t twin_victim(const twin *tw, const uint8_t *ev, const int *used, uint32_t cap)
+{
+    uint32_t best = CC_SLOT_NONE;
+    for (uint32_t s = 0; s < cap; s++)
+        if (used[s] && ev[s] && (best == CC_SLOT_NONE || tw->order[s] < tw->order[best]))
+            best = s;
+    return best;
+}
+
+static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t seed)
+{
+    enum { CAP = 64, OBJECTS = 200, OPS = 60000 };
+    const cc_policy_ops *ops = cc_policy_find(name);
+    cc_policy pol;
+    cc_err e = {0};
+    assert_int_equal(cc_policy_create(ops, NULL, CAP, &pol, &e), CC_OK);
+    static uint8_t ev[CAP];
+    static int used[CAP];
+    static int32_t slot_of[OBJECTS];
+    static uint64_t order[CAP];
+    memset(ev, 0, sizeof ev);
+    memset(used, 0, sizeof used);
+    for (int i = 0; i < OBJECTS; i++)
+        slot_of[i] = -1;
+    twin tw = {kind, 0, order};
+    uint32_t n_used = 0, n_ev = 0, victims = 0;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    cc_access a;
+    memset(&a, 0, sizeof a);
+    a.parent_slot = CC_SLOT_NONE;
+    for (int op = 0; op < OPS; op++) {
+        if (flips && gsl_rng_uniform(r) < 0.3) { /* pin or unpin some slot */
+            uint32_t s = (uint32_t)gsl_rng_uniform_int(r, CAP);
+            if (used[s]) {
+                ev[s] = !ev[s];
+                n_ev += ev[s] ? 1 : -1;
+                if (ops->on_evictable)
+                    ops->on_evictable(pol.state, s, ev[s]);
+            }
+        }
+        /* skewed object choice so that hits happen */
+        uint32_t obj = (uint32_t)(gsl_rng_uniform_int(r, OBJECTS) * gsl_rng_uniform(r));
+        a.key = obj;
+        a.seq = (uint64_t)op;
+        tw.stamp++;
+        if (slot_of[obj] >= 0) {
+            uint32_t s = (uint32_t)slot_of[obj];
+            ops->on_hit(pol.state, s, &a);
+            if (kind == 0)
+                order[s] = tw.stamp;
+            continue;
+        }
+        uint32_t s;
+        if (n_used < CAP) {
+            for (s = 0; used[s]; s++)
+                ;
+        } else {
+            if (n_ev == 0)
+                continue; /* everything pinned: the cache would not insert */
+            cc_victim_ctx ctx = {ev, n_ev, 0, 0};
+            s = ops->choose_victim(pol.state, &ctx);
+            uint32_t want = twin_victim(&tw, ev, used, CAP);
+            if (s != want)
+                fail_msg("%s op %d: victim slot %u, brute force says %u", name, op, s, want);
+            victims++;
+            ops->on_remove(pol.state, s, CC_REMOVE_EVICT);
+            for (int i = 0; i < OBJECTS; i++)
+                if (slot_of[i] == (int32_t)s)
+                    slot_of[i] = -1;
+            used[s] = 0;
+            n_used--;
+            if (ev[s]) {
+                ev[s] = 0;
+                n_ev--;
+            }
+        }
+        ops->on_insert(pol.state, s, &a);
+        used[s] = 1;
+        n_used++;
+        slot_of[obj] = (int32_t)s;
+        order[s] = tw.stamp;
+        /* enters not evictable; usually becomes evictable at once */
+        if (!flips || gsl_rng_uniform(r) < 0.8) {
+            ev[s] = 1;
+            n_ev++;
+            if (ops->on_evictable)
+                ops->on_evictable(pol.state, s, 1);
+        }
+    }
+    assert_true(victims > 1000);
+    gsl_rng_free(r);
+    cc_policy_destroy(&pol);
+}
+
+static void test_lru_vs_twin(void **state)
+{
+    (void)state;
+    run_policy_vs_twin("lru", 0, 0, 1);
+    run_policy_vs_twin("lru", 0, 1, 2);
+}
+
+static void test_fifo_vs_twin(void **state)
+{
+    (void)state;
+    run_policy_vs_twin("fifo", 1, 0, 3);
+    run_policy_vs_twin("fifo", 1, 1, 4);
+}
+
+/* LRU with parent hints: a slot inserted with parent_slot p goes just behind
+ * p (older than p, newer than everything older than p).  The twin keeps the
+ * list explicitly. */
+static void test_lru_parent_hint(void **state)
+{
+    (void)state;
+    enum { CAP = 8 };
+    const cc_policy_ops *ops = cc_policy_find("lru");
+    cc_policy pol;
+    cc_err e = {0};
+    assert_int_equal(cc_policy_create(ops, NULL, CAP, &pol, &e), CC_OK);
+    uint8_t ev[CAP] = {0};
+    cc_access a;
+    memset(&a, 0, sizeof a);
+    /* insert 0 (MRU), 1 behind 0, 2 behind 1; then 3 at MRU, 4 behind 3,
+     * then 5 behind 0: order MRU -> LRU = 3 4 0 5 1 2 */
+    uint32_t parents[] = {CC_SLOT_NONE, 0, 1, CC_SLOT_NONE, 3, 0};
+    for (uint32_t s = 0; s < 6; s++) {
+        a.parent_slot = parents[s];
+        ops->on_insert(pol.state, s, &a);
+        ev[s] = 1;
+    }
+    uint32_t expect_lru_first[] = {2, 1, 5, 0, 4, 3};
+    uint32_t nev = 6;
+    for (int i = 0; i < 6; i++) {
+        cc_victim_ctx ctx = {ev, nev, 0, 0};
+        uint32_t v = ops->choose_victim(pol.state, &ctx);
+        assert_int_equal(v, expect_lru_first[i]);
+        ops->on_remove(pol.state, v, CC_REMOVE_EVICT);
+        ev[v] = 0;
+        nev--;
+    }
+    cc_policy_destroy(&pol);
+}
+
+/* Properties every registered policy must have (so new policies are tested
+ * without new code): on random streams with random eligibility the victim is
+ * always an occupied evictable slot, and with one slot the only slot. */
+static void test_all_policies_properties(void **state)
+{
+    (void)state;
+    for (size_t pi = 0; pi < cc_policy_count(); pi++) {
+        const cc_policy_ops *ops = cc_policy_at(pi);
+        enum { CAP = 32, OPS = 20000 };
+        cc_policy pol;
+        cc_err e = {0};
+        cc_policy_params p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.spec, sizeof p.spec, "%s", ops->name);
+        p.seed = 5;
+        assert_int_equal(cc_policy_create(ops, &p, CAP, &pol, &e), CC_OK);
+        uint8_t ev[CAP] = {0};
+        int used[CAP] = {0};
+        uint32_t n_ev = 0, n_used = 0;
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 11 + pi);
+        cc_access a;
+        memset(&a, 0, sizeof a);
+        a.parent_slot = CC_SLOT_NONE;
+        a.next_use = CC_NEXT_USE_NEVER;
+        for (int op = 0; op < OPS; op++) {
+            uint32_t s = (uint32_t)gsl_rng_uniform_int(r, CAP);
+            a.key = gsl_rng_get(r);
+            a.seq = (uint64_t)op;
+            a.time_ns = op;
+            double u = gsl_rng_uniform(r);
+            if (used[s] && u < 0.3) {
+                ops->on_hit(pol.state, s, &a);
+            } else if (used[s] && u < 0.5) {
+                ev[s] = !ev[s];
+                n_ev += ev[s] ? 1 : -1;
+                if (ops->on_evictable)
+                    ops->on_evictable(pol.state, s, ev[s]);
+            } else if (!used[s] && (!ops->admit || ops->admit(pol.state, &a))) {
+                ops->on_insert(pol.state, s, &a);
+                used[s] = 1;
+                n_used++;
+            } else if (n_ev && u < 0.8) {
+                cc_victim_ctx ctx = {ev, n_ev, 0, op};
+                uint32_t v = ops->choose_victim(pol.state, &ctx);
+                if (v >= CAP || !used[v] || !ev[v])
+                    fail_msg("policy %s returned slot %u, not an occupied evictable one",
+                             ops->name, v);
+                ops->on_remove(pol.state, v, CC_REMOVE_EVICT);
+                used[v] = 0;
+                ev[v] = 0;
+                n_ev--;
+                n_used--;
+            }
+        }
+        gsl_rng_free(r);
+        cc_policy_destroy(&pol);
+
+        assert_int_equal(cc_policy_create(ops, &p, 1, &pol, &e), CC_OK);
+        ops->on_insert(pol.state, 0, &a);
+        ev[0] = 1;
+        if (ops->on_evictable)
+            ops->on_evictable(pol.state, 0, 1);
+        cc_victim_ctx ctx = {ev, 1, 0, 0};
+        assert_int_equal(ops->choose_victim(pol.state, &ctx), 0);
+        cc_policy_destroy(&pol);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_slot_heap),
+        cmocka_unit_test(test_lru_vs_twin),
+        cmocka_unit_test(test_fifo_vs_twin),
+        cmocka_unit_test(test_lru_parent_hint),
+        cmocka_unit_test(test_all_policies_properties),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
