@@ -15,6 +15,7 @@ static int cmd_help(int argc, char **argv);
 static const cli_command commands[] = {
     {"trace", "convert traces between formats and describe them (convert, stats)", cmd_trace},
     {"replay", "replay a trace through the prefix (KV) cache: hit ratios per tier", cmd_replay},
+    {"mrc", "miss-ratio curve: hit ratios at many cache sizes in one run (exact LRU, SHARDS)", cmd_mrc},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };
