@@ -23,6 +23,14 @@
  * its block first -- so a cascade of demotions can land in the slot the
  * promoted block left -- and put it back if tier 0 turns out to be full of
  * pinned blocks.  Cost: one policy decision and one move per tier visited.
+ *
+ * Speed.  An eviction reads a chain of cold lines (slot -> node id -> node
+ * -> the node's index entry).  After each eviction the cache asks the
+ * policy for its likely next victims (peek_victims) and prefetches one step
+ * of that chain for each, so the next eviction finds them in cache: on a
+ * 10M-access Zipf stream with 100,000 blocks this took LRU from about 8 to
+ * 15 M accesses per CPU second.  Lookups of coming blocks are prefetched by
+ * drivers (cc_pc_prefetch) when the metadata outgrows the CPU caches.
  */
 #include "prefix_cache.h"
 
