@@ -7,13 +7,29 @@
  *
  * Baseline measured in the same run: the same stream through cc_u64map
  * (get, put on a miss, no eviction), i.e. the cost of one hash-map probe per
- * access; "vs_map" is a run's speed divided by that.  libCacheSim's own
- * figures on this machine (reference/README.md: LRU 7.0 to 9.4 M req/s) are
- * quoted, not measured.  Timings are CPU time of this process (the
- * machine is shared), best of 3 runs (9 for the short Mooncake replays).
+ * access; "vs_map" is a run's speed divided by that.  Timings are CPU time
+ * of this process (the machine is shared), best of --reps runs (default 2
+ * for Zipf, 3x that for the short Mooncake replays).
  *
- * usage: bench_cache [--accesses N] [--objects N] [--quick] [--only TEXT]
- *                    [--write-oracle PATH] [--prefetch 0..2] [--reps N]
+ * Output: ONE line of JSON (bench/run.sh merges it into bench.json) with
+ * named figures -- cache_<policy>_<mode>_<workload>_mlps (M block lookups
+ * per CPU second; workloads zipf10k, zipf100k, mooncake10k, mooncake50k),
+ * cache_bytes_per_block_<policy>_1tier (cc_pc_memory_bytes / blocks, one
+ * tier), cache_peak_rss_mb -- and the details of every run in cache_runs.
+ *
+ * libCacheSim in the same run: when the environment variable LIBCACHESIM
+ * names a built `cachesim`, the Zipf stream is written as an oracleGeneral
+ * file in the output folder (argument 1, default build/bench) and
+ * `$LIBCACHESIM FILE oracleGeneral P 100000 --ignore-obj-size 1` runs for
+ * P = lru, s3fifo, arc; its own reported throughput ("throughput X MQPS")
+ * is taken, or accesses / wall time of the whole process when it prints
+ * none.  Figures: libcachesim_<P>_mrps and
+ * cache_vs_libcachesim_<P>_<mode> = our zipf100k rate / its rate (and
+ * cache_vs_libcachesim_<mode> for LRU).  The file is removed afterwards.
+ *
+ * usage: bench_cache [OUTDIR] [--accesses N] [--objects N] [--quick]
+ *                    [--only TEXT] [--write-oracle PATH] [--prefetch 0..2]
+ *                    [--reps N]
  *   --write-oracle PATH also writes the Zipf stream in libCacheSim's
  *   oracleGeneral binary format (24-byte records: u32 time, u64 id, u32
  *   size 1, i64 next access or -1), to time `cachesim` on the same stream.
@@ -21,6 +37,7 @@
  *   label contains TEXT (e.g. "lru/independent/10000").
  *   CC_SHARED_DATA overrides ../shared/data.
  */
+#include "benchutil.h"
 #include "core/replay.h"
 
 #include <gsl/gsl_randist.h>
@@ -256,19 +273,74 @@ static double run_stream(const uint64_t *s, size_t n, const char *policy, cc_pc_
     return dt;
 }
 
+/* Figures are collected as text and printed on one line at the end. */
+static char figs[1 << 16], runs[1 << 17];
+static size_t figs_n, runs_n;
+
+static void fig(const char *name, double v)
+{
+    figs_n += snprintf(figs + figs_n, sizeof figs - figs_n, "\"%s\": %.6g, ", name, v);
+}
+
+static double rate_of[4][2][4]; /* [policy][mode][workload]: lookups/s */
+
 static void emit_run(int *first, const char *workload, const char *policy, const char *mode,
                      uint64_t capacity, size_t accesses, double best_s, double hit_ratio,
                      double bpb, double map_rate)
 {
     double rate = accesses / best_s;
-    printf("%s\n    {\"workload\": \"%s\", \"policy\": \"%s\", \"mode\": \"%s\", "
-           "\"capacity_blocks\": %llu, \"accesses\": %zu, \"best_s\": %.4f, "
-           "\"lookups_per_s\": %.0f, \"hit_ratio\": %.6f, \"metadata_bytes_per_block\": %.2f, "
-           "\"vs_map\": %.3f}",
-           *first ? "" : ",", workload, policy, mode, (unsigned long long)capacity, accesses,
-           best_s, rate, hit_ratio, bpb, map_rate > 0 ? rate / map_rate : 0);
+    runs_n += snprintf(runs + runs_n, sizeof runs - runs_n,
+                       "%s{\"workload\": \"%s\", \"policy\": \"%s\", \"mode\": \"%s\", "
+                       "\"capacity_blocks\": %llu, \"accesses\": %zu, \"best_s\": %.4f, "
+                       "\"lookups_per_s\": %.0f, \"hit_ratio\": %.6f, "
+                       "\"metadata_bytes_per_block\": %.2f, \"vs_map\": %.3f}",
+                       *first ? "" : ", ", workload, policy, mode, (unsigned long long)capacity,
+                       accesses, best_s, rate, hit_ratio, bpb, map_rate > 0 ? rate / map_rate : 0);
+    fprintf(stderr, "  %-22s %-9s %-11s %7llu blocks: %6.2f M lookups/s, hit %.4f, %.1f B/block\n",
+            workload, policy, mode, (unsigned long long)capacity, rate / 1e6, hit_ratio, bpb);
     *first = 0;
-    fflush(stdout);
+}
+
+/* Runs cachesim on the oracle file; its throughput in requests/s per CPU
+ * second of the child (0 when it failed).  The same clock as ours: on a
+ * shared machine wall-clock figures (cachesim prints one) count the time
+ * other processes hold the core.  The child's CPU time includes starting and
+ * reading the binary trace, which is part of replaying from that format. */
+static double run_cachesim(const char *bin, const char *file, const char *policy,
+                           uint32_t capacity, size_t accesses)
+{
+    char cmd[4096], line[1024];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' oracleGeneral %s %u --ignore-obj-size 1 2>&1", bin,
+             file, policy, capacity);
+    double t0 = bu_now_s();
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_CHILDREN, &ru0);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return 0;
+    double mqps = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *t = strstr(line, "throughput ");
+        if (t)
+            mqps = strtod(t + 11, NULL);
+    }
+    int rc = pclose(f);
+    double wall = bu_now_s() - t0;
+    getrusage(RUSAGE_CHILDREN, &ru1);
+    double cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+                 (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) * 1e-6 +
+                 (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1e-6;
+    if (rc != 0 || cpu <= 0) {
+        fprintf(stderr, "  cachesim %s failed (status %d)\n", policy, rc);
+        return 0;
+    }
+    double r = accesses / cpu;
+    fprintf(stderr,
+            "  libCacheSim cachesim %-6s %u: %.2f M req/s per CPU second (its own wall-clock "
+            "figure %.2f M/s; process wall %.2f s)\n",
+            policy, capacity, r / 1e6, mqps, wall);
+    return r;
 }
 
 static int skip(const char *only, const char *policy, int prefix, uint32_t capacity)
@@ -280,11 +352,13 @@ static int skip(const char *only, const char *policy, int prefix, uint32_t capac
     return !strstr(label, only);
 }
 
+static const char *const workloads[4] = {"zipf10k", "zipf100k", "mooncake10k", "mooncake50k"};
+
 int main(int argc, char **argv)
 {
     size_t accesses = 10000000, objects = 1000000;
-    int reps = 3;
-    const char *only = NULL, *oracle = NULL;
+    int reps = 2;
+    const char *only = NULL, *oracle = NULL, *outdir = "build/bench";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--accesses") && i + 1 < argc)
             accesses = strtoull(argv[++i], NULL, 10);
@@ -302,9 +376,11 @@ int main(int argc, char **argv)
             accesses = 1000000;
             objects = 100000;
             reps = 1;
-        } else {
-            fprintf(stderr, "usage: bench_cache [--accesses N] [--objects N] [--quick] "
-                            "[--only TEXT] [--write-oracle PATH]\n");
+        } else if (argv[i][0] != '-')
+            outdir = argv[i];
+        else {
+            fprintf(stderr, "usage: bench_cache [OUTDIR] [--accesses N] [--objects N] [--quick] "
+                            "[--only TEXT] [--write-oracle PATH] [--prefetch 0..2] [--reps N]\n");
             return 2;
         }
     }
@@ -312,6 +388,12 @@ int main(int argc, char **argv)
     if (!s) {
         fprintf(stderr, "bench_cache: out of memory\n");
         return 3;
+    }
+    const char *lcs = getenv("LIBCACHESIM");
+    char lcs_file[1024] = "";
+    if (lcs && *lcs && !oracle) {
+        snprintf(lcs_file, sizeof lcs_file, "%s/bench_cache_zipf.oracleGeneral", outdir);
+        oracle = lcs_file;
     }
     if (oracle && write_oracle(oracle, s, accesses) != 0) {
         fprintf(stderr, "bench_cache: cannot write %s\n", oracle);
@@ -325,15 +407,15 @@ int main(int argc, char **argv)
             map_best = dt;
     }
     double map_rate = accesses / map_best;
-    printf("{\n  \"bench\": \"cache\",\n  \"zipf\": {\"alpha\": 0.9, \"accesses\": %zu, "
-           "\"objects\": %zu, \"seed\": 1},\n"
-           "  \"baseline_map_lookups_per_s\": %.0f,\n"
-           "  \"libcachesim_reference_lru_req_per_s\": [7.0e6, 9.4e6],\n  \"runs\": [",
-           accesses, objects, map_rate);
+    fprintf(stderr, "bench_cache: Zipf(0.9) %zu accesses over %zu blocks; hash map baseline "
+                    "%.2f M/s\n", accesses, objects, map_rate / 1e6);
+    fig("cache_baseline_map_mlps", map_rate / 1e6);
     int first = 1;
-    const char *policies[] = {"lru", "fifo"};
+    enum { NPOL = 4 };
+    const char *policies[NPOL] = {"lru", "s3fifo", "arc", "fifo"};
+    const char *modes[2] = {"independent", "prefix"};
     const uint32_t caps[] = {10000, 100000};
-    for (int pi = 0; pi < 2; pi++)
+    for (int pi = 0; pi < NPOL; pi++)
         for (int mi = 0; mi < 2; mi++)
             for (int ci = 0; ci < 2; ci++) {
                 double best = 1e30, hr = 0, bpb = 0;
@@ -345,8 +427,14 @@ int main(int argc, char **argv)
                     if (dt < best)
                         best = dt;
                 }
-                emit_run(&first, "zipf", policies[pi], mi ? "prefix" : "independent", caps[ci],
-                         accesses, best, hr, bpb, map_rate);
+                rate_of[pi][mi][ci] = accesses / best;
+                emit_run(&first, "zipf", policies[pi], modes[mi], caps[ci], accesses, best, hr,
+                         bpb, map_rate);
+                if (ci == 1 && mi == 1) { /* one tier; the figure does not depend on mode */
+                    char name[96];
+                    snprintf(name, sizeof name, "cache_bytes_per_block_%s_1tier", policies[pi]);
+                    fig(name, bpb);
+                }
             }
     free(s);
 
@@ -361,12 +449,12 @@ int main(int argc, char **argv)
             return 1;
         }
         const uint32_t mcaps[] = {10000, 50000};
-        for (int pi = 0; pi < 3; pi++)
+        for (int pi = 0; pi <= NPOL; pi++) /* NPOL: fifo_scan */
             for (int mi = 0; mi < 2; mi++)
                 for (int ci = 0; ci < 2; ci++) {
-                    if (pi == 2 && !mi)
+                    if (pi == NPOL && !mi)
                         continue; /* fifo_scan: prefix mode only */
-                    if (skip(only, pi < 2 ? policies[pi] : "fifo_scan", mi, mcaps[ci]))
+                    if (skip(only, pi < NPOL ? policies[pi] : "fifo_scan", mi, mcaps[ci]))
                         continue;
                     cc_pc_config cfg;
                     memset(&cfg, 0, sizeof cfg);
@@ -375,7 +463,7 @@ int main(int argc, char **argv)
                     cfg.n_tiers = 1;
                     strcpy(cfg.tiers[0].name, "hbm");
                     cfg.tiers[0].capacity_blocks = mcaps[ci];
-                    cfg.tiers[0].policy = pi < 2 ? cc_policy_find(policies[pi]) : &fifo_scan_ops;
+                    cfg.tiers[0].policy = pi < NPOL ? cc_policy_find(policies[pi]) : &fifo_scan_ops;
                     double best = 1e30;
                     cc_replay_result res;
                     for (int r = 0; r < reps * 3; r++) {
@@ -390,12 +478,51 @@ int main(int argc, char **argv)
                         if (dt < best)
                             best = dt;
                     }
-                    emit_run(&first, "mooncake_conversation", pi < 2 ? policies[pi] : "fifo_scan",
-                             mi ? "prefix" : "independent", mcaps[ci], res.block_accesses, best,
+                    if (pi < NPOL)
+                        rate_of[pi][mi][2 + ci] = res.block_accesses / best;
+                    emit_run(&first, "mooncake_conversation", pi < NPOL ? policies[pi] : "fifo_scan",
+                             modes[mi], mcaps[ci], res.block_accesses, best,
                              res.block_hit_ratio, res.metadata_bytes_per_block, map_rate);
                 }
         cc_trace_free(&t);
-    }
-    printf("\n  ]\n}\n");
+    } else
+        fprintf(stderr, "  skipped: Mooncake conversation trace not found (%s)\n", path);
+
+    for (int pi = 0; pi < NPOL; pi++)
+        for (int mi = 0; mi < 2; mi++)
+            for (int w = 0; w < 4; w++)
+                if (rate_of[pi][mi][w] > 0) {
+                    char name[128];
+                    snprintf(name, sizeof name, "cache_%s_%s_%s_mlps", policies[pi], modes[mi],
+                             workloads[w]);
+                    fig(name, rate_of[pi][mi][w] / 1e6);
+                }
+
+    if (lcs && *lcs) {
+        for (int pi = 0; pi < 3; pi++) { /* lru, s3fifo, arc */
+            double r = run_cachesim(lcs, oracle, policies[pi], caps[1], accesses);
+            if (r <= 0)
+                continue;
+            char name[128];
+            snprintf(name, sizeof name, "libcachesim_%s_mrps", policies[pi]);
+            fig(name, r / 1e6);
+            for (int mi = 0; mi < 2; mi++)
+                if (rate_of[pi][mi][1] > 0) {
+                    snprintf(name, sizeof name, "cache_vs_libcachesim_%s_%s", policies[pi],
+                             modes[mi]);
+                    fig(name, rate_of[pi][mi][1] / r);
+                    if (pi == 0) {
+                        snprintf(name, sizeof name, "cache_vs_libcachesim_%s", modes[mi]);
+                        fig(name, rate_of[pi][mi][1] / r);
+                    }
+                }
+        }
+        remove(lcs_file);
+    } else
+        fprintf(stderr, "  libCacheSim not run (set LIBCACHESIM to a built cachesim)\n");
+    fig("cache_peak_rss_mb", bu_peak_rss_mb());
+    printf("{%s\"cache_zipf\": {\"alpha\": 0.9, \"accesses\": %zu, \"objects\": %zu, \"seed\": 1}, "
+           "\"cache_runs\": [%s]}\n",
+           figs, accesses, objects, runs);
     return 0;
 }

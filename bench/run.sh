@@ -29,6 +29,15 @@ for p in parts:
 targets = {
     "hdf5_vs_jsonl_read_speedup": (">=", 10.0),
     "ttft_speedup_90pct_cached": (">=", 5.0),
+    # issue 3 item 9: vs libCacheSim's cachesim on the same Zipf stream, same
+    # run (only when LIBCACHESIM names a built cachesim); item 1: metadata
+    "cache_vs_libcachesim_independent": (">=", 3.0),
+    "cache_vs_libcachesim_prefix": (">=", 1.0),
+    "cache_vs_libcachesim_s3fifo_independent": (">=", 3.0),
+    "cache_vs_libcachesim_s3fifo_prefix": (">=", 1.0),
+    "cache_vs_libcachesim_arc_independent": (">=", 3.0),
+    "cache_vs_libcachesim_arc_prefix": (">=", 1.0),
+    "cache_bytes_per_block_lru_1tier": ("<=", 64.0),
 }
 res = {}
 for k, (op, bound) in targets.items():

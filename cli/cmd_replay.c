@@ -4,10 +4,13 @@
  * tiers and per-tier figures, as text or JSON.
  */
 #include "cli.h"
+#include "../analysis/results.h"
 #include "../core/replay.h"
 
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_KV_BYTES_PER_TOKEN 131072u /* Llama-3-8B, fp16: 2*32*8*128*2 */
@@ -15,8 +18,8 @@
 static const char *const replay_help =
     "usage: ctxcache replay TRACE [options]\n"
     "\n"
-    "Replays TRACE through the prefix (KV) cache, requests one at a time in\n"
-    "arrival order, and reports block, token and mean per-request hit ratios\n"
+    "Replays TRACE through the prefix (KV) cache, by default requests one at a\n"
+    "time in arrival order, and reports block, token and mean per-request hit ratios\n"
     "(with the trace's ideal infinite-cache ratios beside them), evictions,\n"
     "bytes moved between tiers and per-tier hits.\n"
     "\n"
@@ -37,8 +40,20 @@ static const char *const replay_help =
     "                        KV bytes per token, 2*layers*kv_heads*head_dim*dtype_bytes\n"
     "                        to convert capacities in bytes (required for them) and to\n"
     "                        count bytes moved (default 131072: Llama-3-8B in fp16)\n"
-    "  --concurrency none    requests one at a time (the only mode so far)\n"
     "  --seed N              seed for randomised policies (default 1)\n"
+    "\n"
+    "concurrency (requests overlapping in time; docs/replay.md):\n"
+    "  --concurrency MODE    none (default): one request at a time, each finished before\n"
+    "                        the next; immediate (vLLM/SGLang): blocks reusable as soon as\n"
+    "                        computed; after-complete (older TensorRT-LLM): reusable when\n"
+    "                        the request completes; dedup: a request waits for a block\n"
+    "                        another running request is computing instead of computing it\n"
+    "  --prefill-tps R       prefill tokens/s of one request (default 10000)\n"
+    "  --decode-tps R        decode tokens/s of one request (default 50; inf: no decode time)\n"
+    "  --servers N           requests served at once, the rest wait in FIFO order\n"
+    "                        (default 0 = unlimited; mode none: 1)\n"
+    "  -o, --results FILE    write the per-request table, configuration and summary as\n"
+    "                        HDF5 (docs/results-format.md)\n"
     "  --json                print JSON instead of text\n"
     "\n"
     "trace options:\n"
@@ -70,6 +85,7 @@ static void print_help(FILE *out)
 enum {
     OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_POLICY, OPT_CAP,
     OPT_TIERS, OPT_MODE, OPT_KVB, OPT_CONC, OPT_SEED,
+    OPT_PREFILL_TPS, OPT_DECODE_TPS, OPT_SERVERS,
 };
 
 static const struct option long_opts[] = {
@@ -85,6 +101,10 @@ static const struct option long_opts[] = {
     {"model-kv-bytes-per-token", required_argument, 0, OPT_KVB},
     {"concurrency", required_argument, 0, OPT_CONC},
     {"seed", required_argument, 0, OPT_SEED},
+    {"prefill-tps", required_argument, 0, OPT_PREFILL_TPS},
+    {"decode-tps", required_argument, 0, OPT_DECODE_TPS},
+    {"servers", required_argument, 0, OPT_SERVERS},
+    {"results", required_argument, 0, 'o'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -107,20 +127,34 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     printf("trace            %s (%s): %zu requests, %llu block accesses, %u tokens per block\n",
            t->source, t->source_format, r->requests, (unsigned long long)r->block_accesses,
            t->block_size);
-    printf("cache            %s mode, concurrency none, %u tier%s, %.1f metadata bytes per block\n",
-           cfg->mode == CC_PC_PREFIX ? "prefix" : "independent", r->n_tiers,
+    printf("cache            %s mode, concurrency %s, %u tier%s, %.1f metadata bytes per block\n",
+           cfg->mode == CC_PC_PREFIX ? "prefix" : "independent",
+           cc_concurrency_name(r->concurrency), r->n_tiers,
            r->n_tiers > 1 ? "s" : "", r->metadata_bytes_per_block);
     printf("hit ratio        %.4f of blocks, %.4f of tokens, %.4f mean per request\n",
            r->block_hit_ratio, r->token_hit_ratio, r->request_hit_ratio_mean);
     printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
            s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
     printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
+    if (r->expirations)
+        printf("expirations      %llu blocks timed out\n", (unsigned long long)r->expirations);
     printf("moved            %llu blocks, %llu bytes between tiers (KV %llu bytes per token)\n",
            (unsigned long long)r->blocks_moved, (unsigned long long)r->bytes_moved,
            (unsigned long long)kvb_token);
     if (r->no_room_blocks)
         printf("no room          %llu blocks not cached or not promoted (tier full of pinned "
                "blocks)\n", (unsigned long long)r->no_room_blocks);
+    char servers[32] = "unlimited";
+    if (r->servers)
+        snprintf(servers, sizeof servers, "%u", r->servers);
+    printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
+           "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model)\n",
+           r->prefill_tokens_per_s, r->decode_tokens_per_s, servers, r->last_finish_ns * 1e-9,
+           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight);
+    if (r->concurrency == CC_CONCURRENCY_DEDUP)
+        printf("dedup            %llu blocks (%llu tokens) waited for instead of computed; "
+               "%.3f s waited in all\n", (unsigned long long)r->dedup_blocks,
+               (unsigned long long)r->dedup_tokens, r->dedup_wait_ns * 1e-9);
     for (uint32_t k = 0; k < r->n_tiers; k++) {
         const cc_tier_stats *ts = &r->tiers[k];
         printf("tier %-11s %llu blocks, %s: served %llu blocks (%.4f), %llu tokens; stored %llu; "
@@ -146,7 +180,18 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "trace", json_string(t->source));
     json_object_set_new(o, "format", json_string(t->source_format));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
-    json_object_set_new(o, "concurrency", json_string("none"));
+    json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(r->concurrency)));
+    json_object_set_new(o, "prefill_tokens_per_s", json_real(r->prefill_tokens_per_s));
+    json_object_set_new(o, "decode_tokens_per_s",
+                        isinf(r->decode_tokens_per_s) ? json_null() : json_real(r->decode_tokens_per_s));
+    json_object_set_new(o, "servers", json_integer(r->servers));
+    json_object_set_new(o, "computed_tokens", json_integer((json_int_t)r->computed_tokens));
+    json_object_set_new(o, "dedup_blocks", json_integer((json_int_t)r->dedup_blocks));
+    json_object_set_new(o, "dedup_tokens", json_integer((json_int_t)r->dedup_tokens));
+    json_object_set_new(o, "dedup_wait_ns", json_integer((json_int_t)r->dedup_wait_ns));
+    json_object_set_new(o, "queue_wait_ns", json_integer((json_int_t)r->queue_wait_ns));
+    json_object_set_new(o, "last_finish_ns", json_integer((json_int_t)r->last_finish_ns));
+    json_object_set_new(o, "max_in_flight", json_integer(r->max_in_flight));
     json_object_set_new(o, "block_size", json_integer(t->block_size));
     json_object_set_new(o, "kv_bytes_per_token", json_integer((json_int_t)kvb_token));
     json_object_set_new(o, "kv_bytes_per_block", json_integer((json_int_t)cfg->kv_bytes_per_block));
@@ -161,6 +206,7 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "ideal_block_hit_ratio", json_real(s->ideal_block_hit_ratio));
     json_object_set_new(o, "ideal_token_hit_ratio", json_real(s->ideal_token_hit_ratio));
     json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
+    json_object_set_new(o, "expirations", json_integer((json_int_t)r->expirations));
     json_object_set_new(o, "blocks_moved", json_integer((json_int_t)r->blocks_moved));
     json_object_set_new(o, "bytes_moved", json_integer((json_int_t)r->bytes_moved));
     json_object_set_new(o, "no_room_blocks", json_integer((json_int_t)r->no_room_blocks));
@@ -200,6 +246,22 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     return rc == 0 ? 0 : 3;
 }
 
+/* A rate in tokens/s: a positive number or "inf". */
+static int parse_rate(const char *cmd, const char *opt, const char *s, double *out)
+{
+    if (!strcmp(s, "inf")) {
+        *out = INFINITY;
+        return 0;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || isinf(v))
+        return cli_usage_error(cmd, "%s: expected a positive number of tokens/s or inf, got '%s'",
+                               opt, s);
+    *out = v;
+    return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     const char *cmd = "replay";
@@ -212,9 +274,11 @@ int cmd_replay(int argc, char **argv)
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
     int kvb_given = 0;
+    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
+    const char *results = NULL;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT: o.format = optarg; break;
         case OPT_BS:
@@ -238,11 +302,28 @@ int cmd_replay(int argc, char **argv)
                 return cli_usage_error(cmd, "--model-kv-bytes-per-token: expected at least 1");
             kvb_given = 1;
             break;
-        case OPT_CONC:
-            if (strcmp(optarg, "none"))
-                return cli_usage_error(cmd, "--concurrency: only 'none' is implemented, got '%s'",
-                                       optarg);
+        case OPT_CONC: {
+            cc_err e = {0};
+            if (cc_concurrency_parse(optarg, &ro.concurrency, &e) != CC_OK)
+                return cli_usage_error(cmd, "--concurrency: %s", e.msg);
             break;
+        }
+        case OPT_PREFILL_TPS:
+            if (parse_rate(cmd, "--prefill-tps", optarg, &ro.prefill_tokens_per_s))
+                return 2;
+            if (isinf(ro.prefill_tokens_per_s))
+                return cli_usage_error(cmd, "--prefill-tps: expected a finite rate");
+            break;
+        case OPT_DECODE_TPS:
+            if (parse_rate(cmd, "--decode-tps", optarg, &ro.decode_tokens_per_s))
+                return 2;
+            break;
+        case OPT_SERVERS:
+            if (cli_parse_u64(cmd, "--servers", optarg, UINT32_MAX, &v))
+                return 2;
+            ro.servers = (uint32_t)v;
+            break;
+        case 'o': results = optarg; break;
         case OPT_SEED:
             if (cli_parse_u64(cmd, "--seed", optarg, UINT64_MAX, &seed))
                 return 2;
@@ -265,6 +346,9 @@ int cmd_replay(int argc, char **argv)
         cfg.mode = CC_PC_INDEPENDENT;
     else
         return cli_usage_error(cmd, "--mode: expected prefix or independent, got '%s'", mode);
+    if (cfg.mode == CC_PC_INDEPENDENT && ro.concurrency != CC_CONCURRENCY_NONE)
+        return cli_usage_error(cmd, "--concurrency %s needs --mode prefix",
+                               cc_concurrency_name(ro.concurrency));
     cc_err err = {0};
     const cc_policy_ops *pops;
     cc_policy_params pparams;
@@ -313,11 +397,24 @@ int cmd_replay(int argc, char **argv)
 
     cc_trace_stats s;
     cc_replay_result r;
-    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
+    ro.keep_records = results != NULL;
     if (cc_trace_compute_stats(&t, &s, &err) != CC_OK ||
         cc_replay(&t, &cfg, &ro, &r, &err) != CC_OK) {
         cc_trace_free(&t);
         return cli_fail(cmd, &err);
+    }
+    if (results) {
+        cc_results_run run = {
+            .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
+            .tiers_spec = tiers, .kv_bytes_per_token = kvb_token,
+            .ideal_block_hit_ratio = s.ideal_block_hit_ratio,
+            .ideal_token_hit_ratio = s.ideal_token_hit_ratio,
+        };
+        if (cc_results_write_h5(results, &run, &err) != CC_OK) {
+            cc_replay_result_free(&r);
+            cc_trace_free(&t);
+            return cli_fail(cmd, &err);
+        }
     }
     if (json)
         rc = print_json(&t, &cfg, &r, &s, kvb_token);

@@ -13,6 +13,7 @@
 static int cmd_help(int argc, char **argv);
 
 static const cli_command commands[] = {
+    {"gen", "generate a synthetic workload from a spec file", cmd_gen},
     {"trace", "convert traces between formats and describe them (convert, stats)", cmd_trace},
     {"replay", "replay a trace through the prefix (KV) cache: hit ratios per tier", cmd_replay},
     {"mrc", "miss-ratio curve: hit ratios at many cache sizes in one run (exact LRU, SHARDS)", cmd_mrc},

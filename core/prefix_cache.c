@@ -66,6 +66,9 @@ struct cc_prefix_cache {
     tier tiers[CC_PC_MAX_TIERS];
     cc_pc_stats st;
     int prefetch;       /* cc_pc_prefetch does something (large metadata) */
+    int expiring;       /* some tier's policy has an expire operation */
+    uint64_t *nu;       /* nu[node]: next use as of its last access, when some
+                           tier's policy needs next uses (else NULL) */
 };
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -153,6 +156,8 @@ static void attach(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s, cc_a
     t->slot_node[s] = x;
     t->used++;
     n->place = k << SLOT_BITS | s;
+    if (pc->nu && a->kind != CC_ACCESS_DEMOTE)
+        pc->nu[x] = a->next_use;
     uint32_t p = n->parent;
     a->parent_slot = CC_SLOT_NONE;
     if (p != CC_NODE_NONE) {
@@ -227,7 +232,7 @@ static void demote_access(const cc_prefix_cache *pc, uint32_t x, const cc_access
     a->time_ns = why->time_ns;
     a->request = why->request;
     a->seq = why->seq;
-    a->next_use = CC_NEXT_USE_NEVER;
+    a->next_use = pc->nu ? pc->nu[x] : CC_NEXT_USE_NEVER;
     a->size_bytes = pc->cfg.kv_bytes_per_block;
     a->tokens = pc->cfg.block_tokens;
     a->cost = pc->cfg.block_tokens;
@@ -263,6 +268,20 @@ static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *
     }
 }
 
+static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_access *why,
+                      cc_remove_reason reason, cc_victim_ctx *ctx);
+
+/* A policy that names a slot the cache may not take is broken: internal
+ * invariant, never input. */
+static inline void check_chosen(const tier *t, uint32_t vs)
+{
+    if (vs >= t->cap || !t->evictable[vs] || (t->slot_node[vs] & FREE_BIT)) {
+        fprintf(stderr, "ctxcache: policy %s returned slot %u that is not evictable\n",
+                t->pol.ops->name, vs);
+        abort();
+    }
+}
+
 /* A free slot of tier k, made by evicting if needed; CC_SLOT_NONE (and no
  * change at all) when there is none to be had. */
 static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
@@ -275,11 +294,19 @@ static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
         return CC_SLOT_NONE;
     cc_victim_ctx ctx = {t->evictable, t->n_evictable, k, why->time_ns};
     uint32_t vs = t->pol.ops->choose_victim(t->pol.state, &ctx);
-    if (vs >= t->cap || !t->evictable[vs] || (t->slot_node[vs] & FREE_BIT)) {
-        fprintf(stderr, "ctxcache: policy %s returned slot %u that is not evictable\n",
-                t->pol.ops->name, vs);
-        abort(); /* a broken policy: internal invariant, never input */
-    }
+    check_chosen(t, vs);
+    return evict_slot(pc, k, vs, why, CC_REMOVE_EVICT, &ctx) ? vs : CC_SLOT_NONE;
+}
+
+/* Moves the block in evictable slot vs of tier k out of it: down to tier
+ * k+1 (making room there), or out of the cache from the last tier or when
+ * the tier below has no room and nothing depends on it.  1 = done (vs is
+ * empty, not on the free list); 0 = it cannot move, nothing changed.  ctx
+ * (may be NULL) is only for prefetching the next victims. */
+static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_access *why,
+                      cc_remove_reason reason, cc_victim_ctx *ctx)
+{
+    tier *t = &pc->tiers[k];
     uint32_t v = t->slot_node[vs];
     cc_pc_node *nv = &pc->nodes[v];
     cc_tier_stats *ts = &pc->st.tier[k];
@@ -288,13 +315,15 @@ static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
          * (children are never in faster tiers), so it can be dropped.  The
          * node is read after the policy's unlink, so both misses overlap. */
         __builtin_prefetch(nv);
-        detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+        detach_at(pc, v, k, vs, reason);
         node_drop(pc, v);
         ts->evicted_blocks++;
         ts->dropped_blocks++;
-        ctx.n_evictable = t->n_evictable;
-        prefetch_next_victims(pc, t, &ctx);
-        return vs;
+        if (ctx) {
+            ctx->n_evictable = t->n_evictable;
+            prefetch_next_victims(pc, t, ctx);
+        }
+        return 1;
     }
     tier *lo = &pc->tiers[k + 1];
     cc_access a;
@@ -305,25 +334,27 @@ static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
     } else {
         uint32_t s2 = make_room(pc, k + 1, why);
         if (s2 != CC_SLOT_NONE) {
-            detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+            detach_at(pc, v, k, vs, reason);
             attach(pc, v, k + 1, s2, &a);
             ts->evicted_blocks++;
             pc->st.tier[k + 1].demoted_in_blocks++;
             pc->st.tier[k + 1].bytes_down += pc->cfg.kv_bytes_per_block;
-            ctx.n_evictable = t->n_evictable;
-            prefetch_next_victims(pc, t, &ctx);
-            return vs;
+            if (ctx) {
+                ctx->n_evictable = t->n_evictable;
+                prefetch_next_victims(pc, t, ctx);
+            }
+            return 1;
         }
     }
     /* the tier below is full of pinned blocks (or refused it): drop, if
      * nothing cached depends on the block */
     if (nv->refs != 0 || (pc->prefix && nv->kids != 0))
-        return CC_SLOT_NONE;
-    detach_at(pc, v, k, vs, CC_REMOVE_EVICT);
+        return 0;
+    detach_at(pc, v, k, vs, reason);
     node_drop(pc, v);
     ts->evicted_blocks++;
     ts->dropped_blocks++;
-    return vs;
+    return 1;
 }
 
 static void fill_access(const cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j,
@@ -447,6 +478,13 @@ int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
             goto fail_quiet;
         }
     }
+    int need_next = 0;
+    for (uint32_t k = 0; k < pc->T; k++) {
+        need_next |= (pc->tiers[k].pol.ops->flags & CC_POLICY_NEEDS_NEXT_USE) != 0;
+        pc->expiring |= pc->tiers[k].pol.ops->expire != NULL;
+    }
+    if (need_next && !(pc->nu = malloc(total * sizeof *pc->nu)))
+        goto fail;
     pc->prefetch = cc_pc_memory_bytes(pc) >= CC_PC_PREFETCH_MIN_BYTES;
     *out = pc;
     return CC_OK;
@@ -471,6 +509,7 @@ void cc_pc_destroy(cc_prefix_cache *pc)
     }
     cc_block_index_free(&pc->idx);
     free(pc->kc);
+    free(pc->nu);
     free(pc->nodes);
     free(pc);
 }
@@ -478,6 +517,72 @@ void cc_pc_destroy(cc_prefix_cache *pc)
 const cc_pc_config *cc_pc_config_of(const cc_prefix_cache *pc) { return &pc->cfg; }
 
 /* ---- the request API ------------------------------------------------------------ */
+/* Remembers a block's next use at an access, so that a demotion can pass it
+ * on to the tier below (policies that need next uses only). */
+static inline void note_use(cc_prefix_cache *pc, uint32_t x, const cc_access *a)
+{
+    if (pc->nu)
+        pc->nu[x] = a->next_use;
+}
+
+/* Removes what tier k's policy says has expired at now: a block nothing
+ * cached depends on leaves the cache (expired_blocks); one that blocks in
+ * slower tiers still depend on (prefix mode) moves down like an eviction
+ * and gets the tier below's treatment.  Stops at the first block that
+ * cannot move (retried at the next call). */
+static uint32_t expire_tier(cc_prefix_cache *pc, uint32_t k, int64_t now)
+{
+    tier *t = &pc->tiers[k];
+    uint32_t n = 0;
+    while (t->n_evictable) {
+        cc_victim_ctx ctx = {t->evictable, t->n_evictable, k, now};
+        uint32_t vs = t->pol.ops->expire(t->pol.state, &ctx);
+        if (vs == CC_SLOT_NONE)
+            break;
+        check_chosen(t, vs);
+        uint32_t v = t->slot_node[vs];
+        const cc_pc_node *nv = &pc->nodes[v];
+        if (nv->refs == 0 && (!pc->prefix || nv->kids == 0)) {
+            detach_at(pc, v, k, vs, CC_REMOVE_EXPIRE);
+            node_drop(pc, v);
+            pc->st.tier[k].expired_blocks++;
+        } else {
+            cc_access why;
+            memset(&why, 0, sizeof why);
+            why.time_ns = now;
+            why.seq = UINT64_MAX;
+            if (!evict_slot(pc, k, vs, &why, CC_REMOVE_EXPIRE, NULL))
+                break;
+        }
+        slot_free(t, vs);
+        n++;
+    }
+    return n;
+}
+
+uint64_t cc_pc_expire(cc_prefix_cache *pc, int64_t now_ns)
+{
+    uint64_t n = 0;
+    for (uint32_t k = 0; pc->expiring && k < pc->T; k++)
+        if (pc->tiers[k].pol.ops->expire)
+            n += expire_tier(pc, k, now_ns);
+    return n;
+}
+
+int64_t cc_pc_next_expiry(const cc_prefix_cache *pc)
+{
+    int64_t best = INT64_MAX;
+    for (uint32_t k = 0; k < pc->T; k++) {
+        const tier *t = &pc->tiers[k];
+        if (t->pol.ops->next_expiry && t->n_evictable) {
+            int64_t e = t->pol.ops->next_expiry(t->pol.state);
+            if (e < best)
+                best = e;
+        }
+    }
+    return best;
+}
+
 static inline void count_hit(cc_prefix_cache *pc, cc_pc_hits *h, uint32_t k, uint32_t tok)
 {
     h->blocks++;
@@ -492,6 +597,8 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
                  cc_pc_hits *hits)
 {
     memset(hits, 0, sizeof *hits);
+    if (pc->expiring)
+        cc_pc_expire(pc, r->time_ns);
     uint32_t n = r->n_blocks, bt = pc->cfg.block_tokens, served = 0;
     int below = 0;
     for (uint32_t j = 0; j < n; j++) {
@@ -520,6 +627,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
             uint32_t place = pc->nodes[nodes[j]].place;
             if (place_tier(place) == 0) {
                 fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+                note_use(pc, nodes[j], &a);
                 top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
             }
         }
@@ -538,6 +646,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
             uint32_t place = pc->nodes[nodes[j]].place;
             if (place_tier(place) == 0) {
                 fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+                note_use(pc, nodes[j], &a);
                 top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
             } else {
                 fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
@@ -656,6 +765,8 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
 {
     if (pc->prefix)
         return CC_EARG;
+    if (pc->expiring)
+        cc_pc_expire(pc, r->time_ns);
     pc->st.lookups++;
     uint32_t x = find_node(pc, r->blocks[j]);
     cc_access a;
@@ -667,6 +778,7 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
         if (k == 0) {
             tier *top = &pc->tiers[0];
             fill_access(pc, r, j, CC_ACCESS_HIT, &a);
+            note_use(pc, x, &a);
             top->pol.ops->on_hit(top->pol.state, place_slot(place), &a);
         } else {
             fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
@@ -736,6 +848,8 @@ uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
     b += (uint64_t)pc->idx.cap * sizeof *pc->idx.e;
     if (pc->T > 1)
         b += (uint64_t)pc->n_nodes * (pc->T - 1) * sizeof *pc->kc;
+    if (pc->nu)
+        b += (uint64_t)pc->n_nodes * sizeof *pc->nu;
     for (uint32_t k = 0; k < pc->T; k++) {
         const tier *t = &pc->tiers[k];
         b += (uint64_t)t->cap * (sizeof *t->slot_node + sizeof *t->evictable +

@@ -66,7 +66,10 @@
  *   slot -> node in the block's tier           4 bytes
  *   evictable byte in the block's tier         1 byte
  *   children per tier, tiers 0..T-2           4*(T-1) bytes
- *   policy state in the block's tier          LRU 8, FIFO 16 bytes
+ *   policy state in the block's tier          LRU 8, FIFO 16, GDSF 20, TTL 16,
+ *                                             TRT 33, Belady 16 bytes
+ *   next use per node, only with a policy that
+ *     needs next uses (belady)                8 bytes
  * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
  *   (65 with four; FIFO: +8 each).  Everything is allocated once for the
  *   total capacity; no allocation happens per block or per request.
@@ -235,6 +238,8 @@ typedef struct cc_tier_stats {
     uint64_t demoted_in_blocks;      /* arrived from the tier above */
     uint64_t evicted_blocks;         /* left this tier to make room (demoted or dropped) */
     uint64_t dropped_blocks;         /* of those, left the cache */
+    uint64_t expired_blocks;         /* left the cache from here: time to live
+                                        ran out (policy expire; not in evicted) */
     uint64_t rejected_blocks;        /* refused by admission */
     uint64_t bytes_up;               /* bytes read from this tier into the top tier */
     uint64_t bytes_down;             /* bytes written into this tier from the tier above */
@@ -324,6 +329,24 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
  * on any result. */
 #define CC_PC_PREFETCH_MIN_BYTES (2u << 20)
 void cc_pc_prefetch(const cc_prefix_cache *pc, uint64_t hash, int stage);
+
+/* Expiry (TTL policies; see policy.h "Expiry").  cc_pc_expire removes, in
+ * every tier whose policy has an expire operation, the evictable blocks
+ * that have expired at now_ns: a block that nothing cached depends on
+ * leaves the cache (CC_REMOVE_EXPIRE, counted in expired_blocks); one that
+ * cached blocks in slower tiers still depend on (prefix mode, several
+ * tiers) moves down as an eviction would.  Pinned blocks and (prefix mode)
+ * blocks with cached children in their own tier wait until they are
+ * evictable, so a prefix lives as long as its longest-lived extension.
+ * cc_pc_lookup and cc_pc_access call it at the request's time first, so a
+ * replay needs nothing else; a simulator may call it between requests.
+ * Returns the number of blocks that left their tier.  O(1) per tier when
+ * nothing expires, plus O(log n) per expired block.  cc_pc_match does not
+ * expire (read-only): it may count blocks the next lookup expires.
+ * cc_pc_next_expiry: earliest time at which an evictable block expires
+ * (INT64_MAX if none, or no tier expires). */
+uint64_t cc_pc_expire(cc_prefix_cache *pc, int64_t now_ns);
+int64_t cc_pc_next_expiry(const cc_prefix_cache *pc);
 
 /* Where a node is: its tier (*tier) and slot in that tier (returned), or
  * CC_SLOT_NONE for a node that is not cached. */

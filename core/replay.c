@@ -1,6 +1,8 @@
 /*
- * replay.c -- a trace through a prefix cache, requests one at a time
- * (concurrency none; definitions in replay.h).
+ * replay.c -- a trace through a prefix cache: set-up shared by every
+ * concurrency mode, the loop of mode none (requests one at a time) and the
+ * summary figures; the overlapping modes run in replay_events.c
+ * (definitions in replay.h).
  *
  * Set-up resolves unbounded tiers (one pass over the blocks with a u64 map
  * to count distinct hashes), computes next-use positions when a policy asks
@@ -10,9 +12,41 @@
  */
 #include "replay.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static const char *const concurrency_names[] = {
+    [CC_CONCURRENCY_NONE] = "none",
+    [CC_CONCURRENCY_IMMEDIATE] = "immediate",
+    [CC_CONCURRENCY_AFTER_COMPLETE] = "after-complete",
+    [CC_CONCURRENCY_DEDUP] = "dedup",
+};
+#define N_CONCURRENCY (sizeof concurrency_names / sizeof concurrency_names[0])
+
+const char *cc_concurrency_name(cc_concurrency c)
+{
+    return (unsigned)c < N_CONCURRENCY ? concurrency_names[c] : NULL;
+}
+
+int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err)
+{
+    for (size_t i = 0; i < N_CONCURRENCY; i++)
+        if (!strcmp(name, concurrency_names[i])) {
+            *out = (cc_concurrency)i;
+            return CC_OK;
+        }
+    return cc_err_set(err, CC_EARG, NULL, 0, "concurrency",
+                      "expected none, immediate, after-complete or dedup, got '%s'", name);
+}
+
+int64_t cc_replay_duration_ns(uint64_t tokens, double tokens_per_s)
+{
+    if (isinf(tokens_per_s))
+        return 0;
+    return llround((double)tokens * 1e9 / tokens_per_s);
+}
 
 #define PREFETCH_STEP 8 /* blocks between prefetch stages; see cc_pc_prefetch */
 
@@ -71,9 +105,22 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     cc_replay_opts defaults = {0};
     if (!opts)
         opts = &defaults;
-    if (opts->concurrency != CC_CONCURRENCY_NONE)
+    if (!cc_concurrency_name(opts->concurrency))
+        return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
+                          (int)opts->concurrency);
+    if (opts->concurrency != CC_CONCURRENCY_NONE && cfg_in->mode != CC_PC_PREFIX)
         return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
-                          "only concurrency 'none' is implemented");
+                          "concurrency '%s' needs prefix mode (independent mode replays "
+                          "one block access at a time)", cc_concurrency_name(opts->concurrency));
+    double prefill_tps = opts->prefill_tokens_per_s ? opts->prefill_tokens_per_s
+                                                    : CC_REPLAY_DEFAULT_PREFILL_TPS;
+    double decode_tps = opts->decode_tokens_per_s ? opts->decode_tokens_per_s
+                                                  : CC_REPLAY_DEFAULT_DECODE_TPS;
+    if (!(prefill_tps > 0) || !(decode_tps > 0))
+        return cc_err_set(err, CC_EARG, NULL, 0,
+                          prefill_tps > 0 ? "decode_tokens_per_s" : "prefill_tokens_per_s",
+                          "expected a positive rate (tokens/s), got %g",
+                          prefill_tps > 0 ? decode_tps : prefill_tps);
     if (t->block_size == 0 || (t->n && !t->blocks))
         return cc_err_set(err, CC_EUNSUP, t->source, 0, "blocks",
                           "the trace has no block hashes to replay");
@@ -132,8 +179,32 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the replay");
     }
 
+    res->concurrency = opts->concurrency;
+    res->prefill_tokens_per_s = prefill_tps;
+    res->decode_tokens_per_s = decode_tps;
+    res->servers = opts->concurrency == CC_CONCURRENCY_NONE ? 1 : opts->servers;
+    if (opts->concurrency != CC_CONCURRENCY_NONE) {
+        cc_replay_opts eo = *opts;
+        eo.prefill_tokens_per_s = prefill_tps;
+        eo.decode_tokens_per_s = decode_tps;
+        double t0 = now_s();
+        rc = cc_replay_events(t, &cfg, pc, next, &eo, res, err);
+        res->elapsed_s = now_s() - t0;
+        if (rc == CC_OK && !opts->keep_records)
+            cc_replay_result_free(res);
+        free(nodes);
+        if (rc != CC_OK) {
+            free(next);
+            cc_pc_destroy(pc);
+            cc_replay_result_free(res);
+            return rc;
+        }
+        goto summary;
+    }
+
     double ratio_sum = 0;
     size_t ratio_n = 0;
+    int64_t prev_finish = INT64_MIN;
     const size_t total = cc_trace_n_blocks_total(t);
     size_t pf1 = 0, pf2 = 0; /* stream positions prefetched so far, per stage */
     double t0 = now_s();
@@ -185,6 +256,12 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
             ratio_sum += (double)h.tokens / rq.input_tokens;
             ratio_n++;
         }
+        /* one server: start when both arrived and the previous one finished */
+        int64_t start = rq.time_ns > prev_finish ? rq.time_ns : prev_finish;
+        int64_t first = start + cc_replay_duration_ns(rq.input_tokens - h.tokens, prefill_tps);
+        prev_finish = first + cc_replay_duration_ns(t->output_tokens[i], decode_tps);
+        res->queue_wait_ns += start - rq.time_ns;
+        res->last_finish_ns = prev_finish;
         if (res->records) {
             cc_replay_record *rec = &res->records[i];
             rec->request = i;
@@ -194,15 +271,25 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
             rec->hit_tokens = h.tokens;
             rec->computed_tokens = rq.input_tokens - h.tokens;
             rec->inserted_blocks = inserted;
+            rec->output_tokens = t->output_tokens[i];
+            rec->arrival_ns = rq.time_ns;
+            rec->start_ns = start;
+            rec->first_token_ns = first;
+            rec->finish_ns = prev_finish;
             memcpy(res->record_tier_blocks + i * T, h.tier_blocks, T * sizeof(uint32_t));
         }
     }
     res->elapsed_s = now_s() - t0;
+    if (t->n)
+        res->max_in_flight = 1;
+    res->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
+    free(nodes);
 
+summary:
     res->requests = t->n;
+    res->computed_tokens = res->input_tokens - res->hit_tokens;
     res->block_hit_ratio = res->block_accesses ? (double)res->hit_blocks / res->block_accesses : 0;
     res->token_hit_ratio = res->input_tokens ? (double)res->hit_tokens / res->input_tokens : 0;
-    res->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
     const cc_pc_stats *st = cc_pc_get_stats(pc);
     res->n_tiers = T;
     res->no_room_blocks = st->no_room_blocks;
@@ -212,10 +299,11 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         res->blocks_moved += st->tier[k].promoted_blocks + st->tier[k].demoted_in_blocks;
         res->bytes_moved += st->tier[k].bytes_up + st->tier[k].bytes_down;
     }
-    for (uint32_t k = 0; k < T; k++) /* above the last tier: refused demotions */
+    for (uint32_t k = 0; k < T; k++) { /* above the last tier: refused demotions */
         res->evictions += st->tier[k].dropped_blocks;
+        res->expirations += st->tier[k].expired_blocks;
+    }
     res->metadata_bytes_per_block = cc_pc_bytes_per_block(pc);
-    free(nodes);
     free(next);
     cc_pc_destroy(pc);
     return CC_OK;

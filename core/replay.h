@@ -13,8 +13,44 @@
  *   independent mode: each block of each request is a separate unpinned
  *     access in chain order (cc_pc_access), which is what a generic cache
  *     simulator does with the same stream (libCacheSim's get()).
- * Later modes (requests overlapping in time, TTL expiry) add values to
- * cc_concurrency and fields to cc_replay_opts; the result layout stays.
+ *   Times under the service-time model below: one request at a time, so
+ *   start = max(arrival, previous finish).
+ * The other modes overlap requests in time (replay_events.c, an event loop
+ * over arrivals, computed blocks and completions); they need prefix mode:
+ * CC_CONCURRENCY_IMMEDIATE (vLLM, SGLang): a block is reusable as soon as
+ *   it is computed: a request that starts while another is still prefilling
+ *   hits the blocks that one has computed so far.  Lookup once at start;
+ *   every block after the served run is computed by the request itself,
+ *   inserted (pinned) at the instant it is computed; all pins are released
+ *   at finish.
+ * CC_CONCURRENCY_AFTER_COMPLETE (older TensorRT-LLM): a request's new blocks
+ *   become reusable only when it completes: lookup (pins) at start, insert
+ *   and release at finish.
+ * CC_CONCURRENCY_DEDUP (in-flight deduplication): as immediate, but before
+ *   computing a block a request checks whether another running request is
+ *   computing it right now; if so it waits for that block (dedup_wait_ns)
+ *   and then uses it from the cache (dedup_blocks/tokens, counted as hits)
+ *   instead of computing it again.  A block whose computation failed to be
+ *   cached (no room) is computed by the first waiter that resumes.  No block
+ *   is ever computed by two requests at once.
+ *
+ * Service-time model (a stand-in until the simulator in sim/ replaces it)
+ * ------------------------------------------------------------------------
+ * servers (0 = unlimited): a request holds one server from start to finish;
+ *   arrivals wait in FIFO order for a free server (queue_wait = start -
+ *   arrival).  In mode none there is one server by definition.
+ * prefill: a request computes its non-hit blocks one after another at
+ *   prefill_tokens_per_s; within a stretch of computation starting at s, the
+ *   block that brings the stretch's computed tokens to c is done at
+ *   s + round(c * 1e9 / prefill_tokens_per_s) ns (a stretch ends when a dedup
+ *   request waits); first_token_ns = when the last block is obtained (start
+ *   itself when everything hit).
+ * decode: finish_ns = first_token_ns + round(output_tokens * 1e9 /
+ *   decode_tokens_per_s) ns (INFINITY: decode takes no time).
+ * Events at the same instant fire in this order: blocks computed, requests
+ *   finishing (releasing pins and servers), waiting requests resuming,
+ *   arrivals; among equals, in the order they were scheduled.  The time a
+ *   cache call sees (TTL policies) is the event's time (arrival in mode none).
  *
  * Definitions of the figures
  * --------------------------
@@ -27,6 +63,8 @@
  *   hit tokens / input tokens;
  * miss ratio (libCacheSim's) = 1 - block_hit_ratio (no warm-up);
  * evictions = blocks that left the cache (dropped from the last tier);
+ * expirations = blocks that left the cache because their time to live ran
+ *   out (ttl policies; not in evictions);
  * blocks_moved / bytes_moved = promotions + demotions between tiers.
  */
 #ifndef CC_REPLAY_H
@@ -35,11 +73,28 @@
 #include "../traces/traces.h"
 #include "prefix_cache.h"
 
-typedef enum cc_concurrency { CC_CONCURRENCY_NONE = 0 } cc_concurrency;
+typedef enum cc_concurrency {
+    CC_CONCURRENCY_NONE = 0,
+    CC_CONCURRENCY_IMMEDIATE = 1,
+    CC_CONCURRENCY_AFTER_COMPLETE = 2,
+    CC_CONCURRENCY_DEDUP = 3,
+} cc_concurrency;
+
+/* "none", "immediate", "after-complete", "dedup" (NULL for other values). */
+const char *cc_concurrency_name(cc_concurrency c);
+/* CC_OK, or CC_EARG (field "concurrency") for an unknown name. */
+int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err);
+
+#define CC_REPLAY_DEFAULT_PREFILL_TPS 10000.0 /* tokens/s of one request's prefill */
+#define CC_REPLAY_DEFAULT_DECODE_TPS 50.0     /* tokens/s of one request's decode */
 
 typedef struct cc_replay_opts {
     cc_concurrency concurrency;
     bool keep_records; /* fill records and record_tier_blocks */
+    /* service-time model (see above); 0 = the defaults */
+    double prefill_tokens_per_s;
+    double decode_tokens_per_s;       /* INFINITY: no decode time */
+    uint32_t servers;                 /* 0 = unlimited (mode none: always 1) */
 } cc_replay_opts;
 
 /* One request's outcome. */
@@ -51,6 +106,12 @@ typedef struct cc_replay_record {
     uint32_t hit_tokens;
     uint32_t computed_tokens; /* input_tokens - hit_tokens */
     uint32_t inserted_blocks; /* new blocks stored for it */
+    /* timing under the service-time model, and in-flight deduplication */
+    uint32_t output_tokens;
+    uint32_t dedup_blocks;    /* of hit_blocks: waited for (mode dedup) */
+    uint32_t dedup_tokens;    /* of hit_tokens: their tokens */
+    int64_t arrival_ns, start_ns, first_token_ns, finish_ns;
+    int64_t dedup_wait_ns;    /* time spent waiting for other requests' blocks */
 } cc_replay_record;
 
 typedef struct cc_replay_result {
@@ -59,6 +120,7 @@ typedef struct cc_replay_result {
     uint64_t hit_blocks, hit_tokens;
     double block_hit_ratio, token_hit_ratio, request_hit_ratio_mean;
     uint64_t evictions;
+    uint64_t expirations;             /* sum of the tiers' expired_blocks */
     uint64_t blocks_moved, bytes_moved;
     uint64_t no_room_blocks;          /* see cc_pc_stats */
     uint32_t n_tiers;
@@ -68,6 +130,16 @@ typedef struct cc_replay_result {
     double elapsed_s;                 /* wall-clock of the request loop: timing only */
     cc_replay_record *records;        /* requests entries, when keep_records */
     uint32_t *record_tier_blocks;     /* requests * n_tiers: hit blocks per tier */
+    /* concurrency and the service-time model (all modes) */
+    cc_concurrency concurrency;
+    double prefill_tokens_per_s, decode_tokens_per_s; /* as run (defaults resolved) */
+    uint32_t servers;                 /* as run (0 = unlimited) */
+    uint64_t computed_tokens;         /* input_tokens - hit_tokens */
+    uint64_t dedup_blocks, dedup_tokens; /* of the hits: waited for (dedup) */
+    int64_t dedup_wait_ns;            /* sum over requests */
+    int64_t queue_wait_ns;            /* sum over requests of start - arrival */
+    int64_t last_finish_ns;           /* the last request's finish (0 if none) */
+    uint32_t max_in_flight;           /* most requests started and not finished */
 } cc_replay_result;
 
 /* Replays t through a cache built from cfg.  cfg->block_tokens 0 = the
@@ -77,5 +149,15 @@ typedef struct cc_replay_result {
 int cc_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *opts,
               cc_replay_result *res, cc_err *err);
 void cc_replay_result_free(cc_replay_result *res);
+
+/* The event loop of the overlapping modes (replay_events.c), called by
+ * cc_replay with its cache and set-up: fills res's per-request figures and
+ * sums (records always, whatever keep_records says; cc_replay frees them if
+ * they were not asked for).  next: next-use positions or NULL. */
+int cc_replay_events(const cc_trace *t, const cc_pc_config *cfg, cc_prefix_cache *pc,
+                     const uint64_t *next, const cc_replay_opts *opts, cc_replay_result *res,
+                     cc_err *err);
+/* round(tokens * 1e9 / tokens_per_s) ns; 0 for an infinite rate. */
+int64_t cc_replay_duration_ns(uint64_t tokens, double tokens_per_s);
 
 #endif

@@ -57,6 +57,18 @@
  * not cached (in prefix mode, nor is the rest of that request's chain); a
  * rejected demotion is dropped.  NULL = admit everything.
  *
+ * Expiry.  A policy with an expire operation (ttl) decides when blocks
+ * time out; the cache asks it at every request's time, before the lookup
+ * (cc_pc_lookup, cc_pc_access; cc_pc_expire in prefix_cache.h), and
+ * removes each slot it names until it names none.  Only evictable slots
+ * expire: a pinned block, or (prefix mode) one with a cached child in the
+ * same tier, waits until it becomes evictable and then goes at the next
+ * pass, so in a tree a block lives as long as its longest-lived descendant.
+ * An expired block leaves the cache; if cached blocks in slower tiers still
+ * depend on it (prefix mode, several tiers), it moves down instead, as an
+ * eviction would.  A policy keyed by expiry time keeps an index of
+ * evictable slots (on_evictable) and answers expire in O(1).
+ *
  * Adding a policy (exactly two edits)
  * -----------------------------------
  *   1. Write policies/<name>.c defining
@@ -109,8 +121,11 @@ typedef struct cc_access {
     uint64_t seq;          /* position of this access in the driver's block-access
                               stream (monotone; Belady's clock) */
     uint64_t next_use;     /* seq of the block's next access, CC_NEXT_USE_NEVER if
-                              none; filled only for policies with
-                              CC_POLICY_NEEDS_NEXT_USE, and never for DEMOTE */
+                              none; filled only when the driver computed next
+                              uses (the replay does when a tier's policy has
+                              CC_POLICY_NEEDS_NEXT_USE).  For DEMOTE: the
+                              block's next use as of its last access (the
+                              cache keeps it per block in that case) */
     uint64_t size_bytes;   /* KV bytes of the block (the tier's block size) */
     double cost;           /* cost to recompute the block (GDSF-like); default:
                               its tokens */
@@ -183,6 +198,15 @@ typedef struct cc_policy_ops {
      * own state for out[max-1].  Results never depend on it. */
     uint32_t (*peek_victims)(const void *state, const cc_victim_ctx *ctx, uint32_t *out,
                              uint32_t max);
+    /* Optional, time-to-live policies (see "Expiry" above): an occupied slot
+     * with ctx->evictable[slot] != 0 whose time ran out at ctx->time_ns, or
+     * CC_SLOT_NONE.  Only chooses, like choose_victim; the cache then calls
+     * on_remove(slot, CC_REMOVE_EXPIRE), or nothing when the block cannot
+     * move (it then stops asking until its next expiry pass). */
+    uint32_t (*expire)(void *state, const cc_victim_ctx *ctx);
+    /* Optional: the earliest expiry time of an evictable slot, INT64_MAX if
+     * none (for drivers that schedule expiry events). */
+    int64_t (*next_expiry)(const void *state);
 } cc_policy_ops;
 
 /* ---- the registry (registry.c) -------------------------------------------- */

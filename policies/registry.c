@@ -17,7 +17,17 @@
 /* One line per policy; policies/<name>.c defines cc_policy_<name>. */
 #define CC_POLICY_TABLE(X) \
     X(lru)                 \
-    X(fifo)
+    X(fifo)                \
+    X(clock)               \
+    X(lfu)                 \
+    X(sieve)               \
+    X(s3fifo)              \
+    X(arc)                 \
+    X(slru)                \
+    X(gdsf)                \
+    X(ttl)                 \
+    X(trt)                 \
+    X(belady)
 
 #define CC_POLICY_DECLARE(name) extern const cc_policy_ops cc_policy_##name;
 #define CC_POLICY_ENTRY(name) &cc_policy_##name,

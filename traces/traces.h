@@ -264,12 +264,26 @@ typedef struct cc_trace_stats {
 int cc_trace_compute_stats(const cc_trace *t, cc_trace_stats *s, cc_err *err);
 
 /* ---- synthetic workloads (generator.c) -------------------------------------
- * ctxcache gen SPEC: the spec format is documented in README.md and in
- * generator.c.  Same spec + seed => byte-identical trace. */
+ * ctxcache gen SPEC: the spec format is documented in docs/workload-spec.md
+ * and in genspec.c.  Same spec + seed => byte-identical trace.  Errors in a
+ * spec name its file (or name), line and key ("section.key").  A relative
+ * `process = trace:PATH` is resolved against the spec file's folder (against
+ * the working directory for spec strings). */
 int cc_gen_from_spec_file(const char *spec_path, uint64_t seed, cc_trace *out, cc_err *err);
 int cc_gen_from_spec_string(const char *spec, const char *name, uint64_t seed,
                             cc_trace *out, cc_err *err);
-/* The built-in default workload of `make run`. */
+/* Limits on what a spec may ask for, below the format's own (fuzzing, tests,
+ * services that take specs from others); a spec beyond them is refused with
+ * CC_ERANGE naming the key.  0 / false = the format's own limit. */
+typedef struct cc_gen_limits {
+    uint64_t max_requests;       /* [workload] requests (format: 100,000,000) */
+    uint64_t max_context_tokens; /* [workload] max_context_tokens (format: 16,777,216) */
+    uint64_t max_entities;       /* counts: prompts, documents, corpus, groups (format: 10,000,000) */
+    bool no_files;               /* refuse `process = trace:PATH` */
+} cc_gen_limits;
+int cc_gen_from_spec_string_limited(const char *spec, const char *name, uint64_t seed,
+                                    const cc_gen_limits *lim, cc_trace *out, cc_err *err);
+/* The built-in default workload of `make run` (`ctxcache gen default`). */
 extern const char cc_gen_default_spec[];
 
 #endif

@@ -1,0 +1,31 @@
+/*
+ * results.h -- public surface of analysis/: results files.  A replay's
+ * per-request table and its full configuration and summary go into one HDF5
+ * file (schema: docs/results-format.md), readable by h5py/pandas without
+ * ctxcache; plots and reports read results files only.
+ */
+#ifndef CC_RESULTS_H
+#define CC_RESULTS_H
+
+#include "../core/replay.h"
+
+/* What a results file records about a run. */
+typedef struct cc_results_run {
+    const cc_trace *trace;         /* the trace as replayed (format, block size) */
+    const char *trace_path;        /* as given (NULL: trace->source) */
+    const cc_pc_config *cfg;       /* the cache as configured */
+    const cc_replay_result *res;   /* with records (keep_records) */
+    const char *policy;            /* default policy spec (--policy), or NULL */
+    const char *tiers_spec;        /* --tiers as given, or NULL */
+    uint64_t kv_bytes_per_token;
+    double ideal_block_hit_ratio;  /* from cc_trace_compute_stats; NaN if unknown */
+    double ideal_token_hit_ratio;
+} cc_results_run;
+
+/* Writes run to path atomically (PATH.tmp beside it, renamed on success,
+ * removed on failure) and deterministically (no object timestamps, no
+ * wall-clock figures): the same run gives a byte-identical file.  Errors:
+ * CC_EARG when res has no records, CC_EIO (HDF5 path in err->field). */
+int cc_results_write_h5(const char *path, const cc_results_run *run, cc_err *err);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * results_h5.c -- a replay's results as one HDF5 file: root attributes with
+ * the run's configuration and summary, /requests/... one dataset per column of
+ * the per-request table, /tiers/... one dataset per per-tier figure.  The
+ * schema is documented in docs/results-format.md; the names below are its
+ * single source in code.
+ *
+ * Writing follows traces/trace_h5.c: the file is created as PATH.tmp,
+ * closed (flushed) and renamed to PATH only when every write succeeded; any
+ * failure removes PATH.tmp, so PATH is the complete new file or untouched.
+ * Object timestamps are off and nothing wall-clock is written, so the same
+ * run gives byte-identical files.  Per-request columns are chunked and
+ * compressed (shuffle + deflate 3, as the trace writer's default); per-tier
+ * datasets and strings are small and stored contiguous.  HDF5 1.10 format.
+ *
+ * Cost: linear in requests; one scratch column (8 bytes per request).
+ */
+#include "results.h"
+
+#include <hdf5.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RESULTS_FORMAT "ctxcache-results"
+#define SCHEMA_MAJOR 1
+#define SCHEMA_MINOR 0
+#define CHUNK_ROWS 32768
+#define DEFLATE_LEVEL 3
+
+typedef struct w {
+    const char *path;
+    cc_err *err;
+    hid_t file, gcpl;
+    void *scratch;
+} w;
+
+static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0 && e->desc)
+        snprintf((char *)data, 200, "%s", e->desc);
+    return 0;
+}
+
+static int fail(w *W, const char *where, const char *what)
+{
+    char h5msg[200] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, h5msg);
+    return cc_err_set(W->err, CC_EIO, W->path, 0, where, "%s%s%s%s", what,
+                      h5msg[0] ? " (HDF5: " : "", h5msg, h5msg[0] ? ")" : "");
+}
+
+static hid_t string_type(size_t size)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
+                   H5Tset_strpad(t, H5T_STR_NULLPAD) < 0)) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static int attr(w *W, const char *name, hid_t ftype, hid_t mtype, const void *val)
+{
+    int rc = CC_OK;
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = space < 0 ? -1 : H5Acreate2(W->file, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, mtype, val) < 0)
+        rc = fail(W, name, "cannot write root attribute");
+    if (a >= 0)
+        H5Aclose(a);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+static int attr_u64(w *W, const char *name, uint64_t v)
+{
+    return attr(W, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+}
+static int attr_i64(w *W, const char *name, int64_t v)
+{
+    return attr(W, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+static int attr_f64(w *W, const char *name, double v)
+{
+    return attr(W, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+static int attr_str(w *W, const char *name, const char *s)
+{
+    size_t len = strlen(s);
+    hid_t t = string_type(len);
+    if (t < 0)
+        return fail(W, name, "cannot make a string type");
+    int rc = attr(W, name, t, t, len ? s : "");
+    H5Tclose(t);
+    return rc;
+}
+
+static int group(w *W, const char *path)
+{
+    hid_t g = H5Gcreate2(W->file, path, H5P_DEFAULT, W->gcpl, H5P_DEFAULT);
+    if (g < 0)
+        return fail(W, path, "cannot create group");
+    H5Gclose(g);
+    return CC_OK;
+}
+
+/* rank 1 (cols 0) or 2 (rows x cols); chunked + compressed when chunk. */
+static int dataset(w *W, const char *path, hid_t ftype, hid_t mtype, size_t rows, size_t cols,
+                   const void *data, bool chunk)
+{
+    int rc = CC_OK;
+    int rank = cols ? 2 : 1;
+    hsize_t dims[2] = {rows, cols};
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = -1;
+    if (space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
+        goto h5fail;
+    if (chunk && rows > 0) {
+        hsize_t c[2] = {rows < CHUNK_ROWS ? rows : CHUNK_ROWS, cols};
+        if (H5Pset_chunk(dcpl, rank, c) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+            H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)
+            goto h5fail;
+    }
+    ds = H5Dcreate2(W->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (ds < 0 || (rows * (cols ? cols : 1) > 0 &&
+                   H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+        goto h5fail;
+    goto done;
+h5fail:
+    rc = fail(W, path, "cannot write dataset");
+done:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+/* Per-request columns gathered from the records into the scratch array. */
+#define REC_COL(W, r, path, type, ftype, mtype, expr)                                    \
+    do {                                                                                 \
+        type *col_ = (W)->scratch;                                                       \
+        for (size_t i_ = 0; i_ < (r)->requests; i_++) {                                  \
+            const cc_replay_record *rec = &(r)->records[i_];                             \
+            col_[i_] = (type)(expr);                                                     \
+        }                                                                                \
+        if ((rc = dataset(W, path, ftype, mtype, (r)->requests, 0, col_, true)) != CC_OK) \
+            return rc;                                                                   \
+    } while (0)
+#define U32_COL(path, expr) REC_COL(W, r, path, uint32_t, H5T_STD_U32LE, H5T_NATIVE_UINT32, expr)
+#define U64_COL(path, expr) REC_COL(W, r, path, uint64_t, H5T_STD_U64LE, H5T_NATIVE_UINT64, expr)
+#define I64_COL(path, expr) REC_COL(W, r, path, int64_t, H5T_STD_I64LE, H5T_NATIVE_INT64, expr)
+
+/* Per-tier columns (n_tiers entries). */
+#define TIER_U64(path, expr)                                                             \
+    do {                                                                                 \
+        uint64_t v_[CC_PC_MAX_TIERS];                                                    \
+        for (uint32_t k = 0; k < T; k++)                                                 \
+            v_[k] = (expr);                                                              \
+        if ((rc = dataset(W, path, H5T_STD_U64LE, H5T_NATIVE_UINT64, T, 0, v_, false)) != \
+            CC_OK)                                                                       \
+            return rc;                                                                   \
+    } while (0)
+#define TIER_F64(path, expr)                                                             \
+    do {                                                                                 \
+        double v_[CC_PC_MAX_TIERS];                                                      \
+        for (uint32_t k = 0; k < T; k++)                                                 \
+            v_[k] = (expr);                                                              \
+        if ((rc = dataset(W, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, T, 0, v_, false)) != \
+            CC_OK)                                                                       \
+            return rc;                                                                   \
+    } while (0)
+
+static const char *tier_policy(const cc_tier_config *tc)
+{
+    if (tc->policy_params.spec[0])
+        return tc->policy_params.spec;
+    return tc->policy ? tc->policy->name : "lru";
+}
+
+static int tier_strings(w *W, const char *path, uint32_t T, const char *const *s)
+{
+    size_t width = 1;
+    for (uint32_t k = 0; k < T; k++)
+        if (strlen(s[k]) > width)
+            width = strlen(s[k]);
+    char *buf = calloc(T ? T : 1, width);
+    if (!buf)
+        return cc_err_set(W->err, CC_ENOMEM, W->path, 0, path, "out of memory");
+    for (uint32_t k = 0; k < T; k++)
+        memcpy(buf + k * width, s[k], strlen(s[k]));
+    hid_t st = string_type(width);
+    int rc = st < 0 ? fail(W, path, "cannot make a string type")
+                    : dataset(W, path, st, st, T, 0, buf, false);
+    if (st >= 0)
+        H5Tclose(st);
+    free(buf);
+    return rc;
+}
+
+static int write_all(w *W, const cc_results_run *run)
+{
+    const cc_replay_result *r = run->res;
+    const cc_pc_config *cfg = run->cfg;
+    const cc_trace *t = run->trace;
+    const uint32_t T = r->n_tiers;
+    int rc;
+#define TRY(x)                                                                           \
+    do {                                                                                 \
+        if ((rc = (x)) != CC_OK)                                                         \
+            return rc;                                                                   \
+    } while (0)
+    /* configuration */
+    TRY(attr_str(W, "format", RESULTS_FORMAT));
+    TRY(attr(W, "schema_version", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MAJOR}));
+    TRY(attr(W, "schema_minor", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MINOR}));
+    TRY(attr_str(W, "ctxcache_version", CC_VERSION));
+    TRY(attr_str(W, "trace", run->trace_path ? run->trace_path : t->source));
+    TRY(attr_str(W, "trace_format", t->source_format));
+    TRY(attr_u64(W, "trace_seed", t->seed));
+    TRY(attr_str(W, "mode", cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
+    TRY(attr_str(W, "concurrency", cc_concurrency_name(r->concurrency)));
+    TRY(attr_u64(W, "block_size", t->block_size));
+    TRY(attr_u64(W, "seed", cfg->seed));
+    TRY(attr_u64(W, "kv_bytes_per_token", run->kv_bytes_per_token));
+    TRY(attr_u64(W, "kv_bytes_per_block", cfg->kv_bytes_per_block));
+    TRY(attr_str(W, "policy", run->policy ? run->policy : ""));
+    TRY(attr_str(W, "tiers_spec", run->tiers_spec ? run->tiers_spec : ""));
+    TRY(attr_u64(W, "n_tiers", T));
+    TRY(attr_f64(W, "prefill_tokens_per_s", r->prefill_tokens_per_s));
+    TRY(attr_f64(W, "decode_tokens_per_s", r->decode_tokens_per_s));
+    TRY(attr_u64(W, "servers", r->servers));
+    /* summary */
+    TRY(attr_u64(W, "requests", r->requests));
+    TRY(attr_u64(W, "block_accesses", r->block_accesses));
+    TRY(attr_u64(W, "input_tokens", r->input_tokens));
+    TRY(attr_u64(W, "hit_blocks", r->hit_blocks));
+    TRY(attr_u64(W, "hit_tokens", r->hit_tokens));
+    TRY(attr_u64(W, "computed_tokens", r->computed_tokens));
+    TRY(attr_f64(W, "block_hit_ratio", r->block_hit_ratio));
+    TRY(attr_f64(W, "token_hit_ratio", r->token_hit_ratio));
+    TRY(attr_f64(W, "request_hit_ratio_mean", r->request_hit_ratio_mean));
+    TRY(attr_f64(W, "ideal_block_hit_ratio", run->ideal_block_hit_ratio));
+    TRY(attr_f64(W, "ideal_token_hit_ratio", run->ideal_token_hit_ratio));
+    TRY(attr_u64(W, "evictions", r->evictions));
+    TRY(attr_u64(W, "expirations", r->expirations));
+    TRY(attr_u64(W, "blocks_moved", r->blocks_moved));
+    TRY(attr_u64(W, "bytes_moved", r->bytes_moved));
+    TRY(attr_u64(W, "no_room_blocks", r->no_room_blocks));
+    TRY(attr_u64(W, "dedup_blocks", r->dedup_blocks));
+    TRY(attr_u64(W, "dedup_tokens", r->dedup_tokens));
+    TRY(attr_i64(W, "dedup_wait_ns", r->dedup_wait_ns));
+    TRY(attr_i64(W, "queue_wait_ns", r->queue_wait_ns));
+    TRY(attr_i64(W, "last_finish_ns", r->last_finish_ns));
+    TRY(attr_u64(W, "max_in_flight", r->max_in_flight));
+    TRY(attr_f64(W, "metadata_bytes_per_block", r->metadata_bytes_per_block));
+
+    TRY(group(W, "/requests"));
+    U64_COL("/requests/index", rec->request);
+    I64_COL("/requests/arrival_ns", rec->arrival_ns);
+    I64_COL("/requests/start_ns", rec->start_ns);
+    I64_COL("/requests/first_token_ns", rec->first_token_ns);
+    I64_COL("/requests/finish_ns", rec->finish_ns);
+    I64_COL("/requests/queue_wait_ns", rec->start_ns - rec->arrival_ns);
+    I64_COL("/requests/dedup_wait_ns", rec->dedup_wait_ns);
+    U32_COL("/requests/input_tokens", rec->input_tokens);
+    U32_COL("/requests/output_tokens", rec->output_tokens);
+    U32_COL("/requests/n_blocks", rec->n_blocks);
+    U32_COL("/requests/hit_blocks", rec->hit_blocks);
+    U32_COL("/requests/hit_tokens", rec->hit_tokens);
+    U32_COL("/requests/computed_tokens", rec->computed_tokens);
+    U32_COL("/requests/inserted_blocks", rec->inserted_blocks);
+    U32_COL("/requests/dedup_blocks", rec->dedup_blocks);
+    U32_COL("/requests/dedup_tokens", rec->dedup_tokens);
+    TRY(dataset(W, "/requests/hit_blocks_by_tier", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->requests,
+                T, r->record_tier_blocks, true));
+
+    TRY(group(W, "/tiers"));
+    const char *names[CC_PC_MAX_TIERS], *policies[CC_PC_MAX_TIERS];
+    for (uint32_t k = 0; k < T; k++) {
+        names[k] = cfg->tiers[k].name;
+        policies[k] = tier_policy(&cfg->tiers[k]);
+    }
+    TRY(tier_strings(W, "/tiers/name", T, names));
+    TRY(tier_strings(W, "/tiers/policy", T, policies));
+    TIER_U64("/tiers/capacity_blocks", r->capacity_blocks[k]);
+    TIER_F64("/tiers/bandwidth_bytes_per_s", cfg->tiers[k].bandwidth_bytes_per_s);
+    TIER_F64("/tiers/latency_s", cfg->tiers[k].latency_s);
+    TIER_U64("/tiers/hit_blocks", r->tiers[k].hit_blocks);
+    TIER_U64("/tiers/hit_tokens", r->tiers[k].hit_tokens);
+    TIER_U64("/tiers/inserted_blocks", r->tiers[k].inserted_blocks);
+    TIER_U64("/tiers/promoted_blocks", r->tiers[k].promoted_blocks);
+    TIER_U64("/tiers/demoted_in_blocks", r->tiers[k].demoted_in_blocks);
+    TIER_U64("/tiers/evicted_blocks", r->tiers[k].evicted_blocks);
+    TIER_U64("/tiers/dropped_blocks", r->tiers[k].dropped_blocks);
+    TIER_U64("/tiers/expired_blocks", r->tiers[k].expired_blocks);
+    TIER_U64("/tiers/rejected_blocks", r->tiers[k].rejected_blocks);
+    TIER_U64("/tiers/bytes_up", r->tiers[k].bytes_up);
+    TIER_U64("/tiers/bytes_down", r->tiers[k].bytes_down);
+#undef TRY
+    return CC_OK;
+}
+
+int cc_results_write_h5(const char *path, const cc_results_run *run, cc_err *err)
+{
+    const cc_replay_result *r = run->res;
+    if (r->requests && (!r->records || !r->record_tier_blocks))
+        return cc_err_set(err, CC_EARG, path, 0, "records",
+                          "the replay kept no per-request records (keep_records)");
+    if (r->n_tiers < 1 || r->n_tiers > CC_PC_MAX_TIERS)
+        return cc_err_set(err, CC_EARG, path, 0, "n_tiers", "expected 1..%d tiers, got %u",
+                          CC_PC_MAX_TIERS, r->n_tiers);
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+        return cc_err_set(err, CC_EARG, path, 0, NULL, "output path too long");
+
+    H5E_auto2_t saved_func;
+    void *saved_data;
+    H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    w W = {.path = path, .err = err, .file = -1, .gcpl = -1};
+    int rc = CC_OK;
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+    W.gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    W.scratch = malloc((r->requests ? r->requests : 1) * sizeof(uint64_t));
+    if (!W.scratch) {
+        rc = cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
+        goto out;
+    }
+    if (fcpl < 0 || fapl < 0 || W.gcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0 ||
+        H5Pset_obj_track_times(W.gcpl, 0) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+        rc = fail(&W, NULL, "cannot set up HDF5 property lists");
+        goto out;
+    }
+    W.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    if (W.file < 0) {
+        rc = fail(&W, NULL, "cannot create the temporary file PATH.tmp");
+        goto out;
+    }
+    rc = write_all(&W, run);
+    herr_t closed = H5Fclose(W.file);
+    W.file = -1;
+    if (rc == CC_OK && closed < 0)
+        rc = fail(&W, NULL, "cannot finish writing PATH.tmp");
+    if (rc == CC_OK && rename(tmp, path) != 0)
+        rc = cc_err_set(err, CC_EIO, path, 0, NULL, "cannot rename %s to it: %s", tmp,
+                        strerror(errno));
+out:
+    if (W.file >= 0)
+        H5Fclose(W.file);
+    if (rc != CC_OK)
+        remove(tmp); /* no partial output */
+    free(W.scratch);
+    if (W.gcpl >= 0)
+        H5Pclose(W.gcpl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
+    return rc;
+}
