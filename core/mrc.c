@@ -51,6 +51,8 @@
 
 #include <math.h>
 #include <omp.h>
+#define XXH_INLINE_ALL /* the sampling test runs on every access: inline XXH3 */
+#include <xxhash.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,7 +349,7 @@ typedef struct pass {
 
 static inline uint64_t block_hash(const pass *p, uint64_t key)
 {
-    return cc_hash_bytes(&key, sizeof key, p->o->seed);
+    return XXH3_64bits_withSeed(&key, sizeof key, p->o->seed); /* = cc_hash_bytes */
 }
 
 static inline bool is_sampled(const pass *p, uint64_t hash)
@@ -355,13 +357,13 @@ static inline bool is_sampled(const pass *p, uint64_t hash)
     return p->all || hash < p->thresh;
 }
 
-/* Bin of an effective distance d (0 = cold) at the current rate: the
- * d - 1 sampled blocks used since stand for (d - 1) / R blocks. */
-static inline uint64_t bin_of(const pass *p, uint64_t d)
+/* Bin of an effective distance d (0 = cold) measured at rate R: the d - 1
+ * sampled blocks used since stand for (d - 1) / R blocks. */
+static inline uint64_t bin_of(const pass *p, uint64_t d, double rate)
 {
-    if (d == 0 || p->rate == 1.0)
+    if (d == 0 || rate == 1.0)
         return d;
-    double b = ceil(1.0 + (double)(d - 1) / p->rate);
+    double b = ceil(1.0 + (double)(d - 1) / rate);
     return b >= (double)p->h.max_bin ? p->h.max_bin : (uint64_t)b;
 }
 
@@ -394,12 +396,12 @@ static int request_independent(pass *p, const uint64_t *b, uint32_t n, uint32_t 
         uint64_t hash = p->shards ? block_hash(p, b[j]) : 0;
         if (!is_sampled(p, hash))
             continue;
-        double w = 1.0 / p->rate;
+        double rate = p->rate, w = 1.0 / rate; /* touch may lower p->rate */
         uint64_t d;
         p->sampled++;
         p->sampled_tokens += tok;
         if (touch(p, b[j], hash, &d) != CC_OK ||
-            hist_add(&p->h, bin_of(p, d), w, w * tok) != CC_OK)
+            hist_add(&p->h, bin_of(p, d, rate), w, w * tok) != CC_OK)
             return CC_ENOMEM;
     }
     return CC_OK;
@@ -437,7 +439,7 @@ static int request_prefix(pass *p, const uint64_t *b, uint32_t n, uint32_t input
         double w = 1.0 / p->rate;
         p->sampled++;
         p->sampled_tokens += tok;
-        if (hist_add(&p->h, bin_of(p, eff), w, w * tok) != CC_OK)
+        if (hist_add(&p->h, bin_of(p, eff, p->rate), w, w * tok) != CC_OK)
             return CC_ENOMEM;
     }
     /* then the request's blocks go to the top, block 0 topmost */

@@ -65,10 +65,11 @@
  * as in replay.h; block hit ratio = hit accesses / accesses; miss ratio =
  * 1 - block hit ratio (no warm-up); token hit ratio = hit tokens / tokens.
  *
- * Memory: exact, ~60 bytes per distinct block (map 32, Fenwick <= 8, two
- * histogram bins 16, renumbering 4); SHARDS: the same per SAMPLED block plus
- * the histogram (16 bytes per bin up to the largest scaled distance) and,
- * fixed size, a 16-byte heap entry per sampled block.
+ * Memory: exact, 48 to 80 bytes per distinct block: the block -> time map
+ * (32-64, load 1/4..1/2), a histogram bin (16: hits and tokens), the bitset
+ * of times (< 1); prefix mode adds the consistency map (32-64).  SHARDS: the
+ * map and bitset per SAMPLED block, the histogram up to the largest scaled
+ * distance, and with a fixed size a 16-byte heap entry per sampled block.
  * Determinism: results depend only on the trace and the options (seed).
  */
 #ifndef CC_MRC_H
