@@ -40,6 +40,15 @@ static const char *const replay_help =
     "                        KV bytes per token, 2*layers*kv_heads*head_dim*dtype_bytes\n"
     "                        to convert capacities in bytes (required for them) and to\n"
     "                        count bytes moved (default 131072: Llama-3-8B in fp16)\n"
+    "  --implicit-cache NAME implicit (automatic) caching preset: sets --policy\n"
+    "                        (vllm: lru; openai: ttl 600 s idle; deepseek: ttl 6 h idle)\n"
+    "  --context-cache STYLE explicit context cache objects beside the implicit cache:\n"
+    "                        STYLE or STYLE(ttl_s=S,min_tokens=N,refresh=0|1); a request\n"
+    "                        creates an object for its cacheable prefix (whole blocks,\n"
+    "                        >= min_tokens), pinned until it expires; later requests\n"
+    "                        with that prefix hit it (styles listed below)\n"
+    "  --cacheable WHAT      cacheable prefix of each request: auto (default: leading\n"
+    "                        system/passage chunks, else all), system, all, blocks:N\n"
     "  --seed N              seed for randomised policies (default 1)\n"
     "\n"
     "concurrency (requests overlapping in time; docs/replay.md):\n"
@@ -79,6 +88,12 @@ static void print_help(FILE *out)
     fputs(replay_help, out);
     for (size_t i = 0; i < cc_policy_count(); i++)
         fprintf(out, "  %-10s %s\n", cc_policy_at(i)->name, cc_policy_at(i)->summary);
+    fputs("\ncontext cache styles (--context-cache):\n", out);
+    for (size_t i = 0; i < cc_ctx_style_count(); i++) {
+        const cc_ctx_style *st = cc_ctx_style_at(i);
+        fprintf(out, "  %-16s ttl_s=%g refresh=%d min_tokens=%u\n", st->name, st->ttl_s,
+                st->refresh, st->min_tokens);
+    }
     fputs(replay_examples, out);
 }
 
@@ -86,6 +101,7 @@ enum {
     OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_POLICY, OPT_CAP,
     OPT_TIERS, OPT_MODE, OPT_KVB, OPT_CONC, OPT_SEED,
     OPT_PREFILL_TPS, OPT_DECODE_TPS, OPT_SERVERS,
+    OPT_CTX, OPT_CACHEABLE, OPT_IMPLICIT,
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +121,9 @@ static const struct option long_opts[] = {
     {"decode-tps", required_argument, 0, OPT_DECODE_TPS},
     {"servers", required_argument, 0, OPT_SERVERS},
     {"results", required_argument, 0, 'o'},
+    {"context-cache", required_argument, 0, OPT_CTX},
+    {"cacheable", required_argument, 0, OPT_CACHEABLE},
+    {"implicit-cache", required_argument, 0, OPT_IMPLICIT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -138,6 +157,19 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
     if (r->expirations)
         printf("expirations      %llu blocks timed out\n", (unsigned long long)r->expirations);
+    if (r->has_context_cache) {
+        const cc_ctx_stats *x = &r->explicit_cache;
+        printf("explicit cache   %s (ttl %g s, %s, min %u tokens): %llu objects created (%llu "
+               "tokens), %llu hits serving %llu tokens (implicit %llu), %llu expired, %llu "
+               "deleted, %llu held at end, %.6g token-seconds stored\n",
+               r->context_cache.style.name, r->context_cache.style.ttl_s,
+               r->context_cache.style.refresh ? "refreshed on hit" : "fixed",
+               r->context_cache.style.min_tokens, (unsigned long long)x->created,
+               (unsigned long long)x->created_tokens, (unsigned long long)x->hits,
+               (unsigned long long)x->hit_tokens, (unsigned long long)r->implicit_hit_tokens,
+               (unsigned long long)x->expired, (unsigned long long)x->deleted,
+               (unsigned long long)x->held_at_end, x->token_seconds_stored);
+    }
     printf("moved            %llu blocks, %llu bytes between tiers (KV %llu bytes per token)\n",
            (unsigned long long)r->blocks_moved, (unsigned long long)r->bytes_moved,
            (unsigned long long)kvb_token);
@@ -240,6 +272,28 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
         json_array_append_new(tiers, x);
     }
     json_object_set_new(o, "tiers", tiers);
+    if (r->has_context_cache) {
+        const cc_ctx_stats *x = &r->explicit_cache;
+        const cc_ctx_style *st = &r->context_cache.style;
+        json_t *e = json_object();
+        json_object_set_new(e, "style", json_string(st->name));
+        json_object_set_new(e, "ttl_s", json_real(st->ttl_s));
+        json_object_set_new(e, "refresh", json_boolean(st->refresh));
+        json_object_set_new(e, "min_tokens", json_integer(st->min_tokens));
+        json_object_set_new(e, "objects_created", json_integer((json_int_t)x->created));
+        json_object_set_new(e, "created_tokens", json_integer((json_int_t)x->created_tokens));
+        json_object_set_new(e, "too_small", json_integer((json_int_t)x->too_small));
+        json_object_set_new(e, "no_room", json_integer((json_int_t)x->no_room));
+        json_object_set_new(e, "hits", json_integer((json_int_t)x->hits));
+        json_object_set_new(e, "tokens_served", json_integer((json_int_t)x->hit_tokens));
+        json_object_set_new(e, "expired", json_integer((json_int_t)x->expired));
+        json_object_set_new(e, "deleted", json_integer((json_int_t)x->deleted));
+        json_object_set_new(e, "held_at_end", json_integer((json_int_t)x->held_at_end));
+        json_object_set_new(e, "max_live", json_integer((json_int_t)x->max_live));
+        json_object_set_new(e, "token_seconds_stored", json_real(x->token_seconds_stored));
+        json_object_set_new(o, "explicit_cache", e);
+        json_object_set_new(o, "implicit_hit_tokens", json_integer((json_int_t)r->implicit_hit_tokens));
+    }
     int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     putchar('\n');
     json_decref(o);
@@ -273,9 +327,10 @@ int cmd_replay(int argc, char **argv)
     int json = 0;
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
-    int kvb_given = 0;
+    int kvb_given = 0, policy_given = 0;
     cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
     const char *results = NULL;
+    const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
@@ -291,7 +346,10 @@ int cmd_replay(int argc, char **argv)
         case OPT_TOK: o.tokenizer = optarg; break;
         case OPT_TENANT: o.tenant = optarg; break;
         case OPT_JSON: json = 1; break;
-        case OPT_POLICY: policy = optarg; break;
+        case OPT_POLICY: policy = optarg; policy_given = 1; break;
+        case OPT_CTX: ctx_spec = optarg; break;
+        case OPT_CACHEABLE: cacheable = optarg; break;
+        case OPT_IMPLICIT: implicit = optarg; break;
         case OPT_CAP: cap = optarg; break;
         case OPT_TIERS: tiers = optarg; break;
         case OPT_MODE: mode = optarg; break;
@@ -350,6 +408,23 @@ int cmd_replay(int argc, char **argv)
         return cli_usage_error(cmd, "--concurrency %s needs --mode prefix",
                                cc_concurrency_name(ro.concurrency));
     cc_err err = {0};
+    if (implicit) {
+        const cc_ctx_implicit *im = cc_ctx_implicit_find(implicit);
+        if (!im)
+            return cli_usage_error(cmd, "--implicit-cache: expected vllm, openai or deepseek, "
+                                        "got '%s'", implicit);
+        if (policy_given)
+            return cli_usage_error(cmd, "--implicit-cache: give it or --policy, not both");
+        policy = im->policy_spec;
+    }
+    cc_ctx_config ctx_cfg;
+    memset(&ctx_cfg, 0, sizeof ctx_cfg);
+    if (ctx_spec && cc_ctx_parse_style(ctx_spec, &ctx_cfg.style, &err) != CC_OK)
+        return cli_usage_error(cmd, "--context-cache: %s", err.msg);
+    if (cc_ctx_parse_cacheable(cacheable, &ctx_cfg, &err) != CC_OK)
+        return cli_usage_error(cmd, "--cacheable: %s", err.msg);
+    if (ctx_spec && cfg.mode != CC_PC_PREFIX)
+        return cli_usage_error(cmd, "--context-cache: needs --mode prefix");
     const cc_policy_ops *pops;
     cc_policy_params pparams;
     if (cc_policy_parse(policy, &pops, &pparams, &err) != CC_OK)
@@ -398,6 +473,7 @@ int cmd_replay(int argc, char **argv)
     cc_trace_stats s;
     cc_replay_result r;
     ro.keep_records = results != NULL;
+    ro.context_cache = ctx_spec ? &ctx_cfg : NULL;
     if (cc_trace_compute_stats(&t, &s, &err) != CC_OK ||
         cc_replay(&t, &cfg, &ro, &r, &err) != CC_OK) {
         cc_trace_free(&t);

@@ -165,6 +165,23 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         if (nb > max_blocks)
             max_blocks = (uint32_t)nb;
     }
+    cc_context_cache *ctx = NULL;
+    if (opts->context_cache) {
+        if (cfg.mode != CC_PC_PREFIX || opts->concurrency != CC_CONCURRENCY_NONE) {
+            free(next);
+            cc_pc_destroy(pc);
+            return cc_err_set(err, CC_EUNSUP, NULL, 0, "context_cache",
+                              "explicit context caches need the prefix mode and concurrency "
+                              "none (the overlapping modes do not drive them yet)");
+        }
+        if ((rc = cc_ctx_create(opts->context_cache, pc, t->n, &ctx, err)) != CC_OK) {
+            free(next);
+            cc_pc_destroy(pc);
+            return rc;
+        }
+        res->has_context_cache = true;
+        res->context_cache = *opts->context_cache;
+    }
     uint32_t T = cfg.n_tiers;
     uint32_t *nodes = malloc((size_t)max_blocks * sizeof *nodes);
     if (opts->keep_records && t->n) {
@@ -174,6 +191,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     if (!nodes || (opts->keep_records && t->n && (!res->records || !res->record_tier_blocks))) {
         free(nodes);
         free(next);
+        cc_ctx_destroy(ctx);
         cc_pc_destroy(pc);
         cc_replay_result_free(res);
         return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the replay");
@@ -193,6 +211,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         if (rc == CC_OK && !opts->keep_records)
             cc_replay_result_free(res);
         free(nodes);
+        nodes = NULL; /* freed again, harmlessly, after the summary */
         if (rc != CC_OK) {
             free(next);
             cc_pc_destroy(pc);
@@ -227,10 +246,25 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         };
         cc_pc_hits h;
         uint32_t inserted = 0;
+        cc_ctx_outcome co = {.hit_object = CC_CTX_NONE, .created_object = CC_CTX_NONE};
         if (cfg.mode == CC_PC_PREFIX) {
+            if (ctx)
+                cc_ctx_expire(ctx, rq.time_ns); /* before the implicit cache expires */
             cc_pc_lookup(pc, &rq, nodes, &h);
             cc_pc_insert(pc, &rq, nodes, &inserted);
-            cc_pc_release(pc, nodes, rq.n_blocks);
+            if (ctx && cc_ctx_on_request(ctx, &rq, cc_ctx_cacheable_tokens(opts->context_cache, t, i),
+                                         h.blocks, nodes, &co) != CC_OK) {
+                cc_pc_release(pc, nodes, rq.n_blocks);
+                free(nodes);
+                free(next);
+                cc_ctx_destroy(ctx);
+                cc_pc_destroy(pc);
+                cc_replay_result_free(res);
+                return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL,
+                                  "out of memory for context cache objects");
+            }
+            /* a new explicit object keeps the pins on its leading blocks */
+            cc_pc_release(pc, nodes + co.pinned_blocks, rq.n_blocks - co.pinned_blocks);
         } else {
             memset(&h, 0, sizeof h);
             const cc_pc_stats *st = cc_pc_get_stats(pc);
@@ -276,6 +310,11 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
             rec->start_ns = start;
             rec->first_token_ns = first;
             rec->finish_ns = prev_finish;
+            rec->explicit_tokens = co.explicit_tokens;
+            rec->implicit_tokens = h.tokens - co.explicit_tokens;
+            rec->explicit_object = co.hit_object;
+            rec->created_object = co.created_object;
+            rec->created_tokens = co.created_tokens;
             memcpy(res->record_tier_blocks + i * T, h.tier_blocks, T * sizeof(uint32_t));
         }
     }
@@ -283,7 +322,6 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     if (t->n)
         res->max_in_flight = 1;
     res->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
-    free(nodes);
 
 summary:
     res->requests = t->n;
@@ -304,6 +342,29 @@ summary:
         res->expirations += st->tier[k].expired_blocks;
     }
     res->metadata_bytes_per_block = cc_pc_bytes_per_block(pc);
+    res->implicit_hit_tokens = res->hit_tokens;
+    if (ctx) {
+        cc_ctx_finish(ctx);
+        res->explicit_cache = *cc_ctx_get_stats(ctx);
+        res->implicit_hit_tokens = res->hit_tokens - res->explicit_cache.hit_tokens;
+        size_t n_obj;
+        const cc_ctx_object *objs = cc_ctx_objects(ctx, &n_obj);
+        if (opts->keep_records && n_obj) {
+            res->ctx_objects = malloc(n_obj * sizeof *objs);
+            if (!res->ctx_objects) {
+                free(nodes);
+                free(next);
+                cc_ctx_destroy(ctx);
+                cc_pc_destroy(pc);
+                cc_replay_result_free(res);
+                return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the replay");
+            }
+            memcpy(res->ctx_objects, objs, n_obj * sizeof *objs);
+            res->n_ctx_objects = n_obj;
+        }
+        cc_ctx_destroy(ctx);
+    }
+    free(nodes);
     free(next);
     cc_pc_destroy(pc);
     return CC_OK;
@@ -313,6 +374,9 @@ void cc_replay_result_free(cc_replay_result *res)
 {
     free(res->records);
     free(res->record_tier_blocks);
+    free(res->ctx_objects);
+    res->ctx_objects = NULL;
+    res->n_ctx_objects = 0;
     res->records = NULL;
     res->record_tier_blocks = NULL;
 }

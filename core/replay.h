@@ -71,6 +71,7 @@
 #define CC_REPLAY_H
 
 #include "../traces/traces.h"
+#include "context_cache.h"
 #include "prefix_cache.h"
 
 typedef enum cc_concurrency {
@@ -90,7 +91,10 @@ int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err);
 
 typedef struct cc_replay_opts {
     cc_concurrency concurrency;
-    bool keep_records; /* fill records and record_tier_blocks */
+    bool keep_records; /* fill records and record_tier_blocks (and ctx_objects) */
+    const cc_ctx_config *context_cache; /* explicit context cache objects beside
+                                           the implicit cache (core/context_cache.h);
+                                           NULL = none; prefix mode only */
     /* service-time model (see above); 0 = the defaults */
     double prefill_tokens_per_s;
     double decode_tokens_per_s;       /* INFINITY: no decode time */
@@ -112,6 +116,13 @@ typedef struct cc_replay_record {
     uint32_t dedup_tokens;    /* of hit_tokens: their tokens */
     int64_t arrival_ns, start_ns, first_token_ns, finish_ns;
     int64_t dedup_wait_ns;    /* time spent waiting for other requests' blocks */
+    /* explicit context cache (0 / CC_CTX_NONE without one):
+     * hit_tokens = explicit_tokens + implicit_tokens */
+    uint32_t explicit_tokens; /* served by an explicit object */
+    uint32_t implicit_tokens; /* served by the implicit (automatic) cache */
+    uint32_t explicit_object; /* the object that served it */
+    uint32_t created_object;  /* the object it created */
+    uint32_t created_tokens;  /* tokens written into that object */
 } cc_replay_record;
 
 typedef struct cc_replay_result {
@@ -140,6 +151,13 @@ typedef struct cc_replay_result {
     int64_t queue_wait_ns;            /* sum over requests of start - arrival */
     int64_t last_finish_ns;           /* the last request's finish (0 if none) */
     uint32_t max_in_flight;           /* most requests started and not finished */
+    /* explicit context cache, when opts->context_cache was given */
+    bool has_context_cache;
+    cc_ctx_config context_cache;
+    cc_ctx_stats explicit_cache;      /* after cc_ctx_finish */
+    uint64_t implicit_hit_tokens;     /* hit_tokens - explicit_cache.hit_tokens */
+    cc_ctx_object *ctx_objects;       /* every object (lifetime events), when keep_records */
+    size_t n_ctx_objects;
 } cc_replay_result;
 
 /* Replays t through a cache built from cfg.  cfg->block_tokens 0 = the

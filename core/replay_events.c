@@ -31,7 +31,7 @@
  * cache operations; memory 4 bytes per block access (nodes) + about 64 bytes
  * per request (state and record), all allocated before the loop.
  */
-#include "event_queue.h"
+#include "../sim/sim.h" /* the one event queue (sim/event_queue.c) */
 #include "replay.h"
 
 #include <stdlib.h>
@@ -93,7 +93,7 @@ static uint32_t n_blocks_of(const loop *L, size_t i)
 
 static int push(loop *L, int64_t at, int cls, size_t i, cc_err *err)
 {
-    if (cc_evq_push(&L->q, at, (uint16_t)cls, 0, (uint32_t)i) != CC_OK)
+    if (cc_evq_push(&L->q, at, (uint32_t)cls, 0, (uint64_t)i) != CC_OK)
         return cc_err_set(err, CC_ENOMEM, L->t->source, 0, NULL, "out of memory for events");
     return CC_OK;
 }
@@ -248,7 +248,7 @@ static int run(loop *L, cc_err *err)
     int rc = t->n ? push(L, t->arrival_ns[0], EV_ARRIVE, 0, err) : CC_OK;
     cc_event e;
     while (rc == CC_OK && cc_evq_pop(&L->q, &e)) {
-        switch (e.cls) {
+        switch (e.kind) {
         case EV_ARRIVE: rc = on_arrive(L, e.id, e.time_ns, err); break;
         case EV_BLOCK: rc = on_block(L, e.id, e.time_ns, err); break;
         case EV_FINISH: rc = on_finish(L, e.id, e.time_ns, err); break;
@@ -274,7 +274,8 @@ int cc_replay_events(const cc_trace *t, const cc_pc_config *cfg, cc_prefix_cache
         .prefill_tps = opts->prefill_tokens_per_s, .decode_tps = opts->decode_tokens_per_s,
         .servers = opts->servers, .res = res,
     };
-    cc_evq_init(&L.q);
+    if (cc_evq_init(&L.q, 0) != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the event queue");
     size_t nb = cc_trace_n_blocks_total(t);
     L.nodes = malloc((nb ? nb : 1) * sizeof *L.nodes);
     L.st = malloc((t->n ? t->n : 1) * sizeof *L.st);

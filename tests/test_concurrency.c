@@ -9,7 +9,7 @@
  * failure, and the command's options. */
 #include "testutil.h"
 #include "analysis/results.h"
-#include "core/event_queue.h"
+#include "sim/sim.h"
 #include "core/replay.h"
 
 #include <gsl/gsl_rng.h>
@@ -389,7 +389,7 @@ static void test_event_queue_order(void **state)
 {
     (void)state;
     cc_evq q;
-    cc_evq_init(&q);
+    assert_int_equal(cc_evq_init(&q, 0), CC_OK);
     /* (time, cls) pairs pushed out of order; ids say the push order */
     int64_t times[] = {5, 3, 5, 3, 1, 5, 3};
     uint16_t cls[] = {1, 0, 0, 0, 2, 1, 2};

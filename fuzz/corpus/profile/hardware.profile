@@ -1,0 +1,27 @@
+# every hardware key
+kind = hardware
+name = all-keys
+peak_fp32_flop_per_s = 67e12
+peak_tf32_flop_per_s = 494.5e12
+peak_fp16_flop_per_s = 989.5e12
+peak_bf16_flop_per_s = 989.5e12
+peak_fp8_flop_per_s = 1979e12
+hbm_bytes = 80e9
+hbm_bytes_per_s = 3.35e12
+pcie_bytes_per_s = 64e9
+pcie_latency_s = 10e-6
+nvlink_bytes_per_s = 450e9
+nvlink_latency_s = 5e-6
+dram_bytes = 256e9
+dram_bytes_per_s = 76.8e9
+nvme_bytes = 3.84e12
+nvme_bytes_per_s = 7e9
+nvme_latency_s = 100e-6
+net_bytes_per_s = 50e9
+net_latency_s = 10e-6
+eff_link = 0.8
+eff_linear = 0.7
+eff_attn = 0.5
+eff_mem = 0.8
+step_overhead_s = 1e-3
+item_overhead_s = 1e-5

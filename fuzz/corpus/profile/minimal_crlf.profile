@@ -1,0 +1,10 @@
+kind = hardware
+name = x
+peak_fp32_flop_per_s = 1e12 # c
+hbm_bytes = 1e9
+hbm_bytes_per_s = 1e11
+pcie_bytes_per_s = 1e10
+dram_bytes = 1e10
+dram_bytes_per_s = 1e10
+nvme_bytes_per_s = 0
+eff_mem = 4
