@@ -40,6 +40,7 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max,
 
 int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_mrc(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

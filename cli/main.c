@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"gen", "generate a synthetic workload from a spec file", cmd_gen},
     {"trace", "convert traces between formats and describe them (convert, stats)", cmd_trace},
     {"replay", "replay a trace through the prefix (KV) cache: hit ratios per tier", cmd_replay},
+    {"mrc", "miss-ratio curve: hit ratios at many cache sizes in one run (exact LRU, SHARDS)", cmd_mrc},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };

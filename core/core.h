@@ -73,6 +73,9 @@ uint64_t *cc_u64map_get(const cc_u64map *m, uint64_t key);
 int cc_u64map_put(cc_u64map *m, uint64_t key, uint64_t val, uint64_t **slot);
 /* Returns 1 if removed, 0 if absent. */
 int cc_u64map_del(cc_u64map *m, uint64_t key);
+/* A hint: starts loading the slot where key lives or would go, for a lookup
+ * some accesses later (streams known ahead).  No effect on any result. */
+void cc_u64map_prefetch(const cc_u64map *m, uint64_t key);
 
 /* ---- block hashing --------------------------------------------------------
  * A block's hash names the whole prefix up to and including it (as Mooncake's

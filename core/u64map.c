@@ -61,6 +61,13 @@ void cc_u64map_clear(cc_u64map *m)
     m->has_empty_key = 0;
 }
 
+void cc_u64map_prefetch(const cc_u64map *m, uint64_t key)
+{
+    size_t i = mix64(key) & (m->cap - 1);
+    __builtin_prefetch(&m->keys[i]);
+    __builtin_prefetch(&m->vals[i]);
+}
+
 uint64_t *cc_u64map_get(const cc_u64map *m, uint64_t key)
 {
     if (key == CC_U64MAP_EMPTY)
