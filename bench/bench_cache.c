@@ -310,8 +310,20 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
                            uint32_t capacity, size_t accesses)
 {
     char cmd[4096], line[1024];
-    snprintf(cmd, sizeof cmd, "'%s' '%s' oracleGeneral %s %u --ignore-obj-size 1 2>&1", bin,
-             file, policy, capacity);
+    /* cachesim writes FILE.cachesim into its working directory: run it in
+     * the trace's folder (build/bench), not in the repository */
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    char abs_bin[2048];
+    if (!realpath(bin, abs_bin))
+        snprintf(abs_bin, sizeof abs_bin, "%s", bin);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' '%s' oracleGeneral %s %u --ignore-obj-size 1 2>&1",
+             dir, abs_bin, slash ? slash + 1 : file, policy, capacity);
     double t0 = bu_now_s();
     struct rusage ru0, ru1;
     getrusage(RUSAGE_CHILDREN, &ru0);
