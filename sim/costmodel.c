@@ -217,21 +217,28 @@ static int cm_prefill(void *self, const cc_sim_item *items, size_t n, double *se
     return CC_OK;
 }
 
-static int cm_decode(void *self, const int64_t *ctx, size_t n, double *seconds, cc_err *err)
+static int cm_decode(void *self, const cc_sim_item *items, size_t n, double *seconds,
+                     cc_err *err)
 {
     costmodel *cm = self;
     *seconds = 0;
     if (n == 0)
         return CC_OK;
-    if (!ctx)
-        return cc_err_set(err, CC_EARG, NULL, 0, "context_lens", "NULL for %zu sequences", n);
+    if (!items)
+        return cc_err_set(err, CC_EARG, NULL, 0, "items", "NULL items for %zu sequences", n);
     cc_sim_work w;
     work_begin(&cm->m, &w);
     for (size_t i = 0; i < n; i++) {
-        int rc = check_count(ctx[i], 0, "context_lens", i, err);
+        int rc = check_count(items[i].n_new, 1, "n_new", i, err);
+        if (!rc && items[i].n_new != 1)
+            rc = cc_err_set(err, CC_EARG, NULL, 0, "n_new",
+                            "item %zu: a decode step adds 1 token, got %lld", i,
+                            (long long)items[i].n_new);
+        if (!rc)
+            rc = check_count(items[i].n_cached, 0, "n_cached", i, err);
         if (rc)
             return rc;
-        work_add(&cm->m, 1.0, (double)ctx[i], &w);
+        work_add(&cm->m, 1.0, (double)items[i].n_cached, &w);
     }
     *seconds = cc_sim_work_seconds(&cm->hw, &cm->hw.coeffs, &cm->m, cm->tp, &w);
     return CC_OK;
@@ -355,7 +362,7 @@ static int cm_kv_transfer(void *self, double bytes, int from, int to, int mode,
 static void cm_destroy(void *self) { free(self); }
 
 static const cc_executor_ops costmodel_ops = {
-    "costmodel", cm_prefill, cm_decode, cm_kv_transfer, cm_blend, cm_destroy,
+    "costmodel", cm_prefill, cm_decode, cm_kv_transfer, cm_blend, NULL, cm_destroy,
 };
 
 void cc_costmodel_opts_default(cc_costmodel_opts *o)

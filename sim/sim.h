@@ -194,8 +194,10 @@ typedef struct cc_executor_ops {
     /* One forward over items[0..n).  n == 0 gives 0 s. */
     int (*prefill)(void *self, const cc_sim_item *items, size_t n, double *seconds,
                    cc_err *err);
-    /* One decode step: sequence s has context_lens[s] tokens before the new one. */
-    int (*decode)(void *self, const int64_t *context_lens, size_t n, double *seconds,
+    /* One decode step over items[0..n): item s adds one token (n_new must be
+     * 1) after n_cached tokens of context; req names the sequence so that a
+     * real engine finds its KV. */
+    int (*decode)(void *self, const cc_sim_item *items, size_t n, double *seconds,
                   cc_err *err);
     /* Moving `bytes` of KV from one tier to another.  compute_s: the compute
      * it is paired with (0: none); the result is the time until both are
@@ -205,6 +207,9 @@ typedef struct cc_executor_ops {
     /* One blend step over items[0..n). */
     int (*blend)(void *self, const cc_sim_blend_item *items, size_t n, double *seconds,
                  cc_err *err);
+    /* Optional (NULL: nothing to do): request req has left the instance
+     * (finished or preempted); a real engine frees its per-request state. */
+    void (*finish)(void *self, uint64_t req);
     void (*destroy)(void *self);
 } cc_executor_ops;
 
@@ -218,10 +223,15 @@ static inline int cc_executor_prefill(cc_executor *x, const cc_sim_item *items, 
 {
     return x->ops->prefill(x->self, items, n, s, e);
 }
-static inline int cc_executor_decode(cc_executor *x, const int64_t *ctx, size_t n, double *s,
-                                     cc_err *e)
+static inline int cc_executor_decode(cc_executor *x, const cc_sim_item *items, size_t n,
+                                     double *s, cc_err *e)
 {
-    return x->ops->decode(x->self, ctx, n, s, e);
+    return x->ops->decode(x->self, items, n, s, e);
+}
+static inline void cc_executor_finish(cc_executor *x, uint64_t req)
+{
+    if (x->ops->finish)
+        x->ops->finish(x->self, req);
 }
 static inline int cc_executor_kv_transfer(cc_executor *x, double bytes, int from, int to,
                                           int mode, double compute_s, double *s, cc_err *e)

@@ -246,7 +246,7 @@ static void test_executor_times_by_hand(void **state)
      * linear 2 x (4 x 36864 + 32768) = 360448, attention 512 x (11 + 21) = 16384
      * compute = 360448 / 5e8 + 16384 / 2.5e8 = 0.720896e-3 + 0.065536e-3 = 0.786432e-3
      * memory = (361728 + 512 x 32) / 1e9 = 0.378112e-3 -> compute bound; + 1.2e-4 */
-    int64_t ctx[] = {10, 20};
+    cc_sim_item ctx[] = {{1, 10, 0}, {1, 20, 1}};
     assert_int_equal(cc_executor_decode(&x, ctx, 2, &s, &e), CC_OK);
     assert_float_equal(s, 0.906432e-3, 1e-15);
     /* a memory-bound hardware: bandwidth 1e7 -> (361728 + 16384) / 1e7 = 37.8112e-3 */
@@ -262,10 +262,13 @@ static void test_executor_times_by_hand(void **state)
     cc_sim_item bad = {0, 5, 0};
     assert_int_equal(cc_executor_prefill(&x, &bad, 1, &s, &e), CC_EARG);
     assert_string_equal(e.field, "n_new");
-    int64_t badctx[] = {3, -1};
+    cc_sim_item badctx[] = {{1, 3, 0}, {1, -1, 1}};
     assert_int_equal(cc_executor_decode(&x, badctx, 2, &s, &e), CC_EARG);
-    assert_string_equal(e.field, "context_lens");
+    assert_string_equal(e.field, "n_cached");
     assert_non_null(strstr(e.msg, "item 1"));
+    cc_sim_item badnew[] = {{2, 3, 0}};
+    assert_int_equal(cc_executor_decode(&x, badnew, 1, &s, &e), CC_EARG);
+    assert_string_equal(e.field, "n_new");
     cc_executor_free(&x);
     cc_executor_free(&x); /* safe twice */
 }
@@ -459,7 +462,7 @@ static void test_shipped_profiles(void **state)
      * - 525336576 embedding rows) = 15009849344 bytes; one sequence of 1023
      * tokens adds 131072 x 1024 bytes of K/V; / (3.35e12 x 0.8) + 1e-3 + 1e-5 */
     assert_int_equal(cc_costmodel_create(&h100, &l8, NULL, &x, &e), CC_OK);
-    int64_t ctx = 1023;
+    cc_sim_item ctx = {1, 1023, 0};
     double s;
     assert_int_equal(cc_executor_decode(&x, &ctx, 1, &s, &e), CC_OK);
     assert_float_equal(s, (15009849344.0 + 131072.0 * 1024) / (3.35e12 * 0.8) + 1.01e-3, 1e-12);
