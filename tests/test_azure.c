@@ -15,20 +15,6 @@ static int read_str(const char *name, const char *text, size_t len, cc_trace *t,
     return cc_trace_read(path, "azure", NULL, t, e);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
 
 static void assert_same_columns(const cc_trace *a, const cc_trace *b)
 {
@@ -89,7 +75,7 @@ static void test_real_trace_round_trip(void **state)
     /* Azure's file has CRLF line ends and none after the last row; ours
      * ends every row, so it is the original plus "\r\n". */
     size_t n1, n2;
-    char *orig = slurp(path, &n1), *copy = slurp(out, &n2);
+    char *orig = tu_slurp(path, &n1), *copy = tu_slurp(out, &n2);
     assert_int_equal(n2, n1 + 2);
     assert_memory_equal(orig, copy, n1);
     assert_memory_equal(copy + n1, "\r\n", 2);
@@ -148,7 +134,7 @@ static void test_hand_file(void **state)
     tu_tmp_path(out, sizeof out, "hand_out.csv");
     assert_int_equal(cc_trace_write(&t, out, "azure", &e), CC_OK);
     size_t n;
-    char *got = slurp(out, &n);
+    char *got = tu_slurp(out, &n);
     assert_string_equal(got, HEADER
                         "2023-11-16 23:59:59.9999999,100,10\r\n"
                         "2023-11-17 00:00:00.0000000,200,20\r\n"
@@ -306,7 +292,7 @@ static void test_writer_ns_and_refusals(void **state)
     add(&t, 86400 * INT64_C(1000000000) + 123456789, 3, 4);
     assert_int_equal(cc_write_azure(&t, out, &e), CC_OK);
     size_t n;
-    char *got = slurp(out, &n);
+    char *got = tu_slurp(out, &n);
     assert_string_equal(got, HEADER "1970-01-01 00:00:00.0000000,1,2\r\n"
                                     "1970-01-02 00:00:00.123456789,3,4\r\n");
     free(got);
@@ -318,7 +304,7 @@ static void test_writer_ns_and_refusals(void **state)
     cc_trace empty;
     cc_trace_init(&empty);
     assert_int_equal(cc_write_azure(&empty, out, &e), CC_OK);
-    got = slurp(out, &n);
+    got = tu_slurp(out, &n);
     assert_string_equal(got, HEADER);
     free(got);
     unlink(out);

@@ -444,18 +444,6 @@ static void write_results(const cc_trace *t, const cc_pc_config *cfg, const cc_r
         fail_msg("write %s: %s", path, e.msg);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc(*n + 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 
 static void read_i64(hid_t f, const char *path, int64_t *out)
 {
@@ -516,7 +504,7 @@ static void test_results_file(void **state)
 
     /* byte-identical */
     size_t n1, n2;
-    char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+    char *a = tu_slurp(p1, &n1), *b = tu_slurp(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(a, b, n1);
     free(a);

@@ -41,19 +41,6 @@ static void sample_trace(cc_trace *t)
     add_req(t, 86400000000000, r5, 2); /* one day */
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n ? (size_t)n : 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static uint64_t le(const unsigned char *p, int n)
 {
@@ -157,7 +144,7 @@ static void test_csv_written_text(void **state)
     cc_err e = {0};
     assert_int_equal(cc_write_lcs_csv(&t, path, &e), CC_OK);
     size_t n;
-    char *s = (char *)slurp(path, &n);
+    char *s = tu_slurp(path, &n);
     const char *want = "timestamp,obj_id,obj_size\n"
                        "2,5,1\n"
                        "2,18446744073709551615,1\n"
@@ -186,7 +173,7 @@ static void test_oracle_next_access(void **state)
     cc_err e = {0};
     assert_int_equal(cc_write_lcs_oracle(&t, path, &e), CC_OK);
     size_t len;
-    unsigned char *d = slurp(path, &len);
+    unsigned char *d = (unsigned char *)tu_slurp(path, &len);
     size_t total = cc_trace_n_blocks_total(&t);
     assert_int_equal(len, total * 24);
     size_t k = 0;
@@ -214,7 +201,7 @@ static void test_oracle_next_access(void **state)
     add_req(&t, 0, ab, 2);
     add_req(&t, 3000000000, a, 1);
     assert_int_equal(cc_write_lcs_oracle(&t, path, &e), CC_OK);
-    d = slurp(path, &len);
+    d = (unsigned char *)tu_slurp(path, &len);
     unsigned char want[72];
     rec(want, 0, 0xAA, 1, 3);
     rec(want + 24, 0, 0xBB, 1, -1);

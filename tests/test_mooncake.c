@@ -14,21 +14,6 @@ static int read_str(const char *name, const char *text, size_t len, cc_trace *t,
     return cc_trace_read(path, "mooncake", NULL, t, e);
 }
 
-/* Whole file into a malloc'd buffer (*len bytes). */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
 
 static void assert_same_columns(const cc_trace *a, const cc_trace *b)
 {
@@ -94,7 +79,7 @@ static void test_real_trace_round_trip(void **state)
     /* Mooncake's ids are dense in first-seen order and its timestamps whole
      * ms, and the writer keeps the file's layout: the bytes come back. */
     size_t n1, n2;
-    char *orig = slurp(path, &n1), *copy = slurp(out, &n2);
+    char *orig = tu_slurp(path, &n1), *copy = tu_slurp(out, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(orig, copy, n1);
     free(orig);
@@ -348,7 +333,7 @@ static void test_writer_dense_ids(void **state)
         "{\"timestamp\": 2, \"input_length\": 3, \"output_length\": 0, \"hash_ids\": [2]}\n"
         "{\"timestamp\": 2, \"input_length\": 0, \"output_length\": 4, \"hash_ids\": []}\n";
     size_t n;
-    char *got = slurp(out, &n);
+    char *got = tu_slurp(out, &n);
     assert_string_equal(got, expect);
     free(got);
 

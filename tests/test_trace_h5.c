@@ -148,19 +148,6 @@ static long file_size(const char *p)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static unsigned char *slurp(const char *p, size_t *n)
-{
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(len ? (size_t)len : 1);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
 
 static int have_h5py(void)
 {
@@ -259,7 +246,7 @@ static void test_deterministic_bytes(void **state)
     assert_int_equal(cc_write_h5(&t, p1, &e), CC_OK);
     assert_int_equal(cc_write_h5(&t, p2, &e), CC_OK);
     size_t n1, n2;
-    unsigned char *b1 = slurp(p1, &n1), *b2 = slurp(p2, &n2);
+    unsigned char *b1 = (unsigned char *)tu_slurp(p1, &n1), *b2 = (unsigned char *)tu_slurp(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
     free(b1);
@@ -330,7 +317,7 @@ static void test_detect(void **state)
     H5Fclose(file);
     H5Pclose(fcpl);
     size_t n;
-    unsigned char *head = slurp(ub, &n);
+    unsigned char *head = (unsigned char *)tu_slurp(ub, &n);
     assert_true(n > 520);
     assert_int_equal(cc_detect_h5(ub, head, n), 100);
     assert_int_equal(cc_detect_h5(ub, head, 512), 0); /* head too short to see it */
@@ -766,7 +753,7 @@ static const struct bad_case {
 static void copy_file(const char *from, const char *to)
 {
     size_t n;
-    unsigned char *b = slurp(from, &n);
+    unsigned char *b = (unsigned char *)tu_slurp(from, &n);
     FILE *f = fopen(to, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(b, 1, n, f), n);
@@ -832,7 +819,7 @@ static void test_not_hdf5_truncated_corrupt(void **state)
     assert_string_equal(e.field, "/");
 
     size_t n;
-    unsigned char *img = slurp(good, &n);
+    unsigned char *img = (unsigned char *)tu_slurp(good, &n);
     size_t cuts[] = {8, 100, 512, n / 3, n / 2, n - 1000, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         tu_write_tmp(bad, sizeof bad, "bad2.h5", img, cuts[i]);
@@ -895,7 +882,7 @@ static void test_cli_convert_round_trip(void **state)
     cc_trace_free(&u);
     /* same trace, same bytes, also through the command */
     size_t n1, n2;
-    unsigned char *b1 = slurp(x, &n1), *b2 = slurp(y, &n2);
+    unsigned char *b1 = (unsigned char *)tu_slurp(x, &n1), *b2 = (unsigned char *)tu_slurp(y, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
     free(b1);

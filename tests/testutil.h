@@ -100,6 +100,27 @@ static inline int tu_run(const char *cmd, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* Whole file into a malloc'd, NUL-terminated buffer (caller frees); *len
+ * gets the byte count.  Fails the test when the file cannot be read. */
+static inline char *tu_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n < 0)
+        fail_msg("cannot size %s", path);
+    char *buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        fail_msg("cannot read %s", path);
+    fclose(f);
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
 static inline const char *tu_bin(void)
 {
     static char path[512];
