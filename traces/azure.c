@@ -23,6 +23,7 @@
  * time is a multiple of 100 ns (else 9), so a file read and written again is
  * the same file (up to the final line end) and times round-trip exactly.
  */
+#include "lines.h"
 #include "traces.h"
 
 #include <errno.h>
@@ -169,25 +170,21 @@ int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *
     snprintf(t->source_format, sizeof t->source_format, "azure");
     snprintf(t->source, sizeof t->source, "%s", path);
 
-    char *buf = NULL, b[256];
-    size_t buf_cap = 0;
-    long line = 0, first_blank = 0;
+    char b[256];
+    cc_lines L = {.f = f};
+    char *buf;
+    size_t n;
     int64_t prev_ns = 0;
     day_cache dc = {0};
     uint32_t tenant = 0;
-    ssize_t len;
     int rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
     if (rc) {
         rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
         goto out;
     }
-    while ((len = getline(&buf, &buf_cap, f)) != -1) {
-        line++;
-        size_t n = (size_t)len;
-        int terminated = n > 0 && buf[n - 1] == '\n';
-        n -= terminated;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
+    while (cc_lines_next(&L, &buf, &n)) {
+        const long line = L.line;
+        const int terminated = L.terminated;
         const char *s = buf;
         if (memchr(s, '\0', n)) {
             rc = cc_err_set(e, CC_EFORMAT, path, line, line == 1 ? "header" : "TIMESTAMP",
@@ -207,13 +204,11 @@ int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *
             }
             continue;
         }
-        if (n == 0) {
-            if (!first_blank)
-                first_blank = line;
+        int blank = cc_lines_blank(&L, n == 0);
+        if (blank > 0)
             continue;
-        }
-        if (first_blank) {
-            rc = cc_err_set(e, CC_EFORMAT, path, first_blank, "TIMESTAMP",
+        if (blank < 0) {
+            rc = cc_err_set(e, CC_EFORMAT, path, L.first_blank, "TIMESTAMP",
                             "blank line inside the trace; expected one request per row "
                             "(blank lines are allowed only at the end)");
             goto out;
@@ -272,17 +267,17 @@ int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *
         }
     }
     if (ferror(f)) {
-        rc = cc_err_set(e, CC_EIO, path, line, NULL, "read failed: %s", strerror(errno));
+        rc = cc_err_set(e, CC_EIO, path, L.line, NULL, "read failed: %s", strerror(errno));
         goto out;
     }
-    if (line == 0) {
+    if (L.line == 0) {
         rc = cc_err_set(e, CC_EFORMAT, path, 1, "header",
                         "file is empty; expected the header " AZ_HEADER);
         goto out;
     }
     rc = CC_OK;
 out:
-    free(buf);
+    cc_lines_free(&L);
     fclose(f);
     if (rc)
         cc_trace_free(t);

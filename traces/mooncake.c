@@ -32,27 +32,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include "lines.h"
+#include "textread.h"
 #include <stdlib.h>
 #include <string.h>
 
 #define MC_BLOCK_SIZE 512u
 #define MC_MAX_TOKENS (1u << 24)                      /* 16M tokens: an absurd length */
 #define MC_MAX_TIMESTAMP_MS (INT64_MAX / 1000000 - 1) /* so ms -> ns cannot overflow */
-
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown value";
-}
 
 /* The top-level member of the JSON object in s[0..n) whose value contains
  * byte pos (where a syntax error was found) or whose name ends just before
@@ -125,7 +112,7 @@ static int get_count(const json_t *o, const char *key, json_int_t max, json_int_
                           "missing; expected a non-negative integer");
     if (!json_is_integer(v))
         return cc_err_set(err, CC_EFORMAT, path, line, key,
-                          "expected a non-negative integer, found %s", json_type_name(v));
+                          "expected a non-negative integer, found %s", cc_json_type_name(v));
     json_int_t x = json_integer_value(v);
     if (x < 0)
         return cc_err_set(err, CC_ERANGE, path, line, key,
@@ -160,7 +147,7 @@ static int parse_line(const char *s, size_t n, int last_unterminated, const char
     int rc;
     if (!json_is_object(o)) {
         rc = cc_err_set(err, CC_EFORMAT, path, line, "record",
-                        "expected a JSON object, found %s", json_type_name(o));
+                        "expected a JSON object, found %s", cc_json_type_name(o));
         goto out;
     }
     json_int_t ts, in, outl;
@@ -182,7 +169,7 @@ static int parse_line(const char *s, size_t n, int last_unterminated, const char
     }
     if (!json_is_array(h)) {
         rc = cc_err_set(err, CC_EFORMAT, path, line, "hash_ids",
-                        "expected an array of block ids, found %s", json_type_name(h));
+                        "expected an array of block ids, found %s", cc_json_type_name(h));
         goto out;
     }
     size_t nb = json_array_size(h), want = ((size_t)in + MC_BLOCK_SIZE - 1) / MC_BLOCK_SIZE;
@@ -202,7 +189,7 @@ static int parse_line(const char *s, size_t n, int last_unterminated, const char
         if (!json_is_integer(v)) {
             rc = cc_err_set(err, CC_EFORMAT, path, line, "hash_ids",
                             "id %zu: expected a non-negative integer, found %s", j,
-                            json_type_name(v));
+                            cc_json_type_name(v));
             goto out;
         }
         json_int_t x = json_integer_value(v);
@@ -251,26 +238,20 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
     snprintf(t->source_format, sizeof t->source_format, "mooncake");
     snprintf(t->source, sizeof t->source, "%s", path);
 
-    char *buf = NULL;
-    size_t buf_cap = 0;
+    cc_lines L = {.f = f};
+    char *buf;
+    size_t n;
     uint64_t *ids = NULL;
     size_t ids_cap = 0;
     int64_t prev_ms = 0;
-    long line = 0, first_blank = 0;
     uint32_t tenant = 0;
-    ssize_t len;
     int rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
     if (rc) {
         rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
         goto out;
     }
-    while ((len = getline(&buf, &buf_cap, f)) != -1) {
-        line++;
-        size_t n = (size_t)len;
-        int terminated = n > 0 && buf[n - 1] == '\n';
-        n -= terminated;
-        if (n > 0 && buf[n - 1] == '\r')
-            n--;
+    while (cc_lines_next(&L, &buf, &n)) {
+        const long line = L.line;
         const char *nul = memchr(buf, '\0', n);
         if (nul) {
             rc = cc_err_set(e, CC_EFORMAT, path, line, "record",
@@ -281,34 +262,32 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
         size_t k = 0;
         while (k < n && (buf[k] == ' ' || buf[k] == '\t'))
             k++;
-        if (k == n) {
-            if (!first_blank)
-                first_blank = line;
+        int blank = cc_lines_blank(&L, k == n);
+        if (blank > 0)
             continue;
-        }
-        if (first_blank) {
-            rc = cc_err_set(e, CC_EFORMAT, path, first_blank, "record",
+        if (blank < 0) {
+            rc = cc_err_set(e, CC_EFORMAT, path, L.first_blank, "record",
                             "blank line inside the trace; expected one JSON object per line "
                             "(blank lines are allowed only at the end)");
             goto out;
         }
-        rc = parse_line(buf, n, !terminated, path, line, &prev_ms, &ids, &ids_cap, tenant, t, e);
+        rc = parse_line(buf, n, !L.terminated, path, line, &prev_ms, &ids, &ids_cap, tenant, t, e);
         if (rc)
             goto out;
     }
     if (ferror(f)) {
-        rc = cc_err_set(e, CC_EIO, path, line, NULL, "read failed: %s", strerror(errno));
+        rc = cc_err_set(e, CC_EIO, path, L.line, NULL, "read failed: %s", strerror(errno));
         goto out;
     }
     if (t->n == 0) {
         rc = cc_err_set(e, CC_EFORMAT, path, 1, "record",
-                        line ? "no records, only blank lines; expected one JSON object per line"
+                        L.line ? "no records, only blank lines; expected one JSON object per line"
                              : "file is empty; expected one JSON object per line");
         goto out;
     }
     rc = CC_OK;
 out:
-    free(buf);
+    cc_lines_free(&L);
     free(ids);
     fclose(f);
     if (rc)
