@@ -8,13 +8,13 @@
  * attributes and every column as a dataset, closes the file (which flushes
  * it) and only then renames OUT.tmp to OUT; any failure removes OUT.tmp, so
  * OUT is either the complete new file or untouched.  Non-empty numeric
- * datasets are chunked (CHUNK_BYTES per chunk) and compressed with shuffle +
- * deflate at DEFLATE_LEVEL, chosen for read speed (measured on the Mooncake
+ * datasets are chunked (CC_H5_CHUNK_BYTES per chunk, core/h5io.h) and compressed
+ * with shuffle + deflate at CC_H5_DEFLATE_LEVEL, chosen for read speed (measured on the Mooncake
  * trace, 288,500 sequential block ids): 256 KiB chunks keep inflate's output
  * and the unshuffle buffer in L2 cache (1 MiB chunks read 10% slower, 512 KiB
  * 50% slower); levels 1-3 (zlib's greedy matcher) inflate about twice as fast
  * as levels 4-9 on shuffled integers, and level 3 is 6% smaller than 1.  A
- * column whose middle chunk the filters shrink by less than MIN_SAVING
+ * column whose middle chunk the filters shrink by less than CC_H5_MIN_SAVING
  * (random 64-bit hashes, float embeddings) is stored contiguous and
  * unfiltered instead: inflating Huffman-coded noise reads 4x slower and saves
  * under a quarter.  h5py and the reader below handle both layouts alike.
@@ -27,7 +27,8 @@
  * metadata, so damage is reported rather than misread, and its fixed-array
  * chunk index makes the Mooncake trace file 12% smaller than the 1.8 format
  * does (an empty trace: 11 KB instead of 16 KB).  Readers need HDF5 >= 1.10.
- * Strings are fixed-length (see fixed_string_type).
+ * Strings are fixed-length (see cc_h5_string_type).  The writing discipline
+ * (quiet errors, atomic rename, deterministic bytes) is core/h5io.c's.
  *
  * Reading.  The file is read into memory in one go and opened as an HDF5
  * file image (see cc_read_h5).  Every dataset is opened by path and its type
@@ -56,6 +57,8 @@
  */
 #include "traces.h"
 
+#include "../core/h5io.h"
+
 #include <hdf5.h>
 
 #include <errno.h>
@@ -67,60 +70,13 @@
 #define H5TRACE_FORMAT "ctxcache-trace"
 #define SCHEMA_MAJOR 1
 #define SCHEMA_MINOR 0
-#define CHUNK_BYTES (1u << 18)
-#define DEFLATE_LEVEL 3
-#define MIN_SAVING 0.25
 #define MAX_INFLATE_RATIO 1100u
 #define MAX_BLOCK_SIZE (1u << 20)
 #define MAX_EMBEDDING_DIM (1u << 16)
 
 /* ---- errors ----------------------------------------------------------------- */
 
-typedef struct h5ctx {
-    const char *path; /* the file named in errors */
-    cc_err *err;
-    H5E_auto2_t saved_func;
-    void *saved_data;
-} h5ctx;
-
-static void quiet_begin(h5ctx *c, const char *path, cc_err *err)
-{
-    c->path = path;
-    c->err = err;
-    H5Eget_auto2(H5E_DEFAULT, &c->saved_func, &c->saved_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_end(h5ctx *c)
-{
-    H5Eset_auto2(H5E_DEFAULT, c->saved_func, c->saved_data);
-}
-
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf((char *)data, 200, "%s", e->desc);
-    return 0;
-}
-
-/* Fills the error record; with_h5 appends the innermost message on HDF5's
- * error stack (valid right after a failed library call). */
-static int fail(h5ctx *c, bool with_h5, int code, long rec, const char *field,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int fail(h5ctx *c, bool with_h5, int code, long rec, const char *field,
-                const char *fmt, ...)
-{
-    char msg[400], h5msg[200] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (with_h5)
-        H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, h5msg);
-    if (h5msg[0])
-        return cc_err_set(c->err, code, c->path, rec, field, "%s (HDF5: %s)", msg, h5msg);
-    return cc_err_set(c->err, code, c->path, rec, field, "%s", msg);
-}
+typedef cc_h5_quiet h5ctx;
 
 /* ---- element types of the schema ----------------------------------------------- */
 
@@ -183,180 +139,19 @@ static void describe_type(hid_t t, char *buf, size_t len)
 /* ---- writer ------------------------------------------------------------------- */
 
 typedef struct h5w {
-    h5ctx c;
-    hid_t file;
-    hid_t gcpl; /* groups and datasets carry no timestamps */
+    cc_h5w h;
     void *scratch;
 } h5w;
 
-static int w_attr(h5w *w, hid_t loc, const char *where, const char *name, hid_t ftype,
-                  hid_t mtype, const void *val)
-{
-    int rc = CC_OK;
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = space < 0 ? -1 : H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, mtype, val) < 0)
-        rc = fail(&w->c, true, CC_EIO, 0, where, "cannot write attribute '%s'", name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
-}
-
 static int w_attr_int(h5w *w, const char *name, elem_kind k, const void *val)
 {
-    return w_attr(w, w->file, "/", name, file_type(k), mem_type(k), val);
-}
-
-/* Fixed-length UTF-8 strings of size bytes (NUL-padded).  The writer never
- * uses variable-length strings: those live in HDF5's global heap, whose
- * reader in libhdf5 1.10 overruns memory on a damaged heap object, so a file
- * without one cannot reach that code however it is corrupted. */
-static hid_t fixed_string_type(size_t size)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
-                   H5Tset_strpad(t, H5T_STR_NULLPAD) < 0)) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static int w_attr_str(h5w *w, const char *name, const char *s)
-{
-    size_t len = strlen(s);
-    hid_t t = fixed_string_type(len);
-    if (t < 0)
-        return fail(&w->c, true, CC_EIO, 0, "/", "cannot make a string type");
-    int rc = w_attr(w, w->file, "/", name, t, t, len ? s : "");
-    H5Tclose(t);
-    return rc;
-}
-
-static int w_group(h5w *w, const char *path)
-{
-    hid_t g = H5Gcreate2(w->file, path, H5P_DEFAULT, w->gcpl, H5P_DEFAULT);
-    if (g < 0)
-        return fail(&w->c, true, CC_EIO, 0, path, "cannot create group");
-    H5Gclose(g);
-    return CC_OK;
-}
-
-/* Stored bytes over logical bytes when one chunk of data is written
- * with dcpl's filters, measured in an in-memory HDF5 file (nothing touches
- * the disk); 0 when the probe itself fails (then the filters are kept). */
-static double probe_ratio(hid_t ftype, hid_t mtype, int rank, const hsize_t *chunk, hid_t dcpl,
-                          const void *data)
-{
-    double ratio = 0;
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1, space = -1, ds = -1;
-    if (fapl >= 0 && H5Pset_fapl_core(fapl, CHUNK_BYTES, 0) >= 0 &&
-        (f = H5Fcreate("ctxcache-compression-probe", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) >= 0 &&
-        (space = H5Screate_simple(rank, chunk, NULL)) >= 0 &&
-        (ds = H5Dcreate2(f, "probe", ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0 &&
-        H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) {
-        hsize_t logical = chunk[0] * (rank == 2 ? chunk[1] : 1) * H5Tget_size(ftype);
-        ratio = (double)H5Dget_storage_size(ds) / (double)logical;
-    }
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (space >= 0)
-        H5Sclose(space);
-    if (f >= 0)
-        H5Fclose(f);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    return ratio;
-}
-
-/* A dataset of rank 1 or 2 (dims[1] = row width).  When compress is set and
- * the dataset is not empty it is chunked with shuffle + deflate, unless a
- * probe of its middle chunk saves less than MIN_SAVING (random 64-bit hashes,
- * float embeddings): such data is stored contiguous and unfiltered, because
- * inflating Huffman-coded noise costs read time (about 4x a plain read) and
- * saves little.
- * ftype/mtype are given explicitly for strings. */
-static int w_dataset_typed(h5w *w, const char *path, hid_t ftype, hid_t mtype, int rank,
-                           const hsize_t *dims, const void *data, bool compress)
-{
-    int rc = CC_OK;
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ds = -1;
-    if (space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
-        goto h5fail;
-    hsize_t row = rank == 2 ? dims[1] : 1, total = dims[0] * row;
-    if (total > 0 && compress) {
-        size_t elem = H5Tget_size(ftype);
-        hsize_t rows = CHUNK_BYTES / (elem * row);
-        if (rows == 0)
-            rows = 1;
-        if (rows > dims[0])
-            rows = dims[0];
-        hsize_t chunk[2] = {rows, row};
-        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || (elem > 1 && H5Pset_shuffle(dcpl) < 0) ||
-            H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)
-            goto h5fail;
-        /* the middle chunk: the first is often unrepresentative (early
-         * requests repeat prefixes that are still close by) */
-        hsize_t mid = (dims[0] / rows) / 2 * rows;
-        if (mid + rows > dims[0])
-            mid = 0;
-        const void *sample = (const char *)data + mid * row * H5Tget_size(mtype);
-        if (probe_ratio(ftype, mtype, rank, chunk, dcpl, sample) > 1.0 - MIN_SAVING) {
-            H5Pclose(dcpl);
-            dcpl = H5Pcreate(H5P_DATASET_CREATE);
-            if (dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
-                goto h5fail;
-        }
-    }
-    ds = H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds < 0 || (total > 0 && H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-        goto h5fail;
-    goto done;
-h5fail:
-    rc = fail(&w->c, true, CC_EIO, 0, path, "cannot write dataset");
-done:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
+    return cc_h5w_attr(&w->h, "/", name, file_type(k), mem_type(k), val);
 }
 
 static int w_column(h5w *w, const char *path, elem_kind k, size_t n, const void *data)
 {
     hsize_t dims[1] = {n};
-    return w_dataset_typed(w, path, file_type(k), mem_type(k), 1, dims, data, true);
-}
-
-/* /tenants/name: fixed-length strings as wide as the longest name. */
-static int w_tenants(h5w *w, const cc_trace *t)
-{
-    size_t width = 1;
-    for (size_t i = 0; i < t->n_tenants; i++)
-        if (strlen(t->tenants[i]) > width)
-            width = strlen(t->tenants[i]);
-    char *buf = calloc(t->n_tenants ? t->n_tenants : 1, width);
-    if (!buf)
-        return fail(&w->c, false, CC_ENOMEM, 0, "/tenants/name", "out of memory");
-    for (size_t i = 0; i < t->n_tenants; i++)
-        memcpy(buf + i * width, t->tenants[i], strlen(t->tenants[i]));
-    int rc;
-    hid_t st = fixed_string_type(width);
-    if (st < 0) {
-        rc = fail(&w->c, true, CC_EIO, 0, "/tenants/name", "cannot make a string type");
-    } else {
-        hsize_t dims[1] = {t->n_tenants};
-        rc = w_dataset_typed(w, "/tenants/name", st, st, 1, dims, buf, false);
-        H5Tclose(st);
-    }
-    free(buf);
-    return rc;
+    return cc_h5w_dataset(&w->h, path, file_type(k), mem_type(k), 1, dims, data, CC_H5_PROBE);
 }
 
 /* One field of the chunk records, gathered into the scratch buffer. */
@@ -395,7 +190,7 @@ static int w_all(h5w *w, const cc_trace *t)
         if ((rc = (x)) != CC_OK)                                                 \
             return rc;                                                           \
     } while (0)
-    TRY(w_attr_str(w, "format", H5TRACE_FORMAT));
+    TRY(cc_h5w_attr_str(&w->h, "/", "format", H5TRACE_FORMAT));
     TRY(w_attr_int(w, "schema_version", E_U32, &major));
     TRY(w_attr_int(w, "schema_minor", E_U32, &minor));
     TRY(w_attr_int(w, "block_size", E_U32, &t->block_size));
@@ -403,11 +198,11 @@ static int w_all(h5w *w, const cc_trace *t)
     TRY(w_attr_int(w, "epoch_ns", E_I64, &t->epoch_ns));
     TRY(w_attr_int(w, "seed", E_U64, &t->seed));
     TRY(w_attr_int(w, "embedding_dim", E_U32, &dim));
-    TRY(w_attr_str(w, "source_format", t->source_format));
-    TRY(w_attr_str(w, "source", t->source));
-    TRY(w_attr_str(w, "ctxcache_version", CC_VERSION));
+    TRY(cc_h5w_attr_str(&w->h, "/", "source_format", t->source_format));
+    TRY(cc_h5w_attr_str(&w->h, "/", "source", t->source));
+    TRY(cc_h5w_attr_str(&w->h, "/", "ctxcache_version", CC_VERSION));
 
-    TRY(w_group(w, "/requests"));
+    TRY(cc_h5w_group(&w->h, "/requests"));
     TRY(w_column(w, "/requests/arrival_ns", E_I64, n, t->arrival_ns));
     TRY(w_column(w, "/requests/session_id", E_U64, n, t->session_id));
     TRY(w_column(w, "/requests/turn", E_U32, n, t->turn));
@@ -417,19 +212,19 @@ static int w_all(h5w *w, const cc_trace *t)
     TRY(w_column(w, "/requests/group_id", E_U64, n, t->group_id));
     TRY(w_column(w, "/requests/role", E_U8, n, t->role));
 
-    TRY(w_group(w, "/index"));
+    TRY(cc_h5w_group(&w->h, "/index"));
     TRY(w_column(w, "/index/block_offset", E_U64, n + 1, n ? t->block_off : zero_off));
     TRY(w_column(w, "/index/token_offset", E_U64, n + 1, n ? t->token_off : zero_off));
     TRY(w_column(w, "/index/chunk_offset", E_U64, n + 1, n ? t->chunk_off : zero_off));
 
-    TRY(w_group(w, "/blocks"));
+    TRY(cc_h5w_group(&w->h, "/blocks"));
     TRY(w_column(w, "/blocks/hash", E_U64, nb, t->blocks));
-    TRY(w_group(w, "/tokens"));
+    TRY(cc_h5w_group(&w->h, "/tokens"));
     TRY(w_column(w, "/tokens/id", E_U32, nt, t->token_ids));
 
-    TRY(w_group(w, "/chunks"));
+    TRY(cc_h5w_group(&w->h, "/chunks"));
     if (nc && !(w->scratch = malloc(nc * sizeof(uint64_t))))
-        return fail(&w->c, false, CC_ENOMEM, 0, "/chunks", "out of memory for %zu chunks", nc);
+        return cc_h5_fail(&w->h.q, false, CC_ENOMEM, 0, "/chunks", "out of memory for %zu chunks", nc);
     TRY(w_chunk_field(w, t, nc, "/chunks/text_offset", E_U64));
     TRY(w_chunk_field(w, t, nc, "/chunks/text_len", E_U32));
     TRY(w_chunk_field(w, t, nc, "/chunks/kind", E_U8));
@@ -439,13 +234,14 @@ static int w_all(h5w *w, const cc_trace *t)
 
     TRY(w_column(w, "/text", E_U8, t->text_len, t->text));
 
-    TRY(w_group(w, "/tenants"));
-    TRY(w_tenants(w, t));
+    TRY(cc_h5w_group(&w->h, "/tenants"));
+    TRY(cc_h5w_strings(&w->h, "/tenants/name", (const char *const *)t->tenants,
+                        t->n_tenants));
 
     if (t->embedding_dim) {
         hsize_t edims[2] = {n, t->embedding_dim};
-        TRY(w_dataset_typed(w, "/embeddings", file_type(E_F32), mem_type(E_F32), 2, edims,
-                            t->embeddings, true));
+        TRY(cc_h5w_dataset(&w->h, "/embeddings", file_type(E_F32), mem_type(E_F32), 2, edims,
+                           t->embeddings, CC_H5_PROBE));
     }
 #undef TRY
     return CC_OK;
@@ -456,48 +252,11 @@ int cc_write_h5(const cc_trace *t, const char *path, cc_err *err)
     int rc = cc_trace_validate(t, path, err);
     if (rc != CC_OK)
         return rc;
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cc_err_set(err, CC_EARG, path, 0, NULL, "output path too long");
-
-    h5w w = {.file = -1, .gcpl = -1};
-    quiet_begin(&w.c, path, err);
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    w.gcpl = H5Pcreate(H5P_GROUP_CREATE);
-    if (fcpl < 0 || fapl < 0 || w.gcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0 ||
-        H5Pset_obj_track_times(w.gcpl, 0) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        rc = fail(&w.c, true, CC_ENOMEM, 0, NULL, "cannot set up HDF5 property lists");
-        goto out;
-    }
-    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    if (w.file < 0) {
-        rc = fail(&w.c, true, CC_EIO, 0, NULL, "cannot create %s", tmp);
-        goto out;
-    }
-    rc = w_all(&w, t);
-    herr_t closed = H5Fclose(w.file);
-    w.file = -1;
-    if (rc == CC_OK && closed < 0)
-        rc = fail(&w.c, true, CC_EIO, 0, NULL, "cannot finish writing %s", tmp);
-    if (rc == CC_OK && rename(tmp, path) != 0)
-        rc = cc_err_set(err, CC_EIO, path, 0, NULL, "cannot rename %s to it: %s", tmp,
-                        strerror(errno));
-out:
-    if (w.file >= 0)
-        H5Fclose(w.file);
-    if (rc != CC_OK)
-        remove(tmp); /* no partial output */
+    h5w w = {0};
+    if ((rc = cc_h5w_open(&w.h, path, err)) != CC_OK)
+        return rc;
+    rc = cc_h5w_close(&w.h, w_all(&w, t));
     free(w.scratch);
-    if (w.gcpl >= 0)
-        H5Pclose(w.gcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    quiet_end(&w.c);
     return rc;
 }
 
@@ -523,7 +282,7 @@ static int r_exists(h5r *r, const char *path, bool *exists)
         htri_t e = H5Lexists(r->file, buf, H5P_DEFAULT);
         *p = saved;
         if (e < 0)
-            return fail(&r->c, true, CC_EFORMAT, 0, path, "cannot look up the link");
+            return cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path, "cannot look up the link");
         if (e == 0) {
             *exists = false;
             return CC_OK;
@@ -549,17 +308,17 @@ static int r_open(h5r *r, const char *path, int kind, int rank, uint64_t want0, 
     if (rc)
         return rc;
     if (!exists)
-        return fail(&r->c, false, CC_EFORMAT, 0, path,
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path,
                     "missing; expected a dataset of %s (schema version %d)", tname, SCHEMA_MAJOR);
     hid_t ds = H5Dopen2(r->file, path, r->dapl);
     if (ds < 0)
-        return fail(&r->c, true, CC_EFORMAT, 0, path, "cannot open; expected a dataset of %s",
+        return cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path, "cannot open; expected a dataset of %s",
                     tname);
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
     char found[64];
     hsize_t dims[2] = {0, 0};
     if (type < 0 || space < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, path, "cannot read the dataset's header");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path, "cannot read the dataset's header");
         goto out;
     }
     describe_type(type, found, sizeof found);
@@ -568,35 +327,35 @@ static int r_open(h5r *r, const char *path, int kind, int rank, uint64_t want0, 
                     H5Tget_size(type) != elem_info[kind].size ||
                     (elem_info[kind].cls == H5T_INTEGER &&
                      H5Tget_sign(type) != elem_info[kind].sign))) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, path, "has type %s; expected %s", found, tname);
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path, "has type %s; expected %s", found, tname);
         goto out;
     }
     int nd = H5Sget_simple_extent_type(space) == H5S_SIMPLE ? H5Sget_simple_extent_ndims(space) : 0;
     if (nd != rank) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, path, "has %d dimensions; expected %d", nd, rank);
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path, "has %d dimensions; expected %d", nd, rank);
         goto out;
     }
     H5Sget_simple_extent_dims(space, dims, NULL);
     if (want0 != ANY_LEN && dims[0] != want0) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, path, "has %llu rows; expected %llu (%s)",
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path, "has %llu rows; expected %llu (%s)",
                   (unsigned long long)dims[0], (unsigned long long)want0, what);
         goto out;
     }
     if (rank == 2 && dims[1] != want1) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, path, "has %llu columns; expected %llu (%s)",
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path, "has %llu columns; expected %llu (%s)",
                   (unsigned long long)dims[1], (unsigned long long)want1, what);
         goto out;
     }
     size_t elem = H5Tget_size(type);
     uint64_t count = dims[0] * (rank == 2 ? dims[1] : 1);
     if ((rank == 2 && dims[1] && count / dims[1] != dims[0]) || count > SIZE_MAX / 16 / elem) {
-        rc = fail(&r->c, false, CC_ERANGE, 0, path, "declares %llu x %llu elements; too large",
+        rc = cc_h5_fail(&r->c, false, CC_ERANGE, 0, path, "declares %llu x %llu elements; too large",
                   (unsigned long long)dims[0], (unsigned long long)dims[1]);
         goto out;
     }
     uint64_t stored = H5Dget_storage_size(ds);
     if (count * elem > stored * MAX_INFLATE_RATIO + (1u << 20)) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, path,
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, path,
                   "declares %llu bytes but stores only %llu; expected at most %u times the "
                   "stored size (corrupt header, or a dataset that was never written)",
                   (unsigned long long)(count * elem), (unsigned long long)stored,
@@ -625,11 +384,11 @@ static int r_read(h5r *r, hid_t ds, const char *path, elem_kind kind, uint64_t c
         return CC_OK;
     void *buf = malloc(count * elem_info[kind].size);
     if (!buf)
-        return fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory for %llu elements",
+        return cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory for %llu elements",
                     (unsigned long long)count);
     if (H5Dread(ds, mem_type(kind), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         free(buf);
-        return fail(&r->c, true, CC_EFORMAT, 0, path,
+        return cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path,
                     "cannot read the data (truncated or corrupt file)");
     }
     *out = buf;
@@ -661,11 +420,11 @@ static int r_attr_int(h5r *r, const char *name, bool required, int64_t min, uint
     snprintf(where, sizeof where, "/@%s", name);
     htri_t ex = H5Aexists(r->file, name);
     if (ex < 0)
-        return fail(&r->c, true, CC_EFORMAT, 0, where, "cannot look up the attribute");
+        return cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot look up the attribute");
     if (present)
         *present = ex > 0;
     if (ex == 0)
-        return required ? fail(&r->c, false, CC_EFORMAT, 0, where,
+        return required ? cc_h5_fail(&r->c, false, CC_EFORMAT, 0, where,
                                "missing root attribute '%s'; expected an integer", name)
                         : CC_OK;
     int rc = CC_OK;
@@ -673,12 +432,12 @@ static int r_attr_int(h5r *r, const char *name, bool required, int64_t min, uint
     hid_t type = a < 0 ? -1 : H5Aget_type(a), space = a < 0 ? -1 : H5Aget_space(a);
     char found[64];
     if (type < 0 || space < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot open the attribute");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot open the attribute");
         goto out;
     }
     describe_type(type, found, sizeof found);
     if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, where,
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, where,
                   "has type %s (%lld values); expected one integer", found,
                   (long long)H5Sget_simple_extent_npoints(space));
         goto out;
@@ -688,7 +447,7 @@ static int r_attr_int(h5r *r, const char *name, bool required, int64_t min, uint
     int64_t s = 0;
     if (H5Aread(a, big_unsigned ? H5T_NATIVE_UINT64 : H5T_NATIVE_INT64,
                 big_unsigned ? (void *)&u : (void *)&s) < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
         goto out;
     }
     bool neg = !big_unsigned && s < 0;
@@ -696,10 +455,10 @@ static int r_attr_int(h5r *r, const char *name, bool required, int64_t min, uint
         u = (uint64_t)s;
     if ((neg && s < min) || (!neg && u > max)) {
         if (neg)
-            rc = fail(&r->c, false, CC_ERANGE, 0, where, "is %lld; expected %lld..%llu",
+            rc = cc_h5_fail(&r->c, false, CC_ERANGE, 0, where, "is %lld; expected %lld..%llu",
                       (long long)s, (long long)min, (unsigned long long)max);
         else
-            rc = fail(&r->c, false, CC_ERANGE, 0, where, "is %llu; expected %lld..%llu",
+            rc = cc_h5_fail(&r->c, false, CC_ERANGE, 0, where, "is %llu; expected %lld..%llu",
                       (unsigned long long)u, (long long)min, (unsigned long long)max);
         goto out;
     }
@@ -726,9 +485,9 @@ static int r_attr_str(h5r *r, const char *name, bool required, char *buf, size_t
     buf[0] = '\0';
     htri_t ex = H5Aexists(r->file, name);
     if (ex < 0)
-        return fail(&r->c, true, CC_EFORMAT, 0, where, "cannot look up the attribute");
+        return cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot look up the attribute");
     if (ex == 0)
-        return required ? fail(&r->c, false, CC_EFORMAT, 0, where,
+        return required ? cc_h5_fail(&r->c, false, CC_EFORMAT, 0, where,
                                "missing root attribute '%s'; expected a string", name)
                         : CC_OK;
     int rc = CC_OK;
@@ -738,23 +497,23 @@ static int r_attr_str(h5r *r, const char *name, bool required, char *buf, size_t
     char *tmp = NULL;
     char found[64];
     if (type < 0 || space < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot open the attribute");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot open the attribute");
         goto out;
     }
     describe_type(type, found, sizeof found);
     if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
-        rc = fail(&r->c, false, CC_EFORMAT, 0, where, "has type %s; expected one string", found);
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, where, "has type %s; expected one string", found);
         goto out;
     }
     mt = H5Tget_native_type(type, H5T_DIR_ASCEND);
     if (mt < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
         goto out;
     }
     if (H5Tis_variable_str(type) > 0) {
         char *s = NULL;
         if (H5Aread(a, mt, &s) < 0) {
-            rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
+            rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
             goto out;
         }
         snprintf(buf, cap, "%s", s ? s : "");
@@ -762,11 +521,11 @@ static int r_attr_str(h5r *r, const char *name, bool required, char *buf, size_t
     } else {
         size_t size = H5Tget_size(type);
         if (!(tmp = calloc(size + 1, 1))) {
-            rc = fail(&r->c, false, CC_ENOMEM, 0, where, "out of memory");
+            rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, where, "out of memory");
             goto out;
         }
         if (H5Aread(a, mt, tmp) < 0) {
-            rc = fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
+            rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, where, "cannot read the attribute");
             goto out;
         }
         size_t len = strnlen(tmp, size);
@@ -841,33 +600,33 @@ static int r_tenants(h5r *r, cc_trace *t)
     cc_u64map seen = {0};
     if (type < 0 || (mt = H5Tget_native_type(type, H5T_DIR_ASCEND)) < 0 ||
         (space = H5Dget_space(ds)) < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, path, "cannot read the string type");
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path, "cannot read the string type");
         goto out;
     }
     if (n > UINT32_MAX) {
-        rc = fail(&r->c, false, CC_ERANGE, 0, path, "%llu tenants; expected at most %u",
+        rc = cc_h5_fail(&r->c, false, CC_ERANGE, 0, path, "%llu tenants; expected at most %u",
                   (unsigned long long)n, UINT32_MAX);
         goto out;
     }
     vl = H5Tis_variable_str(type) > 0;
     size_t size = vl ? sizeof(char *) : H5Tget_size(type);
     if (n && !(buf = calloc(n, size))) {
-        rc = fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
+        rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
         goto out;
     }
     if (n && !(t->tenants = calloc(n, sizeof(char *)))) {
-        rc = fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
+        rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
         goto out;
     }
     t->cap_tenants = n;
     if (n && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        rc = fail(&r->c, true, CC_EFORMAT, 0, path,
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, path,
                   "cannot read the data (truncated or corrupt file)");
         goto out;
     }
     read_ok = true;
     if (cc_u64map_init(&seen, n)) {
-        rc = fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
+        rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
         goto out;
     }
     for (uint64_t i = 0; i < n; i++) {
@@ -876,7 +635,7 @@ static int r_tenants(h5r *r, cc_trace *t)
         if (vl) {
             s = ((char **)buf)[i];
             if (!s) {
-                rc = fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
+                rc = cc_h5_fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
                           "tenant %llu has no name (null string)", (unsigned long long)i);
                 goto out;
             }
@@ -888,23 +647,23 @@ static int r_tenants(h5r *r, cc_trace *t)
                 len--;
         }
         if (utf8_invalid_at((const unsigned char *)s, len) != len) {
-            rc = fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
+            rc = cc_h5_fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
                       "tenant %llu's name is not valid UTF-8", (unsigned long long)i);
             goto out;
         }
         if (!(t->tenants[i] = strndup(s, len))) {
-            rc = fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
+            rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
             goto out;
         }
         t->n_tenants = i + 1;
         uint64_t *slot;
         int put = cc_u64map_put(&seen, cc_hash_bytes(s, len, 0), i, &slot);
         if (put < 0) {
-            rc = fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
+            rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory");
             goto out;
         }
         if (put == 0 && strcmp(t->tenants[*slot], t->tenants[i]) == 0) {
-            rc = fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
+            rc = cc_h5_fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
                       "tenant %llu repeats the name '%s' of tenant %llu; expected distinct names",
                       (unsigned long long)i, t->tenants[i], (unsigned long long)*slot);
             goto out;
@@ -939,11 +698,11 @@ static int r_offsets(h5r *r, const char *path, size_t n, uint64_t **off, uint64_
         return rc;
     const uint64_t *o = *off;
     if (o[0] != 0)
-        return fail(&r->c, false, CC_EFORMAT, 1, path, "starts at %llu; expected 0",
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, 1, path, "starts at %llu; expected 0",
                     (unsigned long long)o[0]);
     for (size_t i = 1; i <= n; i++)
         if (o[i] < o[i - 1])
-            return fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
+            return cc_h5_fail(&r->c, false, CC_EFORMAT, (long)i + 1, path,
                         "element %zu (%llu) is less than element %zu (%llu); expected "
                         "non-decreasing offsets",
                         i, (unsigned long long)o[i], i - 1, (unsigned long long)o[i - 1]);
@@ -963,7 +722,7 @@ static int r_chunks(h5r *r, cc_trace *t, uint64_t nc)
         {"/chunks/token_len", E_U32},   {"/chunks/chunk_hash", E_U64},
     };
     if (nc && !(t->chunks = malloc(nc * sizeof *t->chunks)))
-        return fail(&r->c, false, CC_ENOMEM, 0, "/chunks", "out of memory for %llu chunks",
+        return cc_h5_fail(&r->c, false, CC_ENOMEM, 0, "/chunks", "out of memory for %llu chunks",
                     (unsigned long long)nc);
     t->cap_chunks = nc;
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
@@ -994,47 +753,47 @@ static int r_check_requests(h5r *r, const cc_trace *t)
     for (size_t i = 0; i < t->n; i++) {
         long rec = (long)i + 1;
         if (t->arrival_ns[i] < 0)
-            return fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
+            return cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
                         "request %zu arrives at %lld ns; expected >= 0", i,
                         (long long)t->arrival_ns[i]);
         if (i && t->arrival_ns[i] < t->arrival_ns[i - 1])
-            return fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
+            return cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
                         "request %zu arrives at %lld ns, before request %zu at %lld ns; "
                         "expected non-decreasing arrivals",
                         i, (long long)t->arrival_ns[i], i - 1, (long long)t->arrival_ns[i - 1]);
         if (t->tenant[i] >= t->n_tenants)
-            return fail(&r->c, false, CC_ERANGE, rec, "/requests/tenant",
+            return cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/tenant",
                         "request %zu has tenant %u; expected an index below %zu (the length "
                         "of /tenants/name)", i, t->tenant[i], t->n_tenants);
         if (t->role[i] > CC_ROLE_SEED)
-            return fail(&r->c, false, CC_ERANGE, rec, "/requests/role",
+            return cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/role",
                         "request %zu has role %u; expected 0 (query) or 1 (seed)", i, t->role[i]);
         uint64_t nb = t->block_off[i + 1] - t->block_off[i];
         if (t->block_size && nb &&
             nb != ((uint64_t)t->input_tokens[i] + t->block_size - 1) / t->block_size)
-            return fail(&r->c, false, CC_EFORMAT, rec, "/index/block_offset",
+            return cc_h5_fail(&r->c, false, CC_EFORMAT, rec, "/index/block_offset",
                         "request %zu has %llu blocks for %u input tokens; expected "
                         "ceil(input_tokens / block_size %u) or none", i,
                         (unsigned long long)nb, t->input_tokens[i], t->block_size);
         uint64_t ntok = t->token_off[i + 1] - t->token_off[i];
         if (ntok && ntok != t->input_tokens[i])
-            return fail(&r->c, false, CC_EFORMAT, rec, "/index/token_offset",
+            return cc_h5_fail(&r->c, false, CC_EFORMAT, rec, "/index/token_offset",
                         "request %zu has %llu token ids for %u input tokens; expected equal "
                         "or none", i, (unsigned long long)ntok, t->input_tokens[i]);
         for (uint64_t c = t->chunk_off[i]; c < t->chunk_off[i + 1]; c++) {
             const cc_chunk *ch = &t->chunks[c];
             long crec = (long)c + 1;
             if (ch->text_off > t->text_len || ch->text_len > t->text_len - ch->text_off)
-                return fail(&r->c, false, CC_EFORMAT, crec, "/chunks/text_offset",
+                return cc_h5_fail(&r->c, false, CC_EFORMAT, crec, "/chunks/text_offset",
                             "chunk %llu (of request %zu) spans bytes %llu..+%u; expected "
                             "within /text (%zu bytes)", (unsigned long long)c, i,
                             (unsigned long long)ch->text_off, ch->text_len, t->text_len);
             if (ch->kind >= CC_CHUNK_KIND_COUNT)
-                return fail(&r->c, false, CC_ERANGE, crec, "/chunks/kind",
+                return cc_h5_fail(&r->c, false, CC_ERANGE, crec, "/chunks/kind",
                             "chunk %llu has kind %u; expected 0..%d", (unsigned long long)c,
                             ch->kind, CC_CHUNK_KIND_COUNT - 1);
             if (ntok && (uint64_t)ch->token_start + ch->token_len > ntok)
-                return fail(&r->c, false, CC_EFORMAT, crec, "/chunks/token_start",
+                return cc_h5_fail(&r->c, false, CC_EFORMAT, crec, "/chunks/token_start",
                             "chunk %llu covers tokens %u..+%u of request %zu, which has %llu; "
                             "expected within the request", (unsigned long long)c,
                             ch->token_start, ch->token_len, i, (unsigned long long)ntok);
@@ -1078,17 +837,17 @@ static int r_all(h5r *r, cc_trace *t)
     /* identity and version first, so a foreign or newer file says so */
     TRY(r_attr_str(r, "format", true, fmt, sizeof fmt));
     if (strcmp(fmt, H5TRACE_FORMAT) != 0)
-        return fail(&r->c, false, CC_EFORMAT, 0, "/@format",
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, 0, "/@format",
                     "is '%s'; expected '%s' (this HDF5 file is not a ctxcache trace)", fmt,
                     H5TRACE_FORMAT);
     TRY(r_attr_int(r, "schema_version", true, 0, UINT64_MAX, NULL, &u, NULL));
     if (u > SCHEMA_MAJOR)
-        return fail(&r->c, false, CC_EUNSUP, 0, "/@schema_version",
+        return cc_h5_fail(&r->c, false, CC_EUNSUP, 0, "/@schema_version",
                     "is %llu, newer than this ctxcache (%s) reads (schema version %d); "
                     "upgrade ctxcache to read this file",
                     (unsigned long long)u, CC_VERSION, SCHEMA_MAJOR);
     if (u < 1)
-        return fail(&r->c, false, CC_EFORMAT, 0, "/@schema_version",
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, 0, "/@schema_version",
                     "is %llu; expected %d", (unsigned long long)u, SCHEMA_MAJOR);
     TRY(r_attr_int(r, "block_size", true, 0, MAX_BLOCK_SIZE, NULL, &u, NULL));
     t->block_size = (uint32_t)u;
@@ -1133,10 +892,10 @@ static int r_all(h5r *r, cc_trace *t)
     TRY(r_open(r, "/text", E_U8, 1, ANY_LEN, 0, NULL, &ds, &ntext));
     /* one spare byte: the builder keeps the arena NUL-terminated */
     if (!(t->text = malloc(ntext + 1)))
-        rc = fail(&r->c, false, CC_ENOMEM, 0, "/text", "out of memory for %llu bytes",
+        rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, "/text", "out of memory for %llu bytes",
                   (unsigned long long)ntext);
     else if (ntext && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->text) < 0)
-        rc = fail(&r->c, true, CC_EFORMAT, 0, "/text",
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, "/text",
                   "cannot read the data (truncated or corrupt file)");
     H5Dclose(ds);
     if (rc)
@@ -1146,7 +905,7 @@ static int r_all(h5r *r, cc_trace *t)
     t->cap_text = ntext + 1;
     size_t bad = utf8_invalid_at((const unsigned char *)t->text, ntext);
     if (bad != ntext)
-        return fail(&r->c, false, CC_EFORMAT, (long)bad + 1, "/text",
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, (long)bad + 1, "/text",
                     "byte %zu starts an invalid UTF-8 sequence; expected UTF-8 text", bad);
 
     TRY(r_tenants(r, t));
@@ -1161,7 +920,7 @@ static int r_all(h5r *r, cc_trace *t)
         if (rc)
             return rc;
     } else if (has_emb) {
-        return fail(&r->c, false, CC_EFORMAT, 0, "/embeddings",
+        return cc_h5_fail(&r->c, false, CC_EFORMAT, 0, "/embeddings",
                     "present, but the root attribute embedding_dim is 0; expected no "
                     "/embeddings when embedding_dim is 0");
     }
@@ -1292,7 +1051,7 @@ int cc_read_h5(const char *path, const cc_read_opts *opts, cc_trace *t, cc_err *
     }
 
     h5r r = {.file = -1, .dapl = -1};
-    quiet_begin(&r.c, path, err);
+    cc_h5_quiet_begin(&r.c, path, err);
     H5FD_file_image_callbacks_t callbacks = {img_malloc,     img_memcpy,     img_realloc, img_free,
                                              img_udata_copy, img_udata_free, im};
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -1302,18 +1061,18 @@ int cc_read_h5(const char *path, const cc_read_opts *opts, cc_trace *t, cc_err *
         H5Pset_chunk_cache(r.dapl, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT) < 0 ||
         (im->len > 0 && (H5Pset_file_image_callbacks(fapl, &callbacks) < 0 ||
                          H5Pset_file_image(fapl, im->buf, im->len) < 0))) {
-        rc = fail(&r.c, true, CC_ENOMEM, 0, NULL, "cannot set up HDF5 property lists");
+        rc = cc_h5_fail(&r.c, true, CC_ENOMEM, 0, NULL, "cannot set up HDF5 property lists");
         goto out;
     }
     if (im->len == 0) {
-        rc = fail(&r.c, false, CC_EFORMAT, 0, "/", "the file is empty; expected an HDF5 file");
+        rc = cc_h5_fail(&r.c, false, CC_EFORMAT, 0, "/", "the file is empty; expected an HDF5 file");
         goto out;
     }
     char name[64];
     snprintf(name, sizeof name, "ctxcache-image-%p", (void *)im);
     r.file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
     if (r.file < 0) {
-        rc = fail(&r.c, true, CC_EFORMAT, 0, "/",
+        rc = cc_h5_fail(&r.c, true, CC_EFORMAT, 0, "/",
                   "cannot open as HDF5; expected an HDF5 file (this one is not HDF5, or is "
                   "truncated or corrupt)");
         goto out;
@@ -1326,7 +1085,7 @@ out:
         H5Pclose(fapl);
     if (r.dapl >= 0)
         H5Pclose(r.dapl);
-    quiet_end(&r.c);
+    cc_h5_quiet_end(&r.c);
     if (im->refs == 0) {
         free(im->buf);
         free(im);
