@@ -1225,6 +1225,32 @@ static int parse_pattern(loader *L, const json_t *obj, const char *path, regex_t
     return CC_OK;
 }
 
+typedef int (*add_step_fn)(loader *L, const json_t *obj, const char *path, size_t *cap,
+                           int depth);
+
+/* A "Sequence" normalizer or pre-tokenizer: each element of obj[key] added
+ * in order by add (at most 8 Sequences deep). */
+static int add_sequence(loader *L, const json_t *obj, const char *path, const char *key,
+                        size_t *cap, int depth, add_step_fn add)
+{
+    char f[160];
+    snprintf(f, sizeof f, "%s.%s", path, key);
+    json_t *arr = json_object_get(obj, key);
+    if (!json_is_array(arr))
+        return bad(L, CC_EFORMAT, f, "expected an array, found %s%s",
+                   arr ? json_type_name(arr) : "nothing", "");
+    if (depth > 8)
+        return bad(L, CC_ERANGE, f, "Sequence nested too deep%s%s", "", "");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char sub[160];
+        snprintf(sub, sizeof sub, "%s.%s[%zu]", path, key, i);
+        int rc = add(L, json_array_get(arr, i), sub, cap, depth + 1);
+        if (rc)
+            return rc;
+    }
+    return CC_OK;
+}
+
 static int add_norm(loader *L, const json_t *obj, const char *path, size_t *cap, int depth)
 {
     hf_model *m = L->m;
@@ -1232,23 +1258,8 @@ static int add_norm(loader *L, const json_t *obj, const char *path, size_t *cap,
     int rc = get_type(L, obj, path, &type);
     if (rc)
         return rc;
-    if (!strcmp(type, "Sequence")) {
-        char f[160];
-        snprintf(f, sizeof f, "%s.normalizers", path);
-        json_t *arr = json_object_get(obj, "normalizers");
-        if (!json_is_array(arr))
-            return bad(L, CC_EFORMAT, f, "expected an array, found %s%s",
-                       arr ? json_type_name(arr) : "nothing", "");
-        if (depth > 8)
-            return bad(L, CC_ERANGE, f, "Sequence nested too deep%s%s", "", "");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[160];
-            snprintf(sub, sizeof sub, "%s.normalizers[%zu]", path, i);
-            if ((rc = add_norm(L, json_array_get(arr, i), sub, cap, depth + 1)))
-                return rc;
-        }
-        return CC_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return add_sequence(L, obj, path, "normalizers", cap, depth, add_norm);
     if (cc_grow((void **)&m->norm, cap, m->n_norm + 1, sizeof *m->norm))
         return CC_ENOMEM;
     norm_step *st = &m->norm[m->n_norm];
@@ -1331,22 +1342,8 @@ static int add_pretok(loader *L, const json_t *obj, const char *path, size_t *ca
     int rc = get_type(L, obj, path, &type);
     if (rc)
         return rc;
-    if (!strcmp(type, "Sequence")) {
-        snprintf(f, sizeof f, "%s.pretokenizers", path);
-        json_t *arr = json_object_get(obj, "pretokenizers");
-        if (!json_is_array(arr))
-            return bad(L, CC_EFORMAT, f, "expected an array, found %s%s",
-                       arr ? json_type_name(arr) : "nothing", "");
-        if (depth > 8)
-            return bad(L, CC_ERANGE, f, "Sequence nested too deep%s%s", "", "");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[160];
-            snprintf(sub, sizeof sub, "%s.pretokenizers[%zu]", path, i);
-            if ((rc = add_pretok(L, json_array_get(arr, i), sub, cap, depth + 1)))
-                return rc;
-        }
-        return CC_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return add_sequence(L, obj, path, "pretokenizers", cap, depth, add_pretok);
     if (cc_grow((void **)&m->pretok, cap, m->n_pretok + 1, sizeof *m->pretok))
         return CC_ENOMEM;
     pretok_step *st = &m->pretok[m->n_pretok];
