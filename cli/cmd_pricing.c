@@ -77,6 +77,7 @@ static json_t *bill_json(const cc_bill *b)
     json_object_set_new(x, "read_tokens", json_integer((json_int_t)b->read_tokens));
     json_object_set_new(x, "output_tokens", json_integer((json_int_t)b->output_tokens));
     json_object_set_new(x, "objects", json_integer((json_int_t)b->objects));
+    json_object_set_new(x, "object_tokens", json_integer((json_int_t)b->object_tokens));
     json_object_set_new(x, "hits", json_integer((json_int_t)b->hits));
     json_object_set_new(x, "token_hours_stored", json_real(b->token_hours_stored));
     return x;
@@ -255,12 +256,12 @@ static int parse_ttls(const char *cmd, const char *s, double *ttls, size_t *n)
     return 0;
 }
 
-/* S for the customer's break-even: the mean object written (explicit), else
- * the mean prompt. */
+/* S for the customer's break-even: the mean object (explicit), else the
+ * mean prompt. */
 static double mean_size(const cc_bill *b)
 {
     if (b->objects)
-        return (double)b->written_tokens / (double)b->objects;
+        return (double)b->object_tokens / (double)b->objects;
     return b->requests ? (double)b->input_tokens / (double)b->requests : 0;
 }
 

@@ -184,6 +184,21 @@ static int set_value(const char *file, long line, const key_def *k, const char *
     return CC_OK;
 }
 
+/* The key a line names (the text before '=', trimmed) when it is a plain
+ * word, for errors found before the line is parsed; else "text". */
+static const char *line_key(const char *line, size_t n, char *buf, size_t len)
+{
+    size_t i = 0, k = 0;
+    while (i < n && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    while (i < n && k + 1 < len && (isalnum((unsigned char)line[i]) || line[i] == '_'))
+        buf[k++] = line[i++];
+    buf[k] = '\0';
+    while (i < n && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return k && i < n && line[i] == '=' ? buf : "text";
+}
+
 int cc_pricing_parse(const char *file, const char *text, size_t len, cc_pricing *out, cc_err *err)
 {
     cc_pricing p;
@@ -204,20 +219,21 @@ int cc_pricing_parse(const char *file, const char *text, size_t len, cc_pricing 
         while (e < len && text[e] != '\n')
             e++;
         size_t n = e - pos;
+        char kb[64];
         if (memchr(text + pos, '\0', n))
-            return cc_err_set(err, CC_EFORMAT, file, line, "text",
+            return cc_err_set(err, CC_EFORMAT, file, line, line_key(text + pos, n, kb, sizeof kb),
                               "a NUL byte: this looks like a binary file, not a pricing file");
         for (size_t i = 0; i < n;) {
             utf8proc_int32_t cp;
             utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + pos + i,
                                                   (utf8proc_ssize_t)(n - i), &cp);
             if (k <= 0)
-                return cc_err_set(err, CC_EFORMAT, file, line, "text",
+                return cc_err_set(err, CC_EFORMAT, file, line, line_key(text + pos, n, kb, sizeof kb),
                                   "invalid UTF-8 at byte %zu of the line", i + 1);
             i += (size_t)k;
         }
         if (n >= MAX_LINE)
-            return cc_err_set(err, CC_EFORMAT, file, line, "text",
+            return cc_err_set(err, CC_EFORMAT, file, line, line_key(text + pos, n, kb, sizeof kb),
                               "line longer than %d bytes", MAX_LINE - 1);
         char buf[MAX_LINE];
         memcpy(buf, text + pos, n);
@@ -412,6 +428,7 @@ void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r, double impl
                 d = ceil(d / p->storage_unit_s - 1e-12) * p->storage_unit_s;
             token_s += (double)floor_g(o->size_tokens, g) * d;
             b->objects++;
+            b->object_tokens += floor_g(o->size_tokens, g);
         }
     } else {
         token_s = implicit_token_seconds;

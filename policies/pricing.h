@@ -107,6 +107,7 @@ typedef struct cc_bill {
     uint64_t requests, input_tokens, output_tokens;
     uint64_t uncached_tokens, written_tokens, read_tokens;
     uint64_t objects, hits; /* objects created (billed), requests served by the cache */
+    uint64_t object_tokens; /* sum of the objects' sizes (after granularity) */
     double token_hours_stored;
 } cc_bill;
 
