@@ -251,6 +251,9 @@ int cc_pricing_parse(const char *file, const char *text, size_t len, cc_pricing 
         }
         *eq = '\0';
         char *key = trim(s), *val = trim(eq + 1);
+        if (!*key)
+            return cc_err_set(err, CC_EFORMAT, file, line, "key",
+                              "expected 'key = value', found nothing before '='");
         char *hash = strstr(val, " #"); /* trailing comment, except in source */
         size_t ki = 0;
         while (ki < N_KEYS && strcmp(keys[ki].key, key))
@@ -541,7 +544,8 @@ int cc_pricing_replay(const cc_trace *t, const cc_pricing *p0, const cc_pricing_
     if ((rc = cc_replay(t, &cfg, &ro, &r, err)))
         return rc;
     double implicit_ts = 0;
-    if (!p.explicit_cache && p.storage_usd_per_mtok_hour > 0 &&
+    /* held token-time even when unpriced: the operator pays for it */
+    if (!p.explicit_cache &&
         (rc = cc_pricing_implicit_token_seconds(t, p.ttl_s, p.refresh, &implicit_ts, err))) {
         cc_replay_result_free(&r);
         return rc;

@@ -35,9 +35,12 @@
  * cache every prompt automatically: the replay's prefix cache with a TTL
  * policy (ttl_s, refresh) and no capacity bound; a request READS its hit
  * tokens when they are at least min_tokens; writes are not billed apart
- * (written = 0: computed tokens are ordinary uncached input); storage, when
- * a model prices it, is the token-time blocks are held (each block from its
- * first access to last access + ttl, episode by episode).
+ * (written = 0: computed tokens are ordinary uncached input); the storage
+ * (billed when a model prices it, always counted in token_hours_stored for
+ * the operator) is the token-time blocks are held: each block from its
+ * first access to its last access + ttl, episode by episode (with refresh,
+ * exactly the replay's TTL cache; fixed TTLs ignore the tree's rule that a
+ * block stays while a descendant lives).
  * granularity_tokens g: read and written counts (and object sizes for
  * storage) are rounded DOWN to a multiple of g; the rest is uncached.
  * Resolution: the trace's block size bounds what a replay can see (a hit
@@ -45,8 +48,7 @@
  *
  * Costs: a bill is O(requests + objects) with no allocation; a replay per
  * model is one cc_replay (prefix mode, unbounded, records kept: 88 bytes per
- * request + 64 per object) plus, for implicit models with a storage price,
- * one pass over the blocks with a u64 map (about 48 bytes per distinct block).
+ * request + 64 per object) plus, for implicit models, one pass over the blocks with a u64 map (about 48 bytes per distinct block).
  */
 #ifndef CC_PRICING_H
 #define CC_PRICING_H

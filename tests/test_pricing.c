@@ -588,6 +588,7 @@ static void test_bad_inputs(void **s)
         {"zero ttl", "name = x\nexplicit = 0\nttl_s = 0\n", 0, CC_ERANGE, 3, "ttl_s"},
         {"explicit not 0/1", "name = x\nexplicit = 2\n", 0, CC_ERANGE, 2, "explicit"},
         {"bad name", "name = a b\nexplicit = 1\n", 0, CC_EFORMAT, 1, "name"},
+        {"no key", "name = x\n= 3\n", 0, CC_EFORMAT, 2, "key"},
         {"unknown key", "name = x\nexplicit = 1\nttl = 5\n", 0, CC_EFORMAT, 3, "ttl"},
         {"repeated key", "name = x\nexplicit = 1\nname = y\n", 0, CC_EFORMAT, 3, "name"},
         {"base after keys", "name = x\nbase = openai\n", 0, CC_EFORMAT, 2, "base"},
