@@ -55,7 +55,8 @@ static const char *const replay_help =
     "  --pricing LIST        bill the trace under each model, side by side: presets\n"
     "                        (gemini-explicit, gemini-implicit, moonshot-2024,\n"
     "                        anthropic-5m, anthropic-1h, openai, deepseek, qwen-explicit)\n"
-    "                        or pricing files; JSON: cost and cost_breakdown\n"
+    "                        or pricing files; JSON: cost and cost_breakdown; without a\n"
+    "                        cache size, the replay itself is unbounded (--capacity-blocks inf)\n"
     "  --input-price X       override every model's input price (USD per million tokens)\n"
     "  --output-price Y      override every model's output price\n"
     "\n"
@@ -416,6 +417,8 @@ int cmd_replay(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(cmd, "expected one trace file");
+    if (pricing && !cap && !tiers)
+        cap = "inf"; /* the bills replay their own caches; the main replay unbounded */
     if (!cap == !tiers)
         return cli_usage_error(cmd, "give the cache size: --capacity-blocks N (or inf), or --tiers SPEC");
 
