@@ -206,7 +206,7 @@ int cc_pricing_parse(const char *file, const char *text, size_t len, cc_pricing 
     p.ttl_s = 300;
     p.granularity_tokens = 1;
     snprintf(p.source, sizeof p.source, "%s", file);
-    int seen[N_KEYS] = {0};
+    long seen[N_KEYS] = {0}; /* line of each key, 0 = not seen */
     long line = 0;
     size_t pos = 0;
     int any_key = 0;
@@ -266,14 +266,14 @@ int cc_pricing_parse(const char *file, const char *text, size_t len, cc_pricing 
             val = trim(val);
         }
         if (seen[ki])
-            return cc_err_set(err, CC_EFORMAT, file, line, key, "repeated key (first on line %d)",
+            return cc_err_set(err, CC_EFORMAT, file, line, key, "repeated key (first on line %ld)",
                               seen[ki]);
         if (keys[ki].kind == K_BASE && any_key)
             return cc_err_set(err, CC_EFORMAT, file, line, key,
                               "'base' must come before the other keys (it sets them all)");
         if (!*val)
             return cc_err_set(err, CC_EFORMAT, file, line, key, "missing value");
-        seen[ki] = (int)(line > 1000000000 ? 1000000000 : line);
+        seen[ki] = line;
         any_key = 1;
         int rc = set_value(file, line, &keys[ki], val, &p, err);
         if (rc)
