@@ -7,6 +7,7 @@
 #ifndef CC_CLI_H
 #define CC_CLI_H
 
+#include "../policies/pricing.h"
 #include "../traces/traces.h"
 
 #include <stdio.h>
@@ -43,5 +44,26 @@ int cmd_replay(int argc, char **argv);
 int cmd_mrc(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_cost(int argc, char **argv);
+
+/* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
+ * and after cli_pricing_bill one bill per model. */
+typedef struct cli_pricing {
+    cc_pricing models[CC_PRICING_MAX];
+    cc_bill bills[CC_PRICING_MAX];
+    size_t n;
+    cc_pricing_run run;
+} cli_pricing;
+struct json_t;
+/* Parses the list (presets or files); returns 0 or the exit status. */
+int cli_pricing_parse(const char *cmd, const char *list, cli_pricing *pr);
+/* Parses a price option (USD per million tokens, > 0); 0 or 2. */
+int cli_parse_price(const char *cmd, const char *opt, const char *s, double *out);
+/* Replays t under each model and bills it; 0 or the exit status. */
+int cli_pricing_bill(const char *cmd, const cc_trace *t, cli_pricing *pr);
+/* "cost", "cost_breakdown" and "pricing" keys into a JSON object. */
+void cli_pricing_json(const cli_pricing *pr, struct json_t *into);
+/* The side-by-side table. */
+void cli_pricing_text(const cli_pricing *pr, FILE *out);
 
 #endif

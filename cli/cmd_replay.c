@@ -51,6 +51,15 @@ static const char *const replay_help =
     "                        system/passage chunks, else all), system, all, blocks:N\n"
     "  --seed N              seed for randomised policies (default 1)\n"
     "\n"
+    "pricing (docs/pricing.md; each model replays the trace with its own cache):\n"
+    "  --pricing LIST        bill the trace under each model, side by side: presets\n"
+    "                        (gemini-explicit, gemini-implicit, moonshot-2024,\n"
+    "                        anthropic-5m, anthropic-1h, openai, deepseek, qwen-explicit)\n"
+    "                        or pricing files; JSON: cost and cost_breakdown; without a\n"
+    "                        cache size, the replay itself is unbounded (--capacity-blocks inf)\n"
+    "  --input-price X       override every model's input price (USD per million tokens)\n"
+    "  --output-price Y      override every model's output price\n"
+    "\n"
     "concurrency (requests overlapping in time; docs/replay.md):\n"
     "  --concurrency MODE    none (default): one request at a time, each finished before\n"
     "                        the next; immediate (vLLM/SGLang): blocks reusable as soon as\n"
@@ -102,6 +111,7 @@ enum {
     OPT_TIERS, OPT_MODE, OPT_KVB, OPT_CONC, OPT_SEED,
     OPT_PREFILL_TPS, OPT_DECODE_TPS, OPT_SERVERS,
     OPT_CTX, OPT_CACHEABLE, OPT_IMPLICIT,
+    OPT_PRICING, OPT_IN_PRICE, OPT_OUT_PRICE,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +134,9 @@ static const struct option long_opts[] = {
     {"context-cache", required_argument, 0, OPT_CTX},
     {"cacheable", required_argument, 0, OPT_CACHEABLE},
     {"implicit-cache", required_argument, 0, OPT_IMPLICIT},
+    {"pricing", required_argument, 0, OPT_PRICING},
+    {"input-price", required_argument, 0, OPT_IN_PRICE},
+    {"output-price", required_argument, 0, OPT_OUT_PRICE},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -206,9 +219,11 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
 }
 
 static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
-                      const cc_trace_stats *s, uint64_t kvb_token)
+                      const cc_trace_stats *s, uint64_t kvb_token, const cli_pricing *pr)
 {
     json_t *o = json_object();
+    if (pr)
+        cli_pricing_json(pr, o);
     json_object_set_new(o, "trace", json_string(t->source));
     json_object_set_new(o, "format", json_string(t->source_format));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
@@ -330,7 +345,8 @@ int cmd_replay(int argc, char **argv)
     int kvb_given = 0, policy_given = 0;
     cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
     const char *results = NULL;
-    const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL;
+    const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
+    double in_price = 0, out_price = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
@@ -350,6 +366,15 @@ int cmd_replay(int argc, char **argv)
         case OPT_CTX: ctx_spec = optarg; break;
         case OPT_CACHEABLE: cacheable = optarg; break;
         case OPT_IMPLICIT: implicit = optarg; break;
+        case OPT_PRICING: pricing = optarg; break;
+        case OPT_IN_PRICE:
+            if (cli_parse_price(cmd, "--input-price", optarg, &in_price))
+                return 2;
+            break;
+        case OPT_OUT_PRICE:
+            if (cli_parse_price(cmd, "--output-price", optarg, &out_price))
+                return 2;
+            break;
         case OPT_CAP: cap = optarg; break;
         case OPT_TIERS: tiers = optarg; break;
         case OPT_MODE: mode = optarg; break;
@@ -392,6 +417,8 @@ int cmd_replay(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(cmd, "expected one trace file");
+    if (pricing && !cap && !tiers)
+        cap = "inf"; /* the bills replay their own caches; the main replay unbounded */
     if (!cap == !tiers)
         return cli_usage_error(cmd, "give the cache size: --capacity-blocks N (or inf), or --tiers SPEC");
 
@@ -425,6 +452,19 @@ int cmd_replay(int argc, char **argv)
         return cli_usage_error(cmd, "--cacheable: %s", err.msg);
     if (ctx_spec && cfg.mode != CC_PC_PREFIX)
         return cli_usage_error(cmd, "--context-cache: needs --mode prefix");
+    cli_pricing prs, *pr = NULL; /* --pricing: billed after the replay */
+    if (!pricing && (in_price > 0 || out_price > 0))
+        return cli_usage_error(cmd, "--input-price / --output-price need --pricing");
+    if (pricing) {
+        pr = &prs;
+        int prc = cli_pricing_parse(cmd, pricing, pr);
+        if (prc)
+            return prc;
+        pr->run = (cc_pricing_run){.cacheable = ctx_cfg.cacheable,
+                                   .cacheable_blocks = ctx_cfg.cacheable_blocks,
+                                   .input_usd_per_mtok = in_price,
+                                   .output_usd_per_mtok = out_price};
+    }
     const cc_policy_ops *pops;
     cc_policy_params pparams;
     if (cc_policy_parse(policy, &pops, &pparams, &err) != CC_OK)
@@ -492,10 +532,18 @@ int cmd_replay(int argc, char **argv)
             return cli_fail(cmd, &err);
         }
     }
+    if (pr && (rc = cli_pricing_bill(cmd, &t, pr))) {
+        cc_replay_result_free(&r);
+        cc_trace_free(&t);
+        return rc;
+    }
     if (json)
-        rc = print_json(&t, &cfg, &r, &s, kvb_token);
-    else
+        rc = print_json(&t, &cfg, &r, &s, kvb_token, pr);
+    else {
         print_text(&t, &cfg, &r, &s, kvb_token);
+        if (pr)
+            cli_pricing_text(pr, stdout);
+    }
     cc_replay_result_free(&r);
     cc_trace_free(&t);
     return rc;
