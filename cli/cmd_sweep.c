@@ -269,7 +269,7 @@ int cmd_sweep(int argc, char **argv)
         else if (json)
             status = print_json(&spec, &data, all, out);
         else
-            fprintf(stderr, "sweep: %llu points (%zu metrics each) -> %s\n",
+            printf("sweep: %llu points (%zu metrics each) -> %s\n",
                     (unsigned long long)np, nm, out);
     } else if (rc != CC_OK) {
         status = cli_exit_code(rc);
