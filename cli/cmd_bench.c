@@ -72,6 +72,8 @@ static const struct option long_opts[] = {
 
 typedef enum { DIR_BOTH, DIR_HIGHER, DIR_LOWER, DIR_IGNORE } direction;
 static const char *const dir_name[] = {"both", "higher", "lower", "ignore"};
+static const char *const dir_text[] = {"a change either way fails", "higher is better",
+                                       "lower is better", "ignored"};
 
 /* Name rules: a substring (or, with a leading '$', a suffix) of the
  * metric's path, lower-case. */
@@ -354,11 +356,11 @@ int cmd_bench(int argc, char **argv)
     /* text */
     for (size_t i = 0; i < nv; i++) {
         const verdict *v = &V[i];
-        printf("%-9s %-48s baseline %-12.6g current %-12.6g delta %+8.2f%% (%s is better, "
+        printf("%-9s %-48s baseline %-12.6g current %-12.6g delta %+8.2f%% (%s, "
                "tolerance %g%%)\n", v->status, v->name, v->base, v->cur, v->delta_pct,
-               dir_name[v->dir], v->tol);
+               dir_text[v->dir], v->tol);
     }
-    printf("bench gate: %zu metrics, %zu regressed (%zu missing), %zu new in the current run "
+    printf("bench gate: %zu metrics, %zu failed (%zu missing), %zu new in the current run "
            "-> %s\n", nv, n_bad, n_missing, n_new, n_bad ? "FAIL" : "PASS");
 
     if (junit) {
@@ -388,8 +390,8 @@ int cmd_bench(int argc, char **argv)
                 snprintf(msg, sizeof msg, "missing from the current run (baseline %.10g)", v->base);
             else
                 snprintf(msg, sizeof msg, "baseline %.10g, current %.10g, delta %+.3f%% "
-                         "(%s is better, tolerance %g%%)", v->base, v->cur, v->delta_pct,
-                         dir_name[v->dir], v->tol);
+                         "(%s, tolerance %g%%)", v->base, v->cur, v->delta_pct,
+                         dir_text[v->dir], v->tol);
             fprintf(f, ">\n      <failure type=\"%s\" message=\"", v->status);
             xml_escaped(f, msg);
             fprintf(f, "\">");
