@@ -133,6 +133,15 @@ int cmd_sweep(int argc, char **argv)
     } while (0)
 #else
 #define SWEEP_RETURN(x) return (x)
+    /* under mpirun without MPI every process would run the whole grid and
+     * write the same file */
+    const char *ws = getenv("OMPI_COMM_WORLD_SIZE");
+    if (ws && atoi(ws) > 1) {
+        if (!getenv("OMPI_COMM_WORLD_RANK") || atoi(getenv("OMPI_COMM_WORLD_RANK")) == 0)
+            fprintf(stderr, "ctxcache sweep: this build has no MPI (built with MPI=0 or without "
+                            "mpicc): run it without mpirun, or rebuild with MPI=1\n");
+        return 2;
+    }
 #endif
     if (argc < 2) {
         if (rank == 0)
