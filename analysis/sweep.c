@@ -169,8 +169,11 @@ static int add_values(parser *P, long line, int axis, char *v)
             const cc_policy_ops *ops;
             cc_policy_params pp;
             cc_err e = {0};
-            if (cc_policy_parse(item, &ops, &pp, &e) != CC_OK)
+            cc_policy pol;
+            if (cc_policy_parse(item, &ops, &pp, &e) != CC_OK ||
+                cc_policy_create(ops, &pp, 1, &pol, &e) != CC_OK) /* checks the parameters */
                 return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+            cc_policy_destroy(&pol);
             break;
         }
         case CC_SWEEP_CAPACITY:
@@ -524,8 +527,30 @@ static void with_ttl(const char *policy, double ttl, char *out, size_t len)
         snprintf(out, len, "%s(ttl_s=%.17g)", policy, ttl);
 }
 
+static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                     double *row, cc_err *err);
+
 int cc_sweep_point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
                        double *row, cc_err *err)
+{
+    int rc = point_run(spec, data, i, row, err);
+    if (rc != CC_OK && err) {
+        /* say which point */
+        uint32_t c[CC_SWEEP_N_AXES];
+        cc_sweep_point_coords(spec, i, c);
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "point %llu (trace %s, policy %s, capacity %s, ttl_s %s): %s",
+                 (unsigned long long)i, spec->axes[CC_SWEEP_TRACE].text[c[CC_SWEEP_TRACE]],
+                 spec->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]],
+                 spec->axes[CC_SWEEP_CAPACITY].text[c[CC_SWEEP_CAPACITY]],
+                 spec->axes[CC_SWEEP_TTL].text[c[CC_SWEEP_TTL]], err->msg);
+        memcpy(err->msg, msg, sizeof msg);
+    }
+    return rc;
+}
+
+static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                     double *row, cc_err *err)
 {
     uint32_t c[CC_SWEEP_N_AXES];
     cc_sweep_point_coords(spec, i, c);

@@ -183,7 +183,10 @@ int cmd_sweep(int argc, char **argv)
         threads = spec.threads;
         if (threads == 0) {
             long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-            threads = ncpu > size ? (uint64_t)(ncpu / size) : 1;
+            /* the processes on this machine share its CPUs */
+            const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+            long local = size > 1 && ls && atoi(ls) > 0 ? atoi(ls) : size;
+            threads = ncpu > local ? (uint64_t)(ncpu / local) : 1;
         }
     }
     uint64_t np = cc_sweep_n_points(&spec);

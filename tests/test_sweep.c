@@ -81,6 +81,8 @@ static const bad bads[] = {
      "'0'"},
     {"unknown policy", "trace = default\ncapacity_blocks = 1\npolicy = lru, nosuch\n", CC_EFORMAT,
      3, "policy", "nosuch"},
+    {"bad policy parameter", "trace = default\ncapacity_blocks = 1\npolicy = ttl(ttl_s=abc)\n",
+     CC_EFORMAT, 3, "policy", "ttl_s"},
     {"unbalanced", "trace = default\ncapacity_blocks = 1\npolicy = lru)\n", CC_EFORMAT, 3,
      "policy", "unbalanced"},
     {"negative ttl", "trace = default\ncapacity_blocks = 1\nttl_s = -1\n", CC_ERANGE, 3, "ttl_s",
