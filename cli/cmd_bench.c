@@ -32,10 +32,10 @@ static const char *const bench_help =
     "given with --current) with a baseline JSON of the same shape.  A metric regresses\n"
     "when it moved in its bad direction by more than PCT percent of the baseline:\n"
     "  higher is better: *hit_ratio*, *speedup*, *speed_ratio*, *_vs_*, *per_s*,\n"
-    "                    *throughput*\n"
-    "  lower is better:  *miss_ratio*, *ttft*, *latency*, *cost*, *usd*, *wait*,\n"
-    "                    *_ns, *_ms, *_us, *_s, *seconds*, *bytes_per*, *evictions*,\n"
-    "                    *error*\n"
+    "                    *per_cpu_s*, *throughput*, *mlps*, *mrps*, *gflops*\n"
+    "  lower is better:  *miss_ratio*, *rss*, *_mb, *mae*, *ttft*, *latency*, *cost*,\n"
+    "                    *usd*, *wait*, *_ns, *_ms, *_us, *_s, *seconds*, *bytes_per*,\n"
+    "                    *evictions*, *error*\n"
     "  otherwise:        either way (a change beyond PCT either way fails)\n"
     "(first rule that matches the metric's path wins).  The baseline may hold\n"
     "  \"gate\": {\"tolerance_pct\": 5, \"metrics\": {\"NAME\": {\"direction\":\n"
@@ -83,7 +83,10 @@ static const struct {
 } dir_rules[] = {
     {"miss_ratio", DIR_LOWER},  {"hit_ratio", DIR_HIGHER},   {"speedup", DIR_HIGHER},
     {"speed_ratio", DIR_HIGHER}, {"_vs_", DIR_HIGHER},       {"per_s", DIR_HIGHER},
-    {"throughput", DIR_HIGHER}, {"ttft", DIR_LOWER},         {"latency", DIR_LOWER},
+    {"per_cpu_s", DIR_HIGHER},  {"throughput", DIR_HIGHER},  {"mlps", DIR_HIGHER},
+    {"mrps", DIR_HIGHER},       {"gflops", DIR_HIGHER},      {"rss", DIR_LOWER},
+    {"$_mb", DIR_LOWER},        {"mae", DIR_LOWER},
+    {"ttft", DIR_LOWER},        {"latency", DIR_LOWER},
     {"cost", DIR_LOWER},        {"usd", DIR_LOWER},          {"wait", DIR_LOWER},
     {"$_ns", DIR_LOWER},        {"$_ms", DIR_LOWER},         {"$_us", DIR_LOWER},
     {"$_s", DIR_LOWER},         {"seconds", DIR_LOWER},      {"bytes_per", DIR_LOWER},

@@ -214,6 +214,52 @@ static void test_replay_json(void **state)
     unlink(b);
 }
 
+/* The direction table on bench.json's names (expected by reading the
+ * documented rules, first match wins). */
+static void test_direction_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *dir;
+    } want[] = {
+        {"cache_lru_prefix_zipf_mlps", "higher"},  {"libcachesim_lru_mrps", "higher"},
+        {"cache_peak_rss_mb", "lower"},             {"hdf5_file_mb", "lower"},
+        {"cpu_prefill_gflops_per_cpu_s", "higher"}, {"ttft_speedup_90pct_cached", "higher"},
+        {"cpu_ttft_1k_90pct_cached_s", "lower"},    {"mrc_shards_mae", "lower"},
+        {"hdf5_vs_jsonl_read_speedup", "higher"},   {"cache_vs_libcachesim_prefix", "higher"},
+        {"mrc_exact_accesses_per_s", "higher"},     {"elapsed_s", "lower"},
+        {"block_miss_ratio", "lower"},              {"token_hit_ratio", "higher"},
+        {"cache_bytes_per_block_lru_1tier", "lower"}, {"queue_wait_ns", "lower"},
+        {"cost_usd", "lower"},                      {"evictions", "lower"},
+        {"zipf_seed", "both"},                      {"hit_blocks", "both"},
+    };
+    size_t n = sizeof want / sizeof want[0];
+    char text[4096] = "{", b[512], j[512], extra[600], *out = NULL;
+    for (size_t i = 0; i < n; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s\"%s\": 1", i ? ", " : "",
+                 want[i].name);
+    strcat(text, "}");
+    write_json(b, sizeof b, "dirs.json", text);
+    tu_tmp_path(j, sizeof j, "dirs_gate.json");
+    snprintf(extra, sizeof extra, "--json %s", j);
+    assert_int_equal(gate(b, b, extra, &out), 0);
+    free(out);
+    json_error_t je;
+    json_t *g = json_load_file(j, 0, &je);
+    assert_non_null(g);
+    json_t *ms = json_object_get(g, "metrics");
+    assert_int_equal(json_array_size(ms), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_array_get(ms, i);
+        const char *d = json_string_value(json_object_get(m, "direction"));
+        if (strcmp(d, want[i].dir))
+            fail_msg("%s: direction %s, expected %s", want[i].name, d, want[i].dir);
+    }
+    json_decref(g);
+    unlink(b);
+    unlink(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_malformed_and_usage),
         cmocka_unit_test(test_replay_json),
+        cmocka_unit_test(test_direction_table),
     };
     return cmocka_run_group_tests_name("cli_bench", tests, NULL, NULL);
 }
