@@ -214,45 +214,69 @@ static void test_progress_quiet_without_terminal(void **state)
     unlink(o);
 }
 
+/* Runs argv (a Python list literal) with stderr on a pty; returns what the
+ * terminal got, as Python's repr (so "\\r" for a carriage return). */
+static char *on_pty(const char *argv_py, int ci)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 - <<'PY'\n"
+             "import os, pty, subprocess, sys\n"
+             "env = dict(os.environ); env.pop('CI', None); env.pop('CC_PROGRESS', None)\n"
+             "if %d: env['CI'] = 'true'\n"
+             "m, s = pty.openpty()\n"
+             "p = subprocess.Popen(%s, stdout=subprocess.DEVNULL, stderr=s, env=env)\n"
+             "os.close(s)\n"
+             "buf = b''\n"
+             "while True:\n"
+             "    try:\n"
+             "        d = os.read(m, 4096)\n"
+             "    except OSError:\n"
+             "        break\n"
+             "    if not d:\n"
+             "        break\n"
+             "    buf += d\n"
+             "rc = p.wait()\n"
+             "sys.stdout.write('rc=%%d %%r' %% (rc, buf))\n"
+             "PY\n",
+             ci, argv_py);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    if (!strstr(out, "rc=0"))
+        fail_msg("%s failed: %s", argv_py, out);
+    return out;
+}
+
 /* On a terminal (a pty), a progress line rewritten with \r appears; CI=true
  * silences it. */
 static void test_progress_on_terminal(void **state)
 {
     (void)state;
-    char o[512], cmd[4096], *out = NULL;
+    char o[512], tr[512], argv_py[2048], cmd[1200], *out;
     tu_tmp_path(o, sizeof o, "pty_sweep.h5");
+    tu_tmp_path(tr, sizeof tr, "pty_trace.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null 2>&1", tu_bin(), tr);
+    assert_int_equal(system(cmd), 0);
     for (int ci = 0; ci < 2; ci++) {
-        snprintf(cmd, sizeof cmd,
-                 "/usr/bin/python3 - <<'PY'\n"
-                 "import os, pty, subprocess, sys\n"
-                 "env = dict(os.environ); env.pop('CI', None); env.pop('CC_PROGRESS', None)\n"
-                 "if %d: env['CI'] = 'true'\n"
-                 "m, s = pty.openpty()\n"
-                 "p = subprocess.Popen(['%s', 'sweep', 'examples/sweep.spec', '-o', '%s'],\n"
-                 "                     stdout=subprocess.DEVNULL, stderr=s, env=env)\n"
-                 "os.close(s)\n"
-                 "buf = b''\n"
-                 "while True:\n"
-                 "    try:\n"
-                 "        d = os.read(m, 4096)\n"
-                 "    except OSError:\n"
-                 "        break\n"
-                 "    if not d:\n"
-                 "        break\n"
-                 "    buf += d\n"
-                 "rc = p.wait()\n"
-                 "sys.stdout.write('rc=%%d %%r' %% (rc, buf))\n"
-                 "PY\n",
-                 ci, tu_bin(), o);
-        assert_int_equal(tu_run(cmd, &out), 0);
-        assert_non_null(strstr(out, "rc=0"));
+        snprintf(argv_py, sizeof argv_py, "['%s', 'sweep', 'examples/sweep.spec', '-o', '%s']",
+                 tu_bin(), o);
+        out = on_pty(argv_py, ci);
         if (!ci && !(strstr(out, "\\rsweep ") && strstr(out, "/48")))
             fail_msg("no progress line on the terminal: %s", out);
         if (ci && strstr(out, "sweep "))
             fail_msg("progress line under CI=true: %s", out);
         free(out);
+        snprintf(argv_py, sizeof argv_py,
+                 "['%s', 'replay', '%s', '--capacity-blocks', '1000', '--concurrency', "
+                 "'immediate']", tu_bin(), tr);
+        out = on_pty(argv_py, ci);
+        if (!ci && !(strstr(out, "\\rreplay ") && strstr(out, "/4000")))
+            fail_msg("no replay progress line on the terminal: %s", out);
+        if (ci && strstr(out, "replay "))
+            fail_msg("progress line under CI=true: %s", out);
+        free(out);
     }
     unlink(o);
+    unlink(tr);
 }
 
 int main(void)
