@@ -260,6 +260,24 @@ static void test_direction_table(void **state)
     unlink(j);
 }
 
+/* The shipped baseline of examples/sweep.spec holds on this build. */
+static void test_shipped_sweep_baseline(void **state)
+{
+    (void)state;
+    char o[512], j[512], cmd[2048], *out = NULL;
+    tu_tmp_path(o, sizeof o, "baseline_sweep.h5");
+    tu_tmp_path(j, sizeof j, "baseline_sweep.json");
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --json > %s", tu_bin(), o, j);
+    assert_int_equal(system(cmd), 0);
+    if (gate("examples/sweep_baseline.json", j, "", &out) != 0)
+        fail_msg("the figures of examples/sweep.spec moved (if intended, rebuild "
+                 "examples/sweep_baseline.json, README 'Regression gate in CI'):\n%s", out);
+    assert_non_null(strstr(out, "576 metrics, 0 failed"));
+    free(out);
+    unlink(o);
+    unlink(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_malformed_and_usage),
         cmocka_unit_test(test_replay_json),
         cmocka_unit_test(test_direction_table),
+        cmocka_unit_test(test_shipped_sweep_baseline),
     };
     return cmocka_run_group_tests_name("cli_bench", tests, NULL, NULL);
 }
