@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #define MAX_VALUES 4096           /* per axis */
+_Static_assert(CC_PC_MAX_TIER_BLOCKS == 268435455, "the capacity message names the limit");
 #define MAX_POINTS 10000000ull    /* whole grid */
 #define MAX_SPEC_BYTES (1u << 20)
 
@@ -183,7 +184,7 @@ static int add_values(parser *P, long line, int axis, char *v)
             }
             if ((r = parse_u64(item, CC_PC_MAX_TIER_BLOCKS, &u)) != 0 || u == 0)
                 return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
-                            "expected a number of blocks >= 1 (at most 2^32-ish) or inf, got '%s'",
+                            "expected a number of blocks in 1..268435455 or inf, got '%s'",
                             item);
             ax->num[ax->n - 1] = (double)u;
             break;
