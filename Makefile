@@ -178,4 +178,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
