@@ -9,6 +9,8 @@
 #   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
 #   make deps       install the Debian packages the project needs (idempotent)
 #   CUDA=0          build without the CUDA parts even when nvcc is present
+#   MPI=auto|1|0    `ctxcache sweep` across processes with Open MPI (auto: when
+#                   mpicc is present; 0: threads only; the tests work either way)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -18,6 +20,22 @@ CC ?= cc
 NVCC ?= nvcc
 HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1 || echo 0)
 CUDA ?= $(HAVE_NVCC)
+# MPI: only the command (cli/) is compiled against it; the library and the
+# tests are not, so MPI=0 changes nothing but `ctxcache sweep` under mpirun.
+MPI ?= auto
+HAVE_MPICC := $(shell command -v mpicc >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(MPI),auto)
+MPI_ON := $(HAVE_MPICC)
+else
+MPI_ON := $(MPI)
+endif
+ifeq ($(MPI_ON),1)
+ifeq ($(HAVE_MPICC),0)
+$(error MPI=1 but mpicc is not installed (make deps, or MPI=0))
+endif
+MPI_CFLAGS := $(shell mpicc --showme:compile)
+MPI_LIBS := $(shell mpicc --showme:link)
+endif
 
 # Debian packages: build libraries, test and plot tools.
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
@@ -85,6 +103,12 @@ CUDA_STAMP := $(BUILD)/.cuda-$(CUDA)
 $(CUDA_STAMP):
 	@mkdir -p $(BUILD) && rm -f $(BUILD)/.cuda-* && touch $@
 
+MPI_STAMP := $(BUILD)/.mpi-$(MPI_ON)
+$(MPI_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.mpi-* && touch $@
+$(CLI_OBJ): $(MPI_STAMP)
+$(CLI_OBJ): ALL_CFLAGS += $(MPI_CFLAGS) -DCC_HAVE_MPI=$(MPI_ON)
+
 $(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -98,7 +122,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BIN): $(CLI_OBJ) $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS) $(MPI_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
 	@mkdir -p $(dir $@)
@@ -154,4 +178,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'

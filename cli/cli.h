@@ -43,6 +43,8 @@ int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_mrc(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 

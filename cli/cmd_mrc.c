@@ -6,6 +6,7 @@
  * writes the curve as CSV (atomically: no partial file on failure).
  */
 #include "cli.h"
+#include "../core/progress.h"
 #include "../core/mrc.h"
 #include "../core/replay.h"
 
@@ -144,10 +145,8 @@ static int parse_sizes(const char *cmd, const char *s, uint64_t *out, size_t *n)
 static void progress(void *ctx, size_t done, size_t total)
 {
     (void)ctx;
-    fprintf(stderr, "\rctxcache mrc: %zu/%zu capacities replayed", done, total);
-    if (done == total)
-        fputc('\n', stderr);
-    fflush(stderr);
+    (void)total;
+    cc_progress_update(done); /* core/progress.h: only on a terminal, not in CI */
 }
 
 static const char *method_detail(const curve *c, char *buf, size_t len)
@@ -436,8 +435,11 @@ int cmd_mrc(int argc, char **argv)
         cv.threads = threads ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (cv.threads < 1)
             cv.threads = 1;
-        if (cc_mrc_sweep(&t, &cfg, caps, n_caps, cv.threads, isatty(2) ? progress : NULL, NULL,
-                         miss, tok, &err) != CC_OK) {
+        cc_progress_begin("mrc: capacities replayed", n_caps);
+        int src = cc_mrc_sweep(&t, &cfg, caps, n_caps, cv.threads, progress, NULL, miss, tok,
+                               &err);
+        cc_progress_end();
+        if (src != CC_OK) {
             rc = cli_fail(cmd, &err);
             goto done;
         }

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "../analysis/results.h"
+#include "../core/progress.h"
 #include "../core/replay.h"
 
 #include <getopt.h>
@@ -514,11 +515,15 @@ int cmd_replay(int argc, char **argv)
     cc_replay_result r;
     ro.keep_records = results != NULL;
     ro.context_cache = ctx_spec ? &ctx_cfg : NULL;
+    ro.progress = true; /* core/progress.h: only on a terminal */
+    cc_progress_begin("replay", t.n);
     if (cc_trace_compute_stats(&t, &s, &err) != CC_OK ||
         cc_replay(&t, &cfg, &ro, &r, &err) != CC_OK) {
+        cc_progress_end();
         cc_trace_free(&t);
         return cli_fail(cmd, &err);
     }
+    cc_progress_end();
     if (results) {
         cc_results_run run = {
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,

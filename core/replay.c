@@ -11,6 +11,7 @@
  * chain is reused.  Cost: O(block accesses) cache operations.
  */
 #include "replay.h"
+#include "progress.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -228,6 +229,8 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     size_t pf1 = 0, pf2 = 0; /* stream positions prefetched so far, per stage */
     double t0 = now_s();
     for (size_t i = 0; i < t->n; i++) {
+        if (opts->progress && (i & 4095) == 0)
+            cc_progress_update(i);
         uint64_t off = t->block_off[i];
         /* keep the prefetch window ahead of this request's last block */
         size_t end = t->block_off[i + 1];

@@ -99,6 +99,8 @@ typedef struct cc_replay_opts {
     double prefill_tokens_per_s;
     double decode_tokens_per_s;       /* INFINITY: no decode time */
     uint32_t servers;                 /* 0 = unlimited (mode none: always 1) */
+    bool progress;                    /* report requests done to core/progress.h
+                                         (the caller begins and ends the line) */
 } cc_replay_opts;
 
 /* One request's outcome. */

@@ -32,6 +32,7 @@
  * per request (state and record), all allocated before the loop.
  */
 #include "../sim/sim.h" /* the one event queue (sim/event_queue.c) */
+#include "progress.h"
 #include "replay.h"
 
 #include <stdlib.h>
@@ -66,6 +67,7 @@ typedef struct loop {
     req_state *st;
     cc_replay_result *res;
     size_t arrived, next_start;
+    bool progress;    /* opts->progress: arrivals counted on core/progress.h */
 } loop;
 
 static cc_pc_request request_view(const loop *L, size_t i, uint32_t n_blocks, int64_t now)
@@ -249,7 +251,11 @@ static int run(loop *L, cc_err *err)
     cc_event e;
     while (rc == CC_OK && cc_evq_pop(&L->q, &e)) {
         switch (e.kind) {
-        case EV_ARRIVE: rc = on_arrive(L, e.id, e.time_ns, err); break;
+        case EV_ARRIVE:
+            if (L->progress && (e.id & 4095) == 0)
+                cc_progress_update(e.id);
+            rc = on_arrive(L, e.id, e.time_ns, err);
+            break;
         case EV_BLOCK: rc = on_block(L, e.id, e.time_ns, err); break;
         case EV_FINISH: rc = on_finish(L, e.id, e.time_ns, err); break;
         default: {
@@ -272,7 +278,7 @@ int cc_replay_events(const cc_trace *t, const cc_pc_config *cfg, cc_prefix_cache
     loop L = {
         .t = t, .cfg = cfg, .pc = pc, .next = next, .mode = opts->concurrency,
         .prefill_tps = opts->prefill_tokens_per_s, .decode_tps = opts->decode_tokens_per_s,
-        .servers = opts->servers, .res = res,
+        .servers = opts->servers, .res = res, .progress = opts->progress,
     };
     if (cc_evq_init(&L.q, 0) != CC_OK)
         return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the event queue");

@@ -1,0 +1,701 @@
+/*
+ * sweep.c -- the sweep spec parser, grid enumeration, loading the traces a
+ * grid needs, running one point (one cc_replay) and running many on a pool
+ * of pthreads.  See sweep.h and docs/sweep.md.
+ *
+ * Parsing is one pass over the lines (O(bytes)); each value is checked as
+ * it is read (numbers, policy names through the registry), so an error names
+ * the file, the line and the key.  A point costs one replay (linear in the
+ * trace's block accesses); workers take the next point index from an atomic
+ * counter, so the order points finish in is free but each row lands in its
+ * slot by index.
+ */
+#include "sweep.h"
+#include "../core/progress.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_VALUES 4096           /* per axis */
+_Static_assert(CC_PC_MAX_TIER_BLOCKS == 268435455, "the capacity message names the limit");
+#define MAX_POINTS 10000000ull    /* whole grid */
+#define MAX_SPEC_BYTES (1u << 20)
+
+static const char *const axis_key[CC_SWEEP_N_AXES] = {
+    "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
+};
+
+/* ---- metrics ------------------------------------------------------------
+ * Add a figure: a name here (the file's column, docs/sweep.md) and its value
+ * in fill_metrics / cc_sweep_point_run. */
+static const char *const metric_names[] = {
+    "requests", "block_accesses", "input_tokens", "hit_blocks", "hit_tokens",
+    "block_hit_ratio", "token_hit_ratio", "request_hit_ratio_mean", "evictions",
+    "expirations", "blocks_moved", "bytes_moved", "no_room_blocks", "computed_tokens",
+    "capacity_blocks_run", "ttl_applied", "queue_wait_ns", "last_finish_ns", "max_in_flight",
+};
+#define N_METRICS (sizeof metric_names / sizeof metric_names[0])
+
+size_t cc_sweep_n_metrics(void) { return N_METRICS; }
+const char *cc_sweep_metric_name(size_t k) { return k < N_METRICS ? metric_names[k] : NULL; }
+
+/* ---- parsing ------------------------------------------------------------ */
+
+typedef struct parser {
+    const char *file;
+    cc_sweep_spec *spec;
+    cc_err *err;
+    long seen[CC_SWEEP_N_AXES + 8]; /* line each key was given on */
+} parser;
+
+enum { K_MODE = CC_SWEEP_N_AXES, K_CONC, K_SEED, K_THREADS, K_OUTPUT, K_KVB, K_END };
+static const char *const scalar_key[] = {"mode", "concurrency", "seed", "threads", "output",
+                                         "kv_bytes_per_token"};
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* 1 when s[0..n) is valid UTF-8 without control characters other than tab. */
+static int clean_text(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        if (!len || (c >= 0xf0 && len != 4) || i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static int perr(parser *P, int code, long line, const char *key, const char *fmt, const char *a)
+{
+    return cc_err_set(P->err, code, P->file, line, key, fmt, a);
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!*s || *s == '-' || *s == '+')
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -2;
+    if (v > max)
+        return -2;
+    *out = v;
+    return 0;
+}
+
+/* Splits v on commas outside parentheses into the axis values. */
+static int add_values(parser *P, long line, int axis, char *v)
+{
+    cc_sweep_values *ax = &P->spec->axes[axis];
+    const char *key = axis_key[axis];
+    int depth = 0;
+    char *start = v;
+    for (char *p = v;; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')')
+            depth--;
+        if (depth < 0)
+            return perr(P, CC_EFORMAT, line, key, "unbalanced ')' in '%s'", v);
+        if (*p != '\0' && !(*p == ',' && depth == 0))
+            continue;
+        int last = *p == '\0';
+        *p = '\0';
+        char *item = trim(start);
+        if (!*item)
+            return perr(P, CC_EFORMAT, line, key,
+                        "empty value in the list (expected values separated by commas)%s", "");
+        if (ax->n == MAX_VALUES)
+            return perr(P, CC_ERANGE, line, key, "more than 4096 values%s", "");
+        char **nt = realloc(ax->text, (ax->n + 1) * sizeof *nt);
+        if (!nt)
+            return perr(P, CC_ENOMEM, line, key, "out of memory%s", "");
+        ax->text = nt;
+        double *nn = realloc(ax->num, (ax->n + 1) * sizeof *nn);
+        if (!nn)
+            return perr(P, CC_ENOMEM, line, key, "out of memory%s", "");
+        ax->num = nn;
+        ax->text[ax->n] = strdup(item);
+        if (!ax->text[ax->n])
+            return perr(P, CC_ENOMEM, line, key, "out of memory%s", "");
+        ax->num[ax->n] = NAN;
+        ax->n++;
+        /* check the value */
+        uint64_t u;
+        int r;
+        switch (axis) {
+        case CC_SWEEP_TRACE: break;
+        case CC_SWEEP_BLOCK_SIZE:
+            if (!strcmp(item, "trace")) {
+                ax->num[ax->n - 1] = 0;
+                break;
+            }
+            if ((r = parse_u64(item, 1u << 20, &u)) != 0 || u == 0)
+                return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                            "expected 'trace' or a number of tokens in 1..1048576, got '%s'",
+                            item);
+            ax->num[ax->n - 1] = (double)u;
+            break;
+        case CC_SWEEP_POLICY: {
+            const cc_policy_ops *ops;
+            cc_policy_params pp;
+            cc_err e = {0};
+            cc_policy pol;
+            if (cc_policy_parse(item, &ops, &pp, &e) != CC_OK ||
+                cc_policy_create(ops, &pp, 1, &pol, &e) != CC_OK) /* checks the parameters */
+                return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+            cc_policy_destroy(&pol);
+            break;
+        }
+        case CC_SWEEP_CAPACITY:
+            if (!strcmp(item, "inf")) {
+                ax->num[ax->n - 1] = 0;
+                break;
+            }
+            if ((r = parse_u64(item, CC_PC_MAX_TIER_BLOCKS, &u)) != 0 || u == 0)
+                return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                            "expected a number of blocks in 1..268435455 or inf, got '%s'",
+                            item);
+            ax->num[ax->n - 1] = (double)u;
+            break;
+        case CC_SWEEP_TTL: {
+            if (!strcmp(item, "none"))
+                break;
+            char *end;
+            errno = 0;
+            double d = strtod(item, &end);
+            if (end == item || *end || errno)
+                return perr(P, CC_EFORMAT, line, key,
+                            "expected a time to live in seconds or none, got '%s'", item);
+            if (!(d >= 0 && d <= 1e9))
+                return perr(P, CC_ERANGE, line, key,
+                            "expected a time to live in 0..1e9 seconds, got '%s'", item);
+            ax->num[ax->n - 1] = d;
+            break;
+        }
+        case CC_SWEEP_PRICING:
+            if (strcmp(item, "none"))
+                /* HOOK (pricing): look the preset up in policies/pricing.h
+                 * here and bill each point in cc_sweep_point_run */
+                return perr(P, CC_EUNSUP, line, key,
+                            "pricing presets are not available in this build (pricing '%s'); "
+                            "use pricing = none", item);
+            break;
+        }
+        if (last)
+            break;
+        start = p + 1;
+    }
+    return CC_OK;
+}
+
+static int set_scalar(parser *P, long line, int k, char *v)
+{
+    const char *key = scalar_key[k - K_MODE];
+    cc_sweep_spec *S = P->spec;
+    int depth = 0;
+    for (char *p = v; *p; p++) {
+        depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+        if (*p == ',' && depth == 0)
+            return perr(P, CC_EFORMAT, line, key, "takes one value, got a list '%s'", v);
+    }
+    uint64_t u;
+    int r;
+    cc_err e = {0};
+    switch (k) {
+    case K_MODE:
+        if (!strcmp(v, "prefix"))
+            S->mode = CC_PC_PREFIX;
+        else if (!strcmp(v, "independent"))
+            S->mode = CC_PC_INDEPENDENT;
+        else
+            return perr(P, CC_EFORMAT, line, key, "expected prefix or independent, got '%s'", v);
+        break;
+    case K_CONC:
+        if (cc_concurrency_parse(v, &S->concurrency, &e) != CC_OK)
+            return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+        break;
+    case K_SEED:
+        if ((r = parse_u64(v, UINT64_MAX, &u)) != 0)
+            return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                        "expected a non-negative integer, got '%s'", v);
+        S->seed = u;
+        break;
+    case K_THREADS:
+        if ((r = parse_u64(v, 4096, &u)) != 0)
+            return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                        "expected a number of threads in 0..4096 (0 = one per CPU), got '%s'", v);
+        S->threads = (uint32_t)u;
+        break;
+    case K_OUTPUT:
+        if (strlen(v) >= sizeof S->output)
+            return perr(P, CC_ERANGE, line, key, "path too long: '%.80s'", v);
+        strcpy(S->output, v);
+        break;
+    case K_KVB:
+        if ((r = parse_u64(v, UINT64_C(1) << 40, &u)) != 0 || u == 0)
+            return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                        "expected KV bytes per token in 1..2^40, got '%s'", v);
+        S->kv_bytes_per_token = u;
+        break;
+    }
+    return CC_OK;
+}
+
+static int parse_line(parser *P, long line, char *s)
+{
+    /* a comment starts at '#' or ';' at the start or after a blank */
+    for (char *p = s; *p; p++)
+        if ((*p == '#' || *p == ';') && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+    s = trim(s);
+    if (!*s)
+        return CC_OK;
+    if (*s == '[')
+        return perr(P, CC_EFORMAT, line, NULL,
+                    "sections are not used in a sweep spec (expected key = value), got '%.60s'", s);
+    char *eq = strchr(s, '=');
+    if (!eq)
+        return perr(P, CC_EFORMAT, line, NULL, "expected key = value, got '%.60s'", s);
+    *eq = '\0';
+    char *key = trim(s), *val = trim(eq + 1);
+    int k = -1;
+    for (int i = 0; i < CC_SWEEP_N_AXES; i++)
+        if (!strcmp(key, axis_key[i]))
+            k = i;
+    for (int i = K_MODE; i < K_END; i++)
+        if (!strcmp(key, scalar_key[i - K_MODE]))
+            k = i;
+    if (k < 0)
+        return perr(P, CC_EFORMAT, line, key,
+                    "unknown key '%.60s' (expected trace, block_size, policy, capacity_blocks, "
+                    "ttl_s, pricing, mode, concurrency, seed, threads, output, kv_bytes_per_token)",
+                    key);
+    if (P->seen[k]) {
+        char prev[32];
+        snprintf(prev, sizeof prev, "%ld", P->seen[k]);
+        return perr(P, CC_EFORMAT, line, key, "given twice (first on line %s)", prev);
+    }
+    P->seen[k] = line;
+    if (!*val)
+        return perr(P, CC_EFORMAT, line, key, "expected a value after '='%s", "");
+    if (k < CC_SWEEP_N_AXES) {
+        P->spec->axes[k].line = line;
+        return add_values(P, line, k, val);
+    }
+    return set_scalar(P, line, k, val);
+}
+
+/* Fills an axis the spec did not give with its default. */
+static int default_axis(parser *P, int axis, const char *value)
+{
+    if (P->spec->axes[axis].n)
+        return CC_OK;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s", value);
+    return add_values(P, 0, axis, buf);
+}
+
+int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec *spec,
+                               cc_err *err)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->seed = 1;
+    spec->kv_bytes_per_token = 131072;
+    snprintf(spec->path, sizeof spec->path, "%s", name ? name : "");
+    parser P = {.file = spec->path, .spec = spec, .err = err};
+    size_t n = strlen(text);
+    if (!clean_text((const unsigned char *)text, n)) {
+        /* name the first bad line */
+        long line = 1;
+        size_t i = 0, ls = 0;
+        for (; i < n; i++) {
+            if (text[i] == '\n') {
+                if (!clean_text((const unsigned char *)text + ls, i - ls))
+                    break;
+                line++;
+                ls = i + 1;
+            }
+        }
+        return cc_err_set(err, CC_EFORMAT, spec->path, line, NULL,
+                          "not text: invalid UTF-8 or a control character (is this a binary "
+                          "file?)");
+    }
+    char *buf = strdup(text);
+    if (!buf)
+        return cc_err_set(err, CC_ENOMEM, spec->path, 0, NULL, "out of memory");
+    int rc = CC_OK;
+    long line = 1;
+    for (char *s = buf; rc == CC_OK && s; line++) {
+        char *nl = strchr(s, '\n');
+        if (nl)
+            *nl = '\0';
+        rc = parse_line(&P, line, s);
+        s = nl ? nl + 1 : NULL;
+    }
+    free(buf);
+    if (rc == CC_OK && !spec->axes[CC_SWEEP_TRACE].n)
+        rc = cc_err_set(err, CC_EFORMAT, spec->path, 0, "trace",
+                        "missing key: expected trace = default or trace = FILE[, FILE...]");
+    if (rc == CC_OK && !spec->axes[CC_SWEEP_CAPACITY].n)
+        rc = cc_err_set(err, CC_EFORMAT, spec->path, 0, "capacity_blocks",
+                        "missing key: expected capacity_blocks = N[, N...] (or inf)");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_BLOCK_SIZE, "trace");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_POLICY, "lru");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_TTL, "none");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_PRICING, "none");
+    if (rc == CC_OK && spec->mode == CC_PC_INDEPENDENT &&
+        spec->concurrency != CC_CONCURRENCY_NONE)
+        rc = cc_err_set(err, CC_EFORMAT, spec->path, P.seen[K_CONC], "concurrency",
+                        "concurrency %s needs mode = prefix",
+                        cc_concurrency_name(spec->concurrency));
+    if (rc == CC_OK) {
+        uint64_t np = 1;
+        for (int a = 0; a < CC_SWEEP_N_AXES; a++) {
+            np *= spec->axes[a].n;
+            if (np > MAX_POINTS) {
+                rc = cc_err_set(err, CC_ERANGE, spec->path, spec->axes[a].line, axis_key[a],
+                                "the grid has more than %llu points",
+                                (unsigned long long)MAX_POINTS);
+                break;
+            }
+        }
+    }
+    if (rc != CC_OK)
+        cc_sweep_spec_free(spec);
+    return rc;
+}
+
+int cc_sweep_spec_parse_file(const char *path, cc_sweep_spec *spec, cc_err *err)
+{
+    memset(spec, 0, sizeof *spec);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cc_err_set(err, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
+    char *buf = malloc(MAX_SPEC_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
+    }
+    size_t n = fread(buf, 1, MAX_SPEC_BYTES + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    int rc;
+    if (bad)
+        rc = cc_err_set(err, CC_EIO, path, 0, NULL, "read error");
+    else if (n > MAX_SPEC_BYTES)
+        rc = cc_err_set(err, CC_ERANGE, path, 0, NULL, "spec larger than 1 MiB");
+    else if (memchr(buf, '\0', n)) {
+        long line = 1;
+        for (const char *p = buf; *p; p++)
+            line += *p == '\n';
+        rc = cc_err_set(err, CC_EFORMAT, path, line, NULL,
+                        "not text: a NUL byte (is this a binary file?)");
+    }
+    else if (n == 0)
+        rc = cc_err_set(err, CC_EFORMAT, path, 0, NULL,
+                        "empty spec: expected trace = ... and capacity_blocks = ...");
+    else {
+        buf[n] = '\0';
+        rc = cc_sweep_spec_parse_string(buf, path, spec, err);
+    }
+    free(buf);
+    return rc;
+}
+
+void cc_sweep_spec_free(cc_sweep_spec *spec)
+{
+    for (int a = 0; a < CC_SWEEP_N_AXES; a++) {
+        for (uint32_t i = 0; i < spec->axes[a].n; i++)
+            free(spec->axes[a].text[i]);
+        free(spec->axes[a].text);
+        free(spec->axes[a].num);
+        spec->axes[a].text = NULL;
+        spec->axes[a].num = NULL;
+        spec->axes[a].n = 0;
+    }
+}
+
+/* ---- the grid ----------------------------------------------------------- */
+
+uint64_t cc_sweep_n_points(const cc_sweep_spec *spec)
+{
+    uint64_t n = 1;
+    for (int a = 0; a < CC_SWEEP_N_AXES; a++)
+        n *= spec->axes[a].n;
+    return n;
+}
+
+void cc_sweep_point_coords(const cc_sweep_spec *spec, uint64_t i, uint32_t coords[CC_SWEEP_N_AXES])
+{
+    for (int a = CC_SWEEP_N_AXES - 1; a >= 0; a--) {
+        uint32_t n = spec->axes[a].n ? spec->axes[a].n : 1;
+        coords[a] = (uint32_t)(i % n);
+        i /= n;
+    }
+}
+
+/* ---- traces ------------------------------------------------------------- */
+
+int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err)
+{
+    memset(data, 0, sizeof *data);
+    const cc_sweep_values *tr = &spec->axes[CC_SWEEP_TRACE], *bs = &spec->axes[CC_SWEEP_BLOCK_SIZE];
+    data->n_traces = tr->n;
+    data->n_block_sizes = bs->n;
+    data->traces = calloc((size_t)tr->n * bs->n, sizeof *data->traces);
+    if (!data->traces)
+        return cc_err_set(err, CC_ENOMEM, spec->path, 0, NULL, "out of memory");
+    int rc = CC_OK;
+    for (uint32_t i = 0; rc == CC_OK && i < tr->n; i++)
+        for (uint32_t j = 0; rc == CC_OK && j < bs->n; j++) {
+            cc_trace *t = &data->traces[(size_t)i * bs->n + j];
+            uint32_t want = (uint32_t)bs->num[j];
+            if (!strcmp(tr->text[i], "default")) {
+                rc = cc_gen_from_spec_string(cc_gen_default_spec, "default", spec->seed, t, err);
+            } else {
+                cc_read_opts ro = {0};
+                ro.block_size = want;
+                rc = cc_trace_read(tr->text[i], NULL, &ro, t, err);
+            }
+            if (rc == CC_OK && want && t->block_size != want)
+                rc = cc_trace_reblock(t, want, err);
+            if (rc == CC_OK && t->block_size == 0)
+                rc = cc_err_set(err, CC_EUNSUP, tr->text[i], 0, "block_size",
+                                "the trace has no block hashes; give block_size = N to build "
+                                "them from its tokens");
+        }
+    if (rc != CC_OK)
+        cc_sweep_data_free(data);
+    return rc;
+}
+
+void cc_sweep_data_free(cc_sweep_data *data)
+{
+    if (data->traces)
+        for (size_t k = 0; k < (size_t)data->n_traces * data->n_block_sizes; k++)
+            if (data->traces[k].n || data->traces[k].block_off)
+                cc_trace_free(&data->traces[k]);
+    free(data->traces);
+    memset(data, 0, sizeof *data);
+}
+
+/* ---- one point ---------------------------------------------------------- */
+
+/* policy spec with ttl_s=X added to its parameters. */
+static void with_ttl(const char *policy, double ttl, char *out, size_t len)
+{
+    size_t n = strlen(policy);
+    if (n && policy[n - 1] == ')')
+        snprintf(out, len, "%.*s,ttl_s=%.17g)", (int)(n - 1), policy, ttl);
+    else
+        snprintf(out, len, "%s(ttl_s=%.17g)", policy, ttl);
+}
+
+static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                     double *row, cc_err *err);
+
+int cc_sweep_point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                       double *row, cc_err *err)
+{
+    int rc = point_run(spec, data, i, row, err);
+    if (rc != CC_OK && err) {
+        /* say which point */
+        uint32_t c[CC_SWEEP_N_AXES];
+        cc_sweep_point_coords(spec, i, c);
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "point %llu (trace %s, policy %s, capacity %s, ttl_s %s): %s",
+                 (unsigned long long)i, spec->axes[CC_SWEEP_TRACE].text[c[CC_SWEEP_TRACE]],
+                 spec->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]],
+                 spec->axes[CC_SWEEP_CAPACITY].text[c[CC_SWEEP_CAPACITY]],
+                 spec->axes[CC_SWEEP_TTL].text[c[CC_SWEEP_TTL]], err->msg);
+        memcpy(err->msg, msg, sizeof msg);
+    }
+    return rc;
+}
+
+static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                     double *row, cc_err *err)
+{
+    uint32_t c[CC_SWEEP_N_AXES];
+    cc_sweep_point_coords(spec, i, c);
+    const cc_trace *t = &data->traces[(size_t)c[CC_SWEEP_TRACE] * data->n_block_sizes +
+                                      c[CC_SWEEP_BLOCK_SIZE]];
+    const char *policy = spec->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]];
+    double ttl = spec->axes[CC_SWEEP_TTL].num[c[CC_SWEEP_TTL]];
+    cc_pc_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mode = spec->mode;
+    cfg.block_tokens = t->block_size;
+    cfg.kv_bytes_per_block = spec->kv_bytes_per_token * t->block_size;
+    cfg.seed = spec->seed;
+    cfg.n_tiers = 1;
+    snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");
+    cfg.tiers[0].capacity_blocks = (uint64_t)spec->axes[CC_SWEEP_CAPACITY].num[c[CC_SWEEP_CAPACITY]];
+    const cc_policy_ops *ops;
+    cc_policy_params pp;
+    int rc = cc_policy_parse(policy, &ops, &pp, err);
+    if (rc != CC_OK)
+        return rc;
+    double ttl_applied = 0;
+    if (!isnan(ttl)) {
+        /* the TTL goes to policies that take a ttl_s parameter; the others
+         * run as they are (ttl_applied = 0) */
+        char spec_ttl[sizeof pp.spec + 40];
+        with_ttl(policy, ttl, spec_ttl, sizeof spec_ttl);
+        const cc_policy_ops *ops2;
+        cc_policy_params pp2;
+        cc_policy pol;
+        cc_err e = {0};
+        if (strlen(spec_ttl) < sizeof pp.spec &&
+            cc_policy_parse(spec_ttl, &ops2, &pp2, &e) == CC_OK &&
+            cc_policy_create(ops2, &pp2, 1, &pol, &e) == CC_OK) {
+            cc_policy_destroy(&pol);
+            ops = ops2;
+            pp = pp2;
+            ttl_applied = 1;
+        }
+    }
+    cfg.tiers[0].policy = ops;
+    cfg.tiers[0].policy_params = pp;
+    cc_replay_opts ro = {.concurrency = spec->concurrency};
+    cc_replay_result r;
+    if ((rc = cc_replay(t, &cfg, &ro, &r, err)) != CC_OK)
+        return rc;
+    /* HOOK (TTFT): percentiles of first_token_ns - arrival_ns need
+     * ro.keep_records (or the simulator's figures) -- add their names to
+     * metric_names and fill them here.  HOOK (pricing): bill r under the
+     * pricing preset spec->axes[CC_SWEEP_PRICING].text[c[CC_SWEEP_PRICING]]. */
+    double v[] = {
+        (double)r.requests, (double)r.block_accesses, (double)r.input_tokens,
+        (double)r.hit_blocks, (double)r.hit_tokens, r.block_hit_ratio, r.token_hit_ratio,
+        r.request_hit_ratio_mean, (double)r.evictions, (double)r.expirations,
+        (double)r.blocks_moved, (double)r.bytes_moved, (double)r.no_room_blocks,
+        (double)r.computed_tokens, (double)r.capacity_blocks[0], ttl_applied,
+        (double)r.queue_wait_ns, (double)r.last_finish_ns, (double)r.max_in_flight,
+    };
+    _Static_assert(sizeof v / sizeof v[0] == N_METRICS, "one value per metric name");
+    memcpy(row, v, sizeof v);
+    cc_replay_result_free(&r);
+    return CC_OK;
+}
+
+/* ---- many points on threads --------------------------------------------- */
+
+typedef struct pool {
+    const cc_sweep_spec *spec;
+    const cc_sweep_data *data;
+    uint64_t first, step, count;
+    double *rows;
+    bool progress;
+    atomic_uint_fast64_t next;
+    pthread_mutex_t mu;
+    uint64_t err_index; /* lowest failing point, UINT64_MAX = none */
+    int rc;
+    cc_err err;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *P = arg;
+    cc_err e;
+    for (;;) {
+        uint64_t j = atomic_fetch_add(&P->next, 1);
+        if (j >= P->count)
+            break;
+        uint64_t i = P->first + j * P->step;
+        memset(&e, 0, sizeof e);
+        int rc = cc_sweep_point_run(P->spec, P->data, i, P->rows + j * N_METRICS, &e);
+        if (rc != CC_OK) {
+            pthread_mutex_lock(&P->mu);
+            if (i < P->err_index) {
+                P->err_index = i;
+                P->rc = rc;
+                P->err = e;
+            }
+            pthread_mutex_unlock(&P->mu);
+        }
+        if (P->progress)
+            cc_progress_add(1);
+    }
+    return NULL;
+}
+
+int cc_sweep_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t first,
+                 uint64_t step, uint32_t threads, bool progress, double *rows, cc_err *err)
+{
+    uint64_t np = cc_sweep_n_points(spec);
+    if (step == 0)
+        step = 1;
+    pool P = {.spec = spec, .data = data, .first = first, .step = step, .rows = rows,
+              .progress = progress, .err_index = UINT64_MAX, .rc = CC_OK};
+    P.count = first < np ? (np - first + step - 1) / step : 0;
+    atomic_init(&P.next, 0);
+    pthread_mutex_init(&P.mu, NULL);
+    if (threads == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (uint32_t)c : 1;
+    }
+    if (threads > P.count)
+        threads = P.count ? (uint32_t)P.count : 1;
+    pthread_t *tid = calloc(threads, sizeof *tid);
+    if (!tid) {
+        pthread_mutex_destroy(&P.mu);
+        return cc_err_set(err, CC_ENOMEM, spec->path, 0, NULL, "out of memory");
+    }
+    uint32_t started = 0;
+    for (uint32_t k = 1; k < threads; k++, started++)
+        if (pthread_create(&tid[k], NULL, worker, &P) != 0)
+            break;
+    worker(&P);
+    for (uint32_t k = 1; k <= started; k++)
+        pthread_join(tid[k], NULL);
+    free(tid);
+    pthread_mutex_destroy(&P.mu);
+    if (P.rc != CC_OK) {
+        if (err) {
+            *err = P.err;
+            if (!err->field[0])
+                snprintf(err->field, sizeof err->field, "point %llu",
+                         (unsigned long long)P.err_index);
+        }
+        return P.rc;
+    }
+    return CC_OK;
+}

@@ -1,0 +1,96 @@
+/*
+ * sweep.h -- parameter sweeps (`ctxcache sweep SPEC`): a spec file names a
+ * grid (trace x block size x policy x capacity x TTL x pricing), every point
+ * of the grid is one cc_replay, and the points' figures are gathered into
+ * one HDF5 file.  Spec format: docs/sweep.md (INI-like "key = a, b, c").
+ *
+ * Grid order (deterministic): the point index i is a mixed-radix number
+ * over the axes in the order of cc_sweep_axis below, the first axis the
+ * most significant (trace outermost, pricing innermost).  Results are kept
+ * and written in index order, so the file does not depend on how the points
+ * were spread over threads or MPI ranks.
+ *
+ * Running a point: cc_sweep_point_run(spec, data, i) -> one row of
+ * cc_sweep_n_metrics() doubles named by cc_sweep_metric_name(k).  Extra
+ * figures (TTFT percentiles, cost under a pricing preset) are new names in
+ * the metric table of sweep.c, filled in cc_sweep_point_run; everything
+ * else (rows, MPI gathering, the file) follows the table.
+ */
+#ifndef CC_SWEEP_H
+#define CC_SWEEP_H
+
+#include "../core/replay.h"
+
+typedef enum cc_sweep_axis {
+    CC_SWEEP_TRACE = 0,      /* "default" (generated in memory) or a path */
+    CC_SWEEP_BLOCK_SIZE,     /* tokens per block; 0 = the trace's own */
+    CC_SWEEP_POLICY,         /* policy spec ("lru", "s3fifo(small=0.1)") */
+    CC_SWEEP_CAPACITY,       /* blocks; 0 = unbounded ("inf") */
+    CC_SWEEP_TTL,            /* seconds, NaN = none */
+    CC_SWEEP_PRICING,        /* pricing preset name, "none" */
+    CC_SWEEP_N_AXES
+} cc_sweep_axis;
+
+typedef struct cc_sweep_values {
+    uint32_t n;
+    char **text;     /* each value as written (trimmed) */
+    double *num;     /* numeric axes: the value (capacity/block size exact in a double) */
+    long line;       /* spec line that gave it (0 = default) */
+} cc_sweep_values;
+
+typedef struct cc_sweep_spec {
+    char path[512];                       /* spec file ("" for a string) */
+    cc_sweep_values axes[CC_SWEEP_N_AXES];
+    cc_pc_mode mode;                      /* mode = prefix | independent */
+    cc_concurrency concurrency;           /* concurrency = none | immediate | ... */
+    uint64_t seed;                        /* policies and the generated trace (default 1) */
+    uint32_t threads;                     /* 0 = one per CPU */
+    uint64_t kv_bytes_per_token;          /* default 131072 */
+    char output[512];                     /* output = FILE ("" = not given) */
+} cc_sweep_spec;
+
+/* Parses a spec.  Errors: CC_EFORMAT / CC_ERANGE / CC_EUNSUP with the file
+ * (name, "" for a string), line and key in err.  CC_EIO for a missing file. */
+int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec *spec,
+                               cc_err *err);
+int cc_sweep_spec_parse_file(const char *path, cc_sweep_spec *spec, cc_err *err);
+void cc_sweep_spec_free(cc_sweep_spec *spec);
+
+/* Points in the grid (product of the axis sizes). */
+uint64_t cc_sweep_n_points(const cc_sweep_spec *spec);
+/* The value index on each axis of point i (i < cc_sweep_n_points). */
+void cc_sweep_point_coords(const cc_sweep_spec *spec, uint64_t i, uint32_t coords[CC_SWEEP_N_AXES]);
+
+/* Traces, loaded once per (trace, block size) pair and shared read-only by
+ * every point (and thread) that uses them. */
+typedef struct cc_sweep_data {
+    uint32_t n_traces, n_block_sizes;
+    cc_trace *traces;                     /* [trace * n_block_sizes + block size] */
+} cc_sweep_data;
+int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err);
+void cc_sweep_data_free(cc_sweep_data *data);
+
+/* The metric table: names and how many. */
+size_t cc_sweep_n_metrics(void);
+const char *cc_sweep_metric_name(size_t k);
+
+/* Runs point i: fills row[0 .. cc_sweep_n_metrics()).  Thread-safe (each
+ * call owns its cache). */
+int cc_sweep_point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                       double *row, cc_err *err);
+
+/* Runs points [first, n) step `step` on `threads` pthreads (0 = one per
+ * CPU), writing row j of rows for each (rows[(i - first) / step]) -- the
+ * slice an MPI rank owns (first = rank, step = size), or the whole grid
+ * (0, 1).  progress: count points on core/progress.h.  On error: the failing
+ * point with the lowest index is reported. */
+int cc_sweep_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t first,
+                 uint64_t step, uint32_t threads, bool progress, double *rows, cc_err *err);
+
+/* Writes the sweep file (one row per point, in index order; rows =
+ * n_points x n_metrics) atomically and deterministically (no timestamps,
+ * no wall-clock figures).  Schema: docs/sweep.md. */
+int cc_sweep_write_h5(const char *path, const cc_sweep_spec *spec, const cc_sweep_data *data,
+                      const double *rows, cc_err *err);
+
+#endif

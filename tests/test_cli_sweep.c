@@ -1,0 +1,292 @@
+/* test_cli_sweep.c -- `ctxcache sweep` as a user runs it: the shipped
+ * example spec, the same file byte for byte whatever the threads and under
+ * `mpirun -np 2` (skipped when mpirun or MPI in the build is missing),
+ * figures equal to separate `ctxcache replay --json` runs of the same
+ * points (an independent path: the trace generated to a file by `gen`,
+ * re-blocked and replayed by the replay command), errors naming the spec
+ * line, no output file on failure, and the progress line: nothing on
+ * stderr when it is a file, a line on a terminal (python3's pty). */
+#include "testutil.h"
+
+#include <jansson.h>
+
+static char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(len + 1);
+    if (fread(b, 1, len, f) != (size_t)len)
+        fail_msg("short read %s", path);
+    b[len] = '\0';
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = read_all(a, &na), *y = read_all(b, &nb);
+    assert_non_null(x);
+    assert_non_null(y);
+    if (na != nb || memcmp(x, y, na))
+        fail_msg("%s and %s differ (%zu vs %zu bytes)", a, b, na, nb);
+    free(x);
+    free(y);
+}
+
+static void test_threads_and_mpi_same_file(void **state)
+{
+    (void)state;
+    char a[512], b[512], m[512], cmd[2048], *out = NULL;
+    tu_tmp_path(a, sizeof a, "sweep_t1.h5");
+    tu_tmp_path(b, sizeof b, "sweep_t2.h5");
+    tu_tmp_path(m, sizeof m, "sweep_mpi.h5");
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --threads 1", tu_bin(), a);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    assert_non_null(strstr(out, "48 points"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --threads 2", tu_bin(), b);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_same_file(a, b);
+    /* the file's shape (h5py, not our reader) */
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py,sys; f=h5py.File('%s'); p=f['points']; "
+             "assert f.attrs['format']==b'ctxcache-sweep' or f.attrs['format']=='ctxcache-sweep'; "
+             "assert len(p['index'])==48 and list(p['index'][:])==list(range(48)); "
+             "assert p['policy'][5]==b'lru' and p['policy'][6]==b's3fifo' and p['policy'][12]==b'arc'; "
+             "assert list(p['block_size'][:24])==[16]*24 and list(p['block_size'][24:])==[64]*24; "
+             "assert p['capacity_blocks'][2]==5000 and p['ttl_s'][1]==600\"",
+             a);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+
+    /* MPI */
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 0);
+    int built = strstr(out, "MPI in this build: yes") != NULL;
+    free(out);
+    if (!built || system("command -v mpirun >/dev/null 2>&1") != 0) {
+        printf("skipped: the MPI part (%s)\n", built ? "mpirun not installed"
+                                                       : "built without MPI (MPI=0 or no mpicc)");
+    } else {
+        snprintf(cmd, sizeof cmd,
+                 "mpirun --allow-run-as-root --oversubscribe -np 2 %s sweep examples/sweep.spec "
+                 "-o %s --threads 1", tu_bin(), m);
+        if (tu_run(cmd, &out) != 0)
+            fail_msg("%s\n%s", cmd, out);
+        free(out);
+        assert_same_file(a, m);
+        unlink(m);
+    }
+    unlink(a);
+    unlink(b);
+}
+
+static json_t *run_json(const char *cmd)
+{
+    char *out = NULL;
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    json_error_t je;
+    /* stderr is merged: the JSON starts at the first '{' */
+    char *start = strchr(out, '{');
+    json_t *j = start ? json_loads(start, JSON_DISABLE_EOF_CHECK, &je) : NULL;
+    if (!j)
+        fail_msg("%s: no JSON in\n%s", cmd, out);
+    free(out);
+    return j;
+}
+
+static void test_points_equal_separate_replays(void **state)
+{
+    (void)state;
+    char tr[512], cmd[2048], o[512];
+    tu_tmp_path(tr, sizeof tr, "sweep_default.h5");
+    tu_tmp_path(o, sizeof o, "sweep_json.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1", tu_bin(), tr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --json", tu_bin(), o);
+    json_t *sw = run_json(cmd);
+    json_t *pts = json_object_get(sw, "points");
+    assert_int_equal(json_array_size(pts), 48);
+    /* one point per policy and both block sizes, with and without TTL */
+    const int idx[] = {0, 13, 17, 20, 23, 30, 40, 45, 47};
+    for (size_t k = 0; k < sizeof idx / sizeof idx[0]; k++) {
+        json_t *p = json_array_get(pts, idx[k]);
+        const char *pol = json_string_value(json_object_get(p, "policy"));
+        json_t *ttl = json_object_get(p, "ttl_s");
+        char polspec[128];
+        if (!json_is_null(ttl) && !strcmp(pol, "ttl"))
+            snprintf(polspec, sizeof polspec, "ttl(ttl_s=%g)", json_number_value(ttl));
+        else
+            snprintf(polspec, sizeof polspec, "%s", pol);
+        snprintf(cmd, sizeof cmd,
+                 "%s replay %s --policy '%s' --capacity-blocks %lld --block-size %lld --seed 1 "
+                 "--json", tu_bin(), tr, polspec,
+                 (long long)json_integer_value(json_object_get(p, "capacity_blocks")),
+                 (long long)json_integer_value(json_object_get(p, "block_size")));
+        json_t *r = run_json(cmd);
+        const char *keys[] = {"requests", "block_accesses", "hit_blocks", "hit_tokens",
+                              "evictions", "expirations", "block_hit_ratio", "token_hit_ratio",
+                              "request_hit_ratio_mean"};
+        for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++) {
+            double a = json_number_value(json_object_get(p, keys[q]));
+            double b = json_number_value(json_object_get(r, keys[q]));
+            if (!(fabs(a - b) <= 1e-9 * fabs(b)))
+                fail_msg("point %d (%s): %s sweep %.12g, replay %.12g", idx[k], polspec,
+                         keys[q], a, b);
+        }
+        json_decref(r);
+    }
+    json_decref(sw);
+    unlink(tr);
+    unlink(o);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    char sp[512], o[512], cmd[2048], *out = NULL;
+    tu_tmp_path(o, sizeof o, "sweep_never.h5");
+    static const char bad[] = "trace = default\ncapacity_blocks = 10, lots\n";
+    tu_write_tmp(sp, sizeof sp, "bad.spec", bad, sizeof bad - 1);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, ":2:"));
+    assert_non_null(strstr(out, "capacity_blocks"));
+    free(out);
+    static const char pr[] = "trace = default\ncapacity_blocks = 10\npricing = gemini\n";
+    tu_write_tmp(sp, sizeof sp, "pricing.spec", pr, sizeof pr - 1);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "not available in this build"));
+    free(out);
+    static const char missing[] = "trace = /nonexistent/t.jsonl\ncapacity_blocks = 10\n";
+    tu_write_tmp(sp, sizeof sp, "missing.spec", missing, sizeof missing - 1);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "/nonexistent/t.jsonl"));
+    free(out);
+    assert_int_not_equal(access(o, F_OK), 0); /* no output left behind */
+    snprintf(cmd, sizeof cmd, "%s sweep /nonexistent.spec", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 1);
+    snprintf(cmd, sizeof cmd, "%s sweep a b", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec --threads many", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    unlink(sp);
+}
+
+/* stderr to a file: nothing there for sweep, replay and mrc. */
+static void test_progress_quiet_without_terminal(void **state)
+{
+    (void)state;
+    char tr[512], err[512], o[512], cmd[2048];
+    tu_tmp_path(tr, sizeof tr, "progress_trace.h5");
+    tu_tmp_path(err, sizeof err, "progress_stderr.txt");
+    tu_tmp_path(o, sizeof o, "progress_sweep.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null", tu_bin(), tr);
+    assert_int_equal(system(cmd), 0);
+    const char *runs[] = {"sweep examples/sweep.spec -o %s", "replay %s --capacity-blocks 1000",
+                          "mrc %s --method sim --sizes 100,1000"};
+    for (int i = 0; i < 3; i++) {
+        char sub[1024];
+        snprintf(sub, sizeof sub, runs[i], i == 0 ? o : tr);
+        snprintf(cmd, sizeof cmd, "env -u CI -u CC_PROGRESS %s %s >/dev/null 2>%s", tu_bin(), sub,
+                 err);
+        if (system(cmd) != 0)
+            fail_msg("failed: %s", cmd);
+        size_t n;
+        char *e = read_all(err, &n);
+        if (n != 0)
+            fail_msg("%s: stderr not empty: '%s'", sub, e);
+        free(e);
+    }
+    unlink(tr);
+    unlink(err);
+    unlink(o);
+}
+
+/* Runs argv (a Python list literal) with stderr on a pty; returns what the
+ * terminal got, as Python's repr (so "\\r" for a carriage return). */
+static char *on_pty(const char *argv_py, int ci)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 - <<'PY'\n"
+             "import os, pty, subprocess, sys\n"
+             "env = dict(os.environ); env.pop('CI', None); env.pop('CC_PROGRESS', None)\n"
+             "if %d: env['CI'] = 'true'\n"
+             "m, s = pty.openpty()\n"
+             "p = subprocess.Popen(%s, stdout=subprocess.DEVNULL, stderr=s, env=env)\n"
+             "os.close(s)\n"
+             "buf = b''\n"
+             "while True:\n"
+             "    try:\n"
+             "        d = os.read(m, 4096)\n"
+             "    except OSError:\n"
+             "        break\n"
+             "    if not d:\n"
+             "        break\n"
+             "    buf += d\n"
+             "rc = p.wait()\n"
+             "sys.stdout.write('rc=%%d %%r' %% (rc, buf))\n"
+             "PY\n",
+             ci, argv_py);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    if (!strstr(out, "rc=0"))
+        fail_msg("%s failed: %s", argv_py, out);
+    return out;
+}
+
+/* On a terminal (a pty), a progress line rewritten with \r appears; CI=true
+ * silences it. */
+static void test_progress_on_terminal(void **state)
+{
+    (void)state;
+    char o[512], tr[512], argv_py[2048], cmd[1200], *out;
+    tu_tmp_path(o, sizeof o, "pty_sweep.h5");
+    tu_tmp_path(tr, sizeof tr, "pty_trace.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null 2>&1", tu_bin(), tr);
+    assert_int_equal(system(cmd), 0);
+    for (int ci = 0; ci < 2; ci++) {
+        snprintf(argv_py, sizeof argv_py, "['%s', 'sweep', 'examples/sweep.spec', '-o', '%s']",
+                 tu_bin(), o);
+        out = on_pty(argv_py, ci);
+        if (!ci && !(strstr(out, "\\rsweep ") && strstr(out, "/48")))
+            fail_msg("no progress line on the terminal: %s", out);
+        if (ci && strstr(out, "sweep "))
+            fail_msg("progress line under CI=true: %s", out);
+        free(out);
+        snprintf(argv_py, sizeof argv_py,
+                 "['%s', 'replay', '%s', '--capacity-blocks', '1000', '--concurrency', "
+                 "'immediate']", tu_bin(), tr);
+        out = on_pty(argv_py, ci);
+        if (!ci && !(strstr(out, "\\rreplay ") && strstr(out, "/4000")))
+            fail_msg("no replay progress line on the terminal: %s", out);
+        if (ci && strstr(out, "replay "))
+            fail_msg("progress line under CI=true: %s", out);
+        free(out);
+    }
+    unlink(o);
+    unlink(tr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_and_mpi_same_file),
+        cmocka_unit_test(test_points_equal_separate_replays),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_progress_quiet_without_terminal),
+        cmocka_unit_test(test_progress_on_terminal),
+    };
+    return cmocka_run_group_tests_name("cli_sweep", tests, NULL, NULL);
+}
