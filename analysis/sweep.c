@@ -12,6 +12,7 @@
  */
 #include "sweep.h"
 #include "../core/progress.h"
+#include "../policies/pricing.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -39,6 +40,9 @@ static const char *const metric_names[] = {
     "block_hit_ratio", "token_hit_ratio", "request_hit_ratio_mean", "evictions",
     "expirations", "blocks_moved", "bytes_moved", "no_room_blocks", "computed_tokens",
     "capacity_blocks_run", "ttl_applied", "queue_wait_ns", "last_finish_ns", "max_in_flight",
+    /* the bill under the point's pricing model (NaN for pricing = none) */
+    "cost_usd", "cost_cache_read_usd", "cost_cache_write_usd", "cost_storage_usd",
+    "cost_read_tokens",
 };
 #define N_METRICS (sizeof metric_names / sizeof metric_names[0])
 
@@ -204,12 +208,16 @@ static int add_values(parser *P, long line, int axis, char *v)
             break;
         }
         case CC_SWEEP_PRICING:
-            if (strcmp(item, "none"))
-                /* HOOK (pricing): look the preset up in policies/pricing.h
-                 * here and bill each point in cc_sweep_point_run */
-                return perr(P, CC_EUNSUP, line, key,
-                            "pricing presets are not available in this build (pricing '%s'); "
-                            "use pricing = none", item);
+            if (strcmp(item, "none")) {
+                /* a preset name or a pricing file (policies/pricing.h),
+                 * checked now so that a bad one fails before any point runs */
+                cc_pricing model;
+                size_t nm = 0;
+                cc_err pe = {0};
+                if (cc_pricing_parse_list(item, &model, 1, &nm, &pe) != CC_OK)
+                    return cc_err_set(P->err, pe.code == CC_EIO ? CC_EIO : CC_EFORMAT, P->file,
+                                      line, key, "pricing '%s': %s", item, pe.msg);
+            }
             break;
         }
         if (last)
@@ -598,10 +606,25 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
     cc_replay_result r;
     if ((rc = cc_replay(t, &cfg, &ro, &r, err)) != CC_OK)
         return rc;
-    /* HOOK (TTFT): percentiles of first_token_ns - arrival_ns need
-     * ro.keep_records (or the simulator's figures) -- add their names to
-     * metric_names and fill them here.  HOOK (pricing): bill r under the
-     * pricing preset spec->axes[CC_SWEEP_PRICING].text[c[CC_SWEEP_PRICING]]. */
+    /* The bill: the provider cache the pricing model implies (its TTL, or
+     * the point's ttl_s when given; no capacity bound; one request at a
+     * time; the cacheable prefix as replay's --cacheable auto), replayed on
+     * the same trace and billed (policies/pricing.h). */
+    const char *pricing = spec->axes[CC_SWEEP_PRICING].text[c[CC_SWEEP_PRICING]];
+    cc_bill bill;
+    memset(&bill, 0, sizeof bill);
+    double nan_or_0 = NAN;
+    if (strcmp(pricing, "none")) {
+        cc_pricing model;
+        size_t nm = 0;
+        cc_pricing_run run = {.cacheable = CC_CACHEABLE_AUTO, .ttl_s = isnan(ttl) ? 0 : ttl};
+        if ((rc = cc_pricing_parse_list(pricing, &model, 1, &nm, err)) != CC_OK ||
+            (rc = cc_pricing_replay(t, &model, &run, &bill, NULL, err)) != CC_OK) {
+            cc_replay_result_free(&r);
+            return rc;
+        }
+        nan_or_0 = 0;
+    }
     double v[] = {
         (double)r.requests, (double)r.block_accesses, (double)r.input_tokens,
         (double)r.hit_blocks, (double)r.hit_tokens, r.block_hit_ratio, r.token_hit_ratio,
@@ -609,6 +632,9 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
         (double)r.blocks_moved, (double)r.bytes_moved, (double)r.no_room_blocks,
         (double)r.computed_tokens, (double)r.capacity_blocks[0], ttl_applied,
         (double)r.queue_wait_ns, (double)r.last_finish_ns, (double)r.max_in_flight,
+        nan_or_0 + bill.total_usd, nan_or_0 + bill.cache_read_usd,
+        nan_or_0 + bill.cache_write_usd, nan_or_0 + bill.storage_usd,
+        nan_or_0 + (double)bill.read_tokens,
     };
     _Static_assert(sizeof v / sizeof v[0] == N_METRICS, "one value per metric name");
     memcpy(row, v, sizeof v);

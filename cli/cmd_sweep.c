@@ -91,8 +91,9 @@ static int print_json(const cc_sweep_spec *S, const cc_sweep_data *D, const doub
         for (size_t k = 0; k < nm; k++) {
             double v = rows[i * nm + k];
             json_object_set_new(p, cc_sweep_metric_name(k),
-                                v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v)
-                                                                 : json_real(v));
+                                isnan(v) ? json_null()
+                                : v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v)
+                                                                  : json_real(v));
         }
         json_array_append_new(pts, p);
     }

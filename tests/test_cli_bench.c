@@ -272,7 +272,7 @@ static void test_shipped_sweep_baseline(void **state)
     if (gate("examples/sweep_baseline.json", j, "", &out) != 0)
         fail_msg("the figures of examples/sweep.spec moved (if intended, rebuild "
                  "examples/sweep_baseline.json, README 'Regression gate in CI'):\n%s", out);
-    assert_non_null(strstr(out, "576 metrics, 0 failed"));
+    assert_non_null(strstr(out, "1920 metrics, 0 failed"));
     free(out);
     unlink(o);
     unlink(j);

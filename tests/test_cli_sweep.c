@@ -49,7 +49,7 @@ static void test_threads_and_mpi_same_file(void **state)
     snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --threads 1", tu_bin(), a);
     if (tu_run(cmd, &out) != 0)
         fail_msg("%s\n%s", cmd, out);
-    assert_non_null(strstr(out, "48 points"));
+    assert_non_null(strstr(out, "144 points"));
     free(out);
     snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --threads 2", tu_bin(), b);
     assert_int_equal(tu_run(cmd, NULL), 0);
@@ -58,10 +58,11 @@ static void test_threads_and_mpi_same_file(void **state)
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 -c \"import h5py,sys; f=h5py.File('%s'); p=f['points']; "
              "assert f.attrs['format']==b'ctxcache-sweep' or f.attrs['format']=='ctxcache-sweep'; "
-             "assert len(p['index'])==48 and list(p['index'][:])==list(range(48)); "
-             "assert p['policy'][5]==b'lru' and p['policy'][6]==b's3fifo' and p['policy'][12]==b'arc'; "
-             "assert list(p['block_size'][:24])==[16]*24 and list(p['block_size'][24:])==[64]*24; "
-             "assert p['capacity_blocks'][2]==5000 and p['ttl_s'][1]==600\"",
+             "assert len(p['index'])==144 and list(p['index'][:])==list(range(144)); "
+             "assert p['policy'][17]==b'lru' and p['policy'][18]==b's3fifo' and p['policy'][36]==b'arc'; "
+             "assert list(p['block_size'][:72])==[16]*72 and list(p['block_size'][72:])==[64]*72; "
+             "assert p['capacity_blocks'][6]==5000 and p['ttl_s'][3]==600; "
+             "assert p['pricing'][1]==b'gemini-explicit' and p['pricing'][5]==b'moonshot-2024'\"",
              a);
     if (tu_run(cmd, &out) != 0)
         fail_msg("h5py check: %s", out);
@@ -115,11 +116,12 @@ static void test_points_equal_separate_replays(void **state)
     snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s --json", tu_bin(), o);
     json_t *sw = run_json(cmd);
     json_t *pts = json_object_get(sw, "points");
-    assert_int_equal(json_array_size(pts), 48);
-    /* one point per policy and both block sizes, with and without TTL */
+    assert_int_equal(json_array_size(pts), 144);
+    /* one point per policy and both block sizes, with and without TTL (the
+     * pricing axis is innermost: 3 x j is the j-th point without pricing) */
     const int idx[] = {0, 13, 17, 20, 23, 30, 40, 45, 47};
     for (size_t k = 0; k < sizeof idx / sizeof idx[0]; k++) {
-        json_t *p = json_array_get(pts, idx[k]);
+        json_t *p = json_array_get(pts, 3 * idx[k]);
         const char *pol = json_string_value(json_object_get(p, "policy"));
         json_t *ttl = json_object_get(p, "ttl_s");
         char polspec[128];
@@ -143,6 +145,27 @@ static void test_points_equal_separate_replays(void **state)
                 fail_msg("point %d (%s): %s sweep %.12g, replay %.12g", idx[k], polspec,
                          keys[q], a, b);
         }
+        assert_true(json_is_null(json_object_get(p, "cost_usd")));
+        json_decref(r);
+        if (!json_is_null(ttl))
+            continue;
+        /* the bills of the two priced points next to it = replay --pricing */
+        snprintf(cmd, sizeof cmd,
+                 "%s replay %s --policy '%s' --capacity-blocks %lld --block-size %lld --seed 1 "
+                 "--pricing gemini-explicit,moonshot-2024 --json", tu_bin(), tr, polspec,
+                 (long long)json_integer_value(json_object_get(p, "capacity_blocks")),
+                 (long long)json_integer_value(json_object_get(p, "block_size")));
+        r = run_json(cmd);
+        const char *models[] = {"gemini-explicit", "moonshot-2024"};
+        for (int q = 0; q < 2; q++) {
+            json_t *pp = json_array_get(pts, 3 * idx[k] + 1 + q);
+            assert_string_equal(json_string_value(json_object_get(pp, "pricing")), models[q]);
+            double a = json_number_value(json_object_get(pp, "cost_usd"));
+            double b = json_number_value(json_object_get(json_object_get(r, "cost"), models[q]));
+            if (!(b > 0 && fabs(a - b) <= 1e-9 * b))
+                fail_msg("point %d %s: cost sweep %.12g, replay %.12g", 3 * idx[k] + 1 + q,
+                         models[q], a, b);
+        }
         json_decref(r);
     }
     json_decref(sw);
@@ -165,8 +188,9 @@ static void test_errors(void **state)
     static const char pr[] = "trace = default\ncapacity_blocks = 10\npricing = gemini\n";
     tu_write_tmp(sp, sizeof sp, "pricing.spec", pr, sizeof pr - 1);
     snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
-    assert_int_equal(tu_run(cmd, &out), 2);
-    assert_non_null(strstr(out, "not available in this build"));
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "'gemini'"));
+    assert_non_null(strstr(out, "gemini-explicit")); /* the presets are listed */
     free(out);
     static const char missing[] = "trace = /nonexistent/t.jsonl\ncapacity_blocks = 10\n";
     tu_write_tmp(sp, sizeof sp, "missing.spec", missing, sizeof missing - 1);
@@ -260,7 +284,7 @@ static void test_progress_on_terminal(void **state)
         snprintf(argv_py, sizeof argv_py, "['%s', 'sweep', 'examples/sweep.spec', '-o', '%s']",
                  tu_bin(), o);
         out = on_pty(argv_py, ci);
-        if (!ci && !(strstr(out, "\\rsweep ") && strstr(out, "/48")))
+        if (!ci && !(strstr(out, "\\rsweep ") && strstr(out, "/144")))
             fail_msg("no progress line on the terminal: %s", out);
         if (ci && strstr(out, "sweep "))
             fail_msg("progress line under CI=true: %s", out);

@@ -47,7 +47,7 @@ static void test_parse_values_and_defaults(void **state)
 
     /* the shipped example parses */
     assert_int_equal(cc_sweep_spec_parse_file("examples/sweep.spec", &s, &e), CC_OK);
-    assert_true(cc_sweep_n_points(&s) == 48);
+    assert_true(cc_sweep_n_points(&s) == 144);
     cc_sweep_spec_free(&s);
 }
 
@@ -91,8 +91,10 @@ static const bad bads[] = {
      "ttl_s", "'soon'"},
     {"zero block size", "trace = default\ncapacity_blocks = 1\nblock_size = 0\n", CC_ERANGE, 3,
      "block_size", "1..1048576"},
-    {"pricing", "trace = default\ncapacity_blocks = 1\npricing = none, anthropic\n", CC_EUNSUP, 3,
-     "pricing", "not available in this build"},
+    {"pricing", "trace = default\ncapacity_blocks = 1\npricing = none, anthropic\n", CC_EFORMAT, 3,
+     "pricing", "'anthropic'"},
+    {"pricing file", "trace = default\ncapacity_blocks = 1\npricing = /nonexistent/p.pricing\n",
+     CC_EIO, 3, "pricing", "/nonexistent/p.pricing"},
     {"mode", "trace = default\ncapacity_blocks = 1\nmode = sideways\n", CC_EFORMAT, 3, "mode",
      "prefix or independent"},
     {"list for one", "trace = default\ncapacity_blocks = 1\nseed = 1, 2\n", CC_EFORMAT, 3, "seed",
