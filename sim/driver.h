@@ -72,6 +72,10 @@ typedef struct cc_sim_config {
     cc_concurrency concurrency;  /* prefix-tier semantics (core/replay.h) */
     uint64_t seed;               /* bootstrap resampling */
     uint32_t bootstrap;          /* resamples for the CIs (0 = 1000) */
+    cc_executor *reference;      /* prices prefill_full_s (a request's whole input
+                                    alone, nothing cached); NULL = the instance's
+                                    executor.  A real backend passes the cost model
+                                    here so that it runs no extra prefills. */
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
