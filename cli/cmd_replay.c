@@ -403,9 +403,12 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "format", json_string(t->source_format));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
     json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(r->concurrency)));
-    json_object_set_new(o, "prefill_tokens_per_s", json_real(r->prefill_tokens_per_s));
+    /* the fixed rates of backend rates (null under the simulator) */
+    json_object_set_new(o, "prefill_tokens_per_s",
+                        sv->res ? json_null() : json_real(r->prefill_tokens_per_s));
     json_object_set_new(o, "decode_tokens_per_s",
-                        isinf(r->decode_tokens_per_s) ? json_null() : json_real(r->decode_tokens_per_s));
+                        sv->res || isinf(r->decode_tokens_per_s) ? json_null()
+                                                                 : json_real(r->decode_tokens_per_s));
     json_object_set_new(o, "servers", json_integer(r->servers));
     json_object_set_new(o, "computed_tokens", json_integer((json_int_t)r->computed_tokens));
     json_object_set_new(o, "dedup_blocks", json_integer((json_int_t)r->dedup_blocks));

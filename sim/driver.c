@@ -446,6 +446,15 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     if (!s->admitted)
         rec->start_ns = now;
     s->admitted = 1;
+    if (L->sc->on_admit) {
+        uint32_t ix = (uint32_t)(I - L->in);
+        int hr = L->sc->on_admit(L->sc->on_admit_user, ix, r, cached, tok, L->T,
+                                 L->pre ? NULL : I->pc,
+                                 L->pre ? NULL : L->nodes + t->block_off[r], n_blocks_of(t, r));
+        if (hr)
+            return cc_err_set(L->err, CC_EIO, t->source, 0, "on_admit",
+                              "the admission hook failed for request %u (status %d)", r, hr);
+    }
     s->target = in + s->decoded;
     if (s->target == 0)
         s->target = 1; /* an empty prompt still runs one token to produce logits */

@@ -55,6 +55,20 @@ int cc_sim_router_parse(const char *s, cc_sim_router *out, cc_err *err);
 int cc_sim_sched_parse(const char *s, cc_sim_sched *out, cc_err *err);
 int cc_sim_preempt_parse(const char *s, cc_sim_preempt *out, cc_err *err);
 
+/* Optional hook at each admission (first or after a preemption), before
+ * the request's first step is priced: a real backend learns which prefix of
+ * the request the instance's cache serves (cached_tokens, per tier in
+ * tier_tokens[0..n_tiers)) and, in the overlapping modes, the cache and the
+ * request's pinned node ids (nodes[0..n_blocks), CC_NODE_NONE past the hit;
+ * cc_pc_node_place gives their slots, stable until the request finishes or
+ * is preempted, both reported by the executor's finish()).  In mode none pc
+ * and nodes are NULL (cc_replay holds the cache).  Non-zero return: the run
+ * stops with CC_EIO and that status in err->msg. */
+typedef int (*cc_sim_admit_fn)(void *user, uint32_t instance, uint64_t req,
+                               uint32_t cached_tokens, const uint32_t *tier_tokens,
+                               uint32_t n_tiers, const cc_prefix_cache *pc,
+                               const uint32_t *nodes, uint32_t n_blocks);
+
 typedef struct cc_sim_config {
     uint32_t instances;          /* >= 1 (concurrency none: must be 1) */
     cc_sim_router router;
@@ -76,6 +90,8 @@ typedef struct cc_sim_config {
                                     alone, nothing cached); NULL = the instance's
                                     executor.  A real backend passes the cost model
                                     here so that it runs no extra prefills. */
+    cc_sim_admit_fn on_admit;    /* NULL: none */
+    void *on_admit_user;
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,

@@ -322,6 +322,27 @@ static void test_hbm_queue(void **state)
     cc_trace_free(&t);
 }
 
+typedef struct admits {
+    int n;
+    uint64_t req[8];
+    uint32_t cached[8];
+    int with_nodes;
+} admits;
+
+static int on_admit(void *user, uint32_t instance, uint64_t req, uint32_t cached,
+                    const uint32_t *tier_tokens, uint32_t n_tiers, const cc_prefix_cache *pc,
+                    const uint32_t *nodes, uint32_t n_blocks)
+{
+    admits *a = user;
+    if (a->n < 8) {
+        a->req[a->n] = req;
+        a->cached[a->n] = cached;
+    }
+    a->n++;
+    a->with_nodes += pc && nodes && (cached == 0 || nodes[0] != CC_NODE_NONE);
+    return 0;
+}
+
 /* HBM budget 17, recompute: r0 (8, 4 out) prefill 0-8; at 8 r0 decodes
  * (kv 9) and r1 (8) is admitted: mixed step of 9 tokens 8-17, r1's first
  * token at 17.  At 17 two decodes need 19 > 17: r1 (newest) is preempted;
@@ -338,8 +359,18 @@ static void test_hbm_preempt(void **state)
     cc_pc_config cfg = tiers(100, 0);
     cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_BATCH);
     sc.hbm_kv_tokens = 17;
+    admits ad = {0};
+    sc.on_admit = on_admit;
+    sc.on_admit_user = &ad;
     cc_sim_result r;
     sim(&t, &cfg, &sc, &r);
+    /* admissions: r0, r1, r1 again with its 2 blocks (8 tokens) cached */
+    assert_int_equal(ad.n, 3);
+    assert_int_equal(ad.req[0], 0);
+    assert_int_equal(ad.req[1], 1);
+    assert_int_equal(ad.req[2], 1);
+    assert_int_equal(ad.cached[2], 8);
+    assert_int_equal(ad.with_nodes, 3);
     times(&r, 0, 0, 8, 37);
     times(&r, 1, 8, 17, 68);
     assert_int_equal(r.records[1].preemptions, 1);
