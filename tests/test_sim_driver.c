@@ -10,8 +10,11 @@
  * determinism, concurrency none keeping cc_replay's hit figures, bad
  * configurations, and the command's new options. */
 #include "testutil.h"
+#include "analysis/results.h"
 #include "core/replay.h"
 #include "sim/driver.h"
+
+#include <gsl/gsl_rng.h>
 
 #include <jansson.h>
 
@@ -440,6 +443,104 @@ static void test_percentiles(void **state)
     assert_true(d1.p50.ci_hi >= 56 && d1.p50.ci_hi <= 63);
 }
 
+/* The O(1) order-statistic bootstrap against plain resampling (2000
+ * resamples of 200 lognormal-ish values drawn by the test): the interval
+ * ends agree within a few order statistics. */
+static void test_bootstrap_vs_resampling(void **state)
+{
+    enum { N = 200, B = 2000 };
+    double x[N], s[N], rep[B], tmp[N];
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g, 42);
+    for (int i = 0; i < N; i++)
+        x[i] = s[i] = exp(2 * gsl_rng_uniform(g));
+    cc_sim_dist d;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_dist_compute(s, N, 3, B, &d, &e), CC_OK); /* s now sorted */
+    const double qs[2] = {0.5, 0.9};
+    const cc_sim_pct *ps[2] = {&d.p50, &d.p90};
+    for (int q = 0; q < 2; q++) {
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < N; i++)
+                tmp[i] = x[gsl_rng_uniform_int(g, N)];
+            for (int i = 1; i < N; i++) /* insertion sort: small N */
+                for (int j = i; j > 0 && tmp[j - 1] > tmp[j]; j--) {
+                    double t = tmp[j];
+                    tmp[j] = tmp[j - 1];
+                    tmp[j - 1] = t;
+                }
+            rep[b] = cc_sim_percentile_sorted(tmp, N, qs[q]);
+        }
+        for (int i = 1; i < B; i++)
+            for (int j = i; j > 0 && rep[j - 1] > rep[j]; j--) {
+                double t = rep[j];
+                rep[j] = rep[j - 1];
+                rep[j - 1] = t;
+            }
+        double lo = cc_sim_percentile_sorted(rep, B, 0.025);
+        double hi = cc_sim_percentile_sorted(rep, B, 0.975);
+        /* compare as ranks in the sample: within 4 order statistics */
+        int r_lo = 0, r_hi = 0, r_clo = 0, r_chi = 0;
+        for (int i = 0; i < N; i++) {
+            r_lo += s[i] < lo;
+            r_hi += s[i] < hi;
+            r_clo += s[i] < ps[q]->ci_lo;
+            r_chi += s[i] < ps[q]->ci_hi;
+        }
+        if (abs(r_lo - r_clo) > 4 || abs(r_hi - r_chi) > 4)
+            fail_msg("q %g: resampling [%d, %d], order statistics [%d, %d]", qs[q], r_lo, r_hi,
+                     r_clo, r_chi);
+    }
+    gsl_rng_free(g);
+}
+
+/* The results file's /sim group read back with h5py: the fcfs timeline. */
+static void test_results_file(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1, 2}, b1[] = {3};
+    add(&t, 0, 8, 3, b0, 2);
+    add(&t, 1, 4, 2, b1, 1);
+    strcpy(t.source, "hand");
+    strcpy(t.source_format, "mooncake");
+    cc_pc_config cfg = tiers(100, 0);
+    cfg.block_tokens = 4;
+    cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_FCFS);
+    cc_sim_result r;
+    sim(&t, &cfg, &sc, &r);
+    char path[512];
+    tu_tmp_path(path, sizeof path, "sim_results.h5");
+    cc_results_run run = {.trace = &t, .cfg = &cfg, .res = &r.cache, .kv_bytes_per_token = 1,
+                          .ideal_block_hit_ratio = NAN, .ideal_token_hit_ratio = NAN,
+                          .sim = &r, .sim_config = &sc, .hardware = "test", .model = "test"};
+    cc_err e = {0};
+    if (cc_results_write_h5(path, &run, &e) != CC_OK)
+        fail_msg("write: %s (%s)", e.msg, e.field);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py,sys\n"
+             "f = h5py.File('%s', 'r')\n"
+             "g = f['sim']\n"
+             "r = g['requests']\n"
+             "assert [round(v, 9) for v in r['ttft_s'][:]] == [0.008, 0.031], r['ttft_s'][:]\n"
+             "assert list(r['start_ns'][:]) == [0, 28000000]\n"
+             "assert [round(v, 9) for v in r['tpot_s'][:]] == [0.01, 0.01]\n"
+             "assert r['cached_tokens_by_tier'].shape == (2, 1)\n"
+             "assert abs(g.attrs['ttft_p50_s'] - 0.0195) < 1e-12\n"
+             "assert g.attrs['scheduler'] == b'fcfs'\n"
+             "assert list(f['requests']['finish_ns'][:]) == [28000000, 42000000]\n"
+             "\"", path);
+    char *out = NULL;
+    int rc = tu_run(cmd, &out);
+    if (rc != 0 && !strstr(out, "No module named"))
+        fail_msg("h5py check failed:\n%s", out);
+    free(out);
+    remove(path);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
 static void test_bad_config(void **state)
 {
     cc_sim_config sc;
@@ -544,6 +645,8 @@ int main(void)
         cmocka_unit_test(test_hbm_preempt),
         cmocka_unit_test(test_kv_load),
         cmocka_unit_test(test_percentiles),
+        cmocka_unit_test(test_bootstrap_vs_resampling),
+        cmocka_unit_test(test_results_file),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_cli),
     };
