@@ -706,6 +706,7 @@ int cmd_replay(int argc, char **argv)
                                         "KV after the weights of %s", hbm_fraction, hw.name,
                                    hw.hbm_bytes, model.name);
         sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(&model);
+        sc.n_layers = (uint32_t)model.n_layers;
         sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
     }
     if (pricing && !cap && !tiers)

@@ -116,6 +116,7 @@ void cc_sim_config_default(cc_sim_config *c)
     c->tier_kind[2] = CC_SIM_TIER_SSD;
     for (int k = 3; k < CC_PC_MAX_TIERS; k++)
         c->tier_kind[k] = CC_SIM_TIER_REMOTE;
+    c->n_layers = 32;
     c->concurrency = CC_CONCURRENCY_NONE;
     c->seed = 1;
     c->bootstrap = 1000;
@@ -264,6 +265,7 @@ typedef struct rstate {
 
 typedef struct xfer {
     int kind;
+    uint32_t tier;
     double bytes;
 } xfer;
 
@@ -397,14 +399,14 @@ static uint32_t max_seqs_of(const loop *L)
     return L->sc->max_seqs;
 }
 
-static int add_load(loop *L, inst *I, int kind, double bytes)
+static int add_load(loop *L, inst *I, uint32_t tier, int kind, double bytes)
 {
     if (bytes <= 0)
         return CC_OK;
     if (I->n_loads == I->cap_loads &&
         cc_grow((void **)&I->loads, &I->cap_loads, I->n_loads + 1, sizeof *I->loads) != CC_OK)
         return oom(L);
-    I->loads[I->n_loads++] = (xfer){kind, bytes};
+    I->loads[I->n_loads++] = (xfer){kind, tier, bytes};
     return CC_OK;
 }
 
@@ -466,7 +468,7 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     if (L->in_flight > L->res->cache.max_in_flight)
         L->res->cache.max_in_flight = L->in_flight;
     for (uint32_t k = 1; k < L->T; k++) {
-        int rc = add_load(L, I, L->sc->tier_kind[k], (double)tok[k] * L->sc->kv_bytes_per_token);
+        int rc = add_load(L, I, k, L->sc->tier_kind[k], (double)tok[k] * L->sc->kv_bytes_per_token);
         if (rc != CC_OK)
             return rc;
     }
@@ -504,6 +506,20 @@ static uint32_t chunk_of(const loop *L, const rstate *s, uint32_t budget)
     if (L->sc->chunk_tokens && take > L->sc->chunk_tokens)
         take = L->sc->chunk_tokens;
     return take < budget ? take : budget;
+}
+
+/* A load from a tier with its own rate (--tiers ...:bw=:lat=), priced as
+ * the cost model prices kv_transfer: tau = bytes / bw; serial: lat + tau +
+ * c; layerwise over L layers: lat + tau/L + c/L + (L-1) max(tau, c) / L. */
+static double spec_transfer_s(const cc_tier_config *tc, double bytes, int mode, uint32_t layers,
+                              double c)
+{
+    if (bytes <= 0)
+        return c;
+    double tau = bytes / tc->bandwidth_bytes_per_s, n = (double)layers;
+    if (mode == CC_SIM_XFER_SERIAL)
+        return tc->latency_s + tau + c;
+    return tc->latency_s + tau / n + c / n + (n - 1) * (tau > c ? tau : c) / n;
 }
 
 /* Forms the next step of I at now and prices it.  *any = 0 when idle. */
@@ -579,10 +595,16 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     double s_step = s_compute;
     for (size_t k = 0; k < I->n_loads; k++) {
         double s_x = 0;
-        rc = cc_executor_kv_transfer(I->ex, I->loads[k].bytes, I->loads[k].kind, CC_SIM_TIER_HBM,
-                                     sc->kv_overlap, s_compute, &s_x, L->err);
-        if (rc != CC_OK)
-            return rc;
+        const cc_tier_config *tc = &L->pcfg->tiers[I->loads[k].tier];
+        if (tc->bandwidth_bytes_per_s > 0) {
+            s_x = spec_transfer_s(tc, I->loads[k].bytes, sc->kv_overlap,
+                                  sc->n_layers ? sc->n_layers : 1, s_compute);
+        } else {
+            rc = cc_executor_kv_transfer(I->ex, I->loads[k].bytes, I->loads[k].kind,
+                                         CC_SIM_TIER_HBM, sc->kv_overlap, s_compute, &s_x, L->err);
+            if (rc != CC_OK)
+                return rc;
+        }
         if (s_x > s_step)
             s_step = s_x;
     }

@@ -83,6 +83,11 @@ typedef struct cc_sim_config {
     int kv_overlap;              /* CC_SIM_XFER_SERIAL or CC_SIM_XFER_LAYERWISE */
     double kv_bytes_per_token;   /* to size KV loads from lower tiers */
     int tier_kind[CC_PC_MAX_TIERS]; /* cache tier k -> CC_SIM_TIER_* (0 = HBM) */
+    uint32_t n_layers;           /* for layerwise loads priced by the driver: a tier
+                                    whose cc_tier_config has bandwidth_bytes_per_s > 0
+                                    (--tiers ...:bw=RATE:lat=TIME) is priced with those
+                                    numbers (the executor's kv_transfer formulas, L =
+                                    n_layers, tp 1); other tiers by the executor */
     cc_concurrency concurrency;  /* prefix-tier semantics (core/replay.h) */
     uint64_t seed;               /* bootstrap resampling */
     uint32_t bootstrap;          /* resamples for the CIs (0 = 1000) */
@@ -96,7 +101,8 @@ typedef struct cc_sim_config {
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
  * recompute, serial, 131072 bytes/token, tier 0 HBM / 1 DRAM / 2 SSD / 3+
- * REMOTE, concurrency none, rr, 1 instance, seed 1, 1000 resamples. */
+ * REMOTE, 32 layers, concurrency none, rr, 1 instance, seed 1, 1000
+ * resamples. */
 void cc_sim_config_default(cc_sim_config *c);
 /* Checks every field; CC_EARG naming it ("instances", "max_batch_tokens", ...). */
 int cc_sim_config_validate(const cc_sim_config *c, cc_err *err);

@@ -410,6 +410,19 @@ static void test_kv_load(void **state)
     /* saved: r2's full prefill 8 ms against 6 ms charged */
     assert_true(fabs(r.summary.prefill_gpu_s_saved - 0.002) < 1e-12);
     cc_sim_result_free(&r);
+    /* the tier's own rate (--tiers dram:...:bw=1MB/s:lat=1ms), 2 layers:
+     * serial 1 + 6 + 4 = 11 ms; layerwise 1 + 3 + 2 + max(6, 4) / 2 = 9 ms */
+    cfg.tiers[1].bandwidth_bytes_per_s = 1e6;
+    cfg.tiers[1].latency_s = 1e-3;
+    sc.n_layers = 2;
+    sc.kv_overlap = CC_SIM_XFER_SERIAL;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 2, 200, 211, 211);
+    cc_sim_result_free(&r);
+    sc.kv_overlap = CC_SIM_XFER_LAYERWISE;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 2, 200, 209, 209);
+    cc_sim_result_free(&r);
     cc_trace_free(&t);
 }
 
