@@ -679,9 +679,6 @@ int cmd_replay(int argc, char **argv)
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
-    if (use_sim && ro.concurrency == CC_CONCURRENCY_DEDUP)
-        return cli_usage_error(cmd, "--concurrency dedup: not in the simulator yet; use "
-                                    "--backend rates");
     sc.concurrency = ro.concurrency;
     sc.seed = seed;
     if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE)

@@ -153,10 +153,6 @@ int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
     if (!cc_concurrency_name(c->concurrency))
         return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
                           (int)c->concurrency);
-    if (c->concurrency == CC_CONCURRENCY_DEDUP)
-        return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
-                          "dedup is not in the simulator driver yet (use immediate, "
-                          "after-complete or none)");
     if (c->concurrency == CC_CONCURRENCY_NONE && c->instances != 1)
         return cc_err_set(err, CC_EARG, NULL, 0, "instances",
                           "concurrency none runs one request at a time on one instance; "
@@ -283,6 +279,7 @@ typedef struct inst {
     size_t n_loads, cap_loads;
     double step_s;
     uint64_t step_tokens;
+    cc_u64map claims;  /* dedup: block hash -> request computing it now */
     int busy;
     uint64_t kv_used;
     uint32_t load;     /* running + waiting */
@@ -381,11 +378,15 @@ static uint64_t wait_key(const loop *L, uint32_t r, int preempted, uint32_t cach
     return k;
 }
 
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to);
+
 static void release_pins(loop *L, inst *I, uint32_t r)
 {
     if (L->pre)
         return;
     uint32_t n = n_blocks_of(L->t, r);
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        unclaim(L, I, r, 0, n);
     uint32_t *nodes = L->nodes + L->t->block_off[r];
     cc_pc_release(I->pc, nodes, n);
     for (uint32_t j = 0; j < n; j++)
@@ -508,6 +509,102 @@ static uint32_t chunk_of(const loop *L, const rstate *s, uint32_t budget)
     return take < budget ? take : budget;
 }
 
+/* Dedup: the request's claims on blocks it was computing are dropped
+ * (finished, preempted, or blocks [from, to) completed). */
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to)
+{
+    const uint64_t *b = L->t->blocks + L->t->block_off[r];
+    for (uint32_t j = from; j < to; j++) {
+        uint64_t *o = cc_u64map_get(&I->claims, b[j]);
+        if (o && *o == r)
+            cc_u64map_del(&I->claims, b[j]);
+    }
+}
+
+/* Dedup: before r computes from s->done on, blocks another request stored
+ * meanwhile are taken from the cache (hits, counted as dedup), and the
+ * chunk stops before a block another running request is computing; with
+ * nothing to compute before it, r waits (0).  r claims the blocks its chunk
+ * starts.  Returns the chunk's tokens. */
+static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                       uint32_t *take_out)
+{
+    const cc_trace *t = L->t;
+    rstate *s = &L->st[r];
+    const uint32_t bs = t->block_size, n = n_blocks_of(t, r), in = t->input_tokens[r];
+    const uint64_t off = t->block_off[r];
+    uint32_t *nodes = L->nodes + off;
+    *take_out = 0;
+    for (;;) {
+        uint32_t j = s->done / bs;
+        if (j >= n || s->done % bs || s->done >= in)
+            break; /* inside a block it computes, or past the prompt */
+        uint64_t h = t->blocks[off + j];
+        if (cc_pc_find(I->pc, h) != CC_NODE_NONE) {
+            cc_pc_request rq = request_view(L, r, j + 1, now);
+            uint32_t ins = 0;
+            cc_pc_insert(I->pc, &rq, nodes, &ins);
+            if (nodes[j] != CC_NODE_NONE) {
+                uint32_t tok = cc_pc_block_tokens(in, bs, j), tier = 0;
+                cc_pc_node_place(I->pc, nodes[j], &tier);
+                cc_sim_record *rec = &L->res->records[r];
+                cc_replay_result *cr = &L->res->cache;
+                rec->cached_tokens += tok;
+                rec->computed_tokens -= tok;
+                L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
+                cr->hit_blocks++;
+                cr->hit_tokens += tok;
+                cr->dedup_blocks++;
+                cr->dedup_tokens += tok;
+                if (cr->records) {
+                    cr->records[r].hit_blocks++;
+                    cr->records[r].hit_tokens += tok;
+                    cr->records[r].dedup_blocks++;
+                    cr->records[r].dedup_tokens += tok;
+                    cr->record_tier_blocks[(size_t)r * L->T + tier]++;
+                }
+                s->inserted = j + 1;
+                s->done = j * bs + tok;
+                if (s->done >= s->target)
+                    s->done = s->target - 1; /* the logits need one token computed */
+                continue;
+            }
+        }
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if (o && *o != r)
+            return CC_OK; /* waits for that block */
+        break;
+    }
+    uint32_t take = chunk_of(L, s, budget);
+    /* claim the blocks the chunk starts; stop before one that is another's
+     * or already cached (taken from the cache next step) */
+    uint32_t first = (s->done + bs - 1) / bs; /* blocks starting at or after done */
+    if (s->done % bs == 0)
+        first = s->done / bs;
+    for (uint32_t j = first; j < n && (uint64_t)j * bs < (uint64_t)s->done + take; j++) {
+        uint64_t h = t->blocks[off + j];
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if ((o && *o != r) || (j * bs > s->done && cc_pc_find(I->pc, h) != CC_NODE_NONE)) {
+            take = j * bs - s->done;
+            break;
+        }
+        if (!o && cc_u64map_put(&I->claims, h, r, NULL) < 0)
+            return oom(L);
+    }
+    *take_out = take;
+    return CC_OK;
+}
+
+/* The chunk r computes in the step being formed (dedup may shorten it). */
+static int next_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                      uint32_t *take)
+{
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        return dedup_chunk(L, I, r, budget, now, take);
+    *take = chunk_of(L, &L->st[r], budget);
+    return CC_OK;
+}
+
 /* A load from a tier with its own rate (--tiers ...:bw=:lat=), priced as
  * the cost model prices kv_transfer: tau = bytes / bw; serial: lat + tau +
  * c; layerwise over L layers: lat + tau/L + c/L + (L-1) max(tau, c) / L. */
@@ -560,7 +657,11 @@ static int form(loop *L, inst *I, int64_t now, int *any)
         rstate *s = &L->st[r];
         if (s->phase != PH_PREFILL)
             continue;
-        uint32_t take = chunk_of(L, s, budget);
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
         push_item(I, r, take, s->done, 1);
         budget -= take;
     }
@@ -577,7 +678,11 @@ static int form(loop *L, inst *I, int64_t now, int *any)
         if ((rc = admit(L, I, r, now)) != CC_OK)
             return rc;
         I->run[I->n_run++] = r;
-        uint32_t take = chunk_of(L, s, budget);
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
         push_item(I, r, take, s->done, 1);
         budget -= take;
     }
@@ -651,7 +756,8 @@ static int apply(loop *L, inst *I, int64_t end)
         if (I->is_prefill[k]) {
             s->done += (uint32_t)I->items[k].n_new;
             rec->prefill_s += I->step_s * (double)I->items[k].n_new / (double)I->step_tokens;
-            if (!L->pre && L->sc->concurrency == CC_CONCURRENCY_IMMEDIATE) {
+            if (!L->pre && (L->sc->concurrency == CC_CONCURRENCY_IMMEDIATE ||
+                            L->sc->concurrency == CC_CONCURRENCY_DEDUP)) {
                 uint32_t n = n_blocks_of(t, r);
                 uint32_t in = t->input_tokens[r];
                 uint32_t nb = s->done >= in ? n : s->done / t->block_size;
@@ -661,6 +767,8 @@ static int apply(loop *L, inst *I, int64_t end)
                     cc_pc_insert(I->pc, &rq, L->nodes + t->block_off[r], &ins);
                     if (L->res->cache.records)
                         L->res->cache.records[r].inserted_blocks += ins;
+                    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+                        unclaim(L, I, r, s->inserted, nb);
                     s->inserted = nb;
                 }
             }
@@ -897,6 +1005,8 @@ static void free_insts(loop *L)
         inst *I = &L->in[i];
         if (!L->pre)
             cc_pc_destroy(I->pc);
+        if (I->claims.cap)
+            cc_u64map_free(&I->claims);
         free(I->run);
         free(I->heap);
         free(I->items);
@@ -1005,6 +1115,10 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         }
         if (!L.pre && (rc = cc_pc_create(&cfg, &I->pc, err)) != CC_OK)
             goto fail;
+        if (!L.pre && cc_u64map_init(&I->claims, 64) != CC_OK) {
+            rc = oom(&L);
+            goto fail;
+        }
     }
     if (cc_evq_init(&L.q, sc->instances + 2) != CC_OK) {
         rc = oom(&L);

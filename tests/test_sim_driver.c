@@ -426,6 +426,42 @@ static void test_kv_load(void **state)
     cc_trace_free(&t);
 }
 
+/* chunk 2, block 4, 1 ms per token: r0 [1 2] at 0, r1 [1 3] at 1 ms.
+ * dedup: r1 is admitted at 2 while r0 computes block 1 (tokens 2-4): it
+ * waits; at 4 it takes block 1 from the cache (4 tokens, a dedup hit) and
+ * both compute 2 tokens per step: 4-8, 8-12: both first tokens at 12.
+ * immediate: r1 computes block 1 itself: steps 2-6, 6-10, 10-14 (r0
+ * done at 14), then r1's last 2 tokens 14-16. */
+static void test_dedup(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1, 2}, b1[] = {1, 3};
+    add(&t, 0, 8, 1, b0, 2);
+    add(&t, 1, 8, 1, b1, 2);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc = conf(CC_CONCURRENCY_DEDUP, CC_SIM_SCHED_BATCH);
+    sc.chunk_tokens = 2;
+    cc_sim_result r;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 12, 12);
+    times(&r, 1, 2, 12, 12);
+    assert_int_equal(r.records[1].cached_tokens, 4);
+    assert_int_equal(r.records[1].computed_tokens, 4);
+    assert_int_equal(r.cache.dedup_blocks, 1);
+    assert_int_equal(r.cache.dedup_tokens, 4);
+    assert_int_equal(r.cache.hit_blocks, 1);
+    assert_int_equal(r.cache.records[1].dedup_blocks, 1);
+    cc_sim_result_free(&r);
+    sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 14, 14);
+    times(&r, 1, 2, 16, 16);
+    assert_int_equal(r.cache.hit_blocks, 0);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
 static void test_percentiles(void **state)
 {
     double a[] = {1, 2, 3, 4};
@@ -580,9 +616,6 @@ static void test_bad_config(void **state)
     sc.kv_overlap = 7;
     assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
     assert_string_equal(e.field, "kv_overlap");
-    cc_sim_config_default(&sc);
-    sc.concurrency = CC_CONCURRENCY_DEDUP;
-    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EUNSUP);
     cc_sim_router rt;
     assert_int_equal(cc_sim_router_parse("random", &rt, &e), CC_EARG);
     assert_string_equal(e.field, "router");
@@ -657,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_hbm_queue),
         cmocka_unit_test(test_hbm_preempt),
         cmocka_unit_test(test_kv_load),
+        cmocka_unit_test(test_dedup),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_bootstrap_vs_resampling),
         cmocka_unit_test(test_results_file),
