@@ -869,6 +869,11 @@ static uint32_t route(loop *L, uint32_t r, int64_t now, uint32_t *match_tokens)
 static int on_arrival(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
+    if (r + 1 < t->n && t->arrival_ns[r + 1] < now)
+        return cc_err_set(L->err, CC_EFORMAT, t->source, (long)r + 2, "arrival_ns",
+                          "requests must come in arrival order: request %u arrives at %lld ns, "
+                          "before request %u (%lld ns)", r + 1,
+                          (long long)t->arrival_ns[r + 1], r, (long long)now);
     if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1], CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
         return oom(L);
     uint32_t match = 0;

@@ -462,6 +462,24 @@ static void test_dedup(void **state)
     cc_trace_free(&t);
 }
 
+/* arrivals going backwards: an error naming the field, no crash */
+static void test_unordered(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1}, b1[] = {2};
+    add(&t, 10, 4, 1, b0, 1);
+    add(&t, 5, 4, 1, b1, 1);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_BATCH);
+    cc_executor ex = {&t_ops, &tx};
+    cc_sim_result r;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_run(&t, &cfg, NULL, &sc, &ex, 1, &r, &e), CC_EFORMAT);
+    assert_string_equal(e.field, "arrival_ns");
+    cc_trace_free(&t);
+}
+
 static void test_percentiles(void **state)
 {
     double a[] = {1, 2, 3, 4};
@@ -691,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_hbm_preempt),
         cmocka_unit_test(test_kv_load),
         cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_unordered),
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_bootstrap_vs_resampling),
         cmocka_unit_test(test_results_file),
