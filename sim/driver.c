@@ -30,7 +30,8 @@
  *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
- * cc_sim_record (72 bytes) + 28 bytes of state per request, 4 bytes per block
+ * cc_sim_record (72 bytes) + 24 bytes of state + 4 bytes per tier (cached
+ * tokens) per request, 4 bytes per block
  * access (node ids, overlapping modes), allocated before the loop.
  */
 #include "driver.h"
