@@ -25,8 +25,10 @@
  * time, so the cache sees exactly the same calls); the driver then times
  * the requests on one instance that admits one request at a time, with the
  * hits cc_replay found.  Other modes: the driver drives the caches itself:
- * lookup at admission, inserts after each prefill chunk (immediate) or at
- * finish (after-complete), release at finish or preemption.
+ * lookup at admission, inserts after each prefill chunk (immediate, dedup)
+ * or at finish (after-complete), release at finish or preemption; dedup
+ * keeps a hash -> request map of the blocks running requests are computing
+ * (claims), so that no block is computed twice at once on an instance.
  *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
