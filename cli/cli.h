@@ -66,4 +66,40 @@ void cli_pricing_json(const cli_pricing *pr, struct json_t *into);
 /* The side-by-side table. */
 void cli_pricing_text(const cli_pricing *pr, FILE *out);
 
+/* ---- the real engine (real_engine.c): calibrate, fidelity, replay cpu|cuda */
+#include "../gpu/gpu.h"
+#include "../sim/sim.h"
+typedef struct cli_engine {
+    cc_model_config cfg;
+    cc_weights w;
+    int have_w;
+    cc_engine *e;
+} cli_engine;
+/* Opens an engine (backend "cpu" or "cuda", fp32) for preset `model` with
+ * random weights (seed 1); block_size > 0 overrides the preset's.  o: the
+ * sizes (backend and dtype are set here).  0 or the exit status (printed;
+ * CUDA without a device: 2 with a clear message). */
+int cli_engine_open(const char *cmd, const char *backend, const char *model, int block_size,
+                    cc_engine_opts *o, cli_engine *ce);
+void cli_engine_close(cli_engine *ce);
+/* CPU threads of engines opened from now on (--threads; default 1: on a
+ * shared machine one thread per engine times steadily; 0 = OpenMP's default). */
+extern int cli_engine_threads;
+typedef struct cli_calib {
+    cc_sim_hw base, fitted;  /* fitted: base with the fitted coefficients */
+    cc_sim_model model;
+    cc_calib_point *pts;
+    size_t n_pts;
+    cc_calib_result fit;
+    char provenance[512];
+} cli_calib;
+/* Measures grid on a fresh engine and fits; 0 or the exit status. */
+int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
+                      const char *hardware, const char *grid, int repeats, cli_calib *out);
+void cli_calib_free(cli_calib *c);
+/* Sets $CC_PROFILE_PATH to BUILD/../sim/profiles when unset. */
+void cli_profile_path_default(void);
+int cmd_calibrate(int argc, char **argv);
+int cmd_fidelity(int argc, char **argv);
+
 #endif

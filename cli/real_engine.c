@@ -1,0 +1,156 @@
+/*
+ * real_engine.c -- what the commands that run the real engine share
+ * (calibrate, fidelity, replay --backend cpu|cuda): opening an engine for a
+ * model preset with random weights, the calibration run (measure a grid,
+ * fit, write the profile) and the real-engine executor set-up for the
+ * driver.  Errors are printed here; functions return the exit status.
+ */
+#include "cli.h"
+#include "gpu/gpu.h"
+#include "sim/engine_calib.h"
+#include "sim/engine_executor.h"
+
+#include <cblas.h>
+#include <gsl/gsl_rng.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Without $CC_PROFILE_PATH, profiles are also looked up beside the
+ * executable (BUILD/ctxcache -> BUILD/../sim/profiles). */
+int cli_engine_threads = 1;
+
+void cli_profile_path_default(void)
+{
+    if (getenv("CC_PROFILE_PATH"))
+        return;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    strcpy(slash, "/../sim/profiles");
+    setenv("CC_PROFILE_PATH", exe, 0);
+}
+
+int cli_engine_open(const char *cmd, const char *backend, const char *model, int block_size,
+                    cc_engine_opts *o, cli_engine *ce)
+{
+    memset(ce, 0, sizeof *ce);
+    cc_err err = {0};
+    if (!strcmp(backend, "cpu"))
+        o->backend = CC_BACKEND_CPU;
+    else if (!strcmp(backend, "cuda"))
+        o->backend = CC_BACKEND_CUDA;
+    else
+        return cli_usage_error(cmd, "--backend: expected cpu or cuda, got '%s'", backend);
+    o->dtype = CC_DTYPE_F32;
+    if (cli_engine_threads > 0) {
+        omp_set_num_threads(cli_engine_threads);
+        openblas_set_num_threads(cli_engine_threads);
+    }
+    if (o->backend == CC_BACKEND_CUDA && cc_gpu_device_count() < 1) {
+        fprintf(stderr, "ctxcache %s: --backend cuda: no CUDA device (%s)\n", cmd,
+                cc_gpu_built_with_cuda() ? "this build has CUDA, but no device or driver was "
+                                           "found"
+                                         : "this build has no CUDA: rebuild with nvcc, CUDA=1");
+        return 2;
+    }
+    if (cc_model_preset(model, &ce->cfg, &err) != CC_OK)
+        return cli_usage_error(cmd, "--model: %s", err.msg);
+    if (block_size > 0)
+        ce->cfg.block_size = block_size;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!rng)
+        return 3;
+    gsl_rng_set(rng, 1);
+    int rc = cc_weights_random(&ce->w, &ce->cfg, rng, &err);
+    gsl_rng_free(rng);
+    if (rc != CC_OK)
+        return cli_fail(cmd, &err);
+    ce->have_w = 1;
+    if ((rc = cc_engine_create(&ce->w, o, &ce->e, &err)) != CC_OK) {
+        cli_engine_close(ce);
+        return cli_fail(cmd, &err);
+    }
+    return 0;
+}
+
+void cli_engine_close(cli_engine *ce)
+{
+    if (ce->e)
+        cc_engine_free(ce->e);
+    if (ce->have_w)
+        cc_weights_free(&ce->w);
+    memset(ce, 0, sizeof *ce);
+}
+
+static void progress(void *arg, size_t done, size_t total)
+{
+    fprintf(stderr, "\r%s: point %zu of %zu", (const char *)arg, done, total);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
+                      const char *hardware, const char *grid, int repeats, cli_calib *out)
+{
+    memset(out, 0, sizeof *out);
+    cc_err err = {0};
+    cc_engine_calib_grid g;
+    if (cc_engine_calib_grid_preset(grid, &g, &err) != CC_OK)
+        return cli_usage_error(cmd, "--grid: %s", err.msg);
+    if (cc_sim_hw_load(hardware, &out->base, &err) != CC_OK)
+        return cli_usage_error(cmd, "--hardware: %s", err.msg);
+    cc_engine_opts o;
+    cc_engine_opts_default(&o);
+    cc_model_config probe;
+    if (cc_model_preset(model, &probe, &err) != CC_OK)
+        return cli_usage_error(cmd, "--model: %s", err.msg);
+    cc_engine_calib_opts(&g, probe.block_size, &o);
+    cli_engine ce;
+    int rc = cli_engine_open(cmd, backend, model, 0, &o, &ce);
+    if (rc)
+        return rc;
+    cc_sim_model_from_engine(&ce.cfg, o.dtype, &out->model);
+    rc = cc_engine_calib_measure(ce.e, &g, repeats, isatty(2) ? progress : NULL, (void *)cmd,
+                                 &out->pts, &out->n_pts, &err);
+    cli_engine_close(&ce);
+    if (rc != CC_OK)
+        return cli_fail(cmd, &err);
+    /* the fit starts from the base's coefficients: start the overheads at a
+     * scale these points have (a profile measured on another model may
+     * carry overheads orders of magnitude off, where LM on log-coefficients
+     * would drive them to nothing) */
+    cc_sim_hw prior = out->base;
+    double tmin = out->pts[0].seconds;
+    for (size_t i = 1; i < out->n_pts; i++)
+        if (out->pts[i].seconds < tmin)
+            tmin = out->pts[i].seconds;
+    prior.coeffs.step_overhead_s = 0.5 * tmin;
+    prior.coeffs.item_overhead_s = 0.05 * tmin;
+    if ((rc = cc_calib_fit(&prior, &out->model, out->pts, out->n_pts, &out->fit, &err)) !=
+        CC_OK) {
+        cli_calib_free(out);
+        return cli_fail(cmd, &err);
+    }
+    out->fitted = out->base;
+    out->fitted.coeffs = out->fit.coeffs;
+    snprintf(out->fitted.name, sizeof out->fitted.name, "%.30s-%.30s", out->base.name,
+             model);
+    snprintf(out->provenance, sizeof out->provenance,
+             "the %s engine (gpu/) running model '%s' (random weights, seed 1; fp32), grid "
+             "'%s' (%zu points), each point the median of %d timed forwards after a warm-up "
+             "(ctxcache calibrate).\n", backend, model, grid, out->n_pts, repeats);
+    return 0;
+}
+
+void cli_calib_free(cli_calib *c)
+{
+    free(c->pts);
+    c->pts = NULL;
+}
