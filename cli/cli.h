@@ -69,6 +69,9 @@ void cli_pricing_text(const cli_pricing *pr, FILE *out);
 /* ---- the real engine (real_engine.c): calibrate, fidelity, replay cpu|cuda */
 #include "../gpu/gpu.h"
 #include "../sim/sim.h"
+#include "../sim/driver.h"
+#include "../sim/engine_calib.h"
+#include "../sim/engine_executor.h"
 typedef struct cli_engine {
     cc_model_config cfg;
     cc_weights w;
@@ -97,6 +100,24 @@ typedef struct cli_calib {
 int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
                       const char *hardware, const char *grid, int repeats, cli_calib *out);
 void cli_calib_free(cli_calib *c);
+/* replay --backend cpu|cuda: an engine for preset `model` sized to trace t
+ * (block size, longest request, a pool for every distinct block up to
+ * 2 GiB), its executor, and a cost model on hw as sc->reference (it prices
+ * prefill_full_s, so the real run does no extra prefills); clamps sc's
+ * max_seqs (64), max_batch_tokens (2048) and hbm_kv_tokens (the pool) and
+ * sets kv_bytes_per_token.  0 or the exit status. */
+typedef struct cli_real {
+    cli_engine ce;
+    cc_executor ex, ref;
+    cc_sim_model model;
+    cc_engine_exec_stats stats;
+} cli_real;
+int cli_real_open(const char *cmd, const char *backend, const char *model, const cc_trace *t,
+                  const cc_sim_hw *hw, cc_sim_config *sc, cli_real *r);
+void cli_real_stats(cli_real *r); /* copies the executor's counters into r->stats */
+void cli_real_text(const cli_real *r, FILE *out);
+void cli_real_json(const cli_real *r, struct json_t *o);
+void cli_real_close(cli_real *r);
 /* Sets $CC_PROFILE_PATH to BUILD/../sim/profiles when unset. */
 void cli_profile_path_default(void);
 int cmd_calibrate(int argc, char **argv);

@@ -12,6 +12,7 @@
 
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
+#include <jansson.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +154,119 @@ void cli_calib_free(cli_calib *c)
 {
     free(c->pts);
     c->pts = NULL;
+}
+
+/* ---- replay on the real engine ------------------------------------------ */
+
+int cli_real_open(const char *cmd, const char *backend, const char *model, const cc_trace *t,
+                  const cc_sim_hw *hw, cc_sim_config *sc, cli_real *r)
+{
+    memset(r, 0, sizeof *r);
+    cc_err err = {0};
+    cc_model_config cfg;
+    if (cc_model_preset(model, &cfg, &err) != CC_OK)
+        return cli_usage_error(cmd, "--model: %s (the real engine runs an engine preset)",
+                               err.msg);
+    if (!t->block_size)
+        return cli_usage_error(cmd, "the trace has no block size");
+    int bs = (int)t->block_size;
+    uint64_t longest = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t l = (uint64_t)t->input_tokens[i] + t->output_tokens[i] + 1;
+        longest = l > longest ? l : longest;
+    }
+    if (longest > (1u << 20))
+        return cli_usage_error(cmd, "a request of %llu tokens is too long for the real engine",
+                               (unsigned long long)longest);
+    cc_engine_opts o;
+    cc_engine_opts_default(&o);
+    o.max_context = (int)((longest + (uint64_t)bs - 1) / bs * bs);
+    if (o.max_context < bs)
+        o.max_context = bs;
+    if (sc->max_seqs > 64)
+        sc->max_seqs = 64;
+    if (sc->max_batch_tokens > 2048)
+        sc->max_batch_tokens = 2048;
+    o.max_seqs = (int)sc->max_seqs;
+    o.max_batch_tokens = (int)sc->max_batch_tokens;
+    /* the pool: every distinct block of the trace plus the running requests'
+     * own blocks, at most 2 GiB (then the store evicts; misses are counted) */
+    double block_bytes = 2.0 * cfg.n_layers * bs * cfg.n_kv_heads * cfg.head_dim * 4.0;
+    uint64_t distinct = cc_trace_n_blocks_total(t);
+    uint64_t per_req = (uint64_t)o.max_context / (uint64_t)bs + 1;
+    uint64_t want = distinct + (uint64_t)o.max_seqs * (per_req + 1);
+    uint64_t cap = (uint64_t)((2.0 * 1024 * 1024 * 1024) / block_bytes);
+    uint64_t min_slots = (uint64_t)o.max_seqs * (per_req + 1);
+    if (want > cap)
+        want = cap > min_slots ? cap : min_slots;
+    if (want > INT32_MAX / 2)
+        return cli_usage_error(cmd, "the KV pool would need %llu blocks",
+                               (unsigned long long)want);
+    o.n_slots = (int)want;
+    int rc = cli_engine_open(cmd, backend, model, bs, &o, &r->ce);
+    if (rc)
+        return rc;
+    cc_sim_model_from_engine(&r->ce.cfg, o.dtype, &r->model);
+    /* running requests' KV must fit beside one spare block each */
+    uint64_t kv_tok = (uint64_t)(o.n_slots - 2 * o.max_seqs) * (uint64_t)bs;
+    if (!sc->hbm_kv_tokens || sc->hbm_kv_tokens > kv_tok)
+        sc->hbm_kv_tokens = kv_tok;
+    sc->kv_bytes_per_token = (double)cc_engine_block_bytes(r->ce.e) / bs;
+    cc_engine_exec_opts xo = {.hw = hw};
+    if ((rc = cc_engine_executor_create(r->ce.e, t, &xo, &r->ex, &err)) != CC_OK) {
+        cli_real_close(r);
+        return cli_fail(cmd, &err);
+    }
+    cc_costmodel_opts co;
+    cc_costmodel_opts_default(&co);
+    if ((rc = cc_costmodel_create(hw, &r->model, &co, &r->ref, &err)) != CC_OK) {
+        cli_real_close(r);
+        return cli_fail(cmd, &err);
+    }
+    sc->reference = &r->ref;
+    return 0;
+}
+
+void cli_real_stats(cli_real *r)
+{
+    cc_engine_exec_get_stats(&r->ex, &r->stats);
+}
+
+void cli_real_close(cli_real *r)
+{
+    cc_executor_free(&r->ex);
+    cc_executor_free(&r->ref);
+    cli_engine_close(&r->ce);
+}
+
+void cli_real_text(const cli_real *r, FILE *out)
+{
+    const cc_engine_exec_stats *s = &r->stats;
+    fprintf(out,
+            "engine           %s, %d KV blocks of %d tokens: %llu forwards, %.6g s measured; "
+            "%llu cached blocks reused, %llu missing (recomputed, %llu tokens), %llu copied, "
+            "%llu stored, %llu evicted\n",
+            r->ce.cfg.name, cc_engine_options(r->ce.e)->n_slots, r->ce.cfg.block_size,
+            (unsigned long long)s->forwards, s->busy_s, (unsigned long long)s->reused_blocks,
+            (unsigned long long)s->missing_blocks, (unsigned long long)s->recomputed_tokens,
+            (unsigned long long)s->copied_blocks, (unsigned long long)s->stored_blocks,
+            (unsigned long long)s->evicted_blocks);
+}
+
+void cli_real_json(const cli_real *r, json_t *o)
+{
+    const cc_engine_exec_stats *s = &r->stats;
+    json_t *e = json_object();
+    json_object_set_new(e, "model", json_string(r->ce.cfg.name));
+    json_object_set_new(e, "kv_blocks", json_integer(cc_engine_options(r->ce.e)->n_slots));
+    json_object_set_new(e, "forwards", json_integer((json_int_t)s->forwards));
+    json_object_set_new(e, "measured_s", json_real(s->busy_s));
+    json_object_set_new(e, "reused_blocks", json_integer((json_int_t)s->reused_blocks));
+    json_object_set_new(e, "missing_blocks", json_integer((json_int_t)s->missing_blocks));
+    json_object_set_new(e, "recomputed_tokens", json_integer((json_int_t)s->recomputed_tokens));
+    json_object_set_new(e, "copied_blocks", json_integer((json_int_t)s->copied_blocks));
+    json_object_set_new(e, "stored_blocks", json_integer((json_int_t)s->stored_blocks));
+    json_object_set_new(e, "evicted_blocks", json_integer((json_int_t)s->evicted_blocks));
+    json_object_set_new(e, "host_bytes_per_s", json_real(s->host_bytes_per_s));
+    json_object_set_new(o, "engine", e);
 }
