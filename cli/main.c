@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"mrc", "miss-ratio curve: hit ratios at many cache sizes in one run (exact LRU, SHARDS)", cmd_mrc},
     {"cost", "what caching costs: bills per pricing model, operator cost, break-even and optimal TTL", cmd_cost},
     {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},
+    {"fidelity", "replay a trace on the real engine and in the calibrated simulator: TTFT error", cmd_fidelity},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };
