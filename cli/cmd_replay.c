@@ -413,9 +413,12 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "format", json_string(t->source_format));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
     json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(r->concurrency)));
-    json_object_set_new(o, "prefill_tokens_per_s", json_real(r->prefill_tokens_per_s));
+    /* the fixed rates of backend rates (null under the simulator) */
+    json_object_set_new(o, "prefill_tokens_per_s",
+                        sv->res ? json_null() : json_real(r->prefill_tokens_per_s));
     json_object_set_new(o, "decode_tokens_per_s",
-                        isinf(r->decode_tokens_per_s) ? json_null() : json_real(r->decode_tokens_per_s));
+                        sv->res || isinf(r->decode_tokens_per_s) ? json_null()
+                                                                 : json_real(r->decode_tokens_per_s));
     json_object_set_new(o, "servers", json_integer(r->servers));
     json_object_set_new(o, "computed_tokens", json_integer((json_int_t)r->computed_tokens));
     json_object_set_new(o, "dedup_blocks", json_integer((json_int_t)r->dedup_blocks));
@@ -699,9 +702,6 @@ int cmd_replay(int argc, char **argv)
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
-    if (use_sim && ro.concurrency == CC_CONCURRENCY_DEDUP)
-        return cli_usage_error(cmd, "--concurrency dedup: not in the simulator yet; use "
-                                    "--backend rates");
     sc.concurrency = ro.concurrency;
     sc.seed = seed;
     if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE)
@@ -732,6 +732,7 @@ int cmd_replay(int argc, char **argv)
                                         "KV after the weights of %s", hbm_fraction, hw.name,
                                    hw.hbm_bytes, model.name);
         sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(&model);
+        sc.n_layers = (uint32_t)model.n_layers;
         sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
     }
     if (pricing && !cap && !tiers)

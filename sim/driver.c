@@ -116,6 +116,7 @@ void cc_sim_config_default(cc_sim_config *c)
     c->tier_kind[2] = CC_SIM_TIER_SSD;
     for (int k = 3; k < CC_PC_MAX_TIERS; k++)
         c->tier_kind[k] = CC_SIM_TIER_REMOTE;
+    c->n_layers = 32;
     c->concurrency = CC_CONCURRENCY_NONE;
     c->seed = 1;
     c->bootstrap = 1000;
@@ -152,10 +153,6 @@ int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
     if (!cc_concurrency_name(c->concurrency))
         return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
                           (int)c->concurrency);
-    if (c->concurrency == CC_CONCURRENCY_DEDUP)
-        return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
-                          "dedup is not in the simulator driver yet (use immediate, "
-                          "after-complete or none)");
     if (c->concurrency == CC_CONCURRENCY_NONE && c->instances != 1)
         return cc_err_set(err, CC_EARG, NULL, 0, "instances",
                           "concurrency none runs one request at a time on one instance; "
@@ -264,6 +261,7 @@ typedef struct rstate {
 
 typedef struct xfer {
     int kind;
+    uint32_t tier;
     double bytes;
 } xfer;
 
@@ -281,6 +279,7 @@ typedef struct inst {
     size_t n_loads, cap_loads;
     double step_s;
     uint64_t step_tokens;
+    cc_u64map claims;  /* dedup: block hash -> request computing it now */
     int busy;
     uint64_t kv_used;
     uint32_t load;     /* running + waiting */
@@ -379,11 +378,15 @@ static uint64_t wait_key(const loop *L, uint32_t r, int preempted, uint32_t cach
     return k;
 }
 
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to);
+
 static void release_pins(loop *L, inst *I, uint32_t r)
 {
     if (L->pre)
         return;
     uint32_t n = n_blocks_of(L->t, r);
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        unclaim(L, I, r, 0, n);
     uint32_t *nodes = L->nodes + L->t->block_off[r];
     cc_pc_release(I->pc, nodes, n);
     for (uint32_t j = 0; j < n; j++)
@@ -397,14 +400,14 @@ static uint32_t max_seqs_of(const loop *L)
     return L->sc->max_seqs;
 }
 
-static int add_load(loop *L, inst *I, int kind, double bytes)
+static int add_load(loop *L, inst *I, uint32_t tier, int kind, double bytes)
 {
     if (bytes <= 0)
         return CC_OK;
     if (I->n_loads == I->cap_loads &&
         cc_grow((void **)&I->loads, &I->cap_loads, I->n_loads + 1, sizeof *I->loads) != CC_OK)
         return oom(L);
-    I->loads[I->n_loads++] = (xfer){kind, bytes};
+    I->loads[I->n_loads++] = (xfer){kind, tier, bytes};
     return CC_OK;
 }
 
@@ -446,6 +449,15 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     if (!s->admitted)
         rec->start_ns = now;
     s->admitted = 1;
+    if (L->sc->on_admit) {
+        uint32_t ix = (uint32_t)(I - L->in);
+        int hr = L->sc->on_admit(L->sc->on_admit_user, ix, r, cached, tok, L->T,
+                                 L->pre ? NULL : I->pc,
+                                 L->pre ? NULL : L->nodes + t->block_off[r], n_blocks_of(t, r));
+        if (hr)
+            return cc_err_set(L->err, CC_EIO, t->source, 0, "on_admit",
+                              "the admission hook failed for request %u (status %d)", r, hr);
+    }
     s->target = in + s->decoded;
     if (s->target == 0)
         s->target = 1; /* an empty prompt still runs one token to produce logits */
@@ -457,7 +469,7 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     if (L->in_flight > L->res->cache.max_in_flight)
         L->res->cache.max_in_flight = L->in_flight;
     for (uint32_t k = 1; k < L->T; k++) {
-        int rc = add_load(L, I, L->sc->tier_kind[k], (double)tok[k] * L->sc->kv_bytes_per_token);
+        int rc = add_load(L, I, k, L->sc->tier_kind[k], (double)tok[k] * L->sc->kv_bytes_per_token);
         if (rc != CC_OK)
             return rc;
     }
@@ -495,6 +507,116 @@ static uint32_t chunk_of(const loop *L, const rstate *s, uint32_t budget)
     if (L->sc->chunk_tokens && take > L->sc->chunk_tokens)
         take = L->sc->chunk_tokens;
     return take < budget ? take : budget;
+}
+
+/* Dedup: the request's claims on blocks it was computing are dropped
+ * (finished, preempted, or blocks [from, to) completed). */
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to)
+{
+    const uint64_t *b = L->t->blocks + L->t->block_off[r];
+    for (uint32_t j = from; j < to; j++) {
+        uint64_t *o = cc_u64map_get(&I->claims, b[j]);
+        if (o && *o == r)
+            cc_u64map_del(&I->claims, b[j]);
+    }
+}
+
+/* Dedup: before r computes from s->done on, blocks another request stored
+ * meanwhile are taken from the cache (hits, counted as dedup), and the
+ * chunk stops before a block another running request is computing; with
+ * nothing to compute before it, r waits (0).  r claims the blocks its chunk
+ * starts.  Returns the chunk's tokens. */
+static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                       uint32_t *take_out)
+{
+    const cc_trace *t = L->t;
+    rstate *s = &L->st[r];
+    const uint32_t bs = t->block_size, n = n_blocks_of(t, r), in = t->input_tokens[r];
+    const uint64_t off = t->block_off[r];
+    uint32_t *nodes = L->nodes + off;
+    *take_out = 0;
+    for (;;) {
+        uint32_t j = s->done / bs;
+        if (j >= n || s->done % bs || s->done >= in)
+            break; /* inside a block it computes, or past the prompt */
+        uint64_t h = t->blocks[off + j];
+        if (cc_pc_find(I->pc, h) != CC_NODE_NONE) {
+            cc_pc_request rq = request_view(L, r, j + 1, now);
+            uint32_t ins = 0;
+            cc_pc_insert(I->pc, &rq, nodes, &ins);
+            if (nodes[j] != CC_NODE_NONE) {
+                uint32_t tok = cc_pc_block_tokens(in, bs, j), tier = 0;
+                cc_pc_node_place(I->pc, nodes[j], &tier);
+                cc_sim_record *rec = &L->res->records[r];
+                cc_replay_result *cr = &L->res->cache;
+                rec->cached_tokens += tok;
+                rec->computed_tokens -= tok;
+                L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
+                cr->hit_blocks++;
+                cr->hit_tokens += tok;
+                cr->dedup_blocks++;
+                cr->dedup_tokens += tok;
+                if (cr->records) {
+                    cr->records[r].hit_blocks++;
+                    cr->records[r].hit_tokens += tok;
+                    cr->records[r].dedup_blocks++;
+                    cr->records[r].dedup_tokens += tok;
+                    cr->record_tier_blocks[(size_t)r * L->T + tier]++;
+                }
+                s->inserted = j + 1;
+                s->done = j * bs + tok;
+                if (s->done >= s->target)
+                    s->done = s->target - 1; /* the logits need one token computed */
+                continue;
+            }
+        }
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if (o && *o != r)
+            return CC_OK; /* waits for that block */
+        break;
+    }
+    uint32_t take = chunk_of(L, s, budget);
+    /* claim the blocks the chunk starts; stop before one that is another's
+     * or already cached (taken from the cache next step) */
+    uint32_t first = (s->done + bs - 1) / bs; /* blocks starting at or after done */
+    if (s->done % bs == 0)
+        first = s->done / bs;
+    for (uint32_t j = first; j < n && (uint64_t)j * bs < (uint64_t)s->done + take; j++) {
+        uint64_t h = t->blocks[off + j];
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if ((o && *o != r) || (j * bs > s->done && cc_pc_find(I->pc, h) != CC_NODE_NONE)) {
+            take = j * bs - s->done;
+            break;
+        }
+        if (!o && cc_u64map_put(&I->claims, h, r, NULL) < 0)
+            return oom(L);
+    }
+    *take_out = take;
+    return CC_OK;
+}
+
+/* The chunk r computes in the step being formed (dedup may shorten it). */
+static int next_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                      uint32_t *take)
+{
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        return dedup_chunk(L, I, r, budget, now, take);
+    *take = chunk_of(L, &L->st[r], budget);
+    return CC_OK;
+}
+
+/* A load from a tier with its own rate (--tiers ...:bw=:lat=), priced as
+ * the cost model prices kv_transfer: tau = bytes / bw; serial: lat + tau +
+ * c; layerwise over L layers: lat + tau/L + c/L + (L-1) max(tau, c) / L. */
+static double spec_transfer_s(const cc_tier_config *tc, double bytes, int mode, uint32_t layers,
+                              double c)
+{
+    if (bytes <= 0)
+        return c;
+    double tau = bytes / tc->bandwidth_bytes_per_s, n = (double)layers;
+    if (mode == CC_SIM_XFER_SERIAL)
+        return tc->latency_s + tau + c;
+    return tc->latency_s + tau / n + c / n + (n - 1) * (tau > c ? tau : c) / n;
 }
 
 /* Forms the next step of I at now and prices it.  *any = 0 when idle. */
@@ -535,7 +657,11 @@ static int form(loop *L, inst *I, int64_t now, int *any)
         rstate *s = &L->st[r];
         if (s->phase != PH_PREFILL)
             continue;
-        uint32_t take = chunk_of(L, s, budget);
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
         push_item(I, r, take, s->done, 1);
         budget -= take;
     }
@@ -552,7 +678,11 @@ static int form(loop *L, inst *I, int64_t now, int *any)
         if ((rc = admit(L, I, r, now)) != CC_OK)
             return rc;
         I->run[I->n_run++] = r;
-        uint32_t take = chunk_of(L, s, budget);
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
         push_item(I, r, take, s->done, 1);
         budget -= take;
     }
@@ -570,10 +700,16 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     double s_step = s_compute;
     for (size_t k = 0; k < I->n_loads; k++) {
         double s_x = 0;
-        rc = cc_executor_kv_transfer(I->ex, I->loads[k].bytes, I->loads[k].kind, CC_SIM_TIER_HBM,
-                                     sc->kv_overlap, s_compute, &s_x, L->err);
-        if (rc != CC_OK)
-            return rc;
+        const cc_tier_config *tc = &L->pcfg->tiers[I->loads[k].tier];
+        if (tc->bandwidth_bytes_per_s > 0) {
+            s_x = spec_transfer_s(tc, I->loads[k].bytes, sc->kv_overlap,
+                                  sc->n_layers ? sc->n_layers : 1, s_compute);
+        } else {
+            rc = cc_executor_kv_transfer(I->ex, I->loads[k].bytes, I->loads[k].kind,
+                                         CC_SIM_TIER_HBM, sc->kv_overlap, s_compute, &s_x, L->err);
+            if (rc != CC_OK)
+                return rc;
+        }
         if (s_x > s_step)
             s_step = s_x;
     }
@@ -620,7 +756,8 @@ static int apply(loop *L, inst *I, int64_t end)
         if (I->is_prefill[k]) {
             s->done += (uint32_t)I->items[k].n_new;
             rec->prefill_s += I->step_s * (double)I->items[k].n_new / (double)I->step_tokens;
-            if (!L->pre && L->sc->concurrency == CC_CONCURRENCY_IMMEDIATE) {
+            if (!L->pre && (L->sc->concurrency == CC_CONCURRENCY_IMMEDIATE ||
+                            L->sc->concurrency == CC_CONCURRENCY_DEDUP)) {
                 uint32_t n = n_blocks_of(t, r);
                 uint32_t in = t->input_tokens[r];
                 uint32_t nb = s->done >= in ? n : s->done / t->block_size;
@@ -630,6 +767,8 @@ static int apply(loop *L, inst *I, int64_t end)
                     cc_pc_insert(I->pc, &rq, L->nodes + t->block_off[r], &ins);
                     if (L->res->cache.records)
                         L->res->cache.records[r].inserted_blocks += ins;
+                    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+                        unclaim(L, I, r, s->inserted, nb);
                     s->inserted = nb;
                 }
             }
@@ -866,6 +1005,8 @@ static void free_insts(loop *L)
         inst *I = &L->in[i];
         if (!L->pre)
             cc_pc_destroy(I->pc);
+        if (I->claims.cap)
+            cc_u64map_free(&I->claims);
         free(I->run);
         free(I->heap);
         free(I->items);
@@ -974,6 +1115,10 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         }
         if (!L.pre && (rc = cc_pc_create(&cfg, &I->pc, err)) != CC_OK)
             goto fail;
+        if (!L.pre && cc_u64map_init(&I->claims, 64) != CC_OK) {
+            rc = oom(&L);
+            goto fail;
+        }
     }
     if (cc_evq_init(&L.q, sc->instances + 2) != CC_OK) {
         rc = oom(&L);

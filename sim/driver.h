@@ -55,6 +55,20 @@ int cc_sim_router_parse(const char *s, cc_sim_router *out, cc_err *err);
 int cc_sim_sched_parse(const char *s, cc_sim_sched *out, cc_err *err);
 int cc_sim_preempt_parse(const char *s, cc_sim_preempt *out, cc_err *err);
 
+/* Optional hook at each admission (first or after a preemption), before
+ * the request's first step is priced: a real backend learns which prefix of
+ * the request the instance's cache serves (cached_tokens, per tier in
+ * tier_tokens[0..n_tiers)) and, in the overlapping modes, the cache and the
+ * request's pinned node ids (nodes[0..n_blocks), CC_NODE_NONE past the hit;
+ * cc_pc_node_place gives their slots, stable until the request finishes or
+ * is preempted, both reported by the executor's finish()).  In mode none pc
+ * and nodes are NULL (cc_replay holds the cache).  Non-zero return: the run
+ * stops with CC_EIO and that status in err->msg. */
+typedef int (*cc_sim_admit_fn)(void *user, uint32_t instance, uint64_t req,
+                               uint32_t cached_tokens, const uint32_t *tier_tokens,
+                               uint32_t n_tiers, const cc_prefix_cache *pc,
+                               const uint32_t *nodes, uint32_t n_blocks);
+
 typedef struct cc_sim_config {
     uint32_t instances;          /* >= 1 (concurrency none: must be 1) */
     cc_sim_router router;
@@ -69,6 +83,11 @@ typedef struct cc_sim_config {
     int kv_overlap;              /* CC_SIM_XFER_SERIAL or CC_SIM_XFER_LAYERWISE */
     double kv_bytes_per_token;   /* to size KV loads from lower tiers */
     int tier_kind[CC_PC_MAX_TIERS]; /* cache tier k -> CC_SIM_TIER_* (0 = HBM) */
+    uint32_t n_layers;           /* for layerwise loads priced by the driver: a tier
+                                    whose cc_tier_config has bandwidth_bytes_per_s > 0
+                                    (--tiers ...:bw=RATE:lat=TIME) is priced with those
+                                    numbers (the executor's kv_transfer formulas, L =
+                                    n_layers, tp 1); other tiers by the executor */
     cc_concurrency concurrency;  /* prefix-tier semantics (core/replay.h) */
     uint64_t seed;               /* bootstrap resampling */
     uint32_t bootstrap;          /* resamples for the CIs (0 = 1000) */
@@ -76,11 +95,14 @@ typedef struct cc_sim_config {
                                     alone, nothing cached); NULL = the instance's
                                     executor.  A real backend passes the cost model
                                     here so that it runs no extra prefills. */
+    cc_sim_admit_fn on_admit;    /* NULL: none */
+    void *on_admit_user;
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
  * recompute, serial, 131072 bytes/token, tier 0 HBM / 1 DRAM / 2 SSD / 3+
- * REMOTE, concurrency none, rr, 1 instance, seed 1, 1000 resamples. */
+ * REMOTE, 32 layers, concurrency none, rr, 1 instance, seed 1, 1000
+ * resamples. */
 void cc_sim_config_default(cc_sim_config *c);
 /* Checks every field; CC_EARG naming it ("instances", "max_batch_tokens", ...). */
 int cc_sim_config_validate(const cc_sim_config *c, cc_err *err);

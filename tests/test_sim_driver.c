@@ -10,8 +10,11 @@
  * determinism, concurrency none keeping cc_replay's hit figures, bad
  * configurations, and the command's new options. */
 #include "testutil.h"
+#include "analysis/results.h"
 #include "core/replay.h"
 #include "sim/driver.h"
+
+#include <gsl/gsl_rng.h>
 
 #include <jansson.h>
 
@@ -322,6 +325,27 @@ static void test_hbm_queue(void **state)
     cc_trace_free(&t);
 }
 
+typedef struct admits {
+    int n;
+    uint64_t req[8];
+    uint32_t cached[8];
+    int with_nodes;
+} admits;
+
+static int on_admit(void *user, uint32_t instance, uint64_t req, uint32_t cached,
+                    const uint32_t *tier_tokens, uint32_t n_tiers, const cc_prefix_cache *pc,
+                    const uint32_t *nodes, uint32_t n_blocks)
+{
+    admits *a = user;
+    if (a->n < 8) {
+        a->req[a->n] = req;
+        a->cached[a->n] = cached;
+    }
+    a->n++;
+    a->with_nodes += pc && nodes && (cached == 0 || nodes[0] != CC_NODE_NONE);
+    return 0;
+}
+
 /* HBM budget 17, recompute: r0 (8, 4 out) prefill 0-8; at 8 r0 decodes
  * (kv 9) and r1 (8) is admitted: mixed step of 9 tokens 8-17, r1's first
  * token at 17.  At 17 two decodes need 19 > 17: r1 (newest) is preempted;
@@ -338,8 +362,18 @@ static void test_hbm_preempt(void **state)
     cc_pc_config cfg = tiers(100, 0);
     cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_BATCH);
     sc.hbm_kv_tokens = 17;
+    admits ad = {0};
+    sc.on_admit = on_admit;
+    sc.on_admit_user = &ad;
     cc_sim_result r;
     sim(&t, &cfg, &sc, &r);
+    /* admissions: r0, r1, r1 again with its 2 blocks (8 tokens) cached */
+    assert_int_equal(ad.n, 3);
+    assert_int_equal(ad.req[0], 0);
+    assert_int_equal(ad.req[1], 1);
+    assert_int_equal(ad.req[2], 1);
+    assert_int_equal(ad.cached[2], 8);
+    assert_int_equal(ad.with_nodes, 3);
     times(&r, 0, 0, 8, 37);
     times(&r, 1, 8, 17, 68);
     assert_int_equal(r.records[1].preemptions, 1);
@@ -376,6 +410,55 @@ static void test_kv_load(void **state)
     /* saved: r2's full prefill 8 ms against 6 ms charged */
     assert_true(fabs(r.summary.prefill_gpu_s_saved - 0.002) < 1e-12);
     cc_sim_result_free(&r);
+    /* the tier's own rate (--tiers dram:...:bw=1MB/s:lat=1ms), 2 layers:
+     * serial 1 + 6 + 4 = 11 ms; layerwise 1 + 3 + 2 + max(6, 4) / 2 = 9 ms */
+    cfg.tiers[1].bandwidth_bytes_per_s = 1e6;
+    cfg.tiers[1].latency_s = 1e-3;
+    sc.n_layers = 2;
+    sc.kv_overlap = CC_SIM_XFER_SERIAL;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 2, 200, 211, 211);
+    cc_sim_result_free(&r);
+    sc.kv_overlap = CC_SIM_XFER_LAYERWISE;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 2, 200, 209, 209);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
+/* chunk 2, block 4, 1 ms per token: r0 [1 2] at 0, r1 [1 3] at 1 ms.
+ * dedup: r1 is admitted at 2 while r0 computes block 1 (tokens 2-4): it
+ * waits; at 4 it takes block 1 from the cache (4 tokens, a dedup hit) and
+ * both compute 2 tokens per step: 4-8, 8-12: both first tokens at 12.
+ * immediate: r1 computes block 1 itself: steps 2-6, 6-10, 10-14 (r0
+ * done at 14), then r1's last 2 tokens 14-16. */
+static void test_dedup(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1, 2}, b1[] = {1, 3};
+    add(&t, 0, 8, 1, b0, 2);
+    add(&t, 1, 8, 1, b1, 2);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc = conf(CC_CONCURRENCY_DEDUP, CC_SIM_SCHED_BATCH);
+    sc.chunk_tokens = 2;
+    cc_sim_result r;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 12, 12);
+    times(&r, 1, 2, 12, 12);
+    assert_int_equal(r.records[1].cached_tokens, 4);
+    assert_int_equal(r.records[1].computed_tokens, 4);
+    assert_int_equal(r.cache.dedup_blocks, 1);
+    assert_int_equal(r.cache.dedup_tokens, 4);
+    assert_int_equal(r.cache.hit_blocks, 1);
+    assert_int_equal(r.cache.records[1].dedup_blocks, 1);
+    cc_sim_result_free(&r);
+    sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 14, 14);
+    times(&r, 1, 2, 16, 16);
+    assert_int_equal(r.cache.hit_blocks, 0);
+    cc_sim_result_free(&r);
     cc_trace_free(&t);
 }
 
@@ -409,6 +492,104 @@ static void test_percentiles(void **state)
     assert_true(d1.p50.ci_hi >= 56 && d1.p50.ci_hi <= 63);
 }
 
+/* The O(1) order-statistic bootstrap against plain resampling (2000
+ * resamples of 200 lognormal-ish values drawn by the test): the interval
+ * ends agree within a few order statistics. */
+static void test_bootstrap_vs_resampling(void **state)
+{
+    enum { N = 200, B = 2000 };
+    double x[N], s[N], rep[B], tmp[N];
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g, 42);
+    for (int i = 0; i < N; i++)
+        x[i] = s[i] = exp(2 * gsl_rng_uniform(g));
+    cc_sim_dist d;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_dist_compute(s, N, 3, B, &d, &e), CC_OK); /* s now sorted */
+    const double qs[2] = {0.5, 0.9};
+    const cc_sim_pct *ps[2] = {&d.p50, &d.p90};
+    for (int q = 0; q < 2; q++) {
+        for (int b = 0; b < B; b++) {
+            for (int i = 0; i < N; i++)
+                tmp[i] = x[gsl_rng_uniform_int(g, N)];
+            for (int i = 1; i < N; i++) /* insertion sort: small N */
+                for (int j = i; j > 0 && tmp[j - 1] > tmp[j]; j--) {
+                    double t = tmp[j];
+                    tmp[j] = tmp[j - 1];
+                    tmp[j - 1] = t;
+                }
+            rep[b] = cc_sim_percentile_sorted(tmp, N, qs[q]);
+        }
+        for (int i = 1; i < B; i++)
+            for (int j = i; j > 0 && rep[j - 1] > rep[j]; j--) {
+                double t = rep[j];
+                rep[j] = rep[j - 1];
+                rep[j - 1] = t;
+            }
+        double lo = cc_sim_percentile_sorted(rep, B, 0.025);
+        double hi = cc_sim_percentile_sorted(rep, B, 0.975);
+        /* compare as ranks in the sample: within 4 order statistics */
+        int r_lo = 0, r_hi = 0, r_clo = 0, r_chi = 0;
+        for (int i = 0; i < N; i++) {
+            r_lo += s[i] < lo;
+            r_hi += s[i] < hi;
+            r_clo += s[i] < ps[q]->ci_lo;
+            r_chi += s[i] < ps[q]->ci_hi;
+        }
+        if (abs(r_lo - r_clo) > 4 || abs(r_hi - r_chi) > 4)
+            fail_msg("q %g: resampling [%d, %d], order statistics [%d, %d]", qs[q], r_lo, r_hi,
+                     r_clo, r_chi);
+    }
+    gsl_rng_free(g);
+}
+
+/* The results file's /sim group read back with h5py: the fcfs timeline. */
+static void test_results_file(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1, 2}, b1[] = {3};
+    add(&t, 0, 8, 3, b0, 2);
+    add(&t, 1, 4, 2, b1, 1);
+    strcpy(t.source, "hand");
+    strcpy(t.source_format, "mooncake");
+    cc_pc_config cfg = tiers(100, 0);
+    cfg.block_tokens = 4;
+    cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_FCFS);
+    cc_sim_result r;
+    sim(&t, &cfg, &sc, &r);
+    char path[512];
+    tu_tmp_path(path, sizeof path, "sim_results.h5");
+    cc_results_run run = {.trace = &t, .cfg = &cfg, .res = &r.cache, .kv_bytes_per_token = 1,
+                          .ideal_block_hit_ratio = NAN, .ideal_token_hit_ratio = NAN,
+                          .sim = &r, .sim_config = &sc, .hardware = "test", .model = "test"};
+    cc_err e = {0};
+    if (cc_results_write_h5(path, &run, &e) != CC_OK)
+        fail_msg("write: %s (%s)", e.msg, e.field);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py,sys\n"
+             "f = h5py.File('%s', 'r')\n"
+             "g = f['sim']\n"
+             "r = g['requests']\n"
+             "assert [round(v, 9) for v in r['ttft_s'][:]] == [0.008, 0.031], r['ttft_s'][:]\n"
+             "assert list(r['start_ns'][:]) == [0, 28000000]\n"
+             "assert [round(v, 9) for v in r['tpot_s'][:]] == [0.01, 0.01]\n"
+             "assert r['cached_tokens_by_tier'].shape == (2, 1)\n"
+             "assert abs(g.attrs['ttft_p50_s'] - 0.0195) < 1e-12\n"
+             "assert g.attrs['scheduler'] == b'fcfs'\n"
+             "assert list(f['requests']['finish_ns'][:]) == [28000000, 42000000]\n"
+             "\"", path);
+    char *out = NULL;
+    int rc = tu_run(cmd, &out);
+    if (rc != 0 && !strstr(out, "No module named"))
+        fail_msg("h5py check failed:\n%s", out);
+    free(out);
+    remove(path);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
 static void test_bad_config(void **state)
 {
     cc_sim_config sc;
@@ -435,9 +616,6 @@ static void test_bad_config(void **state)
     sc.kv_overlap = 7;
     assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
     assert_string_equal(e.field, "kv_overlap");
-    cc_sim_config_default(&sc);
-    sc.concurrency = CC_CONCURRENCY_DEDUP;
-    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EUNSUP);
     cc_sim_router rt;
     assert_int_equal(cc_sim_router_parse("random", &rt, &e), CC_EARG);
     assert_string_equal(e.field, "router");
@@ -512,7 +690,10 @@ int main(void)
         cmocka_unit_test(test_hbm_queue),
         cmocka_unit_test(test_hbm_preempt),
         cmocka_unit_test(test_kv_load),
+        cmocka_unit_test(test_dedup),
         cmocka_unit_test(test_percentiles),
+        cmocka_unit_test(test_bootstrap_vs_resampling),
+        cmocka_unit_test(test_results_file),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_cli),
     };
