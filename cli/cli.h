@@ -96,9 +96,11 @@ typedef struct cli_calib {
     cc_calib_result fit;
     char provenance[512];
 } cli_calib;
-/* Measures grid on a fresh engine and fits; 0 or the exit status. */
+/* Measures grid on a fresh engine (block_size > 0: blocks of that many
+ * tokens, else the preset's) and fits; 0 or the exit status. */
 int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
-                      const char *hardware, const char *grid, int repeats, cli_calib *out);
+                      const char *hardware, const char *grid, int repeats, int block_size,
+                      cli_calib *out);
 void cli_calib_free(cli_calib *c);
 /* replay --backend cpu|cuda: an engine for preset `model` sized to trace t
  * (block size, longest request, a pool for every distinct block up to

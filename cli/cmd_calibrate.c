@@ -36,6 +36,8 @@ static void help(FILE *out)
             "  --grid NAME        quick (default; 22 points, a second on tiny, ~30 s on small\n"
             "                     on one core) or full (45 points)\n"
             "  --repeats N        timed forwards per point (default 3; full: 5)\n"
+            "  --block-size N     tokens per KV block (default: the preset's; use the traces'\n"
+            "                     block size for the profile a replay of them uses)\n"
             "  --threads N        CPU threads of the engine (default 1: steady timings on a\n"
             "                     shared machine; 0: OpenMP's default)\n"
             "  --json             print JSON: fit errors, coefficients, points\n"
@@ -53,14 +55,15 @@ int cmd_calibrate(int argc, char **argv)
 {
     const char *cmd = "calibrate";
     const char *backend = "cpu", *model = NULL, *hardware = NULL, *out = NULL, *grid = "quick";
-    int json = 0, repeats = 0;
-    enum { O_BACKEND = 256, O_MODEL, O_HW, O_GRID, O_REP, O_JSON, O_THREADS };
+    int json = 0, repeats = 0, block_size = 0;
+    enum { O_BACKEND = 256, O_MODEL, O_HW, O_GRID, O_REP, O_JSON, O_THREADS, O_BS };
     static const struct option opts[] = {
         {"backend", required_argument, 0, O_BACKEND}, {"model", required_argument, 0, O_MODEL},
         {"hardware", required_argument, 0, O_HW},     {"output", required_argument, 0, 'o'},
         {"grid", required_argument, 0, O_GRID},       {"repeats", required_argument, 0, O_REP},
         {"json", no_argument, 0, O_JSON},             {"help", no_argument, 0, 'h'},
         {"threads", required_argument, 0, O_THREADS},
+        {"block-size", required_argument, 0, O_BS},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -80,6 +83,11 @@ int cmd_calibrate(int argc, char **argv)
             repeats = (int)v;
             break;
         case O_JSON: json = 1; break;
+        case O_BS:
+            if (cli_parse_u64(cmd, "--block-size", optarg, 65536, &v))
+                return 2;
+            block_size = (int)v;
+            break;
         case O_THREADS:
             if (cli_parse_u64(cmd, "--threads", optarg, 1024, &v))
                 return 2;
@@ -101,7 +109,7 @@ int cmd_calibrate(int argc, char **argv)
         repeats = !strcmp(grid, "full") ? 5 : 3;
     cli_profile_path_default();
     cli_calib cb;
-    int rc = cli_calibrate_run(cmd, backend, model, hardware, grid, repeats, &cb);
+    int rc = cli_calibrate_run(cmd, backend, model, hardware, grid, repeats, block_size, &cb);
     if (rc)
         return rc;
     cc_err err = {0};

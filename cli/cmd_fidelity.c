@@ -36,7 +36,7 @@ static void help(FILE *out)
             "95th percentile (ttft_error_median, ttft_error_p95; targets 5 %% and 10 %%).\n"
             "TTFT is virtual time with measured steps: queueing behind other requests' steps\n"
             "is included in both.  The calibration (ctxcache calibrate) runs first unless\n"
-            "--profile gives a calibrated hardware profile.  Which effects the cost model\n"
+            "--profile gives a calibrated hardware profile; it uses the trace's block size.  Which effects the cost model\n"
             "leaves out: docs/real-engine.md.\n"
             "\n"
             "options:\n"
@@ -173,7 +173,8 @@ int cmd_fidelity(int argc, char **argv)
     cli_calib cb;
     memset(&cb, 0, sizeof cb);
     if (!profile) {
-        if ((rc = cli_calibrate_run(cmd, backend, model, hardware, grid, repeats, &cb))) {
+        if ((rc = cli_calibrate_run(cmd, backend, model, hardware, grid, repeats,
+                                    (int)t.block_size, &cb))) {
             cc_trace_free(&t);
             return rc;
         }

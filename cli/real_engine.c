@@ -98,7 +98,8 @@ static void progress(void *arg, size_t done, size_t total)
 }
 
 int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
-                      const char *hardware, const char *grid, int repeats, cli_calib *out)
+                      const char *hardware, const char *grid, int repeats, int block_size,
+                      cli_calib *out)
 {
     memset(out, 0, sizeof *out);
     cc_err err = {0};
@@ -112,9 +113,9 @@ int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
     cc_model_config probe;
     if (cc_model_preset(model, &probe, &err) != CC_OK)
         return cli_usage_error(cmd, "--model: %s", err.msg);
-    cc_engine_calib_opts(&g, probe.block_size, &o);
+    cc_engine_calib_opts(&g, block_size > 0 ? block_size : probe.block_size, &o);
     cli_engine ce;
-    int rc = cli_engine_open(cmd, backend, model, 0, &o, &ce);
+    int rc = cli_engine_open(cmd, backend, model, block_size, &o, &ce);
     if (rc)
         return rc;
     cc_sim_model_from_engine(&ce.cfg, o.dtype, &out->model);
@@ -145,8 +146,10 @@ int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
              model);
     snprintf(out->provenance, sizeof out->provenance,
              "the %s engine (gpu/) running model '%s' (random weights, seed 1; fp32), grid "
-             "'%s' (%zu points), each point the median of %d timed forwards after a warm-up "
-             "(ctxcache calibrate).\n", backend, model, grid, out->n_pts, repeats);
+             "'%s' (%zu points, blocks of %d tokens), each point the median of %d timed "
+             "forwards after a warm-up, %d thread(s) (ctxcache calibrate).\n", backend, model,
+             grid, out->n_pts, block_size > 0 ? block_size : probe.block_size, repeats,
+             cli_engine_threads);
     return 0;
 }
 
