@@ -25,12 +25,15 @@
  * time, so the cache sees exactly the same calls); the driver then times
  * the requests on one instance that admits one request at a time, with the
  * hits cc_replay found.  Other modes: the driver drives the caches itself:
- * lookup at admission, inserts after each prefill chunk (immediate) or at
- * finish (after-complete), release at finish or preemption.
+ * lookup at admission, inserts after each prefill chunk (immediate, dedup)
+ * or at finish (after-complete), release at finish or preemption; dedup
+ * keeps a hash -> request map of the blocks running requests are computing
+ * (claims), so that no block is computed twice at once on an instance.
  *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
- * cc_sim_record (72 bytes) + 28 bytes of state per request, 4 bytes per block
+ * cc_sim_record (72 bytes) + 24 bytes of state + 4 bytes per tier (cached
+ * tokens) per request, 4 bytes per block
  * access (node ids, overlapping modes), allocated before the loop.
  */
 #include "driver.h"
@@ -869,6 +872,11 @@ static uint32_t route(loop *L, uint32_t r, int64_t now, uint32_t *match_tokens)
 static int on_arrival(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
+    if (r + 1 < t->n && t->arrival_ns[r + 1] < now)
+        return cc_err_set(L->err, CC_EFORMAT, t->source, (long)r + 2, "arrival_ns",
+                          "requests must come in arrival order: request %u arrives at %lld ns, "
+                          "before request %u (%lld ns)", r + 1,
+                          (long long)t->arrival_ns[r + 1], r, (long long)now);
     if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1], CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
         return oom(L);
     uint32_t match = 0;
