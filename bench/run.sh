@@ -38,6 +38,9 @@ targets = {
     "cache_vs_libcachesim_arc_independent": (">=", 3.0),
     "cache_vs_libcachesim_arc_prefix": (">=", 1.0),
     "cache_bytes_per_block_lru_1tier": ("<=", 64.0),
+    # issue 5 item 6: simulator vs real CPU engine, per-request TTFT error
+    "ttft_error_median": ("<=", 0.05),
+    "ttft_error_p95": ("<=", 0.10),
     # issue 5 item 7: a 1M-request replay with the full cost model, wall seconds
     "sim_1m_requests_s": ("<", 60.0),
 }

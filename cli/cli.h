@@ -68,4 +68,63 @@ void cli_pricing_json(const cli_pricing *pr, struct json_t *into);
 /* The side-by-side table. */
 void cli_pricing_text(const cli_pricing *pr, FILE *out);
 
+/* ---- the real engine (real_engine.c): calibrate, fidelity, replay cpu|cuda */
+#include "../gpu/gpu.h"
+#include "../sim/sim.h"
+#include "../sim/driver.h"
+#include "../sim/engine_calib.h"
+#include "../sim/engine_executor.h"
+typedef struct cli_engine {
+    cc_model_config cfg;
+    cc_weights w;
+    int have_w;
+    cc_engine *e;
+} cli_engine;
+/* Opens an engine (backend "cpu" or "cuda", fp32) for preset `model` with
+ * random weights (seed 1); block_size > 0 overrides the preset's.  o: the
+ * sizes (backend and dtype are set here).  0 or the exit status (printed;
+ * CUDA without a device: 2 with a clear message). */
+int cli_engine_open(const char *cmd, const char *backend, const char *model, int block_size,
+                    cc_engine_opts *o, cli_engine *ce);
+void cli_engine_close(cli_engine *ce);
+/* CPU threads of engines opened from now on (--threads; default 1: on a
+ * shared machine one thread per engine times steadily; 0 = OpenMP's default). */
+extern int cli_engine_threads;
+typedef struct cli_calib {
+    cc_sim_hw base, fitted;  /* fitted: base with the fitted coefficients */
+    cc_sim_model model;
+    cc_calib_point *pts;
+    size_t n_pts;
+    cc_calib_result fit;
+    char provenance[512];
+} cli_calib;
+/* Measures grid on a fresh engine (block_size > 0: blocks of that many
+ * tokens, else the preset's) and fits; 0 or the exit status. */
+int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
+                      const char *hardware, const char *grid, int repeats, int block_size,
+                      cli_calib *out);
+void cli_calib_free(cli_calib *c);
+/* replay --backend cpu|cuda: an engine for preset `model` sized to trace t
+ * (block size, longest request, a pool for every distinct block up to
+ * 2 GiB), its executor, and a cost model on hw as sc->reference (it prices
+ * prefill_full_s, so the real run does no extra prefills); clamps sc's
+ * max_seqs (64), max_batch_tokens (2048) and hbm_kv_tokens (the pool) and
+ * sets kv_bytes_per_token.  0 or the exit status. */
+typedef struct cli_real {
+    cli_engine ce;
+    cc_executor ex, ref;
+    cc_sim_model model;
+    cc_engine_exec_stats stats;
+} cli_real;
+int cli_real_open(const char *cmd, const char *backend, const char *model, const cc_trace *t,
+                  const cc_sim_hw *hw, cc_sim_config *sc, cli_real *r);
+void cli_real_stats(cli_real *r); /* copies the executor's counters into r->stats */
+void cli_real_text(const cli_real *r, FILE *out);
+void cli_real_json(const cli_real *r, struct json_t *o);
+void cli_real_close(cli_real *r);
+/* Sets $CC_PROFILE_PATH to BUILD/../sim/profiles when unset. */
+void cli_profile_path_default(void);
+int cmd_calibrate(int argc, char **argv);
+int cmd_fidelity(int argc, char **argv);
+
 #endif

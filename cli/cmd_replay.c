@@ -139,6 +139,7 @@ enum {
     OPT_PRICING, OPT_IN_PRICE, OPT_OUT_PRICE,
     OPT_BACKEND, OPT_HW, OPT_MODEL, OPT_INST, OPT_ROUTER, OPT_SCHED, OPT_MBT, OPT_MSEQ,
     OPT_CHUNK, OPT_HBMF, OPT_PREEMPT, OPT_OVERLAP,
+    OPT_MAXREQ, OPT_THREADS,
 };
 
 static const struct option long_opts[] = {
@@ -176,6 +177,8 @@ static const struct option long_opts[] = {
     {"hbm-fraction", required_argument, 0, OPT_HBMF},
     {"preempt", required_argument, 0, OPT_PREEMPT},
     {"kv-overlap", required_argument, 0, OPT_OVERLAP},
+    {"max-requests", required_argument, 0, OPT_MAXREQ},
+    {"threads", required_argument, 0, OPT_THREADS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -197,6 +200,8 @@ typedef struct sim_view {
     const cc_sim_result *res;
     const cc_sim_config *sc;
     const char *hardware, *model;
+    const char *backend; /* "cpu", "cuda" (real engine) or NULL: sim */
+    cli_real *real;      /* the real engine's counters, or NULL */
 } sim_view;
 
 /* Without $CC_PROFILE_PATH, profiles are looked up beside the executable
@@ -255,6 +260,8 @@ static void print_sim_text(const sim_view *sv)
            sc->max_batch_tokens, sc->max_seqs, sc->chunk_tokens,
            (unsigned long long)sc->hbm_kv_tokens, cc_sim_preempt_name(sc->preempt),
            sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+    if (sv->real)
+        cli_real_text(sv->real, stdout);
     print_dist("ttft", &S->ttft_s, 1e3, "ms (95% bootstrap CIs)");
     print_dist("tpot", &S->tpot_s, 1e3, "ms");
     print_dist("e2e", &S->e2e_s, 1, "s");
@@ -290,7 +297,10 @@ static void json_dist(json_t *o, const char *name, const cc_sim_dist *d)
 
 static void sim_json(const sim_view *sv, json_t *o)
 {
-    json_object_set_new(o, "backend", json_string(sv->res ? "sim" : "rates"));
+    json_object_set_new(o, "backend",
+                        json_string(sv->backend ? sv->backend : sv->res ? "sim" : "rates"));
+    if (sv->real)
+        cli_real_json(sv->real, o);
     if (!sv->res)
         return;
     const cc_sim_summary *S = &sv->res->summary;
@@ -527,7 +537,8 @@ int cmd_replay(int argc, char **argv)
     const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
     double in_price = 0, out_price = 0;
     const char *backend = NULL, *hw_name = "h100-sxm", *model_name = "llama-3-8b";
-    int rates_given = 0, model_given = 0;
+    int rates_given = 0, model_given = 0, hw_given = 0;
+    uint64_t max_requests = 0;
     double hbm_fraction = 0.9;
     cc_sim_config sc;
     cc_sim_config_default(&sc);
@@ -594,7 +605,16 @@ int cmd_replay(int argc, char **argv)
             rates_given = 1;
             break;
         case OPT_BACKEND: backend = optarg; break;
-        case OPT_HW: hw_name = optarg; break;
+        case OPT_HW: hw_name = optarg; hw_given = 1; break;
+        case OPT_MAXREQ:
+            if (cli_parse_u64(cmd, "--max-requests", optarg, UINT32_MAX, &max_requests))
+                return 2;
+            break;
+        case OPT_THREADS:
+            if (cli_parse_u64(cmd, "--threads", optarg, 1024, &v))
+                return 2;
+            cli_engine_threads = (int)v;
+            break;
         case OPT_MODEL: model_name = optarg; model_given = 1; break;
         case OPT_INST:
             if (cli_parse_u64(cmd, "--instances", optarg, 65536, &v))
@@ -670,13 +690,16 @@ int cmd_replay(int argc, char **argv)
         return cli_usage_error(cmd, "expected one trace file");
     if (!backend)
         backend = rates_given ? "rates" : "sim";
-    if (!strcmp(backend, "cpu") || !strcmp(backend, "cuda"))
-        return cli_usage_error(cmd, "--backend %s: the real-engine backend is not available yet",
-                               backend);
-    if (strcmp(backend, "sim") && strcmp(backend, "rates"))
+    int real = !strcmp(backend, "cpu") || !strcmp(backend, "cuda");
+    if (real && !model_given)
+        return cli_usage_error(cmd, "--backend %s: give --model PRESET (tiny, small, ...): the "
+                                    "engine runs it with random weights", backend);
+    if (real && !hw_given)
+        hw_name = !strcmp(backend, "cpu") ? "cpu" : "h100-sxm";
+    if (!real && strcmp(backend, "sim") && strcmp(backend, "rates"))
         return cli_usage_error(cmd, "--backend: expected sim, rates, cpu or cuda, got '%s'",
                                backend);
-    int use_sim = !strcmp(backend, "sim");
+    int use_sim = !strcmp(backend, "sim") || real;
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
@@ -693,8 +716,14 @@ int cmd_replay(int argc, char **argv)
         profile_path_default();
         if (cc_sim_hw_load(hw_name, &hw, &e) != CC_OK)
             return cli_usage_error(cmd, "--hardware: %s", e.msg);
-        if (cc_sim_model_load(model_name, &model, &e) != CC_OK)
+        if (!real && cc_sim_model_load(model_name, &model, &e) != CC_OK)
             return cli_usage_error(cmd, "--model: %s", e.msg);
+        if (real) { /* the engine preset's shape (checked again when the engine opens) */
+            cc_model_config mc;
+            if (cc_model_preset(model_name, &mc, &e) != CC_OK)
+                return cli_usage_error(cmd, "--model: %s", e.msg);
+            cc_sim_model_from_engine(&mc, CC_DTYPE_F32, &model);
+        }
         if (!kvb_given && model_given)
             kvb_token = (uint64_t)cc_sim_model_kv_bytes_per_token(&model);
         double kv_bytes = hw.hbm_bytes * hbm_fraction -
@@ -764,6 +793,8 @@ int cmd_replay(int argc, char **argv)
     int rc = cli_load_trace(cmd, argv[optind], &o, &t);
     if (rc)
         return rc;
+    if (max_requests && t.n > max_requests)
+        t.n = max_requests; /* the first N requests (the columns stay valid) */
     if (o.block_size && t.block_size != o.block_size &&
         cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
         cc_trace_free(&t);
@@ -803,6 +834,8 @@ int cmd_replay(int argc, char **argv)
     cc_trace_stats s;
     cc_replay_result r;
     cc_sim_result sr, *simr = NULL;
+    cli_real realx;
+    int have_real = 0;
     ro.keep_records = results != NULL;
     ro.context_cache = ctx_spec ? &ctx_cfg : NULL;
     if (cc_trace_compute_stats(&t, &s, &err) != CC_OK) {
@@ -817,13 +850,25 @@ int cmd_replay(int argc, char **argv)
         cc_executor ex = {0};
         cc_costmodel_opts copts;
         cc_costmodel_opts_default(&copts);
-        if (cc_costmodel_create(&hw, &model, &copts, &ex, &err) != CC_OK) {
+        if (real) {
+            if ((rc = cli_real_open(cmd, backend, model_name, &t, &hw, &sc, &realx))) {
+                cc_trace_free(&t);
+                return rc;
+            }
+            have_real = 1;
+        } else if (cc_costmodel_create(&hw, &model, &copts, &ex, &err) != CC_OK) {
             cc_trace_free(&t);
             return cli_fail(cmd, &err);
         }
-        rc = cc_sim_run(&t, &cfg, &ro, &sc, &ex, 1, &sr, &err);
+        rc = cc_sim_run(&t, &cfg, &ro, &sc, real ? &realx.ex : &ex, 1, &sr, &err);
         cc_executor_free(&ex);
         cc_progress_end();
+        if (real)
+            cli_real_stats(&realx);
+        if (rc != CC_OK && have_real) {
+            cli_real_close(&realx);
+            have_real = 0;
+        }
         if (rc != CC_OK) {
             cc_trace_free(&t);
             return err.code == CC_EARG ? cli_usage_error(cmd, "--%s: %s", err.field, err.msg)
@@ -840,7 +885,8 @@ int cmd_replay(int argc, char **argv)
             return cli_fail(cmd, &err);
         }
     }
-    sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL};
+    sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
+                   real ? backend : NULL, have_real ? &realx : NULL};
     if (results) {
         cc_results_run run = {
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
@@ -854,7 +900,9 @@ int cmd_replay(int argc, char **argv)
             if (simr)
                 cc_sim_result_free(simr);
             cc_replay_result_free(&r);
-            cc_trace_free(&t);
+            if (have_real)
+        cli_real_close(&realx);
+    cc_trace_free(&t);
             return cli_fail(cmd, &err);
         }
     }
@@ -862,7 +910,9 @@ int cmd_replay(int argc, char **argv)
         if (simr)
             cc_sim_result_free(simr);
         cc_replay_result_free(&r);
-        cc_trace_free(&t);
+        if (have_real)
+        cli_real_close(&realx);
+    cc_trace_free(&t);
         return rc;
     }
     if (json)
@@ -875,6 +925,8 @@ int cmd_replay(int argc, char **argv)
     if (simr)
         cc_sim_result_free(simr);
     cc_replay_result_free(&r);
+    if (have_real)
+        cli_real_close(&realx);
     cc_trace_free(&t);
     return rc;
 }

@@ -20,6 +20,8 @@ static const cli_command commands[] = {
     {"cost", "what caching costs: bills per pricing model, operator cost, break-even and optimal TTL", cmd_cost},
     {"sweep", "replay a grid of configurations (threads, MPI) into one HDF5 file", cmd_sweep},
     {"bench", "regression gate: compare metrics with a baseline (JUnit XML, JSON)", cmd_bench},
+    {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},
+    {"fidelity", "replay a trace on the real engine and in the calibrated simulator: TTFT error", cmd_fidelity},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };

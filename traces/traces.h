@@ -286,4 +286,16 @@ int cc_gen_from_spec_string_limited(const char *spec, const char *name, uint64_t
 /* The built-in default workload of `make run` (`ctxcache gen default`). */
 extern const char cc_gen_default_spec[];
 
+/* ---- token ids for a real engine (reqtokens.c) ----------------------------
+ * The input_tokens[i] token ids of request i, each in [0, vocab): the
+ * trace's own ids mod vocab when it has them; otherwise block j's ids are the
+ * first n_j outputs of a SplitMix64 stream seeded with block j's hash, mod
+ * vocab (equal hashes give equal tokens); with neither, a stream seeded by
+ * the request index.  out holds input_tokens[i] entries.  CC_EARG for a bad
+ * index or vocab, CC_EFORMAT when the chain does not match the length. */
+int cc_trace_request_tokens(const cc_trace *t, size_t i, uint32_t vocab, int32_t *out,
+                            cc_err *err);
+/* n SplitMix64 outputs seeded with seed, each mod vocab (vocab >= 1). */
+void cc_tokens_from_seed(uint64_t seed, uint32_t n, uint32_t vocab, int32_t *out);
+
 #endif
