@@ -8,6 +8,7 @@
 #define CC_RESULTS_H
 
 #include "../core/replay.h"
+#include "../sim/driver.h"
 
 /* What a results file records about a run. */
 typedef struct cc_results_run {
@@ -20,6 +21,11 @@ typedef struct cc_results_run {
     uint64_t kv_bytes_per_token;
     double ideal_block_hit_ratio;  /* from cc_trace_compute_stats; NaN if unknown */
     double ideal_token_hit_ratio;
+    /* the simulator backend (NULL: none): per-request times, cached tokens by
+     * tier, prefill seconds; its configuration and summary as attributes */
+    const cc_sim_result *sim;
+    const cc_sim_config *sim_config;
+    const char *hardware, *model;  /* profile names */
 } cc_results_run;
 
 /* Writes run to path atomically (PATH.tmp beside it, renamed on success,

@@ -206,6 +206,119 @@ static int tier_strings(w *W, const char *path, uint32_t T, const char *const *s
     return rc;
 }
 
+/* The simulator's per-request columns (/sim/requests/...) and its
+ * configuration and summary (attributes of /sim). */
+#define SIM_COL(path, type, ftype, mtype, expr)                                          \
+    do {                                                                                 \
+        type *col_ = W->scratch;                                                         \
+        for (size_t i_ = 0; i_ < sr->n; i_++) {                                          \
+            const cc_sim_record *rec = &sr->records[i_];                                 \
+            col_[i_] = (type)(expr);                                                     \
+        }                                                                                \
+        if ((rc = dataset(W, path, ftype, mtype, sr->n, 0, col_, true)) != CC_OK)        \
+            return rc;                                                                   \
+    } while (0)
+#define SIM_I64(path, expr) SIM_COL(path, int64_t, H5T_STD_I64LE, H5T_NATIVE_INT64, expr)
+#define SIM_U32(path, expr) SIM_COL(path, uint32_t, H5T_STD_U32LE, H5T_NATIVE_UINT32, expr)
+#define SIM_F64(path, expr) SIM_COL(path, double, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, expr)
+
+static int sim_attr_f64(w *W, hid_t g, const char *name, double v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return ok ? CC_OK : fail(W, name, "cannot write attribute of /sim");
+}
+
+static int sim_attr_str(w *W, hid_t g, const char *name, const char *s)
+{
+    hid_t st = string_type(strlen(s));
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = (st < 0 || sp < 0) ? -1 : H5Acreate2(g, name, st, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = a >= 0 && H5Awrite(a, st, s) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (st >= 0)
+        H5Tclose(st);
+    return ok ? CC_OK : fail(W, name, "cannot write attribute of /sim");
+}
+
+static int write_sim(w *W, const cc_results_run *run)
+{
+    const cc_sim_result *sr = run->sim;
+    const cc_sim_config *sc = run->sim_config;
+    const cc_sim_summary *S = &sr->summary;
+    int rc;
+    if ((rc = group(W, "/sim")) != CC_OK || (rc = group(W, "/sim/requests")) != CC_OK)
+        return rc;
+    SIM_I64("/sim/requests/arrival_ns", rec->arrival_ns);
+    SIM_I64("/sim/requests/start_ns", rec->start_ns);
+    SIM_I64("/sim/requests/first_token_ns", rec->first_token_ns);
+    SIM_I64("/sim/requests/finish_ns", rec->finish_ns);
+    SIM_F64("/sim/requests/queue_s", (rec->start_ns - rec->arrival_ns) * 1e-9);
+    SIM_F64("/sim/requests/ttft_s", (rec->first_token_ns - rec->arrival_ns) * 1e-9);
+    SIM_F64("/sim/requests/tpot_s", rec->output_tokens > 1
+                                        ? (rec->finish_ns - rec->first_token_ns) * 1e-9 /
+                                              (rec->output_tokens - 1)
+                                        : 0.0);
+    SIM_F64("/sim/requests/e2e_s", (rec->finish_ns - rec->arrival_ns) * 1e-9);
+    SIM_U32("/sim/requests/instance", rec->instance);
+    SIM_U32("/sim/requests/cached_tokens", rec->cached_tokens);
+    SIM_U32("/sim/requests/computed_tokens", rec->computed_tokens);
+    SIM_U32("/sim/requests/preemptions", rec->preemptions);
+    SIM_F64("/sim/requests/prefill_s", rec->prefill_s);
+    SIM_F64("/sim/requests/prefill_full_s", rec->prefill_full_s);
+    if ((rc = dataset(W, "/sim/requests/cached_tokens_by_tier", H5T_STD_U32LE,
+                      H5T_NATIVE_UINT32, sr->n, sr->n_tiers, sr->record_tier_tokens, true)) !=
+        CC_OK)
+        return rc;
+    hid_t g = H5Gopen2(W->file, "/sim", H5P_DEFAULT);
+    if (g < 0)
+        return fail(W, "/sim", "cannot open group");
+    const struct { const char *name; double v; } nums[] = {
+        {"instances", sc ? sc->instances : 0},
+        {"max_batch_tokens", sc ? sc->max_batch_tokens : 0},
+        {"max_seqs", sc ? sc->max_seqs : 0},
+        {"chunk_tokens", sc ? sc->chunk_tokens : 0},
+        {"hbm_kv_tokens", sc ? (double)sc->hbm_kv_tokens : 0},
+        {"ttft_p50_s", S->ttft_s.p50.value}, {"ttft_p90_s", S->ttft_s.p90.value},
+        {"ttft_p99_s", S->ttft_s.p99.value},
+        {"ttft_p50_s_ci_lo", S->ttft_s.p50.ci_lo}, {"ttft_p50_s_ci_hi", S->ttft_s.p50.ci_hi},
+        {"ttft_p99_s_ci_lo", S->ttft_s.p99.ci_lo}, {"ttft_p99_s_ci_hi", S->ttft_s.p99.ci_hi},
+        {"tpot_p50_s", S->tpot_s.p50.value}, {"tpot_p90_s", S->tpot_s.p90.value},
+        {"tpot_p99_s", S->tpot_s.p99.value},
+        {"e2e_p50_s", S->e2e_s.p50.value}, {"e2e_p99_s", S->e2e_s.p99.value},
+        {"queue_p50_s", S->queue_s.p50.value}, {"queue_p99_s", S->queue_s.p99.value},
+        {"throughput_tokens_per_s", S->throughput_tokens_per_s},
+        {"requests_per_s", S->requests_per_s}, {"makespan_s", S->makespan_s},
+        {"prefill_gpu_s_saved", S->prefill_gpu_s_saved},
+        {"preemptions", (double)S->preemptions}, {"steps", (double)S->steps},
+    };
+    for (size_t i = 0; rc == CC_OK && i < sizeof nums / sizeof nums[0]; i++)
+        rc = sim_attr_f64(W, g, nums[i].name, nums[i].v);
+    if (rc == CC_OK)
+        rc = sim_attr_str(W, g, "hardware", run->hardware ? run->hardware : "");
+    if (rc == CC_OK)
+        rc = sim_attr_str(W, g, "model", run->model ? run->model : "");
+    if (rc == CC_OK && sc)
+        rc = sim_attr_str(W, g, "router", cc_sim_router_name(sc->router));
+    if (rc == CC_OK && sc)
+        rc = sim_attr_str(W, g, "scheduler", cc_sim_sched_name(sc->scheduler));
+    if (rc == CC_OK && sc)
+        rc = sim_attr_str(W, g, "preempt", cc_sim_preempt_name(sc->preempt));
+    if (rc == CC_OK && sc)
+        rc = sim_attr_str(W, g, "kv_overlap",
+                          sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+    H5Gclose(g);
+    return rc;
+}
+
 static int write_all(w *W, const cc_results_run *run)
 {
     const cc_replay_result *r = run->res;
@@ -317,6 +430,8 @@ static int write_all(w *W, const cc_results_run *run)
                 ns ? r->occupancy_time_ns : none_i64, false));
     TRY(dataset(W, "/occupancy/used_blocks", H5T_STD_U64LE, H5T_NATIVE_UINT64, ns, T,
                 ns ? r->occupancy_used_blocks : none_u64, false));
+    if (run->sim)
+        TRY(write_sim(W, run));
 #undef TRY
     return CC_OK;
 }

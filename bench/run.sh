@@ -38,12 +38,14 @@ targets = {
     "cache_vs_libcachesim_arc_independent": (">=", 3.0),
     "cache_vs_libcachesim_arc_prefix": (">=", 1.0),
     "cache_bytes_per_block_lru_1tier": ("<=", 64.0),
+    # issue 5 item 7: a 1M-request replay with the full cost model, wall seconds
+    "sim_1m_requests_s": ("<", 60.0),
 }
 res = {}
 for k, (op, bound) in targets.items():
     if k in merged:
         v = merged[k]
-        ok = v >= bound if op == ">=" else v <= bound
+        ok = v >= bound if op == ">=" else v < bound if op == "<" else v <= bound
         res[k] = {"value": v, "target": f"{op} {bound}", "ok": ok}
 merged["targets"] = res
 merged["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}

@@ -7,12 +7,14 @@
 #include "../analysis/results.h"
 #include "../core/progress.h"
 #include "../core/replay.h"
+#include "../sim/driver.h"
 
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_KV_BYTES_PER_TOKEN 131072u /* Llama-3-8B, fp16: 2*32*8*128*2 */
 
@@ -60,6 +62,28 @@ static const char *const replay_help =
     "                        cache size, the replay itself is unbounded (--capacity-blocks inf)\n"
     "  --input-price X       override every model's input price (USD per million tokens)\n"
     "  --output-price Y      override every model's output price\n"
+    "\n"
+    "simulator (docs/simulator.md; the default backend times every step):\n"
+    "  --backend NAME        sim (default): the serving simulator with the cost model;\n"
+    "                        rates: the fixed-rate service-time model (--prefill-tps,\n"
+    "                        --decode-tps, --servers imply it); cpu, cuda: real engine\n"
+    "  --hardware NAME|PATH  hardware profile (default h100-sxm; sim/profiles/hardware)\n"
+    "  --model NAME|PATH     model profile (default llama-3-8b; sim/profiles/model); also\n"
+    "                        gives the KV bytes per token unless given\n"
+    "  --instances N         serving instances (default 1; concurrency none: 1)\n"
+    "  --router NAME         rr (default), least-loaded, prefix-affinity\n"
+    "  --scheduler NAME      fcfs (one request at a time), batch (default: continuous\n"
+    "                        batching, chunked prefill), lpf (batch, longest cached prefix\n"
+    "                        first)\n"
+    "  --max-batch-tokens N  tokens per step (default 8192)\n"
+    "  --max-seqs N          running requests per instance (default 256)\n"
+    "  --chunk-tokens N      most prefill tokens of one request per step (default 0: the\n"
+    "                        budget only)\n"
+    "  --hbm-fraction F      share of HBM for weights + KV of running requests (default\n"
+    "                        0.9): KV budget = hbm_bytes * F - weights\n"
+    "  --preempt MODE        recompute (default): preempt the newest request when decode\n"
+    "                        outgrows HBM; queue: admit only when input+output fits\n"
+    "  --kv-overlap MODE     serial (default) or layerwise loads from lower tiers\n"
     "\n"
     "concurrency (requests overlapping in time; docs/replay.md):\n"
     "  --concurrency MODE    none (default): one request at a time, each finished before\n"
@@ -113,6 +137,8 @@ enum {
     OPT_PREFILL_TPS, OPT_DECODE_TPS, OPT_SERVERS,
     OPT_CTX, OPT_CACHEABLE, OPT_IMPLICIT,
     OPT_PRICING, OPT_IN_PRICE, OPT_OUT_PRICE,
+    OPT_BACKEND, OPT_HW, OPT_MODEL, OPT_INST, OPT_ROUTER, OPT_SCHED, OPT_MBT, OPT_MSEQ,
+    OPT_CHUNK, OPT_HBMF, OPT_PREEMPT, OPT_OVERLAP,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +164,18 @@ static const struct option long_opts[] = {
     {"pricing", required_argument, 0, OPT_PRICING},
     {"input-price", required_argument, 0, OPT_IN_PRICE},
     {"output-price", required_argument, 0, OPT_OUT_PRICE},
+    {"backend", required_argument, 0, OPT_BACKEND},
+    {"hardware", required_argument, 0, OPT_HW},
+    {"model", required_argument, 0, OPT_MODEL},
+    {"instances", required_argument, 0, OPT_INST},
+    {"router", required_argument, 0, OPT_ROUTER},
+    {"scheduler", required_argument, 0, OPT_SCHED},
+    {"max-batch-tokens", required_argument, 0, OPT_MBT},
+    {"max-seqs", required_argument, 0, OPT_MSEQ},
+    {"chunk-tokens", required_argument, 0, OPT_CHUNK},
+    {"hbm-fraction", required_argument, 0, OPT_HBMF},
+    {"preempt", required_argument, 0, OPT_PREEMPT},
+    {"kv-overlap", required_argument, 0, OPT_OVERLAP},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -154,8 +192,140 @@ static double lookups_per_s(const cc_replay_result *r)
     return r->elapsed_s > 0 ? r->block_accesses / r->elapsed_s : 0;
 }
 
+/* What the simulator backend adds to the output (res NULL: backend rates). */
+typedef struct sim_view {
+    const cc_sim_result *res;
+    const cc_sim_config *sc;
+    const char *hardware, *model;
+} sim_view;
+
+/* Without $CC_PROFILE_PATH, profiles are looked up beside the executable
+ * too (BUILD/ctxcache -> BUILD/../sim/profiles), so the default backend
+ * works from any working directory of a source tree. */
+static void profile_path_default(void)
+{
+    if (getenv("CC_PROFILE_PATH"))
+        return;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    strcpy(slash, "/../sim/profiles");
+    setenv("CC_PROFILE_PATH", exe, 0);
+}
+
+/* The storage kind of a tier, from its name (else from its position). */
+static int tier_kind_of(const char *name, uint32_t k)
+{
+    static const struct { const char *name; int kind; } kinds[] = {
+        {"hbm", CC_SIM_TIER_HBM}, {"gpu", CC_SIM_TIER_HBM}, {"dram", CC_SIM_TIER_DRAM},
+        {"cpu", CC_SIM_TIER_DRAM}, {"host", CC_SIM_TIER_DRAM}, {"mem", CC_SIM_TIER_DRAM},
+        {"ssd", CC_SIM_TIER_SSD}, {"nvme", CC_SIM_TIER_SSD}, {"disk", CC_SIM_TIER_SSD},
+        {"remote", CC_SIM_TIER_REMOTE}, {"net", CC_SIM_TIER_REMOTE},
+        {"peer", CC_SIM_TIER_PEER}, {"nvlink", CC_SIM_TIER_PEER},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strncmp(name, kinds[i].name, strlen(kinds[i].name)))
+            return kinds[i].kind;
+    return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
+                                                                       : CC_SIM_TIER_REMOTE;
+}
+
+static void print_dist(const char *label, const cc_sim_dist *d, double scale, const char *unit)
+{
+    printf("%-16s p50 %.4g [%.4g, %.4g]  p90 %.4g [%.4g, %.4g]  p99 %.4g [%.4g, %.4g]  "
+           "mean %.4g %s\n", label, d->p50.value * scale, d->p50.ci_lo * scale,
+           d->p50.ci_hi * scale, d->p90.value * scale, d->p90.ci_lo * scale, d->p90.ci_hi * scale,
+           d->p99.value * scale, d->p99.ci_lo * scale, d->p99.ci_hi * scale, d->mean * scale,
+           unit);
+}
+
+static void print_sim_text(const sim_view *sv)
+{
+    const cc_sim_summary *S = &sv->res->summary;
+    const cc_sim_config *sc = sv->sc;
+    printf("simulator        %s on %s, %u instance%s, router %s, scheduler %s, %u tokens and "
+           "%u seqs per step, chunk %u, HBM KV %llu tokens, preempt %s, loads %s\n",
+           sv->model, sv->hardware, sc->instances, sc->instances > 1 ? "s" : "",
+           cc_sim_router_name(sc->router), cc_sim_sched_name(sc->scheduler),
+           sc->max_batch_tokens, sc->max_seqs, sc->chunk_tokens,
+           (unsigned long long)sc->hbm_kv_tokens, cc_sim_preempt_name(sc->preempt),
+           sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+    print_dist("ttft", &S->ttft_s, 1e3, "ms (95% bootstrap CIs)");
+    print_dist("tpot", &S->tpot_s, 1e3, "ms");
+    print_dist("e2e", &S->e2e_s, 1, "s");
+    print_dist("queue", &S->queue_s, 1, "s");
+    printf("throughput       %.6g tokens/s (%.6g output tokens/s), %.6g requests/s over %.6g "
+           "s; %llu steps, %llu preemptions\n", S->throughput_tokens_per_s,
+           S->output_tokens_per_s, S->requests_per_s, S->makespan_s,
+           (unsigned long long)S->steps, (unsigned long long)S->preemptions);
+    printf("prefill saved    %.6g GPU-seconds of prefill saved by caching\n",
+           S->prefill_gpu_s_saved);
+}
+
+static void json_pct(json_t *o, const char *name, const char *q, const cc_sim_pct *p)
+{
+    char k[64];
+    snprintf(k, sizeof k, "%s_%s_s", name, q);
+    json_object_set_new(o, k, json_real(p->value));
+    snprintf(k, sizeof k, "%s_%s_s_ci_lo", name, q);
+    json_object_set_new(o, k, json_real(p->ci_lo));
+    snprintf(k, sizeof k, "%s_%s_s_ci_hi", name, q);
+    json_object_set_new(o, k, json_real(p->ci_hi));
+}
+
+static void json_dist(json_t *o, const char *name, const cc_sim_dist *d)
+{
+    json_pct(o, name, "p50", &d->p50);
+    json_pct(o, name, "p90", &d->p90);
+    json_pct(o, name, "p99", &d->p99);
+    char k[64];
+    snprintf(k, sizeof k, "%s_mean_s", name);
+    json_object_set_new(o, k, json_real(d->mean));
+}
+
+static void sim_json(const sim_view *sv, json_t *o)
+{
+    json_object_set_new(o, "backend", json_string(sv->res ? "sim" : "rates"));
+    if (!sv->res)
+        return;
+    const cc_sim_summary *S = &sv->res->summary;
+    const cc_sim_config *sc = sv->sc;
+    json_object_set_new(o, "hardware", json_string(sv->hardware));
+    json_object_set_new(o, "model", json_string(sv->model));
+    json_object_set_new(o, "instances", json_integer(sc->instances));
+    json_object_set_new(o, "router", json_string(cc_sim_router_name(sc->router)));
+    json_object_set_new(o, "scheduler", json_string(cc_sim_sched_name(sc->scheduler)));
+    json_object_set_new(o, "max_batch_tokens", json_integer(sc->max_batch_tokens));
+    json_object_set_new(o, "max_seqs", json_integer(sc->max_seqs));
+    json_object_set_new(o, "chunk_tokens", json_integer(sc->chunk_tokens));
+    json_object_set_new(o, "hbm_kv_tokens", json_integer((json_int_t)sc->hbm_kv_tokens));
+    json_object_set_new(o, "preempt", json_string(cc_sim_preempt_name(sc->preempt)));
+    json_object_set_new(o, "kv_overlap", json_string(sc->kv_overlap == CC_SIM_XFER_LAYERWISE
+                                                         ? "layerwise" : "serial"));
+    json_dist(o, "ttft", &S->ttft_s);
+    json_dist(o, "tpot", &S->tpot_s);
+    json_dist(o, "e2e", &S->e2e_s);
+    json_dist(o, "queue", &S->queue_s);
+    json_object_set_new(o, "throughput_tokens_per_s", json_real(S->throughput_tokens_per_s));
+    json_object_set_new(o, "output_tokens_per_s", json_real(S->output_tokens_per_s));
+    json_object_set_new(o, "requests_per_s", json_real(S->requests_per_s));
+    json_object_set_new(o, "makespan_s", json_real(S->makespan_s));
+    json_object_set_new(o, "prefill_gpu_s_saved", json_real(S->prefill_gpu_s_saved));
+    json_object_set_new(o, "preemptions", json_integer((json_int_t)S->preemptions));
+    json_object_set_new(o, "steps", json_integer((json_int_t)S->steps));
+    json_t *ct = json_array();
+    for (uint32_t k = 0; k < sv->res->n_tiers; k++)
+        json_array_append_new(ct, json_integer((json_int_t)S->cached_tokens_tier[k]));
+    json_object_set_new(o, "cached_tokens_by_tier", ct);
+}
+
 static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
-                       const cc_trace_stats *s, uint64_t kvb_token)
+                       const cc_trace_stats *s, uint64_t kvb_token, const sim_view *sv)
 {
     printf("trace            %s (%s): %zu requests, %llu block accesses, %u tokens per block\n",
            t->source, t->source_format, r->requests, (unsigned long long)r->block_accesses,
@@ -191,9 +361,12 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
         printf("no room          %llu blocks not cached or not promoted (tier full of pinned "
                "blocks)\n", (unsigned long long)r->no_room_blocks);
     char servers[32] = "unlimited";
-    if (r->servers)
+    if (sv->res)
+        print_sim_text(sv);
+    else if (r->servers)
         snprintf(servers, sizeof servers, "%u", r->servers);
-    printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
+    if (!sv->res)
+        printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
            "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model)\n",
            r->prefill_tokens_per_s, r->decode_tokens_per_s, servers, r->last_finish_ns * 1e-9,
            r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight);
@@ -220,18 +393,23 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
 }
 
 static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
-                      const cc_trace_stats *s, uint64_t kvb_token, const cli_pricing *pr)
+                      const cc_trace_stats *s, uint64_t kvb_token, const cli_pricing *pr,
+                      const sim_view *sv)
 {
     json_t *o = json_object();
+    sim_json(sv, o);
     if (pr)
         cli_pricing_json(pr, o);
     json_object_set_new(o, "trace", json_string(t->source));
     json_object_set_new(o, "format", json_string(t->source_format));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
     json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(r->concurrency)));
-    json_object_set_new(o, "prefill_tokens_per_s", json_real(r->prefill_tokens_per_s));
+    /* the fixed rates of backend rates (null under the simulator) */
+    json_object_set_new(o, "prefill_tokens_per_s",
+                        sv->res ? json_null() : json_real(r->prefill_tokens_per_s));
     json_object_set_new(o, "decode_tokens_per_s",
-                        isinf(r->decode_tokens_per_s) ? json_null() : json_real(r->decode_tokens_per_s));
+                        sv->res || isinf(r->decode_tokens_per_s) ? json_null()
+                                                                 : json_real(r->decode_tokens_per_s));
     json_object_set_new(o, "servers", json_integer(r->servers));
     json_object_set_new(o, "computed_tokens", json_integer((json_int_t)r->computed_tokens));
     json_object_set_new(o, "dedup_blocks", json_integer((json_int_t)r->dedup_blocks));
@@ -348,6 +526,11 @@ int cmd_replay(int argc, char **argv)
     const char *results = NULL;
     const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
     double in_price = 0, out_price = 0;
+    const char *backend = NULL, *hw_name = "h100-sxm", *model_name = "llama-3-8b";
+    int rates_given = 0, model_given = 0;
+    double hbm_fraction = 0.9;
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
@@ -397,16 +580,83 @@ int cmd_replay(int argc, char **argv)
                 return 2;
             if (isinf(ro.prefill_tokens_per_s))
                 return cli_usage_error(cmd, "--prefill-tps: expected a finite rate");
+            rates_given = 1;
             break;
         case OPT_DECODE_TPS:
             if (parse_rate(cmd, "--decode-tps", optarg, &ro.decode_tokens_per_s))
                 return 2;
+            rates_given = 1;
             break;
         case OPT_SERVERS:
             if (cli_parse_u64(cmd, "--servers", optarg, UINT32_MAX, &v))
                 return 2;
             ro.servers = (uint32_t)v;
+            rates_given = 1;
             break;
+        case OPT_BACKEND: backend = optarg; break;
+        case OPT_HW: hw_name = optarg; break;
+        case OPT_MODEL: model_name = optarg; model_given = 1; break;
+        case OPT_INST:
+            if (cli_parse_u64(cmd, "--instances", optarg, 65536, &v))
+                return 2;
+            if (v == 0)
+                return cli_usage_error(cmd, "--instances: expected at least 1");
+            sc.instances = (uint32_t)v;
+            break;
+        case OPT_ROUTER: {
+            cc_err e = {0};
+            if (cc_sim_router_parse(optarg, &sc.router, &e) != CC_OK)
+                return cli_usage_error(cmd, "--router: %s", e.msg);
+            break;
+        }
+        case OPT_SCHED: {
+            cc_err e = {0};
+            if (cc_sim_sched_parse(optarg, &sc.scheduler, &e) != CC_OK)
+                return cli_usage_error(cmd, "--scheduler: %s", e.msg);
+            break;
+        }
+        case OPT_PREEMPT: {
+            cc_err e = {0};
+            if (cc_sim_preempt_parse(optarg, &sc.preempt, &e) != CC_OK)
+                return cli_usage_error(cmd, "--preempt: %s", e.msg);
+            break;
+        }
+        case OPT_OVERLAP:
+            if (!strcmp(optarg, "serial"))
+                sc.kv_overlap = CC_SIM_XFER_SERIAL;
+            else if (!strcmp(optarg, "layerwise"))
+                sc.kv_overlap = CC_SIM_XFER_LAYERWISE;
+            else
+                return cli_usage_error(cmd, "--kv-overlap: expected serial or layerwise, got '%s'",
+                                       optarg);
+            break;
+        case OPT_MBT:
+            if (cli_parse_u64(cmd, "--max-batch-tokens", optarg, UINT32_MAX, &v))
+                return 2;
+            if (v == 0)
+                return cli_usage_error(cmd, "--max-batch-tokens: expected at least 1");
+            sc.max_batch_tokens = (uint32_t)v;
+            break;
+        case OPT_MSEQ:
+            if (cli_parse_u64(cmd, "--max-seqs", optarg, 1u << 20, &v))
+                return 2;
+            if (v == 0)
+                return cli_usage_error(cmd, "--max-seqs: expected at least 1");
+            sc.max_seqs = (uint32_t)v;
+            break;
+        case OPT_CHUNK:
+            if (cli_parse_u64(cmd, "--chunk-tokens", optarg, UINT32_MAX, &v))
+                return 2;
+            sc.chunk_tokens = (uint32_t)v;
+            break;
+        case OPT_HBMF: {
+            char *end;
+            hbm_fraction = strtod(optarg, &end);
+            if (end == optarg || *end || !(hbm_fraction > 0) || hbm_fraction > 1)
+                return cli_usage_error(cmd, "--hbm-fraction: expected a number in (0, 1], got '%s'",
+                                       optarg);
+            break;
+        }
         case 'o': results = optarg; break;
         case OPT_SEED:
             if (cli_parse_u64(cmd, "--seed", optarg, UINT64_MAX, &seed))
@@ -418,6 +668,45 @@ int cmd_replay(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(cmd, "expected one trace file");
+    if (!backend)
+        backend = rates_given ? "rates" : "sim";
+    if (!strcmp(backend, "cpu") || !strcmp(backend, "cuda"))
+        return cli_usage_error(cmd, "--backend %s: the real-engine backend is not available yet",
+                               backend);
+    if (strcmp(backend, "sim") && strcmp(backend, "rates"))
+        return cli_usage_error(cmd, "--backend: expected sim, rates, cpu or cuda, got '%s'",
+                               backend);
+    int use_sim = !strcmp(backend, "sim");
+    if (use_sim && rates_given)
+        return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
+                                    "--backend rates, not sim");
+    sc.concurrency = ro.concurrency;
+    sc.seed = seed;
+    if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE)
+        return cli_usage_error(cmd, "--instances %u: concurrency none runs one request at a "
+                                    "time on one instance; give --concurrency immediate or "
+                                    "after-complete", sc.instances);
+    cc_sim_hw hw;
+    cc_sim_model model;
+    if (use_sim) {
+        cc_err e = {0};
+        profile_path_default();
+        if (cc_sim_hw_load(hw_name, &hw, &e) != CC_OK)
+            return cli_usage_error(cmd, "--hardware: %s", e.msg);
+        if (cc_sim_model_load(model_name, &model, &e) != CC_OK)
+            return cli_usage_error(cmd, "--model: %s", e.msg);
+        if (!kvb_given && model_given)
+            kvb_token = (uint64_t)cc_sim_model_kv_bytes_per_token(&model);
+        double kv_bytes = hw.hbm_bytes * hbm_fraction -
+                          cc_sim_model_weight_bytes(&model, model.dtype);
+        if (!(kv_bytes > 0))
+            return cli_usage_error(cmd, "--hbm-fraction: %g of %s's %g bytes leaves no room for "
+                                        "KV after the weights of %s", hbm_fraction, hw.name,
+                                   hw.hbm_bytes, model.name);
+        sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(&model);
+        sc.n_layers = (uint32_t)model.n_layers;
+        sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
+    }
     if (pricing && !cap && !tiers)
         cap = "inf"; /* the bills replay their own caches; the main replay unbounded */
     if (!cap == !tiers)
@@ -513,42 +802,78 @@ int cmd_replay(int argc, char **argv)
 
     cc_trace_stats s;
     cc_replay_result r;
+    cc_sim_result sr, *simr = NULL;
     ro.keep_records = results != NULL;
     ro.context_cache = ctx_spec ? &ctx_cfg : NULL;
-    ro.progress = true; /* core/progress.h: only on a terminal */
-    cc_progress_begin("replay", t.n);
-    if (cc_trace_compute_stats(&t, &s, &err) != CC_OK ||
-        cc_replay(&t, &cfg, &ro, &r, &err) != CC_OK) {
-        cc_progress_end();
+    if (cc_trace_compute_stats(&t, &s, &err) != CC_OK) {
         cc_trace_free(&t);
         return cli_fail(cmd, &err);
     }
-    cc_progress_end();
+    ro.progress = true; /* core/progress.h: only on a terminal */
+    cc_progress_begin("replay", t.n);
+    if (use_sim) {
+        for (uint32_t k = 0; k < cfg.n_tiers; k++)
+            sc.tier_kind[k] = tier_kind_of(cfg.tiers[k].name, k);
+        cc_executor ex = {0};
+        cc_costmodel_opts copts;
+        cc_costmodel_opts_default(&copts);
+        if (cc_costmodel_create(&hw, &model, &copts, &ex, &err) != CC_OK) {
+            cc_trace_free(&t);
+            return cli_fail(cmd, &err);
+        }
+        rc = cc_sim_run(&t, &cfg, &ro, &sc, &ex, 1, &sr, &err);
+        cc_executor_free(&ex);
+        cc_progress_end();
+        if (rc != CC_OK) {
+            cc_trace_free(&t);
+            return err.code == CC_EARG ? cli_usage_error(cmd, "--%s: %s", err.field, err.msg)
+                                       : cli_fail(cmd, &err);
+        }
+        r = sr.cache;
+        memset(&sr.cache, 0, sizeof sr.cache);
+        simr = &sr;
+    } else {
+        rc = cc_replay(&t, &cfg, &ro, &r, &err);
+        cc_progress_end();
+        if (rc != CC_OK) {
+            cc_trace_free(&t);
+            return cli_fail(cmd, &err);
+        }
+    }
+    sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL};
     if (results) {
         cc_results_run run = {
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
+            .sim = simr, .sim_config = simr ? &sc : NULL, .hardware = sv.hardware,
+            .model = sv.model,
             .tiers_spec = tiers, .kv_bytes_per_token = kvb_token,
             .ideal_block_hit_ratio = s.ideal_block_hit_ratio,
             .ideal_token_hit_ratio = s.ideal_token_hit_ratio,
         };
         if (cc_results_write_h5(results, &run, &err) != CC_OK) {
+            if (simr)
+                cc_sim_result_free(simr);
             cc_replay_result_free(&r);
             cc_trace_free(&t);
             return cli_fail(cmd, &err);
         }
     }
     if (pr && (rc = cli_pricing_bill(cmd, &t, pr))) {
+        if (simr)
+            cc_sim_result_free(simr);
         cc_replay_result_free(&r);
         cc_trace_free(&t);
         return rc;
     }
     if (json)
-        rc = print_json(&t, &cfg, &r, &s, kvb_token, pr);
+        rc = print_json(&t, &cfg, &r, &s, kvb_token, pr, &sv);
     else {
-        print_text(&t, &cfg, &r, &s, kvb_token);
+        print_text(&t, &cfg, &r, &s, kvb_token, &sv);
         if (pr)
             cli_pricing_text(pr, stdout);
     }
+    if (simr)
+        cc_sim_result_free(simr);
     cc_replay_result_free(&r);
     cc_trace_free(&t);
     return rc;

@@ -1,0 +1,1268 @@
+/*
+ * driver.c -- the serving-simulator driver (driver.h): one event loop in
+ * virtual time over arrivals and instance steps, a router, one scheduler
+ * and one prefix cache per instance, an executor that prices (cost model)
+ * or measures (real engine) each step.  Semantics: docs/simulator.md.
+ *
+ * How it works.  The event queue (event_queue.c) holds at most one pending
+ * arrival (the next request's) and one "step done" per busy instance.  An
+ * arrival is routed, its request joins the instance's waiting heap (keys:
+ * preempted first, then arrival order, or cached prefix then arrival order
+ * for lpf), and an idle instance forms a step.  Forming a step: every
+ * decoding request gets one token, prefilling requests get chunks (at most
+ * chunk_tokens each) while the token budget lasts, then waiting requests are
+ * admitted (cache lookup, pins, KV reservation, loads from lower tiers)
+ * while the budget, max_seqs and the HBM KV budget allow.  The executor
+ * prices the step (prefill() when it holds a prefill chunk, decode()
+ * otherwise); loads from lower tiers are kv_transfer() paired with that
+ * compute (serial or layerwise), the step lasting the longest of them.
+ * When the step ends before the next queued event, nothing else can happen
+ * in between, so it is applied at once and the next step formed in a tight
+ * loop without queue traffic (decode stretches cost O(batch) per step and
+ * nothing per event); otherwise a "step done" event is pushed.
+ *
+ * Concurrency none: cc_replay does the cache accounting (requests one at a
+ * time, so the cache sees exactly the same calls); the driver then times
+ * the requests on one instance that admits one request at a time, with the
+ * hits cc_replay found.  Other modes: the driver drives the caches itself:
+ * lookup at admission, inserts after each prefill chunk (immediate, dedup)
+ * or at finish (after-complete), release at finish or preemption; dedup
+ * keeps a hash -> request map of the blocks running requests are computing
+ * (claims), so that no block is computed twice at once on an instance.
+ *
+ * Costs: O(steps x batch) executor calls and step work, O(arrivals x
+ * log instances) queue work, cache operations O(block accesses); memory one
+ * cc_sim_record (72 bytes) + 24 bytes of state + 4 bytes per tier (cached
+ * tokens) per request, 4 bytes per block
+ * access (node ids, overlapping modes), allocated before the loop.
+ */
+#include "driver.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- names --------------------------------------------------------------------- */
+
+static const char *const router_names[] = {"rr", "least-loaded", "prefix-affinity"};
+static const char *const sched_names[] = {"fcfs", "batch", "lpf"};
+static const char *const preempt_names[] = {"recompute", "queue"};
+
+const char *cc_sim_router_name(cc_sim_router r)
+{
+    return (unsigned)r < 3 ? router_names[r] : NULL;
+}
+const char *cc_sim_sched_name(cc_sim_sched s)
+{
+    return (unsigned)s < 3 ? sched_names[s] : NULL;
+}
+const char *cc_sim_preempt_name(cc_sim_preempt p)
+{
+    return (unsigned)p < 2 ? preempt_names[p] : NULL;
+}
+
+static int parse_name(const char *s, const char *const *names, int n, const char *field,
+                      int *out, cc_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return CC_OK;
+        }
+    char list[128] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n)
+            strncat(list, i + 2 < n ? ", " : " or ", sizeof list - strlen(list) - 1);
+    }
+    return cc_err_set(err, CC_EARG, NULL, 0, field, "expected %s, got '%s'", list, s);
+}
+
+int cc_sim_router_parse(const char *s, cc_sim_router *out, cc_err *err)
+{
+    int v, rc = parse_name(s, router_names, 3, "router", &v, err);
+    if (rc == CC_OK)
+        *out = (cc_sim_router)v;
+    return rc;
+}
+int cc_sim_sched_parse(const char *s, cc_sim_sched *out, cc_err *err)
+{
+    int v, rc = parse_name(s, sched_names, 3, "scheduler", &v, err);
+    if (rc == CC_OK)
+        *out = (cc_sim_sched)v;
+    return rc;
+}
+int cc_sim_preempt_parse(const char *s, cc_sim_preempt *out, cc_err *err)
+{
+    int v, rc = parse_name(s, preempt_names, 2, "preempt", &v, err);
+    if (rc == CC_OK)
+        *out = (cc_sim_preempt)v;
+    return rc;
+}
+
+void cc_sim_config_default(cc_sim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->instances = 1;
+    c->router = CC_SIM_ROUTER_RR;
+    c->scheduler = CC_SIM_SCHED_BATCH;
+    c->max_batch_tokens = 8192;
+    c->max_seqs = 256;
+    c->preempt = CC_SIM_PREEMPT_RECOMPUTE;
+    c->kv_overlap = CC_SIM_XFER_SERIAL;
+    c->kv_bytes_per_token = 131072;
+    c->tier_kind[0] = CC_SIM_TIER_HBM;
+    c->tier_kind[1] = CC_SIM_TIER_DRAM;
+    c->tier_kind[2] = CC_SIM_TIER_SSD;
+    for (int k = 3; k < CC_PC_MAX_TIERS; k++)
+        c->tier_kind[k] = CC_SIM_TIER_REMOTE;
+    c->n_layers = 32;
+    c->concurrency = CC_CONCURRENCY_NONE;
+    c->seed = 1;
+    c->bootstrap = 1000;
+}
+
+int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
+{
+    if (c->instances < 1 || c->instances > 65536)
+        return cc_err_set(err, CC_EARG, NULL, 0, "instances", "expected 1..65536, got %u",
+                          c->instances);
+    if (!cc_sim_router_name(c->router))
+        return cc_err_set(err, CC_EARG, NULL, 0, "router", "unknown router %d", (int)c->router);
+    if (!cc_sim_sched_name(c->scheduler))
+        return cc_err_set(err, CC_EARG, NULL, 0, "scheduler", "unknown scheduler %d",
+                          (int)c->scheduler);
+    if (!cc_sim_preempt_name(c->preempt))
+        return cc_err_set(err, CC_EARG, NULL, 0, "preempt", "unknown preemption %d",
+                          (int)c->preempt);
+    if (c->max_batch_tokens < 1)
+        return cc_err_set(err, CC_EARG, NULL, 0, "max_batch_tokens", "expected >= 1, got 0");
+    if (c->max_seqs < 1 || c->max_seqs > (1u << 20))
+        return cc_err_set(err, CC_EARG, NULL, 0, "max_seqs", "expected 1..1048576, got %u",
+                          c->max_seqs);
+    if (c->kv_overlap != CC_SIM_XFER_SERIAL && c->kv_overlap != CC_SIM_XFER_LAYERWISE)
+        return cc_err_set(err, CC_EARG, NULL, 0, "kv_overlap",
+                          "expected serial (0) or layerwise (1), got %d", c->kv_overlap);
+    if (!(c->kv_bytes_per_token >= 0) || isinf(c->kv_bytes_per_token))
+        return cc_err_set(err, CC_EARG, NULL, 0, "kv_bytes_per_token",
+                          "expected a finite number >= 0, got %g", c->kv_bytes_per_token);
+    for (int k = 0; k < CC_PC_MAX_TIERS; k++)
+        if (c->tier_kind[k] < 0 || c->tier_kind[k] >= CC_SIM_TIER_COUNT)
+            return cc_err_set(err, CC_EARG, NULL, 0, "tier_kind", "tier %d: unknown kind %d", k,
+                              c->tier_kind[k]);
+    if (!cc_concurrency_name(c->concurrency))
+        return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
+                          (int)c->concurrency);
+    if (c->concurrency == CC_CONCURRENCY_NONE && c->instances != 1)
+        return cc_err_set(err, CC_EARG, NULL, 0, "instances",
+                          "concurrency none runs one request at a time on one instance; "
+                          "got %u instances", c->instances);
+    return CC_OK;
+}
+
+/* ---- statistics ---------------------------------------------------------------- */
+
+double cc_sim_percentile_sorted(const double *x, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)floor(pos);
+    if (lo >= n - 1)
+        return x[n - 1];
+    double f = pos - (double)lo;
+    return x[lo] + f * (x[lo + 1] - x[lo]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One bootstrap replicate of the q-quantile of sorted x without drawing n
+ * values: resampling with replacement takes x[floor(n U_i)] for n uniforms,
+ * so the resample's k-th order statistic is x[floor(n U_(k))], where the
+ * k-th uniform order statistic U_(k) ~ Beta(k, n + 1 - k) and, given it,
+ * U_(k+1) = U_(k) + (1 - U_(k)) Beta(1, n - k).  Exact in distribution, O(1). */
+static double boot_quantile(const gsl_rng *rng, const double *x, size_t n, double q)
+{
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)floor(pos);
+    if (lo > n - 1)
+        lo = n - 1;
+    double f = pos - (double)lo;
+    size_t k = lo + 1; /* 1-based order statistic */
+    double u = gsl_ran_beta(rng, (double)k, (double)(n + 1 - k));
+    size_t i = (size_t)(u * (double)n);
+    if (i >= n)
+        i = n - 1;
+    double v = x[i];
+    if (f > 0 && k < n) {
+        double u2 = u + (1 - u) * gsl_ran_beta(rng, 1.0, (double)(n - k));
+        size_t i2 = (size_t)(u2 * (double)n);
+        if (i2 >= n)
+            i2 = n - 1;
+        v += f * (x[i2] - v);
+    }
+    return v;
+}
+
+int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
+                        cc_sim_dist *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!n)
+        return CC_OK;
+    qsort(x, n, sizeof *x, cmp_double);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    out->mean = sum / (double)n;
+    if (!resamples)
+        resamples = 1000;
+    static const double qs[3] = {0.5, 0.9, 0.99};
+    cc_sim_pct *p[3] = {&out->p50, &out->p90, &out->p99};
+    double *rep = malloc(resamples * sizeof *rep);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!rep || !rng) {
+        free(rep);
+        if (rng)
+            gsl_rng_free(rng);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the bootstrap");
+    }
+    for (int j = 0; j < 3; j++) {
+        gsl_rng_set(rng, (unsigned long)(seed * 3 + (uint64_t)j + 1));
+        p[j]->value = cc_sim_percentile_sorted(x, n, qs[j]);
+        for (uint32_t b = 0; b < resamples; b++)
+            rep[b] = boot_quantile(rng, x, n, qs[j]);
+        qsort(rep, resamples, sizeof *rep, cmp_double);
+        p[j]->ci_lo = cc_sim_percentile_sorted(rep, resamples, 0.025);
+        p[j]->ci_hi = cc_sim_percentile_sorted(rep, resamples, 0.975);
+    }
+    free(rep);
+    gsl_rng_free(rng);
+    return CC_OK;
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+enum { PH_WAIT = 0, PH_PREFILL, PH_DECODE, PH_DONE };
+
+typedef struct rstate {
+    uint32_t done;     /* tokens of the prefill target whose KV exists */
+    uint32_t target;   /* prefill target: input (+ tokens generated before a preemption) */
+    uint32_t decoded;  /* output tokens produced */
+    uint32_t kv;       /* KV tokens reserved in HBM */
+    uint32_t inserted; /* immediate: leading blocks inserted so far */
+    uint8_t phase;
+    uint8_t admitted;  /* admitted at least once */
+} rstate;
+
+typedef struct xfer {
+    int kind;
+    uint32_t tier;
+    double bytes;
+} xfer;
+
+typedef struct inst {
+    cc_prefix_cache *pc;
+    cc_executor *ex;
+    uint32_t *run;     /* running requests, admission order */
+    uint32_t n_run;
+    uint64_t *heap;    /* waiting: binary min-heap of keys (low 32 bits: request) */
+    size_t n_heap, cap_heap;
+    cc_sim_item *items;/* the current step */
+    uint8_t *is_prefill;
+    size_t n_items;
+    xfer *loads;
+    size_t n_loads, cap_loads;
+    double step_s;
+    uint64_t step_tokens;
+    cc_u64map claims;  /* dedup: block hash -> request computing it now */
+    int busy;
+    uint64_t kv_used;
+    uint32_t load;     /* running + waiting */
+} inst;
+
+typedef struct loop {
+    const cc_trace *t;
+    const cc_sim_config *sc;
+    const cc_pc_config *pcfg;
+    cc_sim_result *res;
+    const cc_replay_result *pre; /* concurrency none: cc_replay's records */
+    rstate *st;
+    uint32_t *nodes;             /* overlapping modes: per block access */
+    inst *in;
+    cc_evq q;
+    uint64_t rr;
+    uint32_t in_flight;
+    uint32_t T;
+    cc_err *err;
+} loop;
+
+static cc_pc_request request_view(const loop *L, size_t i, uint32_t n_blocks, int64_t now)
+{
+    const cc_trace *t = L->t;
+    uint64_t off = t->block_off[i];
+    uint32_t in = t->input_tokens[i];
+    uint64_t upto = (uint64_t)n_blocks * t->block_size;
+    cc_pc_request rq = {
+        .blocks = t->blocks + off,
+        .n_blocks = n_blocks,
+        .input_tokens = upto < in ? (uint32_t)upto : in,
+        .index = i,
+        .time_ns = now,
+        .first_seq = off,
+    };
+    return rq;
+}
+
+static uint32_t n_blocks_of(const cc_trace *t, size_t i)
+{
+    return (uint32_t)(t->block_off[i + 1] - t->block_off[i]);
+}
+
+static int oom(loop *L)
+{
+    return cc_err_set(L->err, CC_ENOMEM, L->t->source, 0, NULL, "out of memory in the simulator");
+}
+
+static int heap_push(loop *L, inst *I, uint64_t key)
+{
+    if (I->n_heap == I->cap_heap &&
+        cc_grow((void **)&I->heap, &I->cap_heap, I->n_heap + 1, sizeof *I->heap) != CC_OK)
+        return oom(L);
+    size_t i = I->n_heap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (I->heap[p] <= key)
+            break;
+        I->heap[i] = I->heap[p];
+        i = p;
+    }
+    I->heap[i] = key;
+    return CC_OK;
+}
+
+static void heap_pop(inst *I)
+{
+    uint64_t last = I->heap[--I->n_heap];
+    size_t i = 0, n = I->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && I->heap[c + 1] < I->heap[c])
+            c++;
+        if (last <= I->heap[c])
+            break;
+        I->heap[i] = I->heap[c];
+        i = c;
+    }
+    if (n)
+        I->heap[i] = last;
+}
+
+/* Waiting key: class 0 (preempted) before class 1; lpf: more cached tokens
+ * first; then arrival order. */
+static uint64_t wait_key(const loop *L, uint32_t r, int preempted, uint32_t cached)
+{
+    uint64_t k = (uint64_t)r;
+    if (!preempted)
+        k |= UINT64_C(1) << 63;
+    if (L->sc->scheduler == CC_SIM_SCHED_LPF && !preempted) {
+        uint64_t c = cached > 0x7fffffffu ? 0x7fffffffu : cached;
+        k |= (UINT64_C(0x7fffffff) - c) << 32;
+    }
+    return k;
+}
+
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to);
+
+static void release_pins(loop *L, inst *I, uint32_t r)
+{
+    if (L->pre)
+        return;
+    uint32_t n = n_blocks_of(L->t, r);
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        unclaim(L, I, r, 0, n);
+    uint32_t *nodes = L->nodes + L->t->block_off[r];
+    cc_pc_release(I->pc, nodes, n);
+    for (uint32_t j = 0; j < n; j++)
+        nodes[j] = CC_NODE_NONE;
+}
+
+static uint32_t max_seqs_of(const loop *L)
+{
+    if (L->sc->concurrency == CC_CONCURRENCY_NONE || L->sc->scheduler == CC_SIM_SCHED_FCFS)
+        return 1;
+    return L->sc->max_seqs;
+}
+
+static int add_load(loop *L, inst *I, uint32_t tier, int kind, double bytes)
+{
+    if (bytes <= 0)
+        return CC_OK;
+    if (I->n_loads == I->cap_loads &&
+        cc_grow((void **)&I->loads, &I->cap_loads, I->n_loads + 1, sizeof *I->loads) != CC_OK)
+        return oom(L);
+    I->loads[I->n_loads++] = (xfer){kind, tier, bytes};
+    return CC_OK;
+}
+
+/* Admission: cache lookup (or cc_replay's hits), pins, reservation, loads. */
+static int admit(loop *L, inst *I, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    rstate *s = &L->st[r];
+    cc_sim_record *rec = &L->res->records[r];
+    uint32_t *tier_tok = L->res->record_tier_tokens + (size_t)r * L->T;
+    uint32_t in = t->input_tokens[r];
+    uint32_t cached;
+    uint32_t tok[CC_PC_MAX_TIERS] = {0};
+    if (L->pre) {
+        memcpy(tok, tier_tok, L->T * sizeof *tok);
+        cached = rec->cached_tokens;
+    } else {
+        cc_pc_request rq = request_view(L, r, n_blocks_of(t, r), now);
+        cc_pc_hits h;
+        cc_pc_lookup(I->pc, &rq, L->nodes + t->block_off[r], &h);
+        memcpy(tok, h.tier_tokens, L->T * sizeof *tok);
+        cached = h.tokens;
+        if (!s->admitted) {
+            memcpy(tier_tok, h.tier_tokens, L->T * sizeof *tok);
+            rec->cached_tokens = h.tokens;
+            rec->computed_tokens = in - h.tokens;
+            cc_replay_result *cr = &L->res->cache;
+            cr->hit_blocks += h.blocks;
+            cr->hit_tokens += h.tokens;
+            if (cr->records) {
+                cr->records[r].hit_blocks = h.blocks;
+                cr->records[r].hit_tokens = h.tokens;
+                memcpy(cr->record_tier_blocks + (size_t)r * L->T, h.tier_blocks,
+                       L->T * sizeof(uint32_t));
+            }
+        }
+        s->inserted = h.blocks;
+    }
+    if (!s->admitted)
+        rec->start_ns = now;
+    s->admitted = 1;
+    if (L->sc->on_admit) {
+        uint32_t ix = (uint32_t)(I - L->in);
+        int hr = L->sc->on_admit(L->sc->on_admit_user, ix, r, cached, tok, L->T,
+                                 L->pre ? NULL : I->pc,
+                                 L->pre ? NULL : L->nodes + t->block_off[r], n_blocks_of(t, r));
+        if (hr)
+            return cc_err_set(L->err, CC_EIO, t->source, 0, "on_admit",
+                              "the admission hook failed for request %u (status %d)", r, hr);
+    }
+    s->target = in + s->decoded;
+    if (s->target == 0)
+        s->target = 1; /* an empty prompt still runs one token to produce logits */
+    s->done = cached < s->target ? cached : s->target - 1;
+    s->phase = PH_PREFILL;
+    s->kv = L->sc->preempt == CC_SIM_PREEMPT_QUEUE ? in + t->output_tokens[r] : s->target;
+    I->kv_used += s->kv;
+    L->in_flight++;
+    if (L->in_flight > L->res->cache.max_in_flight)
+        L->res->cache.max_in_flight = L->in_flight;
+    for (uint32_t k = 1; k < L->T; k++) {
+        int rc = add_load(L, I, k, L->sc->tier_kind[k], (double)tok[k] * L->sc->kv_bytes_per_token);
+        if (rc != CC_OK)
+            return rc;
+    }
+    return CC_OK;
+}
+
+static int preempt_last(loop *L, inst *I)
+{
+    uint32_t r = I->run[--I->n_run];
+    rstate *s = &L->st[r];
+    I->kv_used -= s->kv;
+    s->kv = 0;
+    s->done = 0;
+    s->phase = PH_WAIT;
+    release_pins(L, I, r);
+    cc_executor_finish(I->ex, r);
+    L->res->records[r].preemptions++;
+    L->res->summary.preemptions++;
+    L->in_flight--;
+    return heap_push(L, I, wait_key(L, r, 1, 0));
+}
+
+static int push_item(inst *I, uint32_t r, uint32_t n_new, uint32_t n_cached, int prefill)
+{
+    I->items[I->n_items] = (cc_sim_item){n_new, n_cached, r};
+    I->is_prefill[I->n_items] = (uint8_t)prefill;
+    I->n_items++;
+    I->step_tokens += n_new;
+    return CC_OK;
+}
+
+static uint32_t chunk_of(const loop *L, const rstate *s, uint32_t budget)
+{
+    uint32_t take = s->target - s->done;
+    if (L->sc->chunk_tokens && take > L->sc->chunk_tokens)
+        take = L->sc->chunk_tokens;
+    return take < budget ? take : budget;
+}
+
+/* Dedup: the request's claims on blocks it was computing are dropped
+ * (finished, preempted, or blocks [from, to) completed). */
+static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to)
+{
+    const uint64_t *b = L->t->blocks + L->t->block_off[r];
+    for (uint32_t j = from; j < to; j++) {
+        uint64_t *o = cc_u64map_get(&I->claims, b[j]);
+        if (o && *o == r)
+            cc_u64map_del(&I->claims, b[j]);
+    }
+}
+
+/* Dedup: before r computes from s->done on, blocks another request stored
+ * meanwhile are taken from the cache (hits, counted as dedup), and the
+ * chunk stops before a block another running request is computing; with
+ * nothing to compute before it, r waits (0).  r claims the blocks its chunk
+ * starts.  Returns the chunk's tokens. */
+static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                       uint32_t *take_out)
+{
+    const cc_trace *t = L->t;
+    rstate *s = &L->st[r];
+    const uint32_t bs = t->block_size, n = n_blocks_of(t, r), in = t->input_tokens[r];
+    const uint64_t off = t->block_off[r];
+    uint32_t *nodes = L->nodes + off;
+    *take_out = 0;
+    for (;;) {
+        uint32_t j = s->done / bs;
+        if (j >= n || s->done % bs || s->done >= in)
+            break; /* inside a block it computes, or past the prompt */
+        uint64_t h = t->blocks[off + j];
+        if (cc_pc_find(I->pc, h) != CC_NODE_NONE) {
+            cc_pc_request rq = request_view(L, r, j + 1, now);
+            uint32_t ins = 0;
+            cc_pc_insert(I->pc, &rq, nodes, &ins);
+            if (nodes[j] != CC_NODE_NONE) {
+                uint32_t tok = cc_pc_block_tokens(in, bs, j), tier = 0;
+                cc_pc_node_place(I->pc, nodes[j], &tier);
+                cc_sim_record *rec = &L->res->records[r];
+                cc_replay_result *cr = &L->res->cache;
+                rec->cached_tokens += tok;
+                rec->computed_tokens -= tok;
+                L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
+                cr->hit_blocks++;
+                cr->hit_tokens += tok;
+                cr->dedup_blocks++;
+                cr->dedup_tokens += tok;
+                if (cr->records) {
+                    cr->records[r].hit_blocks++;
+                    cr->records[r].hit_tokens += tok;
+                    cr->records[r].dedup_blocks++;
+                    cr->records[r].dedup_tokens += tok;
+                    cr->record_tier_blocks[(size_t)r * L->T + tier]++;
+                }
+                s->inserted = j + 1;
+                s->done = j * bs + tok;
+                if (s->done >= s->target)
+                    s->done = s->target - 1; /* the logits need one token computed */
+                continue;
+            }
+        }
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if (o && *o != r)
+            return CC_OK; /* waits for that block */
+        break;
+    }
+    uint32_t take = chunk_of(L, s, budget);
+    /* claim the blocks the chunk starts; stop before one that is another's
+     * or already cached (taken from the cache next step) */
+    uint32_t first = (s->done + bs - 1) / bs; /* blocks starting at or after done */
+    if (s->done % bs == 0)
+        first = s->done / bs;
+    for (uint32_t j = first; j < n && (uint64_t)j * bs < (uint64_t)s->done + take; j++) {
+        uint64_t h = t->blocks[off + j];
+        uint64_t *o = cc_u64map_get(&I->claims, h);
+        if ((o && *o != r) || (j * bs > s->done && cc_pc_find(I->pc, h) != CC_NODE_NONE)) {
+            take = j * bs - s->done;
+            break;
+        }
+        if (!o && cc_u64map_put(&I->claims, h, r, NULL) < 0)
+            return oom(L);
+    }
+    *take_out = take;
+    return CC_OK;
+}
+
+/* The chunk r computes in the step being formed (dedup may shorten it). */
+static int next_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
+                      uint32_t *take)
+{
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        return dedup_chunk(L, I, r, budget, now, take);
+    *take = chunk_of(L, &L->st[r], budget);
+    return CC_OK;
+}
+
+/* A load from a tier with its own rate (--tiers ...:bw=:lat=), priced as
+ * the cost model prices kv_transfer: tau = bytes / bw; serial: lat + tau +
+ * c; layerwise over L layers: lat + tau/L + c/L + (L-1) max(tau, c) / L. */
+static double spec_transfer_s(const cc_tier_config *tc, double bytes, int mode, uint32_t layers,
+                              double c)
+{
+    if (bytes <= 0)
+        return c;
+    double tau = bytes / tc->bandwidth_bytes_per_s, n = (double)layers;
+    if (mode == CC_SIM_XFER_SERIAL)
+        return tc->latency_s + tau + c;
+    return tc->latency_s + tau / n + c / n + (n - 1) * (tau > c ? tau : c) / n;
+}
+
+/* Forms the next step of I at now and prices it.  *any = 0 when idle. */
+static int form(loop *L, inst *I, int64_t now, int *any)
+{
+    const cc_sim_config *sc = L->sc;
+    const cc_trace *t = L->t;
+    I->n_items = 0;
+    I->n_loads = 0;
+    I->step_tokens = 0;
+    int rc;
+    uint32_t budget = sc->max_batch_tokens;
+    if (sc->hbm_kv_tokens && sc->preempt == CC_SIM_PREEMPT_RECOMPUTE) {
+        for (;;) {
+            uint32_t n_dec = 0;
+            for (uint32_t a = 0; a < I->n_run; a++)
+                n_dec += L->st[I->run[a]].phase == PH_DECODE;
+            if (I->n_run <= 1 || I->kv_used + n_dec <= sc->hbm_kv_tokens)
+                break;
+            if ((rc = preempt_last(L, I)) != CC_OK)
+                return rc;
+        }
+    }
+    for (uint32_t a = 0; a < I->n_run && budget; a++) {
+        uint32_t r = I->run[a];
+        rstate *s = &L->st[r];
+        if (s->phase != PH_DECODE)
+            continue;
+        push_item(I, r, 1, t->input_tokens[r] + s->decoded - 1, 0);
+        budget--;
+        if (sc->preempt == CC_SIM_PREEMPT_RECOMPUTE) {
+            s->kv++;
+            I->kv_used++;
+        }
+    }
+    for (uint32_t a = 0; a < I->n_run && budget; a++) {
+        uint32_t r = I->run[a];
+        rstate *s = &L->st[r];
+        if (s->phase != PH_PREFILL)
+            continue;
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
+        push_item(I, r, take, s->done, 1);
+        budget -= take;
+    }
+    uint32_t max_seqs = max_seqs_of(L);
+    while (I->n_heap && I->n_run < max_seqs && budget) {
+        uint32_t r = (uint32_t)I->heap[0];
+        rstate *s = &L->st[r];
+        uint64_t need = sc->preempt == CC_SIM_PREEMPT_QUEUE
+                            ? (uint64_t)t->input_tokens[r] + t->output_tokens[r]
+                            : (uint64_t)t->input_tokens[r] + s->decoded;
+        if (sc->hbm_kv_tokens && I->n_run && I->kv_used + need > sc->hbm_kv_tokens)
+            break; /* head of line waits for room (a lone request always runs) */
+        heap_pop(I);
+        if ((rc = admit(L, I, r, now)) != CC_OK)
+            return rc;
+        I->run[I->n_run++] = r;
+        uint32_t take;
+        if ((rc = next_chunk(L, I, r, budget, now, &take)) != CC_OK)
+            return rc;
+        if (!take)
+            continue;
+        push_item(I, r, take, s->done, 1);
+        budget -= take;
+    }
+    *any = I->n_items > 0;
+    if (!*any)
+        return CC_OK;
+    int prefill = 0;
+    for (size_t k = 0; k < I->n_items; k++)
+        prefill |= I->is_prefill[k];
+    double s_compute = 0;
+    rc = prefill ? cc_executor_prefill(I->ex, I->items, I->n_items, &s_compute, L->err)
+                 : cc_executor_decode(I->ex, I->items, I->n_items, &s_compute, L->err);
+    if (rc != CC_OK)
+        return rc;
+    double s_step = s_compute;
+    for (size_t k = 0; k < I->n_loads; k++) {
+        double s_x = 0;
+        const cc_tier_config *tc = &L->pcfg->tiers[I->loads[k].tier];
+        if (tc->bandwidth_bytes_per_s > 0) {
+            s_x = spec_transfer_s(tc, I->loads[k].bytes, sc->kv_overlap,
+                                  sc->n_layers ? sc->n_layers : 1, s_compute);
+        } else {
+            rc = cc_executor_kv_transfer(I->ex, I->loads[k].bytes, I->loads[k].kind,
+                                         CC_SIM_TIER_HBM, sc->kv_overlap, s_compute, &s_x, L->err);
+            if (rc != CC_OK)
+                return rc;
+        }
+        if (s_x > s_step)
+            s_step = s_x;
+    }
+    I->step_s = s_step;
+    L->res->summary.steps++;
+    return CC_OK;
+}
+
+static int finish(loop *L, inst *I, uint32_t r, int64_t end)
+{
+    rstate *s = &L->st[r];
+    cc_sim_record *rec = &L->res->records[r];
+    if (!L->pre) {
+        uint32_t n = n_blocks_of(L->t, r);
+        uint32_t *nodes = L->nodes + L->t->block_off[r];
+        uint32_t ins = 0;
+        if (L->sc->concurrency == CC_CONCURRENCY_AFTER_COMPLETE) {
+            cc_pc_request rq = request_view(L, r, n, end);
+            cc_pc_insert(I->pc, &rq, nodes, &ins);
+            if (L->res->cache.records)
+                L->res->cache.records[r].inserted_blocks += ins;
+        }
+        release_pins(L, I, r);
+    }
+    rec->finish_ns = end;
+    s->phase = PH_DONE;
+    I->kv_used -= s->kv;
+    s->kv = 0;
+    I->load--;
+    L->in_flight--;
+    cc_executor_finish(I->ex, r);
+    return CC_OK;
+}
+
+/* Applies I's current step, which ends at `end`. */
+static int apply(loop *L, inst *I, int64_t end)
+{
+    const cc_trace *t = L->t;
+    int finished = 0;
+    for (size_t k = 0; k < I->n_items; k++) {
+        uint32_t r = (uint32_t)I->items[k].req;
+        rstate *s = &L->st[r];
+        cc_sim_record *rec = &L->res->records[r];
+        if (I->is_prefill[k]) {
+            s->done += (uint32_t)I->items[k].n_new;
+            rec->prefill_s += I->step_s * (double)I->items[k].n_new / (double)I->step_tokens;
+            if (!L->pre && (L->sc->concurrency == CC_CONCURRENCY_IMMEDIATE ||
+                            L->sc->concurrency == CC_CONCURRENCY_DEDUP)) {
+                uint32_t n = n_blocks_of(t, r);
+                uint32_t in = t->input_tokens[r];
+                uint32_t nb = s->done >= in ? n : s->done / t->block_size;
+                if (nb > s->inserted) {
+                    cc_pc_request rq = request_view(L, r, nb, end);
+                    uint32_t ins = 0;
+                    cc_pc_insert(I->pc, &rq, L->nodes + t->block_off[r], &ins);
+                    if (L->res->cache.records)
+                        L->res->cache.records[r].inserted_blocks += ins;
+                    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+                        unclaim(L, I, r, s->inserted, nb);
+                    s->inserted = nb;
+                }
+            }
+            if (s->done < s->target)
+                continue;
+            if (s->decoded == 0) {
+                rec->first_token_ns = end;
+                s->decoded = 1;
+            }
+            s->phase = PH_DECODE;
+        } else {
+            s->decoded++;
+        }
+        if (s->decoded >= t->output_tokens[r]) {
+            int rc = finish(L, I, r, end);
+            if (rc != CC_OK)
+                return rc;
+            finished = 1;
+        }
+    }
+    if (finished) {
+        uint32_t w = 0;
+        for (uint32_t a = 0; a < I->n_run; a++)
+            if (L->st[I->run[a]].phase != PH_DONE)
+                I->run[w++] = I->run[a];
+        I->n_run = w;
+    }
+    return CC_OK;
+}
+
+static int64_t dur_ns(double s)
+{
+    return s > 0 ? llround(s * 1e9) : 0;
+}
+
+/* Runs I from now: steps that end before the next queued event are applied
+ * at once; the first that does not is queued. */
+static int kick(loop *L, uint32_t ix, int64_t now)
+{
+    inst *I = &L->in[ix];
+    for (;;) {
+        int any, rc = form(L, I, now, &any);
+        if (rc != CC_OK)
+            return rc;
+        if (!any) {
+            I->busy = 0;
+            return CC_OK;
+        }
+        int64_t end = now + dur_ns(I->step_s);
+        const cc_event *nx = cc_evq_peek(&L->q);
+        if (nx && nx->time_ns <= end) {
+            I->busy = 1;
+            if (cc_evq_push(&L->q, end, CC_EV_STEP_DONE, ix, 0) != CC_OK)
+                return oom(L);
+            return CC_OK;
+        }
+        if ((rc = apply(L, I, end)) != CC_OK)
+            return rc;
+        now = end;
+    }
+}
+
+static uint32_t route(loop *L, uint32_t r, int64_t now, uint32_t *match_tokens)
+{
+    const cc_sim_config *sc = L->sc;
+    uint32_t n = sc->instances, best = 0;
+    int matched = 0;
+    *match_tokens = 0;
+    cc_pc_request rq = request_view(L, r, n_blocks_of(L->t, r), now);
+    if (n > 1 && sc->router == CC_SIM_ROUTER_RR) {
+        best = (uint32_t)(L->rr++ % n);
+    } else if (n > 1 && sc->router == CC_SIM_ROUTER_LEAST_LOADED) {
+        for (uint32_t i = 1; i < n; i++)
+            if (L->in[i].load < L->in[best].load)
+                best = i;
+    } else if (n > 1) {
+        uint32_t best_tok = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            cc_pc_hits h;
+            cc_pc_match(L->in[i].pc, &rq, &h);
+            if (i == 0 || h.tokens > best_tok ||
+                (h.tokens == best_tok && L->in[i].load < L->in[best].load)) {
+                best = i;
+                best_tok = h.tokens;
+            }
+        }
+        *match_tokens = best_tok;
+        matched = 1;
+    }
+    if (sc->scheduler == CC_SIM_SCHED_LPF && !matched) {
+        cc_pc_hits h;
+        cc_pc_match(L->in[best].pc, &rq, &h);
+        *match_tokens = h.tokens;
+    }
+    return best;
+}
+
+static int on_arrival(loop *L, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    if (r + 1 < t->n && t->arrival_ns[r + 1] < now)
+        return cc_err_set(L->err, CC_EFORMAT, t->source, (long)r + 2, "arrival_ns",
+                          "requests must come in arrival order: request %u arrives at %lld ns, "
+                          "before request %u (%lld ns)", r + 1,
+                          (long long)t->arrival_ns[r + 1], r, (long long)now);
+    if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1], CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
+        return oom(L);
+    uint32_t match = 0;
+    uint32_t ix = L->pre ? 0 : route(L, r, now, &match);
+    if (L->pre && L->sc->scheduler == CC_SIM_SCHED_LPF)
+        match = L->res->records[r].cached_tokens;
+    inst *I = &L->in[ix];
+    L->res->records[r].instance = ix;
+    I->load++;
+    int rc = heap_push(L, I, wait_key(L, r, 0, match));
+    if (rc != CC_OK || I->busy)
+        return rc;
+    return kick(L, ix, now);
+}
+
+static int run_loop(loop *L)
+{
+    const cc_trace *t = L->t;
+    if (t->n && cc_evq_push(&L->q, t->arrival_ns[0], CC_EV_ARRIVAL, 0, 0) != CC_OK)
+        return oom(L);
+    cc_event e;
+    int rc = CC_OK;
+    while (rc == CC_OK && cc_evq_pop(&L->q, &e)) {
+        if (e.kind == CC_EV_ARRIVAL) {
+            rc = on_arrival(L, (uint32_t)e.id, e.time_ns);
+        } else {
+            inst *I = &L->in[e.target];
+            rc = apply(L, I, e.time_ns);
+            I->busy = 0;
+            if (rc == CC_OK)
+                rc = kick(L, e.target, e.time_ns);
+        }
+    }
+    return rc;
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
+{
+    cc_u64map m;
+    if (cc_u64map_init(&m, cc_trace_n_blocks_total(t)) != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory");
+    for (size_t i = 0; i < cc_trace_n_blocks_total(t); i++)
+        if (cc_u64map_put(&m, t->blocks[i], 0, NULL) < 0) {
+            cc_u64map_free(&m);
+            return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory");
+        }
+    *out = m.count ? m.count : 1;
+    cc_u64map_free(&m);
+    return CC_OK;
+}
+
+/* Cached tokens per tier of a prefix-mode hit of tier_blocks (the served run
+ * is tier 0's blocks, then tier 1's, ...). */
+static void tier_tokens_of(uint32_t in, uint32_t bs, const uint32_t *tier_blocks, uint32_t T,
+                           uint32_t *out)
+{
+    uint32_t j = 0;
+    for (uint32_t k = 0; k < T; k++) {
+        uint32_t tok = 0;
+        for (uint32_t b = 0; b < tier_blocks[k]; b++, j++)
+            tok += cc_pc_block_tokens(in, bs, j);
+        out[k] = tok;
+    }
+}
+
+static int summarize(loop *L)
+{
+    cc_sim_result *res = L->res;
+    const cc_trace *t = L->t;
+    cc_sim_summary *S = &res->summary;
+    size_t n = t->n;
+    double *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x)
+        return oom(L);
+    int64_t first = n ? t->arrival_ns[0] : 0, last = first;
+    uint64_t tokens = 0, out_tokens = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cc_sim_record *r = &res->records[i];
+        if (r->finish_ns > last)
+            last = r->finish_ns;
+        tokens += r->input_tokens + r->output_tokens;
+        out_tokens += r->output_tokens;
+        S->prefill_gpu_s_saved += r->prefill_full_s - r->prefill_s;
+        for (uint32_t k = 0; k < L->T; k++)
+            S->cached_tokens_tier[k] += res->record_tier_tokens[i * L->T + k];
+    }
+    S->makespan_s = (double)(last - first) * 1e-9;
+    if (S->makespan_s > 0) {
+        S->throughput_tokens_per_s = (double)tokens / S->makespan_s;
+        S->output_tokens_per_s = (double)out_tokens / S->makespan_s;
+        S->requests_per_s = (double)n / S->makespan_s;
+    }
+    uint32_t B = L->sc->bootstrap ? L->sc->bootstrap : 1000;
+    uint64_t seed = L->sc->seed;
+    int rc;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)(res->records[i].first_token_ns - res->records[i].arrival_ns) * 1e-9;
+    if ((rc = cc_sim_dist_compute(x, n, seed, B, &S->ttft_s, L->err)) != CC_OK)
+        goto out;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cc_sim_record *r = &res->records[i];
+        if (r->output_tokens > 1)
+            x[m++] = (double)(r->finish_ns - r->first_token_ns) * 1e-9 / (r->output_tokens - 1);
+    }
+    if ((rc = cc_sim_dist_compute(x, m, seed + 1, B, &S->tpot_s, L->err)) != CC_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)(res->records[i].finish_ns - res->records[i].arrival_ns) * 1e-9;
+    if ((rc = cc_sim_dist_compute(x, n, seed + 2, B, &S->e2e_s, L->err)) != CC_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)(res->records[i].start_ns - res->records[i].arrival_ns) * 1e-9;
+    rc = cc_sim_dist_compute(x, n, seed + 3, B, &S->queue_s, L->err);
+out:
+    free(x);
+    return rc;
+}
+
+static void free_insts(loop *L)
+{
+    if (!L->in)
+        return;
+    for (uint32_t i = 0; i < L->sc->instances; i++) {
+        inst *I = &L->in[i];
+        if (!L->pre)
+            cc_pc_destroy(I->pc);
+        if (I->claims.cap)
+            cc_u64map_free(&I->claims);
+        free(I->run);
+        free(I->heap);
+        free(I->items);
+        free(I->is_prefill);
+        free(I->loads);
+    }
+    free(L->in);
+    L->in = NULL;
+}
+
+int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_opts *ropts,
+               const cc_sim_config *sc, cc_executor *executors, size_t n_executors,
+               cc_sim_result *res, cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = cc_sim_config_validate(sc, err);
+    if (rc != CC_OK)
+        return rc;
+    if (!executors || n_executors < 1)
+        return cc_err_set(err, CC_EARG, NULL, 0, "executor", "expected at least one executor");
+    if (t->n > UINT32_MAX - 1)
+        return cc_err_set(err, CC_ERANGE, t->source, 0, "requests",
+                          "the simulator takes at most %u requests, got %zu", UINT32_MAX - 1,
+                          t->n);
+    cc_replay_opts ro = {0};
+    if (ropts)
+        ro = *ropts;
+    ro.concurrency = sc->concurrency;
+    bool keep = ro.keep_records;
+    loop L = {.t = t, .sc = sc, .res = res, .err = err};
+    double t0 = now_s();
+    cc_pc_config cfg = *pc_cfg;
+    if (sc->concurrency == CC_CONCURRENCY_NONE) {
+        ro.keep_records = true;
+        if ((rc = cc_replay(t, pc_cfg, &ro, &res->cache, err)) != CC_OK)
+            return rc;
+        L.pre = &res->cache;
+        if (cfg.block_tokens == 0)
+            cfg.block_tokens = t->block_size;
+    } else {
+        if (cfg.mode != CC_PC_PREFIX)
+            return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
+                              "concurrency '%s' needs prefix mode",
+                              cc_concurrency_name(sc->concurrency));
+        if (ro.context_cache)
+            return cc_err_set(err, CC_EUNSUP, NULL, 0, "context_cache",
+                              "explicit context caches need concurrency none");
+        if (t->block_size == 0 || (t->n && !t->blocks))
+            return cc_err_set(err, CC_EUNSUP, t->source, 0, "blocks",
+                              "the trace has no block hashes to replay");
+        if (cfg.block_tokens == 0)
+            cfg.block_tokens = t->block_size;
+        else if (cfg.block_tokens != t->block_size)
+            return cc_err_set(err, CC_EARG, t->source, 0, "block_size",
+                              "cache blocks of %u tokens but the trace's blocks hold %u",
+                              cfg.block_tokens, t->block_size);
+        uint64_t distinct = 0;
+        for (uint32_t k = 0; k < cfg.n_tiers && k < CC_PC_MAX_TIERS; k++) {
+            const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy
+                                                            : cc_policy_find("lru");
+            if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+                return cc_err_set(err, CC_EUNSUP, NULL, 0, "policy",
+                                  "policy '%s' needs next uses, which overlapping modes do "
+                                  "not provide", ops->name);
+            if (cfg.tiers[k].capacity_blocks)
+                continue;
+            if (!distinct && (rc = count_distinct(t, &distinct, err)) != CC_OK)
+                return rc;
+            cfg.tiers[k].capacity_blocks = distinct;
+        }
+    }
+    L.pcfg = &cfg;
+    L.T = cfg.n_tiers;
+    size_t n = t->n, nb = cc_trace_n_blocks_total(t);
+    res->n = n;
+    res->n_tiers = L.T;
+    res->records = calloc(n ? n : 1, sizeof *res->records);
+    res->record_tier_tokens = calloc((n ? n : 1) * L.T, sizeof *res->record_tier_tokens);
+    L.st = calloc(n ? n : 1, sizeof *L.st);
+    L.in = calloc(sc->instances, sizeof *L.in);
+    if (!L.pre) {
+        L.nodes = malloc((nb ? nb : 1) * sizeof *L.nodes);
+        if (keep && n) {
+            res->cache.records = calloc(n, sizeof *res->cache.records);
+            res->cache.record_tier_blocks = calloc(n * L.T, sizeof(uint32_t));
+        }
+    }
+    if (!res->records || !res->record_tier_tokens || !L.st || !L.in ||
+        (!L.pre && (!L.nodes || (keep && n && (!res->cache.records ||
+                                              !res->cache.record_tier_blocks))))) {
+        rc = oom(&L);
+        goto fail;
+    }
+    for (size_t p = 0; !L.pre && p < nb; p++)
+        L.nodes[p] = CC_NODE_NONE;
+    uint32_t ms = max_seqs_of(&L);
+    for (uint32_t i = 0; i < sc->instances; i++) {
+        inst *I = &L.in[i];
+        I->ex = &executors[i % n_executors];
+        I->run = malloc(ms * sizeof *I->run);
+        I->items = malloc(ms * sizeof *I->items);
+        I->is_prefill = malloc(ms);
+        if (!I->run || !I->items || !I->is_prefill) {
+            rc = oom(&L);
+            goto fail;
+        }
+        if (!L.pre && (rc = cc_pc_create(&cfg, &I->pc, err)) != CC_OK)
+            goto fail;
+        if (!L.pre && cc_u64map_init(&I->claims, 64) != CC_OK) {
+            rc = oom(&L);
+            goto fail;
+        }
+    }
+    if (cc_evq_init(&L.q, sc->instances + 2) != CC_OK) {
+        rc = oom(&L);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cc_sim_record *r = &res->records[i];
+        r->arrival_ns = t->arrival_ns[i];
+        r->input_tokens = t->input_tokens[i];
+        r->output_tokens = t->output_tokens[i];
+        if (L.pre) {
+            const cc_replay_record *pr = &res->cache.records[i];
+            r->cached_tokens = pr->hit_tokens;
+            r->computed_tokens = pr->input_tokens - pr->hit_tokens;
+            tier_tokens_of(pr->input_tokens, cfg.block_tokens,
+                           res->cache.record_tier_blocks + i * L.T, L.T,
+                           res->record_tier_tokens + i * L.T);
+        } else {
+            r->computed_tokens = r->input_tokens;
+            res->cache.block_accesses += n_blocks_of(t, i);
+            res->cache.input_tokens += t->input_tokens[i];
+            if (res->cache.records) {
+                cc_replay_record *cr = &res->cache.records[i];
+                cr->request = i;
+                cr->input_tokens = t->input_tokens[i];
+                cr->output_tokens = t->output_tokens[i];
+                cr->n_blocks = n_blocks_of(t, i);
+                cr->arrival_ns = t->arrival_ns[i];
+            }
+        }
+    }
+    if (!L.pre)
+        res->cache.max_in_flight = 0;
+    rc = run_loop(&L);
+    cc_evq_free(&L.q);
+    if (rc != CC_OK)
+        goto fail;
+    /* the cost of each whole input with nothing cached, alone */
+    for (size_t i = 0; i < n; i++) {
+        cc_executor *x = sc->reference ? sc->reference : L.in[res->records[i].instance].ex;
+        cc_sim_item it = {t->input_tokens[i] ? t->input_tokens[i] : 1, 0, i};
+        if ((rc = cc_executor_prefill(x, &it, 1, &res->records[i].prefill_full_s, err)) != CC_OK)
+            goto fail;
+        if (!sc->reference)
+            cc_executor_finish(x, i);
+    }
+    /* the cache's figures: times from the driver */
+    cc_replay_result *cr = &res->cache;
+    cr->queue_wait_ns = 0;
+    cr->last_finish_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cc_sim_record *r = &res->records[i];
+        cr->queue_wait_ns += r->start_ns - r->arrival_ns;
+        if (r->finish_ns > cr->last_finish_ns)
+            cr->last_finish_ns = r->finish_ns;
+        if (cr->records) {
+            cr->records[i].start_ns = r->start_ns;
+            cr->records[i].first_token_ns = r->first_token_ns;
+            cr->records[i].finish_ns = r->finish_ns;
+        }
+    }
+    if (!L.pre) {
+        cr->requests = n;
+        cr->concurrency = sc->concurrency;
+        cr->computed_tokens = cr->input_tokens - cr->hit_tokens;
+        cr->block_hit_ratio = cr->block_accesses ? (double)cr->hit_blocks / cr->block_accesses : 0;
+        cr->token_hit_ratio = cr->input_tokens ? (double)cr->hit_tokens / cr->input_tokens : 0;
+        double ratio_sum = 0;
+        size_t ratio_n = 0;
+        for (size_t i = 0; i < n; i++)
+            if (t->input_tokens[i]) {
+                ratio_sum += (double)res->records[i].cached_tokens / t->input_tokens[i];
+                ratio_n++;
+            }
+        cr->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
+        cr->n_tiers = L.T;
+        for (uint32_t i = 0; i < sc->instances; i++) {
+            const cc_pc_stats *st = cc_pc_get_stats(L.in[i].pc);
+            cr->no_room_blocks += st->no_room_blocks;
+            for (uint32_t k = 0; k < L.T; k++) {
+                const cc_tier_stats *a = &st->tier[k];
+                cc_tier_stats *b = &cr->tiers[k];
+                b->hit_blocks += a->hit_blocks;
+                b->hit_tokens += a->hit_tokens;
+                b->inserted_blocks += a->inserted_blocks;
+                b->promoted_blocks += a->promoted_blocks;
+                b->demoted_in_blocks += a->demoted_in_blocks;
+                b->evicted_blocks += a->evicted_blocks;
+                b->dropped_blocks += a->dropped_blocks;
+                b->expired_blocks += a->expired_blocks;
+                b->rejected_blocks += a->rejected_blocks;
+                b->bytes_up += a->bytes_up;
+                b->bytes_down += a->bytes_down;
+            }
+        }
+        for (uint32_t k = 0; k < L.T; k++) {
+            cr->capacity_blocks[k] = cfg.tiers[k].capacity_blocks;
+            cr->blocks_moved += cr->tiers[k].promoted_blocks + cr->tiers[k].demoted_in_blocks;
+            cr->bytes_moved += cr->tiers[k].bytes_up + cr->tiers[k].bytes_down;
+            cr->evictions += cr->tiers[k].dropped_blocks;
+            cr->expirations += cr->tiers[k].expired_blocks;
+        }
+        cr->metadata_bytes_per_block = cc_pc_bytes_per_block(L.in[0].pc);
+        cr->implicit_hit_tokens = cr->hit_tokens;
+        if (cr->records)
+            for (size_t i = 0; i < n; i++)
+                cr->records[i].computed_tokens = cr->records[i].input_tokens -
+                                                 cr->records[i].hit_tokens;
+    }
+    if ((rc = summarize(&L)) != CC_OK)
+        goto fail;
+    res->elapsed_s = now_s() - t0;
+    cr->elapsed_s = res->elapsed_s;
+    if (!keep) {
+        free(cr->records);
+        free(cr->record_tier_blocks);
+        cr->records = NULL;
+        cr->record_tier_blocks = NULL;
+    }
+    free_insts(&L);
+    free(L.st);
+    free(L.nodes);
+    return CC_OK;
+fail:
+    free_insts(&L);
+    free(L.st);
+    free(L.nodes);
+    cc_sim_result_free(res);
+    return rc;
+}
+
+void cc_sim_result_free(cc_sim_result *res)
+{
+    cc_replay_result_free(&res->cache);
+    free(res->records);
+    free(res->record_tier_tokens);
+    res->records = NULL;
+    res->record_tier_tokens = NULL;
+}

@@ -1,0 +1,187 @@
+/*
+ * driver.h -- the serving-simulator driver: one discrete-event loop (virtual
+ * time, sim/event_queue.c) over one or many serving instances, shared by the
+ * simulated and the real backend.  Only the executor differs (sim.h): the
+ * cost model predicts each step's duration, a real engine measures it.
+ *
+ *   arrival (trace order) -> router -> instance: waiting queue -> scheduler
+ *   -> step (mixed chunked prefill + decode) -> executor -> step done
+ *
+ * Per instance: a prefix cache (core/prefix_cache.h) with the configured
+ * tiers, a waiting queue, a running batch, a KV budget in HBM for running
+ * requests.  Semantics, schedulers, routers and figures: docs/simulator.md.
+ *
+ * Times are int64 ns of virtual time; executor durations are double seconds
+ * rounded with llround(s * 1e9).  Costs: O(steps * batch) executor calls and
+ * O(requests log instances) events; decode-only stretches between events run
+ * in a tight loop without queue traffic.  Memory: one record per request
+ * (cc_sim_record, plus n_tiers cached-token counts) and 4 bytes per block
+ * access (cache node ids), allocated once before the loop.
+ */
+#ifndef CC_SIM_DRIVER_H
+#define CC_SIM_DRIVER_H
+
+#include "../core/replay.h"
+#include "sim.h"
+
+typedef enum cc_sim_router {
+    CC_SIM_ROUTER_RR = 0,            /* round-robin over instances */
+    CC_SIM_ROUTER_LEAST_LOADED = 1,  /* fewest running + waiting requests (ties: lowest index) */
+    CC_SIM_ROUTER_PREFIX_AFFINITY = 2/* longest cached prefix (cc_pc_match), ties: least loaded */
+} cc_sim_router;
+
+typedef enum cc_sim_sched {
+    CC_SIM_SCHED_FCFS = 0,  /* one request at a time per instance, arrival order,
+                               prefill then decode to the end */
+    CC_SIM_SCHED_BATCH = 1, /* continuous batching: token budget, chunked prefill,
+                               waiting queue in arrival order */
+    CC_SIM_SCHED_LPF = 2    /* as batch, waiting queue ordered by longest cached
+                               prefix first (ties: arrival order) */
+} cc_sim_sched;
+
+typedef enum cc_sim_preempt {
+    CC_SIM_PREEMPT_RECOMPUTE = 0, /* admit while the current KV fits; when decode
+                                     growth overflows, the latest admitted request is
+                                     evicted and later recomputed (vLLM) */
+    CC_SIM_PREEMPT_QUEUE = 1      /* admit only when input+output KV fits: no preemption */
+} cc_sim_preempt;
+
+/* "rr", "least-loaded", "prefix-affinity" / "fcfs", "batch", "lpf" /
+ * "recompute", "queue"; parse: CC_OK or CC_EARG naming `field`. */
+const char *cc_sim_router_name(cc_sim_router r);
+const char *cc_sim_sched_name(cc_sim_sched s);
+const char *cc_sim_preempt_name(cc_sim_preempt p);
+int cc_sim_router_parse(const char *s, cc_sim_router *out, cc_err *err);
+int cc_sim_sched_parse(const char *s, cc_sim_sched *out, cc_err *err);
+int cc_sim_preempt_parse(const char *s, cc_sim_preempt *out, cc_err *err);
+
+/* Optional hook at each admission (first or after a preemption), before
+ * the request's first step is priced: a real backend learns which prefix of
+ * the request the instance's cache serves (cached_tokens, per tier in
+ * tier_tokens[0..n_tiers)) and, in the overlapping modes, the cache and the
+ * request's pinned node ids (nodes[0..n_blocks), CC_NODE_NONE past the hit;
+ * cc_pc_node_place gives their slots, stable until the request finishes or
+ * is preempted, both reported by the executor's finish()).  In mode none pc
+ * and nodes are NULL (cc_replay holds the cache).  Non-zero return: the run
+ * stops with CC_EIO and that status in err->msg. */
+typedef int (*cc_sim_admit_fn)(void *user, uint32_t instance, uint64_t req,
+                               uint32_t cached_tokens, const uint32_t *tier_tokens,
+                               uint32_t n_tiers, const cc_prefix_cache *pc,
+                               const uint32_t *nodes, uint32_t n_blocks);
+
+typedef struct cc_sim_config {
+    uint32_t instances;          /* >= 1 (concurrency none: must be 1) */
+    cc_sim_router router;
+    cc_sim_sched scheduler;
+    uint32_t max_batch_tokens;   /* tokens per step (prefill + decode), >= 1 */
+    uint32_t max_seqs;           /* running requests per instance, >= 1 */
+    uint32_t chunk_tokens;       /* most prefill tokens of one request per step;
+                                    0 = no limit but the budget */
+    uint64_t hbm_kv_tokens;      /* KV tokens of running requests per instance;
+                                    0 = unlimited */
+    cc_sim_preempt preempt;
+    int kv_overlap;              /* CC_SIM_XFER_SERIAL or CC_SIM_XFER_LAYERWISE */
+    double kv_bytes_per_token;   /* to size KV loads from lower tiers */
+    int tier_kind[CC_PC_MAX_TIERS]; /* cache tier k -> CC_SIM_TIER_* (0 = HBM) */
+    uint32_t n_layers;           /* for layerwise loads priced by the driver: a tier
+                                    whose cc_tier_config has bandwidth_bytes_per_s > 0
+                                    (--tiers ...:bw=RATE:lat=TIME) is priced with those
+                                    numbers (the executor's kv_transfer formulas, L =
+                                    n_layers, tp 1); other tiers by the executor */
+    cc_concurrency concurrency;  /* prefix-tier semantics (core/replay.h) */
+    uint64_t seed;               /* bootstrap resampling */
+    uint32_t bootstrap;          /* resamples for the CIs (0 = 1000) */
+    cc_executor *reference;      /* prices prefill_full_s (a request's whole input
+                                    alone, nothing cached); NULL = the instance's
+                                    executor.  A real backend passes the cost model
+                                    here so that it runs no extra prefills. */
+    cc_sim_admit_fn on_admit;    /* NULL: none */
+    void *on_admit_user;
+} cc_sim_config;
+
+/* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
+ * recompute, serial, 131072 bytes/token, tier 0 HBM / 1 DRAM / 2 SSD / 3+
+ * REMOTE, 32 layers, concurrency none, rr, 1 instance, seed 1, 1000
+ * resamples. */
+void cc_sim_config_default(cc_sim_config *c);
+/* Checks every field; CC_EARG naming it ("instances", "max_batch_tokens", ...). */
+int cc_sim_config_validate(const cc_sim_config *c, cc_err *err);
+
+/* One request's outcome.  TTFT = first_token - arrival; queue = start -
+ * arrival; TPOT = (finish - first_token) / (output_tokens - 1) (0 when
+ * output_tokens <= 1); e2e = finish - arrival. */
+typedef struct cc_sim_record {
+    int64_t arrival_ns;
+    int64_t start_ns;          /* first scheduled into a step (after the first
+                                  admission; preemption does not reset it) */
+    int64_t first_token_ns;    /* end of the step that completed its prefill */
+    int64_t finish_ns;         /* end of the step that produced its last token */
+    uint32_t instance;
+    uint32_t input_tokens, output_tokens;
+    uint32_t cached_tokens;    /* prefix hits, all tiers (per tier: tier_tokens) */
+    uint32_t computed_tokens;  /* input - cached (recomputation after preemption
+                                  not included; see prefill_s) */
+    uint32_t preemptions;
+    double prefill_s;          /* executor seconds charged to its prefill chunks
+                                  (its share of each step, by tokens), loads incl. */
+    double prefill_full_s;     /* cost of its whole input with nothing cached
+                                  (alone, one step) */
+} cc_sim_record;
+
+/* A percentile with a bootstrap 95 % interval (percentile method). */
+typedef struct cc_sim_pct {
+    double value, ci_lo, ci_hi;
+} cc_sim_pct;
+
+typedef struct cc_sim_dist {
+    cc_sim_pct p50, p90, p99;
+    double mean;
+} cc_sim_dist;
+
+typedef struct cc_sim_summary {
+    cc_sim_dist ttft_s, tpot_s, e2e_s, queue_s;
+    double makespan_s;               /* last finish - first arrival */
+    double throughput_tokens_per_s;  /* (input + output tokens) / makespan */
+    double output_tokens_per_s;
+    double requests_per_s;           /* requests / makespan */
+    double prefill_gpu_s_saved;      /* sum of prefill_full_s - prefill_s */
+    uint64_t preemptions;
+    uint64_t steps;                  /* executor calls for forward steps */
+    uint64_t cached_tokens_tier[CC_PC_MAX_TIERS];
+} cc_sim_summary;
+
+typedef struct cc_sim_result {
+    cc_replay_result cache;    /* the prefix tier's figures, as cc_replay fills them
+                                  (records / record_tier_blocks when keep_records) */
+    cc_sim_record *records;    /* one per request, trace order */
+    uint32_t *record_tier_tokens; /* requests * n_tiers: cached tokens per tier */
+    size_t n;
+    uint32_t n_tiers;
+    cc_sim_summary summary;
+    double elapsed_s;          /* wall clock of the run: timing only, not a result */
+} cc_sim_result;
+
+/* Replays t through cfg.instances instances, each with a prefix cache built
+ * from pc_cfg (as cc_replay: capacity 0 = unbounded), timing every step with
+ * executors[i % n_executors] for instance i (n_executors >= 1; one executor
+ * may serve all instances).  ropts: the cache options of cc_replay
+ * (context_cache, keep_records; its service-time fields are ignored);
+ * concurrency comes from sc.  Concurrency none: requests one at a time in
+ * arrival order, each finished before the next, the cache figures exactly
+ * cc_replay's (it does the cache accounting).  Errors: CC_EARG naming the
+ * option, the executor's errors, CC_ENOMEM. */
+int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_opts *ropts,
+               const cc_sim_config *sc, cc_executor *executors, size_t n_executors,
+               cc_sim_result *res, cc_err *err);
+void cc_sim_result_free(cc_sim_result *res);
+
+/* Percentile q (0..1) of x[0..n) by linear interpolation between order
+ * statistics (x sorted ascending; numpy's default).  0 for n = 0. */
+double cc_sim_percentile_sorted(const double *x, size_t n, double q);
+/* The distribution of x[0..n) (x is reordered): p50/p90/p99 with bootstrap
+ * 95 % intervals from `resamples` resamples drawn with a gsl_rng (mt19937)
+ * seeded with seed; deterministic. */
+int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
+                        cc_sim_dist *out, cc_err *err);
+
+#endif
