@@ -418,6 +418,18 @@ static int write_all(w *W, const cc_results_run *run)
     TIER_U64("/tiers/rejected_blocks", r->tiers[k].rejected_blocks);
     TIER_U64("/tiers/bytes_up", r->tiers[k].bytes_up);
     TIER_U64("/tiers/bytes_down", r->tiers[k].bytes_down);
+
+    /* tier occupancy over time (empty when the replay took no samples) */
+    TRY(group(W, "/occupancy"));
+    static const uint64_t none_u64[1];
+    static const int64_t none_i64[1];
+    size_t ns = r->n_occupancy;
+    TRY(dataset(W, "/occupancy/request", H5T_STD_U64LE, H5T_NATIVE_UINT64, ns, 0,
+                ns ? r->occupancy_request : none_u64, false));
+    TRY(dataset(W, "/occupancy/time_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, ns, 0,
+                ns ? r->occupancy_time_ns : none_i64, false));
+    TRY(dataset(W, "/occupancy/used_blocks", H5T_STD_U64LE, H5T_NATIVE_UINT64, ns, T,
+                ns ? r->occupancy_used_blocks : none_u64, false));
     if (run->sim)
         TRY(write_sim(W, run));
 #undef TRY

@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"replay", "replay a trace through the prefix (KV) cache: hit ratios per tier", cmd_replay},
     {"mrc", "miss-ratio curve: hit ratios at many cache sizes in one run (exact LRU, SHARDS)", cmd_mrc},
     {"cost", "what caching costs: bills per pricing model, operator cost, break-even and optimal TTL", cmd_cost},
+    {"report", "an HTML report with plots comparing results, sweeps, curves and costs", cmd_report},
     {"sweep", "replay a grid of configurations (threads, MPI) into one HDF5 file", cmd_sweep},
     {"bench", "regression gate: compare metrics with a baseline (JUnit XML, JSON)", cmd_bench},
     {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},

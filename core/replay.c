@@ -227,6 +227,23 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     int64_t prev_finish = INT64_MIN;
     const size_t total = cc_trace_n_blocks_total(t);
     size_t pf1 = 0, pf2 = 0; /* stream positions prefetched so far, per stage */
+    /* occupancy samples (records only) */
+    const size_t occ_every = t->n / CC_REPLAY_OCCUPANCY_SAMPLES + (t->n % CC_REPLAY_OCCUPANCY_SAMPLES != 0);
+    if (res->records) {
+        size_t ns = occ_every ? t->n / occ_every + 1 : 0;
+        res->occupancy_request = malloc(ns * sizeof *res->occupancy_request);
+        res->occupancy_time_ns = malloc(ns * sizeof *res->occupancy_time_ns);
+        res->occupancy_used_blocks = malloc(ns * T * sizeof *res->occupancy_used_blocks);
+        if (ns && (!res->occupancy_request || !res->occupancy_time_ns ||
+                   !res->occupancy_used_blocks)) {
+            free(nodes);
+            free(next);
+            cc_ctx_destroy(ctx);
+            cc_pc_destroy(pc);
+            cc_replay_result_free(res);
+            return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for the replay");
+        }
+    }
     double t0 = now_s();
     for (size_t i = 0; i < t->n; i++) {
         if (opts->progress && (i & 4095) == 0)
@@ -319,6 +336,13 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
             rec->created_object = co.created_object;
             rec->created_tokens = co.created_tokens;
             memcpy(res->record_tier_blocks + i * T, h.tier_blocks, T * sizeof(uint32_t));
+            if (res->occupancy_request && ((i + 1) % occ_every == 0 || i + 1 == t->n)) {
+                size_t s = res->n_occupancy++;
+                res->occupancy_request[s] = i;
+                res->occupancy_time_ns[s] = rq.time_ns;
+                for (uint32_t k = 0; k < T; k++)
+                    res->occupancy_used_blocks[s * T + k] = cc_pc_tier_used(pc, k);
+            }
         }
     }
     res->elapsed_s = now_s() - t0;
@@ -382,4 +406,11 @@ void cc_replay_result_free(cc_replay_result *res)
     res->n_ctx_objects = 0;
     res->records = NULL;
     res->record_tier_blocks = NULL;
+    free(res->occupancy_request);
+    free(res->occupancy_time_ns);
+    free(res->occupancy_used_blocks);
+    res->occupancy_request = NULL;
+    res->occupancy_time_ns = NULL;
+    res->occupancy_used_blocks = NULL;
+    res->n_occupancy = 0;
 }

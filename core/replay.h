@@ -160,7 +160,16 @@ typedef struct cc_replay_result {
     uint64_t implicit_hit_tokens;     /* hit_tokens - explicit_cache.hit_tokens */
     cc_ctx_object *ctx_objects;       /* every object (lifetime events), when keep_records */
     size_t n_ctx_objects;
+    /* tier occupancy over time, when keep_records (mode none): after request
+     * occupancy_request[s] (its arrival occupancy_time_ns[s]) tier k held
+     * occupancy_used_blocks[s * n_tiers + k] blocks; sampled after every
+     * ceil(requests / CC_REPLAY_OCCUPANCY_SAMPLES)-th request and the last */
+    size_t n_occupancy;
+    uint64_t *occupancy_request;
+    int64_t *occupancy_time_ns;
+    uint64_t *occupancy_used_blocks;
 } cc_replay_result;
+#define CC_REPLAY_OCCUPANCY_SAMPLES 256
 
 /* Replays t through a cache built from cfg.  cfg->block_tokens 0 = the
  * trace's block size (another value is CC_EARG: re-block the trace first);

@@ -1,0 +1,292 @@
+/*
+ * report.c -- the self-contained HTML report of `ctxcache report` (report.h):
+ * one page with a table per kind of input (runs, their configuration
+ * differences, tiers, sweeps, miss-ratio curves, costs) and the figures of
+ * plot.c inlined as SVG, so the page needs no other file.  Numbers are
+ * printed with fixed formats and nothing depends on the clock, so the same
+ * inputs give the same bytes.  Written to OUT.tmp and renamed (cc_outfile).
+ */
+#include "report.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void td_s(FILE *f, const char *s)
+{
+    fputs("<td>", f);
+    esc(f, s);
+    fputs("</td>", f);
+}
+
+static void td_f(FILE *f, const char *fmt, double v)
+{
+    if (isnan(v)) {
+        fputs("<td class=n>&ndash;</td>", f);
+        return;
+    }
+    fputs("<td class=n>", f);
+    fprintf(f, fmt, v);
+    fputs("</td>", f);
+}
+
+static const char *base(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* The SVG element of a figure (from "<svg" on: the XML prolog is dropped). */
+static void figure(FILE *f, const char *title, const char *svg)
+{
+    if (!svg)
+        return;
+    const char *s = strstr(svg, "<svg");
+    if (!s)
+        return;
+    fputs("<figure>", f);
+    fputs(s, f);
+    fputs("<figcaption>", f);
+    esc(f, title);
+    fputs("</figcaption></figure>\n", f);
+}
+
+/* Configuration fields that differ between runs. */
+static void config_diff(FILE *f, const cc_report_inputs *in)
+{
+    static const char *const names[] = {"trace", "policy", "tiers", "mode", "concurrency",
+                                        "block size", "seed", "version"};
+    fputs("<h2>Configuration differences</h2>\n", f);
+    bool any = false;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char v0[300], v[300];
+        bool differs = false;
+        for (size_t u = 0; u < in->n_runs; u++) {
+            const cc_rep_run *r = &in->runs[u];
+            switch (k) {
+            case 0: snprintf(v, sizeof v, "%s", r->trace); break;
+            case 1: snprintf(v, sizeof v, "%s", r->policy); break;
+            case 2: snprintf(v, sizeof v, "%s", r->tiers_spec); break;
+            case 3: snprintf(v, sizeof v, "%s", r->mode); break;
+            case 4: snprintf(v, sizeof v, "%s", r->concurrency); break;
+            case 5: snprintf(v, sizeof v, "%llu", (unsigned long long)r->block_size); break;
+            case 6: snprintf(v, sizeof v, "%llu", (unsigned long long)r->seed); break;
+            default: snprintf(v, sizeof v, "%s", r->version); break;
+            }
+            if (u == 0)
+                memcpy(v0, v, sizeof v0);
+            else if (strcmp(v, v0))
+                differs = true;
+        }
+        if (!differs)
+            continue;
+        if (!any)
+            fputs("<table><tr><th>field</th><th>values, run by run</th></tr>\n", f);
+        any = true;
+        fputs("<tr>", f);
+        td_s(f, names[k]);
+        fputs("<td>", f);
+        for (size_t u = 0; u < in->n_runs; u++) {
+            const cc_rep_run *r = &in->runs[u];
+            switch (k) {
+            case 0: snprintf(v, sizeof v, "%s", r->trace); break;
+            case 1: snprintf(v, sizeof v, "%s", r->policy); break;
+            case 2: snprintf(v, sizeof v, "%s", r->tiers_spec); break;
+            case 3: snprintf(v, sizeof v, "%s", r->mode); break;
+            case 4: snprintf(v, sizeof v, "%s", r->concurrency); break;
+            case 5: snprintf(v, sizeof v, "%llu", (unsigned long long)r->block_size); break;
+            case 6: snprintf(v, sizeof v, "%llu", (unsigned long long)r->seed); break;
+            default: snprintf(v, sizeof v, "%s", r->version); break;
+            }
+            fprintf(f, "%s#%zu: ", u ? "; " : "", u + 1);
+            esc(f, v);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs(any ? "</table>\n" : "<p>All runs share trace, policy, tiers, mode, concurrency, "
+                               "block size, seed and version.</p>\n", f);
+}
+
+static void runs_tables(FILE *f, const cc_report_inputs *in)
+{
+    fputs("<h2>Runs</h2>\n<table><tr><th>#</th><th>results file</th><th>trace</th>"
+          "<th>policy</th><th>tiers</th><th>mode</th><th>concurrency</th><th>requests</th>"
+          "<th>block hit ratio</th><th>token hit ratio</th><th>request hit ratio (mean)</th>"
+          "<th>ideal block hit ratio</th><th>evictions</th><th>bytes moved</th>"
+          "<th>TTFT p50 (s)</th><th>TTFT p90 (s)</th><th>TTFT p99 (s)</th></tr>\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        fprintf(f, "<tr><td>%zu</td>", u + 1);
+        td_s(f, base(r->path));
+        td_s(f, base(r->trace));
+        td_s(f, r->policy);
+        td_s(f, r->tiers_spec[0] ? r->tiers_spec : "(one tier)");
+        td_s(f, r->mode);
+        td_s(f, r->concurrency);
+        td_f(f, "%.0f", (double)r->requests);
+        td_f(f, "%.4f", r->block_hit_ratio);
+        td_f(f, "%.4f", r->token_hit_ratio);
+        td_f(f, "%.4f", r->request_hit_ratio_mean);
+        td_f(f, "%.4f", r->ideal_block_hit_ratio);
+        td_f(f, "%.0f", (double)r->evictions);
+        td_f(f, "%.0f", (double)r->bytes_moved);
+        td_f(f, "%.6f", r->ttft_p50_s);
+        td_f(f, "%.6f", r->ttft_p90_s);
+        td_f(f, "%.6f", r->ttft_p99_s);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    config_diff(f, in);
+    fputs("<h2>Tiers</h2>\n<table><tr><th>#</th><th>tier</th><th>capacity (blocks)</th>"
+          "<th>hit tokens</th><th>share of input tokens</th></tr>\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        for (uint64_t k = 0; k < r->n_tiers; k++) {
+            fprintf(f, "<tr><td>%zu</td>", u + 1);
+            td_s(f, r->tier_name[k]);
+            td_f(f, "%.0f", (double)r->tier_capacity[k]);
+            td_f(f, "%.0f", (double)r->tier_hit_tokens[k]);
+            td_f(f, "%.4f", r->input_tokens ? (double)r->tier_hit_tokens[k] / r->input_tokens
+                                            : NAN);
+            fputs("</tr>\n", f);
+        }
+    }
+    fputs("</table>\n", f);
+}
+
+static void sweeps_table(FILE *f, const cc_report_inputs *in)
+{
+    for (size_t w = 0; w < in->n_sweeps; w++) {
+        const cc_rep_sweep *s = &in->sweeps[w];
+        fputs("<h2>Sweep ", f);
+        esc(f, base(s->path));
+        fprintf(f, " (%zu points)</h2>\n<table><tr><th>policy</th><th>block size</th>"
+                   "<th>capacity (blocks)</th><th>TTL (s)</th><th>pricing</th>"
+                   "<th>block hit ratio</th><th>token hit ratio</th></tr>\n", s->n);
+        for (size_t i = 0; i < s->n; i++) {
+            fputs("<tr>", f);
+            td_s(f, s->policy[i]);
+            td_f(f, "%.0f", s->block_size[i]);
+            td_f(f, "%.0f", s->capacity[i]);
+            td_f(f, "%g", s->ttl_s[i]);
+            td_s(f, s->pricing[i]);
+            td_f(f, "%.4f", s->block_hit_ratio[i]);
+            td_f(f, "%.4f", s->token_hit_ratio[i]);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+static void mrc_table(FILE *f, const cc_report_inputs *in)
+{
+    for (size_t m = 0; m < in->n_mrcs; m++) {
+        const cc_rep_mrc *c = &in->mrcs[m];
+        fputs("<h2>Miss-ratio curve ", f);
+        esc(f, base(c->path));
+        fputs("</h2>\n<table><tr><th>series</th><th>capacity (blocks)</th><th>miss ratio</th>"
+              "</tr>\n", f);
+        for (size_t i = 0; i < c->n; i++) {
+            fputs("<tr>", f);
+            td_s(f, c->series[i]);
+            td_f(f, "%.0f", c->capacity[i]);
+            td_f(f, "%.6f", c->miss_ratio[i]);
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+static void cost_table(FILE *f, const cc_report_inputs *in)
+{
+    for (size_t k = 0; k < in->n_costs; k++) {
+        const cc_rep_cost *c = &in->costs[k];
+        fputs("<h2>Cost against TTL ", f);
+        esc(f, base(c->path));
+        fputs("</h2>\n<table><tr><th>pricing</th><th>TTL (s)</th><th>bill (USD)</th>"
+              "<th>operator cost (USD)</th><th></th></tr>\n", f);
+        for (size_t i = 0; i < c->n; i++) {
+            /* the cheapest TTL of each pricing model's rows */
+            size_t a = i, b = i;
+            while (a > 0 && !strcmp(c->pricing[a - 1], c->pricing[i]))
+                a--;
+            while (b + 1 < c->n && !strcmp(c->pricing[b + 1], c->pricing[i]))
+                b++;
+            size_t best = a;
+            for (size_t j = a; j <= b; j++)
+                if (c->total_usd[j] < c->total_usd[best])
+                    best = j;
+            fputs("<tr>", f);
+            td_s(f, c->pricing[i]);
+            td_f(f, "%g", c->ttl_s[i]);
+            td_f(f, "%.4f", c->total_usd[i]);
+            td_f(f, "%.4f", c->operator_usd[i]);
+            td_s(f, best == i ? "cheapest bill" : "");
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
+}
+
+int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const char *out,
+                    cc_err *err)
+{
+    char *svg[5] = {0};
+    static const char *const titles[5] = {
+        "Miss-ratio curves per policy (mrc CSVs)",
+        "Hit ratio against capacity (sweeps: per policy; runs: per tier)",
+        "TTFT CDF per run", "Cost against TTL per pricing model (bill and operator cost)",
+        "Tier occupancy over time (used / capacity)"};
+    int rc = CC_OK;
+    if (o->plots) {
+        int (*const fn[5])(const cc_report_inputs *, const char *, char **, cc_err *) = {
+            cc_plot_mrc, cc_plot_sweep_capacity, cc_plot_ttft_cdf, cc_plot_cost_ttl,
+            cc_plot_occupancy};
+        for (int i = 0; i < 5 && rc == CC_OK; i++)
+            rc = fn[i](in, o->plot_dir, &svg[i], err);
+    }
+    cc_outfile of;
+    if (rc == CC_OK)
+        rc = cc_outfile_open(&of, out, err);
+    if (rc == CC_OK) {
+        FILE *f = of.f;
+        fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>", f);
+        esc(f, o->title ? o->title : "ctxcache report");
+        fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
+              "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
+              "td,th{border:1px solid #bbb;padding:2px 6px}td.n{text-align:right}"
+              "th{background:#eee}figure{display:inline-block;margin:1em}"
+              "figcaption{text-align:center;font-size:90%}</style></head><body>\n<h1>", f);
+        esc(f, o->title ? o->title : "ctxcache report");
+        fprintf(f, "</h1>\n<p>ctxcache %s; inputs: %zu run(s), %zu sweep(s), %zu miss-ratio "
+                   "curve file(s), %zu cost file(s).</p>\n",
+                CC_VERSION, in->n_runs, in->n_sweeps, in->n_mrcs, in->n_costs);
+        for (int i = 0; i < 5; i++)
+            figure(f, titles[i], svg[i]);
+        if (in->n_runs)
+            runs_tables(f, in);
+        sweeps_table(f, in);
+        mrc_table(f, in);
+        cost_table(f, in);
+        fputs("</body></html>\n", f);
+        rc = cc_outfile_close(&of, out, ferror(f) ? CC_EIO : CC_OK, err);
+    }
+    for (int i = 0; i < 5; i++)
+        free(svg[i]);
+    return rc;
+}

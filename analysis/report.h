@@ -1,0 +1,106 @@
+/*
+ * report.h -- reading results for plots and reports (analysis/report.c,
+ * analysis/plot.c): results files of replays, sweep files, miss-ratio-curve
+ * CSVs (`ctxcache mrc -o`) and cost-against-TTL CSVs (`ctxcache cost --csv`),
+ * and the self-contained HTML report `ctxcache report` writes from them.
+ * Plots and reports read these files only, never a live run.
+ */
+#ifndef CC_REPORT_H
+#define CC_REPORT_H
+
+#include "../core/core.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One replay's results file (docs/results-format.md), the parts a report
+ * shows. */
+typedef struct cc_rep_run {
+    char path[512];
+    char trace[256], policy[128], tiers_spec[256], mode[32], concurrency[32], version[32];
+    uint64_t block_size, seed, requests, input_tokens, evictions, bytes_moved, n_tiers;
+    double block_hit_ratio, token_hit_ratio, request_hit_ratio_mean, ideal_block_hit_ratio;
+    double *ttft_s;            /* requests entries: first_token - arrival, seconds */
+    double ttft_p50_s, ttft_p90_s, ttft_p99_s;
+    char (*tier_name)[32];     /* n_tiers */
+    uint64_t *tier_capacity;   /* n_tiers: capacity_blocks */
+    uint64_t *tier_hit_tokens; /* n_tiers */
+    size_t n_occ;              /* occupancy samples */
+    int64_t *occ_time_ns;      /* n_occ */
+    uint64_t *occ_used;        /* n_occ x n_tiers */
+} cc_rep_run;
+
+/* A sweep file (docs/sweep.md): the columns hit-ratio-against-capacity plots use. */
+typedef struct cc_rep_sweep {
+    char path[512];
+    size_t n;
+    char (*policy)[128];
+    char (*pricing)[64];
+    double *capacity, *block_size, *ttl_s, *block_hit_ratio, *token_hit_ratio;
+} cc_rep_sweep;
+
+/* Rows of an mrc CSV: capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,... */
+typedef struct cc_rep_mrc {
+    char path[512];
+    size_t n;
+    double *capacity, *miss_ratio;
+    char (*series)[96]; /* "policy method" */
+} cc_rep_mrc;
+
+/* Rows of a cost CSV: pricing,ttl_s,total_usd,...,operator_usd */
+typedef struct cc_rep_cost {
+    char path[512];
+    size_t n;
+    char (*pricing)[32];
+    double *ttl_s, *total_usd, *operator_usd;
+} cc_rep_cost;
+
+typedef struct cc_report_inputs {
+    cc_rep_run *runs;
+    size_t n_runs;
+    cc_rep_sweep *sweeps;
+    size_t n_sweeps;
+    cc_rep_mrc *mrcs;
+    size_t n_mrcs;
+    cc_rep_cost *costs;
+    size_t n_costs;
+} cc_report_inputs;
+
+/* Reads path, detected by content: an HDF5 file whose root attribute
+ * `format` is ctxcache-results or ctxcache-sweep, or a CSV whose header is
+ * an mrc or cost table.  Errors name the file and the HDF5 path (attributes
+ * as PATH@NAME) or the CSV line and column: CC_EIO (missing/unreadable),
+ * CC_EFORMAT (anything else it is not). */
+int cc_report_add(cc_report_inputs *in, const char *path, cc_err *err);
+void cc_report_inputs_free(cc_report_inputs *in);
+
+/* Linear-interpolated quantile of the sorted x[0..n) (numpy's default);
+ * NaN for n == 0. */
+double cc_quantile_sorted(const double *x, size_t n, double q);
+
+/* Plots (plot.c): each draws one figure with gnuplot into DIR/NAME.svg and
+ * DIR/NAME.png.  CC_EUNSUP when gnuplot is not installed; CC_EIO when it
+ * fails (its message quoted). */
+int cc_plot_available(void);
+
+typedef struct cc_report_opts {
+    int plots;            /* 0: tables only (--no-plots) */
+    const char *plot_dir; /* where the PNG and SVG files go (made if missing) */
+    const char *title;
+} cc_report_opts;
+
+/* Writes the HTML report to out (atomically: OUT.tmp renamed): tables of
+ * the runs, their differences, tiers, sweeps, curves and costs, and (with
+ * plots) the figures inlined as SVG.  The same inputs give the same bytes. */
+int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const char *out,
+                    cc_err *err);
+
+/* The figures (plot.c), used by cc_report_write; each returns CC_OK and the
+ * SVG text in *svg (malloc'd) or an error.  name: file stem in o->plot_dir. */
+int cc_plot_mrc(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+int cc_plot_sweep_capacity(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+int cc_plot_ttft_cdf(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+int cc_plot_cost_ttl(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+int cc_plot_occupancy(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+
+#endif

@@ -1,0 +1,342 @@
+/* test_report.c -- results files, plots and the HTML report: tier occupancy
+ * samples on a hand-computed trace, the results file's configuration and
+ * occupancy read back by h5py (an independent reader), quantiles against
+ * numpy's definition computed by hand, the report's tables against the
+ * replay's own JSON, well-formed SVG (python3's xml.etree), byte-identical
+ * reruns, and a table of bad inputs (each: exit status 1 and a message
+ * naming the file and the HDF5 path or CSV line). */
+#include "testutil.h"
+#include "analysis/report.h"
+#include "core/replay.h"
+
+#include <jansson.h>
+
+static void add(cc_trace *t, int64_t at_ms, uint32_t in, const uint64_t *b, uint32_t nb)
+{
+    cc_request r = {0};
+    r.arrival_ns = at_ms * 1000000;
+    r.input_tokens = in;
+    r.output_tokens = 1;
+    r.group_id = CC_NO_GROUP;
+    r.blocks = b;
+    r.n_blocks = nb;
+    assert_int_equal(cc_trace_append(t, &r), CC_OK);
+}
+
+/* Block size 4: r0 [1 2 3], r1 [1 2 4], r2 [5 2 3], r3 [1 2 3]; prefix
+ * mode, LRU, room for 10 blocks (nothing is evicted):
+ *   after r0 the cache holds 1 2 3                        -> 3 blocks
+ *   after r1 also 4                                       -> 4
+ *   after r2 also 5 (2 and 3 are already cached)          -> 5
+ *   after r3 nothing new                                  -> 5
+ * With 4 requests a sample is taken after every request (ceil(4/256) = 1). */
+static void test_occupancy_samples(void **state)
+{
+    (void)state;
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = true;
+    uint64_t b0[] = {1, 2, 3}, b1[] = {1, 2, 4}, b2[] = {5, 2, 3};
+    add(&t, 0, 10, b0, 3);
+    add(&t, 1000, 12, b1, 3);
+    add(&t, 2000, 9, b2, 3);
+    add(&t, 4000, 10, b0, 3);
+    cc_pc_config c;
+    memset(&c, 0, sizeof c);
+    c.kv_bytes_per_block = 100;
+    c.n_tiers = 1;
+    strcpy(c.tiers[0].name, "hbm");
+    c.tiers[0].capacity_blocks = 10;
+    c.tiers[0].policy = cc_policy_find("lru");
+    cc_replay_opts o = {.keep_records = true};
+    cc_replay_result r;
+    cc_err e = {0};
+    assert_int_equal(cc_replay(&t, &c, &o, &r, &e), CC_OK);
+    assert_int_equal(r.n_occupancy, 4);
+    const uint64_t used[] = {3, 4, 5, 5};
+    const int64_t at[] = {0, 1000000000, 2000000000, 4000000000};
+    for (size_t s = 0; s < 4; s++) {
+        assert_int_equal(r.occupancy_request[s], s);
+        assert_int_equal(r.occupancy_time_ns[s], at[s]);
+        assert_int_equal(r.occupancy_used_blocks[s], used[s]);
+    }
+    cc_replay_result_free(&r);
+    /* without records: no samples */
+    o.keep_records = false;
+    assert_int_equal(cc_replay(&t, &c, &o, &r, &e), CC_OK);
+    assert_int_equal(r.n_occupancy, 0);
+    assert_null(r.occupancy_request);
+    cc_replay_result_free(&r);
+    cc_trace_free(&t);
+}
+
+/* numpy.quantile([1, 2, 4, 8], q) (linear): q=0.5 -> 3, q=0.9 -> 4 + 0.7*4 =
+ * 6.8, q=1/3 -> 2; one value -> itself; none -> NaN. */
+static void test_quantiles(void **state)
+{
+    (void)state;
+    const double x[] = {1, 2, 4, 8};
+    assert_float_equal(cc_quantile_sorted(x, 4, 0.5), 3.0, 1e-12);
+    assert_float_equal(cc_quantile_sorted(x, 4, 0.9), 6.8, 1e-12);
+    assert_float_equal(cc_quantile_sorted(x, 4, 1.0 / 3), 2.0, 1e-12);
+    assert_float_equal(cc_quantile_sorted(x, 4, 0), 1.0, 0);
+    assert_float_equal(cc_quantile_sorted(x, 4, 1), 8.0, 0);
+    assert_float_equal(cc_quantile_sorted(x + 2, 1, 0.7), 4.0, 0);
+    assert_true(isnan(cc_quantile_sorted(x, 0, 0.5)));
+}
+
+/* A default workload, two replays, an mrc CSV and a cost CSV (shared by the
+ * tests below; made once). */
+static char g_trace[512], g_r1[512], g_r2[512], g_mrc[512], g_cost[512];
+
+static void run_ok(const char *cmd)
+{
+    char *out = NULL;
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    free(out);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char cmd[3000];
+    tu_tmp_path(g_trace, sizeof g_trace, "rep_trace.h5");
+    tu_tmp_path(g_r1, sizeof g_r1, "rep_r1.h5");
+    tu_tmp_path(g_r2, sizeof g_r2, "rep_r2.h5");
+    tu_tmp_path(g_mrc, sizeof g_mrc, "rep_mrc.csv");
+    tu_tmp_path(g_cost, sizeof g_cost, "rep_cost.csv");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1", tu_bin(), g_trace);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:2000,dram:10000 --seed 3 -o %s",
+             tu_bin(), g_trace, g_r1);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 3000 --policy s3fifo -o %s",
+             tu_bin(), g_trace, g_r2);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s mrc %s --policy lru --sizes 500,2000,8000 -o %s", tu_bin(),
+             g_trace, g_mrc);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "%s cost %s --pricing gemini-explicit,moonshot-2024 --ttl-sweep 60,600 --csv %s",
+             tu_bin(), g_trace, g_cost);
+    run_ok(cmd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(g_trace);
+    unlink(g_r1);
+    unlink(g_r2);
+    unlink(g_mrc);
+    unlink(g_cost);
+    return 0;
+}
+
+/* The results file holds the configuration, seed, version and occupancy
+ * (h5py reads them; the last sample equals the tiers' final fill). */
+static void test_results_file_h5py(void **state)
+{
+    (void)state;
+    char cmd[3000], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); a=f.attrs; "
+             "s=lambda v: v.decode() if isinstance(v, bytes) else v; "
+             "assert s(a['format'])=='ctxcache-results'; assert s(a['ctxcache_version'])=='%s'; "
+             "assert int(a['seed'])==3; assert s(a['tiers_spec'])=='hbm:2000,dram:10000'; "
+             "o=f['occupancy']; u=o['used_blocks'][:]; n=len(o['request']); "
+             "assert u.shape==(n,2) and n==250, (u.shape, n); "
+             "assert list(o['request'][:3])==[15,31,47] and o['request'][-1]==3999; "
+             "assert list(u[-1])==[2000,10000], u[-1]; "
+             "assert all(u[i][0]<=u[i+1][0] for i in range(n-1))\"",
+             g_r1, CC_VERSION);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+}
+
+static char *report(const char *inputs, const char *name, int plots, int *status)
+{
+    char cmd[3000], html[512];
+    tu_tmp_path(html, sizeof html, name);
+    snprintf(cmd, sizeof cmd, "%s report %s -o %s%s", tu_bin(), inputs, html,
+             plots ? "" : " --no-plots");
+    char *out = NULL;
+    *status = tu_run(cmd, &out);
+    if (*status != 0)
+        return out;
+    free(out);
+    size_t n;
+    return tu_slurp(html, &n);
+}
+
+/* The tables carry the replay's own figures (its --json, formatted as the
+ * report formats them). */
+static void test_report_tables(void **state)
+{
+    (void)state;
+    char cmd[3000], *out = NULL, inputs[2100];
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 3000 --policy s3fifo --json",
+             tu_bin(), g_trace);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    json_error_t je;
+    json_t *j = json_loads(strchr(out, '{'), JSON_DISABLE_EOF_CHECK, &je);
+    assert_non_null(j);
+    free(out);
+    char bhr[64], thr[64];
+    snprintf(bhr, sizeof bhr, "<td class=n>%.4f</td>",
+             json_real_value(json_object_get(j, "block_hit_ratio")));
+    snprintf(thr, sizeof thr, "<td class=n>%.4f</td>",
+             json_real_value(json_object_get(j, "token_hit_ratio")));
+    json_decref(j);
+    snprintf(inputs, sizeof inputs, "%s %s %s %s", g_r1, g_r2, g_mrc, g_cost);
+    int st;
+    char *html = report(inputs, "rep_tables.html", 0, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    assert_non_null(strstr(html, bhr));
+    assert_non_null(strstr(html, thr));
+    assert_non_null(strstr(html, "<td>s3fifo</td>"));
+    /* configuration differences: the policies and tiers differ */
+    assert_non_null(strstr(html, "<td>policy</td><td>#1: lru; #2: s3fifo</td>"));
+    /* the mrc rows (8000 blocks) and the cost rows (both models) */
+    assert_non_null(strstr(html, "<td class=n>8000</td>"));
+    assert_non_null(strstr(html, "<td>moonshot-2024</td>"));
+    assert_non_null(strstr(html, "cheapest bill"));
+    assert_null(strstr(html, "<svg")); /* --no-plots */
+    free(html);
+}
+
+/* With gnuplot: five figures inlined, each well-formed SVG; PNG and SVG
+ * files beside; a second run gives the same bytes. */
+static void test_report_plots(void **state)
+{
+    (void)state;
+    if (!cc_plot_available()) {
+        printf("skipped: gnuplot not installed\n");
+        skip();
+    }
+    char inputs[2100], sweep[512], cmd[3000];
+    tu_tmp_path(sweep, sizeof sweep, "rep_sweep.h5");
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s", tu_bin(), sweep);
+    run_ok(cmd);
+    snprintf(inputs, sizeof inputs, "%s %s %s %s %s", g_r1, g_r2, sweep, g_mrc, g_cost);
+    int st;
+    char *a = report(inputs, "rep_plots_a.html", 1, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", a);
+    char *b = report(inputs, "rep_plots_b.html", 1, &st);
+    assert_int_equal(st, 0);
+    assert_string_equal(a, b);
+    int figs = 0;
+    for (const char *p = a; (p = strstr(p, "<svg")); p++)
+        figs++;
+    assert_int_equal(figs, 5);
+    free(a);
+    free(b);
+    char html[512];
+    tu_tmp_path(html, sizeof html, "rep_plots_a.html");
+    html[strlen(html) - 5] = '\0';
+    /* the SVG files parse as XML; PNGs start with the PNG signature; the
+     * two runs' files are identical */
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import xml.etree.ElementTree as E, sys\n"
+             "for n in ['mrc','hit_capacity','ttft_cdf','cost_ttl','occupancy']:\n"
+             "    r=E.parse('%s_plots/'+n+'.svg').getroot(); assert r.tag.endswith('svg'), n\n"
+             "    p=open('%s_plots/'+n+'.png','rb').read(); assert p[:8]==b'\\\\x89PNG\\\\r\\\\n\\\\x1a\\\\n', n\n"
+             "    for x in ('.svg','.png'):\n"
+             "        assert open('%s_plots/'+n+x,'rb').read()==open('%.*s_b_plots/'+n+x,'rb').read(), n+x\n\"",
+             html, html, html, (int)strlen(html) - 2, html);
+    char *out = NULL;
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("svg/png check: %s\n%s", cmd, out);
+    free(out);
+    unlink(sweep);
+}
+
+/* Bad inputs: exit status 1 and the file, HDF5 path or line named. */
+static void test_report_bad_inputs(void **state)
+{
+    (void)state;
+    char p[512], cmd[3000];
+    /* a results file without /requests/first_token_ns (h5py deletes it) */
+    char broken[512];
+    tu_tmp_path(broken, sizeof broken, "rep_broken.h5");
+    snprintf(cmd, sizeof cmd,
+             "cp %s %s && /usr/bin/python3 -c \"import h5py; f=h5py.File('%s','r+'); "
+             "del f['requests/first_token_ns']\"", g_r1, broken, broken);
+    run_ok(cmd);
+    char notours[512];
+    tu_tmp_path(notours, sizeof notours, "rep_notours.h5");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py, numpy; f=h5py.File('%s','w'); "
+             "f.attrs['format']=numpy.bytes_('something-else')\"", notours);
+    run_ok(cmd);
+    const struct {
+        const char *name, *text; /* text NULL: the path below is used as is */
+        const char *path;
+        const char *want1, *want2;
+    } cases[] = {
+        {"missing", NULL, "/nonexistent/x.h5", "/nonexistent/x.h5", "cannot open"},
+        {"empty", "", NULL, "rep_bad_empty", "empty"},
+        {"garbage", "hello world\n1,2,3\n", NULL, "rep_bad_garbage", "header"},
+        {"binary", "\x01\x02\x00\x03", NULL, "rep_bad_binary", "binary data"},
+        {"mrc bad number",
+         "capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,sample_rate,seed\n"
+         "10,0.5,0.5,lru,prefix,exact,1,\n20,half,0.5,lru,prefix,exact,1,\n",
+         NULL, ":3:", "miss_ratio"},
+        {"mrc short row",
+         "capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,sample_rate,seed\n"
+         "10,0.5\n", NULL, ":2:", "columns"},
+        {"mrc header only",
+         "capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,sample_rate,seed\n", NULL,
+         "rep_bad_mrc header only", "no rows"},
+        {"cost bad ttl",
+         "pricing,ttl_s,total_usd,input_uncached_usd,cache_write_usd,cache_read_usd,storage_usd,"
+         "creation_fee_usd,hit_fee_usd,output_usd,read_tokens,written_tokens,uncached_tokens,"
+         "objects,hits,token_hours_stored,operator_usd\n"
+         "p,soon,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", NULL, ":2:", "ttl_s"},
+        {"missing dataset", NULL, broken, "/requests/first_token_ns", "missing"},
+        {"other format", NULL, notours, "/@format", "something-else"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = cases[i].path;
+        if (cases[i].text) {
+            char name[64];
+            snprintf(name, sizeof name, "rep_bad_%s", cases[i].name);
+            tu_write_tmp(p, sizeof p, name, cases[i].text,
+                         !strcmp(cases[i].name, "binary") ? 4 : strlen(cases[i].text));
+            path = p;
+        }
+        char inputs[1200];
+        snprintf(inputs, sizeof inputs, "%s '%s'", g_r2, path);
+        int st;
+        char *out = report(inputs, "rep_bad.html", 0, &st);
+        if (st != 1 || !strstr(out, cases[i].want1) || !strstr(out, cases[i].want2))
+            fail_msg("case %s: status %d, output: %s", cases[i].name, st, out);
+        free(out);
+    }
+    /* nothing was written for the failed runs */
+    tu_tmp_path(p, sizeof p, "rep_bad.html");
+    assert_int_equal(access(p, F_OK), -1);
+    /* usage */
+    snprintf(cmd, sizeof cmd, "%s report", tu_bin());
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    unlink(broken);
+    unlink(notours);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_occupancy_samples),
+        cmocka_unit_test(test_quantiles),
+        cmocka_unit_test(test_results_file_h5py),
+        cmocka_unit_test(test_report_tables),
+        cmocka_unit_test(test_report_plots),
+        cmocka_unit_test(test_report_bad_inputs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
