@@ -149,8 +149,20 @@ run: $(BIN)
 	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE)
 	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --json \
 	  -o $(BUILD)/run/results.h5 > $(BUILD)/run/replay.json
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --concurrency immediate \
+	  -o $(BUILD)/run/results_serving.h5 > /dev/null
+	./$(BIN) replay $(BUILD)/run/default.h5 --tiers hbm:2000,dram:10000 --policy s3fifo \
+	  --concurrency immediate -o $(BUILD)/run/results_s3fifo.h5 > /dev/null
+	./$(BIN) mrc $(BUILD)/run/default.h5 --policy lru --sizes auto -o $(BUILD)/run/mrc.csv > /dev/null
+	./$(BIN) cost $(BUILD)/run/default.h5 --pricing gemini-explicit,moonshot-2024,anthropic-5m \
+	  --ttl-sweep 60,300,900,3600 --csv $(BUILD)/run/cost.csv > /dev/null
+	./$(BIN) sweep examples/sweep.spec -o $(BUILD)/run/sweep.h5 > /dev/null
+	./$(BIN) report $(BUILD)/run/results.h5 $(BUILD)/run/results_serving.h5 \
+	  $(BUILD)/run/results_s3fifo.h5 $(BUILD)/run/sweep.h5 $(BUILD)/run/mrc.csv \
+	  $(BUILD)/run/cost.csv -o $(BUILD)/run/report.html --title "ctxcache: default workload"
 	@echo "results: $(BUILD)/run/results.h5 (per-request table and configuration)," \
 	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
+	@echo "report: $(BUILD)/run/report.html (open it in a browser; figures in $(BUILD)/run/report_plots)"
 
 test: $(BIN) $(TEST_BIN)
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)

@@ -8,6 +8,7 @@
  */
 #include "report.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -288,5 +289,93 @@ int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const c
     }
     for (int i = 0; i < 5; i++)
         free(svg[i]);
+    return rc;
+}
+
+/* ---- summaries ---------------------------------------------------------------- */
+
+static void csv_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *err)
+{
+    cc_outfile of;
+    int rc = cc_outfile_open(&of, out, err);
+    if (rc)
+        return rc;
+    FILE *f = of.f;
+    fputs("results,trace,policy,tiers,mode,concurrency,block_size,seed,requests,"
+          "block_hit_ratio,token_hit_ratio,request_hit_ratio_mean,ideal_block_hit_ratio,"
+          "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        const char *strs[] = {r->path, r->trace, r->policy, r->tiers_spec, r->mode,
+                              r->concurrency};
+        for (size_t k = 0; k < 6; k++) {
+            csv_str(f, strs[k]);
+            fputc(',', f);
+        }
+        fprintf(f, "%llu,%llu,%llu,%.17g,%.17g,%.17g,%.17g,%llu,%llu,%.17g,%.17g,%.17g,",
+                (unsigned long long)r->block_size, (unsigned long long)r->seed,
+                (unsigned long long)r->requests, r->block_hit_ratio, r->token_hit_ratio,
+                r->request_hit_ratio_mean, r->ideal_block_hit_ratio,
+                (unsigned long long)r->evictions, (unsigned long long)r->bytes_moved,
+                r->ttft_p50_s, r->ttft_p90_s, r->ttft_p99_s);
+        csv_str(f, r->version);
+        fputc('\n', f);
+    }
+    return cc_outfile_close(&of, out, ferror(f) ? CC_EIO : CC_OK, err);
+}
+
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *err)
+{
+    json_t *arr = json_array();
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        json_t *o = json_object();
+        json_object_set_new(o, "results", json_string(r->path));
+        json_object_set_new(o, "trace", json_string(r->trace));
+        json_object_set_new(o, "policy", json_string(r->policy));
+        json_object_set_new(o, "tiers", json_string(r->tiers_spec));
+        json_object_set_new(o, "mode", json_string(r->mode));
+        json_object_set_new(o, "concurrency", json_string(r->concurrency));
+        json_object_set_new(o, "block_size", json_integer((json_int_t)r->block_size));
+        json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
+        json_object_set_new(o, "requests", json_integer((json_int_t)r->requests));
+        json_object_set_new(o, "block_hit_ratio", num_or_null(r->block_hit_ratio));
+        json_object_set_new(o, "token_hit_ratio", num_or_null(r->token_hit_ratio));
+        json_object_set_new(o, "request_hit_ratio_mean", num_or_null(r->request_hit_ratio_mean));
+        json_object_set_new(o, "ideal_block_hit_ratio", num_or_null(r->ideal_block_hit_ratio));
+        json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
+        json_object_set_new(o, "bytes_moved", json_integer((json_int_t)r->bytes_moved));
+        json_object_set_new(o, "ttft_p50_s", num_or_null(r->ttft_p50_s));
+        json_object_set_new(o, "ttft_p90_s", num_or_null(r->ttft_p90_s));
+        json_object_set_new(o, "ttft_p99_s", num_or_null(r->ttft_p99_s));
+        json_object_set_new(o, "ctxcache_version", json_string(r->version));
+        json_array_append_new(arr, o);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "runs", arr);
+    cc_outfile of;
+    int rc = cc_outfile_open(&of, out, err);
+    if (rc == CC_OK) {
+        int w = json_dumpf(root, of.f, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+        fputc('\n', of.f);
+        rc = cc_outfile_close(&of, out, w || ferror(of.f) ? CC_EIO : CC_OK, err);
+    }
+    json_decref(root);
     return rc;
 }

@@ -95,6 +95,12 @@ typedef struct cc_report_opts {
 int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const char *out,
                     cc_err *err);
 
+/* One row per run (the runs table: file, trace, policy, tiers, mode,
+ * concurrency, requests, hit ratios, evictions, bytes moved, TTFT
+ * percentiles) as CSV or JSON (an array of objects), written atomically. */
+int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *err);
+int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *err);
+
 /* The figures (plot.c), used by cc_report_write; each returns CC_OK and the
  * SVG text in *svg (malloc'd) or an error.  name: file stem in o->plot_dir. */
 int cc_plot_mrc(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);

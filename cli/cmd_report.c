@@ -29,23 +29,29 @@ static const char report_help[] =
     "                      plus _plots)\n"
     "  --no-plots          tables only (no gnuplot needed)\n"
     "  --title T           the page's title\n"
+    "  --summary-csv FILE  also the runs table as CSV (one row per results file)\n"
+    "  --summary-json FILE also the runs table as JSON ({\"runs\": [...]})\n"
     "\n"
     "Needs gnuplot (make deps installs gnuplot-nox) unless --no-plots.  The same inputs\n"
     "give the same page and figures, byte for byte.\n"
     "\n"
     "examples:\n"
     "  ctxcache report build/run/results.h5 -o build/run/report.html\n"
-    "  ctxcache report lru.h5 s3fifo.h5 arc.h5 mrc.csv cost.csv sweep.h5 -o compare.html\n";
+    "  ctxcache report lru.h5 s3fifo.h5 arc.h5 mrc.csv cost.csv sweep.h5 -o compare.html\n"
+    "  ctxcache report a.h5 b.h5 --no-plots --summary-csv runs.csv --summary-json runs.json\n";
 
 int cmd_report(int argc, char **argv)
 {
     const char *cmd = "report";
-    enum { OPT_PLOTS = 1000, OPT_NOPLOTS, OPT_TITLE };
+    enum { OPT_PLOTS = 1000, OPT_NOPLOTS, OPT_TITLE, OPT_SCSV, OPT_SJSON };
     static const struct option long_opts[] = {
         {"output", required_argument, NULL, 'o'}, {"plots", required_argument, NULL, OPT_PLOTS},
         {"no-plots", no_argument, NULL, OPT_NOPLOTS}, {"title", required_argument, NULL, OPT_TITLE},
+        {"summary-csv", required_argument, NULL, OPT_SCSV},
+        {"summary-json", required_argument, NULL, OPT_SJSON},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *out = "report.html", *plot_dir = NULL, *title = NULL;
+    const char *out = "report.html", *plot_dir = NULL, *title = NULL, *scsv = NULL,
+               *sjson = NULL;
     int plots = 1, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
@@ -54,6 +60,8 @@ int cmd_report(int argc, char **argv)
         case OPT_PLOTS: plot_dir = optarg; break;
         case OPT_NOPLOTS: plots = 0; break;
         case OPT_TITLE: title = optarg; break;
+        case OPT_SCSV: scsv = optarg; break;
+        case OPT_SJSON: sjson = optarg; break;
         case 'h': fputs(report_help, stdout); return 0;
         default: return cli_usage_error(cmd, "bad option (see ctxcache report --help)");
         }
@@ -84,6 +92,10 @@ int cmd_report(int argc, char **argv)
     }
     cc_report_opts o = {.plots = plots, .plot_dir = plot_dir, .title = title};
     int rc = cc_report_write(&in, &o, out, &err);
+    if (rc == CC_OK && scsv)
+        rc = cc_report_summary_csv(&in, scsv, &err);
+    if (rc == CC_OK && sjson)
+        rc = cc_report_summary_json(&in, sjson, &err);
     cc_report_inputs_free(&in);
     if (rc != CC_OK)
         return cli_fail(cmd, &err);

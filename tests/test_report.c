@@ -328,6 +328,36 @@ static void test_report_bad_inputs(void **state)
     unlink(notours);
 }
 
+/* The summaries: python's csv and json modules read them; the figures equal
+ * the replay's own --json. */
+static void test_summaries(void **state)
+{
+    (void)state;
+    char cmd[4000], csv[512], js[512], html[512], *out = NULL;
+    tu_tmp_path(csv, sizeof csv, "rep_sum.csv");
+    tu_tmp_path(js, sizeof js, "rep_sum.json");
+    tu_tmp_path(html, sizeof html, "rep_sum.html");
+    snprintf(cmd, sizeof cmd, "%s report %s %s --no-plots -o %s --summary-csv %s --summary-json %s",
+             tu_bin(), g_r1, g_r2, html, csv, js);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "%s replay %s --capacity-blocks 3000 --policy s3fifo --json > %s.replay.json && "
+             "/usr/bin/python3 -c \"import csv, json\n"
+             "rows=list(csv.DictReader(open('%s')))\n"
+             "j=json.load(open('%s'))['runs']\n"
+             "r=json.load(open('%s.replay.json'))\n"
+             "assert len(rows)==2 and len(j)==2\n"
+             "assert rows[1]['policy']=='s3fifo' and j[1]['policy']=='s3fifo'\n"
+             "for k in ('block_hit_ratio','token_hit_ratio','request_hit_ratio_mean'):\n"
+             "    assert abs(float(rows[1][k])-r[k])<1e-9 and abs(j[1][k]-r[k])<1e-9, (k, rows[1][k], r[k])\n"
+             "assert int(rows[1]['evictions'])==r['evictions']==j[1]['evictions']\n"
+             "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n\"",
+             tu_bin(), g_trace, csv, csv, js, csv);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("summary check: %s", out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_report_tables),
         cmocka_unit_test(test_report_plots),
         cmocka_unit_test(test_report_bad_inputs),
+        cmocka_unit_test(test_summaries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
