@@ -26,6 +26,7 @@ typedef struct cc_results_run {
     const cc_sim_result *sim;
     const cc_sim_config *sim_config;
     const char *hardware, *model;  /* profile names */
+    const char *backend;           /* "sim", "rates", "cpu", "cuda" (NULL: "rates") */
 } cc_results_run;
 
 /* Writes run to path atomically (PATH.tmp beside it, renamed on success,

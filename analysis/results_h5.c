@@ -341,6 +341,7 @@ static int write_all(w *W, const cc_results_run *run)
     TRY(attr_u64(W, "trace_seed", t->seed));
     TRY(attr_str(W, "mode", cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
     TRY(attr_str(W, "concurrency", cc_concurrency_name(r->concurrency)));
+    TRY(attr_str(W, "backend", run->backend ? run->backend : "rates"));
     TRY(attr_u64(W, "block_size", t->block_size));
     TRY(attr_u64(W, "seed", cfg->seed));
     TRY(attr_u64(W, "kv_bytes_per_token", run->kv_bytes_per_token));

@@ -891,7 +891,7 @@ int cmd_replay(int argc, char **argv)
         cc_results_run run = {
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
             .sim = simr, .sim_config = simr ? &sc : NULL, .hardware = sv.hardware,
-            .model = sv.model,
+            .model = sv.model, .backend = backend,
             .tiers_spec = tiers, .kv_bytes_per_token = kvb_token,
             .ideal_block_hit_ratio = s.ideal_block_hit_ratio,
             .ideal_token_hit_ratio = s.ideal_token_hit_ratio,

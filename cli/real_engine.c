@@ -6,6 +6,7 @@
  * driver.  Errors are printed here; functions return the exit status.
  */
 #include "cli.h"
+#include "../core/progress.h"
 #include "gpu/gpu.h"
 #include "sim/engine_calib.h"
 #include "sim/engine_executor.h"
@@ -90,11 +91,12 @@ void cli_engine_close(cli_engine *ce)
     memset(ce, 0, sizeof *ce);
 }
 
+/* core/progress.h: a line on stderr only when it is a terminal (and not CI) */
 static void progress(void *arg, size_t done, size_t total)
 {
-    fprintf(stderr, "\r%s: point %zu of %zu", (const char *)arg, done, total);
-    if (done == total)
-        fprintf(stderr, "\n");
+    (void)arg;
+    (void)total;
+    cc_progress_update(done);
 }
 
 int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
@@ -119,8 +121,10 @@ int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
     if (rc)
         return rc;
     cc_sim_model_from_engine(&ce.cfg, o.dtype, &out->model);
-    rc = cc_engine_calib_measure(ce.e, &g, repeats, isatty(2) ? progress : NULL, (void *)cmd,
-                                 &out->pts, &out->n_pts, &err);
+    cc_progress_begin(cmd, cc_engine_calib_n_points(&g));
+    rc = cc_engine_calib_measure(ce.e, &g, repeats, progress, (void *)cmd, &out->pts,
+                                 &out->n_pts, &err);
+    cc_progress_end();
     cli_engine_close(&ce);
     if (rc != CC_OK)
         return cli_fail(cmd, &err);

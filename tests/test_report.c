@@ -146,7 +146,7 @@ static void test_results_file_h5py(void **state)
              "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); a=f.attrs; "
              "s=lambda v: v.decode() if isinstance(v, bytes) else v; "
              "assert s(a['format'])=='ctxcache-results'; assert s(a['ctxcache_version'])=='%s'; "
-             "assert int(a['seed'])==3; assert s(a['tiers_spec'])=='hbm:2000,dram:10000'; "
+             "assert int(a['seed'])==3; assert s(a['tiers_spec'])=='hbm:2000,dram:10000'; assert s(a['backend'])=='sim'; "
              "o=f['occupancy']; u=o['used_blocks'][:]; n=len(o['request']); "
              "assert u.shape==(n,2) and n==250, (u.shape, n); "
              "assert list(o['request'][:3])==[15,31,47] and o['request'][-1]==3999; "
