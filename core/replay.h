@@ -34,7 +34,8 @@
  *   cached (no room) is computed by the first waiter that resumes.  No block
  *   is ever computed by two requests at once.
  *
- * Service-time model (a stand-in until the simulator in sim/ replaces it)
+ * Service-time model (`--backend rates`; the simulator in sim/driver.c times
+ * requests by default and drives this cache through the same API)
  * ------------------------------------------------------------------------
  * servers (0 = unlimited): a request holds one server from start to finish;
  *   arrivals wait in FIFO order for a free server (queue_wait = start -
