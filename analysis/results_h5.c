@@ -17,6 +17,8 @@
  */
 #include "results.h"
 
+#include "../core/h5io.h"
+
 #include <hdf5.h>
 
 #include <errno.h>
@@ -27,121 +29,41 @@
 #define RESULTS_FORMAT "ctxcache-results"
 #define SCHEMA_MAJOR 1
 #define SCHEMA_MINOR 0
-#define CHUNK_ROWS 32768
-#define DEFLATE_LEVEL 3
 
 typedef struct w {
-    const char *path;
-    cc_err *err;
-    hid_t file, gcpl;
+    cc_h5w h;      /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
     void *scratch;
 } w;
 
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc)
-        snprintf((char *)data, 200, "%s", e->desc);
-    return 0;
-}
-
-static int fail(w *W, const char *where, const char *what)
-{
-    char h5msg[200] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, h5msg);
-    return cc_err_set(W->err, CC_EIO, W->path, 0, where, "%s%s%s%s", what,
-                      h5msg[0] ? " (HDF5: " : "", h5msg, h5msg[0] ? ")" : "");
-}
-
-static hid_t string_type(size_t size)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, size ? size : 1) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
-                   H5Tset_strpad(t, H5T_STR_NULLPAD) < 0)) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static int attr(w *W, const char *name, hid_t ftype, hid_t mtype, const void *val)
-{
-    int rc = CC_OK;
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = space < 0 ? -1 : H5Acreate2(W->file, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, mtype, val) < 0)
-        rc = fail(W, name, "cannot write root attribute");
-    if (a >= 0)
-        H5Aclose(a);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
-}
-
 static int attr_u64(w *W, const char *name, uint64_t v)
 {
-    return attr(W, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+    return cc_h5w_attr_u64(&W->h, "/", name, v);
 }
 static int attr_i64(w *W, const char *name, int64_t v)
 {
-    return attr(W, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+    return cc_h5w_attr_i64(&W->h, "/", name, v);
 }
 static int attr_f64(w *W, const char *name, double v)
 {
-    return attr(W, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+    return cc_h5w_attr_f64(&W->h, "/", name, v);
 }
 static int attr_str(w *W, const char *name, const char *s)
 {
-    size_t len = strlen(s);
-    hid_t t = string_type(len);
-    if (t < 0)
-        return fail(W, name, "cannot make a string type");
-    int rc = attr(W, name, t, t, len ? s : "");
-    H5Tclose(t);
-    return rc;
+    return cc_h5w_attr_str(&W->h, "/", name, s);
 }
 
 static int group(w *W, const char *path)
 {
-    hid_t g = H5Gcreate2(W->file, path, H5P_DEFAULT, W->gcpl, H5P_DEFAULT);
-    if (g < 0)
-        return fail(W, path, "cannot create group");
-    H5Gclose(g);
-    return CC_OK;
+    return cc_h5w_group(&W->h, path);
 }
 
 /* rank 1 (cols 0) or 2 (rows x cols); chunked + compressed when chunk. */
 static int dataset(w *W, const char *path, hid_t ftype, hid_t mtype, size_t rows, size_t cols,
                    const void *data, bool chunk)
 {
-    int rc = CC_OK;
-    int rank = cols ? 2 : 1;
     hsize_t dims[2] = {rows, cols};
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ds = -1;
-    if (space < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0)
-        goto h5fail;
-    if (chunk && rows > 0) {
-        hsize_t c[2] = {rows < CHUNK_ROWS ? rows : CHUNK_ROWS, cols};
-        if (H5Pset_chunk(dcpl, rank, c) < 0 || H5Pset_shuffle(dcpl) < 0 ||
-            H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)
-            goto h5fail;
-    }
-    ds = H5Dcreate2(W->file, path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (ds < 0 || (rows * (cols ? cols : 1) > 0 &&
-                   H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-        goto h5fail;
-    goto done;
-h5fail:
-    rc = fail(W, path, "cannot write dataset");
-done:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
+    return cc_h5w_dataset(&W->h, path, ftype, mtype, cols ? 2 : 1, dims, data,
+                          chunk ? CC_H5_COMPRESS : CC_H5_PLAIN);
 }
 
 /* Per-request columns gathered from the records into the scratch array. */
@@ -188,22 +110,7 @@ static const char *tier_policy(const cc_tier_config *tc)
 
 static int tier_strings(w *W, const char *path, uint32_t T, const char *const *s)
 {
-    size_t width = 1;
-    for (uint32_t k = 0; k < T; k++)
-        if (strlen(s[k]) > width)
-            width = strlen(s[k]);
-    char *buf = calloc(T ? T : 1, width);
-    if (!buf)
-        return cc_err_set(W->err, CC_ENOMEM, W->path, 0, path, "out of memory");
-    for (uint32_t k = 0; k < T; k++)
-        memcpy(buf + k * width, s[k], strlen(s[k]));
-    hid_t st = string_type(width);
-    int rc = st < 0 ? fail(W, path, "cannot make a string type")
-                    : dataset(W, path, st, st, T, 0, buf, false);
-    if (st >= 0)
-        H5Tclose(st);
-    free(buf);
-    return rc;
+    return cc_h5w_strings(&W->h, path, s, T);
 }
 
 /* The simulator's per-request columns (/sim/requests/...) and its
@@ -222,31 +129,14 @@ static int tier_strings(w *W, const char *path, uint32_t T, const char *const *s
 #define SIM_U32(path, expr) SIM_COL(path, uint32_t, H5T_STD_U32LE, H5T_NATIVE_UINT32, expr)
 #define SIM_F64(path, expr) SIM_COL(path, double, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, expr)
 
-static int sim_attr_f64(w *W, hid_t g, const char *name, double v)
+static int sim_attr_f64(w *W, const char *name, double v)
 {
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = sp < 0 ? -1 : H5Acreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int ok = a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return ok ? CC_OK : fail(W, name, "cannot write attribute of /sim");
+    return cc_h5w_attr_f64(&W->h, "/sim", name, v);
 }
 
-static int sim_attr_str(w *W, hid_t g, const char *name, const char *s)
+static int sim_attr_str(w *W, const char *name, const char *s)
 {
-    hid_t st = string_type(strlen(s));
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = (st < 0 || sp < 0) ? -1 : H5Acreate2(g, name, st, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int ok = a >= 0 && H5Awrite(a, st, s) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (st >= 0)
-        H5Tclose(st);
-    return ok ? CC_OK : fail(W, name, "cannot write attribute of /sim");
+    return cc_h5w_attr_str(&W->h, "/sim", name, s);
 }
 
 static int write_sim(w *W, const cc_results_run *run)
@@ -278,9 +168,6 @@ static int write_sim(w *W, const cc_results_run *run)
                       H5T_NATIVE_UINT32, sr->n, sr->n_tiers, sr->record_tier_tokens, true)) !=
         CC_OK)
         return rc;
-    hid_t g = H5Gopen2(W->file, "/sim", H5P_DEFAULT);
-    if (g < 0)
-        return fail(W, "/sim", "cannot open group");
     const struct { const char *name; double v; } nums[] = {
         {"instances", sc ? sc->instances : 0},
         {"max_batch_tokens", sc ? sc->max_batch_tokens : 0},
@@ -301,21 +188,20 @@ static int write_sim(w *W, const cc_results_run *run)
         {"preemptions", (double)S->preemptions}, {"steps", (double)S->steps},
     };
     for (size_t i = 0; rc == CC_OK && i < sizeof nums / sizeof nums[0]; i++)
-        rc = sim_attr_f64(W, g, nums[i].name, nums[i].v);
+        rc = sim_attr_f64(W, nums[i].name, nums[i].v);
     if (rc == CC_OK)
-        rc = sim_attr_str(W, g, "hardware", run->hardware ? run->hardware : "");
+        rc = sim_attr_str(W, "hardware", run->hardware ? run->hardware : "");
     if (rc == CC_OK)
-        rc = sim_attr_str(W, g, "model", run->model ? run->model : "");
+        rc = sim_attr_str(W, "model", run->model ? run->model : "");
     if (rc == CC_OK && sc)
-        rc = sim_attr_str(W, g, "router", cc_sim_router_name(sc->router));
+        rc = sim_attr_str(W, "router", cc_sim_router_name(sc->router));
     if (rc == CC_OK && sc)
-        rc = sim_attr_str(W, g, "scheduler", cc_sim_sched_name(sc->scheduler));
+        rc = sim_attr_str(W, "scheduler", cc_sim_sched_name(sc->scheduler));
     if (rc == CC_OK && sc)
-        rc = sim_attr_str(W, g, "preempt", cc_sim_preempt_name(sc->preempt));
+        rc = sim_attr_str(W, "preempt", cc_sim_preempt_name(sc->preempt));
     if (rc == CC_OK && sc)
-        rc = sim_attr_str(W, g, "kv_overlap",
+        rc = sim_attr_str(W, "kv_overlap",
                           sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
-    H5Gclose(g);
     return rc;
 }
 
@@ -333,8 +219,8 @@ static int write_all(w *W, const cc_results_run *run)
     } while (0)
     /* configuration */
     TRY(attr_str(W, "format", RESULTS_FORMAT));
-    TRY(attr(W, "schema_version", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MAJOR}));
-    TRY(attr(W, "schema_minor", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MINOR}));
+    TRY(cc_h5w_attr(&W->h, "/", "schema_version", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MAJOR}));
+    TRY(cc_h5w_attr(&W->h, "/", "schema_minor", H5T_STD_U32LE, H5T_NATIVE_UINT32, &(uint32_t){SCHEMA_MINOR}));
     TRY(attr_str(W, "ctxcache_version", CC_VERSION));
     TRY(attr_str(W, "trace", run->trace_path ? run->trace_path : t->source));
     TRY(attr_str(W, "trace_format", t->source_format));
@@ -446,55 +332,13 @@ int cc_results_write_h5(const char *path, const cc_results_run *run, cc_err *err
     if (r->n_tiers < 1 || r->n_tiers > CC_PC_MAX_TIERS)
         return cc_err_set(err, CC_EARG, path, 0, "n_tiers", "expected 1..%d tiers, got %u",
                           CC_PC_MAX_TIERS, r->n_tiers);
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cc_err_set(err, CC_EARG, path, 0, NULL, "output path too long");
-
-    H5E_auto2_t saved_func;
-    void *saved_data;
-    H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    w W = {.path = path, .err = err, .file = -1, .gcpl = -1};
-    int rc = CC_OK;
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
-    W.gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    w W = {0};
     W.scratch = malloc((r->requests ? r->requests : 1) * sizeof(uint64_t));
-    if (!W.scratch) {
-        rc = cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
-        goto out;
-    }
-    if (fcpl < 0 || fapl < 0 || W.gcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0 ||
-        H5Pset_obj_track_times(W.gcpl, 0) < 0 ||
-        H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0 ||
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
-        rc = fail(&W, NULL, "cannot set up HDF5 property lists");
-        goto out;
-    }
-    W.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    if (W.file < 0) {
-        rc = fail(&W, NULL, "cannot create the temporary file PATH.tmp");
-        goto out;
-    }
-    rc = write_all(&W, run);
-    herr_t closed = H5Fclose(W.file);
-    W.file = -1;
-    if (rc == CC_OK && closed < 0)
-        rc = fail(&W, NULL, "cannot finish writing PATH.tmp");
-    if (rc == CC_OK && rename(tmp, path) != 0)
-        rc = cc_err_set(err, CC_EIO, path, 0, NULL, "cannot rename %s to it: %s", tmp,
-                        strerror(errno));
-out:
-    if (W.file >= 0)
-        H5Fclose(W.file);
-    if (rc != CC_OK)
-        remove(tmp); /* no partial output */
+    if (!W.scratch)
+        return cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
+    int rc = cc_h5w_open(&W.h, path, err);
+    if (rc == CC_OK)
+        rc = cc_h5w_close(&W.h, write_all(&W, run));
     free(W.scratch);
-    if (W.gcpl >= 0)
-        H5Pclose(W.gcpl);
-    if (fapl >= 0)
-        H5Pclose(fapl);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
     return rc;
 }
