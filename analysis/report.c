@@ -67,28 +67,33 @@ static void figure(FILE *f, const char *title, const char *svg)
     fputs("</figcaption></figure>\n", f);
 }
 
+/* Field k of the runs' configuration, as text. */
+static const char *const config_names[] = {"trace", "policy", "tiers", "mode", "concurrency",
+                                            "block size", "seed", "version"};
+static void config_value(const cc_rep_run *r, size_t k, char *v, size_t len)
+{
+    switch (k) {
+    case 0: snprintf(v, len, "%s", r->trace); break;
+    case 1: snprintf(v, len, "%s", r->policy); break;
+    case 2: snprintf(v, len, "%s", r->tiers_spec); break;
+    case 3: snprintf(v, len, "%s", r->mode); break;
+    case 4: snprintf(v, len, "%s", r->concurrency); break;
+    case 5: snprintf(v, len, "%llu", (unsigned long long)r->block_size); break;
+    case 6: snprintf(v, len, "%llu", (unsigned long long)r->seed); break;
+    default: snprintf(v, len, "%s", r->version); break;
+    }
+}
+
 /* Configuration fields that differ between runs. */
 static void config_diff(FILE *f, const cc_report_inputs *in)
 {
-    static const char *const names[] = {"trace", "policy", "tiers", "mode", "concurrency",
-                                        "block size", "seed", "version"};
     fputs("<h2>Configuration differences</h2>\n", f);
     bool any = false;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    for (size_t k = 0; k < sizeof config_names / sizeof config_names[0]; k++) {
         char v0[300], v[300];
         bool differs = false;
         for (size_t u = 0; u < in->n_runs; u++) {
-            const cc_rep_run *r = &in->runs[u];
-            switch (k) {
-            case 0: snprintf(v, sizeof v, "%s", r->trace); break;
-            case 1: snprintf(v, sizeof v, "%s", r->policy); break;
-            case 2: snprintf(v, sizeof v, "%s", r->tiers_spec); break;
-            case 3: snprintf(v, sizeof v, "%s", r->mode); break;
-            case 4: snprintf(v, sizeof v, "%s", r->concurrency); break;
-            case 5: snprintf(v, sizeof v, "%llu", (unsigned long long)r->block_size); break;
-            case 6: snprintf(v, sizeof v, "%llu", (unsigned long long)r->seed); break;
-            default: snprintf(v, sizeof v, "%s", r->version); break;
-            }
+            config_value(&in->runs[u], k, v, sizeof v);
             if (u == 0)
                 memcpy(v0, v, sizeof v0);
             else if (strcmp(v, v0))
@@ -100,20 +105,10 @@ static void config_diff(FILE *f, const cc_report_inputs *in)
             fputs("<table><tr><th>field</th><th>values, run by run</th></tr>\n", f);
         any = true;
         fputs("<tr>", f);
-        td_s(f, names[k]);
+        td_s(f, config_names[k]);
         fputs("<td>", f);
         for (size_t u = 0; u < in->n_runs; u++) {
-            const cc_rep_run *r = &in->runs[u];
-            switch (k) {
-            case 0: snprintf(v, sizeof v, "%s", r->trace); break;
-            case 1: snprintf(v, sizeof v, "%s", r->policy); break;
-            case 2: snprintf(v, sizeof v, "%s", r->tiers_spec); break;
-            case 3: snprintf(v, sizeof v, "%s", r->mode); break;
-            case 4: snprintf(v, sizeof v, "%s", r->concurrency); break;
-            case 5: snprintf(v, sizeof v, "%llu", (unsigned long long)r->block_size); break;
-            case 6: snprintf(v, sizeof v, "%llu", (unsigned long long)r->seed); break;
-            default: snprintf(v, sizeof v, "%s", r->version); break;
-            }
+            config_value(&in->runs[u], k, v, sizeof v);
             fprintf(f, "%s#%zu: ", u ? "; " : "", u + 1);
             esc(f, v);
         }
