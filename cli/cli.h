@@ -33,6 +33,24 @@ typedef struct cli_trace_opts {
     const char *tenant;    /* --tenant NAME */
 } cli_trace_opts;
 
+/* The trace-reading options every command that reads a trace takes:
+ * --format NAME, --block-size N, --tokenizer FILE, --tenant NAME.  Put
+ * CLI_TRACE_LONG_OPTS in the getopt_long table and hand these four option
+ * codes to cli_trace_opt, which fills o; it returns 0, or 2 after printing
+ * a usage error. */
+enum { CLI_OPT_FORMAT = 900, CLI_OPT_BLOCK_SIZE, CLI_OPT_TOKENIZER, CLI_OPT_TENANT };
+#define CLI_TRACE_LONG_OPTS                                                               \
+    {"format", required_argument, 0, CLI_OPT_FORMAT},                                     \
+        {"block-size", required_argument, 0, CLI_OPT_BLOCK_SIZE},                         \
+        {"tokenizer", required_argument, 0, CLI_OPT_TOKENIZER},                           \
+        {"tenant", required_argument, 0, CLI_OPT_TENANT}
+#define CLI_TRACE_OPT_CASES                                                               \
+    case CLI_OPT_FORMAT:                                                                  \
+    case CLI_OPT_BLOCK_SIZE:                                                              \
+    case CLI_OPT_TOKENIZER:                                                               \
+    case CLI_OPT_TENANT
+int cli_trace_opt(const char *cmd, int code, const char *arg, cli_trace_opts *o);
+
 /* Reads a trace in any known format with the common options; on error
  * prints it and returns the exit status (non-zero). */
 int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, cc_trace *t);

@@ -68,15 +68,12 @@ static const char *const mrc_help =
     "  ctxcache mrc trace.jsonl --policy fifo --sizes auto --threads 2 -o fifo.csv\n";
 
 enum {
-    OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_POLICY, OPT_SIZES, OPT_MODE,
+    OPT_JSON = 1000, OPT_POLICY, OPT_SIZES, OPT_MODE,
     OPT_METHOD, OPT_RATE, OPT_MAXS, OPT_NOADJ, OPT_SEED, OPT_THREADS,
 };
 
 static const struct option long_opts[] = {
-    {"format", required_argument, 0, OPT_FORMAT},
-    {"block-size", required_argument, 0, OPT_BS},
-    {"tokenizer", required_argument, 0, OPT_TOK},
-    {"tenant", required_argument, 0, OPT_TENANT},
+    CLI_TRACE_LONG_OPTS,
     {"json", no_argument, 0, OPT_JSON},
     {"policy", required_argument, 0, OPT_POLICY},
     {"sizes", required_argument, 0, OPT_SIZES},
@@ -268,21 +265,15 @@ int cmd_mrc(int argc, char **argv)
     const char *policy = "lru", *sizes = "auto", *mode = "prefix", *method = "exact",
                *out_path = NULL;
     double rate = 0.01;
-    uint64_t seed = 1, max_samples = 0, threads = 0, v;
+    uint64_t seed = 1, max_samples = 0, threads = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
         switch (c) {
-        case OPT_FORMAT: o.format = optarg; break;
-        case OPT_BS:
-            if (cli_parse_u64(cmd, "--block-size", optarg, 1u << 20, &v))
+        CLI_TRACE_OPT_CASES:
+            if (cli_trace_opt(cmd, c, optarg, &o))
                 return 2;
-            if (v == 0)
-                return cli_usage_error(cmd, "--block-size: expected at least 1 token");
-            o.block_size = (uint32_t)v;
             break;
-        case OPT_TOK: o.tokenizer = optarg; break;
-        case OPT_TENANT: o.tenant = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_POLICY: policy = optarg; break;
         case OPT_SIZES: sizes = optarg; break;

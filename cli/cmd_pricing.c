@@ -192,15 +192,12 @@ static void cost_print_help(FILE *out)
 }
 
 enum {
-    C_FORMAT = 1000, C_BS, C_TOK, C_TENANT, C_JSON, C_PRICING, C_SWEEP, C_IN, C_OUT, C_CACHEABLE,
+    C_JSON = 1000, C_PRICING, C_SWEEP, C_IN, C_OUT, C_CACHEABLE,
     C_TIER, C_TIER_USD, C_XFER_USD, C_GPU, C_PREFILL, C_KVB, C_CSV,
 };
 
 static const struct option cost_opts[] = {
-    {"format", required_argument, 0, C_FORMAT},
-    {"block-size", required_argument, 0, C_BS},
-    {"tokenizer", required_argument, 0, C_TOK},
-    {"tenant", required_argument, 0, C_TENANT},
+    CLI_TRACE_LONG_OPTS,
     {"json", no_argument, 0, C_JSON},
     {"pricing", required_argument, 0, C_PRICING},
     {"ttl-sweep", required_argument, 0, C_SWEEP},
@@ -280,21 +277,14 @@ int cmd_cost(int argc, char **argv)
                *csv = NULL;
     double in_price = 0, out_price = 0, tier_usd = -1, xfer_usd = -1, gpu = -1, prefill = -1,
            kvb = -1;
-    uint64_t u;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", cost_opts, NULL)) != -1) {
         switch (c) {
-        case C_FORMAT: o.format = optarg; break;
-        case C_BS:
-            if (cli_parse_u64(cmd, "--block-size", optarg, 1u << 20, &u))
+        CLI_TRACE_OPT_CASES:
+            if (cli_trace_opt(cmd, c, optarg, &o))
                 return 2;
-            if (!u)
-                return cli_usage_error(cmd, "--block-size: expected at least 1 token");
-            o.block_size = (uint32_t)u;
             break;
-        case C_TOK: o.tokenizer = optarg; break;
-        case C_TENANT: o.tenant = optarg; break;
         case C_JSON: json = 1; break;
         case C_PRICING: list = optarg; break;
         case C_SWEEP: sweep = optarg; break;

@@ -132,7 +132,7 @@ static void print_help(FILE *out)
 }
 
 enum {
-    OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_POLICY, OPT_CAP,
+    OPT_JSON = 1000, OPT_POLICY, OPT_CAP,
     OPT_TIERS, OPT_MODE, OPT_KVB, OPT_CONC, OPT_SEED,
     OPT_PREFILL_TPS, OPT_DECODE_TPS, OPT_SERVERS,
     OPT_CTX, OPT_CACHEABLE, OPT_IMPLICIT,
@@ -143,10 +143,7 @@ enum {
 };
 
 static const struct option long_opts[] = {
-    {"format", required_argument, 0, OPT_FORMAT},
-    {"block-size", required_argument, 0, OPT_BS},
-    {"tokenizer", required_argument, 0, OPT_TOK},
-    {"tenant", required_argument, 0, OPT_TENANT},
+    CLI_TRACE_LONG_OPTS,
     {"json", no_argument, 0, OPT_JSON},
     {"policy", required_argument, 0, OPT_POLICY},
     {"capacity-blocks", required_argument, 0, OPT_CAP},
@@ -546,16 +543,10 @@ int cmd_replay(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "ho:", long_opts, NULL)) != -1) {
         switch (c) {
-        case OPT_FORMAT: o.format = optarg; break;
-        case OPT_BS:
-            if (cli_parse_u64(cmd, "--block-size", optarg, 1u << 20, &v))
+        CLI_TRACE_OPT_CASES:
+            if (cli_trace_opt(cmd, c, optarg, &o))
                 return 2;
-            if (v == 0)
-                return cli_usage_error(cmd, "--block-size: expected at least 1 token");
-            o.block_size = (uint32_t)v;
             break;
-        case OPT_TOK: o.tokenizer = optarg; break;
-        case OPT_TENANT: o.tenant = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_POLICY: policy = optarg; policy_given = 1; break;
         case OPT_CTX: ctx_spec = optarg; break;

@@ -34,13 +34,10 @@ static const char *const trace_help =
     "      --block-size 256\n"
     "  ctxcache trace convert trace.h5 blocks.oracleGeneral   # for libCacheSim\n";
 
-enum { OPT_FORMAT = 1000, OPT_BS, OPT_TOK, OPT_TENANT, OPT_JSON, OPT_TO };
+enum { OPT_JSON = 1000, OPT_TO };
 
 static const struct option long_opts[] = {
-    {"format", required_argument, 0, OPT_FORMAT},
-    {"block-size", required_argument, 0, OPT_BS},
-    {"tokenizer", required_argument, 0, OPT_TOK},
-    {"tenant", required_argument, 0, OPT_TENANT},
+    CLI_TRACE_LONG_OPTS,
     {"json", no_argument, 0, OPT_JSON},
     {"to", required_argument, 0, OPT_TO},
     {"help", no_argument, 0, 'h'},
@@ -129,19 +126,12 @@ int cmd_trace(int argc, char **argv)
     const char *to = NULL;
     optind = 1;
     int c;
-    uint64_t v;
     while ((c = getopt_long(argc - 1, argv + 1, "h", long_opts, NULL)) != -1) {
         switch (c) {
-        case OPT_FORMAT: o.format = optarg; break;
-        case OPT_BS:
-            if (cli_parse_u64(cmdname, "--block-size", optarg, 1u << 20, &v))
+        CLI_TRACE_OPT_CASES:
+            if (cli_trace_opt(cmdname, c, optarg, &o))
                 return 2;
-            if (v == 0)
-                return cli_usage_error(cmdname, "--block-size: expected at least 1 token");
-            o.block_size = (uint32_t)v;
             break;
-        case OPT_TOK: o.tokenizer = optarg; break;
-        case OPT_TENANT: o.tenant = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_TO: to = optarg; break;
         case 'h': fputs(trace_help, stdout); return 0;

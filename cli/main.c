@@ -114,6 +114,25 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max,
     return 0;
 }
 
+int cli_trace_opt(const char *cmd, int code, const char *arg, cli_trace_opts *o)
+{
+    uint64_t v;
+    switch (code) {
+    case CLI_OPT_FORMAT: o->format = arg; break;
+    case CLI_OPT_BLOCK_SIZE:
+        if (cli_parse_u64(cmd, "--block-size", arg, 1u << 20, &v))
+            return 2;
+        if (v == 0)
+            return cli_usage_error(cmd, "--block-size: expected at least 1 token");
+        o->block_size = (uint32_t)v;
+        break;
+    case CLI_OPT_TOKENIZER: o->tokenizer = arg; break;
+    case CLI_OPT_TENANT: o->tenant = arg; break;
+    default: return cli_usage_error(cmd, "internal: option %d is not a trace option", code);
+    }
+    return 0;
+}
+
 int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, cc_trace *t)
 {
     cc_err err = {0};
