@@ -243,14 +243,20 @@ static double run_stream(const uint64_t *s, size_t n, const char *policy, cc_pc_
     rq.n_blocks = 1;
     rq.input_tokens = 16;
     if (mode == CC_PC_INDEPENDENT) {
-        for (size_t i = 0; i < n; i++) {
-            int k;
-            prefetch(pc, s, i, n);
-            rq.blocks = s + i;
-            rq.index = i;
-            rq.first_seq = i;
-            cc_pc_access(pc, &rq, 0, &k);
-            hits += k >= 0;
+        /* one request per access, as cachesim reads its trace */
+        if (prefetch_stages) {
+            uint64_t h = 0;
+            cc_pc_access_stream(pc, s, n, 0, 0, &h);
+            hits = h;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                int k;
+                rq.blocks = s + i;
+                rq.index = i;
+                rq.first_seq = i;
+                cc_pc_access(pc, &rq, 0, &k);
+                hits += k >= 0;
+            }
         }
     } else {
         uint32_t node;
