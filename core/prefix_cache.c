@@ -1073,8 +1073,9 @@ uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
         b += (uint64_t)pc->n_nodes * sizeof *pc->nu;
     for (uint32_t k = 0; k < pc->T; k++) {
         const tier *t = &pc->tiers[k];
-        b += (uint64_t)t->cap * (sizeof *t->slot_node + sizeof *t->evictable +
-                                 t->pol.ops->bytes_per_slot);
+        b += (uint64_t)t->cap * (sizeof *t->slot_node + sizeof *t->evictable);
+        b += t->pol.ops->memory_bytes ? t->pol.ops->memory_bytes(t->pol.state)
+                                      : (uint64_t)t->cap * t->pol.ops->bytes_per_slot;
     }
     return b;
 }

@@ -40,7 +40,8 @@
  * Costs: hit O(1); insert and remove O(1) expected (ghost map); choose_victim
  * O(1) plus the non-evictable slots skipped at the LRU end (scan).  Memory:
  * 17 bytes per slot (links 8, key 8, list 1) plus a ghost directory of c + 1
- * keys at about 50-80 bytes each (slot_list.h).
+ * exact keys at 19.25 bytes each (slot_list.h: one ring shared by B1 and
+ * B2, a 4-byte table), about 36 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -214,10 +215,21 @@ static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *
     return n;
 }
 
+/* Per-slot arrays (17 bytes a slot, the links' two sentinels) and the
+ * ghost's ring and table. */
+static uint64_t arc_memory(const void *state)
+{
+    const arc *c = state;
+    return (uint64_t)c->cap * 17 + 2 * sizeof *c->l +
+           (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
+}
+
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
-    .bytes_per_slot = 17 + 50, /* slot state + ghost directory of c + 1 keys */
+    .bytes_per_slot = 17 + 20, /* slot state + ghost directory of c + 1 keys
+                                  (19.25 bytes a key); exact: memory_bytes */
+    .memory_bytes = arc_memory,
     .create = arc_create,
     .destroy = arc_destroy,
     .on_insert = arc_insert,

@@ -214,6 +214,10 @@ typedef struct cc_policy_ops {
      * cache calls it from cc_pc_prefetch stages 3 and 4.  Results never
      * depend on it. */
     void (*prefetch_slot)(const void *state, uint32_t slot, int depth);
+    /* Optional: bytes of state this instance allocated (per-slot arrays,
+     * ghost directories), for the memory figure; when absent the cache
+     * counts capacity x bytes_per_slot. */
+    uint64_t (*memory_bytes)(const void *state);
 } cc_policy_ops;
 
 /* ---- the registry (registry.c) -------------------------------------------- */
