@@ -68,7 +68,11 @@ struct cc_prefix_cache {
     int prefetch;       /* cc_pc_prefetch does something (large metadata) */
     int expiring;       /* some tier's policy has an expire operation */
     int prefetch_same_slot; /* one tier, policy has prefetch_slot: stage 2
-                           prefetches the policy's state of slot = node id */
+                           prefetches the policy's state of slot = node id.
+                           With one tier a node is taken exactly when a slot
+                           is and freed when it is (both free lists are LIFO
+                           and move in step, both high-water marks too), so
+                           node id == slot (cc_pc_check verifies it) */
     int flat;           /* cc_pc_access takes access_flat: independent mode,
                            one tier, no expiry, no next uses */
     uint64_t *nu;       /* nu[node]: next use as of its last access, when some
@@ -1111,6 +1115,11 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
                 continue;
             }
             used++;
+            if (T == 1 && x != s) { /* what prefetch_same_slot relies on */
+                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                "one tier: slot %u holds node %u (expected node id = slot)", s, x);
+                break;
+            }
             if (x >= pc->node_hwm || pc->nodes[x].place != (k << SLOT_BITS | s)) {
                 rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                 "tier %u slot %u: node %u does not point back", k, s, x);

@@ -61,19 +61,29 @@
  *
  * Memory per cached block (exact; measured by cc_pc_memory_bytes)
  * ----------------------------------------------------------------
+ * Budget (issue 3): at most 64 bytes of metadata per cached block, ghosts
+ * and every other policy structure included; nothing is allocated per
+ * block or per request (everything is sized once for the total capacity).
  *   node (cc_pc_node)                         24 bytes
  *   hash index, 8-byte entries, load <= 1/2   16 bytes
  *   slot -> node in the block's tier           4 bytes
  *   evictable byte in the block's tier         1 byte
  *   children per tier, tiers 0..T-2           4*(T-1) bytes
- *   policy state in the block's tier          LRU 8, FIFO 16, GDSF 20, TTL 16,
- *                                             TRT 33, Belady 16 bytes
+ *   policy state in the block's tier          LRU 8, CLOCK/SIEVE/SLRU 9,
+ *                                             FIFO/LFU/TTL 16, GDSF 20,
+ *                                             TRT 33, Belady 16, ARC 36.3,
+ *                                             S3-FIFO 52.3 bytes (ARC and
+ *                                             S3-FIFO with their ghost
+ *                                             directories: policy
+ *                                             memory_bytes, slot_list.h)
  *   next use per node, only with a policy that
  *     needs next uses (belady)                8 bytes
  * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
- *   (65 with four; FIFO: +8 each).  Everything is allocated once for the
- *   total capacity; no allocation happens per block or per request.
- *
+ *   (65 with four; FIFO: +8 each).  One tier: within the budget LRU 53,
+ *   CLOCK/SIEVE/SLRU 54, FIFO/LFU/TTL 61; over it GDSF 65, Belady 69, TRT
+ *   78, ARC 81.3 and S3-FIFO 97.3 (bench_cache prints every policy's figure
+ *   and bench/run.sh checks them against 64).
+
  * Order of policy calls (why LRU never skips)
  * -------------------------------------------
  * Within a request the cache touches tier-0 hits from the last block to the
