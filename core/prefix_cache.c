@@ -966,6 +966,7 @@ int cc_pc_access_request(cc_prefix_cache *pc, const cc_pc_request *r, const uint
             prefetch_node(pc, *h);
         a.key = r->blocks[j];
         a.seq = r->first_seq + j;
+        a.next_use = r->next_use ? r->next_use[j] : CC_NEXT_USE_NEVER;
         a.tokens = cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
         a.cost = r->cost ? r->cost[j] : a.tokens;
         a.depth = j;
