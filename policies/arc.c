@@ -58,6 +58,8 @@ typedef struct arc {
     int pend_valid;     /* admit saw the next block: */
     uint64_t pend_key;
     uint32_t pend_list; /* B1, B2, or CC_SLOT_NONE */
+    uint32_t pend_e;    /* its ghost entry then (CC_SLOT_NONE: none), */
+    uint64_t pend_head, pend_comp; /* and the ghost's head and compactions */
     double pend_p;      /* p adapted for that key, with the ghost sizes before
                            REPLACE adds the victim's key (as in the paper) */
 } arc;
@@ -113,6 +115,9 @@ static int arc_admit(void *state, const cc_access *a)
     uint32_t e = cc_ghost_find(&c->g, a->key);
     c->pend_valid = 1;
     c->pend_key = a->key;
+    c->pend_e = e;
+    c->pend_head = c->g.head;
+    c->pend_comp = c->g.compactions;
     c->pend_list = e == CC_SLOT_NONE ? CC_SLOT_NONE : c->g.list[e];
     c->pend_p = adapted_p(c, c->pend_list);
     return 1;
@@ -124,7 +129,13 @@ static void arc_insert(void *state, uint32_t s, const cc_access *a)
     int noted = c->pend_valid && c->pend_key == a->key;
     c->pend_valid = 0;
     c->key[s] = a->key;
-    uint32_t e = cc_ghost_find(&c->g, a->key);
+    /* admit's lookup still holds if since then the ghost took at most one
+     * key (REPLACE's victim: it was cached, this block was not, so it is not
+     * this key), moved nothing, and did not remove that entry */
+    int fresh = noted && c->g.compactions == c->pend_comp && c->g.head >= c->pend_head &&
+                c->g.head - c->pend_head <= 1 &&
+                (c->pend_e == CC_SLOT_NONE || c->g.list[c->pend_e] != CC_GHOST_HOLE);
+    uint32_t e = fresh ? c->pend_e : cc_ghost_find(&c->g, a->key);
     if (e != CC_SLOT_NONE) {
         c->p = noted ? c->pend_p : adapted_p(c, c->g.list[e]);
         cc_ghost_remove(&c->g, e);

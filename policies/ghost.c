@@ -175,6 +175,7 @@ static void compact(cc_ghost *g)
     }
     g->head = w;
     g->hphys = wp;
+    g->compactions++;
 }
 
 void cc_ghost_add(cc_ghost *g, uint32_t l, uint64_t key)

@@ -98,6 +98,9 @@ typedef struct cc_ghost {
     uint32_t hphys;                 /* head % rcap */
     uint64_t tail[CC_GHOST_LISTS];  /* <= logical position of the list's oldest key */
     uint32_t tphys[CC_GHOST_LISTS]; /* tail % rcap */
+    uint64_t compactions;           /* times live keys moved: an entry number
+                                       found before is still good if this and
+                                       head show that nothing moved */
 } cc_ghost;
 
 /* Room for cap live keys (at least 1).  CC_ENOMEM. */
