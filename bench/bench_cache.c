@@ -14,8 +14,13 @@
  * Output: ONE line of JSON (bench/run.sh merges it into bench.json) with
  * named figures -- cache_<policy>_<mode>_<workload>_mlps (M block lookups
  * per CPU second; workloads zipf10k, zipf100k, mooncake10k, mooncake50k),
- * cache_bytes_per_block_<policy>_1tier (cc_pc_memory_bytes / blocks, one
- * tier), cache_peak_rss_mb -- and the details of every run in cache_runs.
+ * cache_bytes_per_block_<policy>_1tier for every registered policy
+ * (cc_pc_memory_bytes / blocks, one tier of 100,000), cache_peak_rss_mb
+ * (VmHWM of the process) -- the details of every run in cache_runs (with
+ * metadata_mib, the structure's memory), and cache_table: policy (lru,
+ * s3fifo, arc) x mode x stream (zipf10m at 100,000 blocks, mooncake at
+ * 50,000) with lookups_per_s, bytes_per_block, metadata_mib and, for
+ * Zipf, vs_libcachesim.
  *
  * libCacheSim in the same run: when the environment variable LIBCACHESIM
  * names a built `cachesim`, the Zipf stream is written as an oracleGeneral
@@ -25,7 +30,10 @@
  * is taken, or accesses / wall time of the whole process when it prints
  * none.  Figures: libcachesim_<P>_mrps and
  * cache_vs_libcachesim_<P>_<mode> = our zipf100k rate / its rate (and
- * cache_vs_libcachesim_<mode> for LRU).  The file is removed afterwards.
+ * cache_vs_libcachesim_<mode> = lru_<mode>_vs_libcachesim for LRU).
+ * Independent mode feeds the stream through cc_pc_access_stream (one
+ * request per block, as cachesim reads its trace); --prefetch 0 uses plain
+ * cc_pc_access calls instead.  The file is removed afterwards.
  *
  * usage: bench_cache [OUTDIR] [--accesses N] [--objects N] [--quick]
  *                    [--only TEXT] [--write-oracle PATH] [--prefetch 0..2]
@@ -243,14 +251,20 @@ static double run_stream(const uint64_t *s, size_t n, const char *policy, cc_pc_
     rq.n_blocks = 1;
     rq.input_tokens = 16;
     if (mode == CC_PC_INDEPENDENT) {
-        for (size_t i = 0; i < n; i++) {
-            int k;
-            prefetch(pc, s, i, n);
-            rq.blocks = s + i;
-            rq.index = i;
-            rq.first_seq = i;
-            cc_pc_access(pc, &rq, 0, &k);
-            hits += k >= 0;
+        /* one request per access, as cachesim reads its trace */
+        if (prefetch_stages) {
+            uint64_t h = 0;
+            cc_pc_access_stream(pc, s, n, 0, 0, &h);
+            hits = h;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                int k;
+                rq.blocks = s + i;
+                rq.index = i;
+                rq.first_seq = i;
+                cc_pc_access(pc, &rq, 0, &k);
+                hits += k >= 0;
+            }
         }
     } else {
         uint32_t node;
@@ -283,6 +297,8 @@ static void fig(const char *name, double v)
 }
 
 static double rate_of[4][2][4]; /* [policy][mode][workload]: lookups/s */
+static double bpb_of[4][2][4];  /* metadata bytes per block */
+static uint32_t cap_of[4][2][4];
 
 static void emit_run(int *first, const char *workload, const char *policy, const char *mode,
                      uint64_t capacity, size_t accesses, double best_s, double hit_ratio,
@@ -293,9 +309,11 @@ static void emit_run(int *first, const char *workload, const char *policy, const
                        "%s{\"workload\": \"%s\", \"policy\": \"%s\", \"mode\": \"%s\", "
                        "\"capacity_blocks\": %llu, \"accesses\": %zu, \"best_s\": %.4f, "
                        "\"lookups_per_s\": %.0f, \"hit_ratio\": %.6f, "
-                       "\"metadata_bytes_per_block\": %.2f, \"vs_map\": %.3f}",
+                       "\"metadata_bytes_per_block\": %.2f, \"metadata_mib\": %.3f, "
+                       "\"vs_map\": %.3f}",
                        *first ? "" : ", ", workload, policy, mode, (unsigned long long)capacity,
-                       accesses, best_s, rate, hit_ratio, bpb, map_rate > 0 ? rate / map_rate : 0);
+                       accesses, best_s, rate, hit_ratio, bpb, bpb * capacity / 1048576.0,
+                       map_rate > 0 ? rate / map_rate : 0);
     fprintf(stderr, "  %-22s %-9s %-11s %7llu blocks: %6.2f M lookups/s, hit %.4f, %.1f B/block\n",
             workload, policy, mode, (unsigned long long)capacity, rate / 1e6, hit_ratio, bpb);
     *first = 0;
@@ -353,6 +371,32 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
             "figure %.2f M/s; process wall %.2f s)\n",
             policy, capacity, r / 1e6, mqps, wall);
     return r;
+}
+
+/* cc_pc_bytes_per_block of every registered policy, one tier of 100,000
+ * blocks (the figure the metadata budget of issue 3 item 1 is about). */
+static void all_policy_bytes(void)
+{
+    for (size_t i = 0; i < cc_policy_count(); i++) {
+        const cc_policy_ops *ops = cc_policy_at(i);
+        cc_pc_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.mode = CC_PC_PREFIX;
+        cfg.block_tokens = 16;
+        cfg.kv_bytes_per_block = 16 * 131072;
+        cfg.n_tiers = 1;
+        strcpy(cfg.tiers[0].name, "hbm");
+        cfg.tiers[0].capacity_blocks = 100000;
+        cfg.tiers[0].policy = ops;
+        cc_prefix_cache *pc;
+        cc_err err = {0};
+        if (cc_pc_create(&cfg, &pc, &err) != CC_OK)
+            continue;
+        char name[96];
+        snprintf(name, sizeof name, "cache_bytes_per_block_%s_1tier", ops->name);
+        fig(name, cc_pc_bytes_per_block(pc));
+        cc_pc_destroy(pc);
+    }
 }
 
 static int skip(const char *only, const char *policy, int prefix, uint32_t capacity)
@@ -440,13 +484,10 @@ int main(int argc, char **argv)
                         best = dt;
                 }
                 rate_of[pi][mi][ci] = accesses / best;
+                bpb_of[pi][mi][ci] = bpb;
+                cap_of[pi][mi][ci] = caps[ci];
                 emit_run(&first, "zipf", policies[pi], modes[mi], caps[ci], accesses, best, hr,
                          bpb, map_rate);
-                if (ci == 1 && mi == 1) { /* one tier; the figure does not depend on mode */
-                    char name[96];
-                    snprintf(name, sizeof name, "cache_bytes_per_block_%s_1tier", policies[pi]);
-                    fig(name, bpb);
-                }
             }
     free(s);
 
@@ -490,8 +531,11 @@ int main(int argc, char **argv)
                         if (dt < best)
                             best = dt;
                     }
-                    if (pi < NPOL)
+                    if (pi < NPOL) {
                         rate_of[pi][mi][2 + ci] = res.block_accesses / best;
+                        bpb_of[pi][mi][2 + ci] = res.metadata_bytes_per_block;
+                        cap_of[pi][mi][2 + ci] = mcaps[ci];
+                    }
                     emit_run(&first, "mooncake_conversation", pi < NPOL ? policies[pi] : "fifo_scan",
                              modes[mi], mcaps[ci], res.block_accesses, best,
                              res.block_hit_ratio, res.metadata_bytes_per_block, map_rate);
@@ -510,11 +554,13 @@ int main(int argc, char **argv)
                     fig(name, rate_of[pi][mi][w] / 1e6);
                 }
 
+    double lcs_rate[NPOL] = {0};
     if (lcs && *lcs) {
         for (int pi = 0; pi < 3; pi++) { /* lru, s3fifo, arc */
             double r = run_cachesim(lcs, oracle, policies[pi], caps[1], accesses);
             if (r <= 0)
                 continue;
+            lcs_rate[pi] = r;
             char name[128];
             snprintf(name, sizeof name, "libcachesim_%s_mrps", policies[pi]);
             fig(name, r / 1e6);
@@ -526,6 +572,9 @@ int main(int argc, char **argv)
                     if (pi == 0) {
                         snprintf(name, sizeof name, "cache_vs_libcachesim_%s", modes[mi]);
                         fig(name, rate_of[pi][mi][1] / r);
+                        /* the names of issue 3's target table */
+                        snprintf(name, sizeof name, "lru_%s_vs_libcachesim", modes[mi]);
+                        fig(name, rate_of[pi][mi][1] / r);
                     }
                 }
         }
@@ -533,8 +582,44 @@ int main(int argc, char **argv)
     } else
         fprintf(stderr, "  libCacheSim not run (set LIBCACHESIM to a built cachesim)\n");
     fig("cache_peak_rss_mb", bu_peak_rss_mb());
+    all_policy_bytes();
+    /* The table of issue 3 item 9: policy x mode x stream (Zipf at 100,000
+     * blocks, Mooncake at 50,000), speed, metadata per block and in all
+     * (the structure's memory: every array is allocated once at creation),
+     * ratio to cachesim on the same Zipf stream in this run. */
+    char table[1 << 14];
+    size_t tn = 0;
+    for (int pi = 0; pi < 3; pi++) {
+        tn += snprintf(table + tn, sizeof table - tn, "%s\"%s\": {", pi ? ", " : "", policies[pi]);
+        for (int mi = 0; mi < 2; mi++) {
+            tn += snprintf(table + tn, sizeof table - tn, "%s\"%s\": {", mi ? ", " : "", modes[mi]);
+            static const int ws[2] = {1, 3};
+            static const char *const wn[2] = {"zipf10m", "mooncake"};
+            int firstw = 1;
+            for (int wi = 0; wi < 2; wi++) {
+                int w = ws[wi];
+                if (rate_of[pi][mi][w] <= 0)
+                    continue;
+                tn += snprintf(table + tn, sizeof table - tn,
+                               "%s\"%s\": {\"capacity_blocks\": %u, \"lookups_per_s\": %.0f, "
+                               "\"bytes_per_block\": %.2f, \"metadata_mib\": %.3f",
+                               firstw ? "" : ", ", wn[wi], cap_of[pi][mi][w], rate_of[pi][mi][w],
+                               bpb_of[pi][mi][w], bpb_of[pi][mi][w] * cap_of[pi][mi][w] / 1048576.0);
+                if (wi == 0 && lcs_rate[pi] > 0)
+                    tn += snprintf(table + tn, sizeof table - tn,
+                                   ", \"libcachesim_lookups_per_s\": %.0f, \"vs_libcachesim\": %.3f",
+                                   lcs_rate[pi], rate_of[pi][mi][w] / lcs_rate[pi]);
+                tn += snprintf(table + tn, sizeof table - tn, "}");
+                firstw = 0;
+            }
+            tn += snprintf(table + tn, sizeof table - tn, "}");
+        }
+        tn += snprintf(table + tn, sizeof table - tn, "}");
+    }
     printf("{%s\"cache_zipf\": {\"alpha\": 0.9, \"accesses\": %zu, \"objects\": %zu, \"seed\": 1}, "
+           "\"cache_table\": {%s}, \"cache_peak_rss_mb_note\": \"VmHWM of the whole bench "
+           "process (streams included); per-run structure memory is metadata_mib\", "
            "\"cache_runs\": [%s]}\n",
-           figs, accesses, objects, runs);
+           figs, accesses, objects, table, runs);
     return 0;
 }

@@ -61,19 +61,29 @@
  *
  * Memory per cached block (exact; measured by cc_pc_memory_bytes)
  * ----------------------------------------------------------------
+ * Budget (issue 3): at most 64 bytes of metadata per cached block, ghosts
+ * and every other policy structure included; nothing is allocated per
+ * block or per request (everything is sized once for the total capacity).
  *   node (cc_pc_node)                         24 bytes
  *   hash index, 8-byte entries, load <= 1/2   16 bytes
  *   slot -> node in the block's tier           4 bytes
  *   evictable byte in the block's tier         1 byte
  *   children per tier, tiers 0..T-2           4*(T-1) bytes
- *   policy state in the block's tier          LRU 8, FIFO 16, GDSF 20, TTL 16,
- *                                             TRT 33, Belady 16 bytes
+ *   policy state in the block's tier          LRU 8, CLOCK/SIEVE/SLRU 9,
+ *                                             FIFO/LFU/TTL 16, GDSF 20,
+ *                                             TRT 33, Belady 16, ARC 36.3,
+ *                                             S3-FIFO 52.3 bytes (ARC and
+ *                                             S3-FIFO with their ghost
+ *                                             directories: policy
+ *                                             memory_bytes, slot_list.h)
  *   next use per node, only with a policy that
  *     needs next uses (belady)                8 bytes
  * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
- *   (65 with four; FIFO: +8 each).  Everything is allocated once for the
- *   total capacity; no allocation happens per block or per request.
- *
+ *   (65 with four; FIFO: +8 each).  One tier: within the budget LRU 53,
+ *   CLOCK/SIEVE/SLRU 54, FIFO/LFU/TTL 61; over it GDSF 65, Belady 69, TRT
+ *   78, ARC 81.3 and S3-FIFO 97.3 (bench_cache prints every policy's figure
+ *   and bench/run.sh checks them against 64).
+
  * Order of policy calls (why LRU never skips)
  * -------------------------------------------
  * Within a request the cache touches tier-0 hits from the last block to the
@@ -320,10 +330,33 @@ void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *
  * cache simulator's get().  CC_EARG in prefix mode. */
 int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *tier);
 
-/* A hint for drivers that know the coming blocks (replays).  A lookup is
- * two dependent memory reads (index entry, then node); stage 1 starts the
- * first for hash, stage 2 -- issued some blocks later, once that arrived --
- * the second.  Replays issue them 16 and 8 blocks ahead.  It is a no-op when
+/* Every block of r through cc_pc_access, in order (independent mode; CC_EARG
+ * in prefix mode), with the metadata of coming blocks prefetched (as
+ * cc_pc_prefetch, 16 and 8 blocks ahead): next[0..n_next) are the blocks
+ * the driver accesses after r's (NULL, 0 if unknown).  tiers[j] (may be
+ * NULL) gets block j's *tier; hits (may be NULL) the hit counts.  Results
+ * are those of the cc_pc_access calls; with one tier, no expiry and no next
+ * uses it runs a leaner loop (one call per request, the access record
+ * filled once) -- what replays and benchmarks of independent mode use. */
+int cc_pc_access_request(cc_prefix_cache *pc, const cc_pc_request *r, const uint64_t *next,
+                         size_t n_next, int8_t *tiers, cc_pc_hits *hits);
+
+/* A stream of one-block requests through cc_pc_access, independent mode
+ * (CC_EARG in prefix mode): keys[i] is the only block of request
+ * first_index + i (access number first_index + i, block_tokens tokens, at
+ * time time_ns), the coming keys prefetched as cc_pc_access_request does.
+ * *hits (may be NULL) gets the number of hits.  The shape of a generic
+ * cache simulator's request stream (libCacheSim's cachesim); benchmarks
+ * use it. */
+int cc_pc_access_stream(cc_prefix_cache *pc, const uint64_t *keys, size_t n,
+                        uint64_t first_index, int64_t time_ns, uint64_t *hits);
+
+/* A hint for drivers that know the coming blocks (replays).  A lookup is a
+ * chain of dependent memory reads (index entry, node, the policy's state of
+ * the slot); stage 1 starts the first for hash, stage 2 -- issued some
+ * blocks later, once that arrived -- the second and (one tier, a policy
+ * with prefetch_slot) the third.  Replays issue them 16 and 8 blocks
+ * ahead.  It is a no-op when
  * the metadata is small enough to stay in the CPU's caches (under
  * CC_PC_PREFETCH_MIN_BYTES), where measured it only costs time.  No effect
  * on any result. */

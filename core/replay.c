@@ -251,9 +251,10 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         uint64_t off = t->block_off[i];
         /* keep the prefetch window ahead of this request's last block */
         size_t end = t->block_off[i + 1];
-        for (; pf1 < total && pf1 < end + 2 * PREFETCH_STEP; pf1++)
+        /* (independent mode: cc_pc_access_request prefetches itself) */
+        for (; cfg.mode == CC_PC_PREFIX && pf1 < total && pf1 < end + 2 * PREFETCH_STEP; pf1++)
             cc_pc_prefetch(pc, t->blocks[pf1], 1);
-        for (; pf2 < total && pf2 < end + PREFETCH_STEP; pf2++)
+        for (; cfg.mode == CC_PC_PREFIX && pf2 < total && pf2 < end + PREFETCH_STEP; pf2++)
             cc_pc_prefetch(pc, t->blocks[pf2], 2);
         cc_pc_request rq = {
             .blocks = t->blocks + off,
@@ -286,20 +287,9 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
             /* a new explicit object keeps the pins on its leading blocks */
             cc_pc_release(pc, nodes + co.pinned_blocks, rq.n_blocks - co.pinned_blocks);
         } else {
-            memset(&h, 0, sizeof h);
             const cc_pc_stats *st = cc_pc_get_stats(pc);
             uint64_t before = st->tier[0].inserted_blocks;
-            for (uint32_t j = 0; j < rq.n_blocks; j++) {
-                int k;
-                cc_pc_access(pc, &rq, j, &k);
-                if (k >= 0) {
-                    uint32_t tok = cc_pc_block_tokens(rq.input_tokens, cfg.block_tokens, j);
-                    h.blocks++;
-                    h.tokens += tok;
-                    h.tier_blocks[k]++;
-                    h.tier_tokens[k] += tok;
-                }
-            }
+            cc_pc_access_request(pc, &rq, t->blocks + end, total - end, NULL, &h);
             inserted = (uint32_t)(st->tier[0].inserted_blocks - before);
         }
         res->block_accesses += rq.n_blocks;

@@ -40,7 +40,8 @@
  * Costs: hit O(1); insert and remove O(1) expected (ghost map); choose_victim
  * O(1) plus the non-evictable slots skipped at the LRU end (scan).  Memory:
  * 17 bytes per slot (links 8, key 8, list 1) plus a ghost directory of c + 1
- * keys at about 50-80 bytes each (slot_list.h).
+ * exact keys at 19.25 bytes each (slot_list.h: one ring shared by B1 and
+ * B2, a 4-byte table), about 36 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -57,6 +58,8 @@ typedef struct arc {
     int pend_valid;     /* admit saw the next block: */
     uint64_t pend_key;
     uint32_t pend_list; /* B1, B2, or CC_SLOT_NONE */
+    uint32_t pend_e;    /* its ghost entry then (CC_SLOT_NONE: none), */
+    uint64_t pend_head, pend_comp; /* and the ghost's head and compactions */
     double pend_p;      /* p adapted for that key, with the ghost sizes before
                            REPLACE adds the victim's key (as in the paper) */
 } arc;
@@ -112,6 +115,9 @@ static int arc_admit(void *state, const cc_access *a)
     uint32_t e = cc_ghost_find(&c->g, a->key);
     c->pend_valid = 1;
     c->pend_key = a->key;
+    c->pend_e = e;
+    c->pend_head = c->g.head;
+    c->pend_comp = c->g.compactions;
     c->pend_list = e == CC_SLOT_NONE ? CC_SLOT_NONE : c->g.list[e];
     c->pend_p = adapted_p(c, c->pend_list);
     return 1;
@@ -123,7 +129,13 @@ static void arc_insert(void *state, uint32_t s, const cc_access *a)
     int noted = c->pend_valid && c->pend_key == a->key;
     c->pend_valid = 0;
     c->key[s] = a->key;
-    uint32_t e = cc_ghost_find(&c->g, a->key);
+    /* admit's lookup still holds if since then the ghost took at most one
+     * key (REPLACE's victim: it was cached, this block was not, so it is not
+     * this key), moved nothing, and did not remove that entry */
+    int fresh = noted && c->g.compactions == c->pend_comp && c->g.head >= c->pend_head &&
+                c->g.head - c->pend_head <= 1 &&
+                (c->pend_e == CC_SLOT_NONE || c->g.list[c->pend_e] != CC_GHOST_HOLE);
+    uint32_t e = fresh ? c->pend_e : cc_ghost_find(&c->g, a->key);
     if (e != CC_SLOT_NONE) {
         c->p = noted ? c->pend_p : adapted_p(c, c->g.list[e]);
         cc_ghost_remove(&c->g, e);
@@ -214,10 +226,21 @@ static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *
     return n;
 }
 
+/* Per-slot arrays (17 bytes a slot, the links' two sentinels) and the
+ * ghost's ring and table. */
+static uint64_t arc_memory(const void *state)
+{
+    const arc *c = state;
+    return (uint64_t)c->cap * 17 + 2 * sizeof *c->l +
+           (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
+}
+
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
-    .bytes_per_slot = 17 + 50, /* slot state + ghost directory of c + 1 keys */
+    .bytes_per_slot = 17 + 20, /* slot state + ghost directory of c + 1 keys
+                                  (19.25 bytes a key); exact: memory_bytes */
+    .memory_bytes = arc_memory,
     .create = arc_create,
     .destroy = arc_destroy,
     .on_insert = arc_insert,

@@ -207,6 +207,17 @@ typedef struct cc_policy_ops {
     /* Optional: the earliest expiry time of an evictable slot, INT64_MAX if
      * none (for drivers that schedule expiry events). */
     int64_t (*next_expiry)(const void *state);
+    /* Optional, for speed only: start bringing the state that an on_hit of
+     * occupied slot `slot` will touch towards the CPU, without changing
+     * anything.  depth 0: the slot's own state; depth 1 (issued later, once
+     * that arrived): what it points to (LRU: its two list neighbours).  The
+     * cache calls it from cc_pc_prefetch stages 3 and 4.  Results never
+     * depend on it. */
+    void (*prefetch_slot)(const void *state, uint32_t slot, int depth);
+    /* Optional: bytes of state this instance allocated (per-slot arrays,
+     * ghost directories), for the memory figure; when absent the cache
+     * counts capacity x bytes_per_slot. */
+    uint64_t (*memory_bytes)(const void *state);
 } cc_policy_ops;
 
 /* ---- the registry (registry.c) -------------------------------------------- */

@@ -63,8 +63,8 @@
  * moved or parked), amortised O(1) with no pins (each move spends frequency
  * a hit gave).  Memory: 35 bytes per slot (links 8, key 8, number 8,
  * heap position 4, heap entry 4, freq 1, queue 1, place 1) plus the ghost
- * (slot_list.h: 33 bytes a key, 0.9 keys a slot by default), i.e. about 65
- * bytes per slot.
+ * (slot_list.h: a ring of exact keys and a 4-byte table, 19.25 bytes a
+ * key, 0.9 keys a slot by default), i.e. about 52 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -351,10 +351,21 @@ static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *o
     return n;
 }
 
+/* Per-slot arrays (35 bytes a slot, the links' two sentinels) and the
+ * ghost's ring and table. */
+static uint64_t s3_memory(const void *state)
+{
+    const s3 *c = state;
+    return (uint64_t)c->cap * 35 + 2 * sizeof *c->l +
+           (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
+}
+
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
-    .bytes_per_slot = 35 + 30, /* slot state + default ghost (0.9 keys of 33 bytes) */
+    .bytes_per_slot = 35 + 17, /* slot state + default ghost (0.9 keys of 19.25
+                                  bytes); exact figure: memory_bytes */
+    .memory_bytes = s3_memory,
     .create = s3_create,
     .destroy = s3_destroy,
     .on_insert = s3_insert,

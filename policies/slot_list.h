@@ -1,8 +1,7 @@
 /*
- * slot_list.h -- intrusive doubly linked lists of slots and a bounded ghost
- * directory of evicted keys, shared by the queue-based policies (clock,
- * sieve, s3fifo, arc, slru).  Header-only (static inline), no state of its
- * own.
+ * slot_list.h -- intrusive doubly linked lists of slots (header-only, static
+ * inline) and a bounded ghost directory of evicted keys (ghost.c), shared
+ * by the queue-based policies (clock, sieve, s3fifo, arc, slru).
  *
  * Lists.  One array of {older, newer} u32 links indexed by slot, with one
  * sentinel per list at index capacity + list, so linking never branches on
@@ -10,17 +9,9 @@
  * its `newer` the oldest (tail).  A slot is in at most one list.  Insert,
  * unlink: O(1), 8 bytes per slot.
  *
- * Ghosts.  A pool of `cap` ghost entries {key, older, newer} (16 bytes, key
- * and links on one cache line), threaded into up to CC_GHOST_LISTS lists in
- * the same way (sentinels at cap + list), plus a key -> entry index
- * (cc_block_index: 8-byte entries holding a 32-bit tag of the key and the
- * entry number, load <= 1/2, confirmed against the entry's key) sized once,
- * and a free list.  find, add (evicts nothing: the caller keeps n < cap),
- * remove: O(1) expected, no allocation after init.  A probe reads one
- * 8-byte index entry (usually) and the entry it names, which the caller
- * then touches anyway; the former cc_u64map (16-byte slots, 32..64 bytes a
- * key) cost about twice the cache misses.  Memory per ghost entry: entry
- * 16 + list 1 + index 16 = 33 bytes.
+ * Ghosts.  A directory of evicted keys in FIFO lists (cc_ghost, ghost.c):
+ * a ring of exact keys plus a 4-byte-entry table, 19.25 bytes per key of
+ * capacity; see below.
  */
 #ifndef CC_SLOT_LIST_H
 #define CC_SLOT_LIST_H
@@ -73,96 +64,58 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
     return L[sentinel].newer;
 }
 
-/* ---- ghost directory --------------------------------------------------------- */
+/* ---- ghost directory (ghost.c) -------------------------------------------
+ * Keys of recently evicted blocks in up to CC_GHOST_LISTS FIFO lists (oldest
+ * first), with lookup by key and removal from anywhere.  Sized once for
+ * `cap` live keys, no allocation afterwards.
+ *
+ * Layout: ONE ring of exact 64-bit keys in insertion order, shared by the
+ * lists, with one byte per ring entry naming its list (or a hole: removed),
+ * and a key -> ring entry table (open addressing, 4-byte entries holding
+ * entry + 1, load <= 1/2, linear probing, backward-shift deletion; a probe
+ * is confirmed against the ring's key, so lookups are exact).  Each list
+ * keeps a tail: a ring position at or before its oldest live key, moved
+ * forward lazily over holes and the other list's keys (each position is
+ * crossed once per list: amortised O(1)).  The ring has cap + cap/4 (at
+ * least 16) entries; when a new key finds it full of holes, the live keys
+ * are moved together (compaction, O(ring) once per cap/4 removals or more)
+ * and their table entries rewritten.
+ *
+ * Memory per key of capacity: ring 1.25 x (8 + 1) + table 2 x 4 = 19.25
+ * bytes (the former pool of linked entries with a cc_block_index: 33).
+ * Costs: find O(1) expected (one table probe, one ring read per tag-free
+ * candidate), add and remove O(1) amortised. */
 #define CC_GHOST_LISTS 2
-typedef struct cc_gent {
-    uint64_t key; /* offset 0: the index confirms a tag match here */
-    uint32_t older, newer;
-} cc_gent;
+#define CC_GHOST_HOLE 0xff
 
 typedef struct cc_ghost {
-    cc_gent *e;    /* cap entries + CC_GHOST_LISTS sentinels */
-    uint8_t *list; /* list of an entry */
-    uint32_t cap, n, free_head;
+    uint64_t *key;   /* ring of rcap keys */
+    uint8_t *list;   /* list of a ring entry, CC_GHOST_HOLE when removed */
+    uint32_t *tab;   /* ring entry + 1, 0 = empty */
+    uint32_t rcap, tcap, cap, n;
     uint32_t count[CC_GHOST_LISTS];
-    cc_block_index idx; /* key -> entry, 8-byte tagged ids */
+    uint64_t head;                  /* logical position of the next key */
+    uint32_t hphys;                 /* head % rcap */
+    uint64_t tail[CC_GHOST_LISTS];  /* <= logical position of the list's oldest key */
+    uint32_t tphys[CC_GHOST_LISTS]; /* tail % rcap */
+    uint64_t compactions;           /* times live keys moved: an entry number
+                                       found before is still good if this and
+                                       head show that nothing moved */
 } cc_ghost;
 
-static inline void cc_ghost_free(cc_ghost *g)
-{
-    free(g->e);
-    free(g->list);
-    cc_block_index_free(&g->idx);
-    memset(g, 0, sizeof *g);
-}
-
-static inline int cc_ghost_init(cc_ghost *g, uint32_t cap)
-{
-    memset(g, 0, sizeof *g);
-    if (cap == 0)
-        cap = 1;
-    g->cap = cap;
-    g->e = malloc(((size_t)cap + CC_GHOST_LISTS) * sizeof *g->e);
-    g->list = malloc(cap);
-    /* one id more than cap: the index keeps a free entry for probes */
-    if (!g->e || !g->list || cc_block_index_init(&g->idx, cap + 1) != CC_OK) {
-        cc_ghost_free(g);
-        return CC_ENOMEM;
-    }
-    for (uint32_t i = 0; i < CC_GHOST_LISTS; i++)
-        g->e[cap + i].older = g->e[cap + i].newer = cap + i;
-    for (uint32_t i = 0; i < cap; i++) /* free list through older */
-        g->e[i].older = i + 1 < cap ? i + 1 : CC_SLOT_NONE;
-    g->free_head = 0;
-    return CC_OK;
-}
-
-/* Entry of key, or CC_SLOT_NONE. */
-static inline uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
-{
-    uint32_t e = cc_block_index_find(&g->idx, key, g->e, sizeof *g->e);
-    return e == CC_NODE_NONE ? CC_SLOT_NONE : e;
-}
-
-static inline void cc_ghost_remove(cc_ghost *g, uint32_t e)
-{
-    cc_gent *x = &g->e[e];
-    g->e[x->newer].older = x->older;
-    g->e[x->older].newer = x->newer;
-    g->count[g->list[e]]--;
-    g->n--;
-    cc_block_index_remove(&g->idx, x->key, e);
-    x->older = g->free_head;
-    g->free_head = e;
-}
-
-/* Oldest entry of list, or CC_SLOT_NONE. */
-static inline uint32_t cc_ghost_oldest(const cc_ghost *g, uint32_t list)
-{
-    uint32_t e = g->e[g->cap + list].newer;
-    return e == g->cap + list ? CC_SLOT_NONE : e;
-}
-
-/* Adds key as the newest entry of list (an older entry of the same key is
- * dropped first); needs n < cap. */
-static inline void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key)
-{
-    uint32_t old = cc_ghost_find(g, key);
-    if (old != CC_SLOT_NONE)
-        cc_ghost_remove(g, old);
-    uint32_t e = g->free_head, sent = g->cap + list;
-    cc_gent *x = &g->e[e];
-    g->free_head = x->older;
-    x->key = key;
-    g->list[e] = (uint8_t)list;
-    uint32_t b = g->e[sent].older; /* link just older than the sentinel: newest */
-    x->older = b;
-    x->newer = sent;
-    g->e[sent].older = e;
-    g->e[b].newer = e;
-    g->count[list]++;
-    g->n++;
-    cc_block_index_insert(&g->idx, key, e); /* sized for cap + 1: cannot fail */
-}
+/* Room for cap live keys (at least 1).  CC_ENOMEM. */
+int cc_ghost_init(cc_ghost *g, uint32_t cap);
+void cc_ghost_free(cc_ghost *g);
+/* Ring entry holding key, or CC_SLOT_NONE.  g->list[entry] is its list. */
+uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key);
+/* Removes the key in ring entry e (a live entry). */
+void cc_ghost_remove(cc_ghost *g, uint32_t e);
+/* Ring entry of the oldest key of list, or CC_SLOT_NONE. */
+uint32_t cc_ghost_oldest(cc_ghost *g, uint32_t list);
+/* Adds key as the newest key of list (an older entry of the same key is
+ * removed first); needs n < cap. */
+void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key);
+/* Bytes allocated per key of capacity (for bytes_per_slot figures). */
+double cc_ghost_bytes_per_key(uint32_t cap);
 
 #endif

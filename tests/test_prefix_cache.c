@@ -159,6 +159,114 @@ static void test_bytes_per_block(void **state)
     pc = make(CC_PC_PREFIX, "fifo", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 61);
     cc_pc_destroy(pc);
+    /* ARC, 1000 slots: 45 per block in the cache + 17 per slot + 2 link
+     * sentinels of 8 + a ghost of 1001 keys: ring 1001 + 250 entries of 9
+     * bytes, table 2002 entries of 4 */
+    pc = make(CC_PC_PREFIX, "arc", 1, caps);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 17 + 16 + 1251 * 9 + 2002 * 4);
+    cc_pc_destroy(pc);
+    /* S3-FIFO, 1000 slots: 35 per slot + sentinels + a ghost of 900 keys:
+     * ring 900 + 225 entries, table 1800 */
+    pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 35 + 16 + 1125 * 9 + 1800 * 4);
+    cc_pc_destroy(pc);
+}
+
+/* cc_pc_access_stream and cc_pc_access_request answer exactly as the same
+ * accesses through cc_pc_access one by one (on a twin cache), on the flat
+ * path (one tier) and the general one (two tiers, a TTL tier), with the
+ * look-ahead running past the end of a request into the next ones. */
+static void test_access_loops(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *policy;
+        uint32_t tiers;
+    } cases[] = {{"lru", 1}, {"s3fifo", 1}, {"arc", 1}, {"fifo", 1}, {"clock", 1},
+                 {"lru", 2}, {"ttl(ttl_s=0.00005)", 1}};
+    enum { N = 6000 };
+    uint64_t *keys = malloc(N * sizeof *keys);
+    int8_t *tiers = malloc(N);
+    assert_non_null(keys);
+    assert_non_null(tiers);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 41);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint64_t caps[] = {300, 500};
+        for (int i = 0; i < N; i++) /* skewed: a hot set and a long tail */
+            keys[i] = 1 + (gsl_rng_uniform(r) < 0.6 ? gsl_rng_uniform_int(r, 200)
+                                                    : gsl_rng_uniform_int(r, 5000));
+        cc_pc_config cfg = config(CC_PC_INDEPENDENT, "lru", cases[c].tiers, caps);
+        cc_policy_params pp;
+        const cc_policy_ops *ops;
+        cc_err e = {0};
+        assert_int_equal(cc_policy_parse(cases[c].policy, &ops, &pp, &e), CC_OK);
+        for (uint32_t k = 0; k < cfg.n_tiers; k++) {
+            cfg.tiers[k].policy = ops;
+            cfg.tiers[k].policy_params = pp;
+        }
+        cc_prefix_cache *a, *b, *d;
+        assert_int_equal(cc_pc_create(&cfg, &a, &e), CC_OK);
+        assert_int_equal(cc_pc_create(&cfg, &b, &e), CC_OK);
+        assert_int_equal(cc_pc_create(&cfg, &d, &e), CC_OK);
+        /* one-block requests at time 0: the stream against single calls */
+        uint64_t hits = 0, want = 0;
+        assert_int_equal(cc_pc_access_stream(a, keys, N, 0, 0, &hits), CC_OK);
+        for (int i = 0; i < N; i++) {
+            cc_pc_request q = req(keys + i, 1, cfg.block_tokens, (uint64_t)i);
+            q.time_ns = 0;
+            q.first_seq = (uint64_t)i;
+            int k;
+            assert_int_equal(cc_pc_access(b, &q, 0, &k), CC_OK);
+            want += k >= 0;
+        }
+        assert_int_equal(hits, want);
+        assert_memory_equal(cc_pc_get_stats(a), cc_pc_get_stats(b), sizeof(cc_pc_stats));
+        check(a);
+        /* requests of 1..40 blocks (the last one partial) against single calls */
+        cc_pc_destroy(b);
+        assert_int_equal(cc_pc_create(&cfg, &b, &e), CC_OK);
+        for (uint32_t off = 0, ri = 0; off < N; ri++) {
+            uint32_t n = 1 + (uint32_t)gsl_rng_uniform_int(r, 40);
+            if (n > N - off)
+                n = N - off;
+            cc_pc_request q = req(keys + off, n, n * cfg.block_tokens - 1, ri);
+            q.first_seq = off;
+            cc_pc_hits h;
+            assert_int_equal(
+                cc_pc_access_request(d, &q, keys + off + n, N - off - n, tiers, &h), CC_OK);
+            uint32_t hb = 0, ht = 0;
+            for (uint32_t j = 0; j < n; j++) {
+                int k;
+                assert_int_equal(cc_pc_access(b, &q, j, &k), CC_OK);
+                assert_int_equal(tiers[j], k);
+                if (k >= 0) {
+                    hb++;
+                    ht += cc_pc_block_tokens(q.input_tokens, cfg.block_tokens, j);
+                }
+            }
+            assert_int_equal(h.blocks, hb);
+            assert_int_equal(h.tokens, ht);
+            off += n;
+        }
+        assert_memory_equal(cc_pc_get_stats(d), cc_pc_get_stats(b), sizeof(cc_pc_stats));
+        check(d);
+        /* prefix mode refuses both */
+        cc_pc_config pcfg = cfg;
+        pcfg.mode = CC_PC_PREFIX;
+        cc_prefix_cache *p;
+        assert_int_equal(cc_pc_create(&pcfg, &p, &e), CC_OK);
+        assert_int_equal(cc_pc_access_stream(p, keys, 10, 0, 0, NULL), CC_EARG);
+        cc_pc_request q = req(keys, 3, 12, 0);
+        assert_int_equal(cc_pc_access_request(p, &q, NULL, 0, NULL, NULL), CC_EARG);
+        cc_pc_destroy(p);
+        cc_pc_destroy(a);
+        cc_pc_destroy(b);
+        cc_pc_destroy(d);
+    }
+    gsl_rng_free(r);
+    free(keys);
+    free(tiers);
 }
 
 /* ---- hand-computed scenarios --------------------------------------------------------------- */
@@ -791,6 +899,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_index_vs_bruteforce),
         cmocka_unit_test(test_bytes_per_block),
+        cmocka_unit_test(test_access_loops),
         cmocka_unit_test(test_prefix_rule),
         cmocka_unit_test(test_leaf_only_eviction),
         cmocka_unit_test(test_pins),

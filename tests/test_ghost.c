@@ -1,0 +1,176 @@
+/* test_ghost.c -- the ghost directory of policies/ghost.c (slot_list.h)
+ * against a brute-force twin: a plain array of (key, list) in insertion
+ * order, searched and shifted in O(n).  Random streams of add / find /
+ * remove / pop-oldest over small key spaces (many repeats, so many removals
+ * from the middle and many ring compactions), two lists, several
+ * capacities; every answer and count must agree after every step.  Also:
+ * the memory figure, and a long run that wraps the ring many times. */
+#include "testutil.h"
+#include "policies/slot_list.h"
+
+#include <gsl/gsl_rng.h>
+
+typedef struct twin {
+    uint64_t key[4096];
+    uint8_t list[4096];
+    uint32_t n;
+} twin;
+
+static int twin_find(const twin *t, uint64_t k)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->key[i] == k)
+            return (int)i;
+    return -1;
+}
+
+static void twin_del(twin *t, uint32_t i)
+{
+    memmove(t->key + i, t->key + i + 1, (t->n - i - 1) * sizeof *t->key);
+    memmove(t->list + i, t->list + i + 1, t->n - i - 1);
+    t->n--;
+}
+
+static int twin_oldest(const twin *t, uint32_t l)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        if (t->list[i] == l)
+            return (int)i;
+    return -1;
+}
+
+static void check_same(cc_ghost *g, const twin *t, uint64_t keys)
+{
+    uint32_t c[2] = {0, 0};
+    for (uint32_t i = 0; i < t->n; i++)
+        c[t->list[i]]++;
+    assert_int_equal(g->n, t->n);
+    assert_int_equal(g->count[0], c[0]);
+    assert_int_equal(g->count[1], c[1]);
+    /* every key of a small key space; else a stride of it and the twin's keys */
+    uint64_t step = keys <= 2000 ? 1 : keys / 500;
+    for (uint64_t i = 0; i < keys / step + t->n; i++) {
+        uint64_t k = i < keys / step ? 1 + i * step : t->key[i - keys / step];
+        int ti = twin_find(t, k);
+        uint32_t e = cc_ghost_find(g, k);
+        if (ti < 0) {
+            assert_int_equal(e, CC_SLOT_NONE);
+        } else {
+            assert_int_not_equal(e, CC_SLOT_NONE);
+            assert_int_equal(g->key[e], k);
+            assert_int_equal(g->list[e], t->list[ti]);
+        }
+    }
+    for (uint32_t l = 0; l < 2; l++) {
+        int ti = twin_oldest(t, l);
+        uint32_t e = cc_ghost_oldest(g, l);
+        if (ti < 0)
+            assert_int_equal(e, CC_SLOT_NONE);
+        else
+            assert_int_equal(g->key[e], t->key[ti]);
+    }
+}
+
+static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps)
+{
+    cc_ghost g;
+    assert_int_equal(cc_ghost_init(&g, cap), CC_OK);
+    twin *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    assert_true(cap < 4096);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    for (int s = 0; s < steps; s++) {
+        uint64_t k = 1 + gsl_rng_uniform_int(r, keys);
+        uint32_t l = lists > 1 ? (uint32_t)gsl_rng_uniform_int(r, 2) : 0;
+        unsigned op = (unsigned)gsl_rng_uniform_int(r, 10);
+        if (op < 5) { /* add, dropping the oldest of a list when full (as the policies do) */
+            int ti = twin_find(t, k);
+            if (ti >= 0)
+                twin_del(t, (uint32_t)ti);
+            if (t->n >= cap) {
+                uint32_t from = t->list[0]; /* some list with keys */
+                int o = twin_oldest(t, l);
+                if (o >= 0)
+                    from = l;
+                int oi = twin_oldest(t, from);
+                cc_ghost_remove(&g, cc_ghost_oldest(&g, from));
+                twin_del(t, (uint32_t)oi);
+            }
+            cc_ghost_add(&g, l, k);
+            t->key[t->n] = k;
+            t->list[t->n] = (uint8_t)l;
+            t->n++;
+        } else if (op < 8) { /* a ghost hit: remove from the middle */
+            int ti = twin_find(t, k);
+            uint32_t e = cc_ghost_find(&g, k);
+            assert_int_equal(ti < 0, e == CC_SLOT_NONE);
+            if (ti >= 0) {
+                cc_ghost_remove(&g, e);
+                twin_del(t, (uint32_t)ti);
+            }
+        } else { /* trim a list from its old end */
+            int ti = twin_oldest(t, l);
+            uint32_t e = cc_ghost_oldest(&g, l);
+            assert_int_equal(ti < 0, e == CC_SLOT_NONE);
+            if (ti >= 0) {
+                assert_int_equal(g.key[e], t->key[ti]);
+                cc_ghost_remove(&g, e);
+                twin_del(t, (uint32_t)ti);
+            }
+        }
+        if (s % 7 == 0 || s + 1 == steps)
+            check_same(&g, t, keys);
+    }
+    gsl_rng_free(r);
+    free(t);
+    cc_ghost_free(&g);
+}
+
+static void test_twin_one_list(void **state)
+{
+    (void)state;
+    run(1, 3, 1, 1, 2000);
+    run(5, 12, 1, 2, 20000);
+    run(37, 60, 1, 3, 20000);
+    run(200, 260, 1, 4, 20000);
+}
+
+static void test_twin_two_lists(void **state)
+{
+    (void)state;
+    run(2, 5, 2, 5, 5000);
+    run(16, 40, 2, 6, 20000);
+    run(101, 150, 2, 7, 20000);
+    run(600, 2000, 2, 8, 20000);
+}
+
+/* Many more keys than capacity: the ring wraps and compacts many times. */
+static void test_long_wrap(void **state)
+{
+    (void)state;
+    run(64, 100000, 2, 9, 200000);
+}
+
+static void test_memory(void **state)
+{
+    (void)state;
+    cc_ghost g;
+    assert_int_equal(cc_ghost_init(&g, 100000), CC_OK);
+    /* ring 125,000 x (8 + 1) + table 200,000 x 4 = 1,925,000 bytes */
+    assert_int_equal(g.rcap, 125000);
+    assert_int_equal(g.tcap, 200000);
+    assert_true(cc_ghost_bytes_per_key(100000) > 19.24 && cc_ghost_bytes_per_key(100000) < 19.26);
+    cc_ghost_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_twin_one_list),
+        cmocka_unit_test(test_twin_two_lists),
+        cmocka_unit_test(test_long_wrap),
+        cmocka_unit_test(test_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
