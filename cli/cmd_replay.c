@@ -953,9 +953,15 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cfg_num(&cl, "seed", (double)seed);
         if (seed > (UINT64_C(1) << 53)) /* exactly, beyond a double's integers */
             snprintf(cl.buf[cl.n - 1], sizeof cl.buf[0], "%llu", (unsigned long long)seed);
-        cfg_num(&cl, "prefill-tps", r.prefill_tokens_per_s);
-        cfg_num(&cl, "decode-tps", r.decode_tokens_per_s);
-        cfg_num(&cl, "servers", r.servers);
+        if (use_sim) { /* the rates backend's options: unused */
+            cfg_str(&cl, "prefill-tps", "");
+            cfg_str(&cl, "decode-tps", "");
+            cfg_str(&cl, "servers", "");
+        } else {
+            cfg_num(&cl, "prefill-tps", r.prefill_tokens_per_s);
+            cfg_num(&cl, "decode-tps", r.decode_tokens_per_s);
+            cfg_num(&cl, "servers", r.servers);
+        }
         cfg_str(&cl, "context-cache", ctx_spec);
         cfg_str(&cl, "cacheable", cacheable);
         cfg_str(&cl, "implicit-cache", implicit);
@@ -963,17 +969,25 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cfg_num(&cl, "input-price", in_price);
         cfg_num(&cl, "output-price", out_price);
         cfg_str(&cl, "backend", backend);
-        cfg_str(&cl, "hardware", use_sim ? hw_name : "");
-        cfg_str(&cl, "model", use_sim ? model_name : "");
-        cfg_num(&cl, "instances", sc.instances);
-        cfg_str(&cl, "router", cc_sim_router_name(sc.router));
-        cfg_str(&cl, "scheduler", cc_sim_sched_name(sc.scheduler));
-        cfg_num(&cl, "max-batch-tokens", sc.max_batch_tokens);
-        cfg_num(&cl, "max-seqs", sc.max_seqs);
-        cfg_num(&cl, "chunk-tokens", sc.chunk_tokens);
-        cfg_num(&cl, "hbm-fraction", hbm_fraction);
-        cfg_str(&cl, "preempt", cc_sim_preempt_name(sc.preempt));
-        cfg_str(&cl, "kv-overlap", sc.kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+        if (use_sim) {
+            cfg_str(&cl, "hardware", hw_name);
+            cfg_str(&cl, "model", model_name);
+            cfg_num(&cl, "instances", sc.instances);
+            cfg_str(&cl, "router", cc_sim_router_name(sc.router));
+            cfg_str(&cl, "scheduler", cc_sim_sched_name(sc.scheduler));
+            cfg_num(&cl, "max-batch-tokens", sc.max_batch_tokens);
+            cfg_num(&cl, "max-seqs", sc.max_seqs);
+            cfg_num(&cl, "chunk-tokens", sc.chunk_tokens);
+            cfg_num(&cl, "hbm-fraction", hbm_fraction);
+            cfg_str(&cl, "preempt", cc_sim_preempt_name(sc.preempt));
+            cfg_str(&cl, "kv-overlap", sc.kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+        } else { /* the simulator's options: unused by the rates backend */
+            static const char *const sim_opts[] = {
+                "hardware", "model", "instances", "router", "scheduler", "max-batch-tokens",
+                "max-seqs", "chunk-tokens", "hbm-fraction", "preempt", "kv-overlap"};
+            for (size_t i = 0; i < sizeof sim_opts / sizeof sim_opts[0]; i++)
+                cfg_str(&cl, sim_opts[i], "");
+        }
         cfg_num(&cl, "max-requests", (double)max_requests);
         cfg_num(&cl, "threads", cli_engine_threads);
         cc_results_run run = {

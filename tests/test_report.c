@@ -184,7 +184,7 @@ static void test_results_config(void **state)
              "want={'policy':'s3fifo','capacity-blocks':'3000','tiers':'','seed':'1',"
              "'concurrency':'none','backend':'sim','hardware':'h100-sxm','model':'llama-3-8b',"
              "'max-seqs':'256','hbm-fraction':'0.9','mode':'prefix','instances':'1',"
-             "'block-size':str(bs),'pricing':'','max-requests':'0'}; "
+             "'block-size':str(bs),'pricing':'','max-requests':'0','prefill-tps':''}; "
              "bad=[(k, o.get(k), v) for k, v in want.items() if o.get(k)!=v]; assert not bad, bad; "
              "assert 'results' not in o and 'json' not in o; "
              "assert int(f.attrs['schema_minor'])>=1; "
@@ -241,6 +241,10 @@ static void test_report_tables(void **state)
     assert_non_null(strstr(html, "<td>s3fifo</td>"));
     /* configuration differences: the policies and tiers differ */
     assert_non_null(strstr(html, "<td>policy</td><td>#1: lru; #2: s3fifo</td>"));
+    /* and the options of /config that differ, as resolved (r1 --tiers, r2
+     * --capacity-blocks: each has "" for the other) */
+    assert_non_null(strstr(html, "<td>capacity-blocks</td><td>#1: ; #2: 3000</td>"));
+    assert_null(strstr(html, "<td>hbm-fraction</td>")); /* the same default in both */
     /* the mrc rows (8000 blocks) and the cost rows (both models) */
     assert_non_null(strstr(html, "<td class=n>8000</td>"));
     assert_non_null(strstr(html, "<td>moonshot-2024</td>"));
