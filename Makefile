@@ -109,6 +109,18 @@ $(MPI_STAMP):
 $(CLI_OBJ): $(MPI_STAMP)
 $(CLI_OBJ): ALL_CFLAGS += $(MPI_CFLAGS) -DCC_HAVE_MPI=$(MPI_ON)
 
+# The version the build reports: CC_VERSION_BASE (core/core.h) plus `git
+# describe` of the checkout when there is one.  Only core/version.o gets it;
+# a stamp per value rebuilds that one object when it changes.
+GIT_VERSION := $(shell git describe --tags --always --dirty 2>/dev/null | tr -cd 'A-Za-z0-9._-')
+VERSION_STAMP := $(BUILD)/.version-$(GIT_VERSION)
+$(VERSION_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.version-* && touch $@
+$(BUILD)/obj/core/version.o: $(VERSION_STAMP)
+ifneq ($(GIT_VERSION),)
+$(BUILD)/obj/core/version.o: ALL_CFLAGS += -DCC_GIT_VERSION='"$(GIT_VERSION)"'
+endif
+
 $(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -84,7 +84,17 @@ static void config_value(const cc_rep_run *r, size_t k, char *v, size_t len)
     }
 }
 
-/* Configuration fields that differ between runs. */
+/* A run's /config value of option name, or NULL. */
+static const char *cfg_get(const cc_rep_run *r, const char *name)
+{
+    for (size_t j = 0; j < r->n_cfg; j++)
+        if (!strcmp(r->cfg_name[j], name))
+            return r->cfg_value[j];
+    return NULL;
+}
+
+/* Configuration fields that differ between runs: the fixed ones, then
+ * every option of /config (as resolved) that differs. */
 static void config_diff(FILE *f, const cc_report_inputs *in)
 {
     fputs("<h2>Configuration differences</h2>\n", f);
@@ -114,8 +124,43 @@ static void config_diff(FILE *f, const cc_report_inputs *in)
         }
         fputs("</td></tr>\n", f);
     }
-    fputs(any ? "</table>\n" : "<p>All runs share trace, policy, tiers, mode, concurrency, "
-                               "block size, seed and version.</p>\n", f);
+    /* every other option as resolved (/config), by name; "-": a run without it */
+    static const char *const shown[] = {"policy", "tiers", "mode", "concurrency", "block-size",
+                                        "seed"};
+    for (size_t u0 = 0; u0 < in->n_runs; u0++) {
+        const cc_rep_run *r0 = &in->runs[u0];
+        for (size_t j = 0; j < r0->n_cfg; j++) {
+            const char *name = r0->cfg_name[j];
+            bool seen = false, differs = false;
+            for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++)
+                seen = seen || !strcmp(name, shown[k]);
+            for (size_t u = 0; u < u0 && !seen; u++) /* listed already for an earlier run */
+                seen = cfg_get(&in->runs[u], name) != NULL;
+            if (seen)
+                continue;
+            const char *v0 = cfg_get(&in->runs[0], name);
+            for (size_t u = 1; u < in->n_runs; u++) {
+                const char *v = cfg_get(&in->runs[u], name);
+                differs = differs || !v0 != !v || (v && strcmp(v, v0));
+            }
+            if (!differs)
+                continue;
+            if (!any)
+                fputs("<table><tr><th>field</th><th>values, run by run</th></tr>\n", f);
+            any = true;
+            fputs("<tr>", f);
+            td_s(f, name);
+            fputs("<td>", f);
+            for (size_t u = 0; u < in->n_runs; u++) {
+                const char *v = cfg_get(&in->runs[u], name);
+                fprintf(f, "%s#%zu: ", u ? "; " : "", u + 1);
+                esc(f, v ? v : "-");
+            }
+            fputs("</td></tr>\n", f);
+        }
+    }
+    fputs(any ? "</table>\n" : "<p>All runs share trace, version and every option as "
+                               "resolved.</p>\n", f);
 }
 
 static void runs_tables(FILE *f, const cc_report_inputs *in)

@@ -17,7 +17,7 @@
  * shows. */
 typedef struct cc_rep_run {
     char path[512];
-    char trace[256], policy[128], tiers_spec[256], mode[32], concurrency[32], version[32];
+    char trace[256], policy[128], tiers_spec[256], mode[32], concurrency[32], version[64];
     uint64_t block_size, seed, requests, input_tokens, evictions, bytes_moved, n_tiers;
     double block_hit_ratio, token_hit_ratio, request_hit_ratio_mean, ideal_block_hit_ratio;
     double *ttft_s;            /* requests entries: first_token - arrival, seconds */
@@ -28,6 +28,9 @@ typedef struct cc_rep_run {
     size_t n_occ;              /* occupancy samples */
     int64_t *occ_time_ns;      /* n_occ */
     uint64_t *occ_used;        /* n_occ x n_tiers */
+    size_t n_cfg;              /* /config attributes (schema 1.1; 0 before), by name */
+    char (*cfg_name)[48];
+    char (*cfg_value)[256];
 } cc_rep_run;
 
 /* A sweep file (docs/sweep.md): the columns hit-ratio-against-capacity plots use. */

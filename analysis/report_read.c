@@ -181,6 +181,8 @@ static int grow_one(void **arr, size_t n, size_t size)
 
 /* ---- results and sweep files ----------------------------------------------- */
 
+static int read_config(rd *r, cc_rep_run *u);
+
 static int read_run(rd *r, cc_rep_run *u)
 {
     int rc;
@@ -253,6 +255,68 @@ static int read_run(rd *r, cc_rep_run *u)
             return rc;
         u->n_occ = a;
     }
+    return read_config(r, u);
+}
+
+/* /config's attributes (optional: files of schema 1.0 have none), in name
+ * order (HDF5's name index), as strings. */
+typedef struct cfg_it {
+    rd *r;
+    cc_rep_run *u;
+    int rc;
+} cfg_it;
+
+static herr_t cfg_attr(hid_t obj, const char *name, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    cfg_it *it = data;
+    cc_rep_run *u = it->u;
+    char where[160];
+    snprintf(where, sizeof where, "/config@%s", name);
+    if (grow_one((void **)&u->cfg_name, u->n_cfg, sizeof *u->cfg_name) ||
+        grow_one((void **)&u->cfg_value, u->n_cfg, sizeof *u->cfg_value)) {
+        it->rc = cc_h5_fail(&it->r->q, false, CC_ENOMEM, 0, where, "out of memory");
+        return -1;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    if (t < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0) {
+        it->rc = cc_h5_fail(&it->r->q, t < 0, CC_EFORMAT, 0, where,
+                            "expected a fixed-length string");
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *buf = calloc(sz + 1, 1);
+        if (!buf || H5Aread(a, t, buf) < 0) {
+            it->rc = cc_h5_fail(&it->r->q, true, CC_EFORMAT, 0, where, "cannot read the string");
+        } else {
+            snprintf(u->cfg_name[u->n_cfg], sizeof *u->cfg_name, "%s", name);
+            snprintf(u->cfg_value[u->n_cfg], sizeof *u->cfg_value, "%s", buf);
+            u->n_cfg++;
+        }
+        free(buf);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return it->rc ? -1 : 0;
+}
+
+static int read_config(rd *r, cc_rep_run *u)
+{
+    if (H5Lexists(r->f, "/config", H5P_DEFAULT) <= 0)
+        return CC_OK;
+    hid_t g = H5Gopen2(r->f, "/config", H5P_DEFAULT);
+    if (g < 0)
+        return cc_h5_fail(&r->q, true, CC_EFORMAT, 0, "/config", "expected a group");
+    cfg_it it = {r, u, CC_OK};
+    hsize_t idx = 0;
+    herr_t e = H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, cfg_attr, &it);
+    H5Gclose(g);
+    if (it.rc)
+        return it.rc;
+    if (e < 0)
+        return cc_h5_fail(&r->q, true, CC_EFORMAT, 0, "/config", "cannot list the attributes");
     return CC_OK;
 }
 
@@ -497,6 +561,8 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(u->tier_hit_tokens);
         free(u->occ_time_ns);
         free(u->occ_used);
+        free(u->cfg_name);
+        free(u->cfg_value);
     }
     for (size_t i = 0; i < in->n_sweeps; i++) {
         cc_rep_sweep *s = &in->sweeps[i];

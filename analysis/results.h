@@ -27,6 +27,14 @@ typedef struct cc_results_run {
     const cc_sim_config *sim_config;
     const char *hardware, *model;  /* profile names */
     const char *backend;           /* "sim", "rates", "cpu", "cuda" (NULL: "rates") */
+    /* /config: the command line as given (argv[0..argc-1] before option
+     * parsing; argc 0: none) and every option as resolved (defaults
+     * applied), n_config name/value strings (0 and argc 0: no /config) */
+    int argc;
+    const char *const *argv;
+    size_t n_config;
+    const char *const *config_names;
+    const char *const *config_values;
 } cc_results_run;
 
 /* Writes run to path atomically (PATH.tmp beside it, renamed on success,

@@ -1,7 +1,8 @@
 /*
  * results_h5.c -- a replay's results as one HDF5 file: root attributes with
- * the run's configuration and summary, /requests/... one dataset per column of
- * the per-request table, /tiers/... one dataset per per-tier figure.  The
+ * the run's configuration and summary, /config the command line as given and
+ * every option as resolved, /requests/... one dataset per column of the
+ * per-request table, /tiers/... one dataset per per-tier figure.  The
  * schema is documented in docs/results-format.md; the names below are its
  * single source in code.
  *
@@ -28,7 +29,7 @@
 
 #define RESULTS_FORMAT "ctxcache-results"
 #define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 0
+#define SCHEMA_MINOR 1 /* 1: /config */
 
 typedef struct w {
     cc_h5w h;      /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
@@ -205,6 +206,20 @@ static int write_sim(w *W, const cc_results_run *run)
     return rc;
 }
 
+/* /config: argv (strings, as given) and one string attribute per option as
+ * resolved. */
+static int write_config(w *W, const cc_results_run *run)
+{
+    if (!run->n_config && run->argc <= 0)
+        return CC_OK;
+    int rc = group(W, "/config");
+    if (rc == CC_OK && run->argc > 0)
+        rc = cc_h5w_strings(&W->h, "/config/argv", run->argv, (size_t)run->argc);
+    for (size_t i = 0; rc == CC_OK && i < run->n_config; i++)
+        rc = cc_h5w_attr_str(&W->h, "/config", run->config_names[i], run->config_values[i]);
+    return rc;
+}
+
 static int write_all(w *W, const cc_results_run *run)
 {
     const cc_replay_result *r = run->res;
@@ -317,6 +332,7 @@ static int write_all(w *W, const cc_results_run *run)
                 ns ? r->occupancy_time_ns : none_i64, false));
     TRY(dataset(W, "/occupancy/used_blocks", H5T_STD_U64LE, H5T_NATIVE_UINT64, ns, T,
                 ns ? r->occupancy_used_blocks : none_u64, false));
+    TRY(write_config(W, run));
     if (run->sim)
         TRY(write_sim(W, run));
 #undef TRY

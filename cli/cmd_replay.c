@@ -517,7 +517,67 @@ static int parse_rate(const char *cmd, const char *opt, const char *s, double *o
     return 0;
 }
 
+/* The results file's /config (analysis/results.h): every option as resolved,
+ * as name/value strings (names are the long options; -o and --json, which
+ * say where output goes, are left out). */
+#define CFG_MAX 48
+typedef struct cfg_list {
+    size_t n;
+    const char *name[CFG_MAX], *value[CFG_MAX];
+    char buf[CFG_MAX][48];
+} cfg_list;
+
+static void cfg_str(cfg_list *L, const char *name, const char *v)
+{
+    if (L->n < CFG_MAX) {
+        L->name[L->n] = name;
+        L->value[L->n++] = v ? v : "";
+    }
+}
+
+static void cfg_num(cfg_list *L, const char *name, double v)
+{
+    if (L->n < CFG_MAX) {
+        snprintf(L->buf[L->n], sizeof L->buf[L->n], "%.15g", v);
+        if (strtod(L->buf[L->n], NULL) != v) /* the shortest that reads back exactly */
+            snprintf(L->buf[L->n], sizeof L->buf[L->n], "%.17g", v);
+        cfg_str(L, name, L->buf[L->n]);
+    }
+}
+
+/* argv as given ("replay", options, trace), with the -o/--results value
+ * written as RESULTS so that a file's bytes do not depend on where it was
+ * written. */
+static void given_argv(int argc, char **argv, const char **out)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i > 0 && (!strcmp(argv[i - 1], "-o") || !strcmp(argv[i - 1], "--results")))
+            a = "RESULTS";
+        else if (!strncmp(a, "--results=", 10))
+            a = "--results=RESULTS";
+        else if (!strncmp(a, "-o", 2) && a[2])
+            a = "-oRESULTS";
+        out[i] = a;
+    }
+}
+
+static int replay_main(int argc, char **argv, const char *const *given);
+
 int cmd_replay(int argc, char **argv)
+{
+    const char **given = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *given);
+    if (!given) {
+        fprintf(stderr, "ctxcache replay: out of memory\n");
+        return 3;
+    }
+    given_argv(argc, argv, given); /* before getopt_long permutes argv */
+    int rc = replay_main(argc, argv, given);
+    free(given);
+    return rc;
+}
+
+static int replay_main(int argc, char **argv, const char *const *given)
 {
     const char *cmd = "replay";
     if (argc < 2) {
@@ -879,7 +939,60 @@ int cmd_replay(int argc, char **argv)
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
                    real ? backend : NULL, have_real ? &realx : NULL};
     if (results) {
+        cfg_list cl = {0};
+        cfg_str(&cl, "format", o.format ? o.format : t.source_format);
+        cfg_num(&cl, "block-size", t.block_size);
+        cfg_str(&cl, "tokenizer", o.tokenizer ? o.tokenizer : "built-in");
+        cfg_str(&cl, "tenant", o.tenant);
+        cfg_str(&cl, "policy", policy);
+        cfg_str(&cl, "capacity-blocks", cap);
+        cfg_str(&cl, "tiers", tiers);
+        cfg_str(&cl, "mode", mode);
+        cfg_num(&cl, "model-kv-bytes-per-token", (double)kvb_token);
+        cfg_str(&cl, "concurrency", cc_concurrency_name(ro.concurrency));
+        cfg_num(&cl, "seed", (double)seed);
+        if (seed > (UINT64_C(1) << 53)) /* exactly, beyond a double's integers */
+            snprintf(cl.buf[cl.n - 1], sizeof cl.buf[0], "%llu", (unsigned long long)seed);
+        if (use_sim) { /* the rates backend's options: unused */
+            cfg_str(&cl, "prefill-tps", "");
+            cfg_str(&cl, "decode-tps", "");
+            cfg_str(&cl, "servers", "");
+        } else {
+            cfg_num(&cl, "prefill-tps", r.prefill_tokens_per_s);
+            cfg_num(&cl, "decode-tps", r.decode_tokens_per_s);
+            cfg_num(&cl, "servers", r.servers);
+        }
+        cfg_str(&cl, "context-cache", ctx_spec);
+        cfg_str(&cl, "cacheable", cacheable);
+        cfg_str(&cl, "implicit-cache", implicit);
+        cfg_str(&cl, "pricing", pricing);
+        cfg_num(&cl, "input-price", in_price);
+        cfg_num(&cl, "output-price", out_price);
+        cfg_str(&cl, "backend", backend);
+        if (use_sim) {
+            cfg_str(&cl, "hardware", hw_name);
+            cfg_str(&cl, "model", model_name);
+            cfg_num(&cl, "instances", sc.instances);
+            cfg_str(&cl, "router", cc_sim_router_name(sc.router));
+            cfg_str(&cl, "scheduler", cc_sim_sched_name(sc.scheduler));
+            cfg_num(&cl, "max-batch-tokens", sc.max_batch_tokens);
+            cfg_num(&cl, "max-seqs", sc.max_seqs);
+            cfg_num(&cl, "chunk-tokens", sc.chunk_tokens);
+            cfg_num(&cl, "hbm-fraction", hbm_fraction);
+            cfg_str(&cl, "preempt", cc_sim_preempt_name(sc.preempt));
+            cfg_str(&cl, "kv-overlap", sc.kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+        } else { /* the simulator's options: unused by the rates backend */
+            static const char *const sim_opts[] = {
+                "hardware", "model", "instances", "router", "scheduler", "max-batch-tokens",
+                "max-seqs", "chunk-tokens", "hbm-fraction", "preempt", "kv-overlap"};
+            for (size_t i = 0; i < sizeof sim_opts / sizeof sim_opts[0]; i++)
+                cfg_str(&cl, sim_opts[i], "");
+        }
+        cfg_num(&cl, "max-requests", (double)max_requests);
+        cfg_num(&cl, "threads", cli_engine_threads);
         cc_results_run run = {
+            .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
+            .config_values = cl.value,
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
             .sim = simr, .sim_config = simr ? &sc : NULL, .hardware = sv.hardware,
             .model = sv.model, .backend = backend,

@@ -14,7 +14,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CC_VERSION "0.1.0"
+/* The release version, and the one a build reports: CC_VERSION_BASE plus
+ * "+GIT-DESCRIBE" when built in a git checkout (core/version.c). */
+#define CC_VERSION_BASE "0.1.0"
+const char *cc_version(void);
+#define CC_VERSION cc_version()
 
 /* ---- status codes ------------------------------------------------------ */
 enum {

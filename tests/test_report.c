@@ -158,6 +158,45 @@ static void test_results_file_h5py(void **state)
     free(out);
 }
 
+/* /config: argv as typed (options after the trace, --results=, the output
+ * path written as RESULTS) and every option as resolved, defaults included
+ * (the defaults are the ones replay --help states; block-size is the
+ * trace file's own attribute); the output path does not change the bytes. */
+static void test_results_config(void **state)
+{
+    (void)state;
+    char cmd[3000], a[512], b[512], *out = NULL;
+    tu_tmp_path(a, sizeof a, "rep_cfg_a.h5");
+    tu_tmp_path(b, sizeof b, "rep_cfg_b.h5");
+    snprintf(cmd, sizeof cmd, "%s replay --policy s3fifo %s --capacity-blocks 3000 --results=%s",
+             tu_bin(), g_trace, a);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s replay --policy s3fifo %s --capacity-blocks 3000 --results=%s",
+             tu_bin(), g_trace, b);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py, filecmp; f=h5py.File('%s'); c=f['config']; "
+             "argv=[x.decode() for x in c['argv'][:]]; "
+             "assert argv==['replay','--policy','s3fifo','%s','--capacity-blocks','3000',"
+             "'--results=RESULTS'], argv; "
+             "o={k: v.decode() for k, v in c.attrs.items()}; "
+             "bs=int(h5py.File('%s').attrs['block_size']); "
+             "want={'policy':'s3fifo','capacity-blocks':'3000','tiers':'','seed':'1',"
+             "'concurrency':'none','backend':'sim','hardware':'h100-sxm','model':'llama-3-8b',"
+             "'max-seqs':'256','hbm-fraction':'0.9','mode':'prefix','instances':'1',"
+             "'block-size':str(bs),'pricing':'','max-requests':'0','prefill-tps':''}; "
+             "bad=[(k, o.get(k), v) for k, v in want.items() if o.get(k)!=v]; assert not bad, bad; "
+             "assert 'results' not in o and 'json' not in o; "
+             "assert int(f.attrs['schema_minor'])>=1; "
+             "assert filecmp.cmp('%s', '%s', shallow=False)\"",
+             a, g_trace, g_trace, a, b);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py /config check: %s", out);
+    free(out);
+    unlink(a);
+    unlink(b);
+}
+
 static char *report(const char *inputs, const char *name, int plots, int *status)
 {
     char cmd[3000], html[512];
@@ -202,6 +241,10 @@ static void test_report_tables(void **state)
     assert_non_null(strstr(html, "<td>s3fifo</td>"));
     /* configuration differences: the policies and tiers differ */
     assert_non_null(strstr(html, "<td>policy</td><td>#1: lru; #2: s3fifo</td>"));
+    /* and the options of /config that differ, as resolved (r1 --tiers, r2
+     * --capacity-blocks: each has "" for the other) */
+    assert_non_null(strstr(html, "<td>capacity-blocks</td><td>#1: ; #2: 3000</td>"));
+    assert_null(strstr(html, "<td>hbm-fraction</td>")); /* the same default in both */
     /* the mrc rows (8000 blocks) and the cost rows (both models) */
     assert_non_null(strstr(html, "<td class=n>8000</td>"));
     assert_non_null(strstr(html, "<td>moonshot-2024</td>"));
@@ -364,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_occupancy_samples),
         cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_results_file_h5py),
+        cmocka_unit_test(test_results_config),
         cmocka_unit_test(test_report_tables),
         cmocka_unit_test(test_report_plots),
         cmocka_unit_test(test_report_bad_inputs),
