@@ -4,6 +4,7 @@
  * naming the file, never crash or leak.  Accepted CSVs must hold rows with
  * finite numbers.  Seeds: fuzz/corpus/report/. */
 #include "analysis/report.h"
+#include "fuzz_input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,16 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_input", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     cc_report_inputs in = {0};
     cc_err err = {0};
     int rc = cc_report_add(&in, path, &err);
