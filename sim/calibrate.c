@@ -24,6 +24,9 @@
  *  - the max() makes the cost surface non-convex in places, so LM runs from
  *    28 deterministic starts (the prior, and each efficiency in
  *    {0.05, 0.3, 1}) and the lowest cost wins;
+ *  - efficiencies are bounded to 1e-3..4, the range a profile accepts
+ *    (profile.c), so the written profile loads: a fit that would push one
+ *    past 4 (its term then matters for no point) stops at 4;
  *  - a coefficient the points cannot determine (its Jacobian column is 0 at
  *    the optimum: e.g. e_mem when no point is memory bound) keeps its prior
  *    value and is reported in held_mask; the rest are refitted without it.
@@ -57,7 +60,14 @@ typedef struct fitctx {
     int n_free;
 } fitctx;
 
-static double clampu(double u) { return u < U_MIN ? U_MIN : u > 20 ? 20 : u; }
+/* Log-coefficient k kept in range: efficiencies (k < 3) within what a
+ * profile accepts (profile.c: 1e-3 to 4), so a fitted profile always loads;
+ * overheads between e^U_MIN (nothing) and e^20. */
+static double clampu(int k, double u)
+{
+    double lo = k < 3 ? log(1e-3) : U_MIN, hi = k < 3 ? log(4.0) : 20;
+    return u < lo ? lo : u > hi ? hi : u;
+}
 
 /* Model time of point i at log-coefficients u; *compute_branch says which
  * side of the max holds. */
@@ -74,7 +84,7 @@ static void unpack(const fitctx *c, const gsl_vector *x, double *u)
 {
     memcpy(u, c->u, sizeof c->u);
     for (int k = 0; k < c->n_free; k++)
-        u[c->free_idx[k]] = clampu(gsl_vector_get(x, k));
+        u[c->free_idx[k]] = clampu(c->free_idx[k], gsl_vector_get(x, k));
 }
 
 static int f_res(const gsl_vector *x, void *params, gsl_vector *f)
@@ -296,6 +306,8 @@ int cc_calib_fit(const cc_sim_hw *hw, const cc_sim_model *m_in, const cc_calib_p
 
     for (int k = 0; k < CC_SIM_N_COEFFS; k++) {
         double v = exp(best_u[k]);
+        if (k < 3)
+            v = fmin(fmax(v, 1e-3), 4.0); /* exp(log(4)) may round above 4 */
         if (k >= 3 && best_u[k] <= U_MIN + 1)
             v = 0; /* an overhead driven to nothing */
         *cc_sim_coeff_ptr(&res->coeffs, k) = v;

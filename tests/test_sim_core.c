@@ -861,6 +861,28 @@ static void test_calib_holds_undetermined(void **state)
     assert_float_equal(res.coeffs.eff_attn, TRUTH.eff_attn, 1e-6);
 }
 
+/* Steps faster than the profile's peaks allow (a linear efficiency of 9):
+ * the fitted efficiencies stay within 1e-3..4, the range a profile file
+ * accepts (profile.c's table), so the written profile loads. */
+static void test_calib_bounds_efficiencies(void **state)
+{
+    (void)state;
+    cc_sim_hw hw;
+    cc_sim_model m;
+    load_h100_l8(&hw, &m);
+    const cc_sim_coeffs fast = {9.0, 0.41, 9.0, 1.5e-3, 4e-5};
+    cc_calib_point pts[64];
+    size_t n = make_grid(pts, &fast, 0, NULL, 1);
+    cc_calib_result res;
+    cc_err e = {0};
+    assert_int_equal(cc_calib_fit(&hw, &m, pts, n, &res, &e), CC_OK);
+    for (int k = 0; k < 3; k++) {
+        double v = *cc_sim_coeff_ptr(&res.coeffs, k);
+        if (!(v >= 1e-3 && v <= 4))
+            fail_msg("%s = %g outside 1e-3..4", cc_sim_coeff_names[k], v);
+    }
+}
+
 static void test_calib_bad_points(void **state)
 {
     (void)state;
@@ -912,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_calib_recovers_exact),
         cmocka_unit_test(test_calib_recovers_noisy),
         cmocka_unit_test(test_calib_holds_undetermined),
+        cmocka_unit_test(test_calib_bounds_efficiencies),
         cmocka_unit_test(test_calib_bad_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
