@@ -394,7 +394,8 @@ static void test_summaries(void **state)
              "for k in ('block_hit_ratio','token_hit_ratio','request_hit_ratio_mean'):\n"
              "    assert abs(float(rows[1][k])-r[k])<1e-9 and abs(j[1][k]-r[k])<1e-9, (k, rows[1][k], r[k])\n"
              "assert int(rows[1]['evictions'])==r['evictions']==j[1]['evictions']\n"
-             "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n\"",
+             "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n"
+             "assert j[0]['config']['seed']=='3' and j[1]['config']['capacity-blocks']=='3000'\n\"",
              tu_bin(), g_trace, csv, csv, js, csv);
     if (tu_run(cmd, &out) != 0)
         fail_msg("summary check: %s", out);
