@@ -71,6 +71,49 @@ static void test_occupancy_samples(void **state)
     cc_trace_free(&t);
 }
 
+/* The same trace replayed with overlapping requests (--concurrency
+ * immediate, the simulator): a sample as each request arrives, before it is
+ * looked up, and one at the end.  Arrivals are 1 s apart and each request
+ * takes milliseconds, so each arrival sees what the earlier ones stored:
+ * 0, 3, 4, 5 blocks at 0, 1, 2, 4 s, then 5 at the end (request 3 again).
+ * The file is read back with h5py. */
+static void run_ok(const char *cmd);
+
+static void test_occupancy_overlapping(void **state)
+{
+    (void)state;
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = true;
+    uint64_t b0[] = {1, 2, 3}, b1[] = {1, 2, 4}, b2[] = {5, 2, 3};
+    add(&t, 0, 10, b0, 3);
+    add(&t, 1000, 12, b1, 3);
+    add(&t, 2000, 9, b2, 3);
+    add(&t, 4000, 10, b0, 3);
+    char tr[512], res[512], cmd[3000], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "rep_occ_trace.h5");
+    tu_tmp_path(res, sizeof res, "rep_occ_res.h5");
+    cc_err e = {0};
+    assert_int_equal(cc_trace_write(&t, tr, "h5", &e), CC_OK);
+    cc_trace_free(&t);
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 10 --concurrency immediate -o %s",
+             tu_bin(), tr, res);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; o=h5py.File('%s')['occupancy']; "
+             "assert list(o['request'][:])==[0,1,2,3,3], list(o['request'][:]); "
+             "assert list(o['time_ns'][:4])==[0,10**9,2*10**9,4*10**9], list(o['time_ns'][:]); "
+             "assert o['time_ns'][4]>4*10**9; "
+             "assert [list(x) for x in o['used_blocks'][:]]==[[0],[3],[4],[5],[5]], o['used_blocks'][:]\"",
+             res);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py occupancy check: %s", out);
+    free(out);
+    unlink(tr);
+    unlink(res);
+}
+
 /* numpy.quantile([1, 2, 4, 8], q) (linear): q=0.5 -> 3, q=0.9 -> 4 + 0.7*4 =
  * 6.8, q=1/3 -> 2; one value -> itself; none -> NaN. */
 static void test_quantiles(void **state)
@@ -406,6 +449,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_occupancy_samples),
+        cmocka_unit_test(test_occupancy_overlapping),
         cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_results_file_h5py),
         cmocka_unit_test(test_results_config),
