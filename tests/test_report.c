@@ -360,6 +360,16 @@ static void test_report_bad_inputs(void **state)
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py, numpy; f=h5py.File('%s','w'); "
              "f.attrs['format']=numpy.bytes_('something-else')\"", notours);
     run_ok(cmd);
+    /* /config with a number where a string belongs, and a bad instances */
+    char badcfg[512], badinst[512];
+    tu_tmp_path(badcfg, sizeof badcfg, "rep_badcfg.h5");
+    tu_tmp_path(badinst, sizeof badinst, "rep_badinst.h5");
+    snprintf(cmd, sizeof cmd,
+             "cp %s %s && cp %s %s && /usr/bin/python3 -c \"import h5py, numpy; "
+             "h5py.File('%s','r+')['config'].attrs['seed']=numpy.int64(3); "
+             "h5py.File('%s','r+')['config'].attrs['instances']=numpy.bytes_('two')\"",
+             g_r1, badcfg, g_r1, badinst, badcfg, badinst);
+    run_ok(cmd);
     const struct {
         const char *name, *text; /* text NULL: the path below is used as is */
         const char *path;
@@ -386,6 +396,8 @@ static void test_report_bad_inputs(void **state)
          "p,soon,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", NULL, ":2:", "ttl_s"},
         {"missing dataset", NULL, broken, "/requests/first_token_ns", "missing"},
         {"other format", NULL, notours, "/@format", "something-else"},
+        {"config not a string", NULL, badcfg, "/config@seed", "string"},
+        {"config bad instances", NULL, badinst, "/config@instances", "two"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *path = cases[i].path;
@@ -411,6 +423,8 @@ static void test_report_bad_inputs(void **state)
     snprintf(cmd, sizeof cmd, "%s report", tu_bin());
     assert_int_equal(tu_run(cmd, NULL), 2);
     unlink(broken);
+    unlink(badcfg);
+    unlink(badinst);
     unlink(notours);
 }
 
