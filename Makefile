@@ -190,7 +190,7 @@ FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
 $(BUILD)/fuzzobj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -fopenmp=libgomp -c $< -o $@
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJ)
+$(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJ) $(PKG_LIBS) -lgomp -lm
 fuzz: $(FUZZ_BIN)

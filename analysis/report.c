@@ -210,15 +210,33 @@ static void runs_tables(FILE *f, const cc_report_inputs *in)
     fputs("</table>\n", f);
 }
 
+/* "<h2>TITLE FILE</h2>" and a table's header row. */
+static void table_head(FILE *f, const char *title, const char *path, const char *const *cols,
+                       size_t n)
+{
+    fputs("<h2>", f);
+    esc(f, title);
+    fputc(' ', f);
+    esc(f, base(path));
+    fputs("</h2>\n<table><tr>", f);
+    for (size_t k = 0; k < n; k++) {
+        fputs("<th>", f);
+        esc(f, cols[k]);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+}
+
 static void sweeps_table(FILE *f, const cc_report_inputs *in)
 {
     for (size_t w = 0; w < in->n_sweeps; w++) {
         const cc_rep_sweep *s = &in->sweeps[w];
-        fputs("<h2>Sweep ", f);
-        esc(f, base(s->path));
-        fprintf(f, " (%zu points)</h2>\n<table><tr><th>policy</th><th>block size</th>"
-                   "<th>capacity (blocks)</th><th>TTL (s)</th><th>pricing</th>"
-                   "<th>block hit ratio</th><th>token hit ratio</th></tr>\n", s->n);
+        static const char *const cols[] = {"policy", "block size", "capacity (blocks)",
+                                           "TTL (s)", "pricing", "block hit ratio",
+                                           "token hit ratio"};
+        char title[64];
+        snprintf(title, sizeof title, "Sweep (%zu points)", s->n);
+        table_head(f, title, s->path, cols, 7);
         for (size_t i = 0; i < s->n; i++) {
             fputs("<tr>", f);
             td_s(f, s->policy[i]);
@@ -238,10 +256,8 @@ static void mrc_table(FILE *f, const cc_report_inputs *in)
 {
     for (size_t m = 0; m < in->n_mrcs; m++) {
         const cc_rep_mrc *c = &in->mrcs[m];
-        fputs("<h2>Miss-ratio curve ", f);
-        esc(f, base(c->path));
-        fputs("</h2>\n<table><tr><th>series</th><th>capacity (blocks)</th><th>miss ratio</th>"
-              "</tr>\n", f);
+        static const char *const cols[] = {"series", "capacity (blocks)", "miss ratio"};
+        table_head(f, "Miss-ratio curve", c->path, cols, 3);
         for (size_t i = 0; i < c->n; i++) {
             fputs("<tr>", f);
             td_s(f, c->series[i]);
@@ -257,10 +273,9 @@ static void cost_table(FILE *f, const cc_report_inputs *in)
 {
     for (size_t k = 0; k < in->n_costs; k++) {
         const cc_rep_cost *c = &in->costs[k];
-        fputs("<h2>Cost against TTL ", f);
-        esc(f, base(c->path));
-        fputs("</h2>\n<table><tr><th>pricing</th><th>TTL (s)</th><th>bill (USD)</th>"
-              "<th>operator cost (USD)</th><th></th></tr>\n", f);
+        static const char *const cols[] = {"pricing", "TTL (s)", "bill (USD)",
+                                           "operator cost (USD)", ""};
+        table_head(f, "Cost against TTL", c->path, cols, 5);
         for (size_t i = 0; i < c->n; i++) {
             /* the cheapest TTL of each pricing model's rows */
             size_t a = i, b = i;

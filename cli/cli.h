@@ -109,6 +109,31 @@ void cli_engine_close(cli_engine *ce);
 /* CPU threads of engines opened from now on (--threads; default 1: on a
  * shared machine one thread per engine times steadily; 0 = OpenMP's default). */
 extern int cli_engine_threads;
+
+/* The engine options calibrate and fidelity share: --backend cpu|cuda,
+ * --model PRESET, --hardware BASE, --grid quick|full, --repeats N (1..101),
+ * --threads N (sets cli_engine_threads).  Same use as the trace options. */
+typedef struct cli_engine_args {
+    const char *backend, *model, *hardware, *grid;
+    int repeats;
+} cli_engine_args;
+enum { CLI_OPT_BACKEND = 920, CLI_OPT_MODEL, CLI_OPT_HARDWARE, CLI_OPT_GRID, CLI_OPT_REPEATS,
+       CLI_OPT_THREADS };
+#define CLI_ENGINE_LONG_OPTS                                                              \
+    {"backend", required_argument, 0, CLI_OPT_BACKEND},                                   \
+        {"model", required_argument, 0, CLI_OPT_MODEL},                                   \
+        {"hardware", required_argument, 0, CLI_OPT_HARDWARE},                             \
+        {"grid", required_argument, 0, CLI_OPT_GRID},                                     \
+        {"repeats", required_argument, 0, CLI_OPT_REPEATS},                               \
+        {"threads", required_argument, 0, CLI_OPT_THREADS}
+#define CLI_ENGINE_OPT_CASES                                                              \
+    case CLI_OPT_BACKEND:                                                                 \
+    case CLI_OPT_MODEL:                                                                   \
+    case CLI_OPT_HARDWARE:                                                                \
+    case CLI_OPT_GRID:                                                                    \
+    case CLI_OPT_REPEATS:                                                                 \
+    case CLI_OPT_THREADS
+int cli_engine_opt(const char *cmd, int code, const char *arg, cli_engine_args *a);
 typedef struct cli_calib {
     cc_sim_hw base, fitted;  /* fitted: base with the fitted coefficients */
     cc_sim_model model;

@@ -54,15 +54,15 @@ static void help(FILE *out)
 int cmd_calibrate(int argc, char **argv)
 {
     const char *cmd = "calibrate";
-    const char *backend = "cpu", *model = NULL, *hardware = NULL, *out = NULL, *grid = "quick";
-    int json = 0, repeats = 0, block_size = 0;
-    enum { O_BACKEND = 256, O_MODEL, O_HW, O_GRID, O_REP, O_JSON, O_THREADS, O_BS };
+    cli_engine_args ea = {.backend = "cpu", .grid = "quick"};
+    const char *out = NULL;
+    int json = 0, block_size = 0;
+    enum { O_JSON = 1000, O_BS };
     static const struct option opts[] = {
-        {"backend", required_argument, 0, O_BACKEND}, {"model", required_argument, 0, O_MODEL},
-        {"hardware", required_argument, 0, O_HW},     {"output", required_argument, 0, 'o'},
-        {"grid", required_argument, 0, O_GRID},       {"repeats", required_argument, 0, O_REP},
-        {"json", no_argument, 0, O_JSON},             {"help", no_argument, 0, 'h'},
-        {"threads", required_argument, 0, O_THREADS},
+        CLI_ENGINE_LONG_OPTS,
+        {"output", required_argument, 0, 'o'},
+        {"json", no_argument, 0, O_JSON},
+        {"help", no_argument, 0, 'h'},
         {"block-size", required_argument, 0, O_BS},
         {0, 0, 0, 0}};
     optind = 1;
@@ -70,33 +70,23 @@ int cmd_calibrate(int argc, char **argv)
     uint64_t v;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case O_BACKEND: backend = optarg; break;
-        case O_MODEL: model = optarg; break;
-        case O_HW: hardware = optarg; break;
-        case 'o': out = optarg; break;
-        case O_GRID: grid = optarg; break;
-        case O_REP:
-            if (cli_parse_u64(cmd, "--repeats", optarg, 101, &v))
+        CLI_ENGINE_OPT_CASES:
+            if (cli_engine_opt(cmd, c, optarg, &ea))
                 return 2;
-            if (v < 1)
-                return cli_usage_error(cmd, "--repeats: expected 1..101");
-            repeats = (int)v;
             break;
+        case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
         case O_BS:
             if (cli_parse_u64(cmd, "--block-size", optarg, 65536, &v))
                 return 2;
             block_size = (int)v;
             break;
-        case O_THREADS:
-            if (cli_parse_u64(cmd, "--threads", optarg, 1024, &v))
-                return 2;
-            cli_engine_threads = (int)v;
-            break;
         case 'h': help(stdout); return 0;
         default: return cli_usage_error(cmd, "bad option");
         }
     }
+    const char *backend = ea.backend, *model = ea.model, *hardware = ea.hardware, *grid = ea.grid;
+    int repeats = ea.repeats;
     if (optind != argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!model)

@@ -69,24 +69,18 @@ static int cmp_d(const void *a, const void *b)
 int cmd_fidelity(int argc, char **argv)
 {
     const char *cmd = "fidelity";
-    const char *backend = "cpu", *model = NULL, *hardware = NULL, *grid = "quick",
-               *profile = NULL, *out = NULL, *cap = "inf";
-    int json = 0, repeats = 3;
-    uint64_t max_requests = 0, v;
+    cli_engine_args ea = {.backend = "cpu", .grid = "quick", .repeats = 3};
+    const char *profile = NULL, *out = NULL, *cap = "inf";
+    int json = 0;
+    uint64_t max_requests = 0;
     cc_concurrency conc = CC_CONCURRENCY_IMMEDIATE;
-    enum { O_BACKEND = 256, O_MODEL, O_HW, O_GRID, O_REP, O_PROFILE, O_CONC, O_CAP, O_MAXREQ,
-           O_THREADS, O_JSON };
+    enum { O_PROFILE = 1000, O_CONC, O_CAP, O_MAXREQ, O_JSON };
     static const struct option opts[] = {
-        {"backend", required_argument, 0, O_BACKEND},
-        {"model", required_argument, 0, O_MODEL},
-        {"hardware", required_argument, 0, O_HW},
-        {"grid", required_argument, 0, O_GRID},
-        {"repeats", required_argument, 0, O_REP},
+        CLI_ENGINE_LONG_OPTS,
         {"profile", required_argument, 0, O_PROFILE},
         {"concurrency", required_argument, 0, O_CONC},
         {"capacity-blocks", required_argument, 0, O_CAP},
         {"max-requests", required_argument, 0, O_MAXREQ},
-        {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},
         {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},
@@ -95,38 +89,22 @@ int cmd_fidelity(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case O_BACKEND: backend = optarg; break;
-        case O_MODEL: model = optarg; break;
-        case O_HW: hardware = optarg; break;
-        case O_GRID: grid = optarg; break;
-        case O_REP:
-            if (cli_parse_u64(cmd, "--repeats", optarg, 101, &v))
+        CLI_ENGINE_OPT_CASES:
+            if (cli_engine_opt(cmd, c, optarg, &ea))
                 return 2;
-            if (v < 1)
-                return cli_usage_error(cmd, "--repeats: expected 1..101");
-            repeats = (int)v;
             break;
         case O_PROFILE: profile = optarg; break;
-        case O_CONC:
-            if (!strcmp(optarg, "none"))
-                conc = CC_CONCURRENCY_NONE;
-            else if (!strcmp(optarg, "immediate"))
-                conc = CC_CONCURRENCY_IMMEDIATE;
-            else if (!strcmp(optarg, "after-complete"))
-                conc = CC_CONCURRENCY_AFTER_COMPLETE;
-            else
+        case O_CONC: {
+            cc_err ce = {0};
+            if (cc_concurrency_parse(optarg, &conc, &ce) != CC_OK || conc == CC_CONCURRENCY_DEDUP)
                 return cli_usage_error(cmd, "--concurrency: expected none, immediate or "
                                             "after-complete, got '%s'", optarg);
             break;
+        }
         case O_CAP: cap = optarg; break;
         case O_MAXREQ:
             if (cli_parse_u64(cmd, "--max-requests", optarg, UINT32_MAX, &max_requests))
                 return 2;
-            break;
-        case O_THREADS:
-            if (cli_parse_u64(cmd, "--threads", optarg, 1024, &v))
-                return 2;
-            cli_engine_threads = (int)v;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
@@ -134,6 +112,8 @@ int cmd_fidelity(int argc, char **argv)
         default: return cli_usage_error(cmd, "bad option");
         }
     }
+    const char *backend = ea.backend, *model = ea.model, *hardware = ea.hardware, *grid = ea.grid;
+    int repeats = ea.repeats;
     if (argc - optind != 1)
         return cli_usage_error(cmd, "expected one trace file");
     if (!model)

@@ -23,6 +23,31 @@
  * executable (BUILD/ctxcache -> BUILD/../sim/profiles). */
 int cli_engine_threads = 1;
 
+int cli_engine_opt(const char *cmd, int code, const char *arg, cli_engine_args *a)
+{
+    uint64_t v;
+    switch (code) {
+    case CLI_OPT_BACKEND: a->backend = arg; break;
+    case CLI_OPT_MODEL: a->model = arg; break;
+    case CLI_OPT_HARDWARE: a->hardware = arg; break;
+    case CLI_OPT_GRID: a->grid = arg; break;
+    case CLI_OPT_REPEATS:
+        if (cli_parse_u64(cmd, "--repeats", arg, 101, &v))
+            return 2;
+        if (v < 1)
+            return cli_usage_error(cmd, "--repeats: expected 1..101");
+        a->repeats = (int)v;
+        break;
+    case CLI_OPT_THREADS:
+        if (cli_parse_u64(cmd, "--threads", arg, 1024, &v))
+            return 2;
+        cli_engine_threads = (int)v;
+        break;
+    default: return cli_usage_error(cmd, "internal: option %d is not an engine option", code);
+    }
+    return 0;
+}
+
 void cli_profile_path_default(void)
 {
     if (getenv("CC_PROFILE_PATH"))

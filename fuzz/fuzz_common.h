@@ -7,6 +7,7 @@
 #ifndef CC_FUZZ_COMMON_H
 #define CC_FUZZ_COMMON_H
 
+#include "fuzz_input.h"
 #include "traces/traces.h"
 
 #include <stdio.h>
@@ -16,16 +17,7 @@
 
 static int fuzz_read_format(const char *format, const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_input", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     cc_trace t;
     cc_err err = {0};
     cc_read_opts opts = {0};

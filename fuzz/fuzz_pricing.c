@@ -5,6 +5,7 @@
  * hand-made trace to finite, non-negative amounts whose parts add up.
  * Seeds: fuzz/corpus/pricing/. */
 #include "policies/pricing.h"
+#include "fuzz_input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,16 +48,7 @@ static void bill_tiny(const cc_pricing *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_input", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     cc_pricing p;
     cc_err err = {0};
     int rc = cc_pricing_load(path, &p, &err);

@@ -5,6 +5,7 @@
  * the tiny model or a fixed hardware), so that no accepted number can make
  * the simulator divide by zero or overflow.  Seeds: fuzz/corpus/profile/. */
 #include "sim/sim.h"
+#include "fuzz_input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,16 +44,7 @@ static void check_times(const cc_sim_hw *hw, const cc_sim_model *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_input", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     cc_sim_profile p;
     cc_err err = {0};
     int rc = cc_sim_profile_read(path, &p, &err);

@@ -5,6 +5,7 @@
  * must say why, and must hand back nothing on failure.
  */
 #include "gpu/gpu.h"
+#include "fuzz_input.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_input", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     /* 1 layer, hidden 8, 2 heads of 4, 1 kv head, ffn 8, vocab 8 (the seeds' shape) */
     cc_model_config c = {"fuzz", 1, 8, 2, 1, 4, 8, 8, 10000.0, 1e-5f, 4, 0, 0};
     cc_weights w;

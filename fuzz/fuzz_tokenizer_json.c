@@ -8,6 +8,7 @@
  * size, the same ids twice.
  */
 #include "traces/traces.h"
+#include "fuzz_input.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +23,7 @@ static const char sample[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("fuzz_tokenizer_json", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_path(data, size);
     cc_tokenizer *tk = NULL;
     cc_err err = {0};
     if (cc_tokenizer_load_hf(path, &tk, &err) != CC_OK) {
