@@ -250,7 +250,7 @@ int cc_plot_sweep_capacity(const cc_report_inputs *in, const char *dir, char **s
                     series(&f, t);
                     any = true;
                 }
-                double cap = (double)r->tier_capacity[k];
+                double cap = (double)r->tier_capacity[k] * (double)r->instances; /* per instance */
                 point(&f, cap, (double)r->tier_hit_tokens[k] / (double)r->input_tokens);
                 lo = fmin(lo, cap);
                 hi = fmax(hi, cap);
@@ -343,7 +343,7 @@ int cc_plot_occupancy(const cc_report_inputs *in, const char *dir, char **svg, c
             char t[800];
             snprintf(t, sizeof t, "#%zu %s: %s", u + 1, base(r->path), r->tier_name[k]);
             series(&f, t);
-            double cap = (double)r->tier_capacity[k];
+            double cap = (double)r->tier_capacity[k] * (double)r->instances; /* per instance */
             for (size_t s = 0; s < r->n_occ; s++)
                 point(&f, (double)(r->occ_time_ns[s] - r->occ_time_ns[0]) / 1e9,
                       cap > 0 ? (double)r->occ_used[s * r->n_tiers + k] / cap : 0);

@@ -420,6 +420,12 @@ int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *
         json_object_set_new(o, "ttft_p90_s", num_or_null(r->ttft_p90_s));
         json_object_set_new(o, "ttft_p99_s", num_or_null(r->ttft_p99_s));
         json_object_set_new(o, "ctxcache_version", json_string(r->version));
+        if (r->n_cfg) { /* /config: every option as resolved (schema 1.1) */
+            json_t *c = json_object();
+            for (size_t j = 0; j < r->n_cfg; j++)
+                json_object_set_new(c, r->cfg_name[j], json_string(r->cfg_value[j]));
+            json_object_set_new(o, "config", c);
+        }
         json_array_append_new(arr, o);
     }
     json_t *root = json_object();

@@ -28,6 +28,8 @@ typedef struct cc_rep_run {
     size_t n_occ;              /* occupancy samples */
     int64_t *occ_time_ns;      /* n_occ */
     uint64_t *occ_used;        /* n_occ x n_tiers */
+    uint64_t instances;        /* /config@instances (1 when absent or ""): occupancy is
+                                * summed over instances */
     size_t n_cfg;              /* /config attributes (schema 1.1; 0 before), by name */
     char (*cfg_name)[48];
     char (*cfg_value)[256];

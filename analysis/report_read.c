@@ -304,6 +304,7 @@ static herr_t cfg_attr(hid_t obj, const char *name, const H5A_info_t *info, void
 
 static int read_config(rd *r, cc_rep_run *u)
 {
+    u->instances = 1;
     if (H5Lexists(r->f, "/config", H5P_DEFAULT) <= 0)
         return CC_OK;
     hid_t g = H5Gopen2(r->f, "/config", H5P_DEFAULT);
@@ -317,6 +318,15 @@ static int read_config(rd *r, cc_rep_run *u)
         return it.rc;
     if (e < 0)
         return cc_h5_fail(&r->q, true, CC_EFORMAT, 0, "/config", "cannot list the attributes");
+    for (size_t j = 0; j < u->n_cfg; j++)
+        if (!strcmp(u->cfg_name[j], "instances") && u->cfg_value[j][0]) {
+            char *end;
+            unsigned long long v = strtoull(u->cfg_value[j], &end, 10);
+            if (*end || v == 0)
+                return cc_h5_fail(&r->q, false, CC_EFORMAT, 0, "/config@instances",
+                                  "expected a positive integer, found '%s'", u->cfg_value[j]);
+            u->instances = v;
+        }
     return CC_OK;
 }
 

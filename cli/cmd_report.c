@@ -30,7 +30,7 @@ static const char report_help[] =
     "  --no-plots          tables only (no gnuplot needed)\n"
     "  --title T           the page's title\n"
     "  --summary-csv FILE  also the runs table as CSV (one row per results file)\n"
-    "  --summary-json FILE also the runs table as JSON ({\"runs\": [...]})\n"
+    "  --summary-json FILE also the runs table as JSON ({\"runs\": [...]}, each with its /config)\n"
     "\n"
     "Needs gnuplot (make deps installs gnuplot-nox) unless --no-plots.  The same inputs\n"
     "give the same page and figures, byte for byte.\n"

@@ -164,7 +164,9 @@ typedef struct cc_replay_result {
     /* tier occupancy over time, when keep_records (mode none): after request
      * occupancy_request[s] (its arrival occupancy_time_ns[s]) tier k held
      * occupancy_used_blocks[s * n_tiers + k] blocks; sampled after every
-     * ceil(requests / CC_REPLAY_OCCUPANCY_SAMPLES)-th request and the last */
+     * ceil(requests / CC_REPLAY_OCCUPANCY_SAMPLES)-th request and the last
+     * (the simulator's overlapping modes fill them too: at those arrivals
+     * and at the end, summed over instances; docs/results-format.md) */
     size_t n_occupancy;
     uint64_t *occupancy_request;
     int64_t *occupancy_time_ns;

@@ -301,6 +301,7 @@ typedef struct loop {
     uint64_t rr;
     uint32_t in_flight;
     uint32_t T;
+    size_t occ_every;            /* overlapping modes, records kept: occupancy sampling */
     cc_err *err;
 } loop;
 
@@ -869,6 +870,22 @@ static uint32_t route(loop *L, uint32_t r, int64_t now, uint32_t *match_tokens)
     return best;
 }
 
+/* Tier occupancy over time (results files, overlapping modes): the blocks
+ * tier k of every instance holds, summed, as request r arrives at now. */
+static void occ_sample(loop *L, uint32_t r, int64_t now)
+{
+    cc_replay_result *cr = &L->res->cache;
+    size_t s = cr->n_occupancy++;
+    cr->occupancy_request[s] = r;
+    cr->occupancy_time_ns[s] = now;
+    for (uint32_t k = 0; k < L->T; k++) {
+        uint64_t u = 0;
+        for (uint32_t i = 0; i < L->sc->instances; i++)
+            u += cc_pc_tier_used(L->in[i].pc, k);
+        cr->occupancy_used_blocks[s * L->T + k] = u;
+    }
+}
+
 static int on_arrival(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
@@ -879,6 +896,8 @@ static int on_arrival(loop *L, uint32_t r, int64_t now)
                           (long long)t->arrival_ns[r + 1], r, (long long)now);
     if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1], CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
         return oom(L);
+    if (L->occ_every && (r + 1) % L->occ_every == 0)
+        occ_sample(L, r, now); /* before r is routed */
     uint32_t match = 0;
     uint32_t ix = L->pre ? 0 : route(L, r, now, &match);
     if (L->pre && L->sc->scheduler == CC_SIM_SCHED_LPF)
@@ -1100,6 +1119,18 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         if (keep && n) {
             res->cache.records = calloc(n, sizeof *res->cache.records);
             res->cache.record_tier_blocks = calloc(n * L.T, sizeof(uint32_t));
+            /* occupancy: at every occ_every-th arrival and once at the end */
+            L.occ_every = n / CC_REPLAY_OCCUPANCY_SAMPLES + (n % CC_REPLAY_OCCUPANCY_SAMPLES != 0);
+            size_t ns = n / L.occ_every + 1;
+            res->cache.occupancy_request = malloc(ns * sizeof *res->cache.occupancy_request);
+            res->cache.occupancy_time_ns = malloc(ns * sizeof *res->cache.occupancy_time_ns);
+            res->cache.occupancy_used_blocks =
+                malloc(ns * L.T * sizeof *res->cache.occupancy_used_blocks);
+            if (!res->cache.occupancy_request || !res->cache.occupancy_time_ns ||
+                !res->cache.occupancy_used_blocks) {
+                rc = oom(&L);
+                goto fail;
+            }
         }
     }
     if (!res->records || !res->record_tier_tokens || !L.st || !L.in ||
@@ -1188,6 +1219,8 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
             cr->records[i].finish_ns = r->finish_ns;
         }
     }
+    if (L.occ_every && n)
+        occ_sample(&L, (uint32_t)(n - 1), cr->last_finish_ns); /* the run's end */
     if (!L.pre) {
         cr->requests = n;
         cr->concurrency = sc->concurrency;

@@ -71,6 +71,49 @@ static void test_occupancy_samples(void **state)
     cc_trace_free(&t);
 }
 
+/* The same trace replayed with overlapping requests (--concurrency
+ * immediate, the simulator): a sample as each request arrives, before it is
+ * looked up, and one at the end.  Arrivals are 1 s apart and each request
+ * takes milliseconds, so each arrival sees what the earlier ones stored:
+ * 0, 3, 4, 5 blocks at 0, 1, 2, 4 s, then 5 at the end (request 3 again).
+ * The file is read back with h5py. */
+static void run_ok(const char *cmd);
+
+static void test_occupancy_overlapping(void **state)
+{
+    (void)state;
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = true;
+    uint64_t b0[] = {1, 2, 3}, b1[] = {1, 2, 4}, b2[] = {5, 2, 3};
+    add(&t, 0, 10, b0, 3);
+    add(&t, 1000, 12, b1, 3);
+    add(&t, 2000, 9, b2, 3);
+    add(&t, 4000, 10, b0, 3);
+    char tr[512], res[512], cmd[3000], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "rep_occ_trace.h5");
+    tu_tmp_path(res, sizeof res, "rep_occ_res.h5");
+    cc_err e = {0};
+    assert_int_equal(cc_trace_write(&t, tr, "h5", &e), CC_OK);
+    cc_trace_free(&t);
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 10 --concurrency immediate -o %s",
+             tu_bin(), tr, res);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; o=h5py.File('%s')['occupancy']; "
+             "assert list(o['request'][:])==[0,1,2,3,3], list(o['request'][:]); "
+             "assert list(o['time_ns'][:4])==[0,10**9,2*10**9,4*10**9], list(o['time_ns'][:]); "
+             "assert o['time_ns'][4]>4*10**9; "
+             "assert [list(x) for x in o['used_blocks'][:]]==[[0],[3],[4],[5],[5]], o['used_blocks'][:]\"",
+             res);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py occupancy check: %s", out);
+    free(out);
+    unlink(tr);
+    unlink(res);
+}
+
 /* numpy.quantile([1, 2, 4, 8], q) (linear): q=0.5 -> 3, q=0.9 -> 4 + 0.7*4 =
  * 6.8, q=1/3 -> 2; one value -> itself; none -> NaN. */
 static void test_quantiles(void **state)
@@ -317,6 +360,16 @@ static void test_report_bad_inputs(void **state)
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py, numpy; f=h5py.File('%s','w'); "
              "f.attrs['format']=numpy.bytes_('something-else')\"", notours);
     run_ok(cmd);
+    /* /config with a number where a string belongs, and a bad instances */
+    char badcfg[512], badinst[512];
+    tu_tmp_path(badcfg, sizeof badcfg, "rep_badcfg.h5");
+    tu_tmp_path(badinst, sizeof badinst, "rep_badinst.h5");
+    snprintf(cmd, sizeof cmd,
+             "cp %s %s && cp %s %s && /usr/bin/python3 -c \"import h5py, numpy; "
+             "h5py.File('%s','r+')['config'].attrs['seed']=numpy.int64(3); "
+             "h5py.File('%s','r+')['config'].attrs['instances']=numpy.bytes_('two')\"",
+             g_r1, badcfg, g_r1, badinst, badcfg, badinst);
+    run_ok(cmd);
     const struct {
         const char *name, *text; /* text NULL: the path below is used as is */
         const char *path;
@@ -343,6 +396,8 @@ static void test_report_bad_inputs(void **state)
          "p,soon,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1\n", NULL, ":2:", "ttl_s"},
         {"missing dataset", NULL, broken, "/requests/first_token_ns", "missing"},
         {"other format", NULL, notours, "/@format", "something-else"},
+        {"config not a string", NULL, badcfg, "/config@seed", "string"},
+        {"config bad instances", NULL, badinst, "/config@instances", "two"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *path = cases[i].path;
@@ -368,6 +423,8 @@ static void test_report_bad_inputs(void **state)
     snprintf(cmd, sizeof cmd, "%s report", tu_bin());
     assert_int_equal(tu_run(cmd, NULL), 2);
     unlink(broken);
+    unlink(badcfg);
+    unlink(badinst);
     unlink(notours);
 }
 
@@ -394,7 +451,8 @@ static void test_summaries(void **state)
              "for k in ('block_hit_ratio','token_hit_ratio','request_hit_ratio_mean'):\n"
              "    assert abs(float(rows[1][k])-r[k])<1e-9 and abs(j[1][k]-r[k])<1e-9, (k, rows[1][k], r[k])\n"
              "assert int(rows[1]['evictions'])==r['evictions']==j[1]['evictions']\n"
-             "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n\"",
+             "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n"
+             "assert j[0]['config']['seed']=='3' and j[1]['config']['capacity-blocks']=='3000'\n\"",
              tu_bin(), g_trace, csv, csv, js, csv);
     if (tu_run(cmd, &out) != 0)
         fail_msg("summary check: %s", out);
@@ -405,6 +463,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_occupancy_samples),
+        cmocka_unit_test(test_occupancy_overlapping),
         cmocka_unit_test(test_quantiles),
         cmocka_unit_test(test_results_file_h5py),
         cmocka_unit_test(test_results_config),
