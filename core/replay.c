@@ -42,6 +42,24 @@ int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err)
                       "expected none, immediate, after-complete or dedup, got '%s'", name);
 }
 
+cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blocks,
+                                     int64_t now, const uint64_t *next)
+{
+    uint64_t off = t->block_off[i];
+    uint32_t in = t->input_tokens[i];
+    uint64_t upto = (uint64_t)n_blocks * t->block_size;
+    cc_pc_request rq = {
+        .blocks = t->blocks + off,
+        .n_blocks = n_blocks,
+        .input_tokens = upto < in ? (uint32_t)upto : in,
+        .index = i,
+        .time_ns = now,
+        .first_seq = off,
+        .next_use = next ? next + off : NULL,
+    };
+    return rq;
+}
+
 int64_t cc_replay_duration_ns(uint64_t tokens, double tokens_per_s)
 {
     if (isinf(tokens_per_s))

@@ -189,6 +189,12 @@ void cc_replay_result_free(cc_replay_result *res);
 int cc_replay_events(const cc_trace *t, const cc_pc_config *cfg, cc_prefix_cache *pc,
                      const uint64_t *next, const cc_replay_opts *opts, cc_replay_result *res,
                      cc_err *err);
+/* Request i of t as the cache sees it when its first n_blocks blocks are
+ * looked up at time now (input_tokens cut to those blocks); next: next-use
+ * positions of the whole trace, or NULL. */
+cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blocks,
+                                     int64_t now, const uint64_t *next);
+
 /* round(tokens * 1e9 / tokens_per_s) ns; 0 for an infinite rate. */
 int64_t cc_replay_duration_ns(uint64_t tokens, double tokens_per_s);
 

@@ -72,20 +72,7 @@ typedef struct loop {
 
 static cc_pc_request request_view(const loop *L, size_t i, uint32_t n_blocks, int64_t now)
 {
-    const cc_trace *t = L->t;
-    uint64_t off = t->block_off[i];
-    uint32_t in = t->input_tokens[i];
-    uint64_t upto = (uint64_t)n_blocks * t->block_size;
-    cc_pc_request rq = {
-        .blocks = t->blocks + off,
-        .n_blocks = n_blocks,
-        .input_tokens = upto < in ? (uint32_t)upto : in,
-        .index = i,
-        .time_ns = now,
-        .first_seq = off,
-        .next_use = L->next ? L->next + off : NULL,
-    };
-    return rq;
+    return cc_replay_request_view(L->t, i, n_blocks, now, L->next);
 }
 
 static uint32_t n_blocks_of(const loop *L, size_t i)
