@@ -100,7 +100,7 @@ static void fscan_hit(void *st, uint32_t s, const cc_access *a)
     (void)s;
     (void)a;
 }
-static void fscan_remove(void *st, uint32_t s, cc_remove_reason why)
+static void fscan_remove(void *st, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     fscan *f = st;

@@ -200,7 +200,7 @@ static void detach_at(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s,
         t->evictable[s] = 0;
         t->n_evictable--;
     }
-    t->pol.ops->on_remove(t->pol.state, s, why);
+    t->pol.ops->on_remove(t->pol.state, s, pc->nodes[x].hash, why);
     t->used--;
     cc_pc_node *n = &pc->nodes[x];
     n->place = CC_PC_PLACE_NONE;
@@ -827,7 +827,7 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
         __builtin_prefetch(nv); /* overlaps the policy's unlink */
         t->evictable[s] = 0; /* on_remove ends the slot; no on_evictable(0) */
         t->n_evictable--;
-        ops->on_remove(t->pol.state, s, CC_REMOVE_EVICT);
+        ops->on_remove(t->pol.state, s, nv->hash, CC_REMOVE_EVICT);
         cc_block_index_remove(&pc->idx, nv->hash, x);
         ts->evicted_blocks++;
         ts->dropped_blocks++;

@@ -50,7 +50,6 @@ enum { B1 = 0, B2 = 1 };
 
 typedef struct arc {
     cc_slink *l; /* sentinels: cap + T1, cap + T2 */
-    uint64_t *key;
     uint8_t *list;
     uint32_t cap, n[2];
     double p;
@@ -68,7 +67,6 @@ static void arc_destroy(void *state)
 {
     arc *c = state;
     free(c->l);
-    free(c->key);
     free(c->list);
     cc_ghost_free(&c->g);
     free(c);
@@ -84,9 +82,8 @@ static int arc_create(const cc_policy_params *p, uint32_t cap, void **state, cc_
         return CC_ENOMEM;
     c->cap = cap;
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
-    c->key = malloc((size_t)cap * sizeof *c->key);
     c->list = calloc(cap, 1);
-    if (!c->l || !c->key || !c->list || cc_ghost_init(&c->g, cap + 1) != CC_OK) {
+    if (!c->l || !c->list || cc_ghost_init(&c->g, cap + 1) != CC_OK) {
         arc_destroy(c);
         return CC_ENOMEM;
     }
@@ -128,7 +125,6 @@ static void arc_insert(void *state, uint32_t s, const cc_access *a)
     arc *c = state;
     int noted = c->pend_valid && c->pend_key == a->key;
     c->pend_valid = 0;
-    c->key[s] = a->key;
     /* admit's lookup still holds if since then the ghost took at most one
      * key (REPLACE's victim: it was cached, this block was not, so it is not
      * this key), moved nothing, and did not remove that entry */
@@ -168,7 +164,7 @@ static void arc_hit(void *state, uint32_t s, const cc_access *a)
     cc_sl_behind(c->l, s, c->cap + T2);
 }
 
-static void arc_remove(void *state, uint32_t s, cc_remove_reason why)
+static void arc_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     arc *c = state;
     uint32_t t = c->list[s];
@@ -178,7 +174,7 @@ static void arc_remove(void *state, uint32_t s, cc_remove_reason why)
         return;
     if (c->g.n >= c->g.cap) /* only off the paper's path (multi-tier moves) */
         cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, c->g.count[B2] ? B2 : B1));
-    cc_ghost_add(&c->g, t == T1 ? B1 : B2, c->key[s]);
+    cc_ghost_add(&c->g, t == T1 ? B1 : B2, key);
 }
 
 static inline uint32_t lru_evictable(const arc *c, uint32_t t, const uint8_t *ev)
@@ -219,7 +215,6 @@ static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *
     if (n) {
         uint32_t v = out[n - 1];
         __builtin_prefetch(&c->l[v]);
-        __builtin_prefetch(&c->key[v]);
         __builtin_prefetch(&c->list[v]);
         __builtin_prefetch(&ctx->evictable[v]);
     }
@@ -231,14 +226,14 @@ static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *
 static uint64_t arc_memory(const void *state)
 {
     const arc *c = state;
-    return (uint64_t)c->cap * 17 + 2 * sizeof *c->l +
+    return (uint64_t)c->cap * 9 + 2 * sizeof *c->l +
            (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
 }
 
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
-    .bytes_per_slot = 17 + 20, /* slot state + ghost directory of c + 1 keys
+    .bytes_per_slot = 9 + 20, /* slot state + ghost directory of c + 1 keys
                                   (19.25 bytes a key); exact: memory_bytes */
     .memory_bytes = arc_memory,
     .create = arc_create,

@@ -69,7 +69,7 @@ static void belady_hit(void *state, uint32_t slot, const cc_access *a)
     cc_slot_heap_set_key(&b->h, slot, UINT64_MAX - a->next_use);
 }
 
-static void belady_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void belady_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     cc_slot_heap_remove(&((belady *)state)->h, slot);

@@ -93,7 +93,7 @@ static void clock_hit(void *state, uint32_t s, const cc_access *a)
     ((clock_pol *)state)->bit[s] = 1;
 }
 
-static void clock_remove(void *state, uint32_t s, cc_remove_reason why)
+static void clock_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     clock_pol *c = state;

@@ -65,7 +65,7 @@ static void fifo_hit(void *state, uint32_t slot, const cc_access *a)
     (void)a;
 }
 
-static void fifo_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void fifo_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     fifo *f = state;

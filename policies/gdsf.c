@@ -101,7 +101,7 @@ static void gdsf_hit(void *state, uint32_t slot, const cc_access *a)
     cc_slot_heap_set_key(&g->h, slot, h_key(priority(g, g->freq[slot], a)));
 }
 
-static void gdsf_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void gdsf_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     gdsf *g = state;
     if (why == CC_REMOVE_EVICT) {

@@ -72,7 +72,7 @@ static void lfu_hit(void *state, uint32_t s, const cc_access *a)
     cc_slot_heap_set_key(&f->h, s, count << STAMP_BITS | (f->stamp++ & STAMP_MASK));
 }
 
-static void lfu_remove(void *state, uint32_t s, cc_remove_reason why)
+static void lfu_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     cc_slot_heap_remove(&((lfu *)state)->h, s);

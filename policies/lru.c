@@ -90,7 +90,7 @@ static void lru_hit(void *state, uint32_t slot, const cc_access *a)
     link_behind(l, slot, l->sentinel);
 }
 
-static void lru_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void lru_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     unlink_slot(state, slot);

@@ -179,8 +179,10 @@ typedef struct cc_policy_ops {
     void (*on_insert)(void *state, uint32_t slot, const cc_access *a);
     /* slot is occupied and was served. */
     void (*on_hit)(void *state, uint32_t slot, const cc_access *a);
-    /* slot becomes free. */
-    void (*on_remove)(void *state, uint32_t slot, cc_remove_reason why);
+    /* slot becomes free; key is the block's hash (cc_access.key of its
+     * on_insert), so that a policy that remembers evicted keys (ghosts) need
+     * not keep a key per slot. */
+    void (*on_remove)(void *state, uint32_t slot, uint64_t key, cc_remove_reason why);
     /* An occupied slot with ctx->evictable[slot] != 0, or CC_SLOT_NONE only
      * if there is none (cannot happen when ctx->n_evictable > 0 and the
      * policy tracks every occupied slot). */

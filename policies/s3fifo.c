@@ -73,7 +73,6 @@ enum { IN_LIST = 0, PARKED = 1, IN_HEAP = 2 };
 
 typedef struct s3 {
     cc_slink *l; /* sentinels: cap + QS, cap + QM */
-    uint64_t *key;
     uint64_t *seq;  /* number given when the slot entered its queue */
     uint32_t *pos;  /* index in its queue's heap */
     uint32_t *heap; /* QS's heap from index 0 up, QM's from cap - 1 down */
@@ -90,7 +89,6 @@ static void s3_destroy(void *state)
 {
     s3 *c = state;
     free(c->l);
-    free(c->key);
     free(c->seq);
     free(c->pos);
     free(c->heap);
@@ -121,14 +119,13 @@ static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_e
         c->small_cap = 1;
     c->ghost_cap = (uint32_t)((double)cap * ghost);
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
-    c->key = malloc((size_t)cap * sizeof *c->key);
     c->seq = malloc((size_t)cap * sizeof *c->seq);
     c->pos = malloc((size_t)cap * sizeof *c->pos);
     c->heap = malloc((size_t)cap * sizeof *c->heap);
     c->freq = calloc(cap, 1);
     c->q = calloc(cap, 1);
     c->where = calloc(cap, 1);
-    if (!c->l || !c->key || !c->seq || !c->pos || !c->heap || !c->freq || !c->q ||
+    if (!c->l || !c->seq || !c->pos || !c->heap || !c->freq || !c->q ||
         !c->where || cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1) != CC_OK) {
         s3_destroy(c);
         return CC_ENOMEM;
@@ -229,7 +226,6 @@ static void s3_insert(void *state, uint32_t s, const cc_access *a)
         cc_ghost_remove(&c->g, e);
         q = QM;
     }
-    c->key[s] = a->key;
     c->freq[s] = 0;
     link_into(c, s, q);
 }
@@ -242,14 +238,14 @@ static void s3_hit(void *state, uint32_t s, const cc_access *a)
         c->freq[s]++;
 }
 
-static void s3_remove(void *state, uint32_t s, cc_remove_reason why)
+static void s3_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     s3 *c = state;
     detach(c, s);
     if (why == CC_REMOVE_EVICT && c->q[s] == QS && c->ghost_cap) {
         if (c->g.n >= c->ghost_cap)
             cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, 0));
-        cc_ghost_add(&c->g, 0, c->key[s]);
+        cc_ghost_add(&c->g, 0, key);
     }
 }
 
@@ -344,7 +340,6 @@ static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *o
     if (n) {
         uint32_t t = out[n - 1];
         __builtin_prefetch(&c->l[t]);
-        __builtin_prefetch(&c->key[t]);
         __builtin_prefetch(&c->freq[t]);
         __builtin_prefetch(&ctx->evictable[t]);
     }
@@ -356,14 +351,14 @@ static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *o
 static uint64_t s3_memory(const void *state)
 {
     const s3 *c = state;
-    return (uint64_t)c->cap * 35 + 2 * sizeof *c->l +
+    return (uint64_t)c->cap * 27 + 2 * sizeof *c->l +
            (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
 }
 
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
-    .bytes_per_slot = 35 + 17, /* slot state + default ghost (0.9 keys of 19.25
+    .bytes_per_slot = 27 + 17, /* slot state + default ghost (0.9 keys of 19.25
                                   bytes); exact figure: memory_bytes */
     .memory_bytes = s3_memory,
     .create = s3_create,

@@ -87,7 +87,7 @@ static void sieve_hit(void *state, uint32_t s, const cc_access *a)
     ((sieve *)state)->bit[s] = 1;
 }
 
-static void sieve_remove(void *state, uint32_t s, cc_remove_reason why)
+static void sieve_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     sieve *v = state;

@@ -95,7 +95,7 @@ static void slru_hit(void *state, uint32_t s, const cc_access *a)
     }
 }
 
-static void slru_remove(void *state, uint32_t s, cc_remove_reason why)
+static void slru_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     slru *c = state;

@@ -140,7 +140,7 @@ static void trt_hit(void *state, uint32_t slot, const cc_access *a)
     touch(state, slot, a, 1);
 }
 
-static void trt_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void trt_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     trt *t = state;

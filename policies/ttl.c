@@ -85,7 +85,7 @@ static void ttl_hit(void *state, uint32_t slot, const cc_access *a)
         cc_slot_heap_set_key(&t->h, slot, expiry_key(t, a->time_ns));
 }
 
-static void ttl_remove(void *state, uint32_t slot, cc_remove_reason why)
+static void ttl_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     cc_slot_heap_remove(&((ttl *)state)->h, slot);

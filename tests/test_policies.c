@@ -192,10 +192,13 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
             if (s != want)
                 fail_msg("%s op %d: victim slot %u, brute force says %u", name, op, s, want);
             victims++;
-            ops->on_remove(pol.state, s, CC_REMOVE_EVICT);
+            uint64_t gone = UINT64_MAX;
             for (int i = 0; i < OBJECTS; i++)
-                if (slot_of[i] == (int32_t)s)
+                if (slot_of[i] == (int32_t)s) {
                     slot_of[i] = -1;
+                    gone = (uint64_t)i;
+                }
+            ops->on_remove(pol.state, s, gone, CC_REMOVE_EVICT);
             used[s] = 0;
             n_used--;
             if (ev[s]) {
@@ -263,7 +266,7 @@ static void test_lru_parent_hint(void **state)
         cc_victim_ctx ctx = {ev, nev, 0, 0};
         uint32_t v = ops->choose_victim(pol.state, &ctx);
         assert_int_equal(v, expect_lru_first[i]);
-        ops->on_remove(pol.state, v, CC_REMOVE_EVICT);
+        ops->on_remove(pol.state, v, 0, CC_REMOVE_EVICT); /* every key was 0 */
         ev[v] = 0;
         nev--;
     }
@@ -288,6 +291,7 @@ static void test_all_policies_properties(void **state)
         assert_int_equal(cc_policy_create(ops, &p, CAP, &pol, &e), CC_OK);
         uint8_t ev[CAP] = {0};
         int used[CAP] = {0};
+        uint64_t key_of[CAP] = {0};
         uint32_t n_ev = 0, n_used = 0;
         gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(r, 11 + pi);
@@ -311,6 +315,7 @@ static void test_all_policies_properties(void **state)
             } else if (!used[s] && (!ops->admit || ops->admit(pol.state, &a))) {
                 ops->on_insert(pol.state, s, &a);
                 used[s] = 1;
+                key_of[s] = a.key;
                 n_used++;
             } else if (n_ev && u < 0.8) {
                 cc_victim_ctx ctx = {ev, n_ev, 0, op};
@@ -318,7 +323,7 @@ static void test_all_policies_properties(void **state)
                 if (v >= CAP || !used[v] || !ev[v])
                     fail_msg("policy %s returned slot %u, not an occupied evictable one",
                              ops->name, v);
-                ops->on_remove(pol.state, v, CC_REMOVE_EVICT);
+                ops->on_remove(pol.state, v, key_of[v], CC_REMOVE_EVICT);
                 used[v] = 0;
                 ev[v] = 0;
                 n_ev--;

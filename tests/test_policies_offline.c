@@ -595,7 +595,7 @@ static void test_gdsf_by_hand(void **state)
 #define EVICT(expect)                                                 \
     do {                                                              \
         assert_int_equal(ops->choose_victim(pol.state, &ctx), expect); \
-        ops->on_remove(pol.state, expect, CC_REMOVE_EVICT);           \
+        ops->on_remove(pol.state, expect, 0, CC_REMOVE_EVICT);           \
     } while (0)
     PUT(0, 2, 4); /* A: H = 0 + 1*4/2 = 2 */
     PUT(1, 1, 3); /* B: H = 3 */
@@ -616,7 +616,7 @@ static void test_gdsf_by_hand(void **state)
     PUT(2, 1, 0.5);                /* H: 5.5 + 0.5 = 6.0 */
     EVICT(0);                      /* G (5.75) < H (6.0) < B (6.5) */
     /* a promotion out (not an eviction) leaves L alone: L stays 5.75 */
-    ops->on_remove(pol.state, 1, CC_REMOVE_PROMOTE); /* B leaves */
+    ops->on_remove(pol.state, 1, 0, CC_REMOVE_PROMOTE); /* B leaves */
     PUT(1, 1, 0.1);                                  /* I: 5.75 + 0.1 = 5.85 */
     PUT(0, 1, 0.2);                                  /* J: 5.95 */
     EVICT(1);                                        /* I 5.85 < J 5.95 < H 6.0 */
@@ -657,7 +657,7 @@ static void test_trt_by_hand(void **state)
     do {                                                              \
         ctx.time_ns = (t);                                            \
         assert_int_equal(ops->choose_victim(pol.state, &ctx), expect); \
-        ops->on_remove(pol.state, expect, CC_REMOVE_EVICT);           \
+        ops->on_remove(pol.state, expect, 0, CC_REMOVE_EVICT);           \
     } while (0)
     VICTIM(4 * SEC, 2);      /* 20 is the lowest */
     VICTIM(4 * SEC, 1);      /* then 35 */

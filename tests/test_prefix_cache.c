@@ -159,16 +159,16 @@ static void test_bytes_per_block(void **state)
     pc = make(CC_PC_PREFIX, "fifo", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 61);
     cc_pc_destroy(pc);
-    /* ARC, 1000 slots: 45 per block in the cache + 17 per slot + 2 link
+    /* ARC, 1000 slots: 45 per block in the cache + 9 per slot + 2 link
      * sentinels of 8 + a ghost of 1001 keys: ring 1001 + 250 entries of 9
      * bytes, table 2002 entries of 4 */
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 17 + 16 + 1251 * 9 + 2002 * 4);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 9 + 16 + 1251 * 9 + 2002 * 4);
     cc_pc_destroy(pc);
-    /* S3-FIFO, 1000 slots: 35 per slot + sentinels + a ghost of 900 keys:
+    /* S3-FIFO, 1000 slots: 27 per slot + sentinels + a ghost of 900 keys:
      * ring 900 + 225 entries, table 1800 */
     pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 35 + 16 + 1125 * 9 + 1800 * 4);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45 + 1000 * 27 + 16 + 1125 * 9 + 1800 * 4);
     cc_pc_destroy(pc);
 }
 

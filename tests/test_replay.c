@@ -275,7 +275,7 @@ static void bel_insert(void *st, uint32_t s, const cc_access *a)
 {
     cc_slot_heap_set_key(&((belady *)st)->h, s, UINT64_MAX - a->next_use);
 }
-static void bel_remove(void *st, uint32_t s, cc_remove_reason why)
+static void bel_remove(void *st, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     cc_slot_heap_remove(&((belady *)st)->h, s);
