@@ -59,7 +59,9 @@ typedef struct tier {
     uint32_t hwm;        /* slots [hwm, cap) have never been used */
     uint32_t free_head;  /* first freed slot, FREE_END if none */
     uint32_t n_evictable;
-    uint32_t *slot_node; /* occupied: node id; free: FREE_BIT | next free slot */
+    uint32_t *slot_node; /* occupied: node id; free: FREE_BIT | next free slot.
+                            NULL with one tier: slot s holds node s, and the
+                            free slots are the free nodes (see slot_alloc) */
     uint8_t *evictable;
     cc_policy pol;
 } tier;
@@ -145,8 +147,30 @@ static inline void pin(cc_prefix_cache *pc, uint32_t x)
         refresh(pc, x);
 }
 
-static inline uint32_t slot_alloc(tier *t)
+/* The node in occupied slot s of t. */
+static inline uint32_t slot_to_node(const tier *t, uint32_t s)
 {
+    return t->slot_node ? t->slot_node[s] : s;
+}
+
+static inline int slot_is_free(const cc_prefix_cache *pc, const tier *t, uint32_t s)
+{
+    if (t->slot_node)
+        return (t->slot_node[s] & FREE_BIT) != 0;
+    return s >= pc->node_hwm || pc->nodes[s].place == CC_PC_PLACE_NONE;
+}
+
+/* A free slot of t (taken), or CC_SLOT_NONE.  One tier (no slot_node): a
+ * node is taken exactly when a slot is and freed when it is, so the slot is
+ * the node that node_alloc returns next, and it is taken by that call (every
+ * caller makes it right after: store_new, access_flat); slot_free is then
+ * node_drop's push. */
+static inline uint32_t slot_alloc(const cc_prefix_cache *pc, tier *t)
+{
+    if (!t->slot_node)
+        return pc->node_free != CC_NODE_NONE ? pc->node_free
+               : pc->node_hwm < t->cap       ? pc->node_hwm
+                                             : CC_SLOT_NONE;
     if (t->free_head != FREE_END) {
         uint32_t s = t->free_head;
         t->free_head = t->slot_node[s] & ~FREE_BIT;
@@ -157,12 +181,16 @@ static inline uint32_t slot_alloc(tier *t)
 
 static inline void slot_free(tier *t, uint32_t s)
 {
+    if (!t->slot_node)
+        return; /* node_drop freed it */
     t->slot_node[s] = FREE_BIT | t->free_head;
     t->free_head = s;
 }
 
-static inline int has_room(const tier *t)
+static inline int has_room(const cc_prefix_cache *pc, const tier *t)
 {
+    if (!t->slot_node)
+        return pc->node_free != CC_NODE_NONE || pc->node_hwm < t->cap || t->n_evictable > 0;
     return t->free_head != FREE_END || t->hwm < t->cap || t->n_evictable > 0;
 }
 
@@ -172,7 +200,8 @@ static void attach(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s, cc_a
 {
     tier *t = &pc->tiers[k];
     cc_pc_node *n = &pc->nodes[x];
-    t->slot_node[s] = x;
+    if (t->slot_node)
+        t->slot_node[s] = x;
     t->used++;
     n->place = k << SLOT_BITS | s;
     if (pc->nu && a->kind != CC_ACCESS_DEMOTE)
@@ -277,12 +306,13 @@ static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *
         if (g[i] >= t->cap)
             return;
     if (n > 2)
-        __builtin_prefetch(&t->slot_node[g[2]]);
-    if (n > 1 && !(t->slot_node[g[1]] & FREE_BIT))
-        __builtin_prefetch(&pc->nodes[t->slot_node[g[1]]]);
-    if (n > 0 && !(t->slot_node[g[0]] & FREE_BIT)) {
+        __builtin_prefetch(t->slot_node ? (const void *)&t->slot_node[g[2]]
+                                        : (const void *)&pc->nodes[g[2]]);
+    if (n > 1 && !slot_is_free(pc, t, g[1]))
+        __builtin_prefetch(&pc->nodes[slot_to_node(t, g[1])]);
+    if (n > 0 && !slot_is_free(pc, t, g[0])) {
         const cc_block_index *x = &pc->idx;
-        uint32_t tag = (uint32_t)(cc_block_index_mix(pc->nodes[t->slot_node[g[0]]].hash) >> 32);
+        uint32_t tag = (uint32_t)(cc_block_index_mix(pc->nodes[slot_to_node(t, g[0])].hash) >> 32);
         __builtin_prefetch(&x->e[((uint64_t)tag * x->cap) >> 32]);
     }
 }
@@ -292,9 +322,9 @@ static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_acc
 
 /* A policy that names a slot the cache may not take is broken: internal
  * invariant, never input. */
-static inline void check_chosen(const tier *t, uint32_t vs)
+static inline void check_chosen(const cc_prefix_cache *pc, const tier *t, uint32_t vs)
 {
-    if (vs >= t->cap || !t->evictable[vs] || (t->slot_node[vs] & FREE_BIT)) {
+    if (vs >= t->cap || !t->evictable[vs] || slot_is_free(pc, t, vs)) {
         fprintf(stderr, "ctxcache: policy %s returned slot %u that is not evictable\n",
                 t->pol.ops->name, vs);
         abort();
@@ -306,14 +336,14 @@ static inline void check_chosen(const tier *t, uint32_t vs)
 static uint32_t make_room(cc_prefix_cache *pc, uint32_t k, const cc_access *why)
 {
     tier *t = &pc->tiers[k];
-    uint32_t s = slot_alloc(t);
+    uint32_t s = slot_alloc(pc, t);
     if (s != CC_SLOT_NONE)
         return s;
     if (t->n_evictable == 0)
         return CC_SLOT_NONE;
     cc_victim_ctx ctx = {t->evictable, t->n_evictable, k, why->time_ns};
     uint32_t vs = t->pol.ops->choose_victim(t->pol.state, &ctx);
-    check_chosen(t, vs);
+    check_chosen(pc, t, vs);
     return evict_slot(pc, k, vs, why, CC_REMOVE_EVICT, &ctx) ? vs : CC_SLOT_NONE;
 }
 
@@ -326,7 +356,7 @@ static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_acc
                       cc_remove_reason reason, cc_victim_ctx *ctx)
 {
     tier *t = &pc->tiers[k];
-    uint32_t v = t->slot_node[vs];
+    uint32_t v = slot_to_node(t, vs);
     cc_pc_node *nv = &pc->nodes[v];
     cc_tier_stats *ts = &pc->st.tier[k];
     if (k + 1 == pc->T) {
@@ -405,7 +435,7 @@ static int promote(cc_prefix_cache *pc, uint32_t x, cc_access *a)
         if (pp == CC_PC_PLACE_NONE || place_tier(pp) != 0)
             return 0;
     }
-    if (!has_room(&pc->tiers[0])) {
+    if (!has_room(pc, &pc->tiers[0])) {
         pc->st.no_room_blocks++;
         return 0;
     }
@@ -416,7 +446,7 @@ static int promote(cc_prefix_cache *pc, uint32_t x, cc_access *a)
         /* nothing moved, so ks is still the first free slot of tier k */
         cc_access back = *a;
         back.kind = CC_ACCESS_RETURN;
-        attach(pc, x, k, slot_alloc(&pc->tiers[k]), &back);
+        attach(pc, x, k, slot_alloc(pc, &pc->tiers[k]), &back);
         pc->st.no_room_blocks++;
         return 0;
     }
@@ -473,9 +503,10 @@ int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
         const cc_tier_config *tc = &cfg->tiers[k];
         t->cap = (uint32_t)tc->capacity_blocks;
         t->free_head = FREE_END;
-        t->slot_node = malloc((size_t)t->cap * sizeof *t->slot_node);
+        if (pc->T > 1 && !(t->slot_node = malloc((size_t)t->cap * sizeof *t->slot_node)))
+            goto fail;
         t->evictable = calloc(t->cap, 1);
-        if (!t->slot_node || !t->evictable)
+        if (!t->evictable)
             goto fail;
         const cc_policy_ops *ops = tc->policy ? tc->policy : cc_policy_find("lru");
         cc_policy_params params = tc->policy_params;
@@ -560,8 +591,8 @@ static uint32_t expire_tier(cc_prefix_cache *pc, uint32_t k, int64_t now)
         uint32_t vs = t->pol.ops->expire(t->pol.state, &ctx);
         if (vs == CC_SLOT_NONE)
             break;
-        check_chosen(t, vs);
-        uint32_t v = t->slot_node[vs];
+        check_chosen(pc, t, vs);
+        uint32_t v = slot_to_node(t, vs);
         const cc_pc_node *nv = &pc->nodes[v];
         if (nv->refs == 0 && (!pc->prefix || nv->kids == 0)) {
             detach_at(pc, v, k, vs, CC_REMOVE_EXPIRE);
@@ -810,7 +841,7 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
         ts->rejected_blocks++;
         return -1;
     }
-    uint32_t s = slot_alloc(t);
+    uint32_t s = slot_alloc(pc, t);
     if (s != CC_SLOT_NONE) {
         x = node_alloc(pc);
         t->used++;
@@ -821,8 +852,8 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
         }
         cc_victim_ctx ctx = {t->evictable, t->n_evictable, 0, a->time_ns};
         s = ops->choose_victim(t->pol.state, &ctx);
-        check_chosen(t, s);
-        x = t->slot_node[s];
+        check_chosen(pc, t, s);
+        x = s; /* one tier */
         cc_pc_node *nv = &pc->nodes[x];
         __builtin_prefetch(nv); /* overlaps the policy's unlink */
         t->evictable[s] = 0; /* on_remove ends the slot; no on_evictable(0) */
@@ -842,7 +873,6 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
     n->refs = 0;
     if (cc_block_index_insert(&pc->idx, key, x) != CC_OK)
         abort(); /* sized for every node: cannot happen */
-    t->slot_node[s] = x;
     ops->on_insert(t->pol.state, s, a);
     t->evictable[s] = 1;
     t->n_evictable++;
@@ -1089,7 +1119,7 @@ uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
         b += (uint64_t)pc->n_nodes * sizeof *pc->nu;
     for (uint32_t k = 0; k < pc->T; k++) {
         const tier *t = &pc->tiers[k];
-        b += (uint64_t)t->cap * (sizeof *t->slot_node + sizeof *t->evictable);
+        b += (uint64_t)t->cap * ((t->slot_node ? sizeof *t->slot_node : 0) + sizeof *t->evictable);
         b += t->pol.ops->memory_bytes ? t->pol.ops->memory_bytes(t->pol.state)
                                       : (uint64_t)t->cap * t->pol.ops->bytes_per_slot;
     }
@@ -1112,26 +1142,34 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
     for (uint32_t k = 0; k < T && rc == CC_OK; k++) {
         const tier *t = &pc->tiers[k];
         uint32_t used = 0, nev = 0, nfree = 0;
-        for (uint32_t s = t->free_head; s != FREE_END; s = t->slot_node[s] & ~FREE_BIT) {
-            if (s >= t->hwm || !(t->slot_node[s] & FREE_BIT) || ++nfree > t->cap) {
-                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "tier %u: bad free list", k);
-                break;
+        /* one tier: the free slots are the free nodes, slot s holds node s */
+        uint32_t hwm = t->slot_node ? t->hwm : pc->node_hwm;
+        if (t->slot_node) {
+            for (uint32_t s = t->free_head; s != FREE_END; s = t->slot_node[s] & ~FREE_BIT) {
+                if (s >= t->hwm || !(t->slot_node[s] & FREE_BIT) || ++nfree > t->cap) {
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "tier %u: bad free list",
+                                    k);
+                    break;
+                }
+            }
+        } else {
+            for (uint32_t x = pc->node_free; x != CC_NODE_NONE; x = pc->nodes[x].parent) {
+                if (x >= pc->node_hwm || pc->nodes[x].place != CC_PC_PLACE_NONE ||
+                    ++nfree > t->cap) {
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "bad free node list");
+                    break;
+                }
             }
         }
-        for (uint32_t s = 0; s < t->hwm && rc == CC_OK; s++) {
-            uint32_t x = t->slot_node[s];
-            if (x & FREE_BIT) {
+        for (uint32_t s = 0; s < hwm && rc == CC_OK; s++) {
+            uint32_t x = slot_to_node(t, s);
+            if (slot_is_free(pc, t, s)) {
                 if (t->evictable[s])
                     rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                     "tier %u slot %u: free but evictable", k, s);
                 continue;
             }
             used++;
-            if (T == 1 && x != s) { /* what prefetch_same_slot relies on */
-                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
-                                "one tier: slot %u holds node %u (expected node id = slot)", s, x);
-                break;
-            }
             if (x >= pc->node_hwm || pc->nodes[x].place != (k << SLOT_BITS | s)) {
                 rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                 "tier %u slot %u: node %u does not point back", k, s, x);
@@ -1163,11 +1201,11 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
             }
         }
         if (rc == CC_OK && (used != t->used || nev != t->n_evictable ||
-                            used + nfree + (t->cap - t->hwm) != t->cap))
+                            used + nfree + (t->cap - hwm) != t->cap))
             rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                             "tier %u: %u used (recorded %u), %u evictable (recorded %u), "
                             "%u free + %u unused of %u",
-                            k, used, t->used, nev, t->n_evictable, nfree, t->cap - t->hwm,
+                            k, used, t->used, nev, t->n_evictable, nfree, t->cap - hwm,
                             t->cap);
     }
     if (rc == CC_OK && cached != pc->idx.count)
@@ -1175,10 +1213,11 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
                         cached, pc->idx.count);
     for (uint32_t k = 0; k < T && rc == CC_OK; k++) {
         const tier *t = &pc->tiers[k];
-        for (uint32_t s = 0; s < t->hwm; s++) {
-            uint32_t x = t->slot_node[s];
-            if (x & FREE_BIT)
+        uint32_t hwm = t->slot_node ? t->hwm : pc->node_hwm;
+        for (uint32_t s = 0; s < hwm; s++) {
+            if (slot_is_free(pc, t, s))
                 continue;
+            uint32_t x = slot_to_node(t, s);
             const cc_pc_node *n = &pc->nodes[x];
             const uint32_t *c = cnt + (size_t)x * (T + 1);
             if (n->kids != c[T]) {
