@@ -88,6 +88,9 @@ struct cc_prefix_cache {
                            node id == slot (cc_pc_check verifies it) */
     int flat;           /* cc_pc_access takes access_flat: independent mode,
                            one tier, no expiry, no next uses */
+    uint32_t *place;    /* place[node]: tier << 28 | slot, CC_PC_PLACE_NONE while
+                           moving or free; NULL with one tier, where a node
+                           that is not free is in slot = its id (node_place) */
     uint64_t *nu;       /* nu[node]: next use as of its last access, when some
                            tier's policy needs next uses (else NULL) */
 };
@@ -95,6 +98,26 @@ struct cc_prefix_cache {
 /* ---- small helpers ------------------------------------------------------------ */
 static inline uint32_t place_tier(uint32_t place) { return place >> SLOT_BITS; }
 static inline uint32_t place_slot(uint32_t place) { return place & SLOT_MASK; }
+
+#define NODE_FREE UINT32_MAX /* refs of a node on the free list */
+
+/* Where node x is (tier << SLOT_BITS | slot), CC_PC_PLACE_NONE if nowhere.
+ * One tier keeps no place array: a node is taken together with the slot of
+ * the same number (slot_alloc) and leaves it only to be freed (node_drop
+ * marks it) or reused for the next block in that slot (access_flat), so a
+ * node that is not free is in tier 0, slot x. */
+static inline uint32_t node_place(const cc_prefix_cache *pc, uint32_t x)
+{
+    if (pc->place)
+        return pc->place[x];
+    return pc->nodes[x].refs == NODE_FREE ? CC_PC_PLACE_NONE : x;
+}
+
+static inline void set_place(cc_prefix_cache *pc, uint32_t x, uint32_t place)
+{
+    if (pc->place)
+        pc->place[x] = place;
+}
 
 static inline uint32_t find_node(const cc_prefix_cache *pc, uint64_t hash)
 {
@@ -134,11 +157,12 @@ static inline void set_evictable(tier *t, uint32_t s, uint8_t e)
 static inline void refresh(cc_prefix_cache *pc, uint32_t x)
 {
     const cc_pc_node *n = &pc->nodes[x];
-    if (n->place == CC_PC_PLACE_NONE)
+    uint32_t place = node_place(pc, x);
+    if (place == CC_PC_PLACE_NONE)
         return;
-    uint32_t k = place_tier(n->place);
+    uint32_t k = place_tier(place);
     uint8_t e = n->refs == 0 && (!pc->prefix || kids_in_tier(pc, x, k) == 0);
-    set_evictable(&pc->tiers[k], place_slot(n->place), e);
+    set_evictable(&pc->tiers[k], place_slot(place), e);
 }
 
 static inline void pin(cc_prefix_cache *pc, uint32_t x)
@@ -157,7 +181,7 @@ static inline int slot_is_free(const cc_prefix_cache *pc, const tier *t, uint32_
 {
     if (t->slot_node)
         return (t->slot_node[s] & FREE_BIT) != 0;
-    return s >= pc->node_hwm || pc->nodes[s].place == CC_PC_PLACE_NONE;
+    return s >= pc->node_hwm || pc->nodes[s].refs == NODE_FREE;
 }
 
 /* A free slot of t (taken), or CC_SLOT_NONE.  One tier (no slot_node): a
@@ -203,14 +227,14 @@ static void attach(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s, cc_a
     if (t->slot_node)
         t->slot_node[s] = x;
     t->used++;
-    n->place = k << SLOT_BITS | s;
+    set_place(pc, x, k << SLOT_BITS | s);
     if (pc->nu && a->kind != CC_ACCESS_DEMOTE)
         pc->nu[x] = a->next_use;
     uint32_t p = n->parent;
     a->parent_slot = CC_SLOT_NONE;
     if (p != CC_NODE_NONE) {
         kid_enter(pc, p, k);
-        uint32_t pp = pc->nodes[p].place;
+        uint32_t pp = node_place(pc, p);
         if (pp != CC_PC_PLACE_NONE && place_tier(pp) == k)
             a->parent_slot = place_slot(pp);
     }
@@ -232,7 +256,7 @@ static void detach_at(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s,
     t->pol.ops->on_remove(t->pol.state, s, pc->nodes[x].hash, why);
     t->used--;
     cc_pc_node *n = &pc->nodes[x];
-    n->place = CC_PC_PLACE_NONE;
+    set_place(pc, x, CC_PC_PLACE_NONE);
     if (n->parent != CC_NODE_NONE) {
         kid_leave(pc, n->parent, k);
         refresh(pc, n->parent);
@@ -242,7 +266,7 @@ static void detach_at(cc_prefix_cache *pc, uint32_t x, uint32_t k, uint32_t s,
 /* Takes node x out of its tier; returns the slot it left (not yet free). */
 static uint32_t detach(cc_prefix_cache *pc, uint32_t x, cc_remove_reason why)
 {
-    uint32_t place = pc->nodes[x].place, s = place_slot(place);
+    uint32_t place = node_place(pc, x), s = place_slot(place);
     detach_at(pc, x, place_tier(place), s, why);
     return s;
 }
@@ -269,6 +293,7 @@ static void node_drop(cc_prefix_cache *pc, uint32_t x)
         refresh(pc, p);
     }
     n->parent = pc->node_free;
+    n->refs = NODE_FREE;
     pc->node_free = x;
 }
 
@@ -429,9 +454,9 @@ static void fill_access(const cc_prefix_cache *pc, const cc_pc_request *r, uint3
 static int promote(cc_prefix_cache *pc, uint32_t x, cc_access *a)
 {
     cc_pc_node *n = &pc->nodes[x];
-    uint32_t k = place_tier(n->place);
+    uint32_t k = place_tier(node_place(pc, x));
     if (pc->prefix && n->parent != CC_NODE_NONE) {
-        uint32_t pp = pc->nodes[n->parent].place;
+        uint32_t pp = node_place(pc, n->parent);
         if (pp == CC_PC_PLACE_NONE || place_tier(pp) != 0)
             return 0;
     }
@@ -494,7 +519,8 @@ int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
     pc->nodes = malloc(total * sizeof *pc->nodes);
     if (!pc->nodes)
         goto fail;
-    if (pc->T > 1 && !(pc->kc = calloc(total * (pc->T - 1), sizeof *pc->kc)))
+    if (pc->T > 1 && (!(pc->kc = calloc(total * (pc->T - 1), sizeof *pc->kc)) ||
+                      !(pc->place = malloc(total * sizeof *pc->place))))
         goto fail;
     if (cc_block_index_init(&pc->idx, (uint32_t)total) != CC_OK)
         goto fail;
@@ -561,6 +587,7 @@ void cc_pc_destroy(cc_prefix_cache *pc)
     }
     cc_block_index_free(&pc->idx);
     free(pc->kc);
+    free(pc->place);
     free(pc->nu);
     free(pc->nodes);
     free(pc);
@@ -667,7 +694,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
         }
         served = j + 1;
         pin(pc, x);
-        uint32_t k = place_tier(pc->nodes[x].place);
+        uint32_t k = place_tier(node_place(pc, x));
         below |= k > 0;
         count_hit(pc, hits, k, cc_pc_block_tokens(r->input_tokens, bt, j));
     }
@@ -676,7 +703,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
     if (pc->prefix) {
         /* tier-0 hits last to first: ancestors end up more recent */
         for (uint32_t j = served; j-- > 0;) {
-            uint32_t place = pc->nodes[nodes[j]].place;
+            uint32_t place = node_place(pc, nodes[j]);
             if (place_tier(place) == 0) {
                 fill_access(pc, r, j, CC_ACCESS_HIT, &a);
                 note_use(pc, nodes[j], &a);
@@ -685,7 +712,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
         }
         /* then promotions first to last (a parent before its child) */
         for (uint32_t j = 0; below && j < served; j++) {
-            if (place_tier(pc->nodes[nodes[j]].place) == 0)
+            if (place_tier(node_place(pc, nodes[j])) == 0)
                 continue;
             fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
             if (!promote(pc, nodes[j], &a))
@@ -695,7 +722,7 @@ int cc_pc_lookup(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
         for (uint32_t j = 0; j < served; j++) {
             if (nodes[j] == CC_NODE_NONE)
                 continue;
-            uint32_t place = pc->nodes[nodes[j]].place;
+            uint32_t place = node_place(pc, nodes[j]);
             if (place_tier(place) == 0) {
                 fill_access(pc, r, j, CC_ACCESS_HIT, &a);
                 note_use(pc, nodes[j], &a);
@@ -730,7 +757,7 @@ static uint32_t store_new(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t 
     cc_pc_node *n = &pc->nodes[x];
     n->hash = r->blocks[j];
     n->parent = parent;
-    n->place = CC_PC_PLACE_NONE;
+    set_place(pc, x, CC_PC_PLACE_NONE);
     n->kids = 0;
     n->refs = refs;
     if (pc->kc)
@@ -755,14 +782,14 @@ int cc_pc_insert(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t *nodes,
         if (pc->prefix && j > 0) {
             parent = nodes[j - 1];
             /* the chain is broken, or the parent is stuck below tier 0 */
-            if (parent == CC_NODE_NONE || place_tier(pc->nodes[parent].place) != 0)
+            if (parent == CC_NODE_NONE || place_tier(node_place(pc, parent)) != 0)
                 break;
         }
         uint32_t x = find_node(pc, r->blocks[j]);
         if (x != CC_NODE_NONE) { /* stored meanwhile by another request */
             pin(pc, x);
             nodes[j] = x;
-            if (place_tier(pc->nodes[x].place) > 0) {
+            if (place_tier(node_place(pc, x)) > 0) {
                 cc_access a;
                 fill_access(pc, r, j, CC_ACCESS_PROMOTE, &a);
                 promote(pc, x, &a);
@@ -804,7 +831,7 @@ void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *
                 break;
             continue;
         }
-        uint32_t k = place_tier(pc->nodes[x].place);
+        uint32_t k = place_tier(node_place(pc, x));
         uint32_t tok = cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
         hits->blocks++;
         hits->tokens += tok;
@@ -833,7 +860,7 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
         a->kind = CC_ACCESS_HIT;
         ts->hit_blocks++;
         ts->hit_tokens += a->tokens;
-        ops->on_hit(t->pol.state, place_slot(pc->nodes[x].place), a);
+        ops->on_hit(t->pol.state, place_slot(node_place(pc, x)), a);
         return 0;
     }
     a->kind = CC_ACCESS_MISS;
@@ -868,7 +895,6 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
     cc_pc_node *n = &pc->nodes[x];
     n->hash = key;
     n->parent = CC_NODE_NONE;
-    n->place = s; /* tier 0 */
     n->kids = 0;
     n->refs = 0;
     if (cc_block_index_insert(&pc->idx, key, x) != CC_OK)
@@ -1033,7 +1059,7 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
     uint32_t x = find_node(pc, r->blocks[j]);
     cc_access a;
     if (x != CC_NODE_NONE) {
-        uint32_t place = pc->nodes[x].place;
+        uint32_t place = node_place(pc, x);
         uint32_t k = place_tier(place);
         pc->st.tier[k].hit_blocks++;
         pc->st.tier[k].hit_tokens += cc_pc_block_tokens(r->input_tokens, pc->cfg.block_tokens, j);
@@ -1086,10 +1112,10 @@ void cc_pc_prefetch(const cc_prefix_cache *pc, uint64_t hash, int stage)
 /* ---- inspection ----------------------------------------------------------------- */
 uint32_t cc_pc_node_place(const cc_prefix_cache *pc, uint32_t node, uint32_t *tier_out)
 {
-    if (node >= pc->node_hwm || pc->nodes[node].place == CC_PC_PLACE_NONE ||
+    if (node >= pc->node_hwm || node_place(pc, node) == CC_PC_PLACE_NONE ||
         find_node(pc, pc->nodes[node].hash) != node)
         return CC_SLOT_NONE;
-    uint32_t place = pc->nodes[node].place;
+    uint32_t place = node_place(pc, node);
     if (tier_out)
         *tier_out = place_tier(place);
     return place_slot(place);
@@ -1114,7 +1140,7 @@ uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
     uint64_t b = (uint64_t)pc->n_nodes * sizeof(cc_pc_node);
     b += (uint64_t)pc->idx.cap * sizeof *pc->idx.e;
     if (pc->T > 1)
-        b += (uint64_t)pc->n_nodes * (pc->T - 1) * sizeof *pc->kc;
+        b += (uint64_t)pc->n_nodes * ((pc->T - 1) * sizeof *pc->kc + sizeof *pc->place);
     if (pc->nu)
         b += (uint64_t)pc->n_nodes * sizeof *pc->nu;
     for (uint32_t k = 0; k < pc->T; k++) {
@@ -1154,7 +1180,7 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
             }
         } else {
             for (uint32_t x = pc->node_free; x != CC_NODE_NONE; x = pc->nodes[x].parent) {
-                if (x >= pc->node_hwm || pc->nodes[x].place != CC_PC_PLACE_NONE ||
+                if (x >= pc->node_hwm || node_place(pc, x) != CC_PC_PLACE_NONE ||
                     ++nfree > t->cap) {
                     rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "bad free node list");
                     break;
@@ -1170,7 +1196,7 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
                 continue;
             }
             used++;
-            if (x >= pc->node_hwm || pc->nodes[x].place != (k << SLOT_BITS | s)) {
+            if (x >= pc->node_hwm || node_place(pc, x) != (k << SLOT_BITS | s)) {
                 rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                 "tier %u slot %u: node %u does not point back", k, s, x);
                 break;
@@ -1184,16 +1210,16 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
             cached++;
             uint32_t p = pc->nodes[x].parent;
             if (p != CC_NODE_NONE) {
-                if (p >= pc->node_hwm || pc->nodes[p].place == CC_PC_PLACE_NONE ||
+                if (p >= pc->node_hwm || node_place(pc, p) == CC_PC_PLACE_NONE ||
                     find_node(pc, pc->nodes[p].hash) != p) {
                     rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                     "node %u: parent %u is not cached", x, p);
                     break;
                 }
-                if (pc->prefix && place_tier(pc->nodes[p].place) > k) {
+                if (pc->prefix && place_tier(node_place(pc, p)) > k) {
                     rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
                                     "node %u in tier %u: parent in slower tier %u", x, k,
-                                    place_tier(pc->nodes[p].place));
+                                    place_tier(node_place(pc, p)));
                     break;
                 }
                 cnt[(size_t)p * (T + 1) + k]++;

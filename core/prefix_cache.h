@@ -122,6 +122,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CC_PC_MAX_TIERS 8
 #define CC_NODE_NONE UINT32_MAX
@@ -176,7 +177,9 @@ static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key
             return CC_NODE_NONE;
         if ((uint32_t)(e >> 32) == tag) {
             uint32_t id = (uint32_t)e - 1;
-            if (*(const uint64_t *)((const char *)records + (size_t)id * stride) == key)
+            uint64_t k;
+            memcpy(&k, (const char *)records + (size_t)id * stride, sizeof k);
+            if (k == key)
                 return id;
         }
         if (++i == x->cap)
@@ -230,11 +233,13 @@ int cc_pc_parse_tiers(const char *spec, const cc_policy_ops *default_policy,
                       cc_pc_config *cfg, cc_err *err);
 
 /* ---- the node (public so that tests and benches can count its bytes) --------
- * 24 bytes.  Free nodes are chained through parent. */
-typedef struct cc_pc_node {
+ * 20 bytes, 4-byte aligned (packed: the hash is read with unaligned-safe
+ * loads).  Where a node is (tier and slot) is kept beside it, in an array
+ * that only caches with several tiers need (cc_pc_node_place).  Free nodes
+ * are chained through parent, with refs = UINT32_MAX. */
+typedef struct __attribute__((packed, aligned(4))) cc_pc_node {
     uint64_t hash;    /* the block hash (first: cc_block_index reads it here) */
     uint32_t parent;  /* parent node, CC_NODE_NONE for a first block / independent mode */
-    uint32_t place;   /* tier << 28 | slot; CC_PC_PLACE_NONE while moving */
     uint32_t kids;    /* cached children, all tiers */
     uint32_t refs;    /* pins */
 } cc_pc_node;

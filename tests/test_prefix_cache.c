@@ -138,15 +138,17 @@ static void test_block_index_vs_bruteforce(void **state)
 static void test_bytes_per_block(void **state)
 {
     (void)state;
-    assert_int_equal(sizeof(cc_pc_node), 24);
-    /* one tier, LRU: node 24 + index 2 entries of 8 + evictable 1 + LRU
-     * links 8 = 49 (no slot -> node array: with one tier slot s holds node s) */
+    assert_int_equal(sizeof(cc_pc_node), 20);
+    /* one tier, LRU: node 20 + index 2 entries of 8 + evictable 1 + LRU
+     * links 8 = 45 (no slot -> node or node -> place arrays: with one tier
+     * slot s holds node s) */
     uint64_t caps[] = {1000, 4000, 16000};
     cc_prefix_cache *pc = make(CC_PC_PREFIX, "lru", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 49);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 45);
     assert_true(cc_pc_bytes_per_block(pc) <= 64);
     cc_pc_destroy(pc);
-    /* two tiers: + slot -> node (4) and one child count (4) per block = 57 */
+    /* two tiers: + node -> place (4), slot -> node (4) and one child count
+     * (4) per block = 57 */
     pc = make(CC_PC_PREFIX, "lru", 2, caps);
     assert_int_equal(cc_pc_memory_bytes(pc), 5000 * 57);
     cc_pc_destroy(pc);
@@ -155,20 +157,20 @@ static void test_bytes_per_block(void **state)
     assert_int_equal(cc_pc_memory_bytes(pc), 21000 * 61);
     assert_true(cc_pc_bytes_per_block(pc) <= 64);
     cc_pc_destroy(pc);
-    /* FIFO keeps 16 bytes per slot (its heap): 57 with one tier */
+    /* FIFO keeps 16 bytes per slot (its heap): 53 with one tier */
     pc = make(CC_PC_PREFIX, "fifo", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 57);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 53);
     cc_pc_destroy(pc);
-    /* ARC, 1000 slots: 41 per block in the cache + 9 per slot + 2 link
+    /* ARC, 1000 slots: 37 per block in the cache + 9 per slot + 2 link
      * sentinels of 8 + a ghost of 1001 keys: ring 1001 + 250 entries of 9
      * bytes, table 2002 entries of 4 */
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 41 + 1000 * 9 + 16 + 1251 * 9 + 2002 * 4);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1000 * 9 + 16 + 1251 * 9 + 2002 * 4);
     cc_pc_destroy(pc);
     /* S3-FIFO, 1000 slots: 27 per slot + sentinels + a ghost of 900 keys:
      * ring 900 + 225 entries, table 1800 */
     pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 41 + 1000 * 27 + 16 + 1125 * 9 + 1800 * 4);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1000 * 27 + 16 + 1125 * 9 + 1800 * 4);
     cc_pc_destroy(pc);
 }
 
