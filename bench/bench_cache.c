@@ -373,29 +373,37 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
     return r;
 }
 
-/* cc_pc_bytes_per_block of every registered policy, one tier of 100,000
- * blocks (the figure the metadata budget of issue 3 item 1 is about). */
+/* cc_pc_bytes_per_block of every registered policy: one tier of 100,000
+ * blocks (the figure the metadata budget of issue 3 item 1 is about), and
+ * for information two tiers (100,000 + 400,000 blocks, the policy in both),
+ * where the cache adds a place per node, a slot -> node array per tier and
+ * a child count per tier above the last. */
 static void all_policy_bytes(void)
 {
     for (size_t i = 0; i < cc_policy_count(); i++) {
         const cc_policy_ops *ops = cc_policy_at(i);
-        cc_pc_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.mode = CC_PC_PREFIX;
-        cfg.block_tokens = 16;
-        cfg.kv_bytes_per_block = 16 * 131072;
-        cfg.n_tiers = 1;
-        strcpy(cfg.tiers[0].name, "hbm");
-        cfg.tiers[0].capacity_blocks = 100000;
-        cfg.tiers[0].policy = ops;
-        cc_prefix_cache *pc;
-        cc_err err = {0};
-        if (cc_pc_create(&cfg, &pc, &err) != CC_OK)
-            continue;
-        char name[96];
-        snprintf(name, sizeof name, "cache_bytes_per_block_%s_1tier", ops->name);
-        fig(name, cc_pc_bytes_per_block(pc));
-        cc_pc_destroy(pc);
+        for (uint32_t tiers = 1; tiers <= 2; tiers++) {
+            cc_pc_config cfg;
+            memset(&cfg, 0, sizeof cfg);
+            cfg.mode = CC_PC_PREFIX;
+            cfg.block_tokens = 16;
+            cfg.kv_bytes_per_block = 16 * 131072;
+            cfg.n_tiers = tiers;
+            for (uint32_t k = 0; k < tiers; k++) {
+                strcpy(cfg.tiers[k].name, k ? "dram" : "hbm");
+                cfg.tiers[k].capacity_blocks = k ? 400000 : 100000;
+                cfg.tiers[k].policy = ops;
+            }
+            cc_prefix_cache *pc;
+            cc_err err = {0};
+            if (cc_pc_create(&cfg, &pc, &err) != CC_OK)
+                continue;
+            char name[96];
+            snprintf(name, sizeof name, "cache_bytes_per_block_%s_%utier%s", ops->name, tiers,
+                     tiers > 1 ? "s" : "");
+            fig(name, cc_pc_bytes_per_block(pc));
+            cc_pc_destroy(pc);
+        }
     }
 }
 
