@@ -39,9 +39,10 @@
  *
  * Costs: hit O(1); insert and remove O(1) expected (ghost map); choose_victim
  * O(1) plus the non-evictable slots skipped at the LRU end (scan).  Memory:
- * 17 bytes per slot (links 8, key 8, list 1) plus a ghost directory of c + 1
- * exact keys at 19.25 bytes each (slot_list.h: one ring shared by B1 and
- * B2, a 4-byte table), about 36 bytes per slot.
+ * 9 bytes per slot (links 8, list 1; a block's key comes with on_remove, so
+ * none is kept per slot) plus a ghost directory of c + 1 exact keys at
+ * 16.125 bytes each (slot_list.h: one ring shared by B1 and B2, a 4-byte
+ * table), about 25.1 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -227,14 +228,14 @@ static uint64_t arc_memory(const void *state)
 {
     const arc *c = state;
     return (uint64_t)c->cap * 9 + 2 * sizeof *c->l +
-           (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
+           cc_ghost_memory_bytes(&c->g);
 }
 
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
-    .bytes_per_slot = 9 + 20, /* slot state + ghost directory of c + 1 keys
-                                  (19.25 bytes a key); exact: memory_bytes */
+    .bytes_per_slot = 9 + 16, /* slot state + ghost directory of c + 1 keys
+                                  (16.125 bytes a key); exact: memory_bytes */
     .memory_bytes = arc_memory,
     .create = arc_create,
     .destroy = arc_destroy,

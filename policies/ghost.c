@@ -19,6 +19,24 @@ static inline uint32_t home_of(const cc_ghost *g, uint64_t key)
     return (uint32_t)(((uint64_t)h * g->tcap) >> 32);
 }
 
+/* A table entry: ring entry + 1 in the low ibits bits, the entry's distance
+ * from its home (saturated at dmax) above them. */
+static inline uint32_t ent_idx(const cc_ghost *g, uint32_t t) { return t & g->imask; }
+static inline uint32_t ent_disp(const cc_ghost *g, uint32_t t) { return t >> g->ibits; }
+static inline uint32_t ent_make(const cc_ghost *g, uint32_t idx1, uint32_t d)
+{
+    return (d < g->dmax ? d : g->dmax) << g->ibits | idx1;
+}
+
+/* Home of the entry held at table position j. */
+static inline uint32_t ent_home(const cc_ghost *g, uint32_t t, uint32_t j)
+{
+    uint32_t d = ent_disp(g, t);
+    if (d < g->dmax)
+        return j >= d ? j - d : j + g->tcap - d;
+    return home_of(g, g->key[ent_idx(g, t) - 1]);
+}
+
 static inline uint32_t inc(const cc_ghost *g, uint32_t phys)
 {
     return ++phys == g->rcap ? 0 : phys;
@@ -32,14 +50,29 @@ void cc_ghost_free(cc_ghost *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Ring and table sizes for cap keys. */
+static void sizes(uint32_t cap, uint64_t *rcap, uint64_t *tcap)
+{
+    uint64_t slack = cap / 8 < 16 ? 16 : cap / 8;
+    *rcap = cap + slack;
+    *tcap = (3 * (uint64_t)cap + 1) / 2; /* load <= 2/3 */
+    if (*tcap < 16)
+        *tcap = 16;
+}
+
 double cc_ghost_bytes_per_key(uint32_t cap)
 {
     if (cap == 0)
         cap = 1;
-    uint64_t slack = cap / 4 < 16 ? 16 : cap / 4;
-    uint64_t tcap = 2 * (uint64_t)cap < 16 ? 16 : 2 * (uint64_t)cap;
-    return ((double)(cap + slack) * (sizeof(uint64_t) + 1) + (double)tcap * sizeof(uint32_t)) /
-           cap;
+    uint64_t rcap, tcap;
+    sizes(cap, &rcap, &tcap);
+    return ((double)rcap * (sizeof(uint64_t) + 1) + (double)tcap * sizeof(uint32_t)) / cap;
+}
+
+uint64_t cc_ghost_memory_bytes(const cc_ghost *g)
+{
+    return (uint64_t)g->rcap * (sizeof *g->key + sizeof *g->list) +
+           (uint64_t)g->tcap * sizeof *g->tab;
 }
 
 int cc_ghost_init(cc_ghost *g, uint32_t cap)
@@ -47,13 +80,18 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap)
     memset(g, 0, sizeof *g);
     if (cap == 0)
         cap = 1;
-    uint64_t slack = cap / 4 < 16 ? 16 : cap / 4;
-    uint64_t tcap = 2 * (uint64_t)cap < 16 ? 16 : 2 * (uint64_t)cap;
-    if (cap + slack >= UINT32_MAX || tcap >= UINT32_MAX)
+    uint64_t rcap, tcap;
+    sizes(cap, &rcap, &tcap);
+    if (rcap >= (UINT32_C(1) << 30) || tcap >= UINT32_MAX)
         return CC_ERANGE;
     g->cap = cap;
-    g->rcap = (uint32_t)(cap + slack);
+    g->rcap = (uint32_t)rcap;
     g->tcap = (uint32_t)tcap;
+    g->ibits = 1;
+    while ((UINT64_C(1) << g->ibits) <= rcap) /* ring entry + 1 <= rcap */
+        g->ibits++;
+    g->imask = (UINT32_C(1) << g->ibits) - 1;
+    g->dmax = (UINT32_C(1) << (32 - g->ibits)) - 1;
     g->key = malloc((size_t)g->rcap * sizeof *g->key);
     g->list = malloc(g->rcap);
     g->tab = calloc(g->tcap, sizeof *g->tab);
@@ -67,12 +105,15 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap)
 uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
 {
     uint32_t i = home_of(g, key);
-    for (;;) {
-        uint32_t e = g->tab[i];
-        if (!e)
+    for (uint32_t d = 0;; d++) {
+        uint32_t t = g->tab[i];
+        if (!t)
             return CC_SLOT_NONE;
-        if (g->key[e - 1] == key)
-            return e - 1;
+        /* only an entry with the same home (distance d) can hold key: the
+         * ring is read for those alone (and for saturated distances) */
+        uint32_t ed = ent_disp(g, t);
+        if ((ed == d || (ed == g->dmax && d >= g->dmax)) && g->key[ent_idx(g, t) - 1] == key)
+            return ent_idx(g, t) - 1;
         if (++i == g->tcap)
             i = 0;
     }
@@ -82,7 +123,7 @@ uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
 static uint32_t tab_slot(const cc_ghost *g, uint64_t key, uint32_t e)
 {
     uint32_t i = home_of(g, key);
-    while (g->tab[i] != e + 1)
+    while (ent_idx(g, g->tab[i]) != e + 1)
         if (++i == g->tcap)
             i = 0;
     return i;
@@ -96,14 +137,15 @@ static void tab_delete(cc_ghost *g, uint32_t hole)
     for (;;) {
         if (++j == g->tcap)
             j = 0;
-        uint32_t e = g->tab[j];
-        if (!e)
+        uint32_t t = g->tab[j];
+        if (!t)
             break;
-        uint32_t home = home_of(g, g->key[e - 1]);
+        uint32_t home = ent_home(g, t, j);
         int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
         if (stays)
             continue;
-        g->tab[hole] = e;
+        g->tab[hole] = ent_make(g, ent_idx(g, t), hole >= home ? hole - home
+                                                               : hole + g->tcap - home);
         hole = j;
     }
     g->tab[hole] = 0;
@@ -161,7 +203,8 @@ static void compact(cc_ghost *g)
             continue;
         if (rp != wp) {
             uint64_t k = g->key[rp];
-            g->tab[tab_slot(g, k, rp)] = wp + 1;
+            uint32_t ts = tab_slot(g, k, rp);
+            g->tab[ts] = (g->tab[ts] & ~g->imask) | (wp + 1);
             g->key[wp] = k;
             g->list[wp] = (uint8_t)l;
         }
@@ -198,11 +241,13 @@ void cc_ghost_add(cc_ghost *g, uint32_t l, uint64_t key)
     uint32_t e = g->hphys;
     g->key[e] = key;
     g->list[e] = (uint8_t)l;
-    uint32_t i = home_of(g, key);
-    while (g->tab[i])
+    uint32_t i = home_of(g, key), d = 0;
+    while (g->tab[i]) {
         if (++i == g->tcap)
             i = 0;
-    g->tab[i] = e + 1;
+        d++;
+    }
+    g->tab[i] = ent_make(g, e + 1, d);
     g->head++;
     g->hphys = inc(g, e);
     g->count[l]++;

@@ -61,10 +61,11 @@
  * (O(log n) for a slot in a heap; one ghost insert for an S eviction),
  * on_evictable O(1), or O(log n) for a parked slot, choose_victim O(slots
  * moved or parked), amortised O(1) with no pins (each move spends frequency
- * a hit gave).  Memory: 35 bytes per slot (links 8, key 8, number 8,
- * heap position 4, heap entry 4, freq 1, queue 1, place 1) plus the ghost
- * (slot_list.h: a ring of exact keys and a 4-byte table, 19.25 bytes a
- * key, 0.9 keys a slot by default), i.e. about 52 bytes per slot.
+ * a hit gave).  Memory: 27 bytes per slot (links 8, number 8, heap
+ * position 4, heap entry 4, freq 1, queue 1, place 1; a block's key comes
+ * with on_remove) plus the ghost (slot_list.h: a ring of exact keys and a
+ * 4-byte table, 16.125 bytes a key, 0.9 keys a slot by default), i.e. about
+ * 41.5 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -352,13 +353,13 @@ static uint64_t s3_memory(const void *state)
 {
     const s3 *c = state;
     return (uint64_t)c->cap * 27 + 2 * sizeof *c->l +
-           (uint64_t)c->g.rcap * (sizeof *c->g.key + 1) + (uint64_t)c->g.tcap * sizeof *c->g.tab;
+           cc_ghost_memory_bytes(&c->g);
 }
 
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
-    .bytes_per_slot = 27 + 17, /* slot state + default ghost (0.9 keys of 19.25
+    .bytes_per_slot = 27 + 15, /* slot state + default ghost (0.9 keys of 16.125
                                   bytes); exact figure: memory_bytes */
     .memory_bytes = s3_memory,
     .create = s3_create,

@@ -71,20 +71,26 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  *
  * Layout: ONE ring of exact 64-bit keys in insertion order, shared by the
  * lists, with one byte per ring entry naming its list (or a hole: removed),
- * and a key -> ring entry table (open addressing, 4-byte entries holding
- * entry + 1, load <= 1/2, linear probing, backward-shift deletion; a probe
- * is confirmed against the ring's key, so lookups are exact).  Each list
- * keeps a tail: a ring position at or before its oldest live key, moved
- * forward lazily over holes and the other list's keys (each position is
- * crossed once per list: amortised O(1)).  The ring has cap + cap/4 (at
+ * and a key -> ring entry table (open addressing, linear probing, load <=
+ * 2/3, backward-shift deletion).  A 4-byte table entry holds the ring entry
+ * + 1 in its low ibits bits (ibits = bits of the ring size) and, above
+ * them, the entry's distance from its home position, saturated at dmax
+ * (2^(32 - ibits) - 1: 31 for rings under 2^27 entries).  The distance does
+ * two jobs without reading the ring: a probe compares keys only for entries
+ * whose home is the probe's own (distance == steps taken), so lookups read
+ * about one ring key, and deletion knows where each later entry belongs.
+ * Lookups stay exact: a key match is always confirmed against the ring.
+ * Each list keeps a tail: a ring position at or before its oldest live key,
+ * moved forward lazily over holes and the other list's keys (each position
+ * is crossed once per list: amortised O(1)).  The ring has cap + cap/8 (at
  * least 16) entries; when a new key finds it full of holes, the live keys
- * are moved together (compaction, O(ring) once per cap/4 removals or more)
+ * are moved together (compaction, O(ring) once per cap/8 removals or more)
  * and their table entries rewritten.
  *
- * Memory per key of capacity: ring 1.25 x (8 + 1) + table 2 x 4 = 19.25
- * bytes (the former pool of linked entries with a cc_block_index: 33).
- * Costs: find O(1) expected (one table probe, one ring read per tag-free
- * candidate), add and remove O(1) amortised. */
+ * Memory per key of capacity: ring 1.125 x (8 + 1) + table 1.5 x 4 = 16.125
+ * bytes (cc_ghost_memory_bytes; was 19.25 with a cap/4 ring slack and a
+ * half-full table, 33 as linked entries with a cc_block_index).
+ * Costs: find O(1) expected, add and remove O(1) amortised. */
 #define CC_GHOST_LISTS 2
 #define CC_GHOST_HOLE 0xff
 
@@ -93,6 +99,7 @@ typedef struct cc_ghost {
     uint8_t *list;   /* list of a ring entry, CC_GHOST_HOLE when removed */
     uint32_t *tab;   /* ring entry + 1, 0 = empty */
     uint32_t rcap, tcap, cap, n;
+    uint32_t ibits, imask, dmax;    /* table entry layout (see above) */
     uint32_t count[CC_GHOST_LISTS];
     uint64_t head;                  /* logical position of the next key */
     uint32_t hphys;                 /* head % rcap */
@@ -103,7 +110,8 @@ typedef struct cc_ghost {
                                        head show that nothing moved */
 } cc_ghost;
 
-/* Room for cap live keys (at least 1).  CC_ENOMEM. */
+/* Room for cap live keys (at least 1).  CC_ENOMEM; CC_ERANGE when the ring
+ * would need 2^30 entries or more. */
 int cc_ghost_init(cc_ghost *g, uint32_t cap);
 void cc_ghost_free(cc_ghost *g);
 /* Ring entry holding key, or CC_SLOT_NONE.  g->list[entry] is its list. */
@@ -115,7 +123,9 @@ uint32_t cc_ghost_oldest(cc_ghost *g, uint32_t list);
 /* Adds key as the newest key of list (an older entry of the same key is
  * removed first); needs n < cap. */
 void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key);
-/* Bytes allocated per key of capacity (for bytes_per_slot figures). */
+/* Bytes allocated per key of capacity (for bytes_per_slot figures), and
+ * the bytes an initialised directory holds (for memory_bytes). */
 double cc_ghost_bytes_per_key(uint32_t cap);
+uint64_t cc_ghost_memory_bytes(const cc_ghost *g);
 
 #endif

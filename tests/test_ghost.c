@@ -71,10 +71,34 @@ static void check_same(cc_ghost *g, const twin *t, uint64_t keys)
     }
 }
 
-static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps)
+/* The table's layout as slot_list.h states it: each entry holds a live ring
+ * entry + 1 and its distance from the key's home, saturated at dmax. */
+static void check_table(const cc_ghost *g)
+{
+    uint32_t live = 0;
+    for (uint32_t j = 0; j < g->tcap; j++) {
+        uint32_t t = g->tab[j];
+        if (!t)
+            continue;
+        live++;
+        uint32_t e = (t & g->imask) - 1;
+        assert_true(e < g->rcap);
+        uint32_t h = (uint32_t)(cc_block_index_mix(g->key[e]) >> 32);
+        uint32_t home = (uint32_t)(((uint64_t)h * g->tcap) >> 32);
+        uint32_t dist = j >= home ? j - home : j + g->tcap - home;
+        assert_int_equal(t >> g->ibits, dist < g->dmax ? dist : g->dmax);
+    }
+    assert_int_equal(live, g->n);
+}
+
+/* dmax > 0 lowers the saturation point of stored distances (on the empty
+ * directory), so that the paths for saturated entries run at small sizes. */
+static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps, uint32_t dmax)
 {
     cc_ghost g;
     assert_int_equal(cc_ghost_init(&g, cap), CC_OK);
+    if (dmax)
+        g.dmax = dmax;
     twin *t = calloc(1, sizeof *t);
     assert_non_null(t);
     assert_true(cap < 4096);
@@ -121,10 +145,17 @@ static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps
         }
         if (s % 7 == 0 || s + 1 == steps)
             check_same(&g, t, keys);
+        if (s % 97 == 0 || s + 1 == steps)
+            check_table(&g);
     }
     gsl_rng_free(r);
     free(t);
     cc_ghost_free(&g);
+}
+
+static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps)
+{
+    run_d(cap, keys, lists, seed, steps, 0);
 }
 
 static void test_twin_one_list(void **state)
@@ -145,6 +176,16 @@ static void test_twin_two_lists(void **state)
     run(600, 2000, 2, 8, 20000);
 }
 
+/* Distances saturated early (dmax 1, 2, 3): lookups compare the ring's keys
+ * for every saturated candidate, deletion reads homes from the keys. */
+static void test_twin_saturated(void **state)
+{
+    (void)state;
+    run_d(37, 60, 2, 21, 20000, 1);
+    run_d(600, 2000, 2, 22, 20000, 2);
+    run_d(600, 900, 1, 23, 20000, 3);
+}
+
 /* Many more keys than capacity: the ring wraps and compacts many times. */
 static void test_long_wrap(void **state)
 {
@@ -157,10 +198,14 @@ static void test_memory(void **state)
     (void)state;
     cc_ghost g;
     assert_int_equal(cc_ghost_init(&g, 100000), CC_OK);
-    /* ring 125,000 x (8 + 1) + table 200,000 x 4 = 1,925,000 bytes */
-    assert_int_equal(g.rcap, 125000);
-    assert_int_equal(g.tcap, 200000);
-    assert_true(cc_ghost_bytes_per_key(100000) > 19.24 && cc_ghost_bytes_per_key(100000) < 19.26);
+    /* ring 112,500 x (8 + 1) + table 150,000 x 4 = 1,612,500 bytes */
+    assert_int_equal(g.rcap, 112500);
+    assert_int_equal(g.tcap, 150000);
+    assert_int_equal(cc_ghost_memory_bytes(&g), 1612500);
+    assert_true(cc_ghost_bytes_per_key(100000) > 16.124 && cc_ghost_bytes_per_key(100000) < 16.126);
+    /* ring entry + 1 <= 112,500 needs 17 bits: distances saturate at 2^15 - 1 */
+    assert_int_equal(g.ibits, 17);
+    assert_int_equal(g.dmax, 32767);
     cc_ghost_free(&g);
 }
 
@@ -169,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twin_one_list),
         cmocka_unit_test(test_twin_two_lists),
+        cmocka_unit_test(test_twin_saturated),
         cmocka_unit_test(test_long_wrap),
         cmocka_unit_test(test_memory),
     };
