@@ -31,15 +31,22 @@
  * with every slot evictable (one tier, no pins, independent mode) this is
  * exactly the algorithm above, and with pins the victim is the one a walk
  * from the tail skipping non-evictable slots finds.
- *   Implementation: each queue is a linked list in number order (entries go
- * to the head with the largest number) plus a min-heap by number of
- * "returned" slots.  The walk from the list's tail unlinks ("parks") each
- * non-evictable slot it meets; when a parked slot becomes evictable again
- * (on_evictable) it goes into its queue's heap with its old number, which is
- * smaller than every number in the list behind which it was parked.  A heap
- * slot that stops being evictable is parked again when it reaches the top
- * (lazy, as fifo.c).  The tail is then the smaller of the list's tail and
- * the heap's top.  Each slot is parked and returned at most once per change
+ *   Implementation: each queue is a linked list in queue order (entries go
+ * to the head) plus a min-heap of "returned" slots by number.  The walk
+ * from the list's tail unlinks ("parks") each non-evictable slot it meets
+ * and gives it the next number of one parking counter; when a parked slot
+ * becomes evictable again (on_evictable) it goes into its queue's heap with
+ * that number.  A slot is parked only as its list's oldest and lists gain
+ * slots only at the new end, so every parked or returned slot is older than
+ * every slot still in its list, and numbers follow queue order: the tail is
+ * the heap's top when the heap has one, else the list's.  A heap slot that
+ * stops being evictable is parked again, keeping its number, when it
+ * reaches the top (lazy, as fifo.c).  Numbers are 32-bit; when the counter
+ * runs out the parked and returned slots are renumbered 0, 1, ... in order
+ * (heaps stay valid; once per 2^32 parkings; the test-only parameter
+ * park_base starts the counter near the end to exercise it).  A parked or
+ * returned slot is in no list, so its two link words hold its number and
+ * its heap position.  Each slot is parked and returned at most once per change
  * of its evictable state, so the walk never crosses the same internal block
  * twice: in prefix mode, where the old ends of both queues fill with
  * internal blocks (a shared system prompt, earlier turns of live
@@ -61,56 +68,75 @@
  * (O(log n) for a slot in a heap; one ghost insert for an S eviction),
  * on_evictable O(1), or O(log n) for a parked slot, choose_victim O(slots
  * moved or parked), amortised O(1) with no pins (each move spends frequency
- * a hit gave).  Memory: 27 bytes per slot (links 8, number 8, heap
- * position 4, heap entry 4, freq 1, queue 1, place 1; a block's key comes
- * with on_remove) plus the ghost (slot_list.h: a ring of exact keys and a
- * 4-byte table, 16.125 bytes a key, 0.9 keys a slot by default), i.e. about
- * 41.5 bytes per slot.
+ * a hit gave).  Memory: 13 bytes per slot (links 8 -- or number and heap
+ * position while parked --, heap entry 4, and one byte packing frequency,
+ * queue and where the slot is; a block's key comes with on_remove) plus the
+ * ghost (slot_list.h: a ring of exact keys and a 4-byte table, 16.125 bytes
+ * a key, 0.9 keys a slot by default), i.e. about 27.5 bytes per slot.
  */
 #include "slot_list.h"
 
+#include <stdio.h>
+
 enum { QS = 0, QM = 1 };
-enum { IN_LIST = 0, PARKED = 1, IN_HEAP = 2 };
+enum { IN_LIST = 0, PARKED = 1, IN_HEAP = 2, FREE = 3 };
+
+/* flags byte of a slot: frequency (bits 0-1), queue (bit 2), where (3-4) */
+#define F_FREQ 3u
+#define F_Q 4u
+#define F_WHERE_SHIFT 3
 
 typedef struct s3 {
-    cc_slink *l; /* sentinels: cap + QS, cap + QM */
-    uint64_t *seq;  /* number given when the slot entered its queue */
-    uint32_t *pos;  /* index in its queue's heap */
+    cc_slink *l;    /* sentinels: cap + QS, cap + QM.  A parked or in-heap
+                       slot is in no list: its older word holds its number,
+                       its newer word its position in its queue's heap */
     uint32_t *heap; /* QS's heap from index 0 up, QM's from cap - 1 down */
-    uint8_t *freq;
-    uint8_t *q;
-    uint8_t *where; /* IN_LIST, PARKED, IN_HEAP */
+    uint8_t *f;     /* flags */
     uint32_t cap, small_cap, n[2], hn[2];
-    uint64_t clock;
+    uint32_t pnext; /* number of the next slot parked from a list */
     cc_ghost g;
     uint32_t ghost_cap;
 } s3;
+
+static inline uint32_t freq_of(const s3 *c, uint32_t s) { return c->f[s] & F_FREQ; }
+static inline void set_freq(s3 *c, uint32_t s, uint32_t v)
+{
+    c->f[s] = (uint8_t)((c->f[s] & ~F_FREQ) | v);
+}
+static inline uint32_t q_of(const s3 *c, uint32_t s) { return (c->f[s] & F_Q) != 0; }
+static inline uint32_t where_of(const s3 *c, uint32_t s) { return c->f[s] >> F_WHERE_SHIFT; }
+static inline void set_where(s3 *c, uint32_t s, uint32_t w)
+{
+    c->f[s] = (uint8_t)((c->f[s] & (F_FREQ | F_Q)) | w << F_WHERE_SHIFT);
+}
+static inline uint32_t num_of(const s3 *c, uint32_t s) { return c->l[s].older; }
 
 static void s3_destroy(void *state)
 {
     s3 *c = state;
     free(c->l);
-    free(c->seq);
-    free(c->pos);
     free(c->heap);
-    free(c->freq);
-    free(c->q);
-    free(c->where);
+    free(c->f);
     cc_ghost_free(&c->g);
     free(c);
 }
 
 static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_err *err)
 {
-    static const char *const known[] = {"small", "ghost", NULL};
-    double small, ghost;
+    static const char *const known[] = {"small", "ghost", "park_base", NULL};
+    double small, ghost, base;
     int rc = cc_policy_param_check(p, known, err);
     if (!rc)
         rc = cc_policy_param_double(p, "small", 0.1, 0.0, 1.0, &small, err);
     if (!rc)
         rc = cc_policy_param_double(p, "ghost", 1.0 - small, 0.0, 16.0, &ghost, err);
+    if (!rc)
+        rc = cc_policy_param_double(p, "park_base", 0, 0, UINT32_MAX, &base, err);
     if (rc)
         return rc;
+    if (base != (uint32_t)base)
+        return cc_err_set(err, CC_EARG, NULL, 0, "park_base",
+                          "policy '%s': park_base must be a whole number", p->spec);
     s3 *c = calloc(1, sizeof *c);
     if (!c)
         return CC_ENOMEM;
@@ -119,25 +145,23 @@ static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_e
     if (c->small_cap == 0)
         c->small_cap = 1;
     c->ghost_cap = (uint32_t)((double)cap * ghost);
+    c->pnext = (uint32_t)base;
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
-    c->seq = malloc((size_t)cap * sizeof *c->seq);
-    c->pos = malloc((size_t)cap * sizeof *c->pos);
     c->heap = malloc((size_t)cap * sizeof *c->heap);
-    c->freq = calloc(cap, 1);
-    c->q = calloc(cap, 1);
-    c->where = calloc(cap, 1);
-    if (!c->l || !c->seq || !c->pos || !c->heap || !c->freq || !c->q ||
-        !c->where || cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1) != CC_OK) {
+    c->f = malloc(cap);
+    if (!c->l || !c->heap || !c->f ||
+        cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1) != CC_OK) {
         s3_destroy(c);
         return CC_ENOMEM;
     }
+    memset(c->f, FREE << F_WHERE_SHIFT, cap);
     cc_sl_init(c->l, cap + QS);
     cc_sl_init(c->l, cap + QM);
     *state = c;
     return CC_OK;
 }
 
-/* ---- the heaps of returned slots (min by seq; ties cannot happen) ---------- */
+/* ---- the heaps of returned slots (min by number; numbers are distinct) ---- */
 static inline uint32_t *hat(s3 *c, uint32_t q, uint32_t i)
 {
     return q == QS ? &c->heap[i] : &c->heap[c->cap - 1 - i];
@@ -146,15 +170,15 @@ static inline uint32_t *hat(s3 *c, uint32_t q, uint32_t i)
 static inline void hset(s3 *c, uint32_t q, uint32_t i, uint32_t s)
 {
     *hat(c, q, i) = s;
-    c->pos[s] = i;
+    c->l[s].newer = i;
 }
 
 static void hsift_up(s3 *c, uint32_t q, uint32_t i)
 {
-    uint32_t s = *hat(c, q, i);
+    uint32_t s = *hat(c, q, i), ns = num_of(c, s);
     while (i > 0) {
         uint32_t p = (i - 1) / 2, ps = *hat(c, q, p);
-        if (c->seq[ps] <= c->seq[s])
+        if (num_of(c, ps) <= ns)
             break;
         hset(c, q, i, ps);
         i = p;
@@ -164,16 +188,16 @@ static void hsift_up(s3 *c, uint32_t q, uint32_t i)
 
 static void hsift_down(s3 *c, uint32_t q, uint32_t i)
 {
-    uint32_t n = c->hn[q], s = *hat(c, q, i);
+    uint32_t n = c->hn[q], s = *hat(c, q, i), ns = num_of(c, s);
     for (;;) {
         uint32_t l = 2 * i + 1, m;
         if (l >= n)
             break;
         m = l;
-        if (l + 1 < n && c->seq[*hat(c, q, l + 1)] < c->seq[*hat(c, q, l)])
+        if (l + 1 < n && num_of(c, *hat(c, q, l + 1)) < num_of(c, *hat(c, q, l)))
             m = l + 1;
         uint32_t ms = *hat(c, q, m);
-        if (c->seq[s] <= c->seq[ms])
+        if (ns <= num_of(c, ms))
             break;
         hset(c, q, i, ms);
         i = m;
@@ -190,32 +214,62 @@ static void hpush(s3 *c, uint32_t q, uint32_t s)
 
 static void hremove(s3 *c, uint32_t q, uint32_t s)
 {
-    uint32_t i = c->pos[s], last = --c->hn[q];
+    uint32_t i = c->l[s].newer, last = --c->hn[q];
     if (i == last)
         return;
     uint32_t moved = *hat(c, q, last);
     hset(c, q, i, moved);
     hsift_down(c, q, i);
-    hsift_up(c, q, c->pos[moved]);
+    hsift_up(c, q, c->l[moved].newer);
+}
+
+/* ---- numbers of parked slots ----------------------------------------------- */
+static int by_number(const void *a, const void *b, void *arg)
+{
+    const s3 *c = arg;
+    uint32_t x = num_of(c, *(const uint32_t *)a), y = num_of(c, *(const uint32_t *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* The counter ran out (2^32 parkings): number the parked and in-heap slots
+ * 0, 1, ... in their present order, which keeps every heap valid.  O(cap +
+ * n log n) once per 2^32 parkings. */
+static void renumber(s3 *c)
+{
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < c->cap; s++)
+        n += where_of(c, s) == PARKED || where_of(c, s) == IN_HEAP;
+    uint32_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) { /* no result may depend on the memory left: stop loudly */
+        fprintf(stderr, "ctxcache: s3fifo: out of memory renumbering %u parked blocks\n", n);
+        abort();
+    }
+    n = 0;
+    for (uint32_t s = 0; s < c->cap; s++)
+        if (where_of(c, s) == PARKED || where_of(c, s) == IN_HEAP)
+            v[n++] = s;
+    qsort_r(v, n, sizeof *v, by_number, c);
+    for (uint32_t i = 0; i < n; i++)
+        c->l[v[i]].older = i;
+    c->pnext = n;
+    free(v);
 }
 
 /* ---- queues --------------------------------------------------------------- */
 static inline void link_into(s3 *c, uint32_t s, uint32_t q)
 {
-    c->q[s] = (uint8_t)q;
+    c->f[s] = (uint8_t)((c->f[s] & F_FREQ) | (q ? F_Q : 0) | IN_LIST << F_WHERE_SHIFT);
     c->n[q]++;
-    c->seq[s] = c->clock++;
-    c->where[s] = IN_LIST;
     cc_sl_behind(c->l, s, c->cap + q);
 }
 
 static inline void detach(s3 *c, uint32_t s)
 {
-    if (c->where[s] == IN_LIST)
+    if (where_of(c, s) == IN_LIST)
         cc_sl_unlink(c->l, s);
-    else if (c->where[s] == IN_HEAP)
-        hremove(c, c->q[s], s);
-    c->n[c->q[s]]--;
+    else if (where_of(c, s) == IN_HEAP)
+        hremove(c, q_of(c, s), s);
+    c->n[q_of(c, s)]--;
 }
 
 static void s3_insert(void *state, uint32_t s, const cc_access *a)
@@ -227,7 +281,7 @@ static void s3_insert(void *state, uint32_t s, const cc_access *a)
         cc_ghost_remove(&c->g, e);
         q = QM;
     }
-    c->freq[s] = 0;
+    set_freq(c, s, 0);
     link_into(c, s, q);
 }
 
@@ -235,61 +289,67 @@ static void s3_hit(void *state, uint32_t s, const cc_access *a)
 {
     (void)a;
     s3 *c = state;
-    if (c->freq[s] < 3)
-        c->freq[s]++;
+    if (freq_of(c, s) < 3)
+        set_freq(c, s, freq_of(c, s) + 1);
 }
 
 static void s3_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason why)
 {
     s3 *c = state;
     detach(c, s);
-    if (why == CC_REMOVE_EVICT && c->q[s] == QS && c->ghost_cap) {
+    if (why == CC_REMOVE_EVICT && q_of(c, s) == QS && c->ghost_cap) {
         if (c->g.n >= c->ghost_cap)
             cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, 0));
         cc_ghost_add(&c->g, 0, key);
     }
+    set_where(c, s, FREE);
 }
 
 static void s3_evictable(void *state, uint32_t s, int e)
 {
     s3 *c = state;
-    if (e && c->where[s] == PARKED) {
-        c->where[s] = IN_HEAP;
-        hpush(c, c->q[s], s);
+    if (e && where_of(c, s) == PARKED) {
+        set_where(c, s, IN_HEAP);
+        hpush(c, q_of(c, s), s);
     }
     /* e == 0: lazy; the slot is parked when a walk meets it */
 }
 
 /* The evictable slot of queue q with the smallest number, or CC_SLOT_NONE;
- * parks the non-evictable slots it meets. */
+ * parks the non-evictable slots it meets.  Every parked or in-heap slot of
+ * a queue is older than every slot in its list (a slot is parked only as
+ * the list's oldest, and the list only gains slots at its new end), so the
+ * heap's evictable top, if any, is the answer; else the list's oldest
+ * evictable slot, parking the ones before it with the next numbers, which
+ * keeps the numbers in queue order. */
 static uint32_t tail_of(s3 *c, uint32_t q, const uint8_t *ev)
 {
+    while (c->hn[q]) {
+        uint32_t h = *hat(c, q, 0);
+        if (ev[h])
+            return h;
+        hremove(c, q, h); /* keeps its number */
+        set_where(c, h, PARKED);
+    }
     uint32_t sent = c->cap + q, t;
     while ((t = cc_sl_tail(c->l, sent)) != sent && !ev[t]) {
         cc_sl_unlink(c->l, t);
-        c->where[t] = PARKED;
+        if (c->pnext == UINT32_MAX)
+            renumber(c);
+        c->l[t].older = c->pnext++;
+        set_where(c, t, PARKED);
     }
-    uint32_t h = CC_SLOT_NONE;
-    while (c->hn[q] && !ev[h = *hat(c, q, 0)]) {
-        hremove(c, q, h);
-        c->where[h] = PARKED;
-        h = CC_SLOT_NONE;
-    }
-    if (!c->hn[q])
-        h = CC_SLOT_NONE;
-    if (t == sent)
-        return h;
-    return h != CC_SLOT_NONE && c->seq[h] < c->seq[t] ? h : t;
+    return t == sent ? CC_SLOT_NONE : t;
 }
 
 static uint32_t evict_small(s3 *c, const uint8_t *ev)
 {
     uint32_t t;
     while ((t = tail_of(c, QS, ev)) != CC_SLOT_NONE) {
-        if (c->freq[t] < 2)
+        if (freq_of(c, t) < 2)
             return t;
         detach(c, t);
-        c->freq[t] = 0;
+        set_freq(c, t, 0);
         link_into(c, t, QM);
     }
     return CC_SLOT_NONE;
@@ -300,9 +360,9 @@ static uint32_t evict_main(s3 *c, const uint8_t *ev)
     uint32_t t;
     /* each reinsertion spends one unit of frequency: ends */
     while ((t = tail_of(c, QM, ev)) != CC_SLOT_NONE) {
-        if (c->freq[t] == 0)
+        if (freq_of(c, t) == 0)
             return t;
-        c->freq[t]--;
+        set_freq(c, t, freq_of(c, t) - 1);
         detach(c, t);
         link_into(c, t, QM);
     }
@@ -341,7 +401,7 @@ static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *o
     if (n) {
         uint32_t t = out[n - 1];
         __builtin_prefetch(&c->l[t]);
-        __builtin_prefetch(&c->freq[t]);
+        __builtin_prefetch(&c->f[t]);
         __builtin_prefetch(&ctx->evictable[t]);
     }
     return n;
@@ -352,14 +412,14 @@ static uint32_t s3_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *o
 static uint64_t s3_memory(const void *state)
 {
     const s3 *c = state;
-    return (uint64_t)c->cap * 27 + 2 * sizeof *c->l +
+    return (uint64_t)c->cap * 13 + 2 * sizeof *c->l +
            cc_ghost_memory_bytes(&c->g);
 }
 
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
-    .bytes_per_slot = 27 + 15, /* slot state + default ghost (0.9 keys of 16.125
+    .bytes_per_slot = 13 + 15, /* slot state + default ghost (0.9 keys of 16.125
                                   bytes); exact figure: memory_bytes */
     .memory_bytes = s3_memory,
     .create = s3_create,

@@ -224,6 +224,205 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
     cc_policy_destroy(&pol);
 }
 
+/* ---- S3-FIFO with pins against a twin ------------------------------------------
+ * The twin keeps S and M as arrays of slots in queue order (oldest first)
+ * and G as an array of keys, and applies the rule s3fifo.c states for slots
+ * that are not evictable: skipped in place (they keep their place in the
+ * queue, their frequency and their queue; a walk looks at evictable slots
+ * only).  Driven through the operations table with random pins, so slots
+ * are parked, returned and parked again; with park_base near 2^32 the
+ * policy also renumbers its parked slots several times on the way. */
+enum { S3CAP = 64 };
+typedef struct s3twin {
+    uint32_t S[S3CAP], M[S3CAP];
+    int ns, nm, ng, small, ghost;
+    uint64_t G[S3CAP];
+    uint8_t freq[S3CAP];
+} s3twin;
+
+static int s3t_first(const uint32_t *q, int n, const uint8_t *ev)
+{
+    for (int i = 0; i < n; i++)
+        if (ev[q[i]])
+            return i;
+    return -1;
+}
+
+static void s3t_del(uint32_t *q, int *n, int i)
+{
+    memmove(q + i, q + i + 1, (size_t)(*n - i - 1) * sizeof *q);
+    (*n)--;
+}
+
+static uint32_t s3t_small(s3twin *w, const uint8_t *ev)
+{
+    int i;
+    while ((i = s3t_first(w->S, w->ns, ev)) >= 0) {
+        uint32_t t = w->S[i];
+        if (w->freq[t] < 2)
+            return t;
+        s3t_del(w->S, &w->ns, i);
+        w->freq[t] = 0;
+        w->M[w->nm++] = t;
+    }
+    return CC_SLOT_NONE;
+}
+
+static uint32_t s3t_main(s3twin *w, const uint8_t *ev)
+{
+    int i;
+    while ((i = s3t_first(w->M, w->nm, ev)) >= 0) {
+        uint32_t t = w->M[i];
+        if (w->freq[t] == 0)
+            return t;
+        w->freq[t]--;
+        s3t_del(w->M, &w->nm, i);
+        w->M[w->nm++] = t;
+    }
+    return CC_SLOT_NONE;
+}
+
+static uint32_t s3t_victim(s3twin *w, const uint8_t *ev)
+{
+    if (w->ns >= w->small || w->nm == 0) {
+        uint32_t v = s3t_small(w, ev);
+        return v != CC_SLOT_NONE ? v : s3t_main(w, ev);
+    }
+    uint32_t v = s3t_main(w, ev);
+    return v != CC_SLOT_NONE ? v : s3t_small(w, ev);
+}
+
+static void s3t_insert(s3twin *w, uint32_t s, uint64_t key)
+{
+    w->freq[s] = 0;
+    for (int i = 0; i < w->ng; i++)
+        if (w->G[i] == key) {
+            memmove(w->G + i, w->G + i + 1, (size_t)(w->ng - i - 1) * sizeof *w->G);
+            w->ng--;
+            w->M[w->nm++] = s;
+            return;
+        }
+    w->S[w->ns++] = s;
+}
+
+static void s3t_evict(s3twin *w, uint32_t s, uint64_t key)
+{
+    for (int i = 0; i < w->nm; i++)
+        if (w->M[i] == s) {
+            s3t_del(w->M, &w->nm, i);
+            return;
+        }
+    for (int i = 0; i < w->ns; i++)
+        if (w->S[i] == s) {
+            s3t_del(w->S, &w->ns, i);
+            if (w->ghost) {
+                if (w->ng >= w->ghost) {
+                    memmove(w->G, w->G + 1, (size_t)(w->ng - 1) * sizeof *w->G);
+                    w->ng--;
+                }
+                w->G[w->ng++] = key;
+            }
+            return;
+        }
+    fail_msg("twin: slot %u in no queue", s);
+}
+
+static void run_s3fifo_pins(const char *spec, double pin_p, uint64_t seed)
+{
+    enum { OBJECTS = 300, OPS = 60000 };
+    const cc_policy_ops *ops;
+    cc_policy_params pp;
+    cc_err e = {0};
+    assert_int_equal(cc_policy_parse(spec, &ops, &pp, &e), CC_OK);
+    cc_policy pol;
+    assert_int_equal(cc_policy_create(ops, &pp, S3CAP, &pol, &e), CC_OK);
+    static s3twin w;
+    memset(&w, 0, sizeof w);
+    w.small = (int)(S3CAP * 0.1);
+    w.ghost = (int)(S3CAP * 0.9);
+    uint8_t ev[S3CAP] = {0};
+    int used[S3CAP] = {0};
+    uint64_t key_of[S3CAP] = {0};
+    uint32_t obj_of[S3CAP] = {0};
+    int32_t slot_of[OBJECTS];
+    for (int i = 0; i < OBJECTS; i++)
+        slot_of[i] = -1;
+    uint32_t n_used = 0, n_ev = 0, victims = 0;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    cc_access a;
+    memset(&a, 0, sizeof a);
+    a.parent_slot = CC_SLOT_NONE;
+    for (int op = 0; op < OPS; op++) {
+        if (gsl_rng_uniform(r) < pin_p) { /* pin or unpin some slot */
+            uint32_t s = (uint32_t)gsl_rng_uniform_int(r, S3CAP);
+            if (used[s]) {
+                ev[s] = !ev[s];
+                n_ev += ev[s] ? 1 : -1;
+                ops->on_evictable(pol.state, s, ev[s]);
+            }
+        }
+        uint32_t obj = (uint32_t)(gsl_rng_uniform_int(r, OBJECTS) * gsl_rng_uniform(r));
+        a.key = obj * UINT64_C(0x9e3779b97f4a7c15) + 7;
+        a.seq = (uint64_t)op;
+        if (slot_of[obj] >= 0) {
+            uint32_t s = (uint32_t)slot_of[obj];
+            ops->on_hit(pol.state, s, &a);
+            if (w.freq[s] < 3)
+                w.freq[s]++;
+            continue;
+        }
+        uint32_t s;
+        if (n_used < S3CAP) {
+            for (s = 0; used[s]; s++)
+                ;
+        } else {
+            if (n_ev == 0)
+                continue;
+            cc_victim_ctx ctx = {ev, n_ev, 0, 0};
+            s = ops->choose_victim(pol.state, &ctx);
+            uint32_t want = s3t_victim(&w, ev);
+            if (s != want)
+                fail_msg("%s op %d: victim slot %u, twin says %u", spec, op, s, want);
+            victims++;
+            ops->on_remove(pol.state, s, key_of[s], CC_REMOVE_EVICT);
+            s3t_evict(&w, s, key_of[s]);
+            slot_of[obj_of[s]] = -1;
+            used[s] = 0;
+            n_used--;
+            if (ev[s]) {
+                ev[s] = 0;
+                n_ev--;
+            }
+        }
+        ops->on_insert(pol.state, s, &a);
+        s3t_insert(&w, s, a.key);
+        used[s] = 1;
+        key_of[s] = a.key;
+        obj_of[s] = obj;
+        n_used++;
+        slot_of[obj] = (int32_t)s;
+        if (gsl_rng_uniform(r) < 0.8) {
+            ev[s] = 1;
+            n_ev++;
+            ops->on_evictable(pol.state, s, 1);
+        }
+    }
+    assert_true(victims > 1000);
+    gsl_rng_free(r);
+    cc_policy_destroy(&pol);
+}
+
+static void test_s3fifo_pins_vs_twin(void **state)
+{
+    (void)state;
+    run_s3fifo_pins("s3fifo", 0.3, 51);
+    run_s3fifo_pins("s3fifo", 0.6, 52);
+    /* parking numbers wrap every few thousand parkings */
+    run_s3fifo_pins("s3fifo(park_base=4294960000)", 0.3, 53);
+    run_s3fifo_pins("s3fifo(park_base=4294967295)", 0.6, 54);
+}
+
 static void test_lru_vs_twin(void **state)
 {
     (void)state;
@@ -351,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_slot_heap),
         cmocka_unit_test(test_lru_vs_twin),
         cmocka_unit_test(test_fifo_vs_twin),
+        cmocka_unit_test(test_s3fifo_pins_vs_twin),
         cmocka_unit_test(test_lru_parent_hint),
         cmocka_unit_test(test_all_policies_properties),
     };

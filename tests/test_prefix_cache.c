@@ -167,10 +167,10 @@ static void test_bytes_per_block(void **state)
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1000 * 9 + 16 + 1126 * 9 + 1502 * 4);
     cc_pc_destroy(pc);
-    /* S3-FIFO, 1000 slots: 27 per slot + sentinels + a ghost of 900 keys:
+    /* S3-FIFO, 1000 slots: 13 per slot + sentinels + a ghost of 900 keys:
      * ring 900 + 112 entries, table 1350 */
     pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1000 * 27 + 16 + 1012 * 9 + 1350 * 4);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1000 * 13 + 16 + 1012 * 9 + 1350 * 4);
     cc_pc_destroy(pc);
 }
 
