@@ -29,42 +29,193 @@
  * there with the default priority, because the cache does not carry
  * priorities across tiers; lower tiers are therefore LRU.
  *
- * Victim (index, see policy.h): evictable slots in a cc_slot_heap keyed by
- * priority << 56 | last-access stamp.  A second heap holds the occupied
- * slots whose priority is not the default and has a finite end, keyed by
- * that end; choose_victim first lets the priorities that ended by
- * ctx->time_ns fall back (a change in time, not in the choice, so nothing
- * to undo), then takes the minimum.  Costs: on_insert / on_hit /
+ * Victim (index, see policy.h): evictable slots in a heap ordered by
+ * (current priority, last-access stamp).  A second heap holds the occupied
+ * slots whose priority is not the default and has a finite end, ordered by
+ * that end (then slot); choose_victim first lets the priorities that ended
+ * by ctx->time_ns fall back (a change in time, not in the choice, so
+ * nothing to undo), then takes the minimum.  Costs: on_insert / on_hit /
  * on_evictable / on_remove O(log n), choose_victim O(1) plus O(log n) per
- * lapsed priority.  Memory: 33 bytes per slot (two heaps, priority byte).
+ * lapsed priority.
+ *
+ * Memory: 28 bytes per slot.  Stamp 4: a 32-bit access counter; when it
+ * runs out the occupied slots are renumbered 0, 1, ... in stamp order,
+ * which keeps both heaps valid (once per 2^32 accesses; the test-only
+ * parameter stamp_base starts the counter near the end to exercise it).
+ * Priority and end 8: the priority in the top 7 bits, the end in the low 57
+ * bits as nanoseconds offset by 2^56, so ends within about 833 days either
+ * side of time 0 are exact; a later end, or none, means "while cached" (and
+ * an earlier one: lapsed).  Two heaps of a position 4 and an entry 4 each.
  */
 #include "policy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DEFAULT_PRIORITY 35
-#define SIGN UINT64_C(0x8000000000000000)
-#define STAMP_MASK ((UINT64_C(1) << 56) - 1)
+#define END_BITS 57
+#define END_MASK ((UINT64_C(1) << END_BITS) - 1)
+#define END_NONE END_MASK                /* while cached */
+#define END_BIAS (UINT64_C(1) << 56)
+#define FREE_WORD UINT64_MAX             /* priority bits 127: slot not occupied */
+
+enum { VH = 0, TH = 1 }; /* victim heap, timed heap */
+
+typedef struct heap {
+    uint32_t *pos;  /* pos[slot]: index in the heap, CC_SLOT_NONE when absent */
+    uint32_t *e;    /* slots in heap order */
+    uint32_t n;
+} heap;
 
 typedef struct trt {
-    cc_slot_heap h;      /* evictable slots by priority, then last access */
-    cc_slot_heap timed;  /* occupied slots with a priority that ends, by its end */
-    uint8_t *prio;
-    uint64_t clock;      /* access stamp */
+    heap h[2];
+    uint32_t *stamp;     /* last access, from clock */
+    uint64_t *word;      /* priority << 57 | biased end, FREE_WORD when free */
+    uint32_t cap;
+    uint32_t clock;      /* next stamp */
     uint32_t prefix_blocks;
     uint8_t system_priority;
     int64_t duration_ns;
 } trt;
 
+static inline uint32_t prio_of(const trt *t, uint32_t s) { return (uint32_t)(t->word[s] >> END_BITS); }
+static inline uint64_t end_of(const trt *t, uint32_t s) { return t->word[s] & END_MASK; }
+
+/* The biased end of a priority that holds from time by dur (> 0). */
+static uint64_t end_code(int64_t time, int64_t dur)
+{
+    int64_t end = time > INT64_MAX - dur ? INT64_MAX : time + dur;
+    if (end >= (int64_t)(END_NONE - END_BIAS))
+        return END_NONE;
+    if (end < -(int64_t)END_BIAS)
+        return 0;
+    return (uint64_t)(end + (int64_t)END_BIAS);
+}
+
+/* Has the end coded as e passed at now? */
+static inline int ended(uint64_t e, int64_t now)
+{
+    if (e == END_NONE)
+        return 0;
+    if (now >= (int64_t)(END_NONE - END_BIAS))
+        return 1;
+    if (now < -(int64_t)END_BIAS)
+        return 0;
+    return e <= (uint64_t)(now + (int64_t)END_BIAS);
+}
+
+/* Heap order: victims by (priority, stamp) -- stamps are distinct --; timed
+ * slots by (end, slot). */
+static inline int before(const trt *t, int w, uint32_t a, uint32_t b)
+{
+    if (w == VH) {
+        uint64_t ka = (uint64_t)prio_of(t, a) << 32 | t->stamp[a];
+        uint64_t kb = (uint64_t)prio_of(t, b) << 32 | t->stamp[b];
+        return ka < kb;
+    }
+    uint64_t ea = end_of(t, a), eb = end_of(t, b);
+    return ea < eb || (ea == eb && a < b);
+}
+
+static inline void hput(trt *t, int w, uint32_t i, uint32_t s)
+{
+    t->h[w].e[i] = s;
+    t->h[w].pos[s] = i;
+}
+
+static void sift_up(trt *t, int w, uint32_t i)
+{
+    uint32_t s = t->h[w].e[i];
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2, ps = t->h[w].e[p];
+        if (!before(t, w, s, ps))
+            break;
+        hput(t, w, i, ps);
+        i = p;
+    }
+    hput(t, w, i, s);
+}
+
+static void sift_down(trt *t, int w, uint32_t i)
+{
+    heap *h = &t->h[w];
+    uint32_t s = h->e[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, m;
+        if (l >= h->n)
+            break;
+        m = l;
+        if (l + 1 < h->n && before(t, w, h->e[l + 1], h->e[l]))
+            m = l + 1;
+        if (!before(t, w, h->e[m], s))
+            break;
+        hput(t, w, i, h->e[m]);
+        i = m;
+    }
+    hput(t, w, i, s);
+}
+
+static inline int hcontains(const trt *t, int w, uint32_t s)
+{
+    return t->h[w].pos[s] != CC_SLOT_NONE;
+}
+
+static void hpush(trt *t, int w, uint32_t s)
+{
+    uint32_t i = t->h[w].n++;
+    hput(t, w, i, s);
+    sift_up(t, w, i);
+}
+
+static void hremove(trt *t, int w, uint32_t s)
+{
+    heap *h = &t->h[w];
+    uint32_t i = h->pos[s];
+    if (i == CC_SLOT_NONE)
+        return;
+    h->pos[s] = CC_SLOT_NONE;
+    uint32_t last = --h->n;
+    if (i == last)
+        return;
+    uint32_t moved = h->e[last];
+    hput(t, w, i, moved);
+    sift_down(t, w, i);
+    sift_up(t, w, h->pos[moved]);
+}
+
+/* The order of s in heap w changed: restore the heap (if s is in it). */
+static void hfix(trt *t, int w, uint32_t s)
+{
+    uint32_t i = t->h[w].pos[s];
+    if (i == CC_SLOT_NONE)
+        return;
+    sift_up(t, w, i);
+    sift_down(t, w, t->h[w].pos[s]);
+}
+
+static void trt_destroy(void *state)
+{
+    trt *t = state;
+    for (int w = 0; w < 2; w++) {
+        free(t->h[w].pos);
+        free(t->h[w].e);
+    }
+    free(t->stamp);
+    free(t->word);
+    free(t);
+}
+
 static int trt_create(const cc_policy_params *p, uint32_t capacity, void **state, cc_err *err)
 {
     static const char *const known[] = {"prefix_blocks", "system_priority", "duration_s",
-                                        NULL};
-    double pb, sp, dur;
+                                        "stamp_base", NULL};
+    double pb, sp, dur, base;
     int rc = cc_policy_param_check(p, known, err);
     if (rc || (rc = cc_policy_param_double(p, "prefix_blocks", 0, 0, 1e9, &pb, err)) ||
         (rc = cc_policy_param_double(p, "system_priority", 90, 0, 100, &sp, err)) ||
-        (rc = cc_policy_param_double(p, "duration_s", 0, 0, 1e9, &dur, err)))
+        (rc = cc_policy_param_double(p, "duration_s", 0, 0, 1e9, &dur, err)) ||
+        (rc = cc_policy_param_double(p, "stamp_base", 0, 0, UINT32_MAX, &base, err)))
         return rc;
     if (pb != (uint32_t)pb)
         return cc_err_set(err, CC_EARG, NULL, 0, "prefix_blocks",
@@ -72,40 +223,70 @@ static int trt_create(const cc_policy_params *p, uint32_t capacity, void **state
     if (sp != (uint8_t)sp)
         return cc_err_set(err, CC_EARG, NULL, 0, "system_priority",
                           "policy '%s': system_priority must be a whole number", p->spec);
+    if (base != (uint32_t)base)
+        return cc_err_set(err, CC_EARG, NULL, 0, "stamp_base",
+                          "policy '%s': stamp_base must be a whole number", p->spec);
     trt *t = calloc(1, sizeof *t);
     if (!t)
         return CC_ENOMEM;
-    t->prio = calloc(capacity, 1);
-    if (!t->prio || cc_slot_heap_init(&t->h, capacity) != CC_OK ||
-        cc_slot_heap_init(&t->timed, capacity) != CC_OK) {
-        cc_slot_heap_free(&t->h);
-        free(t->prio);
-        free(t);
+    size_t n = capacity ? capacity : 1;
+    t->cap = capacity;
+    t->stamp = malloc(n * sizeof *t->stamp);
+    t->word = malloc(n * sizeof *t->word);
+    int ok = t->stamp && t->word;
+    for (int w = 0; w < 2 && ok; w++) {
+        t->h[w].pos = malloc(n * sizeof *t->h[w].pos);
+        t->h[w].e = malloc(n * sizeof *t->h[w].e);
+        ok = t->h[w].pos && t->h[w].e;
+        if (ok)
+            memset(t->h[w].pos, 0xff, n * sizeof *t->h[w].pos);
+    }
+    if (!ok) {
+        trt_destroy(t);
         return CC_ENOMEM;
     }
+    memset(t->word, 0xff, n * sizeof *t->word);
     t->prefix_blocks = (uint32_t)pb;
     t->system_priority = (uint8_t)sp;
     t->duration_ns = (int64_t)(dur * 1e9 + 0.5);
+    t->clock = (uint32_t)base;
     *state = t;
     return CC_OK;
 }
 
-static void trt_destroy(void *state)
+static int by_stamp(const void *a, const void *b, void *arg)
 {
-    trt *t = state;
-    cc_slot_heap_free(&t->h);
-    cc_slot_heap_free(&t->timed);
-    free(t->prio);
-    free(t);
+    const trt *t = arg;
+    uint32_t x = t->stamp[*(const uint32_t *)a], y = t->stamp[*(const uint32_t *)b];
+    return x < y ? -1 : x > y;
 }
 
-static inline uint64_t main_key(uint8_t prio, uint64_t stamp)
+/* The stamp counter ran out: number the occupied slots 0, 1, ... in stamp
+ * order (the heaps' orders do not change).  O(cap + n log n), once per 2^32
+ * accesses. */
+static void renumber(trt *t)
 {
-    return (uint64_t)prio << 56 | (stamp & STAMP_MASK);
+    uint32_t n = 0;
+    for (uint32_t s = 0; s < t->cap; s++)
+        n += t->word[s] != FREE_WORD;
+    uint32_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) { /* no result may depend on the memory left: stop loudly */
+        fprintf(stderr, "ctxcache: trt: out of memory renumbering %u blocks\n", n);
+        abort();
+    }
+    n = 0;
+    for (uint32_t s = 0; s < t->cap; s++)
+        if (t->word[s] != FREE_WORD)
+            v[n++] = s;
+    qsort_r(v, n, sizeof *v, by_stamp, t);
+    for (uint32_t i = 0; i < n; i++)
+        t->stamp[v[i]] = i;
+    t->clock = n;
+    free(v);
 }
 
 /* An access: the block's new priority, its end, and a fresh stamp. */
-static void touch(trt *t, uint32_t slot, const cc_access *a, int present)
+static void touch(trt *t, uint32_t slot, const cc_access *a)
 {
     int32_t p = a->priority;
     int64_t dur = a->priority_duration_ns;
@@ -114,67 +295,72 @@ static void touch(trt *t, uint32_t slot, const cc_access *a, int present)
         dur = t->duration_ns;
     }
     p = p < 0 ? 0 : p > 100 ? 100 : p;
-    t->prio[slot] = (uint8_t)p;
-    uint64_t k = main_key((uint8_t)p, ++t->clock);
-    if (present)
-        cc_slot_heap_set_key(&t->h, slot, k);
-    else
-        t->h.key[slot] = k;
-    if (p != DEFAULT_PRIORITY && dur > 0) {
-        int64_t end = a->time_ns > INT64_MAX - dur ? INT64_MAX : a->time_ns + dur;
-        cc_slot_heap_set_key(&t->timed, slot, (uint64_t)end ^ SIGN);
-        if (!cc_slot_heap_contains(&t->timed, slot))
-            cc_slot_heap_push(&t->timed, slot);
+    int timed = p != DEFAULT_PRIORITY && dur > 0;
+    uint64_t end = timed ? end_code(a->time_ns, dur) : END_NONE;
+    timed = timed && end != END_NONE;
+    if (t->clock == UINT32_MAX)
+        renumber(t);
+    t->stamp[slot] = t->clock++;
+    t->word[slot] = (uint64_t)p << END_BITS | end;
+    hfix(t, VH, slot);
+    if (timed) {
+        if (hcontains(t, TH, slot))
+            hfix(t, TH, slot);
+        else
+            hpush(t, TH, slot);
     } else {
-        cc_slot_heap_remove(&t->timed, slot);
+        hremove(t, TH, slot);
     }
 }
 
 static void trt_insert(void *state, uint32_t slot, const cc_access *a)
 {
-    touch(state, slot, a, 0);
+    touch(state, slot, a);
 }
 
 static void trt_hit(void *state, uint32_t slot, const cc_access *a)
 {
-    touch(state, slot, a, 1);
+    touch(state, slot, a);
 }
 
 static void trt_remove(void *state, uint32_t slot, uint64_t key, cc_remove_reason why)
 {
     (void)why;
     trt *t = state;
-    cc_slot_heap_remove(&t->h, slot);
-    cc_slot_heap_remove(&t->timed, slot);
+    hremove(t, VH, slot);
+    hremove(t, TH, slot);
+    t->word[slot] = FREE_WORD;
 }
 
 static void trt_evictable(void *state, uint32_t slot, int e)
 {
     trt *t = state;
-    if (e)
-        cc_slot_heap_push(&t->h, slot);
-    else
-        cc_slot_heap_remove(&t->h, slot);
+    if (e) {
+        if (!hcontains(t, VH, slot))
+            hpush(t, VH, slot);
+    } else {
+        hremove(t, VH, slot);
+    }
 }
 
 static uint32_t trt_victim(void *state, const cc_victim_ctx *ctx)
 {
     trt *t = state;
-    for (;;) { /* priorities whose duration ended fall back to the default */
-        uint32_t s = cc_slot_heap_min(&t->timed);
-        if (s == CC_SLOT_NONE || (int64_t)(t->timed.key[s] ^ SIGN) > ctx->time_ns)
+    while (t->h[TH].n) { /* priorities whose duration ended fall back to the default */
+        uint32_t s = t->h[TH].e[0];
+        if (!ended(end_of(t, s), ctx->time_ns))
             break;
-        cc_slot_heap_remove(&t->timed, s);
-        t->prio[s] = DEFAULT_PRIORITY;
-        cc_slot_heap_set_key(&t->h, s, main_key(DEFAULT_PRIORITY, t->h.key[s]));
+        hremove(t, TH, s);
+        t->word[s] = (uint64_t)DEFAULT_PRIORITY << END_BITS | END_NONE;
+        hfix(t, VH, s);
     }
-    return cc_slot_heap_min(&t->h);
+    return t->h[VH].n ? t->h[VH].e[0] : CC_SLOT_NONE;
 }
 
 const cc_policy_ops cc_policy_trt = {
     .name = "trt",
     .summary = "TensorRT-LLM retention priority 0..100 with duration, LRU among equals",
-    .bytes_per_slot = 33,
+    .bytes_per_slot = 28,
     .create = trt_create,
     .destroy = trt_destroy,
     .on_insert = trt_insert,

@@ -300,6 +300,10 @@ static void test_trt_vs_twin(void **state)
     compare("trt(prefix_blocks=1,system_priority=80,duration_s=3)", P_TRT, &tp2, 3, 302);
     twin_params tp3 = {.prefix_blocks = 2, .system_priority = 95, .duration_ns = 0};
     compare("trt(prefix_blocks=2,system_priority=95)", P_TRT, &tp3, 4, 303);
+    /* the 32-bit access stamps run out (and are renumbered) on the way */
+    compare("trt(stamp_base=4294960000)", P_TRT, &tp, 3, 304);
+    compare("trt(prefix_blocks=1,system_priority=80,duration_s=3,stamp_base=4294962000)", P_TRT,
+            &tp2, 3, 305);
 }
 
 static void test_belady_vs_twin(void **state)
