@@ -64,25 +64,31 @@
  * Budget (issue 3): at most 64 bytes of metadata per cached block, ghosts
  * and every other policy structure included; nothing is allocated per
  * block or per request (everything is sized once for the total capacity).
- *   node (cc_pc_node)                         24 bytes
- *   hash index, 8-byte entries, load <= 1/2   16 bytes
- *   slot -> node in the block's tier           4 bytes
- *   evictable byte in the block's tier         1 byte
- *   children per tier, tiers 0..T-2           4*(T-1) bytes
- *   policy state in the block's tier          LRU 8, CLOCK/SIEVE/SLRU 9,
- *                                             FIFO/LFU/TTL 16, GDSF 20,
- *                                             TRT 33, Belady 16, ARC 36.3,
- *                                             S3-FIFO 52.3 bytes (ARC and
- *                                             S3-FIFO with their ghost
- *                                             directories: policy
- *                                             memory_bytes, slot_list.h)
- *   next use per node, only with a policy that
- *     needs next uses (belady)                8 bytes
- * = 53 bytes with one tier and LRU, 57 with two tiers, 61 with three
- *   (65 with four; FIFO: +8 each).  One tier: within the budget LRU 53,
- *   CLOCK/SIEVE/SLRU 54, FIFO/LFU/TTL 61; over it GDSF 65, Belady 69, TRT
- *   78, ARC 81.3 and S3-FIFO 97.3 (bench_cache prints every policy's figure
- *   and bench/run.sh checks them against 64).
+ * With one tier:
+ *   node (cc_pc_node: hash, parent, children, pins)   20 bytes
+ *   hash index, 8-byte entries, load <= 0.55          14.55 bytes
+ *   evictable byte                                     1 byte
+ *   = 35.55 bytes in the cache, and the policy's state:
+ *     LRU 8, CLOCK/SIEVE/SLRU 9, FIFO/LFU/TTL 16 (a heap), GDSF 20,
+ *     Belady 16 + 8 (next use per node), ARC 9 + a ghost directory of
+ *     c + 1 keys at 16.125 bytes (25.1), TRT 28, S3-FIFO 13 + a ghost of
+ *     0.9 c keys (27.5); exact figures from each policy's memory_bytes
+ *   = LRU 43.55, CLOCK/SIEVE/SLRU 44.55, FIFO/LFU/TTL 51.55, GDSF 55.55,
+ *     Belady 59.55, ARC 60.67, S3-FIFO 63.06, TRT 63.55 bytes per block
+ *     (bench_cache prints every policy's figure, bench/run.sh checks them
+ *     against 64, and tests/test_prefix_cache.c too).
+ * With one tier a slot's node is the node of the same number (slot_alloc),
+ * so neither a slot -> node nor a node -> place array is kept.  Each tier
+ * beyond the first adds 12 bytes per block of total capacity: a place per
+ * node (4), a slot -> node array (4) and a child count per tier above the
+ * last (4); with two tiers LRU takes 55.55, S3-FIFO 75.06, TRT 75.55.
+ * How the figures came down from 53 (LRU) and 97 (S3-FIFO): the node lost
+ * its place (24 -> 20), one tier lost the slot -> node array (4), policies
+ * get a block's key in on_remove instead of keeping it per slot (ARC,
+ * S3-FIFO: 8), the ghost directory went from 19.25 to 16.125 bytes a key,
+ * S3-FIFO keeps parking numbers in the links of parked slots (27 -> 13),
+ * TRT packs priority and end and uses 32-bit stamps (33 -> 28), and the
+ * index went from load 1/2 to 0.55 (16 -> 14.55; about 5 % of LRU's speed).
 
  * Order of policy calls (why LRU never skips)
  * -------------------------------------------
@@ -143,8 +149,9 @@ static inline uint64_t cc_kv_bytes_per_token(uint32_t layers, uint32_t kv_heads,
  * key and also picks the home slot (32-bit multiply-shift), so probing and
  * backward-shift deletion never touch the keys; a tag match is confirmed by
  * reading the full key of the id from the caller's records (key at offset 0
- * of a record of `stride` bytes).  Sized once for a maximum number of ids at
- * load <= 1/2: 16 bytes per id, no growth, no tombstones. */
+ * of a record of `stride` bytes, read with unaligned-safe loads).  Sized
+ * once for a maximum number of ids at load <= 0.55: 14.55 bytes per id, no
+ * growth, no tombstones. */
 typedef struct cc_block_index {
     uint64_t *e;
     uint32_t cap;   /* entries */
