@@ -175,7 +175,8 @@ static void arc_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason w
         return;
     if (c->g.n >= c->g.cap) /* only off the paper's path (multi-tier moves) */
         cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, c->g.count[B2] ? B2 : B1));
-    cc_ghost_add(&c->g, t == T1 ? B1 : B2, key);
+    /* key was taken out of the ghost when its block entered (arc_insert) */
+    cc_ghost_push(&c->g, t == T1 ? B1 : B2, key);
 }
 
 static inline uint32_t lru_evictable(const arc *c, uint32_t t, const uint8_t *ev)

@@ -226,6 +226,11 @@ void cc_ghost_add(cc_ghost *g, uint32_t l, uint64_t key)
     uint32_t old = cc_ghost_find(g, key);
     if (old != CC_SLOT_NONE)
         cc_ghost_remove(g, old);
+    cc_ghost_push(g, l, key);
+}
+
+void cc_ghost_push(cc_ghost *g, uint32_t l, uint64_t key)
+{
     uint32_t lp;
     if (g->head - low_of(g, &lp) == g->rcap) {
         for (uint32_t i = 0; i < CC_GHOST_LISTS; i++)

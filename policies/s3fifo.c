@@ -300,7 +300,7 @@ static void s3_remove(void *state, uint32_t s, uint64_t key, cc_remove_reason wh
     if (why == CC_REMOVE_EVICT && q_of(c, s) == QS && c->ghost_cap) {
         if (c->g.n >= c->ghost_cap)
             cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, 0));
-        cc_ghost_add(&c->g, 0, key);
+        cc_ghost_push(&c->g, 0, key); /* absent: s3_insert took it out */
     }
     set_where(c, s, FREE);
 }

@@ -123,6 +123,10 @@ uint32_t cc_ghost_oldest(cc_ghost *g, uint32_t list);
 /* Adds key as the newest key of list (an older entry of the same key is
  * removed first); needs n < cap. */
 void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key);
+/* cc_ghost_add for a key known to be absent (saves a lookup): the key of a
+ * block leaving the cache, when every block entering it was taken out of
+ * the directory (arc, s3fifo).  A present key would be kept twice. */
+void cc_ghost_push(cc_ghost *g, uint32_t list, uint64_t key);
 /* Bytes allocated per key of capacity (for bytes_per_slot figures), and
  * the bytes an initialised directory holds (for memory_bytes). */
 double cc_ghost_bytes_per_key(uint32_t cap);
