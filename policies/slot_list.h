@@ -10,7 +10,7 @@
  * unlink: O(1), 8 bytes per slot.
  *
  * Ghosts.  A directory of evicted keys in FIFO lists (cc_ghost, ghost.c):
- * a ring of exact keys plus a 4-byte-entry table, 19.25 bytes per key of
+ * a ring of exact keys plus a 4-byte-entry table, 16.125 bytes per key of
  * capacity; see below.
  */
 #ifndef CC_SLOT_LIST_H
