@@ -71,10 +71,11 @@
  *   = 35.55 bytes in the cache, and the policy's state:
  *     LRU 8, CLOCK/SIEVE/SLRU 9, FIFO/LFU/TTL 16 (a heap), GDSF 20,
  *     Belady 16 + 8 (next use per node), ARC 9 + a ghost directory of
- *     c + 1 keys at 16.125 bytes (25.1), TRT 28, S3-FIFO 13 + a ghost of
- *     0.9 c keys (27.5); exact figures from each policy's memory_bytes
+ *     c + 1 keys at 18.125 bytes (27.1; its table at load 1/2 for speed),
+ *     TRT 28, S3-FIFO 13 + a ghost of 0.9 c keys at 16.125 (27.5); exact
+ *     figures from each policy's memory_bytes
  *   = LRU 43.55, CLOCK/SIEVE/SLRU 44.55, FIFO/LFU/TTL 51.55, GDSF 55.55,
- *     Belady 59.55, ARC 60.67, S3-FIFO 63.06, TRT 63.55 bytes per block
+ *     Belady 59.55, ARC 62.67, S3-FIFO 63.06, TRT 63.55 bytes per block
  *     (bench_cache prints every policy's figure, bench/run.sh checks them
  *     against 64, and tests/test_prefix_cache.c too).
  * With one tier a slot's node is the node of the same number (slot_alloc),

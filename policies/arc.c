@@ -41,8 +41,9 @@
  * O(1) plus the non-evictable slots skipped at the LRU end (scan).  Memory:
  * 9 bytes per slot (links 8, list 1; a block's key comes with on_remove, so
  * none is kept per slot) plus a ghost directory of c + 1 exact keys at
- * 16.125 bytes each (slot_list.h: one ring shared by B1 and B2, a 4-byte
- * table), about 25.1 bytes per slot.
+ * 18.125 bytes each (slot_list.h: one ring shared by B1 and B2, a 4-byte
+ * table at load <= 1/2: a miss makes three ghost calls, and the sparser
+ * table shortens their probes), about 27.1 bytes per slot.
  */
 #include "slot_list.h"
 
@@ -84,7 +85,7 @@ static int arc_create(const cc_policy_params *p, uint32_t cap, void **state, cc_
     c->cap = cap;
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
     c->list = calloc(cap, 1);
-    if (!c->l || !c->list || cc_ghost_init(&c->g, cap + 1) != CC_OK) {
+    if (!c->l || !c->list || cc_ghost_init(&c->g, cap + 1, 1) != CC_OK) {
         arc_destroy(c);
         return CC_ENOMEM;
     }
@@ -235,8 +236,8 @@ static uint64_t arc_memory(const void *state)
 const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
-    .bytes_per_slot = 9 + 16, /* slot state + ghost directory of c + 1 keys
-                                  (16.125 bytes a key); exact: memory_bytes */
+    .bytes_per_slot = 9 + 18, /* slot state + ghost directory of c + 1 keys
+                                  (18.125 bytes a key); exact: memory_bytes */
     .memory_bytes = arc_memory,
     .create = arc_create,
     .destroy = arc_destroy,

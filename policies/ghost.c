@@ -51,21 +51,22 @@ void cc_ghost_free(cc_ghost *g)
 }
 
 /* Ring and table sizes for cap keys. */
-static void sizes(uint32_t cap, uint64_t *rcap, uint64_t *tcap)
+static void sizes(uint32_t cap, int sparse, uint64_t *rcap, uint64_t *tcap)
 {
     uint64_t slack = cap / 8 < 16 ? 16 : cap / 8;
     *rcap = cap + slack;
-    *tcap = (3 * (uint64_t)cap + 1) / 2; /* load <= 2/3 */
+    *tcap = sparse ? 2 * (uint64_t)cap              /* load <= 1/2 */
+                   : (3 * (uint64_t)cap + 1) / 2;   /* load <= 2/3 */
     if (*tcap < 16)
         *tcap = 16;
 }
 
-double cc_ghost_bytes_per_key(uint32_t cap)
+double cc_ghost_bytes_per_key(uint32_t cap, int sparse)
 {
     if (cap == 0)
         cap = 1;
     uint64_t rcap, tcap;
-    sizes(cap, &rcap, &tcap);
+    sizes(cap, sparse, &rcap, &tcap);
     return ((double)rcap * (sizeof(uint64_t) + 1) + (double)tcap * sizeof(uint32_t)) / cap;
 }
 
@@ -75,13 +76,13 @@ uint64_t cc_ghost_memory_bytes(const cc_ghost *g)
            (uint64_t)g->tcap * sizeof *g->tab;
 }
 
-int cc_ghost_init(cc_ghost *g, uint32_t cap)
+int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
 {
     memset(g, 0, sizeof *g);
     if (cap == 0)
         cap = 1;
     uint64_t rcap, tcap;
-    sizes(cap, &rcap, &tcap);
+    sizes(cap, sparse, &rcap, &tcap);
     if (rcap >= (UINT32_C(1) << 30) || tcap >= UINT32_MAX)
         return CC_ERANGE;
     g->cap = cap;

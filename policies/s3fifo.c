@@ -150,7 +150,7 @@ static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_e
     c->heap = malloc((size_t)cap * sizeof *c->heap);
     c->f = malloc(cap);
     if (!c->l || !c->heap || !c->f ||
-        cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1) != CC_OK) {
+        cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1, 0) != CC_OK) {
         s3_destroy(c);
         return CC_ENOMEM;
     }

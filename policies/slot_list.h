@@ -11,7 +11,7 @@
  *
  * Ghosts.  A directory of evicted keys in FIFO lists (cc_ghost, ghost.c):
  * a ring of exact keys plus a 4-byte-entry table, 16.125 bytes per key of
- * capacity; see below.
+ * capacity (18.125 with the sparser table); see below.
  */
 #ifndef CC_SLOT_LIST_H
 #define CC_SLOT_LIST_H
@@ -72,7 +72,7 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  * Layout: ONE ring of exact 64-bit keys in insertion order, shared by the
  * lists, with one byte per ring entry naming its list (or a hole: removed),
  * and a key -> ring entry table (open addressing, linear probing, load <=
- * 2/3, backward-shift deletion).  A 4-byte table entry holds the ring entry
+ * 2/3, or <= 1/2 when created sparse; backward-shift deletion).  A 4-byte table entry holds the ring entry
  * + 1 in its low ibits bits (ibits = bits of the ring size) and, above
  * them, the entry's distance from its home position, saturated at dmax
  * (2^(32 - ibits) - 1: 31 for rings under 2^27 entries).  The distance does
@@ -88,8 +88,16 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  * and their table entries rewritten.
  *
  * Memory per key of capacity: ring 1.125 x (8 + 1) + table 1.5 x 4 = 16.125
- * bytes (cc_ghost_memory_bytes; was 19.25 with a cap/4 ring slack and a
- * half-full table, 33 as linked entries with a cc_block_index).
+ * bytes, or with the sparse table (2 x 4) 18.125 bytes (cc_ghost_memory_bytes;
+ * was 19.25 with a cap/4 ring slack and a half-full table, 33 as linked
+ * entries with a cc_block_index).  Sparse or not: every probe loop (a
+ * lookup of an absent key, an insert, the backward shift of a removal)
+ * runs to the next empty entry, which linear probing puts about
+ * (1 + 1/(1-load)^2)/2 entries away: 5 at load 2/3, 2.5 at load 1/2.  The
+ * loops' unpredictable exits make that the ghost's main cost once the
+ * directory sits in the CPU caches: ARC, which makes three such calls per
+ * miss, takes the sparse table (5 to 14 % more lookups per second in
+ * bench_cache), S3-FIFO, which is at its byte budget, the dense one.
  * Costs: find O(1) expected, add and remove O(1) amortised. */
 #define CC_GHOST_LISTS 2
 #define CC_GHOST_HOLE 0xff
@@ -110,9 +118,10 @@ typedef struct cc_ghost {
                                        head show that nothing moved */
 } cc_ghost;
 
-/* Room for cap live keys (at least 1).  CC_ENOMEM; CC_ERANGE when the ring
- * would need 2^30 entries or more. */
-int cc_ghost_init(cc_ghost *g, uint32_t cap);
+/* Room for cap live keys (at least 1); sparse: a table at load <= 1/2
+ * instead of 2/3 (2 more bytes a key, shorter probes).  CC_ENOMEM;
+ * CC_ERANGE when the ring would need 2^30 entries or more. */
+int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse);
 void cc_ghost_free(cc_ghost *g);
 /* Ring entry holding key, or CC_SLOT_NONE.  g->list[entry] is its list. */
 uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key);
@@ -129,7 +138,7 @@ void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key);
 void cc_ghost_push(cc_ghost *g, uint32_t list, uint64_t key);
 /* Bytes allocated per key of capacity (for bytes_per_slot figures), and
  * the bytes an initialised directory holds (for memory_bytes). */
-double cc_ghost_bytes_per_key(uint32_t cap);
+double cc_ghost_bytes_per_key(uint32_t cap, int sparse);
 uint64_t cc_ghost_memory_bytes(const cc_ghost *g);
 
 #endif

@@ -93,10 +93,11 @@ static void check_table(const cc_ghost *g)
 
 /* dmax > 0 lowers the saturation point of stored distances (on the empty
  * directory), so that the paths for saturated entries run at small sizes. */
-static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps, uint32_t dmax)
+static void run_ds(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps,
+                   uint32_t dmax, int sparse)
 {
     cc_ghost g;
-    assert_int_equal(cc_ghost_init(&g, cap), CC_OK);
+    assert_int_equal(cc_ghost_init(&g, cap, sparse), CC_OK);
     if (dmax)
         g.dmax = dmax;
     twin *t = calloc(1, sizeof *t);
@@ -153,6 +154,13 @@ static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int ste
     cc_ghost_free(&g);
 }
 
+/* Each case with the dense table (load <= 2/3) and the sparse one (1/2). */
+static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps, uint32_t dmax)
+{
+    run_ds(cap, keys, lists, seed, steps, dmax, 0);
+    run_ds(cap, keys, lists, seed, steps, dmax, 1);
+}
+
 static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps)
 {
     run_d(cap, keys, lists, seed, steps, 0);
@@ -197,15 +205,22 @@ static void test_memory(void **state)
 {
     (void)state;
     cc_ghost g;
-    assert_int_equal(cc_ghost_init(&g, 100000), CC_OK);
+    assert_int_equal(cc_ghost_init(&g, 100000, 0), CC_OK);
     /* ring 112,500 x (8 + 1) + table 150,000 x 4 = 1,612,500 bytes */
     assert_int_equal(g.rcap, 112500);
     assert_int_equal(g.tcap, 150000);
     assert_int_equal(cc_ghost_memory_bytes(&g), 1612500);
-    assert_true(cc_ghost_bytes_per_key(100000) > 16.124 && cc_ghost_bytes_per_key(100000) < 16.126);
+    assert_true(cc_ghost_bytes_per_key(100000, 0) > 16.124 && cc_ghost_bytes_per_key(100000, 0) < 16.126);
     /* ring entry + 1 <= 112,500 needs 17 bits: distances saturate at 2^15 - 1 */
     assert_int_equal(g.ibits, 17);
     assert_int_equal(g.dmax, 32767);
+    cc_ghost_free(&g);
+    /* sparse: table 200,000 x 4; 18.125 bytes a key */
+    assert_int_equal(cc_ghost_init(&g, 100000, 1), CC_OK);
+    assert_int_equal(g.rcap, 112500);
+    assert_int_equal(g.tcap, 200000);
+    assert_int_equal(cc_ghost_memory_bytes(&g), 1812500);
+    assert_true(cc_ghost_bytes_per_key(100000, 1) > 18.124 && cc_ghost_bytes_per_key(100000, 1) < 18.126);
     cc_ghost_free(&g);
 }
 

@@ -165,10 +165,10 @@ static void test_bytes_per_block(void **state)
     cc_pc_destroy(pc);
     /* ARC, 1000 slots: 21 per block in the cache and the index, 9 per slot,
      * 2 link sentinels of 8, a ghost of 1001 keys: ring 1001 + 125 entries
-     * of 9 bytes, table 1502 entries of 4 */
+     * of 9 bytes, sparse table 2002 entries of 4 */
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc),
-                     1000 * 21 + 1819 * 8 + 1000 * 9 + 16 + 1126 * 9 + 1502 * 4);
+                     1000 * 21 + 1819 * 8 + 1000 * 9 + 16 + 1126 * 9 + 2002 * 4);
     cc_pc_destroy(pc);
     /* S3-FIFO, 1000 slots: 13 per slot + sentinels + a ghost of 900 keys:
      * ring 900 + 112 entries, table 1350 */
