@@ -279,4 +279,19 @@ void cc_slot_heap_remove(cc_slot_heap *h, uint32_t slot);
 /* Sets key[slot], restoring heap order if the slot is present. */
 void cc_slot_heap_set_key(cc_slot_heap *h, uint32_t slot, uint64_t key);
 
+/* ---- renumbering a 32-bit counter (renumber.c) -----------------------------
+ * Policies that order slots by 32-bit numbers drawn from a counter (TRT's
+ * stamps, S3-FIFO's parking numbers) renumber when the counter runs out:
+ * the slots holding a number get 0, 1, ... in their present order, which
+ * keeps every order built on the numbers (heaps stay valid).  O(cap + n log
+ * n), once per 2^32 numbers; returns n, the counter's next value.  Out of
+ * memory it stops the process with a message naming `who`: no result may
+ * depend on the memory left. */
+typedef struct cc_renumber_ops {
+    int (*has)(const void *state, uint32_t slot);       /* slot holds a number */
+    uint32_t (*get)(const void *state, uint32_t slot);  /* its number */
+    void (*set)(void *state, uint32_t slot, uint32_t number);
+} cc_renumber_ops;
+uint32_t cc_renumber(void *state, uint32_t cap, const cc_renumber_ops *ops, const char *who);
+
 #endif

@@ -224,35 +224,19 @@ static void hremove(s3 *c, uint32_t q, uint32_t s)
 }
 
 /* ---- numbers of parked slots ----------------------------------------------- */
-static int by_number(const void *a, const void *b, void *arg)
+static int has_number(const void *st, uint32_t s)
 {
-    const s3 *c = arg;
-    uint32_t x = num_of(c, *(const uint32_t *)a), y = num_of(c, *(const uint32_t *)b);
-    return x < y ? -1 : x > y;
+    return where_of(st, s) == PARKED || where_of(st, s) == IN_HEAP;
 }
+static uint32_t get_number(const void *st, uint32_t s) { return num_of(st, s); }
+static void set_number(void *st, uint32_t s, uint32_t v) { ((s3 *)st)->l[s].older = v; }
 
 /* The counter ran out (2^32 parkings): number the parked and in-heap slots
- * 0, 1, ... in their present order, which keeps every heap valid.  O(cap +
- * n log n) once per 2^32 parkings. */
+ * 0, 1, ... in their present order, which keeps every heap valid. */
 static void renumber(s3 *c)
 {
-    uint32_t n = 0;
-    for (uint32_t s = 0; s < c->cap; s++)
-        n += where_of(c, s) == PARKED || where_of(c, s) == IN_HEAP;
-    uint32_t *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v) { /* no result may depend on the memory left: stop loudly */
-        fprintf(stderr, "ctxcache: s3fifo: out of memory renumbering %u parked blocks\n", n);
-        abort();
-    }
-    n = 0;
-    for (uint32_t s = 0; s < c->cap; s++)
-        if (where_of(c, s) == PARKED || where_of(c, s) == IN_HEAP)
-            v[n++] = s;
-    qsort_r(v, n, sizeof *v, by_number, c);
-    for (uint32_t i = 0; i < n; i++)
-        c->l[v[i]].older = i;
-    c->pnext = n;
-    free(v);
+    static const cc_renumber_ops ops = {has_number, get_number, set_number};
+    c->pnext = cc_renumber(c, c->cap, &ops, "s3fifo");
 }
 
 /* ---- queues --------------------------------------------------------------- */

@@ -254,35 +254,16 @@ static int trt_create(const cc_policy_params *p, uint32_t capacity, void **state
     return CC_OK;
 }
 
-static int by_stamp(const void *a, const void *b, void *arg)
-{
-    const trt *t = arg;
-    uint32_t x = t->stamp[*(const uint32_t *)a], y = t->stamp[*(const uint32_t *)b];
-    return x < y ? -1 : x > y;
-}
+static int has_stamp(const void *st, uint32_t s) { return ((const trt *)st)->word[s] != FREE_WORD; }
+static uint32_t get_stamp(const void *st, uint32_t s) { return ((const trt *)st)->stamp[s]; }
+static void set_stamp(void *st, uint32_t s, uint32_t v) { ((trt *)st)->stamp[s] = v; }
 
 /* The stamp counter ran out: number the occupied slots 0, 1, ... in stamp
- * order (the heaps' orders do not change).  O(cap + n log n), once per 2^32
- * accesses. */
+ * order (the heaps' orders do not change), once per 2^32 accesses. */
 static void renumber(trt *t)
 {
-    uint32_t n = 0;
-    for (uint32_t s = 0; s < t->cap; s++)
-        n += t->word[s] != FREE_WORD;
-    uint32_t *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v) { /* no result may depend on the memory left: stop loudly */
-        fprintf(stderr, "ctxcache: trt: out of memory renumbering %u blocks\n", n);
-        abort();
-    }
-    n = 0;
-    for (uint32_t s = 0; s < t->cap; s++)
-        if (t->word[s] != FREE_WORD)
-            v[n++] = s;
-    qsort_r(v, n, sizeof *v, by_stamp, t);
-    for (uint32_t i = 0; i < n; i++)
-        t->stamp[v[i]] = i;
-    t->clock = n;
-    free(v);
+    static const cc_renumber_ops ops = {has_stamp, get_stamp, set_stamp};
+    t->clock = cc_renumber(t, t->cap, &ops, "trt");
 }
 
 /* An access: the block's new priority, its end, and a fresh stamp. */
