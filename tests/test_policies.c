@@ -118,39 +118,33 @@ static void test_slot_heap(void **state)
 }
 
 /* ---- a tiny driver: slots of a fixed-size cache keyed by object ids ----------
- * The driver plays the cache's part: it keeps object -> slot, the evictable
- * bytes (random eligibility flips when `flips`), and calls the policy. */
-typedef struct twin {
-    int kind;        /* 0 = LRU, 1 = FIFO */
-    uint64_t stamp;  /* logical clock */
-    uint64_t *order; /* per slot: last use (LRU) or insertion (FIFO) */
-} twin;
+ * The driver plays the cache's part: it keeps object -> slot and slot ->
+ * key, the evictable bytes (a random slot's flips with probability pin_p
+ * per access; a new slot becomes evictable with probability enter_p), calls
+ * the policy, and checks each victim against a twin's brute-force choice. */
+typedef struct twin_ops {
+    void (*hit)(void *tw, uint32_t slot);
+    uint32_t (*victim)(void *tw, const uint8_t *ev, const int *used, uint32_t cap);
+    void (*evict)(void *tw, uint32_t slot, uint64_t key);
+    void (*insert)(void *tw, uint32_t slot, uint64_t key);
+} twin_ops;
 
-static uint32_t twin_victim(const twin *tw, const uint8_t *ev, const int *used, uint32_t cap)
-{
-    uint32_t best = CC_SLOT_NONE;
-    for (uint32_t s = 0; s < cap; s++)
-        if (used[s] && ev[s] && (best == CC_SLOT_NONE || tw->order[s] < tw->order[best]))
-            best = s;
-    return best;
-}
+enum { DRIVE_CAP = 64, DRIVE_OBJECTS = 300 };
 
-static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t seed)
+static void drive_vs_twin(const char *label, const cc_policy *pol, uint32_t objects,
+                          double pin_p, double enter_p, int hashed_keys, uint64_t seed,
+                          const twin_ops *t, void *tw)
 {
-    enum { CAP = 64, OBJECTS = 200, OPS = 60000 };
-    const cc_policy_ops *ops = cc_policy_find(name);
-    cc_policy pol;
-    cc_err e = {0};
-    assert_int_equal(cc_policy_create(ops, NULL, CAP, &pol, &e), CC_OK);
-    static uint8_t ev[CAP];
-    static int used[CAP];
-    static int32_t slot_of[OBJECTS];
-    static uint64_t order[CAP];
-    memset(ev, 0, sizeof ev);
-    memset(used, 0, sizeof used);
-    for (int i = 0; i < OBJECTS; i++)
+    enum { CAP = DRIVE_CAP, OPS = 60000 };
+    const cc_policy_ops *ops = pol->ops;
+    assert_true(objects <= DRIVE_OBJECTS);
+    uint8_t ev[CAP] = {0};
+    int used[CAP] = {0};
+    uint64_t key_of[CAP] = {0};
+    uint32_t obj_of[CAP] = {0};
+    int32_t slot_of[DRIVE_OBJECTS];
+    for (uint32_t i = 0; i < objects; i++)
         slot_of[i] = -1;
-    twin tw = {kind, 0, order};
     uint32_t n_used = 0, n_ev = 0, victims = 0;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
@@ -158,25 +152,23 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
     memset(&a, 0, sizeof a);
     a.parent_slot = CC_SLOT_NONE;
     for (int op = 0; op < OPS; op++) {
-        if (flips && gsl_rng_uniform(r) < 0.3) { /* pin or unpin some slot */
+        if (pin_p > 0 && gsl_rng_uniform(r) < pin_p) { /* pin or unpin some slot */
             uint32_t s = (uint32_t)gsl_rng_uniform_int(r, CAP);
             if (used[s]) {
                 ev[s] = !ev[s];
                 n_ev += ev[s] ? 1 : -1;
                 if (ops->on_evictable)
-                    ops->on_evictable(pol.state, s, ev[s]);
+                    ops->on_evictable(pol->state, s, ev[s]);
             }
         }
         /* skewed object choice so that hits happen */
-        uint32_t obj = (uint32_t)(gsl_rng_uniform_int(r, OBJECTS) * gsl_rng_uniform(r));
-        a.key = obj;
+        uint32_t obj = (uint32_t)(gsl_rng_uniform_int(r, objects) * gsl_rng_uniform(r));
+        a.key = hashed_keys ? obj * UINT64_C(0x9e3779b97f4a7c15) + 7 : obj;
         a.seq = (uint64_t)op;
-        tw.stamp++;
         if (slot_of[obj] >= 0) {
             uint32_t s = (uint32_t)slot_of[obj];
-            ops->on_hit(pol.state, s, &a);
-            if (kind == 0)
-                order[s] = tw.stamp;
+            ops->on_hit(pol->state, s, &a);
+            t->hit(tw, s);
             continue;
         }
         uint32_t s;
@@ -187,18 +179,14 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
             if (n_ev == 0)
                 continue; /* everything pinned: the cache would not insert */
             cc_victim_ctx ctx = {ev, n_ev, 0, 0};
-            s = ops->choose_victim(pol.state, &ctx);
-            uint32_t want = twin_victim(&tw, ev, used, CAP);
+            s = ops->choose_victim(pol->state, &ctx);
+            uint32_t want = t->victim(tw, ev, used, CAP);
             if (s != want)
-                fail_msg("%s op %d: victim slot %u, brute force says %u", name, op, s, want);
+                fail_msg("%s op %d: victim slot %u, twin says %u", label, op, s, want);
             victims++;
-            uint64_t gone = UINT64_MAX;
-            for (int i = 0; i < OBJECTS; i++)
-                if (slot_of[i] == (int32_t)s) {
-                    slot_of[i] = -1;
-                    gone = (uint64_t)i;
-                }
-            ops->on_remove(pol.state, s, gone, CC_REMOVE_EVICT);
+            ops->on_remove(pol->state, s, key_of[s], CC_REMOVE_EVICT);
+            t->evict(tw, s, key_of[s]);
+            slot_of[obj_of[s]] = -1;
             used[s] = 0;
             n_used--;
             if (ev[s]) {
@@ -206,21 +194,68 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
                 n_ev--;
             }
         }
-        ops->on_insert(pol.state, s, &a);
+        ops->on_insert(pol->state, s, &a);
+        t->insert(tw, s, a.key);
         used[s] = 1;
+        key_of[s] = a.key;
+        obj_of[s] = obj;
         n_used++;
         slot_of[obj] = (int32_t)s;
-        order[s] = tw.stamp;
         /* enters not evictable; usually becomes evictable at once */
-        if (!flips || gsl_rng_uniform(r) < 0.8) {
+        if (enter_p >= 1 || gsl_rng_uniform(r) < enter_p) {
             ev[s] = 1;
             n_ev++;
             if (ops->on_evictable)
-                ops->on_evictable(pol.state, s, 1);
+                ops->on_evictable(pol->state, s, 1);
         }
     }
     assert_true(victims > 1000);
     gsl_rng_free(r);
+}
+
+/* LRU and FIFO twin: the evictable used slot with the oldest last use (LRU)
+ * or insertion (FIFO). */
+typedef struct twin {
+    int kind;        /* 0 = LRU, 1 = FIFO */
+    uint64_t stamp;  /* logical clock */
+    uint64_t order[DRIVE_CAP]; /* per slot: last use (LRU) or insertion (FIFO) */
+} twin;
+
+static void twin_hit(void *p, uint32_t s)
+{
+    twin *tw = p;
+    tw->stamp++;
+    if (tw->kind == 0)
+        tw->order[s] = tw->stamp;
+}
+
+static uint32_t twin_victim(void *p, const uint8_t *ev, const int *used, uint32_t cap)
+{
+    const twin *tw = p;
+    uint32_t best = CC_SLOT_NONE;
+    for (uint32_t s = 0; s < cap; s++)
+        if (used[s] && ev[s] && (best == CC_SLOT_NONE || tw->order[s] < tw->order[best]))
+            best = s;
+    return best;
+}
+
+static void twin_evict(void *p, uint32_t s, uint64_t key) { (void)p, (void)s, (void)key; }
+
+static void twin_insert(void *p, uint32_t s, uint64_t key)
+{
+    (void)key;
+    twin *tw = p;
+    tw->order[s] = ++tw->stamp;
+}
+
+static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t seed)
+{
+    static const twin_ops t = {twin_hit, twin_victim, twin_evict, twin_insert};
+    cc_policy pol;
+    cc_err e = {0};
+    assert_int_equal(cc_policy_create(cc_policy_find(name), NULL, DRIVE_CAP, &pol, &e), CC_OK);
+    twin tw = {.kind = kind};
+    drive_vs_twin(name, &pol, 200, flips ? 0.3 : 0, flips ? 0.8 : 1, 0, seed, &t, &tw);
     cc_policy_destroy(&pol);
 }
 
@@ -232,12 +267,11 @@ static void run_policy_vs_twin(const char *name, int kind, int flips, uint64_t s
  * only).  Driven through the operations table with random pins, so slots
  * are parked, returned and parked again; with park_base near 2^32 the
  * policy also renumbers its parked slots several times on the way. */
-enum { S3CAP = 64 };
 typedef struct s3twin {
-    uint32_t S[S3CAP], M[S3CAP];
+    uint32_t S[DRIVE_CAP], M[DRIVE_CAP];
     int ns, nm, ng, small, ghost;
-    uint64_t G[S3CAP];
-    uint8_t freq[S3CAP];
+    uint64_t G[DRIVE_CAP];
+    uint8_t freq[DRIVE_CAP];
 } s3twin;
 
 static int s3t_first(const uint32_t *q, int n, const uint8_t *ev)
@@ -327,89 +361,36 @@ static void s3t_evict(s3twin *w, uint32_t s, uint64_t key)
     fail_msg("twin: slot %u in no queue", s);
 }
 
+static void s3t_hit(void *p, uint32_t s)
+{
+    s3twin *w = p;
+    if (w->freq[s] < 3)
+        w->freq[s]++;
+}
+
+static uint32_t s3t_victim_cb(void *p, const uint8_t *ev, const int *used, uint32_t cap)
+{
+    (void)used, (void)cap;
+    return s3t_victim(p, ev);
+}
+
+static void s3t_evict_cb(void *p, uint32_t s, uint64_t key) { s3t_evict(p, s, key); }
+static void s3t_insert_cb(void *p, uint32_t s, uint64_t key) { s3t_insert(p, s, key); }
+
 static void run_s3fifo_pins(const char *spec, double pin_p, uint64_t seed)
 {
-    enum { OBJECTS = 300, OPS = 60000 };
+    static const twin_ops t = {s3t_hit, s3t_victim_cb, s3t_evict_cb, s3t_insert_cb};
     const cc_policy_ops *ops;
     cc_policy_params pp;
     cc_err e = {0};
     assert_int_equal(cc_policy_parse(spec, &ops, &pp, &e), CC_OK);
     cc_policy pol;
-    assert_int_equal(cc_policy_create(ops, &pp, S3CAP, &pol, &e), CC_OK);
+    assert_int_equal(cc_policy_create(ops, &pp, DRIVE_CAP, &pol, &e), CC_OK);
     static s3twin w;
     memset(&w, 0, sizeof w);
-    w.small = (int)(S3CAP * 0.1);
-    w.ghost = (int)(S3CAP * 0.9);
-    uint8_t ev[S3CAP] = {0};
-    int used[S3CAP] = {0};
-    uint64_t key_of[S3CAP] = {0};
-    uint32_t obj_of[S3CAP] = {0};
-    int32_t slot_of[OBJECTS];
-    for (int i = 0; i < OBJECTS; i++)
-        slot_of[i] = -1;
-    uint32_t n_used = 0, n_ev = 0, victims = 0;
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, seed);
-    cc_access a;
-    memset(&a, 0, sizeof a);
-    a.parent_slot = CC_SLOT_NONE;
-    for (int op = 0; op < OPS; op++) {
-        if (gsl_rng_uniform(r) < pin_p) { /* pin or unpin some slot */
-            uint32_t s = (uint32_t)gsl_rng_uniform_int(r, S3CAP);
-            if (used[s]) {
-                ev[s] = !ev[s];
-                n_ev += ev[s] ? 1 : -1;
-                ops->on_evictable(pol.state, s, ev[s]);
-            }
-        }
-        uint32_t obj = (uint32_t)(gsl_rng_uniform_int(r, OBJECTS) * gsl_rng_uniform(r));
-        a.key = obj * UINT64_C(0x9e3779b97f4a7c15) + 7;
-        a.seq = (uint64_t)op;
-        if (slot_of[obj] >= 0) {
-            uint32_t s = (uint32_t)slot_of[obj];
-            ops->on_hit(pol.state, s, &a);
-            if (w.freq[s] < 3)
-                w.freq[s]++;
-            continue;
-        }
-        uint32_t s;
-        if (n_used < S3CAP) {
-            for (s = 0; used[s]; s++)
-                ;
-        } else {
-            if (n_ev == 0)
-                continue;
-            cc_victim_ctx ctx = {ev, n_ev, 0, 0};
-            s = ops->choose_victim(pol.state, &ctx);
-            uint32_t want = s3t_victim(&w, ev);
-            if (s != want)
-                fail_msg("%s op %d: victim slot %u, twin says %u", spec, op, s, want);
-            victims++;
-            ops->on_remove(pol.state, s, key_of[s], CC_REMOVE_EVICT);
-            s3t_evict(&w, s, key_of[s]);
-            slot_of[obj_of[s]] = -1;
-            used[s] = 0;
-            n_used--;
-            if (ev[s]) {
-                ev[s] = 0;
-                n_ev--;
-            }
-        }
-        ops->on_insert(pol.state, s, &a);
-        s3t_insert(&w, s, a.key);
-        used[s] = 1;
-        key_of[s] = a.key;
-        obj_of[s] = obj;
-        n_used++;
-        slot_of[obj] = (int32_t)s;
-        if (gsl_rng_uniform(r) < 0.8) {
-            ev[s] = 1;
-            n_ev++;
-            ops->on_evictable(pol.state, s, 1);
-        }
-    }
-    assert_true(victims > 1000);
-    gsl_rng_free(r);
+    w.small = (int)(DRIVE_CAP * 0.1);
+    w.ghost = (int)(DRIVE_CAP * 0.9);
+    drive_vs_twin(spec, &pol, 300, pin_p, 0.8, 1, seed, &t, &w);
     cc_policy_destroy(&pol);
 }
 
