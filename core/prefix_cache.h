@@ -71,22 +71,22 @@
  *   = 35.55 bytes in the cache, and the policy's state:
  *     LRU 8, CLOCK/SIEVE/SLRU 9, FIFO/LFU/TTL 16 (a heap), GDSF 20,
  *     Belady 16 + 8 (next use per node), ARC 9 + a ghost directory of
- *     c + 1 keys at 18.125 bytes (27.1; its table at load 1/2 for speed),
- *     TRT 28, S3-FIFO 13 + a ghost of 0.9 c keys at 16.125 (27.5); exact
+ *     c + 1 keys at 18.25 bytes (27.25; its table at load 1/2 for speed),
+ *     TRT 28, S3-FIFO 13 + a ghost of 0.9 c keys at 16.22 (27.6); exact
  *     figures from each policy's memory_bytes
  *   = LRU 43.55, CLOCK/SIEVE/SLRU 44.55, FIFO/LFU/TTL 51.55, GDSF 55.55,
- *     Belady 59.55, ARC 62.67, S3-FIFO 63.06, TRT 63.55 bytes per block
+ *     Belady 59.55, ARC 62.80, S3-FIFO 63.14, TRT 63.55 bytes per block
  *     (bench_cache prints every policy's figure, bench/run.sh checks them
  *     against 64, and tests/test_prefix_cache.c too).
  * With one tier a slot's node is the node of the same number (slot_alloc),
  * so neither a slot -> node nor a node -> place array is kept.  Each tier
  * beyond the first adds 12 bytes per block of total capacity: a place per
  * node (4), a slot -> node array (4) and a child count per tier above the
- * last (4); with two tiers LRU takes 55.55, S3-FIFO 75.06, TRT 75.55.
+ * last (4); with two tiers LRU takes 55.55, S3-FIFO 75.14, TRT 75.55.
  * How the figures came down from 53 (LRU) and 97 (S3-FIFO): the node lost
  * its place (24 -> 20), one tier lost the slot -> node array (4), policies
  * get a block's key in on_remove instead of keeping it per slot (ARC,
- * S3-FIFO: 8), the ghost directory went from 19.25 to 16.125 bytes a key,
+ * S3-FIFO: 8), the ghost directory went from 19.25 to 16.22 bytes a key,
  * S3-FIFO keeps parking numbers in the links of parked slots (27 -> 13),
  * TRT packs priority and end and uses 32-bit stamps (33 -> 28), and the
  * index went from load 1/2 to 0.55 (16 -> 14.55; about 5 % of LRU's speed).

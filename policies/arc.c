@@ -41,9 +41,10 @@
  * O(1) plus the non-evictable slots skipped at the LRU end (scan).  Memory:
  * 9 bytes per slot (links 8, list 1; a block's key comes with on_remove, so
  * none is kept per slot) plus a ghost directory of c + 1 exact keys at
- * 18.125 bytes each (slot_list.h: one ring shared by B1 and B2, a 4-byte
- * table at load <= 1/2: a miss makes three ghost calls, and the sparser
- * table shortens their probes), about 27.1 bytes per slot.
+ * 18.25 bytes each (slot_list.h: one ring shared by B1 and B2, a table of
+ * 16-entry buckets at load <= 1/2: a miss makes three ghost calls, and the
+ * sparser table sends fewer of them past the home bucket), about 27.25
+ * bytes per slot.
  */
 #include "slot_list.h"
 
@@ -237,7 +238,7 @@ const cc_policy_ops cc_policy_arc = {
     .name = "arc",
     .summary = "ARC (FAST'03): recency and frequency lists with ghosts, adaptive target p",
     .bytes_per_slot = 9 + 18, /* slot state + ghost directory of c + 1 keys
-                                  (18.125 bytes a key); exact: memory_bytes */
+                                  (18.25 bytes a key); exact: memory_bytes */
     .memory_bytes = arc_memory,
     .create = arc_create,
     .destroy = arc_destroy,

@@ -9,32 +9,52 @@
  * l lies at or after tail[l], and between tail[l] and its oldest key there
  * are only holes and other lists' keys.  A list without keys has no say in
  * low (its tail is reset to head when it gets one).  The table holds
- * exactly the live keys.
+ * exactly the live keys, each once: a key whose home bucket is h sits in
+ * bucket h + j (cyclically), and each of the buckets h .. h + j - 1 counts
+ * it in ovf (unless that count is saturated at ovfmax, where it stays).
  */
 #include "slot_list.h"
 
-static inline uint32_t home_of(const cc_ghost *g, uint64_t key)
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* The key's mixed hash: its high half picks the home bucket, its low half
+ * gives the tag. */
+static inline uint32_t home_of(const cc_ghost *g, uint64_t m)
 {
-    uint32_t h = (uint32_t)(cc_block_index_mix(key) >> 32);
-    return (uint32_t)(((uint64_t)h * g->tcap) >> 32);
+    uint32_t b = g->hbase + (uint32_t)(((m >> 32) * g->hmul) >> 32);
+    return b >= g->nb ? b - g->nb : b;
 }
 
-/* A table entry: ring entry + 1 in the low ibits bits, the entry's distance
- * from its home (saturated at dmax) above them. */
-static inline uint32_t ent_idx(const cc_ghost *g, uint32_t t) { return t & g->imask; }
-static inline uint32_t ent_disp(const cc_ghost *g, uint32_t t) { return t >> g->ibits; }
-static inline uint32_t ent_make(const cc_ghost *g, uint32_t idx1, uint32_t d)
+static inline uint32_t next_bucket(const cc_ghost *g, uint32_t b)
 {
-    return (d < g->dmax ? d : g->dmax) << g->ibits | idx1;
+    return ++b == g->nb ? 0 : b;
 }
 
-/* Home of the entry held at table position j. */
-static inline uint32_t ent_home(const cc_ghost *g, uint32_t t, uint32_t j)
+/* Bit i set when (bucket[i] & mask) == want, for the 16 entries. */
+static inline uint32_t match16(const uint32_t *bk, uint32_t mask, uint32_t want)
 {
-    uint32_t d = ent_disp(g, t);
-    if (d < g->dmax)
-        return j >= d ? j - d : j + g->tcap - d;
-    return home_of(g, g->key[ent_idx(g, t) - 1]);
+#ifdef __SSE2__
+    const __m128i *v = (const __m128i *)(const void *)bk;
+    __m128i m = _mm_set1_epi32((int)mask), w = _mm_set1_epi32((int)want);
+    __m128i a0 = _mm_cmpeq_epi32(_mm_and_si128(_mm_load_si128(v + 0), m), w);
+    __m128i a1 = _mm_cmpeq_epi32(_mm_and_si128(_mm_load_si128(v + 1), m), w);
+    __m128i a2 = _mm_cmpeq_epi32(_mm_and_si128(_mm_load_si128(v + 2), m), w);
+    __m128i a3 = _mm_cmpeq_epi32(_mm_and_si128(_mm_load_si128(v + 3), m), w);
+    __m128i p = _mm_packs_epi16(_mm_packs_epi32(a0, a1), _mm_packs_epi32(a2, a3));
+    return (uint32_t)_mm_movemask_epi8(p);
+#else
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < CC_GHOST_BUCKET; i++)
+        r |= (uint32_t)((bk[i] & mask) == want) << i;
+    return r;
+#endif
+}
+
+static inline uint32_t *bucket(const cc_ghost *g, uint32_t b)
+{
+    return g->tab + (size_t)b * CC_GHOST_BUCKET;
 }
 
 static inline uint32_t inc(const cc_ghost *g, uint32_t phys)
@@ -47,33 +67,34 @@ void cc_ghost_free(cc_ghost *g)
     free(g->key);
     free(g->list);
     free(g->tab);
+    free(g->ovf);
     memset(g, 0, sizeof *g);
 }
 
-/* Ring and table sizes for cap keys. */
-static void sizes(uint32_t cap, int sparse, uint64_t *rcap, uint64_t *tcap)
+/* Ring size and number of buckets for cap keys. */
+static void sizes(uint32_t cap, int sparse, uint64_t *rcap, uint64_t *nb)
 {
     uint64_t slack = cap / 8 < 16 ? 16 : cap / 8;
     *rcap = cap + slack;
-    *tcap = sparse ? 2 * (uint64_t)cap              /* load <= 1/2 */
-                   : (3 * (uint64_t)cap + 1) / 2;   /* load <= 2/3 */
-    if (*tcap < 16)
-        *tcap = 16;
+    uint64_t tcap = sparse ? 2 * (uint64_t)cap              /* load <= 1/2 */
+                           : (3 * (uint64_t)cap + 1) / 2;   /* load <= 2/3 */
+    *nb = (tcap + CC_GHOST_BUCKET - 1) / CC_GHOST_BUCKET;
 }
 
 double cc_ghost_bytes_per_key(uint32_t cap, int sparse)
 {
     if (cap == 0)
         cap = 1;
-    uint64_t rcap, tcap;
-    sizes(cap, sparse, &rcap, &tcap);
-    return ((double)rcap * (sizeof(uint64_t) + 1) + (double)tcap * sizeof(uint32_t)) / cap;
+    uint64_t rcap, nb;
+    sizes(cap, sparse, &rcap, &nb);
+    return ((double)rcap * (sizeof(uint64_t) + 1) +
+            (double)nb * (CC_GHOST_BUCKET * sizeof(uint32_t) + 1)) / cap;
 }
 
 uint64_t cc_ghost_memory_bytes(const cc_ghost *g)
 {
     return (uint64_t)g->rcap * (sizeof *g->key + sizeof *g->list) +
-           (uint64_t)g->tcap * sizeof *g->tab;
+           (uint64_t)g->nb * (CC_GHOST_BUCKET * sizeof *g->tab + sizeof *g->ovf);
 }
 
 int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
@@ -81,75 +102,66 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
     memset(g, 0, sizeof *g);
     if (cap == 0)
         cap = 1;
-    uint64_t rcap, tcap;
-    sizes(cap, sparse, &rcap, &tcap);
-    if (rcap >= (UINT32_C(1) << 30) || tcap >= UINT32_MAX)
+    uint64_t rcap, nb;
+    sizes(cap, sparse, &rcap, &nb);
+    if (rcap >= (UINT32_C(1) << 30))
         return CC_ERANGE;
     g->cap = cap;
     g->rcap = (uint32_t)rcap;
-    g->tcap = (uint32_t)tcap;
-    g->ibits = 1;
-    while ((UINT64_C(1) << g->ibits) <= rcap) /* ring entry + 1 <= rcap */
-        g->ibits++;
-    g->imask = (UINT32_C(1) << g->ibits) - 1;
-    g->dmax = (UINT32_C(1) << (32 - g->ibits)) - 1;
+    g->nb = (uint32_t)nb;
+    g->hmul = g->nb;
+    g->ovfmax = UINT8_MAX;
+    uint32_t ibits = 1;
+    while ((UINT64_C(1) << ibits) <= rcap) /* ring entry + 1 <= rcap */
+        ibits++;
+    g->imask = (UINT32_C(1) << ibits) - 1;
+    g->tagmask = ~g->imask;
     g->key = malloc((size_t)g->rcap * sizeof *g->key);
     g->list = malloc(g->rcap);
-    g->tab = calloc(g->tcap, sizeof *g->tab);
-    if (!g->key || !g->list || !g->tab) {
+    size_t tbytes = (size_t)g->nb * CC_GHOST_BUCKET * sizeof *g->tab; /* a multiple of 64 */
+    g->tab = aligned_alloc(64, tbytes);
+    g->ovf = calloc(g->nb, 1);
+    if (!g->key || !g->list || !g->tab || !g->ovf) {
         cc_ghost_free(g);
         return CC_ENOMEM;
     }
+    memset(g->tab, 0, tbytes);
     return CC_OK;
 }
 
 uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
 {
-    uint32_t i = home_of(g, key);
-    for (uint32_t d = 0;; d++) {
-        uint32_t t = g->tab[i];
-        if (!t)
-            return CC_SLOT_NONE;
-        /* only an entry with the same home (distance d) can hold key: the
-         * ring is read for those alone (and for saturated distances) */
-        uint32_t ed = ent_disp(g, t);
-        if ((ed == d || (ed == g->dmax && d >= g->dmax)) && g->key[ent_idx(g, t) - 1] == key)
-            return ent_idx(g, t) - 1;
-        if (++i == g->tcap)
-            i = 0;
-    }
-}
-
-/* The table slot holding ring entry e (whose key is key). */
-static uint32_t tab_slot(const cc_ghost *g, uint64_t key, uint32_t e)
-{
-    uint32_t i = home_of(g, key);
-    while (ent_idx(g, g->tab[i]) != e + 1)
-        if (++i == g->tcap)
-            i = 0;
-    return i;
-}
-
-static void tab_delete(cc_ghost *g, uint32_t hole)
-{
-    /* backward shift: an entry after the hole moves into it unless its home
-     * lies cyclically in (hole, j] */
-    uint32_t j = hole;
-    for (;;) {
-        if (++j == g->tcap)
-            j = 0;
-        uint32_t t = g->tab[j];
-        if (!t)
+    uint64_t m = cc_block_index_mix(key);
+    uint32_t b = home_of(g, m), want = (uint32_t)m & g->tagmask;
+    for (uint32_t k = 0; k < g->nb; k++, b = next_bucket(g, b)) {
+        const uint32_t *bk = bucket(g, b);
+        /* the ring is read only for entries whose tag matches */
+        for (uint32_t hit = match16(bk, g->tagmask, want); hit; hit &= hit - 1) {
+            uint32_t t = bk[__builtin_ctz(hit)];
+            if (t && g->key[(t & g->imask) - 1] == key)
+                return (t & g->imask) - 1;
+        }
+        if (!g->ovf[b]) /* no key from an earlier bucket went past this one */
             break;
-        uint32_t home = ent_home(g, t, j);
-        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (stays)
-            continue;
-        g->tab[hole] = ent_make(g, ent_idx(g, t), hole >= home ? hole - home
-                                                               : hole + g->tcap - home);
-        hole = j;
     }
-    g->tab[hole] = 0;
+    return CC_SLOT_NONE;
+}
+
+/* The table entry holding ring entry e (whose key is key); with dec, the
+ * buckets passed before it stop counting it. */
+static uint32_t *entry_of(cc_ghost *g, uint64_t key, uint32_t e, int dec)
+{
+    uint64_t m = cc_block_index_mix(key);
+    uint32_t b = home_of(g, m), want = ((uint32_t)m & g->tagmask) | (e + 1);
+    for (;;) {
+        uint32_t *bk = bucket(g, b);
+        uint32_t hit = match16(bk, UINT32_MAX, want);
+        if (hit)
+            return bk + __builtin_ctz(hit);
+        if (dec && g->ovf[b] < g->ovfmax)
+            g->ovf[b]--;
+        b = next_bucket(g, b);
+    }
 }
 
 /* Moves list l's tail forward to its oldest key (the list has keys). */
@@ -164,7 +176,7 @@ static void settle_tail(cc_ghost *g, uint32_t l)
 void cc_ghost_remove(cc_ghost *g, uint32_t e)
 {
     uint32_t l = g->list[e];
-    tab_delete(g, tab_slot(g, g->key[e], e));
+    *entry_of(g, g->key[e], e, 1) = 0;
     g->list[e] = CC_GHOST_HOLE;
     g->count[l]--;
     g->n--;
@@ -204,8 +216,8 @@ static void compact(cc_ghost *g)
             continue;
         if (rp != wp) {
             uint64_t k = g->key[rp];
-            uint32_t ts = tab_slot(g, k, rp);
-            g->tab[ts] = (g->tab[ts] & ~g->imask) | (wp + 1);
+            uint32_t *t = entry_of(g, k, rp, 0);
+            *t = (*t & ~g->imask) | (wp + 1);
             g->key[wp] = k;
             g->list[wp] = (uint8_t)l;
         }
@@ -247,13 +259,19 @@ void cc_ghost_push(cc_ghost *g, uint32_t l, uint64_t key)
     uint32_t e = g->hphys;
     g->key[e] = key;
     g->list[e] = (uint8_t)l;
-    uint32_t i = home_of(g, key), d = 0;
-    while (g->tab[i]) {
-        if (++i == g->tcap)
-            i = 0;
-        d++;
+    uint64_t m = cc_block_index_mix(key);
+    uint32_t b = home_of(g, m);
+    for (;;) { /* n < cap < 16 nb: some bucket has room */
+        uint32_t *bk = bucket(g, b);
+        uint32_t room = match16(bk, UINT32_MAX, 0);
+        if (room) {
+            bk[__builtin_ctz(room)] = ((uint32_t)m & g->tagmask) | (e + 1);
+            break;
+        }
+        if (g->ovf[b] < g->ovfmax)
+            g->ovf[b]++;
+        b = next_bucket(g, b);
     }
-    g->tab[i] = ent_make(g, e + 1, d);
     g->head++;
     g->hphys = inc(g, e);
     g->count[l]++;

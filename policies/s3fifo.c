@@ -71,8 +71,9 @@
  * a hit gave).  Memory: 13 bytes per slot (links 8 -- or number and heap
  * position while parked --, heap entry 4, and one byte packing frequency,
  * queue and where the slot is; a block's key comes with on_remove) plus the
- * ghost (slot_list.h: a ring of exact keys and a 4-byte table, 16.125 bytes
- * a key, 0.9 keys a slot by default), i.e. about 27.5 bytes per slot.
+ * ghost (slot_list.h: a ring of exact keys and a table of 16-entry buckets,
+ * 16.22 bytes a key, 0.9 keys a slot by default), i.e. about 27.6 bytes per
+ * slot.
  */
 #include "slot_list.h"
 
@@ -403,7 +404,7 @@ static uint64_t s3_memory(const void *state)
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
     .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
-    .bytes_per_slot = 13 + 15, /* slot state + default ghost (0.9 keys of 16.125
+    .bytes_per_slot = 13 + 15, /* slot state + default ghost (0.9 keys of 16.22
                                   bytes); exact figure: memory_bytes */
     .memory_bytes = s3_memory,
     .create = s3_create,

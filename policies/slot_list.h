@@ -10,8 +10,8 @@
  * unlink: O(1), 8 bytes per slot.
  *
  * Ghosts.  A directory of evicted keys in FIFO lists (cc_ghost, ghost.c):
- * a ring of exact keys plus a 4-byte-entry table, 16.125 bytes per key of
- * capacity (18.125 with the sparser table); see below.
+ * a ring of exact keys plus a table of 16-entry buckets, 16.22 bytes per key
+ * of capacity (18.25 with the sparser table); see below.
  */
 #ifndef CC_SLOT_LIST_H
 #define CC_SLOT_LIST_H
@@ -71,43 +71,53 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  *
  * Layout: ONE ring of exact 64-bit keys in insertion order, shared by the
  * lists, with one byte per ring entry naming its list (or a hole: removed),
- * and a key -> ring entry table (open addressing, linear probing, load <=
- * 2/3, or <= 1/2 when created sparse; backward-shift deletion).  A 4-byte table entry holds the ring entry
- * + 1 in its low ibits bits (ibits = bits of the ring size) and, above
- * them, the entry's distance from its home position, saturated at dmax
- * (2^(32 - ibits) - 1: 31 for rings under 2^27 entries).  The distance does
- * two jobs without reading the ring: a probe compares keys only for entries
- * whose home is the probe's own (distance == steps taken), so lookups read
- * about one ring key, and deletion knows where each later entry belongs.
+ * and a key -> ring entry table of buckets: 16 4-byte entries in one
+ * 64-byte cache line, at load <= 2/3 (or <= 1/2 when created sparse).  An
+ * entry holds the ring entry + 1 in its low bits (those a ring entry needs)
+ * and, above them, a tag: the same bits of the key's mixed hash (0 =
+ * empty).  A key lives in its home bucket (from the hash's high half) or,
+ * when that is full, in the first later bucket with room; each bucket
+ * counts in one byte the keys that went past it (saturating at 255, where
+ * it stays).  A lookup compares the 16 tags of a bucket at once (SSE2, or
+ * a plain loop), reads the ring key only for a matching tag (at most one
+ * false match per 2^(32 - ring bits) / 16 buckets read: 1 in 2,048 at
+ * 100,000 keys), and stops at the first bucket that nothing went past -- nearly
+ * always the home bucket.  Removal clears one entry and counts down the
+ * buckets its key had passed; nothing moves, and no probe sequence
+ * depends on where an empty entry falls (the unpredictable exits of
+ * linear probing, which made the ghost the main cost of ARC's misses).
  * Lookups stay exact: a key match is always confirmed against the ring.
  * Each list keeps a tail: a ring position at or before its oldest live key,
  * moved forward lazily over holes and the other list's keys (each position
  * is crossed once per list: amortised O(1)).  The ring has cap + cap/8 (at
  * least 16) entries; when a new key finds it full of holes, the live keys
  * are moved together (compaction, O(ring) once per cap/8 removals or more)
- * and their table entries rewritten.
+ * and their table entries rewritten in place.
  *
- * Memory per key of capacity: ring 1.125 x (8 + 1) + table 1.5 x 4 = 16.125
- * bytes, or with the sparse table (2 x 4) 18.125 bytes (cc_ghost_memory_bytes;
- * was 19.25 with a cap/4 ring slack and a half-full table, 33 as linked
- * entries with a cc_block_index).  Sparse or not: every probe loop (a
- * lookup of an absent key, an insert, the backward shift of a removal)
- * runs to the next empty entry, which linear probing puts about
- * (1 + 1/(1-load)^2)/2 entries away: 5 at load 2/3, 2.5 at load 1/2.  The
- * loops' unpredictable exits make that the ghost's main cost once the
- * directory sits in the CPU caches: ARC, which makes three such calls per
- * miss, takes the sparse table (5 to 14 % more lookups per second in
- * bench_cache), S3-FIFO, which is at its byte budget, the dense one.
+ * Memory per key of capacity: ring 1.125 x (8 + 1) + table 1.5 / 16 x (64 +
+ * 1) = 16.22 bytes, or with the sparse table (2 / 16 buckets) 18.25 bytes
+ * (cc_ghost_memory_bytes; small directories round up to one bucket; was
+ * 16.125 / 18.125 with linear probing, 19.25 with a cap/4 ring slack, 33 as
+ * linked entries with a cc_block_index).  ARC, which makes three ghost
+ * calls per miss, takes the sparse table; S3-FIFO, which is at its byte
+ * budget, the dense one.
  * Costs: find O(1) expected, add and remove O(1) amortised. */
 #define CC_GHOST_LISTS 2
 #define CC_GHOST_HOLE 0xff
+#define CC_GHOST_BUCKET 16
 
 typedef struct cc_ghost {
     uint64_t *key;   /* ring of rcap keys */
     uint8_t *list;   /* list of a ring entry, CC_GHOST_HOLE when removed */
-    uint32_t *tab;   /* ring entry + 1, 0 = empty */
-    uint32_t rcap, tcap, cap, n;
-    uint32_t ibits, imask, dmax;    /* table entry layout (see above) */
+    uint32_t *tab;   /* nb buckets of CC_GHOST_BUCKET entries: tag | ring
+                        entry + 1, 0 = empty; 64-byte aligned */
+    uint8_t *ovf;    /* per bucket: keys stored past it (saturating) */
+    uint32_t rcap, nb, cap, n;
+    uint32_t imask, tagmask;        /* entry layout (see above) */
+    uint32_t hmul, hbase;           /* home bucket = (hbase + (hash_hi * hmul
+                                       >> 32)) mod nb: hmul = nb, hbase = 0
+                                       except in tests that crowd the keys */
+    uint8_t ovfmax;                 /* saturation of ovf: 255 (tests lower it) */
     uint32_t count[CC_GHOST_LISTS];
     uint64_t head;                  /* logical position of the next key */
     uint32_t hphys;                 /* head % rcap */

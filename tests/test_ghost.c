@@ -71,35 +71,61 @@ static void check_same(cc_ghost *g, const twin *t, uint64_t keys)
     }
 }
 
-/* The table's layout as slot_list.h states it: each entry holds a live ring
- * entry + 1 and its distance from the key's home, saturated at dmax. */
+/* The table's layout as slot_list.h states it, recomputed from the ring:
+ * each live key is in exactly one entry, tag | ring entry + 1, in the first
+ * bucket at or after its home (as crowded by hmul / hbase); each bucket's
+ * ovf is the number of keys stored past it, or stuck at ovfmax. */
 static void check_table(const cc_ghost *g)
 {
     uint32_t live = 0;
-    for (uint32_t j = 0; j < g->tcap; j++) {
+    uint32_t *past = calloc(g->nb, sizeof *past);
+    assert_non_null(past);
+    for (uint32_t j = 0; j < g->nb * CC_GHOST_BUCKET; j++) {
         uint32_t t = g->tab[j];
         if (!t)
             continue;
         live++;
         uint32_t e = (t & g->imask) - 1;
         assert_true(e < g->rcap);
-        uint32_t h = (uint32_t)(cc_block_index_mix(g->key[e]) >> 32);
-        uint32_t home = (uint32_t)(((uint64_t)h * g->tcap) >> 32);
-        uint32_t dist = j >= home ? j - home : j + g->tcap - home;
-        assert_int_equal(t >> g->ibits, dist < g->dmax ? dist : g->dmax);
+        assert_int_not_equal(g->list[e], CC_GHOST_HOLE);
+        uint64_t m = cc_block_index_mix(g->key[e]);
+        assert_int_equal(t & ~g->imask, (uint32_t)m & g->tagmask);
+        uint32_t home = (g->hbase + (uint32_t)(((m >> 32) * g->hmul) >> 32)) % g->nb;
+        for (uint32_t b = home; b != j / CC_GHOST_BUCKET; b = (b + 1) % g->nb)
+            past[b]++;
     }
     assert_int_equal(live, g->n);
+    for (uint32_t b = 0; b < g->nb; b++)
+        if (g->ovf[b] != g->ovfmax)
+            assert_int_equal(g->ovf[b], past[b]);
+    free(past);
 }
 
-/* dmax > 0 lowers the saturation point of stored distances (on the empty
- * directory), so that the paths for saturated entries run at small sizes. */
+/* Knobs set on the empty directory, so that the rare paths run at small
+ * sizes: hb_n > 0 puts every key's home in hb_n buckets from hb_base
+ * buckets before the last one (full buckets, keys stored far from home,
+ * homes and overflow wrapping past the last bucket);
+ * tagbits < 32 keeps only that many top bits of the tags (tags that match
+ * for different keys, so that lookups confirm against the ring); ovfmax
+ * lowers the saturation of the overflow counts. */
+typedef struct knobs {
+    uint32_t hb_n, hb_base, tagbits;
+    uint8_t ovfmax;
+} knobs;
+
 static void run_ds(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps,
-                   uint32_t dmax, int sparse)
+                   knobs kn, int sparse)
 {
     cc_ghost g;
     assert_int_equal(cc_ghost_init(&g, cap, sparse), CC_OK);
-    if (dmax)
-        g.dmax = dmax;
+    if (kn.hb_n) {
+        g.hmul = kn.hb_n < g.nb ? kn.hb_n : g.nb;
+        g.hbase = g.nb - 1 - kn.hb_base % g.nb;
+    }
+    if (kn.tagbits < 32)
+        g.tagmask &= kn.tagbits ? ~((UINT32_C(1) << (32 - kn.tagbits)) - 1) : 0;
+    if (kn.ovfmax)
+        g.ovfmax = kn.ovfmax;
     twin *t = calloc(1, sizeof *t);
     assert_non_null(t);
     assert_true(cap < 4096);
@@ -155,15 +181,15 @@ static void run_ds(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int st
 }
 
 /* Each case with the dense table (load <= 2/3) and the sparse one (1/2). */
-static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps, uint32_t dmax)
+static void run_d(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps, knobs kn)
 {
-    run_ds(cap, keys, lists, seed, steps, dmax, 0);
-    run_ds(cap, keys, lists, seed, steps, dmax, 1);
+    run_ds(cap, keys, lists, seed, steps, kn, 0);
+    run_ds(cap, keys, lists, seed, steps, kn, 1);
 }
 
 static void run(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int steps)
 {
-    run_d(cap, keys, lists, seed, steps, 0);
+    run_d(cap, keys, lists, seed, steps, (knobs){0, 0, 32, 0});
 }
 
 static void test_twin_one_list(void **state)
@@ -184,14 +210,28 @@ static void test_twin_two_lists(void **state)
     run(600, 2000, 2, 8, 20000);
 }
 
-/* Distances saturated early (dmax 1, 2, 3): lookups compare the ring's keys
- * for every saturated candidate, deletion reads homes from the keys. */
-static void test_twin_saturated(void **state)
+/* Crowded homes: all keys homed in 1 or 3 buckets (the last one, so that
+ * overflow wraps to bucket 0; the last two and bucket 0; the eighth from the
+ * end), so that buckets fill and keys are stored several buckets away, found
+ * past full buckets and removed with their overflow counts. */
+static void test_twin_crowded(void **state)
 {
     (void)state;
-    run_d(37, 60, 2, 21, 20000, 1);
-    run_d(600, 2000, 2, 22, 20000, 2);
-    run_d(600, 900, 1, 23, 20000, 3);
+    run_d(37, 60, 2, 21, 20000, (knobs){1, 0, 32, 0});
+    run_d(600, 2000, 2, 22, 6000, (knobs){3, 1, 32, 0});
+    run_d(600, 900, 1, 23, 6000, (knobs){1, 7, 32, 0});
+}
+
+/* Tags of 0 and 1 bits (every entry or half of them match: the ring
+ * decides, and empty entries match a zero tag), and overflow counts that
+ * saturate at 1 or 3 (lookups go on past saturated buckets). */
+static void test_twin_tags_saturation(void **state)
+{
+    (void)state;
+    run_d(101, 150, 2, 31, 10000, (knobs){0, 0, 0, 0});
+    run_d(600, 2000, 2, 32, 6000, (knobs){2, 5, 1, 0});
+    run_d(600, 2000, 2, 33, 6000, (knobs){2, 0, 32, 1});
+    run_d(200, 260, 1, 34, 20000, (knobs){1, 3, 0, 3});
 }
 
 /* Many more keys than capacity: the ring wraps and compacts many times. */
@@ -206,21 +246,29 @@ static void test_memory(void **state)
     (void)state;
     cc_ghost g;
     assert_int_equal(cc_ghost_init(&g, 100000, 0), CC_OK);
-    /* ring 112,500 x (8 + 1) + table 150,000 x 4 = 1,612,500 bytes */
+    /* ring 112,500 x (8 + 1) + 150,000 / 16 = 9,375 buckets x (64 + 1)
+     * = 1,012,500 + 609,375 = 1,621,875 bytes */
     assert_int_equal(g.rcap, 112500);
-    assert_int_equal(g.tcap, 150000);
-    assert_int_equal(cc_ghost_memory_bytes(&g), 1612500);
-    assert_true(cc_ghost_bytes_per_key(100000, 0) > 16.124 && cc_ghost_bytes_per_key(100000, 0) < 16.126);
-    /* ring entry + 1 <= 112,500 needs 17 bits: distances saturate at 2^15 - 1 */
-    assert_int_equal(g.ibits, 17);
-    assert_int_equal(g.dmax, 32767);
+    assert_int_equal(g.nb, 9375);
+    assert_int_equal(cc_ghost_memory_bytes(&g), 1621875);
+    assert_true(cc_ghost_bytes_per_key(100000, 0) > 16.218 && cc_ghost_bytes_per_key(100000, 0) < 16.219);
+    /* ring entry + 1 <= 112,500 needs 17 bits: 15 tag bits */
+    assert_int_equal(g.imask, 0x1ffff);
+    assert_int_equal(g.tagmask, 0xfffe0000);
+    assert_int_equal((uintptr_t)g.tab % 64, 0);
     cc_ghost_free(&g);
-    /* sparse: table 200,000 x 4; 18.125 bytes a key */
+    /* sparse: 12,500 buckets; 1,012,500 + 812,500 = 1,825,000 (18.25 a key) */
     assert_int_equal(cc_ghost_init(&g, 100000, 1), CC_OK);
     assert_int_equal(g.rcap, 112500);
-    assert_int_equal(g.tcap, 200000);
-    assert_int_equal(cc_ghost_memory_bytes(&g), 1812500);
-    assert_true(cc_ghost_bytes_per_key(100000, 1) > 18.124 && cc_ghost_bytes_per_key(100000, 1) < 18.126);
+    assert_int_equal(g.nb, 12500);
+    assert_int_equal(cc_ghost_memory_bytes(&g), 1825000);
+    assert_true(cc_ghost_bytes_per_key(100000, 1) > 18.249 && cc_ghost_bytes_per_key(100000, 1) < 18.251);
+    cc_ghost_free(&g);
+    /* one key: a 16-entry ring and one bucket */
+    assert_int_equal(cc_ghost_init(&g, 1, 0), CC_OK);
+    assert_int_equal(g.rcap, 17);
+    assert_int_equal(g.nb, 1);
+    assert_int_equal(cc_ghost_memory_bytes(&g), 17 * 9 + 65);
     cc_ghost_free(&g);
 }
 
@@ -229,7 +277,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twin_one_list),
         cmocka_unit_test(test_twin_two_lists),
-        cmocka_unit_test(test_twin_saturated),
+        cmocka_unit_test(test_twin_crowded),
+        cmocka_unit_test(test_twin_tags_saturation),
         cmocka_unit_test(test_long_wrap),
         cmocka_unit_test(test_memory),
     };

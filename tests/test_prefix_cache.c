@@ -165,16 +165,17 @@ static void test_bytes_per_block(void **state)
     cc_pc_destroy(pc);
     /* ARC, 1000 slots: 21 per block in the cache and the index, 9 per slot,
      * 2 link sentinels of 8, a ghost of 1001 keys: ring 1001 + 125 entries
-     * of 9 bytes, sparse table 2002 entries of 4 */
+     * of 9 bytes, sparse table for 2002 entries: 126 buckets of 16 x 4 bytes
+     * and an overflow byte */
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc),
-                     1000 * 21 + 1819 * 8 + 1000 * 9 + 16 + 1126 * 9 + 2002 * 4);
+                     1000 * 21 + 1819 * 8 + 1000 * 9 + 16 + 1126 * 9 + 126 * 65);
     cc_pc_destroy(pc);
     /* S3-FIFO, 1000 slots: 13 per slot + sentinels + a ghost of 900 keys:
-     * ring 900 + 112 entries, table 1350 */
+     * ring 900 + 112 entries, table for 1350 entries: 85 buckets */
     pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc),
-                     1000 * 21 + 1819 * 8 + 1000 * 13 + 16 + 1012 * 9 + 1350 * 4);
+                     1000 * 21 + 1819 * 8 + 1000 * 13 + 16 + 1012 * 9 + 85 * 65);
     cc_pc_destroy(pc);
     /* TRT: 28 per slot (stamp 4, priority and end 8, two heaps of 4 + 4) */
     pc = make(CC_PC_PREFIX, "trt", 1, caps);
