@@ -19,12 +19,17 @@
 #include <emmintrin.h>
 #endif
 
-/* The key's mixed hash: its high half picks the home bucket, its low half
- * gives the tag. */
+/* Of the key's mixed hash m: the high half picks the home bucket, the low
+ * half gives the tag (the bits above the ring entry's). */
 static inline uint32_t home_of(const cc_ghost *g, uint64_t m)
 {
     uint32_t b = g->hbase + (uint32_t)(((m >> 32) * g->hmul) >> 32);
     return b >= g->nb ? b - g->nb : b;
+}
+
+static inline uint32_t tag_of(const cc_ghost *g, uint64_t m)
+{
+    return (uint32_t)m & g->tagmask;
 }
 
 static inline uint32_t next_bucket(const cc_ghost *g, uint32_t b)
@@ -132,7 +137,7 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
 uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
 {
     uint64_t m = cc_block_index_mix(key);
-    uint32_t b = home_of(g, m), want = (uint32_t)m & g->tagmask;
+    uint32_t b = home_of(g, m), want = tag_of(g, m);
     for (uint32_t k = 0; k < g->nb; k++, b = next_bucket(g, b)) {
         const uint32_t *bk = bucket(g, b);
         /* the ring is read only for entries whose tag matches */
@@ -152,7 +157,7 @@ uint32_t cc_ghost_find(const cc_ghost *g, uint64_t key)
 static uint32_t *entry_of(cc_ghost *g, uint64_t key, uint32_t e, int dec)
 {
     uint64_t m = cc_block_index_mix(key);
-    uint32_t b = home_of(g, m), want = ((uint32_t)m & g->tagmask) | (e + 1);
+    uint32_t b = home_of(g, m), want = tag_of(g, m) | (e + 1);
     for (;;) {
         uint32_t *bk = bucket(g, b);
         uint32_t hit = match16(bk, UINT32_MAX, want);
@@ -265,7 +270,7 @@ void cc_ghost_push(cc_ghost *g, uint32_t l, uint64_t key)
         uint32_t *bk = bucket(g, b);
         uint32_t room = match16(bk, UINT32_MAX, 0);
         if (room) {
-            bk[__builtin_ctz(room)] = ((uint32_t)m & g->tagmask) | (e + 1);
+            bk[__builtin_ctz(room)] = tag_of(g, m) | (e + 1);
             break;
         }
         if (g->ovf[b] < g->ovfmax)
