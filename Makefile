@@ -143,11 +143,12 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
-# policies/ghost.c compiled with __SSE2__ undefined, linked ahead of the
-# library's copy, so that the x86 build tests the portable path as well.
-$(BUILD)/tests/test_ghost_scalar: tests/test_ghost.c policies/ghost.c $(LIB) $(HEADERS) tests/testutil.h
+# policies/ghost.c and core/block_index.c compiled with __SSE2__ undefined,
+# linked ahead of the library's copies, so that the x86 build tests the
+# portable path as well.
+$(BUILD)/tests/test_ghost_scalar: tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(HEADERS) tests/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -U__SSE2__ -o $@ tests/test_ghost.c policies/ghost.c $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -U__SSE2__ -o $@ tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)

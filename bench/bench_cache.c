@@ -14,8 +14,9 @@
  * Output: ONE line of JSON (bench/run.sh merges it into bench.json) with
  * named figures -- cache_<policy>_<mode>_<workload>_mlps (M block lookups
  * per CPU second; workloads zipf10k, zipf100k, mooncake10k, mooncake50k),
- * cache_bytes_per_block_<policy>_1tier for every registered policy
- * (cc_pc_memory_bytes / blocks, one tier of 100,000), cache_peak_rss_mb
+ * cache_bytes_per_block_<policy>_<T>tier(s) for every registered policy
+ * and T = 1 .. 4 tiers (cc_pc_memory_bytes / blocks; a top tier of 100,000
+ * blocks, 400,000 in each one below), cache_peak_rss_mb
  * (VmHWM of the process) -- the details of every run in cache_runs (with
  * metadata_mib, the structure's memory), and cache_table: policy (lru,
  * s3fifo, arc) x mode x stream (zipf10m at 100,000 blocks, mooncake at
@@ -373,16 +374,18 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
     return r;
 }
 
-/* cc_pc_bytes_per_block of every registered policy: one tier of 100,000
- * blocks (the figure the metadata budget of issue 3 item 1 is about), and
- * for information two tiers (100,000 + 400,000 blocks, the policy in both),
- * where the cache adds a place per node, a slot -> node array per tier and
- * a child count per tier above the last. */
+/* cc_pc_bytes_per_block of every registered policy (the figure the
+ * metadata budget of issue 3 item 1 is about) with 1 to CC_PC_MAX_TIERS
+ * tiers: a top tier of 100,000 blocks and 400,000 in each tier below, the
+ * policy in all of them.  Each tier beyond the first adds a place per node
+ * and a slot -> node entry per slot (8 bytes per block in all, once) and a
+ * child count byte per node. */
 static void all_policy_bytes(void)
 {
+    static const char *names[] = {"hbm", "dram", "ssd", "remote"};
     for (size_t i = 0; i < cc_policy_count(); i++) {
         const cc_policy_ops *ops = cc_policy_at(i);
-        for (uint32_t tiers = 1; tiers <= 2; tiers++) {
+        for (uint32_t tiers = 1; tiers <= CC_PC_MAX_TIERS; tiers++) {
             cc_pc_config cfg;
             memset(&cfg, 0, sizeof cfg);
             cfg.mode = CC_PC_PREFIX;
@@ -390,7 +393,7 @@ static void all_policy_bytes(void)
             cfg.kv_bytes_per_block = 16 * 131072;
             cfg.n_tiers = tiers;
             for (uint32_t k = 0; k < tiers; k++) {
-                strcpy(cfg.tiers[k].name, k ? "dram" : "hbm");
+                strcpy(cfg.tiers[k].name, names[k % 4]);
                 cfg.tiers[k].capacity_blocks = k ? 400000 : 100000;
                 cfg.tiers[k].policy = ops;
             }

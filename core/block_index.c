@@ -1,105 +1,152 @@
 /*
- * block_index.c -- hash -> id map of the prefix cache (see prefix_cache.h).
+ * block_index.c -- key -> id index over records that hold their keys (see
+ * block_index.h for the layout).
  *
  * Why not cc_u64map: that map keeps the 8-byte key and 8-byte value per slot
  * at load <= 1/2 with power-of-two tables, 32 to 64 bytes per entry; the
- * cache's budget is 64 bytes per block for everything.  Here an entry is 8
- * bytes: a 32-bit tag (high half of the mixed key) and the id + 1; the full
- * key lives once, in the caller's record.  The tag picks the home position
- * (multiply-shift onto any table size, so the table is exactly ceil(20/11)
- * x the maximum number of ids: load <= 0.55, 14.55 bytes per id), and since
- * the home is a function of the tag, deletion shifts later entries of the
- * run back without reading keys.  Linear probing keeps a probe within one
- * or two cache lines: expected 1.6 entries read on a hit and 3 on a miss
- * at full load.  The load is what the 64-byte budget leaves: on the
- * eviction-heavy Zipf benchmark (LRU, 10M accesses) load 1/2 was about 5 %
- * faster, 0.6 about 8 % and 2/3 about 10 % slower than 1/2, 3/4 20 %
- * (branchy probe loops, not memory: the same at 10,000 blocks, all in
- * cache); Robin Hood ordering did not change that.
+ * cache's budget is 64 bytes per block for everything.  Here an entry is 4
+ * bytes and the key lives once, in the caller's record.
+ *
+ * History.  The prefix cache's index was linear probing over 8-byte entries
+ * (32-bit tag, id + 1) at load <= 0.55, 14.55 bytes per id; the ghost
+ * directories had their own copy of this bucket table.  One table now
+ * serves both, at 6.09 bytes per key, which is what lets a cache with
+ * several tiers keep every policy within 64 bytes per block.
+ *
+ * Invariant: the table holds exactly the stored keys, each once; a key whose
+ * home bucket is h sits in bucket h + j (cyclically), and each of the
+ * buckets h .. h + j - 1 counts it in ovf (unless that count is saturated at
+ * ovfmax, where it stays).
  */
-#include "prefix_cache.h"
+#include "block_index.h"
+#include "core.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-static inline uint32_t home_of(const cc_block_index *x, uint32_t tag)
+static uint64_t buckets_for(uint32_t max_keys, int sparse)
 {
-    return (uint32_t)(((uint64_t)tag * x->cap) >> 32);
+    if (max_keys == 0)
+        max_keys = 1;
+    uint64_t entries = sparse ? 2 * (uint64_t)max_keys            /* load <= 1/2 */
+                              : (3 * (uint64_t)max_keys + 1) / 2; /* load <= 2/3 */
+    return (entries + CC_BI_BUCKET - 1) / CC_BI_BUCKET;
 }
 
-int cc_block_index_init(cc_block_index *x, uint32_t max_ids)
+double cc_block_index_bytes_per_key(uint32_t max_keys, int sparse)
+{
+    uint64_t nb = buckets_for(max_keys, sparse);
+    return (double)nb * (CC_BI_BUCKET * sizeof(uint32_t) + 1) / (max_keys ? max_keys : 1);
+}
+
+uint64_t cc_block_index_memory_bytes(const cc_block_index *x)
+{
+    return (uint64_t)x->nb * (CC_BI_BUCKET * sizeof *x->tab + sizeof *x->ovf);
+}
+
+int cc_block_index_init(cc_block_index *x, uint32_t max_keys, uint32_t id_limit, int sparse)
 {
     memset(x, 0, sizeof *x);
-    uint64_t cap = ((uint64_t)max_ids * 20 + 10) / 11; /* load <= 0.55 */
-    if (cap < 16)
-        cap = 16;
-    if (cap > UINT32_MAX)
+    if (id_limit >= (UINT32_C(1) << 31))
         return CC_ERANGE;
-    x->e = calloc(cap, sizeof *x->e);
-    if (!x->e)
+    uint64_t nb = buckets_for(max_keys, sparse);
+    if (nb > UINT32_MAX / CC_BI_BUCKET)
+        return CC_ERANGE;
+    x->nb = (uint32_t)nb;
+    x->max_keys = max_keys ? max_keys : 1;
+    x->hmul = x->nb;
+    x->ovfmax = UINT8_MAX;
+    uint32_t ibits = 1;
+    while ((UINT64_C(1) << ibits) <= id_limit) /* id + 1 <= id_limit */
+        ibits++;
+    x->imask = ibits >= 32 ? UINT32_MAX : (UINT32_C(1) << ibits) - 1;
+    x->tagmask = ~x->imask;
+    size_t tbytes = (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab; /* a multiple of 64 */
+    x->tab = aligned_alloc(64, tbytes);
+    x->ovf = calloc(x->nb, 1);
+    if (!x->tab || !x->ovf) {
+        cc_block_index_free(x);
         return CC_ENOMEM;
-    x->cap = (uint32_t)cap;
+    }
+    memset(x->tab, 0, tbytes);
     return CC_OK;
 }
 
 void cc_block_index_free(cc_block_index *x)
 {
-    free(x->e);
+    free(x->tab);
+    free(x->ovf);
     memset(x, 0, sizeof *x);
 }
 
 void cc_block_index_clear(cc_block_index *x)
 {
-    memset(x->e, 0, (size_t)x->cap * sizeof *x->e);
+    memset(x->tab, 0, (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab);
+    memset(x->ovf, 0, x->nb);
     x->count = 0;
 }
 
 int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id)
 {
-    /* keep one empty entry at least, so that probes end */
-    if ((uint64_t)x->count + 1 >= x->cap)
+    if (x->count >= x->max_keys)
         return CC_ERANGE;
-    uint32_t tag = (uint32_t)(cc_block_index_mix(key) >> 32);
-    uint32_t i = home_of(x, tag);
-    while (x->e[i])
-        if (++i == x->cap)
-            i = 0;
-    x->e[i] = (uint64_t)tag << 32 | ((uint64_t)id + 1);
+    uint64_t m = cc_block_index_mix(key);
+    uint32_t b = cc_bi_home(x, m);
+    for (;;) { /* count < max_keys <= 2/3 of the entries: some bucket has room */
+        uint32_t *bk = x->tab + (size_t)b * CC_BI_BUCKET;
+        uint32_t room = cc_bi_match16(bk, UINT32_MAX, 0);
+        if (room) {
+            bk[__builtin_ctz(room)] = cc_bi_tag(x, m) | (id + 1);
+            break;
+        }
+        if (x->ovf[b] < x->ovfmax)
+            x->ovf[b]++;
+        b = cc_bi_next(x, b);
+    }
     x->count++;
     return CC_OK;
 }
 
+/* The entry holding key with id, or NULL; *passed gets the number of
+ * buckets before it (from the home). */
+static uint32_t *entry_of(const cc_block_index *x, uint64_t key, uint32_t id,
+                          uint32_t *passed)
+{
+    uint64_t m = cc_block_index_mix(key);
+    uint32_t b = cc_bi_home(x, m), want = cc_bi_tag(x, m) | (id + 1);
+    for (uint32_t k = 0; k < x->nb; k++, b = cc_bi_next(x, b)) {
+        uint32_t *bk = x->tab + (size_t)b * CC_BI_BUCKET;
+        uint32_t hit = cc_bi_match16(bk, UINT32_MAX, want);
+        if (hit) {
+            *passed = k;
+            return bk + __builtin_ctz(hit);
+        }
+        if (!x->ovf[b])
+            break;
+    }
+    return NULL;
+}
+
 int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id)
 {
-    uint32_t tag = (uint32_t)(cc_block_index_mix(key) >> 32);
-    uint64_t want = (uint64_t)tag << 32 | ((uint64_t)id + 1);
-    uint32_t i = home_of(x, tag);
-    for (;;) {
-        uint64_t e = x->e[i];
-        if (!e)
-            return 0;
-        if (e == want)
-            break;
-        if (++i == x->cap)
-            i = 0;
-    }
-    /* Backward shift: an entry after the hole moves into it unless its home
-     * lies cyclically in (hole, j]. */
-    uint32_t hole = i, j = i;
-    for (;;) {
-        if (++j == x->cap)
-            j = 0;
-        uint64_t e = x->e[j];
-        if (!e)
-            break;
-        uint32_t home = home_of(x, (uint32_t)(e >> 32));
-        int stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (stays)
-            continue;
-        x->e[hole] = e;
-        hole = j;
-    }
-    x->e[hole] = 0;
+    uint32_t passed;
+    uint32_t *e = entry_of(x, key, id, &passed);
+    if (!e)
+        return 0;
+    *e = 0;
+    uint32_t b = cc_bi_home(x, cc_block_index_mix(key));
+    for (uint32_t k = 0; k < passed; k++, b = cc_bi_next(x, b))
+        if (x->ovf[b] < x->ovfmax)
+            x->ovf[b]--;
     x->count--;
+    return 1;
+}
+
+int cc_block_index_reid(cc_block_index *x, uint64_t key, uint32_t old, uint32_t new_id)
+{
+    uint32_t passed;
+    uint32_t *e = entry_of(x, key, old, &passed);
+    if (!e)
+        return 0;
+    *e = (*e & ~x->imask) | (new_id + 1);
     return 1;
 }

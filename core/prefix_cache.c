@@ -6,10 +6,9 @@
  * is stable while the block is cached, whichever tier it moves to), one
  * hash -> node index, and per tier: slot -> node, one evictable byte per
  * slot, a free-slot list threaded through slot -> node, and the tier's
- * policy.  Per node and per tier below the last, a count of cached children
- * in that tier (children in the last tier are the node's total minus those,
- * and by the tier-order invariant a node in the last tier has all its
- * children there).
+ * policy.  Per node and per tier, a count of cached children in that tier,
+ * one byte each (kc), the rare count of 255 or more kept aside (kbig); a
+ * node has children iff one of its bytes is not 0.
  *
  * Eligibility.  A slot is evictable when its node is unpinned and (prefix
  * mode) has no cached child in its own tier.  Every change of pins, child
@@ -74,7 +73,10 @@ struct cc_prefix_cache {
     uint32_t n_nodes;   /* pool size = total capacity */
     uint32_t node_hwm;
     uint32_t node_free; /* free list through parent, CC_NODE_NONE = empty */
-    uint32_t *kc;       /* kc[node * (T-1) + k]: cached children in tier k < T-1 */
+    uint8_t *kc;        /* kc[node * T + k]: cached children in tier k, or
+                           KC_BIG: the count is in kbig */
+    cc_u64map kbig;     /* node * 8 + k -> children in tier k, for counts of
+                           KC_BIG or more */
     cc_block_index idx;
     tier tiers[CC_PC_MAX_TIERS];
     cc_pc_stats st;
@@ -124,21 +126,60 @@ static inline uint32_t find_node(const cc_prefix_cache *pc, uint64_t hash)
     return cc_block_index_find(&pc->idx, hash, pc->nodes, sizeof(cc_pc_node));
 }
 
+/* Child counts.  One byte per node and tier; a count that reaches KC_BIG
+ * leaves KC_BIG in its byte and lives in kbig until it falls below KC_BIG
+ * again.  kbig never grows: each of its entries stands for KC_BIG or more
+ * distinct children (a child has one parent and one tier), so it holds at
+ * most total / KC_BIG entries, and it is sized for that at creation. */
+#define KC_BIG 255
+
+static inline uint8_t *kc_of(const cc_prefix_cache *pc, uint32_t x, uint32_t k)
+{
+    return pc->kc + (size_t)x * pc->T + k;
+}
+
 static inline uint32_t kids_in_tier(const cc_prefix_cache *pc, uint32_t x, uint32_t k)
 {
-    return k + 1 == pc->T ? pc->nodes[x].kids : pc->kc[(size_t)x * (pc->T - 1) + k];
+    uint8_t c = *kc_of(pc, x, k);
+    return c < KC_BIG ? c : (uint32_t)*cc_u64map_get(&pc->kbig, (uint64_t)x * 8 + k);
+}
+
+/* Whether x has a cached child in any tier. */
+static inline int has_kids(const cc_prefix_cache *pc, uint32_t x)
+{
+    const uint8_t *c = kc_of(pc, x, 0);
+    for (uint32_t k = 0; k < pc->T; k++)
+        if (c[k])
+            return 1;
+    return 0;
 }
 
 static inline void kid_enter(cc_prefix_cache *pc, uint32_t p, uint32_t k)
 {
-    if (k + 1 < pc->T)
-        pc->kc[(size_t)p * (pc->T - 1) + k]++;
+    uint8_t *c = kc_of(pc, p, k);
+    if (*c < KC_BIG - 1) {
+        (*c)++;
+    } else if (*c == KC_BIG - 1) {
+        *c = KC_BIG;
+        if (cc_u64map_put(&pc->kbig, (uint64_t)p * 8 + k, KC_BIG, NULL) != 1)
+            abort(); /* sized for every count that can be this large */
+    } else {
+        ++*cc_u64map_get(&pc->kbig, (uint64_t)p * 8 + k);
+    }
 }
 
 static inline void kid_leave(cc_prefix_cache *pc, uint32_t p, uint32_t k)
 {
-    if (k + 1 < pc->T)
-        pc->kc[(size_t)p * (pc->T - 1) + k]--;
+    uint8_t *c = kc_of(pc, p, k);
+    if (*c < KC_BIG) {
+        (*c)--;
+        return;
+    }
+    uint64_t *v = cc_u64map_get(&pc->kbig, (uint64_t)p * 8 + k);
+    if (--*v == KC_BIG - 1) {
+        cc_u64map_del(&pc->kbig, (uint64_t)p * 8 + k);
+        *c = KC_BIG - 1;
+    }
 }
 
 static inline void set_evictable(tier *t, uint32_t s, uint8_t e)
@@ -161,7 +202,7 @@ static inline void refresh(cc_prefix_cache *pc, uint32_t x)
     if (place == CC_PC_PLACE_NONE)
         return;
     uint32_t k = place_tier(place);
-    uint8_t e = n->refs == 0 && (!pc->prefix || kids_in_tier(pc, x, k) == 0);
+    uint8_t e = n->refs == 0 && (!pc->prefix || *kc_of(pc, x, k) == 0);
     set_evictable(&pc->tiers[k], place_slot(place), e);
 }
 
@@ -287,11 +328,6 @@ static void node_drop(cc_prefix_cache *pc, uint32_t x)
 {
     cc_pc_node *n = &pc->nodes[x];
     cc_block_index_remove(&pc->idx, n->hash, x);
-    uint32_t p = n->parent;
-    if (p != CC_NODE_NONE) {
-        pc->nodes[p].kids--;
-        refresh(pc, p);
-    }
     n->parent = pc->node_free;
     n->refs = NODE_FREE;
     pc->node_free = x;
@@ -335,11 +371,8 @@ static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *
                                         : (const void *)&pc->nodes[g[2]]);
     if (n > 1 && !slot_is_free(pc, t, g[1]))
         __builtin_prefetch(&pc->nodes[slot_to_node(t, g[1])]);
-    if (n > 0 && !slot_is_free(pc, t, g[0])) {
-        const cc_block_index *x = &pc->idx;
-        uint32_t tag = (uint32_t)(cc_block_index_mix(pc->nodes[slot_to_node(t, g[0])].hash) >> 32);
-        __builtin_prefetch(&x->e[((uint64_t)tag * x->cap) >> 32]);
-    }
+    if (n > 0 && !slot_is_free(pc, t, g[0]))
+        cc_block_index_prefetch(&pc->idx, pc->nodes[slot_to_node(t, g[0])].hash);
 }
 
 static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_access *why,
@@ -402,7 +435,7 @@ static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_acc
     tier *lo = &pc->tiers[k + 1];
     cc_access a;
     demote_access(pc, v, why, &a);
-    int droppable = nv->refs == 0 && (!pc->prefix || nv->kids == 0);
+    int droppable = nv->refs == 0 && (!pc->prefix || !has_kids(pc, v));
     if (droppable && lo->pol.ops->admit && !lo->pol.ops->admit(lo->pol.state, &a)) {
         pc->st.tier[k + 1].rejected_blocks++;
     } else {
@@ -422,7 +455,7 @@ static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_acc
     }
     /* the tier below is full of pinned blocks (or refused it): drop, if
      * nothing cached depends on the block */
-    if (nv->refs != 0 || (pc->prefix && nv->kids != 0))
+    if (nv->refs != 0 || (pc->prefix && has_kids(pc, v)))
         return 0;
     detach_at(pc, v, k, vs, reason);
     node_drop(pc, v);
@@ -519,10 +552,12 @@ int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
     pc->nodes = malloc(total * sizeof *pc->nodes);
     if (!pc->nodes)
         goto fail;
-    if (pc->T > 1 && (!(pc->kc = calloc(total * (pc->T - 1), sizeof *pc->kc)) ||
-                      !(pc->place = malloc(total * sizeof *pc->place))))
+    if (!(pc->kc = calloc(total * pc->T, sizeof *pc->kc)) ||
+        cc_u64map_init(&pc->kbig, total / KC_BIG + 1) != CC_OK)
         goto fail;
-    if (cc_block_index_init(&pc->idx, (uint32_t)total) != CC_OK)
+    if (pc->T > 1 && !(pc->place = malloc(total * sizeof *pc->place)))
+        goto fail;
+    if (cc_block_index_init(&pc->idx, (uint32_t)total, (uint32_t)total, 0) != CC_OK)
         goto fail;
     for (uint32_t k = 0; k < pc->T; k++) {
         tier *t = &pc->tiers[k];
@@ -587,6 +622,7 @@ void cc_pc_destroy(cc_prefix_cache *pc)
     }
     cc_block_index_free(&pc->idx);
     free(pc->kc);
+    cc_u64map_free(&pc->kbig);
     free(pc->place);
     free(pc->nu);
     free(pc->nodes);
@@ -621,7 +657,7 @@ static uint32_t expire_tier(cc_prefix_cache *pc, uint32_t k, int64_t now)
         check_chosen(pc, t, vs);
         uint32_t v = slot_to_node(t, vs);
         const cc_pc_node *nv = &pc->nodes[v];
-        if (nv->refs == 0 && (!pc->prefix || nv->kids == 0)) {
+        if (nv->refs == 0 && (!pc->prefix || !has_kids(pc, v))) {
             detach_at(pc, v, k, vs, CC_REMOVE_EXPIRE);
             node_drop(pc, v);
             pc->st.tier[k].expired_blocks++;
@@ -758,14 +794,10 @@ static uint32_t store_new(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t 
     n->hash = r->blocks[j];
     n->parent = parent;
     set_place(pc, x, CC_PC_PLACE_NONE);
-    n->kids = 0;
     n->refs = refs;
-    if (pc->kc)
-        memset(pc->kc + (size_t)x * (pc->T - 1), 0, (pc->T - 1) * sizeof *pc->kc);
+    memset(kc_of(pc, x, 0), 0, pc->T);
     if (cc_block_index_insert(&pc->idx, n->hash, x) != CC_OK)
         abort(); /* sized for every node: cannot happen */
-    if (parent != CC_NODE_NONE)
-        pc->nodes[parent].kids++;
     attach(pc, x, 0, s, &a);
     pc->st.tier[0].inserted_blocks++;
     return x;
@@ -895,8 +927,7 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
     cc_pc_node *n = &pc->nodes[x];
     n->hash = key;
     n->parent = CC_NODE_NONE;
-    n->kids = 0;
-    n->refs = 0;
+    n->refs = 0; /* no children: independent mode */
     if (cc_block_index_insert(&pc->idx, key, x) != CC_OK)
         abort(); /* sized for every node: cannot happen */
     ops->on_insert(t->pol.state, s, a);
@@ -911,16 +942,12 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
 /* Prefetch stages 1 and 2 (cc_pc_prefetch), inlined for the loops below. */
 static inline void prefetch_entry(const cc_prefix_cache *pc, uint64_t hash)
 {
-    const cc_block_index *x = &pc->idx;
-    uint32_t tag = (uint32_t)(cc_block_index_mix(hash) >> 32);
-    __builtin_prefetch(&x->e[((uint64_t)tag * x->cap) >> 32]);
+    cc_block_index_prefetch(&pc->idx, hash);
 }
-
-static inline uint32_t prefetch_probe(const cc_prefix_cache *pc, uint64_t hash);
 
 static inline void prefetch_node(const cc_prefix_cache *pc, uint64_t hash)
 {
-    uint32_t n = prefetch_probe(pc, hash);
+    uint32_t n = cc_block_index_guess(&pc->idx, hash);
     if (n == CC_NODE_NONE)
         return;
     __builtin_prefetch(&pc->nodes[n]);
@@ -1080,25 +1107,6 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
     return CC_OK;
 }
 
-/* The node id in the first index entry with hash's tag (probing at most 8
- * entries), or CC_NODE_NONE; the full key is not compared (a hint). */
-static inline uint32_t prefetch_probe(const cc_prefix_cache *pc, uint64_t hash)
-{
-    const cc_block_index *x = &pc->idx;
-    uint32_t tag = (uint32_t)(cc_block_index_mix(hash) >> 32);
-    uint32_t i = (uint32_t)(((uint64_t)tag * x->cap) >> 32);
-    for (uint32_t probes = 0; probes < 8; probes++) {
-        uint64_t e = x->e[i];
-        if (!e)
-            return CC_NODE_NONE;
-        if ((uint32_t)(e >> 32) == tag)
-            return (uint32_t)e - 1;
-        if (++i == x->cap)
-            i = 0;
-    }
-    return CC_NODE_NONE;
-}
-
 void cc_pc_prefetch(const cc_prefix_cache *pc, uint64_t hash, int stage)
 {
     if (!pc->prefetch)
@@ -1138,9 +1146,11 @@ const cc_pc_stats *cc_pc_get_stats(const cc_prefix_cache *pc) { return &pc->st; 
 uint64_t cc_pc_memory_bytes(const cc_prefix_cache *pc)
 {
     uint64_t b = (uint64_t)pc->n_nodes * sizeof(cc_pc_node);
-    b += (uint64_t)pc->idx.cap * sizeof *pc->idx.e;
+    b += cc_block_index_memory_bytes(&pc->idx);
+    b += (uint64_t)pc->n_nodes * pc->T * sizeof *pc->kc;
+    b += (uint64_t)pc->kbig.cap * (sizeof *pc->kbig.keys + sizeof *pc->kbig.vals);
     if (pc->T > 1)
-        b += (uint64_t)pc->n_nodes * ((pc->T - 1) * sizeof *pc->kc + sizeof *pc->place);
+        b += (uint64_t)pc->n_nodes * sizeof *pc->place;
     if (pc->nu)
         b += (uint64_t)pc->n_nodes * sizeof *pc->nu;
     for (uint32_t k = 0; k < pc->T; k++) {
@@ -1237,6 +1247,7 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
     if (rc == CC_OK && cached != pc->idx.count)
         rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache", "%u cached nodes, index holds %u",
                         cached, pc->idx.count);
+    size_t nbig = 0;
     for (uint32_t k = 0; k < T && rc == CC_OK; k++) {
         const tier *t = &pc->tiers[k];
         uint32_t hwm = t->slot_node ? t->hwm : pc->node_hwm;
@@ -1246,19 +1257,19 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
             uint32_t x = slot_to_node(t, s);
             const cc_pc_node *n = &pc->nodes[x];
             const uint32_t *c = cnt + (size_t)x * (T + 1);
-            if (n->kids != c[T]) {
-                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
-                                "node %u: %u children recorded, %u cached", x, n->kids, c[T]);
-                break;
+            for (uint32_t j = 0; j < T && rc == CC_OK; j++) {
+                uint8_t b = *kc_of(pc, x, j);
+                nbig += b == KC_BIG;
+                const uint64_t *big = cc_u64map_get(&pc->kbig, (uint64_t)x * 8 + j);
+                if (kids_in_tier(pc, x, j) != c[j] || (b == KC_BIG) != (big != NULL))
+                    rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                                    "node %u: %u children in tier %u recorded (byte %u, %s), "
+                                    "%u cached",
+                                    x, kids_in_tier(pc, x, j), j, b,
+                                    big ? "counted aside" : "not counted aside", c[j]);
             }
-            int bad = 0;
-            for (uint32_t j = 0; j + 1 < T; j++)
-                bad |= pc->kc[(size_t)x * (T - 1) + j] != c[j];
-            if (bad) {
-                rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
-                                "node %u: per-tier child counts are wrong", x);
+            if (rc != CC_OK)
                 break;
-            }
             uint8_t e = n->refs == 0 && (!pc->prefix || c[k] == 0);
             if (e != t->evictable[s]) {
                 rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
@@ -1268,6 +1279,9 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
             }
         }
     }
+    if (rc == CC_OK && nbig != pc->kbig.count)
+        rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
+                        "%zu child counts set aside, %zu recorded", nbig, pc->kbig.count);
     free(cnt);
     return rc;
 }

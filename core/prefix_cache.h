@@ -62,34 +62,50 @@
  * Memory per cached block (exact; measured by cc_pc_memory_bytes)
  * ----------------------------------------------------------------
  * Budget (issue 3): at most 64 bytes of metadata per cached block, ghosts
- * and every other policy structure included; nothing is allocated per
- * block or per request (everything is sized once for the total capacity).
- * With one tier:
- *   node (cc_pc_node: hash, parent, children, pins)   20 bytes
- *   hash index, 8-byte entries, load <= 0.55          14.55 bytes
+ * and every other policy structure included, with any number of tiers the
+ * cache takes (1 .. CC_PC_MAX_TIERS = 4); nothing is allocated per block or
+ * per request (everything is sized once for the total capacity).
+ * With one tier of 100,000 blocks:
+ *   node (cc_pc_node: hash, parent, pins)             16 bytes
+ *   child count, one byte per tier                     1 byte
+ *   counts of 255 or more, kept aside (at most n/255)  0.16 bytes
+ *   hash index (block_index.h), load <= 2/3            6.09 bytes
  *   evictable byte                                     1 byte
- *   = 35.55 bytes in the cache, and the policy's state:
+ *   = 24.26 bytes in the cache, and the policy's state:
  *     LRU 8, CLOCK/SIEVE/SLRU 9, FIFO/LFU/TTL 16 (a heap), GDSF 20,
  *     Belady 16 + 8 (next use per node), ARC 9 + a ghost directory of
  *     c + 1 keys at 18.25 bytes (27.25; its table at load 1/2 for speed),
  *     TRT 28, S3-FIFO 13 + a ghost of 0.9 c keys at 16.22 (27.6); exact
  *     figures from each policy's memory_bytes
- *   = LRU 43.55, CLOCK/SIEVE/SLRU 44.55, FIFO/LFU/TTL 51.55, GDSF 55.55,
- *     Belady 59.55, ARC 62.80, S3-FIFO 63.14, TRT 63.55 bytes per block
- *     (bench_cache prints every policy's figure, bench/run.sh checks them
- *     against 64, and tests/test_prefix_cache.c too).
+ *   = LRU 32.26, CLOCK/SIEVE/SLRU 33.26, FIFO/LFU/TTL 40.26, GDSF 44.26,
+ *     Belady 48.26, ARC 51.51, S3-FIFO 51.85, TRT 52.26 bytes per block.
  * With one tier a slot's node is the node of the same number (slot_alloc),
- * so neither a slot -> node nor a node -> place array is kept.  Each tier
- * beyond the first adds 12 bytes per block of total capacity: a place per
- * node (4), a slot -> node array (4) and a child count per tier above the
- * last (4); with two tiers LRU takes 55.55, S3-FIFO 75.14, TRT 75.55.
+ * so neither a slot -> node nor a node -> place array is kept.  A second
+ * tier adds them (4 + 4 bytes per block of total capacity) and each tier
+ * beyond the first one more child-count byte per block: with four tiers
+ * (100,000 + 3 x 400,000 blocks) LRU takes 43.30, ARC 62.55, S3-FIFO 62.89,
+ * TRT 63.30.  A fifth tier would put TRT at 64.3, hence the limit of four
+ * (HBM, DRAM, SSD, remote: no system modelled here has more).  bench_cache
+ * prints every policy's figure with 1 to 4 tiers, bench/run.sh checks them
+ * against 64, and tests/test_prefix_cache.c too.
+ * Why a count per tier and not one per node: a block in tier k may leave it
+ * only when none of its children is in tier k, and after it moves to tier
+ * k+1 the question is asked about tier k+1, and so on down, so each tier's
+ * count is needed in turn.  The looser rule that needs one count (any
+ * unpinned block may move down; only dropping needs no children) can jam:
+ * a last tier full of parents whose children sit above it has nothing it
+ * may drop, and the tiers above then have nowhere to put anything.
  * How the figures came down from 53 (LRU) and 97 (S3-FIFO): the node lost
  * its place (24 -> 20), one tier lost the slot -> node array (4), policies
  * get a block's key in on_remove instead of keeping it per slot (ARC,
  * S3-FIFO: 8), the ghost directory went from 19.25 to 16.22 bytes a key,
  * S3-FIFO keeps parking numbers in the links of parked slots (27 -> 13),
- * TRT packs priority and end and uses 32-bit stamps (33 -> 28), and the
- * index went from load 1/2 to 0.55 (16 -> 14.55; about 5 % of LRU's speed).
+ * TRT packs priority and end and uses 32-bit stamps (33 -> 28), the index
+ * went from 8-byte entries with linear probing at load 0.55 (14.55) to the
+ * ghosts' bucket table (6.09; LRU about 20 % faster on the Zipf bench), and
+ * the child counts from 4 bytes per node (all tiers) plus 4 per tier above
+ * the last to one byte per tier (20 -> 16 byte nodes; with two tiers LRU
+ * went from 55.55 to 41.22, TRT from 75.55 to 61.22).
 
  * Order of policy calls (why LRU never skips)
  * -------------------------------------------
@@ -125,13 +141,14 @@
 #define CC_PREFIX_CACHE_H
 
 #include "../policies/policy.h"
+#include "block_index.h"
 #include "core.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#define CC_PC_MAX_TIERS 8
+#define CC_PC_MAX_TIERS 4 /* the memory budget (above) holds up to here */
 #define CC_NODE_NONE UINT32_MAX
 #define CC_PC_MAX_TIER_BLOCKS ((UINT32_C(1) << 28) - 1) /* slots per tier */
 
@@ -143,61 +160,6 @@ static inline uint64_t cc_kv_bytes_per_token(uint32_t layers, uint32_t kv_heads,
 {
     return 2ull * layers * kv_heads * head_dim * dtype_bytes;
 }
-
-/* ---- hash -> id index (block_index.c) ----------------------------------------
- * Open addressing with linear probing over 8-byte entries
- * (tag << 32 | (id + 1), 0 = empty), where tag is the high half of the mixed
- * key and also picks the home slot (32-bit multiply-shift), so probing and
- * backward-shift deletion never touch the keys; a tag match is confirmed by
- * reading the full key of the id from the caller's records (key at offset 0
- * of a record of `stride` bytes, read with unaligned-safe loads).  Sized
- * once for a maximum number of ids at load <= 0.55: 14.55 bytes per id, no
- * growth, no tombstones. */
-typedef struct cc_block_index {
-    uint64_t *e;
-    uint32_t cap;   /* entries */
-    uint32_t count; /* ids stored */
-} cc_block_index;
-
-int cc_block_index_init(cc_block_index *x, uint32_t max_ids);
-void cc_block_index_free(cc_block_index *x);
-void cc_block_index_clear(cc_block_index *x);
-
-static inline uint64_t cc_block_index_mix(uint64_t k)
-{
-    k ^= k >> 30;
-    k *= UINT64_C(0xbf58476d1ce4e5b9);
-    k ^= k >> 27;
-    k *= UINT64_C(0x94d049bb133111eb);
-    k ^= k >> 31;
-    return k;
-}
-
-/* The id stored for key, or CC_NODE_NONE. */
-static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key,
-                                           const void *records, size_t stride)
-{
-    uint32_t tag = (uint32_t)(cc_block_index_mix(key) >> 32);
-    uint32_t i = (uint32_t)(((uint64_t)tag * x->cap) >> 32);
-    for (;;) {
-        uint64_t e = x->e[i];
-        if (!e)
-            return CC_NODE_NONE;
-        if ((uint32_t)(e >> 32) == tag) {
-            uint32_t id = (uint32_t)e - 1;
-            uint64_t k;
-            memcpy(&k, (const char *)records + (size_t)id * stride, sizeof k);
-            if (k == key)
-                return id;
-        }
-        if (++i == x->cap)
-            i = 0;
-    }
-}
-/* Adds key -> id (key absent, count < max_ids).  CC_ERANGE when full. */
-int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id);
-/* Removes key (stored with id id).  Returns 1 if removed, 0 if absent. */
-int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id);
 
 /* ---- configuration ----------------------------------------------------------- */
 typedef enum cc_pc_mode { CC_PC_PREFIX = 0, CC_PC_INDEPENDENT = 1 } cc_pc_mode;
@@ -241,14 +203,14 @@ int cc_pc_parse_tiers(const char *spec, const cc_policy_ops *default_policy,
                       cc_pc_config *cfg, cc_err *err);
 
 /* ---- the node (public so that tests and benches can count its bytes) --------
- * 20 bytes, 4-byte aligned (packed: the hash is read with unaligned-safe
- * loads).  Where a node is (tier and slot) is kept beside it, in an array
- * that only caches with several tiers need (cc_pc_node_place).  Free nodes
- * are chained through parent, with refs = UINT32_MAX. */
-typedef struct __attribute__((packed, aligned(4))) cc_pc_node {
+ * 16 bytes, four to a cache line.  Where a node is (tier and slot) is kept
+ * beside it, in an array that only caches with several tiers need
+ * (cc_pc_node_place), and so are its children's counts (one byte per tier,
+ * see prefix_cache.c).  Free nodes are chained through parent, with
+ * refs = UINT32_MAX. */
+typedef struct cc_pc_node {
     uint64_t hash;    /* the block hash (first: cc_block_index reads it here) */
     uint32_t parent;  /* parent node, CC_NODE_NONE for a first block / independent mode */
-    uint32_t kids;    /* cached children, all tiers */
     uint32_t refs;    /* pins */
 } cc_pc_node;
 #define CC_PC_PLACE_NONE UINT32_MAX

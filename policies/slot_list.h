@@ -71,22 +71,15 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  *
  * Layout: ONE ring of exact 64-bit keys in insertion order, shared by the
  * lists, with one byte per ring entry naming its list (or a hole: removed),
- * and a key -> ring entry table of buckets: 16 4-byte entries in one
- * 64-byte cache line, at load <= 2/3 (or <= 1/2 when created sparse).  An
- * entry holds the ring entry + 1 in its low bits (those a ring entry needs)
- * and, above them, a tag: the same bits of the key's mixed hash (0 =
- * empty).  A key lives in its home bucket (from the hash's high half) or,
- * when that is full, in the first later bucket with room; each bucket
- * counts in one byte the keys that went past it (saturating at 255, where
- * it stays).  A lookup compares the 16 tags of a bucket at once (SSE2, or
- * a plain loop), reads the ring key only for a matching tag (at most one
- * false match per 2^(32 - ring bits) / 16 buckets read: 1 in 2,048 at
- * 100,000 keys), and stops at the first bucket that nothing went past -- nearly
- * always the home bucket.  Removal clears one entry and counts down the
- * buckets its key had passed; nothing moves, and no probe sequence
- * depends on where an empty entry falls (the unpredictable exits of
- * linear probing, which made the ghost the main cost of ARC's misses).
- * Lookups stay exact: a key match is always confirmed against the ring.
+ * and a key -> ring entry index over the ring (cc_block_index,
+ * core/block_index.h: 16 4-byte entries of tag | ring entry + 1 per 64-byte
+ * bucket, per-bucket overflow counts, SSE2 tag compare) at load <= 2/3 (or
+ * <= 1/2 when created sparse).  A key is always confirmed against the ring
+ * (at most one false tag match per 2^(32 - ring bits) / 16 buckets read: 1
+ * in 2,048 at 100,000 keys); removal clears one entry and moves nothing, so
+ * no probe sequence depends on where an empty entry falls (the
+ * unpredictable exits of linear probing, which made the ghost the main
+ * cost of ARC's misses).
  * Each list keeps a tail: a ring position at or before its oldest live key,
  * moved forward lazily over holes and the other list's keys (each position
  * is crossed once per list: amortised O(1)).  The ring has cap + cap/8 (at
@@ -104,20 +97,12 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  * Costs: find O(1) expected, add and remove O(1) amortised. */
 #define CC_GHOST_LISTS 2
 #define CC_GHOST_HOLE 0xff
-#define CC_GHOST_BUCKET 16
 
 typedef struct cc_ghost {
     uint64_t *key;   /* ring of rcap keys */
     uint8_t *list;   /* list of a ring entry, CC_GHOST_HOLE when removed */
-    uint32_t *tab;   /* nb buckets of CC_GHOST_BUCKET entries: tag | ring
-                        entry + 1, 0 = empty; 64-byte aligned */
-    uint8_t *ovf;    /* per bucket: keys stored past it (saturating) */
-    uint32_t rcap, nb, cap, n;
-    uint32_t imask, tagmask;        /* entry layout (see above) */
-    uint32_t hmul, hbase;           /* home bucket = (hbase + (hash_hi * hmul
-                                       >> 32)) mod nb: hmul = nb, hbase = 0
-                                       except in tests that crowd the keys */
-    uint8_t ovfmax;                 /* saturation of ovf: 255 (tests lower it) */
+    cc_block_index ix; /* key -> ring entry (core/block_index.h) */
+    uint32_t rcap, cap, n;
     uint32_t count[CC_GHOST_LISTS];
     uint64_t head;                  /* logical position of the next key */
     uint32_t hphys;                 /* head % rcap */

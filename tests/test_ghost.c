@@ -78,26 +78,26 @@ static void check_same(cc_ghost *g, const twin *t, uint64_t keys)
 static void check_table(const cc_ghost *g)
 {
     uint32_t live = 0;
-    uint32_t *past = calloc(g->nb, sizeof *past);
+    uint32_t *past = calloc(g->ix.nb, sizeof *past);
     assert_non_null(past);
-    for (uint32_t j = 0; j < g->nb * CC_GHOST_BUCKET; j++) {
-        uint32_t t = g->tab[j];
+    for (uint32_t j = 0; j < g->ix.nb * CC_BI_BUCKET; j++) {
+        uint32_t t = g->ix.tab[j];
         if (!t)
             continue;
         live++;
-        uint32_t e = (t & g->imask) - 1;
+        uint32_t e = (t & g->ix.imask) - 1;
         assert_true(e < g->rcap);
         assert_int_not_equal(g->list[e], CC_GHOST_HOLE);
         uint64_t m = cc_block_index_mix(g->key[e]);
-        assert_int_equal(t & ~g->imask, (uint32_t)m & g->tagmask);
-        uint32_t home = (g->hbase + (uint32_t)(((m >> 32) * g->hmul) >> 32)) % g->nb;
-        for (uint32_t b = home; b != j / CC_GHOST_BUCKET; b = (b + 1) % g->nb)
+        assert_int_equal(t & ~g->ix.imask, (uint32_t)m & g->ix.tagmask);
+        uint32_t home = (g->ix.hbase + (uint32_t)(((m >> 32) * g->ix.hmul) >> 32)) % g->ix.nb;
+        for (uint32_t b = home; b != j / CC_BI_BUCKET; b = (b + 1) % g->ix.nb)
             past[b]++;
     }
     assert_int_equal(live, g->n);
-    for (uint32_t b = 0; b < g->nb; b++)
-        if (g->ovf[b] != g->ovfmax)
-            assert_int_equal(g->ovf[b], past[b]);
+    for (uint32_t b = 0; b < g->ix.nb; b++)
+        if (g->ix.ovf[b] != g->ix.ovfmax)
+            assert_int_equal(g->ix.ovf[b], past[b]);
     free(past);
 }
 
@@ -119,13 +119,13 @@ static void run_ds(uint32_t cap, uint64_t keys, int lists, uint64_t seed, int st
     cc_ghost g;
     assert_int_equal(cc_ghost_init(&g, cap, sparse), CC_OK);
     if (kn.hb_n) {
-        g.hmul = kn.hb_n < g.nb ? kn.hb_n : g.nb;
-        g.hbase = g.nb - 1 - kn.hb_base % g.nb;
+        g.ix.hmul = kn.hb_n < g.ix.nb ? kn.hb_n : g.ix.nb;
+        g.ix.hbase = g.ix.nb - 1 - kn.hb_base % g.ix.nb;
     }
     if (kn.tagbits < 32)
-        g.tagmask &= kn.tagbits ? ~((UINT32_C(1) << (32 - kn.tagbits)) - 1) : 0;
+        g.ix.tagmask &= kn.tagbits ? ~((UINT32_C(1) << (32 - kn.tagbits)) - 1) : 0;
     if (kn.ovfmax)
-        g.ovfmax = kn.ovfmax;
+        g.ix.ovfmax = kn.ovfmax;
     twin *t = calloc(1, sizeof *t);
     assert_non_null(t);
     assert_true(cap < 4096);
@@ -249,25 +249,25 @@ static void test_memory(void **state)
     /* ring 112,500 x (8 + 1) + 150,000 / 16 = 9,375 buckets x (64 + 1)
      * = 1,012,500 + 609,375 = 1,621,875 bytes */
     assert_int_equal(g.rcap, 112500);
-    assert_int_equal(g.nb, 9375);
+    assert_int_equal(g.ix.nb, 9375);
     assert_int_equal(cc_ghost_memory_bytes(&g), 1621875);
     assert_true(cc_ghost_bytes_per_key(100000, 0) > 16.218 && cc_ghost_bytes_per_key(100000, 0) < 16.219);
     /* ring entry + 1 <= 112,500 needs 17 bits: 15 tag bits */
-    assert_int_equal(g.imask, 0x1ffff);
-    assert_int_equal(g.tagmask, 0xfffe0000);
-    assert_int_equal((uintptr_t)g.tab % 64, 0);
+    assert_int_equal(g.ix.imask, 0x1ffff);
+    assert_int_equal(g.ix.tagmask, 0xfffe0000);
+    assert_int_equal((uintptr_t)g.ix.tab % 64, 0);
     cc_ghost_free(&g);
     /* sparse: 12,500 buckets; 1,012,500 + 812,500 = 1,825,000 (18.25 a key) */
     assert_int_equal(cc_ghost_init(&g, 100000, 1), CC_OK);
     assert_int_equal(g.rcap, 112500);
-    assert_int_equal(g.nb, 12500);
+    assert_int_equal(g.ix.nb, 12500);
     assert_int_equal(cc_ghost_memory_bytes(&g), 1825000);
     assert_true(cc_ghost_bytes_per_key(100000, 1) > 18.249 && cc_ghost_bytes_per_key(100000, 1) < 18.251);
     cc_ghost_free(&g);
     /* one key: a 16-entry ring and one bucket */
     assert_int_equal(cc_ghost_init(&g, 1, 0), CC_OK);
     assert_int_equal(g.rcap, 17);
-    assert_int_equal(g.nb, 1);
+    assert_int_equal(g.ix.nb, 1);
     assert_int_equal(cc_ghost_memory_bytes(&g), 17 * 9 + 65);
     cc_ghost_free(&g);
 }

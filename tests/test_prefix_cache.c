@@ -93,7 +93,7 @@ static void test_block_index_vs_bruteforce(void **state)
     (void)state;
     enum { IDS = 500, OPS = 300000 };
     cc_block_index x;
-    assert_int_equal(cc_block_index_init(&x, IDS), CC_OK);
+    assert_int_equal(cc_block_index_init(&x, IDS, IDS, 0), CC_OK);
     static uint64_t keys[IDS]; /* record id -> key (offset 0, stride 8) */
     static int present[IDS];
     memset(present, 0, sizeof present);
@@ -130,6 +130,33 @@ static void test_block_index_vs_bruteforce(void **state)
                 assert_int_equal(cc_block_index_find(&x, keys[j], keys, sizeof keys[0]), want);
             }
     }
+    /* a record moves from a present id to an absent one: reid, then the key
+     * is found under its new id */
+    uint32_t from = 0, to = 0;
+    while (!present[from])
+        from++;
+    while (present[to])
+        to++;
+    keys[to] = keys[from];
+    assert_int_equal(cc_block_index_reid(&x, keys[to], from, to), 1);
+    present[to] = 1;
+    present[from] = 0;
+    keys[from] = UINT64_MAX; /* no longer a key */
+    assert_int_equal(cc_block_index_find(&x, keys[to], keys, sizeof keys[0]), to);
+    assert_int_equal(cc_block_index_reid(&x, keys[to], from, to), 0);
+    /* fill every id: one key more is refused (sized for IDS keys: 1.5 x
+     * 500 / 16 -> 47 buckets) */
+    for (uint32_t id = 0; id < IDS; id++)
+        if (!present[id]) {
+            keys[id] = 1000000 + id;
+            assert_int_equal(cc_block_index_insert(&x, keys[id], id), CC_OK);
+            present[id] = 1;
+        }
+    assert_int_equal(x.count, IDS);
+    assert_int_equal(x.nb, 47);
+    assert_int_equal(cc_block_index_insert(&x, 5000000, 0), CC_ERANGE);
+    for (uint32_t j = 0; j < IDS; j++)
+        assert_int_equal(cc_block_index_find(&x, keys[j], keys, sizeof keys[0]), j);
     gsl_rng_free(r);
     cc_block_index_free(&x);
 }
@@ -138,69 +165,79 @@ static void test_block_index_vs_bruteforce(void **state)
 static void test_bytes_per_block(void **state)
 {
     (void)state;
-    assert_int_equal(sizeof(cc_pc_node), 20);
-    /* The hash index has ceil(20 n / 11) entries of 8 bytes for n nodes
-     * (load <= 0.55): 1819 for 1000 nodes, 9091 for 5000, 38182 for 21000. */
-    /* one tier, LRU: node 20 + evictable 1 + LRU links 8 = 29 per block, and
-     * the index (no slot -> node or node -> place arrays: with one tier slot
-     * s holds node s): 43.55 per block */
+    assert_int_equal(sizeof(cc_pc_node), 16);
+    /* Worked out from the layout in prefix_cache.h and block_index.h.
+     * The hash index has ceil(floor((3 n + 1) / 2) / 16) buckets of 65
+     * bytes for n nodes (load <= 2/3): 94 for 1000 nodes, 469 for 5000,
+     * 1969 for 21000.  The map of large child counts is sized for
+     * n / 255 + 1 entries at load <= 1/2 in a power-of-two table of 16-byte
+     * slots (at least 16): 16 slots for 1000 nodes, 64 for 5000, 256 for
+     * 21000. */
+    /* one tier, LRU: node 16 + child count 1 + evictable 1 + LRU links 8 =
+     * 26 per block (no slot -> node or node -> place arrays: with one tier
+     * slot s holds node s) */
     uint64_t caps[] = {1000, 4000, 16000};
     cc_prefix_cache *pc = make(CC_PC_PREFIX, "lru", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 29 + 1819 * 8);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 26 + 16 * 16 + 94 * 65);
     assert_true(cc_pc_bytes_per_block(pc) <= 64);
     cc_pc_destroy(pc);
-    /* two tiers: + node -> place (4), slot -> node (4) and one child count
-     * (4) per block */
+    /* two tiers: + node -> place (4), slot -> node (4) and a second child
+     * count (1) per block */
     pc = make(CC_PC_PREFIX, "lru", 2, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 5000 * 41 + 9091 * 8);
+    assert_int_equal(cc_pc_memory_bytes(pc), 5000 * 35 + 64 * 16 + 469 * 65);
     cc_pc_destroy(pc);
-    /* three tiers: two child counts */
+    /* three tiers: three child counts */
     pc = make(CC_PC_PREFIX, "lru", 3, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 21000 * 45 + 38182 * 8);
+    assert_int_equal(cc_pc_memory_bytes(pc), 21000 * 36 + 256 * 16 + 1969 * 65);
     assert_true(cc_pc_bytes_per_block(pc) <= 64);
     cc_pc_destroy(pc);
     /* FIFO keeps 16 bytes per slot (its heap) */
     pc = make(CC_PC_PREFIX, "fifo", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 37 + 1819 * 8);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 34 + 16 * 16 + 94 * 65);
     cc_pc_destroy(pc);
-    /* ARC, 1000 slots: 21 per block in the cache and the index, 9 per slot,
-     * 2 link sentinels of 8, a ghost of 1001 keys: ring 1001 + 125 entries
-     * of 9 bytes, sparse table for 2002 entries: 126 buckets of 16 x 4 bytes
-     * and an overflow byte */
+    /* ARC, 1000 slots: 18 per block in the cache, 9 per slot, 2 link
+     * sentinels of 8, a ghost of 1001 keys: ring 1001 + 125 entries of 9
+     * bytes, sparse table for 2002 entries: 126 buckets */
     pc = make(CC_PC_PREFIX, "arc", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc),
-                     1000 * 21 + 1819 * 8 + 1000 * 9 + 16 + 1126 * 9 + 126 * 65);
+                     1000 * 18 + 16 * 16 + 94 * 65 + 1000 * 9 + 16 + 1126 * 9 + 126 * 65);
     cc_pc_destroy(pc);
     /* S3-FIFO, 1000 slots: 13 per slot + sentinels + a ghost of 900 keys:
      * ring 900 + 112 entries, table for 1350 entries: 85 buckets */
     pc = make(CC_PC_PREFIX, "s3fifo", 1, caps);
     assert_int_equal(cc_pc_memory_bytes(pc),
-                     1000 * 21 + 1819 * 8 + 1000 * 13 + 16 + 1012 * 9 + 85 * 65);
+                     1000 * 18 + 16 * 16 + 94 * 65 + 1000 * 13 + 16 + 1012 * 9 + 85 * 65);
     cc_pc_destroy(pc);
     /* TRT: 28 per slot (stamp 4, priority and end 8, two heaps of 4 + 4) */
     pc = make(CC_PC_PREFIX, "trt", 1, caps);
-    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 21 + 1819 * 8 + 1000 * 28);
+    assert_int_equal(cc_pc_memory_bytes(pc), 1000 * 18 + 16 * 16 + 94 * 65 + 1000 * 28);
     cc_pc_destroy(pc);
 }
 
 /* The budget of issue 3: every registered policy within 64 bytes of
- * metadata per cached block with one tier (prefix mode, where the cache
- * keeps the most), at a small and a bench-sized capacity. */
+ * metadata per cached block (prefix mode, where the cache keeps the most)
+ * with every number of tiers the cache takes, at a small and a bench-sized
+ * capacity, with tiers of equal size and with a small top tier. */
 static void test_every_policy_within_budget(void **state)
 {
     (void)state;
     uint32_t caps[] = {1000, 100000};
     for (size_t i = 0; i < cc_policy_count(); i++)
-        for (size_t c = 0; c < 2; c++) {
-            const cc_policy_ops *ops = cc_policy_at(i);
-            uint64_t cap[] = {caps[c]};
-            cc_prefix_cache *pc = make(CC_PC_PREFIX, ops->name, 1, cap);
-            double b = cc_pc_bytes_per_block(pc);
-            if (b > 64.0)
-                fail_msg("policy %s at %u blocks: %.2f bytes per block (budget 64)", ops->name,
-                         caps[c], b);
-            cc_pc_destroy(pc);
-        }
+        for (uint32_t T = 1; T <= CC_PC_MAX_TIERS; T++)
+            for (size_t c = 0; c < 2; c++)
+                for (int skew = 0; skew < (T > 1 ? 2 : 1); skew++) {
+                    const cc_policy_ops *ops = cc_policy_at(i);
+                    uint64_t cap[CC_PC_MAX_TIERS];
+                    for (uint32_t k = 0; k < T; k++)
+                        cap[k] = skew && k == 0 ? caps[c] / 10 : caps[c];
+                    cc_prefix_cache *pc = make(CC_PC_PREFIX, ops->name, T, cap);
+                    double b = cc_pc_bytes_per_block(pc);
+                    if (b > 64.0)
+                        fail_msg("policy %s, %u tiers of %u blocks%s: %.2f bytes per block "
+                                 "(budget 64)",
+                                 ops->name, T, caps[c], skew ? " (top tier a tenth)" : "", b);
+                    cc_pc_destroy(pc);
+                }
 }
 
 /* cc_pc_access_stream and cc_pc_access_request answer exactly as the same
@@ -496,6 +533,56 @@ static void test_two_tiers_exact(void **state)
     assert_int_equal(st->tier[1].hit_blocks, 3);
     assert_int_equal(st->tier[1].hit_tokens, 12);
     assert_int_equal(st->tier[0].bytes_up + st->tier[0].bytes_down, 0);
+    cc_pc_destroy(pc);
+}
+
+/* Child counts are one byte per tier up to 254; larger ones are kept aside
+ * (prefix_cache.c).  A root R with 600 children in two tiers (LRU, hbm 300,
+ * dram 1000): R and the 299 newest children fill tier 0, the 301 older
+ * children are in tier 1, so both of R's counts are past a byte; then
+ * children move both ways between the tiers, and a flood of unrelated
+ * blocks pushes everything out, so the counts come back down through 255
+ * to 0.  run() checks after every request that each recorded count equals
+ * a recount of the cached children (cc_pc_check). */
+static void test_child_counts_past_a_byte(void **state)
+{
+    (void)state;
+    enum { R = 7, KIDS = 600, C0 = 1000, S0 = 100000 };
+    uint64_t caps[] = {300, 1000};
+    cc_prefix_cache *pc = make(CC_PC_PREFIX, "lru", 2, caps);
+    uint64_t b[2] = {R, 0};
+    for (uint32_t i = 0; i < KIDS; i++) {
+        b[1] = C0 + i;
+        run(pc, b, 2, 8, i, NULL);
+    }
+    uint32_t in[2] = {0, 0};
+    for (uint32_t i = 0; i < KIDS; i++) {
+        int t = tier_of(pc, C0 + i);
+        assert_true(t == 0 || t == 1);
+        in[t]++;
+        assert_int_equal(t, i < 301 ? 1 : 0); /* the oldest went down */
+    }
+    assert_int_equal(tier_of(pc, R), 0);
+    assert_int_equal(in[0], 299);
+    assert_int_equal(in[1], 301);
+    /* the 100 oldest children come back up (each demotes the oldest child
+     * of tier 0): the counts stay at 299 and 301 */
+    for (uint32_t i = 0; i < 100; i++) {
+        b[1] = C0 + i;
+        cc_pc_hits h = run(pc, b, 2, 8, KIDS + i, NULL);
+        assert_int_equal(h.tier_blocks[0], 1);
+        assert_int_equal(h.tier_blocks[1], 1);
+    }
+    for (uint32_t i = 0; i < 100; i++)
+        assert_int_equal(tier_of(pc, C0 + i), 0);
+    /* 1300 unrelated blocks: everything of R's leaves both tiers */
+    for (uint32_t j = 0; j < 1300; j++) {
+        uint64_t s1 = S0 + j;
+        run(pc, &s1, 1, 4, 2 * KIDS + j, NULL);
+    }
+    assert_int_equal(tier_of(pc, R), -1);
+    for (uint32_t i = 0; i < KIDS; i++)
+        assert_int_equal(tier_of(pc, C0 + i), -1);
     cc_pc_destroy(pc);
 }
 
@@ -888,7 +975,7 @@ static void test_tier_spec(void **state)
         {"hbm:10:color=red", "unknown key 'color'"},
         {"hbm:10:policy=nope", "unknown policy 'nope'"},
         {"hbm:999999999999", "expected 1.."},
-        {"a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1", "more than 8 tiers"},
+        {"a:1,b:1,c:1,d:1,e:1", "more than 4 tiers"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&e, 0, sizeof e);
@@ -936,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_leaf_only_eviction),
         cmocka_unit_test(test_pins),
         cmocka_unit_test(test_two_tiers_exact),
+        cmocka_unit_test(test_child_counts_past_a_byte),
         cmocka_unit_test(test_promotion_without_room),
         cmocka_unit_test(test_independent_two_tiers),
         cmocka_unit_test(test_vs_bruteforce),
