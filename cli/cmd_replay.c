@@ -28,7 +28,7 @@ static const char *const replay_help =
     "\n"
     "cache:\n"
     "  --capacity-blocks N   one tier of N blocks, or 'inf' (unbounded)\n"
-    "  --tiers SPEC          tier chain, fastest first: NAME:CAPACITY[:key=value...],...\n"
+    "  --tiers SPEC          1-4 tiers, fastest first: NAME:CAPACITY[:key=value...],...\n"
     "                        CAPACITY in blocks (10000), bytes with a unit (80GiB, 1TB;\n"
     "                        needs the KV size per token) or inf; keys: policy=NAME,\n"
     "                        bw=RATE (25GB/s), lat=TIME (5us) to the tier above.\n"
