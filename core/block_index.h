@@ -29,6 +29,8 @@
 #ifndef CC_BLOCK_INDEX_H
 #define CC_BLOCK_INDEX_H
 
+#include "core.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -68,15 +70,7 @@ int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id);
  * found, 0 if absent. */
 int cc_block_index_reid(cc_block_index *x, uint64_t key, uint32_t old, uint32_t new_id);
 
-static inline uint64_t cc_block_index_mix(uint64_t k)
-{
-    k ^= k >> 30;
-    k *= UINT64_C(0xbf58476d1ce4e5b9);
-    k ^= k >> 27;
-    k *= UINT64_C(0x94d049bb133111eb);
-    k ^= k >> 31;
-    return k;
-}
+static inline uint64_t cc_block_index_mix(uint64_t k) { return cc_mix64(k); }
 
 /* Of the key's mixed hash m: the high half picks the home bucket, the low
  * half gives the tag. */

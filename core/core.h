@@ -20,6 +20,18 @@
 const char *cc_version(void);
 #define CC_VERSION cc_version()
 
+/* splitmix64's finaliser: a bijective 64-bit mix, for hashing keys that are
+ * often sequential ids (hash tables) and for folding seeds. */
+static inline uint64_t cc_mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
 /* ---- status codes ------------------------------------------------------ */
 enum {
     CC_OK = 0,

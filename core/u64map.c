@@ -13,15 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
+#define mix64 cc_mix64
 
 static int alloc_table(cc_u64map *m, size_t cap)
 {

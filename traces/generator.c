@@ -776,10 +776,7 @@ static void entity_free(entity_set *es)
  * sub-stream seeds: mt19937 itself takes 32 bits and treats 0 as 4357. */
 static uint64_t mix64(uint64_t x)
 {
-    x += UINT64_C(0x9E3779B97F4A7C15);
-    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return x ^ (x >> 31);
+    return cc_mix64(x + UINT64_C(0x9E3779B97F4A7C15));
 }
 
 static int setup(gen *g, uint64_t seed)
