@@ -380,8 +380,9 @@ static double run_cachesim(const char *bin, const char *file, const char *policy
  * policy in all of them.  Each tier beyond the first adds a place per node
  * and a slot -> node entry per slot (8 bytes per block in all, once) and a
  * child count byte per node. */
-static void all_policy_bytes(void)
+static int all_policy_bytes(void)
 {
+    int failed = 0;
     static const char *names[] = {"hbm", "dram", "ssd", "remote"};
     for (size_t i = 0; i < cc_policy_count(); i++) {
         const cc_policy_ops *ops = cc_policy_at(i);
@@ -399,8 +400,12 @@ static void all_policy_bytes(void)
             }
             cc_prefix_cache *pc;
             cc_err err = {0};
-            if (cc_pc_create(&cfg, &pc, &err) != CC_OK)
+            if (cc_pc_create(&cfg, &pc, &err) != CC_OK) {
+                fprintf(stderr, "bench_cache: %s with %u tiers: %s\n", ops->name, tiers,
+                        err.msg);
+                failed = 1; /* no figure: the target would go unchecked */
                 continue;
+            }
             char name[96];
             snprintf(name, sizeof name, "cache_bytes_per_block_%s_%utier%s", ops->name, tiers,
                      tiers > 1 ? "s" : "");
@@ -408,6 +413,7 @@ static void all_policy_bytes(void)
             cc_pc_destroy(pc);
         }
     }
+    return failed;
 }
 
 static int skip(const char *only, const char *policy, int prefix, uint32_t capacity)
@@ -593,7 +599,7 @@ int main(int argc, char **argv)
     } else
         fprintf(stderr, "  libCacheSim not run (set LIBCACHESIM to a built cachesim)\n");
     fig("cache_peak_rss_mb", bu_peak_rss_mb());
-    all_policy_bytes();
+    int bytes_failed = all_policy_bytes();
     /* The table of issue 3 item 9: policy x mode x stream (Zipf at 100,000
      * blocks, Mooncake at 50,000), speed, metadata per block and in all
      * (the structure's memory: every array is allocated once at creation),
@@ -632,5 +638,5 @@ int main(int argc, char **argv)
            "process (streams included); per-run structure memory is metadata_mib\", "
            "\"cache_runs\": [%s]}\n",
            figs, accesses, objects, table, runs);
-    return 0;
+    return bytes_failed;
 }

@@ -64,10 +64,12 @@ double cc_block_index_bytes_per_key(uint32_t max_keys, int sparse);
 uint64_t cc_block_index_memory_bytes(const cc_block_index *x);
 /* Adds key -> id (key absent).  CC_ERANGE when max_keys are stored. */
 int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id);
-/* Removes key stored with id.  1 if removed, 0 if absent. */
+/* Removes key stored with id.  1 if removed, 0 if absent.  The entry is
+ * found by tag and id (the key is not read), so id must hold key or hold
+ * nothing: a different key of id with the same tag would be taken. */
 int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id);
 /* The key stored with id old now has id new_id (its record moved).  1 if
- * found, 0 if absent. */
+ * found, 0 if absent; old as for remove. */
 int cc_block_index_reid(cc_block_index *x, uint64_t key, uint32_t old, uint32_t new_id);
 
 static inline uint64_t cc_block_index_mix(uint64_t k) { return cc_mix64(k); }

@@ -1171,7 +1171,7 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
 {
     uint32_t cached = 0;
     uint32_t T = pc->T;
-    uint32_t *cnt = calloc((size_t)pc->n_nodes * (T + 1) + 1, sizeof *cnt);
+    uint32_t *cnt = calloc((size_t)pc->n_nodes * T + 1, sizeof *cnt);
     if (!cnt)
         return CC_ENOMEM;
     int rc = CC_OK;
@@ -1232,8 +1232,7 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
                                     place_tier(node_place(pc, p)));
                     break;
                 }
-                cnt[(size_t)p * (T + 1) + k]++;
-                cnt[(size_t)p * (T + 1) + T]++;
+                cnt[(size_t)p * T + k]++;
             }
         }
         if (rc == CC_OK && (used != t->used || nev != t->n_evictable ||
@@ -1256,17 +1255,20 @@ int cc_pc_check(const cc_prefix_cache *pc, cc_err *err)
                 continue;
             uint32_t x = slot_to_node(t, s);
             const cc_pc_node *n = &pc->nodes[x];
-            const uint32_t *c = cnt + (size_t)x * (T + 1);
+            const uint32_t *c = cnt + (size_t)x * T;
             for (uint32_t j = 0; j < T && rc == CC_OK; j++) {
                 uint8_t b = *kc_of(pc, x, j);
                 nbig += b == KC_BIG;
                 const uint64_t *big = cc_u64map_get(&pc->kbig, (uint64_t)x * 8 + j);
-                if (kids_in_tier(pc, x, j) != c[j] || (b == KC_BIG) != (big != NULL))
+                /* a byte below KC_BIG is the count; KC_BIG means an entry
+                 * aside holds it, and that entry is KC_BIG or more */
+                uint64_t rec = b < KC_BIG ? b : big ? *big : UINT64_MAX;
+                if ((b == KC_BIG) != (big != NULL) || rec != c[j] || (big && *big < KC_BIG))
                     rc = cc_err_set(err, CC_EFORMAT, NULL, 0, "cache",
-                                    "node %u: %u children in tier %u recorded (byte %u, %s), "
-                                    "%u cached",
-                                    x, kids_in_tier(pc, x, j), j, b,
-                                    big ? "counted aside" : "not counted aside", c[j]);
+                                    "node %u, tier %u: child count byte %u, %s%llu, but %u "
+                                    "children cached there",
+                                    x, j, b, big ? "counted aside as " : "nothing aside ",
+                                    big ? (unsigned long long)*big : 0ull, c[j]);
             }
             if (rc != CC_OK)
                 break;

@@ -60,9 +60,11 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
     g->key = malloc((size_t)g->rcap * sizeof *g->key);
     g->list = malloc(g->rcap);
     int rc = cc_block_index_init(&g->ix, cap, g->rcap, sparse);
-    if (rc != CC_OK || !g->key || !g->list) {
+    if (rc == CC_OK && (!g->key || !g->list))
+        rc = CC_ENOMEM;
+    if (rc != CC_OK) {
         cc_ghost_free(g);
-        return CC_ENOMEM;
+        return rc;
     }
     return CC_OK;
 }

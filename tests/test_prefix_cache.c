@@ -216,16 +216,17 @@ static void test_bytes_per_block(void **state)
 
 /* The budget of issue 3: every registered policy within 64 bytes of
  * metadata per cached block (prefix mode, where the cache keeps the most)
- * with every number of tiers the cache takes, at a small and a bench-sized
- * capacity, with tiers of equal size and with a small top tier. */
+ * with every number of tiers the cache takes, from the smallest tiers the
+ * header promises it for (128 blocks) to a bench-sized capacity, with tiers
+ * of equal size and (1000 and more) with a top tier a tenth of that. */
 static void test_every_policy_within_budget(void **state)
 {
     (void)state;
-    uint32_t caps[] = {1000, 100000};
+    uint32_t caps[] = {128, 1000, 100000};
     for (size_t i = 0; i < cc_policy_count(); i++)
         for (uint32_t T = 1; T <= CC_PC_MAX_TIERS; T++)
-            for (size_t c = 0; c < 2; c++)
-                for (int skew = 0; skew < (T > 1 ? 2 : 1); skew++) {
+            for (size_t c = 0; c < 3; c++)
+                for (int skew = 0; skew < (T > 1 && caps[c] >= 1000 ? 2 : 1); skew++) {
                     const cc_policy_ops *ops = cc_policy_at(i);
                     uint64_t cap[CC_PC_MAX_TIERS];
                     for (uint32_t k = 0; k < T; k++)
