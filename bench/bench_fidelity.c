@@ -9,7 +9,8 @@
  * point is already a median of 5 forwards).  The `small` model, not `tiny`:
  * tiny's steps last 20 us to 6 ms, the size of the scheduling jitter of a
  * shared 2-core machine, so its per-request errors measure the machine, not
- * the model (docs/real-engine.md has both; about 35 s a run).  Figures: ttft_error_median,
+ * the model (docs/real-engine.md has both; about 80 s a run with the full
+ * calibration grid, fidelity's default).  Figures: ttft_error_median,
  * ttft_error_p95 (targets 0.05 and 0.10 in bench/run.sh), the calibration's
  * fit error and the real TTFT percentiles of that run.
  */
