@@ -58,7 +58,7 @@ int cc_block_index_init(cc_block_index *x, uint32_t max_keys, uint32_t id_limit,
     uint32_t ibits = 1;
     while ((UINT64_C(1) << ibits) <= id_limit) /* id + 1 <= id_limit */
         ibits++;
-    x->imask = ibits >= 32 ? UINT32_MAX : (UINT32_C(1) << ibits) - 1;
+    x->imask = (UINT32_C(1) << ibits) - 1; /* ibits <= 31 */
     x->tagmask = ~x->imask;
     size_t tbytes = (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab; /* a multiple of 64 */
     x->tab = aligned_alloc(64, tbytes);
@@ -78,21 +78,14 @@ void cc_block_index_free(cc_block_index *x)
     memset(x, 0, sizeof *x);
 }
 
-void cc_block_index_clear(cc_block_index *x)
-{
-    memset(x->tab, 0, (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab);
-    memset(x->ovf, 0, x->nb);
-    x->count = 0;
-}
-
 int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id)
 {
     if (x->count >= x->max_keys)
         return CC_ERANGE;
-    uint64_t m = cc_block_index_mix(key);
+    uint64_t m = cc_mix64(key);
     uint32_t b = cc_bi_home(x, m);
     for (;;) { /* count < max_keys <= 2/3 of the entries: some bucket has room */
-        uint32_t *bk = x->tab + (size_t)b * CC_BI_BUCKET;
+        uint32_t *bk = cc_bi_bucket(x, b);
         uint32_t room = cc_bi_match16(bk, UINT32_MAX, 0);
         if (room) {
             bk[__builtin_ctz(room)] = cc_bi_tag(x, m) | (id + 1);
@@ -106,15 +99,15 @@ int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id)
     return CC_OK;
 }
 
-/* The entry holding key with id, or NULL; *passed gets the number of
- * buckets before it (from the home). */
+/* The entry holding key with id, or NULL; *home gets key's home bucket and
+ * *passed the number of buckets before the entry's. */
 static uint32_t *entry_of(const cc_block_index *x, uint64_t key, uint32_t id,
-                          uint32_t *passed)
+                          uint32_t *home, uint32_t *passed)
 {
-    uint64_t m = cc_block_index_mix(key);
-    uint32_t b = cc_bi_home(x, m), want = cc_bi_tag(x, m) | (id + 1);
+    uint64_t m = cc_mix64(key);
+    uint32_t b = *home = cc_bi_home(x, m), want = cc_bi_tag(x, m) | (id + 1);
     for (uint32_t k = 0; k < x->nb; k++, b = cc_bi_next(x, b)) {
-        uint32_t *bk = x->tab + (size_t)b * CC_BI_BUCKET;
+        uint32_t *bk = cc_bi_bucket(x, b);
         uint32_t hit = cc_bi_match16(bk, UINT32_MAX, want);
         if (hit) {
             *passed = k;
@@ -128,12 +121,11 @@ static uint32_t *entry_of(const cc_block_index *x, uint64_t key, uint32_t id,
 
 int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id)
 {
-    uint32_t passed;
-    uint32_t *e = entry_of(x, key, id, &passed);
+    uint32_t b, passed;
+    uint32_t *e = entry_of(x, key, id, &b, &passed);
     if (!e)
         return 0;
     *e = 0;
-    uint32_t b = cc_bi_home(x, cc_block_index_mix(key));
     for (uint32_t k = 0; k < passed; k++, b = cc_bi_next(x, b))
         if (x->ovf[b] < x->ovfmax)
             x->ovf[b]--;
@@ -143,8 +135,8 @@ int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id)
 
 int cc_block_index_reid(cc_block_index *x, uint64_t key, uint32_t old, uint32_t new_id)
 {
-    uint32_t passed;
-    uint32_t *e = entry_of(x, key, old, &passed);
+    uint32_t home, passed;
+    uint32_t *e = entry_of(x, key, old, &home, &passed);
     if (!e)
         return 0;
     *e = (*e & ~x->imask) | (new_id + 1);

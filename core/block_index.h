@@ -57,7 +57,6 @@ typedef struct cc_block_index {
  * load <= 1/2 instead of 2/3.  CC_ENOMEM, CC_ERANGE (id_limit >= 2^31). */
 int cc_block_index_init(cc_block_index *x, uint32_t max_keys, uint32_t id_limit, int sparse);
 void cc_block_index_free(cc_block_index *x);
-void cc_block_index_clear(cc_block_index *x);
 /* Bytes per key of capacity an index of max_keys keys allocates, and the
  * bytes an initialised index holds. */
 double cc_block_index_bytes_per_key(uint32_t max_keys, int sparse);
@@ -72,9 +71,7 @@ int cc_block_index_remove(cc_block_index *x, uint64_t key, uint32_t id);
  * found, 0 if absent; old as for remove. */
 int cc_block_index_reid(cc_block_index *x, uint64_t key, uint32_t old, uint32_t new_id);
 
-static inline uint64_t cc_block_index_mix(uint64_t k) { return cc_mix64(k); }
-
-/* Of the key's mixed hash m: the high half picks the home bucket, the low
+/* Of the key's mixed hash m (cc_mix64): the high half picks the home bucket, the low
  * half gives the tag. */
 static inline uint32_t cc_bi_home(const cc_block_index *x, uint64_t m)
 {
@@ -92,7 +89,7 @@ static inline uint32_t cc_bi_next(const cc_block_index *x, uint32_t b)
     return ++b == x->nb ? 0 : b;
 }
 
-static inline const uint32_t *cc_bi_bucket(const cc_block_index *x, uint32_t b)
+static inline uint32_t *cc_bi_bucket(const cc_block_index *x, uint32_t b)
 {
     return x->tab + (size_t)b * CC_BI_BUCKET;
 }
@@ -122,7 +119,7 @@ static inline uint32_t cc_bi_match16(const uint32_t *bk, uint32_t mask, uint32_t
 static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key,
                                            const void *records, size_t stride)
 {
-    uint64_t m = cc_block_index_mix(key);
+    uint64_t m = cc_mix64(key);
     uint32_t b = cc_bi_home(x, m), want = cc_bi_tag(x, m);
     for (uint32_t k = 0; k < x->nb; k++, b = cc_bi_next(x, b)) {
         const uint32_t *bk = cc_bi_bucket(x, b);
@@ -146,7 +143,7 @@ static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key
  * CC_BI_NONE; the key is not confirmed (a hint for prefetching). */
 static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t key)
 {
-    uint64_t m = cc_block_index_mix(key);
+    uint64_t m = cc_mix64(key);
     const uint32_t *bk = cc_bi_bucket(x, cc_bi_home(x, m));
     uint32_t hit = cc_bi_match16(bk, x->tagmask, cc_bi_tag(x, m));
     for (; hit; hit &= hit - 1) {
@@ -160,7 +157,7 @@ static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t ke
 /* Starts loading key's home bucket (a hint; no effect on results). */
 static inline void cc_block_index_prefetch(const cc_block_index *x, uint64_t key)
 {
-    __builtin_prefetch(cc_bi_bucket(x, cc_bi_home(x, cc_block_index_mix(key))));
+    __builtin_prefetch(cc_bi_bucket(x, cc_bi_home(x, cc_mix64(key))));
 }
 
 #endif

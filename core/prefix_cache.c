@@ -138,12 +138,6 @@ static inline uint8_t *kc_of(const cc_prefix_cache *pc, uint32_t x, uint32_t k)
     return pc->kc + (size_t)x * pc->T + k;
 }
 
-static inline uint32_t kids_in_tier(const cc_prefix_cache *pc, uint32_t x, uint32_t k)
-{
-    uint8_t c = *kc_of(pc, x, k);
-    return c < KC_BIG ? c : (uint32_t)*cc_u64map_get(&pc->kbig, (uint64_t)x * 8 + k);
-}
-
 /* Whether x has a cached child in any tier. */
 static inline int has_kids(const cc_prefix_cache *pc, uint32_t x)
 {

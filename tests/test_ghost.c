@@ -88,7 +88,7 @@ static void check_table(const cc_ghost *g)
         uint32_t e = (t & g->ix.imask) - 1;
         assert_true(e < g->rcap);
         assert_int_not_equal(g->list[e], CC_GHOST_HOLE);
-        uint64_t m = cc_block_index_mix(g->key[e]);
+        uint64_t m = cc_mix64(g->key[e]);
         assert_int_equal(t & ~g->ix.imask, (uint32_t)m & g->ix.tagmask);
         uint32_t home = (g->ix.hbase + (uint32_t)(((m >> 32) * g->ix.hmul) >> 32)) % g->ix.nb;
         for (uint32_t b = home; b != j / CC_BI_BUCKET; b = (b + 1) % g->ix.nb)

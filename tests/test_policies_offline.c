@@ -729,7 +729,7 @@ static void run_tree(const char *spec, uint32_t n_tiers, uint64_t seed)
         uint64_t h = 0x1234;
         for (uint32_t j = 0; j < d; j++) {
             uint32_t branch = (uint32_t)(gsl_rng_uniform_int(r, 3) * gsl_rng_uniform(r) * 2);
-            h = cc_block_index_mix(h * 31 + branch + 1);
+            h = cc_mix64(h * 31 + branch + 1);
             keys[n++] = h;
         }
     }
