@@ -55,7 +55,8 @@ static void test_pass_and_improvement(void **state)
     assert_int_equal(gate(b, c, "--tolerance 5", &out), 0);
     assert_non_null(strstr(out, "improved  block_hit_ratio"));
     assert_non_null(strstr(out, "improved  ttft_p99_ms"));
-    assert_non_null(strstr(out, "improved  elapsed_s"));
+    /* wall clock: reported, not gated */
+    assert_non_null(strstr(out, "not-gated elapsed_s"));
     assert_non_null(strstr(out, "1 new"));
     free(out);
     unlink(b);
@@ -81,15 +82,17 @@ static void test_regressions_junit_json(void **state)
     assert_non_null(strstr(out, "regressed blocks"));
     assert_non_null(strstr(out, "regressed cache_vs_libcachesim_prefix"));
     assert_non_null(strstr(out, "missing   tiers[0].hit_blocks"));
-    assert_non_null(strstr(out, "ok        elapsed_s"));
+    assert_non_null(strstr(out, "not-gated elapsed_s"));
     assert_non_null(strstr(out, "FAIL"));
     free(out);
-    /* JUnit: well-formed, 6 testcases, 5 failures with baseline/current/delta */
+    /* JUnit: well-formed, 6 testcases, 5 failures with baseline/current/delta
+     * (elapsed_s is a skipped testcase) */
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 -c \"import xml.etree.ElementTree as E; r=E.parse('%s').getroot(); "
              "s=r.find('testsuite'); cs=s.findall('testcase'); "
              "f=[c for c in cs if c.find('failure') is not None]; "
              "assert len(cs)==6 and len(f)==5 and s.get('failures')=='5', (len(cs), len(f)); "
+             "assert s.get('skipped')=='1' and [c for c in cs if c.get('name')=='elapsed_s'][0].find('skipped') is not None; "
              "m=[c.find('failure').get('message') for c in f if c.get('name')=='block_hit_ratio'][0]; "
              "assert 'baseline 0.5' in m and 'current 0.45' in m and '-10.000%%' in m, m; "
              "print('junit ok')\"", x);
@@ -231,7 +234,17 @@ static void test_direction_table(void **state)
         {"block_miss_ratio", "lower"},              {"token_hit_ratio", "higher"},
         {"cache_bytes_per_block_lru_1tier", "lower"}, {"queue_wait_ns", "lower"},
         {"cost_usd", "lower"},                      {"evictions", "lower"},
-        {"zipf_seed", "both"},                      {"hit_blocks", "both"},
+        {"zipf_seed", "both"},                      {"hit_blocks", "higher"},
+        /* confidence bounds follow their metric (suffix rules included) */
+        {"tpot_p50_s_ci_lo", "lower"},              {"throughput_tokens_per_s_ci_hi", "higher"},
+        {"token_hit_ratio_ci_hi", "higher"},        {"ttft_p99_s_ci_lo", "lower"},
+        /* counts that rise with the hit ratio, and those that fall */
+        {"prefill_gpu_s_saved", "higher"},          {"tiers[1].hit_tokens", "higher"},
+        {"cached_tokens_by_tier[0]", "higher"},     {"tiers[0].evicted_blocks", "lower"},
+        {"tiers[0].inserted_blocks", "lower"},      {"computed_tokens", "lower"},
+        {"tiers[1].bytes_up", "lower"},             {"blocks_moved", "lower"},
+        {"steps", "ignore"},                        {"max_in_flight", "ignore"},
+        {"gptcache_decision_agreement", "higher"},  {"recall_at_1_1m", "higher"},
     };
     size_t n = sizeof want / sizeof want[0];
     char text[4096] = "{", b[512], j[512], extra[600], *out = NULL;
@@ -248,6 +261,8 @@ static void test_direction_table(void **state)
     json_t *g = json_load_file(j, 0, &je);
     assert_non_null(g);
     json_t *ms = json_object_get(g, "metrics");
+    /* the five speed figures are wall clock, the rest gated */
+    assert_int_equal(json_integer_value(json_object_get(g, "wall_clock_not_gated")), 5);
     assert_int_equal(json_array_size(ms), n);
     for (size_t i = 0; i < n; i++) {
         json_t *m = json_array_get(ms, i);
@@ -258,6 +273,163 @@ static void test_direction_table(void **state)
     json_decref(g);
     unlink(b);
     unlink(j);
+}
+
+
+/* Wall clock: the built-in names, a file's own "wall_clock" list (names
+ * and patterns), and --gate-wall-clock to gate them after all. */
+static void test_wall_clock(void **state)
+{
+    (void)state;
+    char b[512], c[512], *out = NULL;
+    write_json(b, sizeof b, "wb.json",
+               "{\"wall_clock\": [\"sim_1m_requests_s\", \"bench_*_ms\"],"
+               " \"sim_1m_requests_s\": 10, \"bench_read_ms\": 5, \"elapsed_s\": 1,"
+               " \"block_lookups_per_s\": 1e6, \"ttft_p50_s\": 0.1}");
+    /* every timing three times worse; the simulated TTFT unchanged */
+    write_json(c, sizeof c, "wc.json",
+               "{\"sim_1m_requests_s\": 30, \"bench_read_ms\": 15, \"elapsed_s\": 3,"
+               " \"block_lookups_per_s\": 3e5, \"ttft_p50_s\": 0.1}");
+    if (gate(b, c, "--tolerance 5", &out) != 0)
+        fail_msg("%s", out);
+    assert_non_null(strstr(out, "not-gated sim_1m_requests_s"));
+    assert_non_null(strstr(out, "not-gated bench_read_ms"));
+    assert_non_null(strstr(out, "not-gated block_lookups_per_s"));
+    assert_non_null(strstr(out, "ok        ttft_p50_s"));
+    assert_non_null(strstr(out, "4 wall clock not gated"));
+    free(out);
+    /* asked for, they are gated by their direction */
+    assert_int_equal(gate(b, c, "--tolerance 5 --gate-wall-clock", &out), 1);
+    assert_non_null(strstr(out, "regressed sim_1m_requests_s"));
+    assert_non_null(strstr(out, "regressed block_lookups_per_s"));
+    assert_non_null(strstr(out, "4 failed"));
+    free(out);
+    /* --only-failures prints the failures and the verdict only */
+    assert_int_equal(gate(b, c, "--tolerance 5 --gate-wall-clock --only-failures", &out), 1);
+    assert_null(strstr(out, "ttft_p50_s"));
+    assert_non_null(strstr(out, "regressed elapsed_s"));
+    assert_non_null(strstr(out, "FAIL"));
+    free(out);
+    unlink(b);
+    unlink(c);
+}
+
+/* --make-baseline on a deterministic run: an identical re-run passes (its
+ * wall-clock figures differ), a run whose caching improved shows no
+ * regression but the one real cost (metadata per block), and a change of
+ * the figures by hand fails at tolerance 0. */
+static void test_make_baseline_replay(void **state)
+{
+    (void)state;
+    char tr[512], r1[512], r2[512], r3[512], bs[512], cmd[4096], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "mb_trace.h5");
+    tu_tmp_path(r1, sizeof r1, "mb_r1.json");
+    tu_tmp_path(r2, sizeof r2, "mb_r2.json");
+    tu_tmp_path(r3, sizeof r3, "mb_r3.json");
+    tu_tmp_path(bs, sizeof bs, "mb_base.json");
+    snprintf(cmd, sizeof cmd,
+             "%s gen default -o %s --seed 1 >/dev/null 2>&1 && "
+             "%s replay %s --capacity-blocks 2000 --concurrency none --json > %s && "
+             "%s replay %s --capacity-blocks 2000 --concurrency none --json > %s && "
+             "%s replay %s --capacity-blocks 2000 --concurrency none --policy arc --json > %s",
+             tu_bin(), tr, tu_bin(), tr, r1, tu_bin(), tr, r2, tu_bin(), tr, r3);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s bench --make-baseline %s -o %s", tu_bin(), r1, bs);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "2 wall clock"));
+    free(out);
+    json_error_t je;
+    json_t *g = json_load_file(bs, 0, &je);
+    assert_non_null(g);
+    json_t *rules = json_object_get(json_object_get(g, "gate"), "metrics");
+    assert_true(json_is_true(json_object_get(json_object_get(rules, "elapsed_s"), "wall_clock")));
+    assert_true(json_number_value(json_object_get(json_object_get(rules, "block_hit_ratio"),
+                                                  "tolerance_pct")) == 0.0);
+    assert_true(json_number_value(json_object_get(g, "block_hit_ratio")) > 0);
+    json_decref(g);
+    /* identical re-run: passes at tolerance 0 */
+    if (gate(bs, r2, "", &out) != 0)
+        fail_msg("%s", out);
+    assert_non_null(strstr(out, "0 failed"));
+    free(out);
+    /* ARC over LRU at the same size: a higher hit ratio; the only failure is
+     * ARC's larger metadata (true), not the hit counts */
+    assert_int_equal(gate(bs, r3, "--only-failures", &out), 1);
+    assert_non_null(strstr(out, "regressed metadata_bytes_per_block"));
+    assert_non_null(strstr(out, "1 failed"));
+    free(out);
+    unlink(tr);
+    unlink(r1);
+    unlink(r2);
+    unlink(r3);
+    unlink(bs);
+}
+
+/* --make-baseline on a bench.json: figures with a target are checked
+ * against the target (a 50 % move within it passes), timings are wall
+ * clock, figures that need optional tools may be absent; bad bounds and
+ * baselines of another kind are usage errors. */
+static void test_make_baseline_bench(void **state)
+{
+    (void)state;
+    char run[512], bs[512], c[512], cmd[2048], *out = NULL;
+    write_json(run, sizeof run, "mb_bench.json",
+               "{\"wall_clock\": [\"sim_1m_requests_s\"],"
+               " \"hdf5_vs_jsonl_read_speedup\": 12, \"ttft_error_median\": 0.01,"
+               " \"sim_1m_requests_s\": 14, \"cache_lru_prefix_zipf_mlps\": 12,"
+               " \"cache_vs_libcachesim_prefix\": 2.5, \"mrc_shards_speedup\": 10,"
+               " \"targets\": {\"hdf5_vs_jsonl_read_speedup\": {\"value\": 12, \"target\": \">= 10.0\", \"ok\": true},"
+               "               \"ttft_error_median\": {\"value\": 0.01, \"target\": \"<= 0.05\", \"ok\": true},"
+               "               \"cache_vs_libcachesim_prefix\": {\"value\": 2.5, \"target\": \">= 1.0\", \"ok\": true}},"
+               " \"machine\": {\"cpus\": 2}}");
+    tu_tmp_path(bs, sizeof bs, "mb_bench_base.json");
+    snprintf(cmd, sizeof cmd, "%s bench --make-baseline %s -o %s", tu_bin(), run, bs);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "2 wall clock"));
+    assert_non_null(strstr(out, "3 checked against their target"));
+    assert_non_null(strstr(out, "1 optional"));
+    free(out);
+    /* error up 4x but within its target; speed-up down 15 % (within 25 %);
+     * no libcachesim figure (optional); timings 3x worse (not gated) */
+    write_json(c, sizeof c, "mb_bench_cur.json",
+               "{\"hdf5_vs_jsonl_read_speedup\": 10.5, \"ttft_error_median\": 0.04,"
+               " \"sim_1m_requests_s\": 42, \"cache_lru_prefix_zipf_mlps\": 4,"
+               " \"mrc_shards_speedup\": 8.5}");
+    if (gate(bs, c, "", &out) != 0)
+        fail_msg("%s", out);
+    assert_non_null(strstr(out, "absent    cache_vs_libcachesim_prefix"));
+    assert_non_null(strstr(out, "bound <= 0.05"));
+    free(out);
+    /* past the target: fails even though the relative move is small */
+    write_json(c, sizeof c, "mb_bench_cur.json",
+               "{\"hdf5_vs_jsonl_read_speedup\": 9.9, \"ttft_error_median\": 0.01,"
+               " \"sim_1m_requests_s\": 14, \"cache_lru_prefix_zipf_mlps\": 12,"
+               " \"mrc_shards_speedup\": 10}");
+    assert_int_equal(gate(bs, c, "--only-failures", &out), 1);
+    assert_non_null(strstr(out, "regressed hdf5_vs_jsonl_read_speedup"));
+    assert_non_null(strstr(out, "bound >= 10.0"));
+    free(out);
+    /* a baseline of another kind of run: nothing shared, the gate does not run */
+    write_json(c, sizeof c, "mb_other.json", "{\"points\": [{\"block_hit_ratio\": 0.5}]}");
+    assert_int_equal(gate(bs, c, "", &out), 2);
+    assert_non_null(strstr(out, "share no metric"));
+    free(out);
+    /* a malformed bound */
+    write_json(c, sizeof c, "mb_badbound.json",
+               "{\"gate\": {\"metrics\": {\"x\": {\"bound\": \"about 3\"}}}, \"x\": 1}");
+    assert_int_equal(gate(c, c, "", &out), 2);
+    assert_non_null(strstr(out, "gate.metrics.x.bound"));
+    free(out);
+    /* usage */
+    snprintf(cmd, sizeof cmd, "%s bench --make-baseline %s", tu_bin(), run);
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "needs -o"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s bench --baseline %s -o x.json", tu_bin(), bs);
+    assert_int_equal(tu_run(cmd, NULL), 2);
+    unlink(run);
+    unlink(bs);
+    unlink(c);
 }
 
 /* The shipped baseline of examples/sweep.spec holds on this build. */
@@ -287,6 +459,9 @@ int main(void)
         cmocka_unit_test(test_malformed_and_usage),
         cmocka_unit_test(test_replay_json),
         cmocka_unit_test(test_direction_table),
+        cmocka_unit_test(test_wall_clock),
+        cmocka_unit_test(test_make_baseline_replay),
+        cmocka_unit_test(test_make_baseline_bench),
         cmocka_unit_test(test_shipped_sweep_baseline),
     };
     return cmocka_run_group_tests_name("cli_bench", tests, NULL, NULL);
