@@ -66,6 +66,11 @@ int cmd_bench(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_policies(int argc, char **argv);
+/* One policy's summary, parameters and notes, as `ctxcache policies` prints
+ * them (cmd_policies.c). */
+struct cc_policy_ops;
+void cli_print_policy(FILE *out, const struct cc_policy_ops *p);
 
 /* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
  * and after cli_pricing_bill one bill per model. */

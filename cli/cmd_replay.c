@@ -881,6 +881,11 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_trace_free(&t);
         return cli_usage_error(cmd, "--tiers: %s", err.msg);
     }
+    for (uint32_t k = 0; k < cfg.n_tiers; k++) {
+        const char *w = cc_policy_warning(cfg.tiers[k].policy, &cfg.tiers[k].policy_params);
+        if (w)
+            fprintf(stderr, "ctxcache %s: warning: tier %s: %s\n", cmd, cfg.tiers[k].name, w);
+    }
 
     cc_trace_stats s;
     cc_replay_result r;

@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"bench", "regression gate: compare metrics with a baseline (JUnit XML, JSON)", cmd_bench},
     {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},
     {"fidelity", "replay a trace on the real engine and in the calibrated simulator: TTFT error", cmd_fidelity},
+    {"policies", "list the eviction policies with their parameters and defaults", cmd_policies},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},
 };
@@ -159,6 +160,8 @@ int cmd_version(int argc, char **argv)
                "(CUDA) this build has.\n\nexample:\n  ctxcache version\n");
         return 0;
     }
+    if (argc > 1)
+        return cli_usage_error("version", "unexpected argument '%s'", argv[1]);
     int ndev = cc_gpu_device_count();
     printf("ctxcache %s (cuda: %s, %d device%s)\n", CC_VERSION,
            cc_gpu_built_with_cuda() ? "built" : "not built", ndev, ndev == 1 ? "" : "s");

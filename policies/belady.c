@@ -93,6 +93,8 @@ static uint32_t belady_victim(void *state, const cc_victim_ctx *ctx)
 const cc_policy_ops cc_policy_belady = {
     .name = "belady",
     .summary = "offline optimum (MIN): evict the furthest next use; leaves only in prefix mode",
+    .notes = "needs the whole trace in advance (next uses); a bound to compare with, not a "
+             "policy a server can run",
     .flags = CC_POLICY_NEEDS_NEXT_USE,
     .bytes_per_slot = 16,
     .create = belady_create,

@@ -130,6 +130,8 @@ static uint32_t gdsf_victim(void *state, const cc_victim_ctx *ctx)
 const cc_policy_ops cc_policy_gdsf = {
     .name = "gdsf",
     .summary = "Greedy-Dual-Size-Frequency: evict the smallest L + freq * cost / size",
+    .notes = "cost: the block's tokens (recompute cost) unless the driver gives one; size: "
+             "its KV bytes",
     .bytes_per_slot = 20,
     .create = gdsf_create,
     .destroy = gdsf_destroy,

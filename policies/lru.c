@@ -140,6 +140,8 @@ static void lru_prefetch(const void *state, uint32_t slot, int depth)
 const cc_policy_ops cc_policy_lru = {
     .name = "lru",
     .summary = "least recently used (ancestors kept more recent than descendants)",
+    .notes = "vLLM's and SGLang's default; in independent mode it reproduces libCacheSim's "
+             "LRU miss ratios",
     .bytes_per_slot = 8,
     .create = lru_create,
     .destroy = lru_destroy,

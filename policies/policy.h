@@ -162,12 +162,20 @@ typedef struct cc_policy_params {
     } kv[CC_POLICY_MAX_PARAMS];
 } cc_policy_params;
 
+/* One parameter of a policy, for `ctxcache policies` and `replay --help`:
+ * its key, its default as written on the command line, what it means. */
+typedef struct cc_policy_param_doc {
+    const char *key, *def, *meaning;
+} cc_policy_param_doc;
+
 /* flags */
 #define CC_POLICY_NEEDS_NEXT_USE 1u /* wants cc_access.next_use (offline policies) */
 
 typedef struct cc_policy_ops {
     const char *name;         /* registry name, [a-z0-9_-] */
     const char *summary;      /* one line for --help */
+    const cc_policy_param_doc *params; /* ends with a {NULL} row; NULL = no parameters */
+    const char *notes;        /* what the policy needs or assumes, or NULL */
     uint32_t flags;           /* CC_POLICY_* */
     uint32_t bytes_per_slot;  /* policy state per slot, for the memory figure */
     /* Allocate state for slots 0..capacity-1 (capacity >= 1).  Reject unknown
@@ -246,6 +254,15 @@ int cc_policy_param_check(const cc_policy_params *p, const char *const *known, c
 /* The value of key as a number in [lo, hi], or def when absent. */
 int cc_policy_param_double(const cc_policy_params *p, const char *key, double def, double lo,
                            double hi, double *out, cc_err *err);
+/* The index in choices (NULL-terminated) of key's value, or def when
+ * absent; CC_EARG listing the choices otherwise. */
+int cc_policy_param_choice(const cc_policy_params *p, const char *key,
+                           const char *const *choices, int def, int *out, cc_err *err);
+/* 1 when key was given. */
+int cc_policy_param_has(const cc_policy_params *p, const char *key);
+/* A one-line warning when this policy and these parameters degenerate into
+ * another policy (trt with no priorities is LRU), else NULL. */
+const char *cc_policy_warning(const cc_policy_ops *ops, const cc_policy_params *params);
 
 /* ---- keyed heap over slots (slot_heap.c) ------------------------------------
  * A binary min-heap of slots ordered by a u64 key per slot, with a position

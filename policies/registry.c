@@ -174,3 +174,48 @@ int cc_policy_param_double(const cc_policy_params *p, const char *key, double de
     }
     return CC_OK;
 }
+
+const char *cc_policy_warning(const cc_policy_ops *ops, const cc_policy_params *params)
+{
+    if (ops == cc_policy_find("trt")) {
+        for (uint32_t i = 0; params && i < params->n; i++)
+            if (!strcmp(params->kv[i].key, "prefix_blocks") && strtod(params->kv[i].value, NULL) > 0)
+                return NULL;
+        return "trt without prefix_blocks: the trace carries no retention priorities, so every "
+               "block has priority 35 and this run is plain LRU (give trt(prefix_blocks=N) to "
+               "keep a shared prefix of N blocks at system_priority)";
+    }
+    return NULL;
+}
+
+int cc_policy_param_choice(const cc_policy_params *p, const char *key,
+                           const char *const *choices, int def, int *out, cc_err *err)
+{
+    *out = def;
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (strcmp(p->kv[i].key, key))
+            continue;
+        int found = -1;
+        char list[256] = "";
+        for (int j = 0; choices[j]; j++) {
+            if (!strcmp(choices[j], p->kv[i].value))
+                found = j;
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                     choices[j]);
+        }
+        if (found < 0)
+            return cc_err_set(err, CC_EARG, NULL, 0, key,
+                              "policy '%s': expected one of %s for %s, got '%s'", p->spec, list,
+                              key, p->kv[i].value);
+        *out = found;
+    }
+    return CC_OK;
+}
+
+int cc_policy_param_has(const cc_policy_params *p, const char *key)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (!strcmp(p->kv[i].key, key))
+            return 1;
+    return 0;
+}

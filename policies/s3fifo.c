@@ -9,6 +9,13 @@
  * ghost = 1 - small: sized like M).  Each slot has a 2-bit frequency (hits
  * increment it, capped at 3).
  *   insert x: x in G -> remove it from G, x enters M's head; else S's head.
+ *             When G is asked is a parameter: ghost_check=after (default,
+ *             the paper's pseudocode: on insertion, after room was made, so
+ *             an eviction from S that pushes G's oldest key out can push x's
+ *             out first) or ghost_check=before (libCacheSim's S3FIFO.c: at
+ *             the miss, before room is made; this file answers it from the
+ *             admit hook, which the cache calls before making room, and
+ *             on_insert uses the answer for that key).
  *   evict   : from S when |S| >= its size, else from M (when the cache is
  *             full this is the paper's "S.size >= 10 % of the cache").
  *   evict S : tail t; freq(t) >= 2 -> move t to M's head with freq 0 and
@@ -97,6 +104,10 @@ typedef struct s3 {
     uint32_t pnext; /* number of the next slot parked from a list */
     cc_ghost g;
     uint32_t ghost_cap;
+    int ghost_before;      /* ghost_check=before */
+    int pending_in_ghost;  /* admit's answer for pending_key */
+    uint64_t pending_key;
+    int pending;
 } s3;
 
 static inline uint32_t freq_of(const s3 *c, uint32_t s) { return c->f[s] & F_FREQ; }
@@ -124,9 +135,13 @@ static void s3_destroy(void *state)
 
 static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_err *err)
 {
-    static const char *const known[] = {"small", "ghost", "park_base", NULL};
+    static const char *const known[] = {"small", "ghost", "park_base", "ghost_check", NULL};
+    static const char *const moments[] = {"after", "before", NULL};
     double small, ghost, base;
+    int before;
     int rc = cc_policy_param_check(p, known, err);
+    if (!rc)
+        rc = cc_policy_param_choice(p, "ghost_check", moments, 0, &before, err);
     if (!rc)
         rc = cc_policy_param_double(p, "small", 0.1, 0.0, 1.0, &small, err);
     if (!rc)
@@ -147,6 +162,7 @@ static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_e
         c->small_cap = 1;
     c->ghost_cap = (uint32_t)((double)cap * ghost);
     c->pnext = (uint32_t)base;
+    c->ghost_before = before;
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
     c->heap = malloc((size_t)cap * sizeof *c->heap);
     c->f = malloc(cap);
@@ -257,17 +273,39 @@ static inline void detach(s3 *c, uint32_t s)
     c->n[q_of(c, s)]--;
 }
 
+/* Takes key out of G; 1 when it was there. */
+static int ghost_take(s3 *c, uint64_t key)
+{
+    uint32_t e = cc_ghost_find(&c->g, key);
+    if (e == CC_SLOT_NONE)
+        return 0;
+    cc_ghost_remove(&c->g, e);
+    return 1;
+}
+
+/* ghost_check=before: the cache asks admit at a miss before it makes room. */
+static int s3_admit(void *state, const cc_access *a)
+{
+    s3 *c = state;
+    if (c->ghost_before) {
+        c->pending = 1;
+        c->pending_key = a->key;
+        c->pending_in_ghost = ghost_take(c, a->key);
+    }
+    return 1;
+}
+
 static void s3_insert(void *state, uint32_t s, const cc_access *a)
 {
     s3 *c = state;
-    uint32_t q = QS;
-    uint32_t e = cc_ghost_find(&c->g, a->key);
-    if (e != CC_SLOT_NONE) {
-        cc_ghost_remove(&c->g, e);
-        q = QM;
-    }
+    int in_ghost;
+    if (c->pending && c->pending_key == a->key)
+        in_ghost = c->pending_in_ghost;
+    else
+        in_ghost = ghost_take(c, a->key);
+    c->pending = 0;
     set_freq(c, s, 0);
-    link_into(c, s, q);
+    link_into(c, s, in_ghost ? QM : QS);
 }
 
 static void s3_hit(void *state, uint32_t s, const cc_access *a)
@@ -401,9 +439,22 @@ static uint64_t s3_memory(const void *state)
            cc_ghost_memory_bytes(&c->g);
 }
 
+static const cc_policy_param_doc s3_params[] = {
+    {"small", "0.1", "share of the slots the small FIFO S holds (at least 1)"},
+    {"ghost", "1 - small", "ghost keys kept, as a multiple of the slots"},
+    {"ghost_check", "after", "when the ghost is asked for a missed block: after room was made "
+                             "(the paper) or before (libCacheSim)"},
+    {"park_base", "0", "testing only: first number given to parked slots"},
+    {NULL, NULL, NULL},
+};
+
 const cc_policy_ops cc_policy_s3fifo = {
     .name = "s3fifo",
-    .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues; s3fifo(small=0.1,ghost=0.9)",
+    .summary = "S3-FIFO (SOSP'23): small, main and ghost FIFO queues",
+    .params = s3_params,
+    .notes = "the ghost queue is asked on insertion, after room was made (the paper's "
+             "pseudocode); ghost_check=before asks at the miss, before eviction "
+             "(libCacheSim's S3FIFO.c)",
     .bytes_per_slot = 13 + 15, /* slot state + default ghost (0.9 keys of 16.22
                                   bytes); exact figure: memory_bytes */
     .memory_bytes = s3_memory,
@@ -415,4 +466,5 @@ const cc_policy_ops cc_policy_s3fifo = {
     .choose_victim = s3_victim,
     .on_evictable = s3_evictable,
     .peek_victims = s3_peek,
+    .admit = s3_admit,
 };

@@ -338,9 +338,23 @@ static uint32_t trt_victim(void *state, const cc_victim_ctx *ctx)
     return t->h[VH].n ? t->h[VH].e[0] : CC_SLOT_NONE;
 }
 
+static const cc_policy_param_doc trt_params[] = {
+    {"prefix_blocks", "0", "the first N blocks of every request get system_priority "
+                           "(TokenRangeRetentionConfig from token 0); 0: no override"},
+    {"system_priority", "90", "their retention priority, 0..100 (others: 35)"},
+    {"duration_s", "0", "how long that priority holds before it falls back to 35; 0: while cached"},
+    {"stamp_base", "0", "testing only: first value of the 32-bit access stamp"},
+    {NULL, NULL, NULL},
+};
+
 const cc_policy_ops cc_policy_trt = {
     .name = "trt",
     .summary = "TensorRT-LLM retention priority 0..100 with duration, LRU among equals",
+    .params = trt_params,
+    .notes = "needs priorities: prefix_blocks=N gives the first N blocks of every request "
+             "system_priority (a shared system prompt); traces carry no per-request "
+             "priorities, so with prefix_blocks=0 (the default) every block has priority 35 "
+             "and the policy is exactly LRU (replay warns); lower tiers are LRU",
     .bytes_per_slot = 28,
     .create = trt_create,
     .destroy = trt_destroy,

@@ -120,9 +120,17 @@ static int64_t ttl_next_expiry(const void *state)
     return s == CC_SLOT_NONE ? INT64_MAX : key_time(t->h.key[s]);
 }
 
+static const cc_policy_param_doc ttl_params[] = {
+    {"ttl_s", "300", "time to live in seconds (0 .. 1e9)"},
+    {"refresh", "1", "1: a hit restarts the clock (provider prompt caches); 0: it does not"},
+    {NULL, NULL, NULL},
+};
+
 const cc_policy_ops cc_policy_ttl = {
     .name = "ttl",
-    .summary = "time to live (ttl_s=300, refresh=1): expire; under pressure the soonest expiry",
+    .summary = "time to live: expire; under pressure the soonest expiry",
+    .params = ttl_params,
+    .notes = "each tier keeps its own clock: a block moved between tiers gets a fresh lifetime",
     .bytes_per_slot = 16,
     .create = ttl_create,
     .destroy = ttl_destroy,

@@ -58,6 +58,9 @@ typedef struct twin {
     int hand;
     double p;
     uint64_t clock;
+    int before;    /* s3fifo: ghost_check=before */
+    double gratio; /* s3fifo: ghost keys per slot (0: 1 - small) */
+    int segs;      /* slru layout=lcs: segments a, b, g1, g2 (lowest first) */
 } twin;
 
 static int clock_twin(twin *w, uint64_t k)
@@ -128,7 +131,7 @@ static int s3fifo_twin(twin *w, uint64_t k)
     int small = (int)(w->cap * w->ratio);
     if (small < 1)
         small = 1;
-    int ghost = (int)(w->cap * (1.0 - w->ratio));
+    int ghost = (int)(w->cap * (w->gratio > 0 ? w->gratio : 1.0 - w->ratio));
     int i = a_find(S, k);
     if (i >= 0) {
         S->f[i] += S->f[i] < 3;
@@ -137,6 +140,15 @@ static int s3fifo_twin(twin *w, uint64_t k)
     if ((i = a_find(M, k)) >= 0) {
         M->f[i] += M->f[i] < 3;
         return 1;
+    }
+    /* libCacheSim asks the ghost at the miss, before making room; the
+     * paper's pseudocode on insertion, after */
+    int was_ghost = -1;
+    if (w->before && (i = a_find(G, k)) >= 0) {
+        a_del(G, i);
+        was_ghost = 1;
+    } else if (w->before) {
+        was_ghost = 0;
     }
     if (S->n + M->n == w->cap) {
         int done = 0;
@@ -170,12 +182,11 @@ static int s3fifo_twin(twin *w, uint64_t k)
             }
         }
     }
-    if ((i = a_find(G, k)) >= 0) {
+    if (was_ghost < 0 && (i = a_find(G, k)) >= 0) {
         a_del(G, i);
-        a_push(M, k, 0, 0);
-    } else {
-        a_push(S, k, 0, 0);
+        was_ghost = 1;
     }
+    a_push(was_ghost == 1 ? M : S, k, 0, 0);
     return 0;
 }
 
@@ -260,7 +271,47 @@ static int slru_twin(twin *w, uint64_t k)
     return 0;
 }
 
+/* libCacheSim's SLRU (SLRU.c): n segments of cap / n (the cap is a multiple
+ * of n here), insert into the lowest segment with room, a hit moves up one
+ * segment and an overfull segment passes its LRU entry down one, evict the
+ * LRU entry of the lowest non-empty segment. */
+static int slru_lcs_twin(twin *w, uint64_t k)
+{
+    arr *seg[4] = {&w->a, &w->b, &w->g1, &w->g2};
+    int n = w->segs, max = w->cap / n, i;
+    for (int g = 0; g < n; g++) {
+        if ((i = a_find(seg[g], k)) < 0)
+            continue;
+        a_del(seg[g], i);
+        int up = g + 1 < n ? g + 1 : g;
+        a_push(seg[up], k, 0, 0);
+        for (int j = up; j >= 1 && seg[j]->n > max; j--) {
+            a_push(seg[j - 1], seg[j]->k[0], 0, 0);
+            a_del(seg[j], 0);
+        }
+        return 1;
+    }
+    int total = 0;
+    for (int g = 0; g < n; g++)
+        total += seg[g]->n;
+    if (total == w->cap)
+        for (int g = 0; g < n; g++)
+            if (seg[g]->n) {
+                a_del(seg[g], 0);
+                break;
+            }
+    int g = 0;
+    while (g < n && seg[g]->n >= max)
+        g++;
+    a_push(seg[g < n ? g : 0], k, 0, 0);
+    return 0;
+}
+
 /* ---- (1) cache vs twin ---------------------------------------------------------------- */
+/* twin settings beyond ratio, for the next run_twin */
+static int twin_before, twin_segs;
+static double twin_gratio;
+
 static void run_twin(const char *spec, int (*tw)(twin *, uint64_t), double ratio, int cap,
                      uint64_t seed)
 {
@@ -284,6 +335,9 @@ static void run_twin(const char *spec, int (*tw)(twin *, uint64_t), double ratio
     w.cap = cap;
     w.ratio = ratio;
     w.hand = -1;
+    w.before = twin_before;
+    w.gratio = twin_gratio;
+    w.segs = twin_segs;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, seed);
     uint64_t hits = 0, scan = 0;
@@ -342,6 +396,40 @@ static void test_s3fifo_twin(void **s)
     run_twin("s3fifo", s3fifo_twin, 0.1, 37, 7);
     run_twin("s3fifo", s3fifo_twin, 0.1, 150, 8);
     run_twin("s3fifo(small=0.25)", s3fifo_twin, 0.25, 101, 9);
+    /* a small ghost, so that making room pushes out keys that are about to
+     * come back: the two moments of the ghost check differ */
+    twin_gratio = 0.05;
+    run_twin("s3fifo(ghost=0.05)", s3fifo_twin, 0.1, 150, 15);
+    twin_before = 1;
+    run_twin("s3fifo(ghost=0.05,ghost_check=before)", s3fifo_twin, 0.1, 150, 15);
+    twin_gratio = 0;
+    run_twin("s3fifo(ghost_check=before)", s3fifo_twin, 0.1, 37, 16);
+    twin_before = 0;
+}
+
+/* The two ghost-check moments give different results when the ghost is
+ * small (else the test above could not tell them apart). */
+static void test_s3fifo_ghost_moments_differ(void **s)
+{
+    (void)s;
+    uint64_t hits[2];
+    for (int m = 0; m < 2; m++) {
+        static twin w;
+        memset(&w, 0, sizeof w);
+        w.cap = 150;
+        w.ratio = 0.1;
+        w.gratio = 0.05;
+        w.before = m;
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(r, 15);
+        hits[m] = 0;
+        for (int i = 0; i < 40000; i++) {
+            uint64_t obj = (uint64_t)(400 * gsl_rng_uniform(r) * gsl_rng_uniform(r));
+            hits[m] += (uint64_t)s3fifo_twin(&w, obj + 1);
+        }
+        gsl_rng_free(r);
+    }
+    assert_true(hits[0] != hits[1]);
 }
 static void test_arc_twin(void **s)
 {
@@ -355,6 +443,12 @@ static void test_slru_twin(void **s)
     run_twin("slru", slru_twin, 0.8, 37, 12);
     run_twin("slru", slru_twin, 0.8, 150, 13);
     run_twin("slru(protected=0.5)", slru_twin, 0.5, 101, 14);
+    twin_segs = 4;
+    run_twin("slru(layout=lcs)", slru_lcs_twin, 0, 36, 17);
+    run_twin("slru(layout=lcs)", slru_lcs_twin, 0, 152, 18);
+    twin_segs = 3;
+    run_twin("slru(layout=lcs,segments=3)", slru_lcs_twin, 0, 99, 19);
+    twin_segs = 0;
 }
 
 static void test_params(void **s)
@@ -363,7 +457,10 @@ static void test_params(void **s)
     static const char *bad[][2] = {
         {"s3fifo(small=2)", "small"}, {"s3fifo(nope=1)", "nope"}, {"slru(protected=x)", "protected"},
         {"arc(p=1)", "p"},           {"clock(x=1)", "x"},        {"sieve(x=1)", "x"},
-        {"lfu(x=1)", "x"},
+        {"lfu(x=1)", "x"},           {"slru(layout=lru)", "layout"},
+        {"slru(segments=4)", "segments"}, {"slru(layout=lcs,protected=0.5)", "protected"},
+        {"slru(layout=lcs,segments=17)", "segments"}, {"slru(layout=lcs,segments=2.5)", "segments"},
+        {"s3fifo(ghost_check=now)", "ghost_check"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const cc_policy_ops *ops;
@@ -491,8 +588,9 @@ static void run_tree(const char *const pols[3], uint32_t n_tiers, cc_pc_mode mod
 static void test_prefix_trees(void **s)
 {
     (void)s;
-    static const char *const P[] = {"clock", "lfu", "sieve", "s3fifo", "arc", "slru"};
-    enum { NP = 6 };
+    static const char *const P[] = {"clock", "lfu", "sieve", "s3fifo", "arc", "slru",
+                                    "slru(layout=lcs)", "s3fifo(ghost_check=before)"};
+    enum { NP = 8 };
     for (int pi = 0; pi < NP; pi++)
         for (int m = 0; m < 2; m++) {
             cc_pc_mode mode = m ? CC_PC_INDEPENDENT : CC_PC_PREFIX;
@@ -511,10 +609,12 @@ static void test_prefix_trees(void **s)
  *   cachesim blocks.csv csv ALGO 1000,5000,10000,30000,50000 --ignore-obj-size 1 \
  *     -t "time-col=1, obj-id-col=2, obj-size-col=3, delimiter=,, has-header=true"
  * clock, s3fifo, arc: /work/shared/reference/mooncake_conversation_libcachesim.csv
- * (shared/reference/README.md); sieve, lfu: run by hand with the same
- * command (the same cachesim build).  slru has no libCacheSim counterpart
- * with a 20/80 split (its default is 4 equal segments), so it is not
- * cross-checked here. */
+ * (shared/reference/README.md); sieve, lfu, slru (its default: 4 equal
+ * segments, S4LRU(25:25:25:25) in its output): run by hand with the same
+ * command (the same cachesim build; slru again at commit aa0fc40 on
+ * 2026-12-07).  ctxcache's slru(layout=lcs) is that algorithm; the classic
+ * 20/80 slru has no libCacheSim counterpart.  s3fifo with the ghost asked
+ * before eviction, as libCacheSim does, gives the same figures here. */
 static const struct {
     const char *policy;
     double miss[5];
@@ -524,6 +624,8 @@ static const struct {
     {"arc", {0.9471, 0.8864, 0.7775, 0.6892, 0.6567}},
     {"sieve", {0.9519, 0.9077, 0.8682, 0.7241, 0.6562}},
     {"lfu", {0.9519, 0.9077, 0.8682, 0.7241, 0.6562}},
+    {"slru(layout=lcs)", {0.9529, 0.9277, 0.8862, 0.7273, 0.6813}},
+    {"s3fifo(ghost_check=before)", {0.9444, 0.8618, 0.8045, 0.6939, 0.6499}},
 };
 static const uint64_t lcs_caps[5] = {1000, 5000, 10000, 30000, 50000};
 
@@ -544,7 +646,8 @@ static void test_mooncake_vs_libcachesim(void **s)
             cfg.n_tiers = 1;
             strcpy(cfg.tiers[0].name, "hbm");
             cfg.tiers[0].capacity_blocks = lcs_caps[c];
-            cfg.tiers[0].policy = cc_policy_find(lcs[i].policy);
+            assert_int_equal(cc_policy_parse(lcs[i].policy, &cfg.tiers[0].policy,
+                                             &cfg.tiers[0].policy_params, &e), CC_OK);
             cc_replay_result res;
             if (cc_replay(&t, &cfg, NULL, &res, &e) != CC_OK)
                 fail_msg("%s", e.msg);
@@ -567,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_clock_twin),  cmocka_unit_test(test_sieve_twin),
         cmocka_unit_test(test_lfu_twin),    cmocka_unit_test(test_s3fifo_twin),
         cmocka_unit_test(test_arc_twin),    cmocka_unit_test(test_slru_twin),
+        cmocka_unit_test(test_s3fifo_ghost_moments_differ),
         cmocka_unit_test(test_params),      cmocka_unit_test(test_prefix_trees),
         cmocka_unit_test(test_mooncake_vs_libcachesim),
     };
