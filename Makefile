@@ -8,6 +8,7 @@
 #   make bench      benchmarks; figures in build/bench/bench.json
 #   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
 #   make deps       install the Debian packages the project needs (idempotent)
+#   make install PREFIX=/usr/local   the command, its profiles, man page, docs
 #   CUDA=0          build without the CUDA parts even when nvcc is present
 #   MPI=auto|1|0    `ctxcache sweep` across processes with Open MPI (auto: when
 #                   mpicc is present; 0: threads only; the tests work either way)
@@ -84,7 +85,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps run test bench fuzz fuzz-run clean help
+.PHONY: all deps run test bench fuzz fuzz-run clean help install
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -207,6 +208,22 @@ fuzz: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 60
 fuzz-run: $(FUZZ_BIN)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_BIN)
+
+# PREFIX/bin/ctxcache finds its profiles in PREFIX/share/ctxcache/profiles
+# (relative to the binary, so DESTDIR staging works; sim/profile.c).
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ctxcache/profiles/hardware \
+	  $(DESTDIR)$(PREFIX)/share/ctxcache/profiles/model $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/doc/ctxcache
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctxcache
+	install -m 644 sim/profiles/hardware/*.profile $(DESTDIR)$(PREFIX)/share/ctxcache/profiles/hardware/
+	install -m 644 sim/profiles/model/*.profile $(DESTDIR)$(PREFIX)/share/ctxcache/profiles/model/
+	install -m 644 sim/profiles/README.md $(DESTDIR)$(PREFIX)/share/ctxcache/profiles/
+	bash tools/mkman.sh $(BIN) > $(DESTDIR)$(PREFIX)/share/man/man1/ctxcache.1
+	install -m 644 README.md LICENSE docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ctxcache/
+	@echo "installed: $(DESTDIR)$(PREFIX)/bin/ctxcache (man ctxcache; profiles in $(PREFIX)/share/ctxcache/profiles)"
 
 clean:
 	rm -rf $(BUILD)

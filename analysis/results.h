@@ -43,4 +43,13 @@ typedef struct cc_results_run {
  * CC_EARG when res has no records, CC_EIO (HDF5 path in err->field). */
 int cc_results_write_h5(const char *path, const cc_results_run *run, cc_err *err);
 
+/* The per-request table of the results file at path as CSV on out: the
+ * columns of /requests, then those of /sim/requests that /requests lacks,
+ * per-tier datasets as NAME.TIER columns, a header row, one row per request
+ * (results_csv.c).  *rows (may be NULL) gets the row count.  CC_EIO when
+ * the file cannot be opened, CC_EFORMAT (field: the attribute or HDF5 path)
+ * when it is not a results file.  Write errors on out are the caller's to
+ * check. */
+int cc_results_export_csv(const char *path, FILE *out, uint64_t *rows, cc_err *err);
+
 #endif

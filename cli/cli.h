@@ -67,6 +67,7 @@ int cmd_version(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_policies(int argc, char **argv);
+int cmd_results(int argc, char **argv);
 /* One policy's summary, parameters and notes, as `ctxcache policies` prints
  * them (cmd_policies.c). */
 struct cc_policy_ops;
@@ -171,8 +172,6 @@ void cli_real_stats(cli_real *r); /* copies the executor's counters into r->stat
 void cli_real_text(const cli_real *r, FILE *out);
 void cli_real_json(const cli_real *r, struct json_t *o);
 void cli_real_close(cli_real *r);
-/* Sets $CC_PROFILE_PATH to BUILD/../sim/profiles when unset. */
-void cli_profile_path_default(void);
 int cmd_calibrate(int argc, char **argv);
 int cmd_fidelity(int argc, char **argv);
 

@@ -97,7 +97,6 @@ int cmd_calibrate(int argc, char **argv)
         hardware = !strcmp(backend, "cpu") ? "cpu" : "h100-sxm";
     if (!repeats)
         repeats = !strcmp(grid, "full") ? 5 : 3;
-    cli_profile_path_default();
     cli_calib cb;
     int rc = cli_calibrate_run(cmd, backend, model, hardware, grid, repeats, block_size, &cb);
     if (rc)

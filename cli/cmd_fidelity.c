@@ -137,7 +137,6 @@ int cmd_fidelity(int argc, char **argv)
         cli_parse_u64(cmd, "--capacity-blocks", cap, CC_PC_MAX_TIER_BLOCKS,
                       &pc.tiers[0].capacity_blocks))
         return 2;
-    cli_profile_path_default();
     cc_err err = {0};
     cc_sim_hw profile_hw;
     if (profile && cc_sim_hw_load(profile, &profile_hw, &err) != CC_OK)

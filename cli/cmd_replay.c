@@ -201,25 +201,6 @@ typedef struct sim_view {
     cli_real *real;      /* the real engine's counters, or NULL */
 } sim_view;
 
-/* Without $CC_PROFILE_PATH, profiles are looked up beside the executable
- * too (BUILD/ctxcache -> BUILD/../sim/profiles), so the default backend
- * works from any working directory of a source tree. */
-static void profile_path_default(void)
-{
-    if (getenv("CC_PROFILE_PATH"))
-        return;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
-    if (n <= 0)
-        return;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
-    strcpy(slash, "/../sim/profiles");
-    setenv("CC_PROFILE_PATH", exe, 0);
-}
-
 /* The storage kind of a tier, from its name (else from its position). */
 static int tier_kind_of(const char *name, uint32_t k)
 {
@@ -764,7 +745,6 @@ static int replay_main(int argc, char **argv, const char *const *given)
     cc_sim_model model;
     if (use_sim) {
         cc_err e = {0};
-        profile_path_default();
         if (cc_sim_hw_load(hw_name, &hw, &e) != CC_OK)
             return cli_usage_error(cmd, "--hardware: %s", e.msg);
         if (!real && cc_sim_model_load(model_name, &model, &e) != CC_OK)

@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"bench", "regression gate: compare metrics with a baseline (JUnit XML, JSON)", cmd_bench},
     {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},
     {"fidelity", "replay a trace on the real engine and in the calibrated simulator: TTFT error", cmd_fidelity},
+    {"results", "export a results file's per-request table as CSV", cmd_results},
     {"policies", "list the eviction policies with their parameters and defaults", cmd_policies},
     {"version", "print the version and build features", cmd_version},
     {"help", "print help for a command", cmd_help},

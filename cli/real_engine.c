@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Without $CC_PROFILE_PATH, profiles are also looked up beside the
- * executable (BUILD/ctxcache -> BUILD/../sim/profiles). */
 int cli_engine_threads = 1;
 
 int cli_engine_opt(const char *cmd, int code, const char *arg, cli_engine_args *a)
@@ -48,21 +46,6 @@ int cli_engine_opt(const char *cmd, int code, const char *arg, cli_engine_args *
     return 0;
 }
 
-void cli_profile_path_default(void)
-{
-    if (getenv("CC_PROFILE_PATH"))
-        return;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
-    if (n <= 0)
-        return;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
-    strcpy(slash, "/../sim/profiles");
-    setenv("CC_PROFILE_PATH", exe, 0);
-}
 
 int cli_engine_open(const char *cmd, const char *backend, const char *model, int block_size,
                     cc_engine_opts *o, cli_engine *ce)

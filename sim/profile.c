@@ -649,6 +649,58 @@ static int try_path(char *path, size_t len, const char *dir, const char *sub, co
     return n > 0 && (size_t)n < len && access(path, R_OK) == 0;
 }
 
+/* The directory of the running binary (Linux: /proc/self/exe), or "". */
+static void exe_dir(char *out, size_t len)
+{
+    out[0] = '\0';
+    char buf[1024];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(out, len, "%s", buf);
+}
+
+#ifndef CC_DATADIR
+#define CC_DATADIR "/usr/local/share/ctxcache"
+#endif
+
+int cc_sim_profile_dirs(char dirs[][512], size_t max)
+{
+    size_t n = 0;
+#define ADD(...)                                                                 \
+    do {                                                                         \
+        if (n < max && snprintf(dirs[n], 512, __VA_ARGS__) < 512)                \
+            n++;                                                                 \
+    } while (0)
+    const char *env = getenv("CC_PROFILE_PATH");
+    for (const char *p = env && *env ? env : ""; *p;) {
+        const char *q = strchr(p, ':');
+        size_t dl = q ? (size_t)(q - p) : strlen(p);
+        if (dl && dl < 512)
+            ADD("%.*s", (int)dl, p);
+        p += dl + (q ? 1 : 0);
+    }
+    const char *data = getenv("CTXCACHE_DATA");
+    if (data && *data)
+        ADD("%s/profiles", data);
+    ADD("sim/profiles");
+    char ed[1024];
+    exe_dir(ed, sizeof ed);
+    if (ed[0]) {
+        ADD("%s/profiles", ed);                      /* copied with its profiles */
+        ADD("%s/../share/ctxcache/profiles", ed);    /* PREFIX/bin/ctxcache */
+        ADD("%s/../sim/profiles", ed);               /* the build tree: build/ctxcache */
+    }
+    ADD("%s/profiles", CC_DATADIR);
+#undef ADD
+    return (int)n;
+}
+
 int cc_sim_profile_find(const char *kind, const char *name_or_path, char *path, size_t len,
                         cc_err *err)
 {
@@ -666,34 +718,19 @@ int cc_sim_profile_find(const char *kind, const char *name_or_path, char *path, 
         return cc_err_set(err, CC_EARG, NULL, 0, "profile",
                           "'%s' is neither a path nor a profile name ([A-Za-z0-9._-])",
                           name_or_path);
-    char searched[400] = "";
-    const char *env = getenv("CC_PROFILE_PATH");
-    if (env && *env) {
-        const char *p = env;
-        while (*p) {
-            const char *q = strchr(p, ':');
-            size_t dl = q ? (size_t)(q - p) : strlen(p);
-            char dir[512];
-            if (dl && dl < sizeof dir) {
-                memcpy(dir, p, dl);
-                dir[dl] = '\0';
-                if (try_path(path, len, dir, kind, name_or_path) ||
-                    try_path(path, len, dir, NULL, name_or_path))
-                    return CC_OK;
-                size_t sl = strlen(searched);
-                snprintf(searched + sl, sizeof searched - sl, "%s, ", dir);
-            }
-            p += dl + (q ? 1 : 0);
-        }
+    char dirs[16][512];
+    int nd = cc_sim_profile_dirs(dirs, 16);
+    char searched[1200] = "";
+    for (int i = 0; i < nd; i++) {
+        if (try_path(path, len, dirs[i], kind, name_or_path) ||
+            try_path(path, len, dirs[i], NULL, name_or_path))
+            return CC_OK;
+        size_t sl = strlen(searched);
+        snprintf(searched + sl, sizeof searched - sl, "%s%s", i ? ", " : "", dirs[i]);
     }
-    if (try_path(path, len, "sim/profiles", kind, name_or_path) ||
-        try_path(path, len, "sim/profiles", NULL, name_or_path))
-        return CC_OK;
-    size_t sl = strlen(searched);
-    snprintf(searched + sl, sizeof searched - sl, "sim/profiles");
     return cc_err_set(err, CC_EARG, NULL, 0, "profile",
                       "no %s profile '%s' (looked for DIR/%s/%s.profile and DIR/%s.profile in "
-                      "%s; set CC_PROFILE_PATH or give a path)",
+                      "%s; set CTXCACHE_DATA or CC_PROFILE_PATH, or give a path)",
                       kind, name_or_path, kind, name_or_path, name_or_path, searched);
 }
 

@@ -139,9 +139,16 @@ int cc_sim_profile_read(const char *path, cc_sim_profile *out, cc_err *err);
  *   - an argument holding '/' or ending in ".profile" is a path, used as is;
  *   - otherwise NAME ([A-Za-z0-9._-]) is looked up as
  *       DIR/<kind>/NAME.profile, then DIR/NAME.profile
- *     for each DIR of $CC_PROFILE_PATH (':'-separated), then DIR=sim/profiles
- *     (relative to the working directory: the repository root).
+ *     for each DIR of cc_sim_profile_dirs(), in order.
  * CC_EARG naming the directories searched when none exists. */
+/* The profile directories, in search order: each of $CC_PROFILE_PATH
+ * (':'-separated), $CTXCACHE_DATA/profiles, sim/profiles (relative to the
+ * working directory: the repository root), next to the binary (BINDIR/
+ * profiles, BINDIR/../share/ctxcache/profiles for an installed copy,
+ * BINDIR/../sim/profiles for the build tree), then the compiled-in
+ * CC_DATADIR/profiles (PREFIX/share/ctxcache of the build).  Returns how
+ * many it wrote (at most max). */
+int cc_sim_profile_dirs(char dirs[][512], size_t max);
 int cc_sim_profile_find(const char *kind, const char *name_or_path, char *path, size_t len,
                         cc_err *err);
 /* find + read + check the kind. */
