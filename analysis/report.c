@@ -163,45 +163,107 @@ static void config_diff(FILE *f, const cc_report_inputs *in)
                                "resolved.</p>\n", f);
 }
 
+/* A table cell with a number in human units (the exact value in its title). */
+static void td_h(FILE *f, void (*fmt)(double, char *, size_t), double v)
+{
+    char b[64];
+    fmt(v, b, sizeof b);
+    if (isfinite(v))
+        fprintf(f, "<td class=n title=\"%.17g\">%s</td>", v, b);
+    else
+        fputs("<td class=n>&ndash;</td>", f);
+}
+
+/* The first section: one card per run with what a reader compares first. */
+static void run_cards(FILE *f, const cc_report_inputs *in)
+{
+    fputs("<h2>Runs at a glance</h2>\n<div class=cards>\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        char a[64], b[64];
+        fprintf(f, "<div class=card><h3>#%zu ", u + 1);
+        esc(f, r->label);
+        fputs("</h3>\n<dl>", f);
+        fprintf(f, "<dt>hit ratio</dt><dd>%.3f of tokens, %.3f of blocks", r->token_hit_ratio,
+                r->block_hit_ratio);
+        if (r->n_tiers > 1 && r->input_tokens) {
+            fputs(" (", f);
+            for (uint64_t k = 0; k < r->n_tiers; k++) {
+                fprintf(f, "%s", k ? ", " : "");
+                esc(f, r->tier_name[k]);
+                fprintf(f, " %.3f", (double)r->tier_hit_tokens[k] / (double)r->input_tokens);
+            }
+            fputs(")", f);
+        }
+        fputs("</dd>", f);
+        cc_fmt_seconds(r->ttft_p50_s, a, sizeof a);
+        cc_fmt_seconds(r->ttft_p99_s, b, sizeof b);
+        fprintf(f, "<dt>TTFT</dt><dd>p50 %s, p99 %s%s</dd>", a, b,
+                r->serial ? " <b class=warn>serial service: a queue, not serving "
+                            "latency</b>" : "");
+        if (r->has_sim && isfinite(r->throughput_tokens_per_s)) {
+            cc_fmt_count(r->throughput_tokens_per_s, a, sizeof a);
+            fprintf(f, "<dt>throughput</dt><dd>%s tokens/s", a);
+            if (isfinite(r->requests_per_s))
+                fprintf(f, ", %.3g requests/s", r->requests_per_s);
+            fputs("</dd>", f);
+        }
+        if (r->has_sim && isfinite(r->prefill_gpu_s_saved)) {
+            cc_fmt_seconds(r->prefill_gpu_s_saved, a, sizeof a);
+            fprintf(f, "<dt>prefill saved</dt><dd>%s of GPU time by caching</dd>", a);
+        }
+        if (r->n_bills) {
+            fputs("<dt>bills</dt><dd>", f);
+            for (size_t k = 0; k < r->n_bills; k++) {
+                fprintf(f, "%s", k ? ", " : "");
+                esc(f, r->bill_name[k]);
+                fprintf(f, " $%.4g", r->bill_usd[k]);
+            }
+            fputs("</dd>", f);
+        }
+        cc_fmt_count((double)r->requests, a, sizeof a);
+        fprintf(f, "<dt>requests</dt><dd>%s (", a);
+        esc(f, base(r->trace));
+        fputs(")</dd></dl></div>\n", f);
+    }
+    fputs("</div>\n", f);
+}
+
 static void runs_tables(FILE *f, const cc_report_inputs *in)
 {
-    fputs("<h2>Runs</h2>\n<table><tr><th>#</th><th>results file</th><th>trace</th>"
-          "<th>policy</th><th>tiers</th><th>mode</th><th>concurrency</th><th>requests</th>"
-          "<th>block hit ratio</th><th>token hit ratio</th><th>request hit ratio (mean)</th>"
-          "<th>ideal block hit ratio</th><th>evictions</th><th>bytes moved</th>"
-          "<th>TTFT p50 (s)</th><th>TTFT p90 (s)</th><th>TTFT p99 (s)</th></tr>\n", f);
+    fputs("<h2>Runs</h2>\n<table><tr><th>#</th><th>run</th><th>requests</th>"
+          "<th>block hit ratio</th><th>token hit ratio</th><th>ideal (token)</th>"
+          "<th>evictions</th><th>moved between tiers</th><th>TTFT p50</th><th>TTFT p90</th>"
+          "<th>TTFT p99</th><th>results file</th></tr>\n", f);
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
         fprintf(f, "<tr><td>%zu</td>", u + 1);
-        td_s(f, base(r->path));
-        td_s(f, base(r->trace));
-        td_s(f, r->policy);
-        td_s(f, r->tiers_spec[0] ? r->tiers_spec : "(one tier)");
-        td_s(f, r->mode);
-        td_s(f, r->concurrency);
-        td_f(f, "%.0f", (double)r->requests);
+        td_s(f, r->label);
+        td_h(f, cc_fmt_count, (double)r->requests);
         td_f(f, "%.4f", r->block_hit_ratio);
         td_f(f, "%.4f", r->token_hit_ratio);
-        td_f(f, "%.4f", r->request_hit_ratio_mean);
         td_f(f, "%.4f", r->ideal_block_hit_ratio);
-        td_f(f, "%.0f", (double)r->evictions);
-        td_f(f, "%.0f", (double)r->bytes_moved);
-        td_f(f, "%.6f", r->ttft_p50_s);
-        td_f(f, "%.6f", r->ttft_p90_s);
-        td_f(f, "%.6f", r->ttft_p99_s);
+        td_h(f, cc_fmt_count, (double)r->evictions);
+        td_h(f, cc_fmt_bytes, (double)r->bytes_moved);
+        td_h(f, cc_fmt_seconds, r->ttft_p50_s);
+        td_h(f, cc_fmt_seconds, r->ttft_p90_s);
+        td_h(f, cc_fmt_seconds, r->ttft_p99_s);
+        td_s(f, base(r->path));
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
     config_diff(f, in);
-    fputs("<h2>Tiers</h2>\n<table><tr><th>#</th><th>tier</th><th>capacity (blocks)</th>"
-          "<th>hit tokens</th><th>share of input tokens</th></tr>\n", f);
+    fputs("<h2>Tiers</h2>\n<table><tr><th>#</th><th>run</th><th>tier</th>"
+          "<th>capacity (blocks)</th><th>hit tokens</th><th>share of input tokens</th></tr>\n",
+          f);
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
         for (uint64_t k = 0; k < r->n_tiers; k++) {
             fprintf(f, "<tr><td>%zu</td>", u + 1);
+            td_s(f, k ? "" : r->label);
             td_s(f, r->tier_name[k]);
-            td_f(f, "%.0f", (double)r->tier_capacity[k]);
-            td_f(f, "%.0f", (double)r->tier_hit_tokens[k]);
+            td_h(f, cc_fmt_count, (double)r->tier_capacity[k]);
+            td_h(f, cc_fmt_count, (double)r->tier_hit_tokens[k]);
             td_f(f, "%.4f", r->input_tokens ? (double)r->tier_hit_tokens[k] / r->input_tokens
                                             : NAN);
             fputs("</tr>\n", f);
@@ -227,25 +289,74 @@ static void table_head(FILE *f, const char *title, const char *path, const char 
     fputs("</tr>\n", f);
 }
 
+static int same_ttl(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+/* One row per grid point (policy, block size, capacity, TTL); the pricing
+ * axis becomes one bill column per pricing model. */
 static void sweeps_table(FILE *f, const cc_report_inputs *in)
 {
     for (size_t w = 0; w < in->n_sweeps; w++) {
         const cc_rep_sweep *s = &in->sweeps[w];
-        static const char *const cols[] = {"policy", "block size", "capacity (blocks)",
-                                           "TTL (s)", "pricing", "block hit ratio",
-                                           "token hit ratio"};
-        char title[64];
-        snprintf(title, sizeof title, "Sweep (%zu points)", s->n);
-        table_head(f, title, s->path, cols, 7);
+        /* the pricing models, in order of first appearance */
+        const char *pr[16];
+        size_t npr = 0;
+        for (size_t i = 0; i < s->n && npr < 16; i++) {
+            size_t k = 0;
+            while (k < npr && strcmp(pr[k], s->pricing[i]))
+                k++;
+            if (k == npr)
+                pr[npr++] = s->pricing[i];
+        }
+        int costs = s->cost_usd != NULL;
+        for (size_t k = 0; costs && k < npr; k++)
+            costs = !(npr == 1 && !strcmp(pr[0], "none"));
+        fputs("<h2>", f);
+        fprintf(f, "Sweep (%zu points) ", s->n);
+        esc(f, base(s->path));
+        fputs("</h2>\n<table><tr><th>policy</th><th>block size</th><th>capacity (blocks)</th>"
+              "<th>TTL</th><th>block hit ratio</th><th>token hit ratio</th>", f);
+        for (size_t k = 0; costs && k < npr; k++) {
+            if (!strcmp(pr[k], "none"))
+                continue;
+            fputs("<th>bill, ", f);
+            esc(f, pr[k]);
+            fputs("</th>", f);
+        }
+        fputs("</tr>\n", f);
         for (size_t i = 0; i < s->n; i++) {
+            /* a point's first row carries it; later rows of the point are its bills */
+            int first = 1;
+            for (size_t j = 0; j < i && first; j++)
+                first = !(!strcmp(s->policy[j], s->policy[i]) && s->block_size[j] == s->block_size[i] &&
+                          s->capacity[j] == s->capacity[i] && same_ttl(s->ttl_s[j], s->ttl_s[i]));
+            if (!first)
+                continue;
             fputs("<tr>", f);
             td_s(f, s->policy[i]);
             td_f(f, "%.0f", s->block_size[i]);
-            td_f(f, "%.0f", s->capacity[i]);
-            td_f(f, "%g", s->ttl_s[i]);
-            td_s(f, s->pricing[i]);
+            td_h(f, cc_fmt_count, s->capacity[i]);
+            if (isnan(s->ttl_s[i]))
+                td_s(f, "-");
+            else
+                td_h(f, cc_fmt_seconds, s->ttl_s[i]);
             td_f(f, "%.4f", s->block_hit_ratio[i]);
             td_f(f, "%.4f", s->token_hit_ratio[i]);
+            for (size_t k = 0; costs && k < npr; k++) {
+                if (!strcmp(pr[k], "none"))
+                    continue;
+                double usd = NAN;
+                for (size_t j = i; j < s->n; j++)
+                    if (!strcmp(s->pricing[j], pr[k]) && !strcmp(s->policy[j], s->policy[i]) &&
+                        s->block_size[j] == s->block_size[i] && s->capacity[j] == s->capacity[i] &&
+                        same_ttl(s->ttl_s[j], s->ttl_s[i])) {
+                        usd = s->cost_usd[j];
+                        break;
+                    }
+                td_f(f, "$%.4g", usd);
+            }
             fputs("</tr>\n", f);
         }
         fputs("</table>\n", f);
@@ -299,15 +410,39 @@ static void cost_table(FILE *f, const cc_report_inputs *in)
     }
 }
 
+/* What a reader must know before comparing: runs of the same configuration,
+ * serial service beside overlapping runs. */
+static void notes(FILE *f, const cc_report_inputs *in)
+{
+    size_t dup = 0, serial = 0;
+    for (size_t u = 0; u < in->n_runs; u++) {
+        dup += in->runs[u].dup;
+        serial += in->runs[u].serial;
+    }
+    if (dup) {
+        fputs("<p class=note>Runs", f);
+        for (size_t u = 0, k = 0; u < in->n_runs; u++)
+            if (in->runs[u].dup)
+                fprintf(f, "%s #%zu", k++ ? "," : "", u + 1);
+        fputs(" have the same configuration (every option as resolved, trace and version): "
+              "their labels carry their numbers.  Is one of them given twice?</p>\n", f);
+    }
+    if (serial)
+        fprintf(f, "<p class=note>%zu run(s) marked [serial] served one request at a time "
+                   "(--concurrency none): their TTFTs are a queue of the whole trace, not "
+                   "serving latency.</p>\n", serial);
+}
+
 int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const char *out,
                     cc_err *err)
 {
     char *svg[5] = {0};
     static const char *const titles[5] = {
         "Miss-ratio curves per policy (mrc CSVs)",
-        "Hit ratio against capacity (sweeps: per policy; runs: per tier)",
-        "TTFT CDF per run", "Cost against TTL per pricing model (bill and operator cost)",
-        "Tier occupancy over time (used / capacity)"};
+        "Hit ratio against the top tier's capacity (sweeps: per policy and block size; runs: "
+        "per policy and tier layout)",
+        "TTFT CDF per run (grouped by policy and tier layout when there are many)", "Cost against TTL per pricing model (bill and operator cost)",
+        "Tier occupancy over time (used / capacity), one panel per run"};
     int rc = CC_OK;
     if (o->plots) {
         int (*const fn[5])(const cc_report_inputs *, const char *, char **, cc_err *) = {
@@ -323,15 +458,27 @@ int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const c
         FILE *f = of.f;
         fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>", f);
         esc(f, o->title ? o->title : "ctxcache report");
-        fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
-              "table{border-collapse:collapse;margin:1em 0;font-size:90%}"
-              "td,th{border:1px solid #bbb;padding:2px 6px}td.n{text-align:right}"
-              "th{background:#eee}figure{display:inline-block;margin:1em}"
-              "figcaption{text-align:center;font-size:90%}</style></head><body>\n<h1>", f);
+        fputs("</title>\n<style>body{font-family:sans-serif;margin:1.5em;max-width:1360px}"
+              "table{border-collapse:collapse;margin:1em 0;font-size:90%;max-width:100%}"
+              "td,th{border:1px solid #bbb;padding:2px 6px;overflow-wrap:anywhere}"
+              "td.n{text-align:right;white-space:nowrap}th{background:#eee}"
+              "figure{display:inline-block;margin:1em 0;max-width:100%}"
+              "figure svg{max-width:100%;height:auto}"
+              "figcaption{text-align:center;font-size:90%}"
+              ".cards{display:flex;flex-wrap:wrap;gap:12px}"
+              ".card{border:1px solid #bbb;border-radius:6px;padding:8px 12px;width:400px}"
+              ".card h3{font-size:100%;margin:0 0 6px 0;overflow-wrap:anywhere}"
+              ".card dl{display:grid;grid-template-columns:7.5em 1fr;margin:0;font-size:90%}"
+              ".card dt{color:#555}.card dd{margin:0}.warn{color:#b00}"
+              ".note{background:#fff6d5;border:1px solid #e0c060;padding:6px 10px}"
+              "</style></head><body>\n<h1>", f);
         esc(f, o->title ? o->title : "ctxcache report");
         fprintf(f, "</h1>\n<p>ctxcache %s; inputs: %zu run(s), %zu sweep(s), %zu miss-ratio "
                    "curve file(s), %zu cost file(s).</p>\n",
                 CC_VERSION, in->n_runs, in->n_sweeps, in->n_mrcs, in->n_costs);
+        notes(f, in);
+        if (in->n_runs)
+            run_cards(f, in);
         for (int i = 0; i < 5; i++)
             figure(f, titles[i], svg[i]);
         if (in->n_runs)
@@ -367,14 +514,14 @@ int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *e
     if (rc)
         return rc;
     FILE *f = of.f;
-    fputs("results,trace,policy,tiers,mode,concurrency,block_size,seed,requests,"
+    fputs("label,results,trace,policy,tiers,mode,concurrency,block_size,seed,requests,"
           "block_hit_ratio,token_hit_ratio,request_hit_ratio_mean,ideal_block_hit_ratio,"
           "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version\n", f);
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
-        const char *strs[] = {r->path, r->trace, r->policy, r->tiers_spec, r->mode,
+        const char *strs[] = {r->label, r->path, r->trace, r->policy, r->tiers_spec, r->mode,
                               r->concurrency};
-        for (size_t k = 0; k < 6; k++) {
+        for (size_t k = 0; k < 7; k++) {
             csv_str(f, strs[k]);
             fputc(',', f);
         }
@@ -401,6 +548,8 @@ int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
         json_t *o = json_object();
+        json_object_set_new(o, "label", json_string(r->label));
+        json_object_set_new(o, "serial_service", json_boolean(r->serial));
         json_object_set_new(o, "results", json_string(r->path));
         json_object_set_new(o, "trace", json_string(r->trace));
         json_object_set_new(o, "policy", json_string(r->policy));

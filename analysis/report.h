@@ -33,6 +33,19 @@ typedef struct cc_rep_run {
     size_t n_cfg;              /* /config attributes (schema 1.1; 0 before), by name */
     char (*cfg_name)[48];
     char (*cfg_value)[256];
+    char backend[16];          /* /@backend: sim, rates, cpu, cuda */
+    int serial;                /* timed, one request at a time (concurrency none): its
+                                * TTFTs are a serial queue, labelled so everywhere */
+    int has_sim;               /* /sim attributes read: */
+    double throughput_tokens_per_s, requests_per_s, makespan_s, prefill_gpu_s_saved;
+    size_t n_bills;            /* /cost (optional): a bill per pricing model */
+    char (*bill_name)[48];
+    double *bill_usd;
+    /* set by cc_report_label_runs: what tells this run from the others
+     * (the /config fields that differ), and the same without the top tier's
+     * capacity (runs of one group differ only in that: a curve) */
+    char label[200], group[200];
+    int dup;                   /* its configuration equals another run's */
 } cc_rep_run;
 
 /* A sweep file (docs/sweep.md): the columns hit-ratio-against-capacity plots use. */
@@ -42,6 +55,7 @@ typedef struct cc_rep_sweep {
     char (*policy)[128];
     char (*pricing)[64];
     double *capacity, *block_size, *ttl_s, *block_hit_ratio, *token_hit_ratio;
+    double *cost_usd; /* the point's bill under its pricing model (NaN: none) */
 } cc_rep_sweep;
 
 /* Rows of an mrc CSV: capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,... */
@@ -77,6 +91,14 @@ typedef struct cc_report_inputs {
  * as PATH@NAME) or the CSV line and column: CC_EIO (missing/unreadable),
  * CC_EFORMAT (anything else it is not). */
 int cc_report_add(cc_report_inputs *in, const char *path, cc_err *err);
+/* Labels every run by what differs between the runs (report.h label and
+ * group); returns how many labels were not unique (those get " (#N)"). */
+size_t cc_report_label_runs(cc_report_inputs *in);
+/* Human units for tables and cards: "14.2 ms", "3.40 s", "2.5 min";
+ * "716 GiB"; "6.29 M".  Exact values stay in the results files. */
+void cc_fmt_seconds(double s, char *buf, size_t len);
+void cc_fmt_bytes(double b, char *buf, size_t len);
+void cc_fmt_count(double n, char *buf, size_t len);
 void cc_report_inputs_free(cc_report_inputs *in);
 
 /* Linear-interpolated quantile of the sorted x[0..n) (numpy's default);

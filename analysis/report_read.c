@@ -183,6 +183,54 @@ static int grow_one(void **arr, size_t n, size_t size)
 
 static int read_config(rd *r, cc_rep_run *u);
 
+/* A float64 attribute of obj (NaN when absent). */
+static double opt_f64(hid_t obj, const char *name)
+{
+    double v = NAN;
+    if (H5Aexists(obj, name) <= 0)
+        return v;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+            v = NAN;
+        H5Aclose(a);
+    }
+    return v;
+}
+
+/* /sim's summary attributes and /cost's bills, both optional. */
+static int read_sim_and_bills(rd *r, cc_rep_run *u)
+{
+    u->throughput_tokens_per_s = u->requests_per_s = u->makespan_s = NAN;
+    u->prefill_gpu_s_saved = NAN;
+    if (H5Lexists(r->f, "/sim", H5P_DEFAULT) > 0) {
+        hid_t g = H5Gopen2(r->f, "/sim", H5P_DEFAULT);
+        if (g >= 0) {
+            u->has_sim = 1;
+            u->throughput_tokens_per_s = opt_f64(g, "throughput_tokens_per_s");
+            u->requests_per_s = opt_f64(g, "requests_per_s");
+            u->makespan_s = opt_f64(g, "makespan_s");
+            u->prefill_gpu_s_saved = opt_f64(g, "prefill_gpu_s_saved");
+            H5Gclose(g);
+        }
+    }
+    if (H5Lexists(r->f, "/cost", H5P_DEFAULT) > 0) {
+        size_t n = 0;
+        int rc = ds_read(r, "/cost/total_usd", H5T_NATIVE_DOUBLE, 8, 0, SIZE_MAX,
+                         (void **)&u->bill_usd, &n);
+        if (rc)
+            return rc;
+        u->bill_name = calloc(n ? n : 1, sizeof *u->bill_name);
+        if (!u->bill_name)
+            return cc_h5_fail(&r->q, false, CC_ENOMEM, 0, "/cost", "out of memory");
+        if ((rc = ds_strings(r, "/cost/pricing", n, (char *)u->bill_name, sizeof *u->bill_name)))
+            return rc;
+        u->n_bills = n;
+    }
+    u->serial = !strcmp(u->concurrency, "none") && strcmp(u->backend, "rates") != 0;
+    return CC_OK;
+}
+
 static int read_run(rd *r, cc_rep_run *u)
 {
     int rc;
@@ -206,6 +254,11 @@ static int read_run(rd *r, cc_rep_run *u)
     A_F64("token_hit_ratio", token_hit_ratio);
     A_F64("request_hit_ratio_mean", request_hit_ratio_mean);
     A_F64("ideal_block_hit_ratio", ideal_block_hit_ratio);
+    if (H5Aexists(r->f, "backend") > 0) {
+        A_STR("backend", backend);
+    } else {
+        snprintf(u->backend, sizeof u->backend, "rates");
+    }
 #undef A_STR
 #undef A_U64
 #undef A_F64
@@ -255,6 +308,8 @@ static int read_run(rd *r, cc_rep_run *u)
             return rc;
         u->n_occ = a;
     }
+    if ((rc = read_sim_and_bills(r, u)))
+        return rc;
     return read_config(r, u);
 }
 
@@ -354,6 +409,11 @@ static int read_sweep(rd *r, cc_rep_sweep *s)
         (rc = ds_read(r, "/points/token_hit_ratio", H5T_NATIVE_DOUBLE, 8, 0, n,
                       (void **)&s->token_hit_ratio, &k)))
         return rc;
+    if (H5Lexists(r->f, "/points/cost_usd", H5P_DEFAULT) > 0) {
+        if ((rc = ds_read(r, "/points/cost_usd", H5T_NATIVE_DOUBLE, 8, 0, n,
+                          (void **)&s->cost_usd, &k)))
+            return rc;
+    }
     return CC_OK;
 }
 
@@ -370,6 +430,19 @@ static int add_h5(cc_report_inputs *in, const char *path, cc_err *err)
     char format[64] = "";
     if ((rc = attr_read(&r, "format", H5T_C_S1, format, sizeof format)))
         goto out;
+    /* a newer major schema may rename or drop what is read below */
+    if (!strcmp(format, "ctxcache-results") || !strcmp(format, "ctxcache-sweep")) {
+        uint64_t major = 0;
+        if ((rc = attr_read(&r, "schema_version", H5T_NATIVE_UINT64, &major, 0)))
+            goto out;
+        if (major != 1) {
+            rc = cc_h5_fail(&r.q, false, CC_EFORMAT, 0, "/@schema_version",
+                            "the file has schema %llu; this ctxcache (%s) reads schema 1 "
+                            "(a newer ctxcache wrote it: report it with that version)",
+                            (unsigned long long)major, CC_VERSION);
+            goto out;
+        }
+    }
     if (!strcmp(format, "ctxcache-results")) {
         if ((rc = grow_one((void **)&in->runs, in->n_runs, sizeof *in->runs))) {
             rc = cc_h5_fail(&r.q, false, CC_ENOMEM, 0, NULL, "out of memory");
@@ -553,7 +626,10 @@ int cc_report_add(cc_report_inputs *in, const char *path, cc_err *err)
     int rc;
     if (got == 8 && !memcmp(sig, "\x89HDF\r\n\x1a\n", 8)) {
         fclose(f);
-        return add_h5(in, path, err);
+        rc = add_h5(in, path, err);
+        if (rc == CC_OK)
+            cc_report_label_runs(in); /* what tells the runs apart changes with each run */
+        return rc;
     }
     rewind(f);
     rc = add_csv(in, path, f, err);
@@ -573,6 +649,8 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(u->occ_used);
         free(u->cfg_name);
         free(u->cfg_value);
+        free(u->bill_name);
+        free(u->bill_usd);
     }
     for (size_t i = 0; i < in->n_sweeps; i++) {
         cc_rep_sweep *s = &in->sweeps[i];
@@ -583,6 +661,7 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(s->ttl_s);
         free(s->block_hit_ratio);
         free(s->token_hit_ratio);
+        free(s->cost_usd);
     }
     for (size_t i = 0; i < in->n_mrcs; i++) {
         free(in->mrcs[i].capacity);

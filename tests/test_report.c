@@ -281,7 +281,13 @@ static void test_report_tables(void **state)
         fail_msg("report failed: %s", html);
     assert_non_null(strstr(html, bhr));
     assert_non_null(strstr(html, thr));
-    assert_non_null(strstr(html, "<td>s3fifo</td>"));
+    /* runs named by what differs (policy, tiers), not by file; a card each */
+    assert_non_null(strstr(html, "<td>s3fifo · hbm:3000 · seed=1"));
+    assert_non_null(strstr(html, "<h3>#2 s3fifo · hbm:3000 · seed=1"));
+    assert_non_null(strstr(html, "Runs at a glance"));
+    /* human units, the exact value in the cell's title: no raw exponents */
+    assert_null(strstr(html, "e+0"));
+    assert_non_null(strstr(html, " GiB</td>") ? strstr(html, " GiB</td>") : strstr(html, " MiB</td>"));
     /* configuration differences: the policies and tiers differ */
     assert_non_null(strstr(html, "<td>policy</td><td>#1: lru; #2: s3fifo</td>"));
     /* and the options of /config that differ, as resolved (r1 --tiers, r2
@@ -428,6 +434,130 @@ static void test_report_bad_inputs(void **state)
     unlink(notours);
 }
 
+
+/* Labels: the same run given twice is numbered and noted; a timed run with
+ * one request at a time is marked [serial] everywhere, with a note; runs
+ * that differ only in the top tier's capacity are one series. */
+static void test_report_labels(void **state)
+{
+    (void)state;
+    char cmd[3000], serial[512], inputs[2100];
+    tu_tmp_path(serial, sizeof serial, "rep_serial.h5");
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 3000 --policy s3fifo "
+             "--concurrency none --backend sim -o %s", tu_bin(), g_trace, serial);
+    run_ok(cmd);
+    snprintf(inputs, sizeof inputs, "%s %s %s", g_r1, g_r2, g_r2);
+    int st;
+    char *html = report(inputs, "rep_labels.html", 0, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    assert_non_null(strstr(html, "Runs #2, #3 have the same configuration"));
+    assert_non_null(strstr(html, "(#2)</h3>"));
+    assert_non_null(strstr(html, "(#3)</h3>"));
+    free(html);
+    snprintf(inputs, sizeof inputs, "%s %s", g_r1, serial);
+    html = report(inputs, "rep_labels.html", 0, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    assert_non_null(strstr(html, "[serial]</h3>"));
+    assert_non_null(strstr(html, "serial service: a queue"));
+    assert_non_null(strstr(html, "marked [serial] served one request at a time"));
+    free(html);
+    unlink(serial);
+}
+
+/* A results file of a newer schema is refused, naming the attribute. */
+static void test_report_newer_schema(void **state)
+{
+    (void)state;
+    char newer[512], cmd[3000];
+    tu_tmp_path(newer, sizeof newer, "rep_newer.h5");
+    snprintf(cmd, sizeof cmd,
+             "cp %s %s && /usr/bin/python3 -c \"import h5py, numpy; "
+             "h5py.File('%s','r+').attrs['schema_version']=numpy.uint32(2)\"", g_r1, newer, newer);
+    run_ok(cmd);
+    int st;
+    char *out = report(newer, "rep_newer.html", 0, &st);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(out, "/@schema_version"));
+    assert_non_null(strstr(out, "schema 2"));
+    free(out);
+    unlink(newer);
+}
+
+/* The sweep table: one row per grid point, a bill column per pricing model
+ * (examples/sweep.spec: 2 block sizes x 4 policies x 3 capacities x 2 TTLs
+ * = 48 points, each billed under gemini-explicit and moonshot-2024). */
+static void test_report_sweep_table(void **state)
+{
+    (void)state;
+    char sweep[512], cmd[3000];
+    tu_tmp_path(sweep, sizeof sweep, "rep_sweep_table.h5");
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep.spec -o %s", tu_bin(), sweep);
+    run_ok(cmd);
+    int st;
+    char *html = report(sweep, "rep_sweep_table.html", 0, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    const char *t = strstr(html, "<h2>Sweep (144 points)");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "<th>bill, gemini-explicit</th><th>bill, moonshot-2024</th>"));
+    const char *end = strstr(t, "</table>");
+    int rows = 0;
+    for (const char *p = t; (p = strstr(p, "<tr>")) && p < end; p++)
+        rows++;
+    assert_int_equal(rows, 1 + 48); /* the header and one row per point */
+    free(html);
+    unlink(sweep);
+}
+
+/* Many runs: the TTFT CDF and the occupancy become small multiples (panels
+ * per policy and tier layout; one per run). */
+static void test_report_small_multiples(void **state)
+{
+    (void)state;
+    if (!cc_plot_available()) {
+        printf("skipped: gnuplot not installed\n");
+        skip();
+    }
+    char cmd[3000], inputs[4000] = "", r[8][512];
+    const char *pol[] = {"lru", "fifo", "s3fifo", "arc"};
+    for (int i = 0; i < 8; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "rep_many_%d.h5", i);
+        tu_tmp_path(r[i], sizeof r[i], name);
+        snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:%d,dram:4000 --policy %s "
+                 "--concurrency immediate --max-requests 600 -o %s", tu_bin(), g_trace,
+                 i % 2 ? 1000 : 500, pol[i / 2], r[i]);
+        run_ok(cmd);
+        snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), " %s", r[i]);
+    }
+    int st;
+    char *html = report(inputs, "rep_many.html", 1, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    free(html);
+    char gp[600];
+    tu_tmp_path(gp, sizeof gp, "rep_many_plots/ttft_cdf.gp");
+    size_t n;
+    char *script = tu_slurp(gp, &n);
+    /* 4 panels of 2 curves: one per policy with its two HBM sizes */
+    assert_non_null(strstr(script, "set multiplot layout 2,3"));
+    assert_non_null(strstr(script, "set title 'arc · hbm:*,dram:4000'"));
+    free(script);
+    tu_tmp_path(gp, sizeof gp, "rep_many_plots/occupancy.gp");
+    script = tu_slurp(gp, &n);
+    assert_non_null(strstr(script, "set multiplot layout 3,3"));
+    free(script);
+    tu_tmp_path(gp, sizeof gp, "rep_many_plots/hit_capacity.dat");
+    char *dat = tu_slurp(gp, &n);
+    /* one series per policy, two points each, capacities in order */
+    assert_non_null(strstr(dat, "\"runs: lru · hbm:*,dram:4000\"\n500 "));
+    free(dat);
+    for (int i = 0; i < 8; i++)
+        unlink(r[i]);
+}
+
 /* The summaries: python's csv and json modules read them; the figures equal
  * the replay's own --json. */
 static void test_summaries(void **state)
@@ -471,6 +601,10 @@ int main(void)
         cmocka_unit_test(test_report_plots),
         cmocka_unit_test(test_report_bad_inputs),
         cmocka_unit_test(test_summaries),
+        cmocka_unit_test(test_report_labels),
+        cmocka_unit_test(test_report_newer_schema),
+        cmocka_unit_test(test_report_sweep_table),
+        cmocka_unit_test(test_report_small_multiples),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
