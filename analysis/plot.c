@@ -277,7 +277,8 @@ int cc_plot_ttft_cdf(const cc_report_inputs *in, const char *dir, char **svg, cc
         if (!r->requests)
             continue;
         char t[700];
-        snprintf(t, sizeof t, "#%zu %s", u + 1, base(r->path));
+        snprintf(t, sizeof t, "#%zu %s%s", u + 1, base(r->path),
+                 r->serial_service ? " (serial service)" : "");
         series(&f, t);
         size_t n = (size_t)r->requests;
         for (int q = 0; q < CDF_POINTS; q++) {

@@ -178,7 +178,10 @@ static void runs_tables(FILE *f, const cc_report_inputs *in)
         td_s(f, r->policy);
         td_s(f, r->tiers_spec[0] ? r->tiers_spec : "(one tier)");
         td_s(f, r->mode);
-        td_s(f, r->concurrency);
+        char conc[64];
+        snprintf(conc, sizeof conc, "%s%s", r->concurrency,
+                 r->serial_service ? " (serial service)" : "");
+        td_s(f, conc);
         td_f(f, "%.0f", (double)r->requests);
         td_f(f, "%.4f", r->block_hit_ratio);
         td_f(f, "%.4f", r->token_hit_ratio);
@@ -369,7 +372,8 @@ int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *e
     FILE *f = of.f;
     fputs("results,trace,policy,tiers,mode,concurrency,block_size,seed,requests,"
           "block_hit_ratio,token_hit_ratio,request_hit_ratio_mean,ideal_block_hit_ratio,"
-          "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version\n", f);
+          "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version,"
+          "serial_service\n", f);
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
         const char *strs[] = {r->path, r->trace, r->policy, r->tiers_spec, r->mode,
@@ -385,7 +389,7 @@ int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *e
                 (unsigned long long)r->evictions, (unsigned long long)r->bytes_moved,
                 r->ttft_p50_s, r->ttft_p90_s, r->ttft_p99_s);
         csv_str(f, r->version);
-        fputc('\n', f);
+        fprintf(f, ",%d\n", r->serial_service);
     }
     return cc_outfile_close(&of, out, ferror(f) ? CC_EIO : CC_OK, err);
 }
@@ -420,6 +424,7 @@ int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *
         json_object_set_new(o, "ttft_p90_s", num_or_null(r->ttft_p90_s));
         json_object_set_new(o, "ttft_p99_s", num_or_null(r->ttft_p99_s));
         json_object_set_new(o, "ctxcache_version", json_string(r->version));
+        json_object_set_new(o, "serial_service", json_boolean(r->serial_service));
         if (r->n_cfg) { /* /config: every option as resolved (schema 1.1) */
             json_t *c = json_object();
             for (size_t j = 0; j < r->n_cfg; j++)

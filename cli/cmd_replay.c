@@ -199,6 +199,7 @@ typedef struct sim_view {
     const char *hardware, *model;
     const char *backend; /* "cpu", "cuda" (real engine) or NULL: sim */
     cli_real *real;      /* the real engine's counters, or NULL */
+    int serial;          /* one request at a time per instance (serial_service) */
 } sim_view;
 
 /* Without $CC_PROFILE_PATH, profiles are looked up beside the executable
@@ -237,13 +238,37 @@ static int tier_kind_of(const char *name, uint32_t k)
                                                                        : CC_SIM_TIER_REMOTE;
 }
 
-static void print_dist(const char *label, const cc_sim_dist *d, double scale, const char *unit)
+/* One unit for a whole distribution line, from its largest figure: ms below
+ * 1 s, s below 10 min, min below 2 h, else h (a planner reads 37 min, not
+ * 2.203e+06 ms). */
+static double human_scale(double max_s, const char **unit)
 {
+    if (!(max_s >= 1.0)) {
+        *unit = "ms";
+        return 1e3;
+    }
+    if (max_s < 600) {
+        *unit = "s";
+        return 1;
+    }
+    if (max_s < 7200) {
+        *unit = "min";
+        return 1.0 / 60;
+    }
+    *unit = "h";
+    return 1.0 / 3600;
+}
+
+static void print_dist(const char *label, const cc_sim_dist *d, const char *note)
+{
+    const char *unit;
+    double hi = fmax(fmax(d->p99.value, d->p99.ci_hi), d->mean);
+    double scale = human_scale(hi, &unit);
     printf("%-16s p50 %.4g [%.4g, %.4g]  p90 %.4g [%.4g, %.4g]  p99 %.4g [%.4g, %.4g]  "
-           "mean %.4g %s\n", label, d->p50.value * scale, d->p50.ci_lo * scale,
+           "mean %.4g %s%s\n", label, d->p50.value * scale, d->p50.ci_lo * scale,
            d->p50.ci_hi * scale, d->p90.value * scale, d->p90.ci_lo * scale, d->p90.ci_hi * scale,
            d->p99.value * scale, d->p99.ci_lo * scale, d->p99.ci_hi * scale, d->mean * scale,
-           unit);
+           unit, note);
 }
 
 static void print_sim_text(const sim_view *sv)
@@ -259,10 +284,13 @@ static void print_sim_text(const sim_view *sv)
            sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
     if (sv->real)
         cli_real_text(sv->real, stdout);
-    print_dist("ttft", &S->ttft_s, 1e3, "ms (95% bootstrap CIs)");
-    print_dist("tpot", &S->tpot_s, 1e3, "ms");
-    print_dist("e2e", &S->e2e_s, 1, "s");
-    print_dist("queue", &S->queue_s, 1, "s");
+    print_dist("ttft", &S->ttft_s,
+               sv->serial ? " (95% bootstrap CIs; SERIAL SERVICE: one request at a time, "
+                            "TTFT includes the wait behind every earlier request)"
+                          : " (95% bootstrap CIs)");
+    print_dist("tpot", &S->tpot_s, "");
+    print_dist("e2e", &S->e2e_s, "");
+    print_dist("queue", &S->queue_s, "");
     printf("throughput       %.6g tokens/s (%.6g output tokens/s), %.6g requests/s over %.6g "
            "s; %llu steps, %llu preemptions\n", S->throughput_tokens_per_s,
            S->output_tokens_per_s, S->requests_per_s, S->makespan_s,
@@ -296,6 +324,7 @@ static void sim_json(const sim_view *sv, json_t *o)
 {
     json_object_set_new(o, "backend",
                         json_string(sv->backend ? sv->backend : sv->res ? "sim" : "rates"));
+    json_object_set_new(o, "serial_service", json_boolean(sv->serial));
     if (sv->real)
         cli_real_json(sv->real, o);
     if (!sv->res)
@@ -374,9 +403,10 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
         snprintf(servers, sizeof servers, "%u", r->servers);
     if (!sv->res)
         printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
-           "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model)\n",
+           "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model%s)\n",
            r->prefill_tokens_per_s, r->decode_tokens_per_s, servers, r->last_finish_ns * 1e-9,
-           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight);
+           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight,
+           sv->serial ? "; SERIAL SERVICE: one request at a time" : "");
     if (r->concurrency == CC_CONCURRENCY_DEDUP)
         printf("dedup            %llu blocks (%llu tokens) waited for instead of computed; "
                "%.3f s waited in all\n", (unsigned long long)r->dedup_blocks,
@@ -564,6 +594,36 @@ static void given_argv(int argc, char **argv, const char **out)
 
 static int replay_main(int argc, char **argv, const char *const *given);
 
+/* The concurrency a run gets when --concurrency is not given.  Timed runs
+ * (sim, cpu, cuda) overlap requests as vLLM does (immediate), with the
+ * scheduler's continuous batching, so that TTFT is a serving figure and not
+ * a serial queue; none stays where overlapping is not modelled: the rates
+ * backend and cache-only runs, independent mode, explicit context caches,
+ * offline policies that need next uses (Belady). */
+static cc_concurrency default_concurrency(int use_sim, const cc_pc_config *cfg, int ctx)
+{
+    if (!use_sim || cfg->mode != CC_PC_PREFIX || ctx)
+        return CC_CONCURRENCY_NONE;
+    for (uint32_t k = 0; k < cfg->n_tiers; k++) {
+        const cc_policy_ops *ops = cfg->tiers[k].policy ? cfg->tiers[k].policy
+                                                        : cc_policy_find("lru");
+        if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+            return CC_CONCURRENCY_NONE;
+    }
+    return CC_CONCURRENCY_IMMEDIATE;
+}
+
+/* Whether each instance serves one request at a time, so that TTFT holds
+ * the wait behind every earlier request (labelled "serial service"). */
+static int serial_service(int use_sim, const cc_replay_opts *ro, const cc_sim_config *sc)
+{
+    if (ro->concurrency == CC_CONCURRENCY_NONE)
+        return 1;
+    if (use_sim)
+        return sc->scheduler == CC_SIM_SCHED_FCFS || sc->max_seqs == 1;
+    return ro->servers == 1;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     const char **given = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *given);
@@ -588,7 +648,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int json = 0;
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
-    int kvb_given = 0, policy_given = 0;
+    int kvb_given = 0, policy_given = 0, conc_given = 0;
     cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
     const char *results = NULL;
     const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
@@ -635,6 +695,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_err e = {0};
             if (cc_concurrency_parse(optarg, &ro.concurrency, &e) != CC_OK)
                 return cli_usage_error(cmd, "--concurrency: %s", e.msg);
+            conc_given = 1;
             break;
         }
         case OPT_PREFILL_TPS:
@@ -754,9 +815,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
-    sc.concurrency = ro.concurrency;
     sc.seed = seed;
-    if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE)
+    if (use_sim && sc.instances > 1 && conc_given && ro.concurrency == CC_CONCURRENCY_NONE)
         return cli_usage_error(cmd, "--instances %u: concurrency none runs one request at a "
                                     "time on one instance; give --concurrency immediate or "
                                     "after-complete", sc.instances);
@@ -881,6 +941,16 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_trace_free(&t);
         return cli_usage_error(cmd, "--tiers: %s", err.msg);
     }
+    if (!conc_given)
+        ro.concurrency = default_concurrency(use_sim, &cfg, ctx_spec != NULL);
+    sc.concurrency = ro.concurrency;
+    if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE) {
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "--instances %u: concurrency none (the default with "
+                                    "--mode independent, --context-cache or an offline "
+                                    "policy) runs one request at a time on one instance",
+                               sc.instances);
+    }
 
     cc_trace_stats s;
     cc_replay_result r;
@@ -937,7 +1007,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
         }
     }
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
-                   real ? backend : NULL, have_real ? &realx : NULL};
+                   real ? backend : NULL, have_real ? &realx : NULL,
+                   serial_service(use_sim, &ro, &sc)};
     if (results) {
         cfg_list cl = {0};
         cfg_str(&cl, "format", o.format ? o.format : t.source_format);
@@ -995,7 +1066,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             .config_values = cl.value,
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
             .sim = simr, .sim_config = simr ? &sc : NULL, .hardware = sv.hardware,
-            .model = sv.model, .backend = backend,
+            .model = sv.model, .backend = backend, .serial_service = sv.serial,
             .tiers_spec = tiers, .kv_bytes_per_token = kvb_token,
             .ideal_block_hit_ratio = s.ideal_block_hit_ratio,
             .ideal_token_hit_ratio = s.ideal_token_hit_ratio,
