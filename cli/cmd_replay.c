@@ -138,7 +138,10 @@ static const char *const replay_examples =
     "  ctxcache replay trace.jsonl --capacity-blocks 50000 --policy fifo --mode independent --json\n"
     "  ctxcache replay trace.jsonl --tiers hbm:10000,dram:100000\n"
     "  ctxcache replay trace.h5 --tiers hbm:40GiB,dram:512GiB:bw=25GB/s:lat=5us \\\n"
-    "      --model-kv-bytes-per-token 131072\n";
+    "      --model-kv-bytes-per-token 131072\n"
+    "  ctxcache replay trace.h5 --tiers hbm:2000,dram:10000 --compare-no-cache --pricing openai\n"
+    "  ctxcache replay ../shared/data/azure/AzureLLMInferenceTrace_conv.csv --capacity-blocks inf \\\n"
+    "      --rate-scale 4 --assume-prefix-share 0.3\n";
 
 static void print_help(FILE *out)
 {

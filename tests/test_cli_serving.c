@@ -430,6 +430,11 @@ static void test_block_size_errors(void **state)
     out = run_text(args, 2);
     assert_non_null(strstr(out, "leave out --block-size"));
     free(out);
+    /* mrc has no curve for it, and says so in the same words */
+    snprintf(args, sizeof args, "mrc %s", g_csv);
+    out = run_text(args, 2);
+    assert_non_null(strstr(out, "lengths only (no token ids, no block hashes)"));
+    free(out);
 }
 
 /* Bad what-if options: usage errors (exit 2) naming the option. */
