@@ -1,7 +1,16 @@
 /*
  * cmd_replay.c -- `ctxcache replay TRACE`: run a trace through the prefix
- * cache (core/replay.h) and print hit ratios, evictions, bytes moved between
- * tiers and per-tier figures, as text or JSON.
+ * cache (core/replay.h) in the serving simulator (sim/driver.h) and print
+ * TTFT/TPOT/throughput, hit ratios, evictions, bytes moved between tiers and
+ * per-tier figures, as text or JSON.
+ *
+ * Defaults that give serving figures: timed runs overlap requests
+ * (concurrency immediate, continuous batching); a run whose instances serve
+ * one request at a time is labelled serial service everywhere it shows.
+ * What-if knobs act on the trace before the run: --rate-scale divides the
+ * arrival times, --no-cache and traces with lengths only (Azure) get chains
+ * of their own (cc_trace_synth_blocks, optionally a shared prompt), and
+ * --compare-no-cache runs the simulator a second time on such chains.
  */
 #include "cli.h"
 #include "../analysis/results.h"
@@ -374,13 +383,12 @@ static void fmt_s(char *buf, size_t len, double s)
 
 static void nc_row(const char *label, double with, double without, int seconds, const char *tail)
 {
-    char a[48], b[48], d[48];
+    char a[48], b[48], d[48], m[48];
     if (seconds) {
         fmt_s(a, sizeof a, with);
         fmt_s(b, sizeof b, without);
-        fmt_s(d, sizeof d, fabs(without - with));
-        if (without < with)
-            memmove(d + 1, d, strlen(d) + 1), d[0] = '-';
+        fmt_s(m, sizeof m, fabs(without - with)); /* the unit of the magnitude */
+        snprintf(d, sizeof d, "%s%s", without < with ? "-" : "", m);
     } else {
         snprintf(a, sizeof a, "$%.6g", with);
         snprintf(b, sizeof b, "$%.6g", without);
