@@ -429,7 +429,7 @@ static void notes(FILE *f, const cc_report_inputs *in)
     }
     if (serial)
         fprintf(f, "<p class=note>%zu run(s) marked [serial] served one request at a time "
-                   "(--concurrency none): their TTFTs are a queue of the whole trace, not "
+                   "(--concurrency none, the fcfs scheduler or --max-seqs 1): their TTFTs are a queue, not "
                    "serving latency.</p>\n", serial);
 }
 
@@ -516,7 +516,8 @@ int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *e
     FILE *f = of.f;
     fputs("label,results,trace,policy,tiers,mode,concurrency,block_size,seed,requests,"
           "block_hit_ratio,token_hit_ratio,request_hit_ratio_mean,ideal_block_hit_ratio,"
-          "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version\n", f);
+          "evictions,bytes_moved,ttft_p50_s,ttft_p90_s,ttft_p99_s,ctxcache_version,"
+          "serial_service\n", f);
     for (size_t u = 0; u < in->n_runs; u++) {
         const cc_rep_run *r = &in->runs[u];
         const char *strs[] = {r->label, r->path, r->trace, r->policy, r->tiers_spec, r->mode,
@@ -532,7 +533,7 @@ int cc_report_summary_csv(const cc_report_inputs *in, const char *out, cc_err *e
                 (unsigned long long)r->evictions, (unsigned long long)r->bytes_moved,
                 r->ttft_p50_s, r->ttft_p90_s, r->ttft_p99_s);
         csv_str(f, r->version);
-        fputc('\n', f);
+        fprintf(f, ",%d\n", r->serial_service);
     }
     return cc_outfile_close(&of, out, ferror(f) ? CC_EIO : CC_OK, err);
 }
@@ -549,7 +550,6 @@ int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *
         const cc_rep_run *r = &in->runs[u];
         json_t *o = json_object();
         json_object_set_new(o, "label", json_string(r->label));
-        json_object_set_new(o, "serial_service", json_boolean(r->serial));
         json_object_set_new(o, "results", json_string(r->path));
         json_object_set_new(o, "trace", json_string(r->trace));
         json_object_set_new(o, "policy", json_string(r->policy));
@@ -569,6 +569,7 @@ int cc_report_summary_json(const cc_report_inputs *in, const char *out, cc_err *
         json_object_set_new(o, "ttft_p90_s", num_or_null(r->ttft_p90_s));
         json_object_set_new(o, "ttft_p99_s", num_or_null(r->ttft_p99_s));
         json_object_set_new(o, "ctxcache_version", json_string(r->version));
+        json_object_set_new(o, "serial_service", json_boolean(r->serial_service));
         if (r->n_cfg) { /* /config: every option as resolved (schema 1.1) */
             json_t *c = json_object();
             for (size_t j = 0; j < r->n_cfg; j++)

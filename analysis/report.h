@@ -22,6 +22,8 @@ typedef struct cc_rep_run {
     double block_hit_ratio, token_hit_ratio, request_hit_ratio_mean, ideal_block_hit_ratio;
     double *ttft_s;            /* requests entries: first_token - arrival, seconds */
     double ttft_p50_s, ttft_p90_s, ttft_p99_s;
+    int serial_service;        /* @serial_service (schema 1.2; before: concurrency none):
+                                * TTFT is a serial queue, labelled wherever shown */
     char (*tier_name)[32];     /* n_tiers */
     uint64_t *tier_capacity;   /* n_tiers: capacity_blocks */
     uint64_t *tier_hit_tokens; /* n_tiers */
@@ -34,8 +36,8 @@ typedef struct cc_rep_run {
     char (*cfg_name)[48];
     char (*cfg_value)[256];
     char backend[16];          /* /@backend: sim, rates, cpu, cuda */
-    int serial;                /* timed, one request at a time (concurrency none): its
-                                * TTFTs are a serial queue, labelled so everywhere */
+    int serial;                /* = serial_service: its TTFTs are a queue, labelled so
+                                * everywhere */
     int has_sim;               /* /sim attributes read: */
     double throughput_tokens_per_s, requests_per_s, makespan_s, prefill_gpu_s_saved;
     size_t n_bills;            /* /cost (optional): a bill per pricing model */

@@ -227,7 +227,7 @@ static int read_sim_and_bills(rd *r, cc_rep_run *u)
             return rc;
         u->n_bills = n;
     }
-    u->serial = !strcmp(u->concurrency, "none") && strcmp(u->backend, "rates") != 0;
+    u->serial = u->serial_service;
     return CC_OK;
 }
 
@@ -262,6 +262,13 @@ static int read_run(rd *r, cc_rep_run *u)
 #undef A_STR
 #undef A_U64
 #undef A_F64
+    u->serial_service = !strcmp(u->concurrency, "none"); /* files before schema 1.2 */
+    if (H5Aexists(r->f, "serial_service") > 0) {
+        uint64_t serial = 0;
+        if ((rc = attr_read(r, "serial_service", H5T_NATIVE_UINT64, &serial, 0)))
+            return rc;
+        u->serial_service = serial != 0;
+    }
     if (u->n_tiers == 0 || u->n_tiers > 64)
         return cc_h5_fail(&r->q, false, CC_EFORMAT, 0, "/@n_tiers", "expected 1..64 tiers");
     size_t n = 0, m = 0;

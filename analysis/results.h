@@ -27,6 +27,8 @@ typedef struct cc_results_run {
     const cc_sim_config *sim_config;
     const char *hardware, *model;  /* profile names */
     const char *backend;           /* "sim", "rates", "cpu", "cuda" (NULL: "rates") */
+    int serial_service;            /* 1: one request at a time per instance (TTFT holds
+                                      the wait behind every earlier request) */
     /* /config: the command line as given (argv[0..argc-1] before option
      * parsing; argc 0: none) and every option as resolved (defaults
      * applied), n_config name/value strings (0 and argc 0: no /config) */

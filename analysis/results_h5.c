@@ -29,7 +29,7 @@
 
 #define RESULTS_FORMAT "ctxcache-results"
 #define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 1 /* 1: /config */
+#define SCHEMA_MINOR 2 /* 1: /config; 2: serial_service */
 
 typedef struct w {
     cc_h5w h;      /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
@@ -253,6 +253,7 @@ static int write_all(w *W, const cc_results_run *run)
     TRY(attr_f64(W, "prefill_tokens_per_s", r->prefill_tokens_per_s));
     TRY(attr_f64(W, "decode_tokens_per_s", r->decode_tokens_per_s));
     TRY(attr_u64(W, "servers", r->servers));
+    TRY(attr_u64(W, "serial_service", run->serial_service ? 1 : 0));
     /* summary */
     TRY(attr_u64(W, "requests", r->requests));
     TRY(attr_u64(W, "block_accesses", r->block_accesses));

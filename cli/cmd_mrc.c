@@ -368,8 +368,12 @@ int cmd_mrc(int argc, char **argv)
         goto out;
     }
     if (t.block_size == 0 || (t.n && !t.blocks)) {
-        rc = cli_usage_error(cmd, "the trace has no block hashes; give --block-size to build "
-                                  "them from its tokens");
+        rc = t.n && cc_trace_n_tokens_total(&t) == 0
+                 ? cli_usage_error(cmd, "this trace has lengths only (no token ids, no block "
+                                        "hashes): no block can be reused, so it has no miss-ratio "
+                                        "curve; 'ctxcache replay' times it with every token new")
+                 : cli_usage_error(cmd, "the trace has token ids but no block hashes; give "
+                                        "--block-size N to build them from its tokens");
         goto out;
     }
 

@@ -1,7 +1,16 @@
 /*
  * cmd_replay.c -- `ctxcache replay TRACE`: run a trace through the prefix
- * cache (core/replay.h) and print hit ratios, evictions, bytes moved between
- * tiers and per-tier figures, as text or JSON.
+ * cache (core/replay.h) in the serving simulator (sim/driver.h) and print
+ * TTFT/TPOT/throughput, hit ratios, evictions, bytes moved between tiers and
+ * per-tier figures, as text or JSON.
+ *
+ * Defaults that give serving figures: timed runs overlap requests
+ * (concurrency immediate, continuous batching); a run whose instances serve
+ * one request at a time is labelled serial service everywhere it shows.
+ * What-if knobs act on the trace before the run: --rate-scale divides the
+ * arrival times, --no-cache and traces with lengths only (Azure) get chains
+ * of their own (cc_trace_synth_blocks, optionally a shared prompt), and
+ * --compare-no-cache runs the simulator a second time on such chains.
  */
 #include "cli.h"
 #include "../analysis/results.h"
@@ -21,10 +30,11 @@
 static const char *const replay_help =
     "usage: ctxcache replay TRACE [options]\n"
     "\n"
-    "Replays TRACE through the prefix (KV) cache, by default requests one at a\n"
-    "time in arrival order, and reports block, token and mean per-request hit ratios\n"
-    "(with the trace's ideal infinite-cache ratios beside them), evictions,\n"
-    "bytes moved between tiers and per-tier hits.\n"
+    "Replays TRACE through the prefix (KV) cache in the serving simulator, requests\n"
+    "overlapping as in vLLM (continuous batching), and reports TTFT, TPOT and\n"
+    "throughput, block, token and mean per-request hit ratios (with the trace's\n"
+    "ideal infinite-cache ratios beside them), evictions, bytes moved between tiers\n"
+    "and per-tier hits.\n"
     "\n"
     "cache:\n"
     "  --capacity-blocks N   one tier of N blocks, or 'inf' (unbounded)\n"
@@ -86,15 +96,36 @@ static const char *const replay_help =
     "  --kv-overlap MODE     serial (default) or layerwise loads from lower tiers\n"
     "\n"
     "concurrency (requests overlapping in time; docs/replay.md):\n"
-    "  --concurrency MODE    none (default): one request at a time, each finished before\n"
-    "                        the next; immediate (vLLM/SGLang): blocks reusable as soon as\n"
-    "                        computed; after-complete (older TensorRT-LLM): reusable when\n"
-    "                        the request completes; dedup: a request waits for a block\n"
-    "                        another running request is computing instead of computing it\n"
+    "  --concurrency MODE    immediate (vLLM/SGLang; the default of timed runs: backends\n"
+    "                        sim, cpu, cuda): requests overlap, blocks reusable as soon\n"
+    "                        as computed; none (the default of backend rates, --mode\n"
+    "                        independent, --context-cache and offline policies): one\n"
+    "                        request at a time, each finished before the next, so TTFT\n"
+    "                        is a serial queue (labelled 'serial service'); after-complete\n"
+    "                        (older TensorRT-LLM): reusable when the request completes;\n"
+    "                        dedup: a request waits for a block another running request\n"
+    "                        is computing instead of computing it\n"
     "  --prefill-tps R       prefill tokens/s of one request (default 10000)\n"
     "  --decode-tps R        decode tokens/s of one request (default 50; inf: no decode time)\n"
     "  --servers N           requests served at once, the rest wait in FIFO order\n"
     "                        (default 0 = unlimited; mode none: 1)\n"
+    "\n"
+    "what-if (docs/simulator.md):\n"
+    "  --rate-scale K        replay at K times the trace's arrival rate (arrival times\n"
+    "                        divided by K; K > 0, finite)\n"
+    "  --no-cache            no prefix caching: every request computes all its blocks\n"
+    "                        (each request's blocks made its own)\n"
+    "  --compare-no-cache    (backend sim) replay twice, with the cache and without it,\n"
+    "                        and print both with what caching saves: TTFT p50/p99,\n"
+    "                        GPU-seconds, the GPU bill, the --pricing bills\n"
+    "  --gpu-usd-per-hour X  a GPU's price for --compare-no-cache (default 2.50)\n"
+    "  --assume-prefix-share F\n"
+    "                        traces with lengths only (Azure: no token ids, no block\n"
+    "                        hashes), where every token is otherwise new: the first F\n"
+    "                        (0..1) of each request's input, in whole blocks, is one\n"
+    "                        prompt shared by all requests (a known system prompt)\n"
+    "\n"
+    "output:\n"
     "  -o, --results FILE    write the per-request table, configuration and summary as\n"
     "                        HDF5 (docs/results-format.md)\n"
     "  --json                print JSON instead of text\n"
@@ -102,7 +133,8 @@ static const char *const replay_help =
     "trace options:\n"
     "  --format NAME         input format (default: detected)\n"
     "  --block-size N        tokens per block; traces with token ids are re-blocked,\n"
-    "                        hash-only traces (Mooncake: 512) keep theirs\n"
+    "                        hash-only traces (Mooncake: 512) keep theirs; traces with\n"
+    "                        lengths only (Azure) get blocks of N tokens (default 16)\n"
     "  --tokenizer FILE      a Hugging Face tokenizer.json for text traces\n"
     "  --tenant NAME         tenant (model@version) for formats that name none\n"
     "\n"
@@ -115,7 +147,10 @@ static const char *const replay_examples =
     "  ctxcache replay trace.jsonl --capacity-blocks 50000 --policy fifo --mode independent --json\n"
     "  ctxcache replay trace.jsonl --tiers hbm:10000,dram:100000\n"
     "  ctxcache replay trace.h5 --tiers hbm:40GiB,dram:512GiB:bw=25GB/s:lat=5us \\\n"
-    "      --model-kv-bytes-per-token 131072\n";
+    "      --model-kv-bytes-per-token 131072\n"
+    "  ctxcache replay trace.h5 --tiers hbm:2000,dram:10000 --compare-no-cache --pricing openai\n"
+    "  ctxcache replay ../shared/data/azure/AzureLLMInferenceTrace_conv.csv --capacity-blocks inf \\\n"
+    "      --rate-scale 4 --assume-prefix-share 0.3\n";
 
 static void print_help(FILE *out)
 {
@@ -140,6 +175,7 @@ enum {
     OPT_BACKEND, OPT_HW, OPT_MODEL, OPT_INST, OPT_ROUTER, OPT_SCHED, OPT_MBT, OPT_MSEQ,
     OPT_CHUNK, OPT_HBMF, OPT_PREEMPT, OPT_OVERLAP,
     OPT_MAXREQ, OPT_THREADS,
+    OPT_SHARE, OPT_RATE_SCALE, OPT_NO_CACHE, OPT_CMP_NO_CACHE, OPT_GPU_USD,
 };
 
 static const struct option long_opts[] = {
@@ -176,6 +212,11 @@ static const struct option long_opts[] = {
     {"kv-overlap", required_argument, 0, OPT_OVERLAP},
     {"max-requests", required_argument, 0, OPT_MAXREQ},
     {"threads", required_argument, 0, OPT_THREADS},
+    {"assume-prefix-share", required_argument, 0, OPT_SHARE},
+    {"rate-scale", required_argument, 0, OPT_RATE_SCALE},
+    {"no-cache", no_argument, 0, OPT_NO_CACHE},
+    {"compare-no-cache", no_argument, 0, OPT_CMP_NO_CACHE},
+    {"gpu-usd-per-hour", required_argument, 0, OPT_GPU_USD},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -199,6 +240,11 @@ typedef struct sim_view {
     const char *hardware, *model;
     const char *backend; /* "cpu", "cuda" (real engine) or NULL: sim */
     cli_real *real;      /* the real engine's counters, or NULL */
+    int serial;          /* one request at a time per instance (serial_service) */
+    int lengths_only;    /* the trace has no token ids and no block hashes (Azure) */
+    int no_cache;        /* --no-cache */
+    double share;        /* --assume-prefix-share, or -1 */
+    double rate_scale;   /* --rate-scale (1: as recorded) */
 } sim_view;
 
 /* The storage kind of a tier, from its name (else from its position). */
@@ -218,13 +264,37 @@ static int tier_kind_of(const char *name, uint32_t k)
                                                                        : CC_SIM_TIER_REMOTE;
 }
 
-static void print_dist(const char *label, const cc_sim_dist *d, double scale, const char *unit)
+/* One unit for a whole distribution line, from its largest figure: ms below
+ * 1 s, s below 10 min, min below 2 h, else h (a planner reads 37 min, not
+ * 2.203e+06 ms). */
+static double human_scale(double max_s, const char **unit)
 {
+    if (!(max_s >= 1.0)) {
+        *unit = "ms";
+        return 1e3;
+    }
+    if (max_s < 600) {
+        *unit = "s";
+        return 1;
+    }
+    if (max_s < 7200) {
+        *unit = "min";
+        return 1.0 / 60;
+    }
+    *unit = "h";
+    return 1.0 / 3600;
+}
+
+static void print_dist(const char *label, const cc_sim_dist *d, const char *note)
+{
+    const char *unit;
+    double hi = fmax(fmax(d->p99.value, d->p99.ci_hi), d->mean);
+    double scale = human_scale(hi, &unit);
     printf("%-16s p50 %.4g [%.4g, %.4g]  p90 %.4g [%.4g, %.4g]  p99 %.4g [%.4g, %.4g]  "
-           "mean %.4g %s\n", label, d->p50.value * scale, d->p50.ci_lo * scale,
+           "mean %.4g %s%s\n", label, d->p50.value * scale, d->p50.ci_lo * scale,
            d->p50.ci_hi * scale, d->p90.value * scale, d->p90.ci_lo * scale, d->p90.ci_hi * scale,
            d->p99.value * scale, d->p99.ci_lo * scale, d->p99.ci_hi * scale, d->mean * scale,
-           unit);
+           unit, note);
 }
 
 static void print_sim_text(const sim_view *sv)
@@ -240,16 +310,127 @@ static void print_sim_text(const sim_view *sv)
            sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
     if (sv->real)
         cli_real_text(sv->real, stdout);
-    print_dist("ttft", &S->ttft_s, 1e3, "ms (95% bootstrap CIs)");
-    print_dist("tpot", &S->tpot_s, 1e3, "ms");
-    print_dist("e2e", &S->e2e_s, 1, "s");
-    print_dist("queue", &S->queue_s, 1, "s");
+    print_dist("ttft", &S->ttft_s,
+               sv->serial ? " (95% bootstrap CIs; SERIAL SERVICE: one request at a time, "
+                            "TTFT includes the wait behind every earlier request)"
+                          : " (95% bootstrap CIs)");
+    print_dist("tpot", &S->tpot_s, "");
+    print_dist("e2e", &S->e2e_s, "");
+    print_dist("queue", &S->queue_s, "");
     printf("throughput       %.6g tokens/s (%.6g output tokens/s), %.6g requests/s over %.6g "
            "s; %llu steps, %llu preemptions\n", S->throughput_tokens_per_s,
            S->output_tokens_per_s, S->requests_per_s, S->makespan_s,
            (unsigned long long)S->steps, (unsigned long long)S->preemptions);
-    printf("prefill saved    %.6g GPU-seconds of prefill saved by caching\n",
-           S->prefill_gpu_s_saved);
+    printf("prefill saved    %.6g GPU-seconds of prefill saved by caching; GPUs busy %.6g s\n",
+           S->prefill_gpu_s_saved, S->busy_s);
+}
+
+/* ---- --compare-no-cache ---------------------------------------------------- */
+
+/* What caching saves: the run as configured against the same run with no
+ * block shared between requests (same trace lengths, arrivals, scheduler,
+ * hardware), side by side. */
+typedef struct nc_view {
+    const cc_sim_summary *with, *without;
+    double prefill_with_s, prefill_without_s; /* sums of the records' prefill_s */
+    const cli_pricing *pr; /* the bills with the cache (NULL: no --pricing) */
+    double gpu_usd_per_hour;
+} nc_view;
+
+/* A bill without caching: every input token at the input price, every output
+ * token at the output price (no writes, reads, storage or fees). */
+static double bill_no_cache(const cli_pricing *pr, size_t i)
+{
+    cc_pricing m = cc_pricing_apply(&pr->models[i], &pr->run);
+    const cc_bill *b = &pr->bills[i];
+    return ((double)b->input_tokens * m.input_usd_per_mtok +
+            (double)b->output_tokens * m.output_usd_per_mtok) / 1e6;
+}
+
+static double prefill_sum_s(const cc_sim_result *res)
+{
+    double s = 0;
+    for (size_t i = 0; i < res->n; i++)
+        s += res->records[i].prefill_s;
+    return s;
+}
+
+static void fmt_s(char *buf, size_t len, double s)
+{
+    const char *unit;
+    double k = human_scale(s, &unit);
+    snprintf(buf, len, "%.4g %s", s * k, unit);
+}
+
+static void nc_row(const char *label, double with, double without, int seconds, const char *tail)
+{
+    char a[48], b[48], d[48], m[48];
+    if (seconds) {
+        fmt_s(a, sizeof a, with);
+        fmt_s(b, sizeof b, without);
+        fmt_s(m, sizeof m, fabs(without - with)); /* the unit of the magnitude */
+        snprintf(d, sizeof d, "%s%s", without < with ? "-" : "", m);
+    } else {
+        snprintf(a, sizeof a, "$%.6g", with);
+        snprintf(b, sizeof b, "$%.6g", without);
+        snprintf(d, sizeof d, "$%.6g", without - with);
+    }
+    char pct[32] = "";
+    if (without > 0)
+        snprintf(pct, sizeof pct, " (%.1f %%)", 100 * (without - with) / without);
+    printf("%-16s %-16s %-16s %s%s%s\n", label, a, b, d, pct, tail);
+}
+
+static void print_no_cache_text(const nc_view *nv)
+{
+    const cc_sim_summary *W = nv->with, *N = nv->without;
+    printf("no cache         the same run with every block computed (--compare-no-cache)\n");
+    printf("%-16s %-16s %-16s %s\n", "", "with cache", "no cache", "caching saves");
+    nc_row("ttft p50", W->ttft_s.p50.value, N->ttft_s.p50.value, 1, "");
+    nc_row("ttft p99", W->ttft_s.p99.value, N->ttft_s.p99.value, 1, "");
+    nc_row("prefill GPU", nv->prefill_with_s, nv->prefill_without_s, 1,
+           " (prefill's share of the steps)");
+    nc_row("GPU busy", W->busy_s, N->busy_s, 1, " (all steps, decode included)");
+    char tail[64];
+    snprintf(tail, sizeof tail, " at $%g per GPU-hour", nv->gpu_usd_per_hour);
+    nc_row("GPU cost", W->busy_s * nv->gpu_usd_per_hour / 3600,
+           N->busy_s * nv->gpu_usd_per_hour / 3600, 0, tail);
+    for (size_t i = 0; nv->pr && i < nv->pr->n; i++) {
+        char label[48];
+        snprintf(label, sizeof label, "bill %s", nv->pr->bills[i].name);
+        nc_row(label, nv->pr->bills[i].total_usd, bill_no_cache(nv->pr, i), 0, "");
+    }
+}
+
+static void nc_json(const nc_view *nv, json_t *o)
+{
+    const cc_sim_summary *W = nv->with, *N = nv->without;
+    double usd = nv->gpu_usd_per_hour / 3600;
+    json_t *n = json_object(), *d = json_object(), *nb = json_object(), *db = json_object();
+    json_object_set_new(n, "ttft_p50_s", json_real(N->ttft_s.p50.value));
+    json_object_set_new(n, "ttft_p99_s", json_real(N->ttft_s.p99.value));
+    json_object_set_new(n, "tpot_p50_s", json_real(N->tpot_s.p50.value));
+    json_object_set_new(n, "throughput_tokens_per_s", json_real(N->throughput_tokens_per_s));
+    json_object_set_new(n, "gpu_busy_s", json_real(N->busy_s));
+    json_object_set_new(n, "prefill_gpu_s", json_real(nv->prefill_without_s));
+    json_object_set_new(n, "gpu_usd", json_real(N->busy_s * usd));
+    json_object_set_new(d, "ttft_p50_s", json_real(N->ttft_s.p50.value - W->ttft_s.p50.value));
+    json_object_set_new(d, "ttft_p99_s", json_real(N->ttft_s.p99.value - W->ttft_s.p99.value));
+    json_object_set_new(d, "gpu_busy_s", json_real(N->busy_s - W->busy_s));
+    json_object_set_new(d, "prefill_gpu_s", json_real(nv->prefill_without_s - nv->prefill_with_s));
+    json_object_set_new(d, "gpu_usd", json_real((N->busy_s - W->busy_s) * usd));
+    for (size_t i = 0; nv->pr && i < nv->pr->n; i++) {
+        double b = bill_no_cache(nv->pr, i);
+        json_object_set_new(nb, nv->pr->bills[i].name, json_real(b));
+        json_object_set_new(db, nv->pr->bills[i].name, json_real(b - nv->pr->bills[i].total_usd));
+    }
+    json_object_set_new(n, "cost", nb);
+    json_object_set_new(d, "cost", db);
+    json_object_set_new(o, "gpu_usd_per_hour", json_real(nv->gpu_usd_per_hour));
+    json_object_set_new(o, "gpu_usd", json_real(W->busy_s * usd));
+    json_object_set_new(o, "prefill_gpu_s", json_real(nv->prefill_with_s));
+    json_object_set_new(o, "no_cache", n);
+    json_object_set_new(o, "caching_saves", d);
 }
 
 static void json_pct(json_t *o, const char *name, const char *q, const cc_sim_pct *p)
@@ -277,6 +458,13 @@ static void sim_json(const sim_view *sv, json_t *o)
 {
     json_object_set_new(o, "backend",
                         json_string(sv->backend ? sv->backend : sv->res ? "sim" : "rates"));
+    json_object_set_new(o, "serial_service", json_boolean(sv->serial));
+    json_object_set_new(o, "lengths_only", json_boolean(sv->lengths_only));
+    json_object_set_new(o, "assumed_prefix_share",
+                        sv->lengths_only && sv->share >= 0 && !sv->no_cache ? json_real(sv->share)
+                                                                            : json_null());
+    json_object_set_new(o, "no_cache", json_boolean(sv->no_cache));
+    json_object_set_new(o, "rate_scale", json_real(sv->rate_scale));
     if (sv->real)
         cli_real_json(sv->real, o);
     if (!sv->res)
@@ -304,6 +492,7 @@ static void sim_json(const sim_view *sv, json_t *o)
     json_object_set_new(o, "requests_per_s", json_real(S->requests_per_s));
     json_object_set_new(o, "makespan_s", json_real(S->makespan_s));
     json_object_set_new(o, "prefill_gpu_s_saved", json_real(S->prefill_gpu_s_saved));
+    json_object_set_new(o, "gpu_busy_s", json_real(S->busy_s));
     json_object_set_new(o, "preemptions", json_integer((json_int_t)S->preemptions));
     json_object_set_new(o, "steps", json_integer((json_int_t)S->steps));
     json_t *ct = json_array();
@@ -318,6 +507,19 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     printf("trace            %s (%s): %zu requests, %llu block accesses, %u tokens per block\n",
            t->source, t->source_format, r->requests, (unsigned long long)r->block_accesses,
            t->block_size);
+    if (sv->lengths_only && sv->share > 0 && !sv->no_cache)
+        printf("content          lengths only (no token ids, no block hashes): assumed shared "
+               "prompt = the first %.4g of each input, in whole %u-token blocks; every other "
+               "token is new\n", sv->share, t->block_size);
+    else if (sv->lengths_only)
+        printf("content          lengths only (no token ids, no block hashes): every token is "
+               "new, no reuse is possible (--assume-prefix-share F models a shared prompt)\n");
+    if (sv->no_cache)
+        printf("cache off        --no-cache: every request computes all its blocks (no block "
+               "is shared between requests)\n");
+    if (sv->rate_scale != 1)
+        printf("rate scale       %g x the trace's arrival rate (arrival times divided by %g)\n",
+               sv->rate_scale, sv->rate_scale);
     printf("cache            %s mode, concurrency %s, %u tier%s, %.1f metadata bytes per block\n",
            cfg->mode == CC_PC_PREFIX ? "prefix" : "independent",
            cc_concurrency_name(r->concurrency), r->n_tiers,
@@ -355,9 +557,10 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
         snprintf(servers, sizeof servers, "%u", r->servers);
     if (!sv->res)
         printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
-           "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model)\n",
+           "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model%s)\n",
            r->prefill_tokens_per_s, r->decode_tokens_per_s, servers, r->last_finish_ns * 1e-9,
-           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight);
+           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight,
+           sv->serial ? "; SERIAL SERVICE: one request at a time" : "");
     if (r->concurrency == CC_CONCURRENCY_DEDUP)
         printf("dedup            %llu blocks (%llu tokens) waited for instead of computed; "
                "%.3f s waited in all\n", (unsigned long long)r->dedup_blocks,
@@ -382,10 +585,12 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
 
 static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
                       const cc_trace_stats *s, uint64_t kvb_token, const cli_pricing *pr,
-                      const sim_view *sv)
+                      const sim_view *sv, const nc_view *nv)
 {
     json_t *o = json_object();
     sim_json(sv, o);
+    if (nv)
+        nc_json(nv, o);
     if (pr)
         cli_pricing_json(pr, o);
     json_object_set_new(o, "trace", json_string(t->source));
@@ -498,6 +703,18 @@ static int parse_rate(const char *cmd, const char *opt, const char *s, double *o
     return 0;
 }
 
+/* A finite number >= 0 (what: the expectation for the message). */
+static int parse_number(const char *cmd, const char *opt, const char *s, const char *what,
+                        double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < 0)
+        return cli_usage_error(cmd, "%s: expected %s, got '%s'", opt, what, s);
+    *out = v;
+    return 0;
+}
+
 /* The results file's /config (analysis/results.h): every option as resolved,
  * as name/value strings (names are the long options; -o and --json, which
  * say where output goes, are left out). */
@@ -545,6 +762,78 @@ static void given_argv(int argc, char **argv, const char **out)
 
 static int replay_main(int argc, char **argv, const char *const *given);
 
+/* Tokens per block of the chains made for traces with lengths only (vLLM's
+ * default block size). */
+#define LENGTHS_ONLY_BLOCK_TOKENS 16u
+
+/* --compare-no-cache: t replayed again with every request's blocks its own
+ * (t's chains are replaced), the cost model of hw and model, sc and cfg as
+ * the first run had them, no records and no context cache. */
+static int run_no_cache(cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *ro,
+                        const cc_sim_config *sc, const cc_sim_hw *hw, const cc_sim_model *model,
+                        cc_sim_result *out, cc_err *err)
+{
+    int rc = cc_trace_synth_blocks(t, t->block_size, 0, err);
+    if (rc != CC_OK)
+        return rc;
+    cc_replay_opts o = *ro;
+    o.keep_records = false;
+    o.context_cache = NULL;
+    cc_executor ex = {0};
+    cc_costmodel_opts copts;
+    cc_costmodel_opts_default(&copts);
+    if ((rc = cc_costmodel_create(hw, model, &copts, &ex, err)) != CC_OK)
+        return rc;
+    rc = cc_sim_run(t, cfg, &o, sc, &ex, 1, out, err);
+    cc_executor_free(&ex);
+    return rc;
+}
+
+/* --rate-scale K: arrival times divided by K (K times the arrival rate). */
+static int scale_arrivals(const char *cmd, cc_trace *t, double k)
+{
+    if (!t->timed)
+        return cli_usage_error(cmd, "--rate-scale: the trace has no arrival times (every "
+                                    "request arrives at 0), so there is no rate to scale");
+    int64_t last = t->n ? t->arrival_ns[t->n - 1] : 0;
+    if ((double)last / k > 4e18) /* int64 ns: about 126 years */
+        return cli_usage_error(cmd, "--rate-scale: %g stretches the trace's %.6g s beyond "
+                                    "int64 nanoseconds", k, last * 1e-9);
+    for (size_t i = 0; i < t->n; i++)
+        t->arrival_ns[i] = llround((double)t->arrival_ns[i] / k);
+    return 0;
+}
+
+/* The concurrency a run gets when --concurrency is not given.  Timed runs
+ * (sim, cpu, cuda) overlap requests as vLLM does (immediate), with the
+ * scheduler's continuous batching, so that TTFT is a serving figure and not
+ * a serial queue; none stays where overlapping is not modelled: the rates
+ * backend and cache-only runs, independent mode, explicit context caches,
+ * offline policies that need next uses (Belady). */
+static cc_concurrency default_concurrency(int use_sim, const cc_pc_config *cfg, int ctx)
+{
+    if (!use_sim || cfg->mode != CC_PC_PREFIX || ctx)
+        return CC_CONCURRENCY_NONE;
+    for (uint32_t k = 0; k < cfg->n_tiers; k++) {
+        const cc_policy_ops *ops = cfg->tiers[k].policy ? cfg->tiers[k].policy
+                                                        : cc_policy_find("lru");
+        if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+            return CC_CONCURRENCY_NONE;
+    }
+    return CC_CONCURRENCY_IMMEDIATE;
+}
+
+/* Whether each instance serves one request at a time, so that TTFT holds
+ * the wait behind every earlier request (labelled "serial service"). */
+static int serial_service(int use_sim, const cc_replay_opts *ro, const cc_sim_config *sc)
+{
+    if (ro->concurrency == CC_CONCURRENCY_NONE)
+        return 1;
+    if (use_sim)
+        return sc->scheduler == CC_SIM_SCHED_FCFS || sc->max_seqs == 1;
+    return ro->servers == 1;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     const char **given = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *given);
@@ -569,7 +858,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int json = 0;
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
-    int kvb_given = 0, policy_given = 0;
+    int kvb_given = 0, policy_given = 0, conc_given = 0;
     cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
     const char *results = NULL;
     const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
@@ -578,6 +867,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int rates_given = 0, model_given = 0, hw_given = 0;
     uint64_t max_requests = 0;
     double hbm_fraction = 0.9;
+    double share = -1, rate_scale = 1, gpu_usd = CC_ECON_DEFAULT_GPU_USD_PER_HOUR;
+    int no_cache = 0, cmp_no_cache = 0;
     cc_sim_config sc;
     cc_sim_config_default(&sc);
     optind = 1;
@@ -616,6 +907,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_err e = {0};
             if (cc_concurrency_parse(optarg, &ro.concurrency, &e) != CC_OK)
                 return cli_usage_error(cmd, "--concurrency: %s", e.msg);
+            conc_given = 1;
             break;
         }
         case OPT_PREFILL_TPS:
@@ -648,6 +940,25 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cli_engine_threads = (int)v;
             break;
         case OPT_MODEL: model_name = optarg; model_given = 1; break;
+        case OPT_SHARE:
+            if (parse_number(cmd, "--assume-prefix-share", optarg, "a fraction in [0, 1]", &share) ||
+                (share > 1 && cli_usage_error(cmd, "--assume-prefix-share: expected a fraction "
+                                                   "in [0, 1], got '%s'", optarg)))
+                return 2;
+            break;
+        case OPT_RATE_SCALE:
+            if (parse_number(cmd, "--rate-scale", optarg, "a positive finite factor", &rate_scale))
+                return 2;
+            if (!(rate_scale > 0))
+                return cli_usage_error(cmd, "--rate-scale: expected a positive finite factor "
+                                            "(2 = twice the arrival rate), got '%s'", optarg);
+            break;
+        case OPT_GPU_USD:
+            if (parse_number(cmd, "--gpu-usd-per-hour", optarg, "a price >= 0", &gpu_usd))
+                return 2;
+            break;
+        case OPT_NO_CACHE: no_cache = 1; break;
+        case OPT_CMP_NO_CACHE: cmp_no_cache = 1; break;
         case OPT_INST:
             if (cli_parse_u64(cmd, "--instances", optarg, 65536, &v))
                 return 2;
@@ -722,6 +1033,16 @@ static int replay_main(int argc, char **argv, const char *const *given)
         return cli_usage_error(cmd, "expected one trace file");
     if (!backend)
         backend = rates_given ? "rates" : "sim";
+    if (cmp_no_cache && strcmp(backend, "sim"))
+        return cli_usage_error(cmd, "--compare-no-cache: needs --backend sim (the cost model), "
+                                    "not %s", backend);
+    if (cmp_no_cache && no_cache)
+        return cli_usage_error(cmd, "--compare-no-cache runs without the cache itself; leave out "
+                                    "--no-cache");
+    if (no_cache && (pricing || ctx_spec))
+        return cli_usage_error(cmd, "--no-cache: %s needs a cache; --compare-no-cache --pricing "
+                                    "LIST gives the bills with and without caching",
+                               pricing ? "--pricing" : "--context-cache");
     int real = !strcmp(backend, "cpu") || !strcmp(backend, "cuda");
     if (real && !model_given)
         return cli_usage_error(cmd, "--backend %s: give --model PRESET (tiny, small, ...): the "
@@ -735,9 +1056,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
-    sc.concurrency = ro.concurrency;
     sc.seed = seed;
-    if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE)
+    if (use_sim && sc.instances > 1 && conc_given && ro.concurrency == CC_CONCURRENCY_NONE)
         return cli_usage_error(cmd, "--instances %u: concurrency none runs one request at a "
                                     "time on one instance; give --concurrency immediate or "
                                     "after-complete", sc.instances);
@@ -826,15 +1146,39 @@ static int replay_main(int argc, char **argv, const char *const *given)
         return rc;
     if (max_requests && t.n > max_requests)
         t.n = max_requests; /* the first N requests (the columns stay valid) */
-    if (o.block_size && t.block_size != o.block_size &&
+    /* lengths only (Azure): every block its request's own, unless a shared
+     * prompt is assumed; --no-cache: the same for any trace */
+    int lengths_only = t.n && cc_trace_n_blocks_total(&t) == 0 && cc_trace_n_tokens_total(&t) == 0;
+    if (!lengths_only && o.block_size && t.block_size != o.block_size &&
         cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
+        cc_trace_free(&t);
+        return cli_fail(cmd, &err);
+    }
+    if (share >= 0 && !lengths_only) {
+        const char *has = cc_trace_n_blocks_total(&t) ? "block hashes" : "token ids";
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "--assume-prefix-share: this trace has %s, so its reuse is "
+                                    "replayed as recorded; the option is for traces with lengths "
+                                    "only (Azure)", has);
+    }
+    if (lengths_only && cc_trace_synth_blocks(&t, o.block_size ? o.block_size
+                                                               : LENGTHS_ONLY_BLOCK_TOKENS,
+                                              no_cache || share < 0 ? 0 : share, &err) != CC_OK) {
         cc_trace_free(&t);
         return cli_fail(cmd, &err);
     }
     if (t.block_size == 0) {
         cc_trace_free(&t);
-        return cli_usage_error(cmd, "the trace has no block hashes; give --block-size to build "
-                                    "them from its tokens");
+        return cli_usage_error(cmd, "the trace has token ids but no block hashes; give "
+                                    "--block-size N to build them from its tokens");
+    }
+    if (no_cache && !lengths_only && cc_trace_synth_blocks(&t, t.block_size, 0, &err) != CC_OK) {
+        cc_trace_free(&t);
+        return cli_fail(cmd, &err);
+    }
+    if (rate_scale != 1 && (rc = scale_arrivals(cmd, &t, rate_scale))) {
+        cc_trace_free(&t);
+        return rc;
     }
     cfg.block_tokens = t.block_size;
     cfg.kv_bytes_per_block = kvb_token * t.block_size;
@@ -865,6 +1209,16 @@ static int replay_main(int argc, char **argv, const char *const *given)
         const char *w = cc_policy_warning(cfg.tiers[k].policy, &cfg.tiers[k].policy_params);
         if (w)
             fprintf(stderr, "ctxcache %s: warning: tier %s: %s\n", cmd, cfg.tiers[k].name, w);
+    }
+    if (!conc_given)
+        ro.concurrency = default_concurrency(use_sim, &cfg, ctx_spec != NULL);
+    sc.concurrency = ro.concurrency;
+    if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE) {
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "--instances %u: concurrency none (the default with "
+                                    "--mode independent, --context-cache or an offline "
+                                    "policy) runs one request at a time on one instance",
+                               sc.instances);
     }
 
     cc_trace_stats s;
@@ -922,7 +1276,9 @@ static int replay_main(int argc, char **argv, const char *const *given)
         }
     }
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
-                   real ? backend : NULL, have_real ? &realx : NULL};
+                   real ? backend : NULL, have_real ? &realx : NULL,
+                   serial_service(use_sim, &ro, &sc), lengths_only, no_cache, share,
+                   rate_scale};
     if (results) {
         cfg_list cl = {0};
         cfg_str(&cl, "format", o.format ? o.format : t.source_format);
@@ -975,12 +1331,18 @@ static int replay_main(int argc, char **argv, const char *const *given)
         }
         cfg_num(&cl, "max-requests", (double)max_requests);
         cfg_num(&cl, "threads", cli_engine_threads);
+        if (share >= 0)
+            cfg_num(&cl, "assume-prefix-share", share);
+        else
+            cfg_str(&cl, "assume-prefix-share", "");
+        cfg_num(&cl, "rate-scale", rate_scale);
+        cfg_num(&cl, "no-cache", no_cache);
         cc_results_run run = {
             .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
             .config_values = cl.value,
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
             .sim = simr, .sim_config = simr ? &sc : NULL, .hardware = sv.hardware,
-            .model = sv.model, .backend = backend,
+            .model = sv.model, .backend = backend, .serial_service = sv.serial,
             .tiers_spec = tiers, .kv_bytes_per_token = kvb_token,
             .ideal_block_hit_ratio = s.ideal_block_hit_ratio,
             .ideal_token_hit_ratio = s.ideal_token_hit_ratio,
@@ -1004,13 +1366,33 @@ static int replay_main(int argc, char **argv, const char *const *given)
     cc_trace_free(&t);
         return rc;
     }
+    cc_sim_result ncr; /* --compare-no-cache: the same run, nothing shared */
+    nc_view nv = {0}, *nvp = NULL;
+    if (cmp_no_cache) {
+        cc_progress_begin("replay (no cache)", t.n);
+        rc = run_no_cache(&t, &cfg, &ro, &sc, &hw, &model, &ncr, &err);
+        cc_progress_end();
+        if (rc != CC_OK) {
+            cc_sim_result_free(simr);
+            cc_replay_result_free(&r);
+            cc_trace_free(&t);
+            return cli_fail(cmd, &err);
+        }
+        nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr),
+                       pr, gpu_usd};
+        nvp = &nv;
+    }
     if (json)
-        rc = print_json(&t, &cfg, &r, &s, kvb_token, pr, &sv);
+        rc = print_json(&t, &cfg, &r, &s, kvb_token, pr, &sv, nvp);
     else {
         print_text(&t, &cfg, &r, &s, kvb_token, &sv);
         if (pr)
             cli_pricing_text(pr, stdout);
+        if (nvp)
+            print_no_cache_text(nvp);
     }
+    if (nvp)
+        cc_sim_result_free(&ncr);
     if (simr)
         cc_sim_result_free(simr);
     cc_replay_result_free(&r);

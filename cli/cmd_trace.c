@@ -152,6 +152,14 @@ int cmd_trace(int argc, char **argv)
     if (rc)
         return rc;
     cc_err err = {0};
+    /* --block-size is applied or refused, never ignored: a reader that
+     * cannot honour it (no token ids: Azure, or a stored hash-only trace)
+     * leaves the trace at another block size */
+    if (o.block_size && t.block_size != o.block_size &&
+        cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
+        cc_trace_free(&t);
+        return cli_fail(cmdname, &err);
+    }
     if (!strcmp(sub, "stats")) {
         cc_trace_stats s;
         if (cc_trace_compute_stats(&t, &s, &err) != CC_OK) {

@@ -707,6 +707,7 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     }
     I->step_s = s_step;
     L->res->summary.steps++;
+    L->res->summary.busy_s += s_step;
     return CC_OK;
 }
 

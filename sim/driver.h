@@ -145,6 +145,8 @@ typedef struct cc_sim_summary {
     double output_tokens_per_s;
     double requests_per_s;           /* requests / makespan */
     double prefill_gpu_s_saved;      /* sum of prefill_full_s - prefill_s */
+    double busy_s;                   /* sum over instances of their steps' durations:
+                                        the seconds the GPUs were busy (x TP) */
     uint64_t preemptions;
     uint64_t steps;                  /* executor calls for forward steps */
     uint64_t cached_tokens_tier[CC_PC_MAX_TIERS];

@@ -131,7 +131,7 @@ static void test_points_equal_separate_replays(void **state)
             snprintf(polspec, sizeof polspec, "%s", pol);
         snprintf(cmd, sizeof cmd,
                  "%s replay %s --policy '%s' --capacity-blocks %lld --block-size %lld --seed 1 "
-                 "--json", tu_bin(), tr, polspec,
+                 "--concurrency none --json", tu_bin(), tr, polspec,
                  (long long)json_integer_value(json_object_get(p, "capacity_blocks")),
                  (long long)json_integer_value(json_object_get(p, "block_size")));
         json_t *r = run_json(cmd);
@@ -152,7 +152,8 @@ static void test_points_equal_separate_replays(void **state)
         /* the bills of the two priced points next to it = replay --pricing */
         snprintf(cmd, sizeof cmd,
                  "%s replay %s --policy '%s' --capacity-blocks %lld --block-size %lld --seed 1 "
-                 "--pricing gemini-explicit,moonshot-2024 --json", tu_bin(), tr, polspec,
+                 "--concurrency none --pricing gemini-explicit,moonshot-2024 --json", tu_bin(),
+                 tr, polspec,
                  (long long)json_integer_value(json_object_get(p, "capacity_blocks")),
                  (long long)json_integer_value(json_object_get(p, "block_size")));
         r = run_json(cmd);

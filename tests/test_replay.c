@@ -468,7 +468,7 @@ static void test_cli(void **state)
      * 1 MB = 1 block, dram 2 blocks; fifo on dram */
     snprintf(cmd, sizeof cmd,
              "%s replay %s --tiers hbm:1MB,dram:2:policy=fifo --model-kv-bytes-per-token 1000 "
-             "--json", tu_bin(), path);
+             "--concurrency none --json", tu_bin(), path);
     assert_int_equal(tu_run(cmd, &out), 0);
     o = json_loads(out, 0, &je);
     assert_non_null(o);

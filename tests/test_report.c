@@ -152,8 +152,8 @@ static int setup(void **state)
     tu_tmp_path(g_cost, sizeof g_cost, "rep_cost.csv");
     snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1", tu_bin(), g_trace);
     run_ok(cmd);
-    snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:2000,dram:10000 --seed 3 -o %s",
-             tu_bin(), g_trace, g_r1);
+    snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:2000,dram:10000 --seed 3 "
+             "--concurrency none -o %s", tu_bin(), g_trace, g_r1);
     run_ok(cmd);
     snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 3000 --policy s3fifo -o %s",
              tu_bin(), g_trace, g_r2);
@@ -225,12 +225,12 @@ static void test_results_config(void **state)
              "o={k: v.decode() for k, v in c.attrs.items()}; "
              "bs=int(h5py.File('%s').attrs['block_size']); "
              "want={'policy':'s3fifo','capacity-blocks':'3000','tiers':'','seed':'1',"
-             "'concurrency':'none','backend':'sim','hardware':'h100-sxm','model':'llama-3-8b',"
+             "'concurrency':'immediate','backend':'sim','hardware':'h100-sxm','model':'llama-3-8b',"
              "'max-seqs':'256','hbm-fraction':'0.9','mode':'prefix','instances':'1',"
              "'block-size':str(bs),'pricing':'','max-requests':'0','prefill-tps':''}; "
              "bad=[(k, o.get(k), v) for k, v in want.items() if o.get(k)!=v]; assert not bad, bad; "
              "assert 'results' not in o and 'json' not in o; "
-             "assert int(f.attrs['schema_minor'])>=1; "
+             "assert int(f.attrs['schema_minor'])>=2 and int(f.attrs['serial_service'])==0; "
              "assert filecmp.cmp('%s', '%s', shallow=False)\"",
              a, g_trace, g_trace, a, b);
     if (tu_run(cmd, &out) != 0)
@@ -282,8 +282,8 @@ static void test_report_tables(void **state)
     assert_non_null(strstr(html, bhr));
     assert_non_null(strstr(html, thr));
     /* runs named by what differs (policy, tiers), not by file; a card each */
-    assert_non_null(strstr(html, "<td>s3fifo · hbm:3000 · seed=1"));
-    assert_non_null(strstr(html, "<h3>#2 s3fifo · hbm:3000 · seed=1"));
+    assert_non_null(strstr(html, "<td>s3fifo · hbm:3000 · "));
+    assert_non_null(strstr(html, "<h3>#2 s3fifo · hbm:3000 · "));
     assert_non_null(strstr(html, "Runs at a glance"));
     /* human units, the exact value in the cell's title: no raw exponents */
     assert_null(strstr(html, "e+0"));
@@ -582,6 +582,8 @@ static void test_summaries(void **state)
              "    assert abs(float(rows[1][k])-r[k])<1e-9 and abs(j[1][k]-r[k])<1e-9, (k, rows[1][k], r[k])\n"
              "assert int(rows[1]['evictions'])==r['evictions']==j[1]['evictions']\n"
              "assert rows[0]['tiers']=='hbm:2000,dram:10000'\n"
+             "assert rows[0]['serial_service']=='1' and j[0]['serial_service'] is True\n"
+             "assert rows[1]['serial_service']=='0' and j[1]['serial_service'] is False\n"
              "assert j[0]['config']['seed']=='3' and j[1]['config']['capacity-blocks']=='3000'\n\"",
              tu_bin(), g_trace, csv, csv, js, csv);
     if (tu_run(cmd, &out) != 0)

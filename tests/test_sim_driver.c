@@ -676,7 +676,7 @@ static void test_cli(void **state)
         {"--hbm-fraction 2", "--hbm-fraction"},
         {"--backend cuda", "--backend"},
         {"--kv-overlap parallel", "--kv-overlap"},
-        {"--instances 2", "--instances"},
+        {"--instances 2 --concurrency none", "--instances"},
         {"--hardware no-such-gpu", "--hardware"},
         {"--prefill-tps 10 --backend sim", "--prefill-tps"},
     };
@@ -704,7 +704,8 @@ static void test_cli(void **state)
 static void test_mooncake_reference(void **state)
 {
     const char *p = TU_DATA_OR_SKIP("mooncake/conversation_trace.jsonl");
-    const char *args[2] = {"--capacity-blocks inf", "--capacity-blocks 10000 --mode independent"};
+    const char *args[2] = {"--capacity-blocks inf --concurrency none",
+                           "--capacity-blocks 10000 --mode independent"};
     double want[2] = {0.3664, 1 - 0.7888};
     for (int k = 0; k < 2; k++) {
         char cmd[2048], *out = NULL;

@@ -119,9 +119,59 @@ static void test_reblock_and_chunks(void **state)
     cc_trace_free(&t);
 }
 
+/* Chains for a trace with lengths only: floor(F L / bs) leading blocks
+ * shared within a tenant, the rest each request's own. */
+static void test_synth_blocks(void **state)
+{
+    (void)state;
+    cc_trace t;
+    cc_err e = {0};
+    cc_trace_init(&t);
+    uint32_t in[4] = {64, 100, 64, 64}, ten[4] = {0, 0, 0, 1}, other;
+    assert_int_equal(cc_trace_tenant(&t, "default", &other), CC_OK);
+    assert_int_equal(cc_trace_tenant(&t, "other@1", &other), CC_OK);
+    assert_int_equal(other, 1);
+    for (int i = 0; i < 4; i++) {
+        cc_request q = {.input_tokens = in[i], .tenant = ten[i], .group_id = CC_NO_GROUP};
+        assert_int_equal(cc_trace_append(&t, &q), CC_OK);
+    }
+    assert_int_equal(cc_trace_synth_blocks(&t, 16, 0.5, &e), CC_OK);
+    assert_int_equal(t.block_size, 16);
+    /* ceil(L / 16) blocks: 4, 7, 4, 4; shared floor(0.5 L / 16): 2, 3, 2, 2 */
+    assert_int_equal(cc_trace_n_blocks_total(&t), 4 + 7 + 4 + 4);
+    cc_request a = cc_trace_get(&t, 0), b = cc_trace_get(&t, 1), c = cc_trace_get(&t, 2),
+               d = cc_trace_get(&t, 3);
+    assert_int_equal(b.n_blocks, 7);
+    assert_true(a.blocks[0] == b.blocks[0] && a.blocks[1] == b.blocks[1]);
+    assert_true(a.blocks[0] == c.blocks[0] && a.blocks[1] == c.blocks[1]);
+    assert_true(a.blocks[2] != b.blocks[2] && a.blocks[2] != c.blocks[2]);
+    assert_true(d.blocks[0] != a.blocks[0]); /* another tenant's prompt */
+    /* every block not in a shared run appears once in the trace */
+    size_t nb = cc_trace_n_blocks_total(&t), dup = 0;
+    for (size_t i = 0; i < nb; i++)
+        for (size_t j = i + 1; j < nb; j++)
+            dup += t.blocks[i] == t.blocks[j];
+    assert_int_equal(dup, 3 /* a0-b0, a0-c0, b0-c0 */ + 3 /* the same for block 1 */);
+    assert_int_equal(cc_trace_validate(&t, "x", &e), CC_OK);
+    /* F = 0: nothing shared */
+    assert_int_equal(cc_trace_synth_blocks(&t, 16, 0, &e), CC_OK);
+    a = cc_trace_get(&t, 0);
+    c = cc_trace_get(&t, 2);
+    assert_true(a.blocks[0] != c.blocks[0]);
+    assert_int_equal(cc_trace_synth_blocks(&t, 16, 1.5, &e), CC_EARG);
+    assert_int_equal(cc_trace_synth_blocks(&t, 0, 0, &e), CC_EARG);
+    /* the message for no token ids names what the trace has */
+    assert_int_equal(cc_trace_no_tokens_error("f", 0, 16, CC_EUNSUP, &e), CC_EUNSUP);
+    assert_non_null(strstr(e.msg, "lengths only"));
+    assert_int_equal(cc_trace_no_tokens_error("f", 512, 16, CC_EARG, &e), CC_EARG);
+    assert_non_null(strstr(e.msg, "block hashes of 512 tokens but no token ids"));
+    cc_trace_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_synth_blocks),
         cmocka_unit_test(test_stats_by_hand),
         cmocka_unit_test(test_validate_rejects),
         cmocka_unit_test(test_reblock_and_chunks),

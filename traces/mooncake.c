@@ -226,9 +226,7 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
 {
     cc_trace_init(t);
     if (o && o->block_size && o->block_size != MC_BLOCK_SIZE)
-        return cc_err_set(e, CC_EARG, path, 0, "block_size",
-                          "a Mooncake trace has hash ids for 512-token blocks and no tokens, so "
-                          "it cannot be re-blocked to %u tokens per block", o->block_size);
+        return cc_trace_no_tokens_error(path, MC_BLOCK_SIZE, o->block_size, CC_EARG, e);
     FILE *f = fopen(path, "rb");
     if (!f)
         return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
@@ -299,6 +297,12 @@ out:
  * created so that a refused write leaves nothing behind. */
 static int check_writable(const cc_trace *t, const char *path, cc_err *e)
 {
+    if ((t->block_size == 0 || (t->n && cc_trace_n_blocks_total(t) == 0)) &&
+        t->n && cc_trace_n_tokens_total(t) == 0)
+        return cc_err_set(e, CC_EUNSUP, path, 0, "hash_ids",
+                          "the trace has lengths only (no token ids, no block hashes), and "
+                          "Mooncake's format needs one hash id per 512-token block: write it "
+                          "as azure or h5");
     if (t->block_size == 0 || (t->n && cc_trace_n_blocks_total(t) == 0))
         return cc_err_set(e, CC_EUNSUP, path, 0, "hash_ids",
                           "the trace has no block hash chains; Mooncake's format needs one id "

@@ -8,6 +8,7 @@
  */
 #include "traces.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,9 +197,9 @@ int cc_trace_reblock(cc_trace *t, uint32_t block_size, cc_err *err)
         return cc_err_set(err, CC_EARG, NULL, 0, "block_size",
                           "expected a block size in 1..1048576 tokens, got %u", block_size);
     if (t->n && cc_trace_n_tokens_total(t) == 0)
-        return cc_err_set(err, CC_EUNSUP, t->source, 0, "block_size",
-                          "this trace carries block hashes but no token ids, so it cannot be "
-                          "re-blocked from %u to %u tokens per block", t->block_size, block_size);
+        return cc_trace_no_tokens_error(t->source,
+                                        cc_trace_n_blocks_total(t) ? t->block_size : 0,
+                                        block_size, CC_EUNSUP, err);
     size_t total = 0;
     for (size_t i = 0; i < t->n; i++) {
         size_t ntok = t->token_off[i + 1] - t->token_off[i];
@@ -213,6 +214,68 @@ int cc_trace_reblock(cc_trace *t, uint32_t block_size, cc_err *err)
         size_t ntok = t->token_off[i + 1] - t->token_off[i];
         pos += cc_block_chain(t->tenant[i], t->token_ids + t->token_off[i], ntok, block_size,
                               blocks + pos);
+    }
+    t->block_off[t->n] = pos;
+    free(t->blocks);
+    t->blocks = blocks;
+    t->cap_blocks = total ? total : 1;
+    t->block_size = block_size;
+    return CC_OK;
+}
+
+int cc_trace_no_tokens_error(const char *src, uint32_t has_blocks_of, uint32_t want, int code,
+                             cc_err *err)
+{
+    if (has_blocks_of)
+        return cc_err_set(err, code, src, 0, "block_size",
+                          "this trace has block hashes of %u tokens but no token ids, so it "
+                          "cannot be re-blocked to %u tokens per block: leave out --block-size "
+                          "(its blocks stay %u tokens)", has_blocks_of, want, has_blocks_of);
+    return cc_err_set(err, code, src, 0, "block_size",
+                      "this trace has lengths only (no token ids, no block hashes), so no "
+                      "blocks of %u tokens can be built from it: leave out --block-size; "
+                      "'ctxcache replay' replays it with every token new "
+                      "(--assume-prefix-share F models a shared prompt)", want);
+}
+
+/* Hash of one synthetic block: (kind, tenant, request or 0, position). */
+static uint64_t synth_hash(uint64_t kind, uint64_t tenant, uint64_t req, uint64_t pos)
+{
+    uint64_t w[4] = {kind, tenant, req, pos};
+    return cc_hash_bytes(w, sizeof w, UINT64_C(0x6374786361636865)); /* "ctxcache" */
+}
+
+int cc_trace_synth_blocks(cc_trace *t, uint32_t block_size, double shared_fraction,
+                          cc_err *err)
+{
+    if (block_size == 0 || block_size > (1u << 20))
+        return cc_err_set(err, CC_EARG, NULL, 0, "block_size",
+                          "expected a block size in 1..1048576 tokens, got %u", block_size);
+    if (!(shared_fraction >= 0 && shared_fraction <= 1))
+        return cc_err_set(err, CC_EARG, NULL, 0, "shared_fraction",
+                          "expected a fraction in [0, 1], got %g", shared_fraction);
+    size_t total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        total += ((size_t)t->input_tokens[i] + block_size - 1) / block_size;
+    uint64_t *blocks = malloc((total ? total : 1) * sizeof *blocks);
+    if (!blocks)
+        return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory for %zu blocks",
+                          total);
+    /* Chains: a shared block j names the prefix 0..j of the tenant's shared
+     * prompt, so one hash per (tenant, j); a private block names a prefix no
+     * other request has, so (request, j) suffices once the shared run ends. */
+    size_t pos = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        t->block_off[i] = pos;
+        uint64_t nb = ((uint64_t)t->input_tokens[i] + block_size - 1) / block_size;
+        /* + 1e-9: F * L landing a rounding error below a block boundary */
+        uint64_t shared =
+            (uint64_t)floor(shared_fraction * t->input_tokens[i] / block_size + 1e-9);
+        if (shared > nb)
+            shared = nb;
+        for (uint64_t j = 0; j < nb; j++)
+            blocks[pos++] = j < shared ? synth_hash(1, t->tenant[i], 0, j)
+                                       : synth_hash(2, t->tenant[i], (uint64_t)i + 1, j);
     }
     t->block_off[t->n] = pos;
     free(t->blocks);

@@ -149,8 +149,29 @@ int cc_trace_tenant(cc_trace *t, const char *name, uint32_t *idx);
 int cc_trace_append(cc_trace *t, const cc_request *r);
 
 /* Recompute every request's hash chain from its token ids at block_size.
- * CC_EUNSUP if the trace has no token ids. */
+ * CC_EUNSUP if the trace has no token ids (cc_trace_no_tokens_error). */
 int cc_trace_reblock(cc_trace *t, uint32_t block_size, cc_err *err);
+
+/* The one message for "no token ids to build blocks from", so that every
+ * command says the same thing about the same trace: has_blocks_of > 0: the
+ * trace carries block hashes of that many tokens (Mooncake), else lengths
+ * only (Azure); want: the block size asked for.  Returns `code` (CC_EUNSUP
+ * or CC_EARG) with field "block_size" and what can be done instead. */
+int cc_trace_no_tokens_error(const char *src, uint32_t has_blocks_of, uint32_t want, int code,
+                             cc_err *err);
+
+/* A trace with lengths only (no token ids, no block hashes: Azure), or any
+ * trace for a "no cache" run: replaces every request's chain by
+ * ceil(input_tokens / block_size) hashes that no other request has, except
+ * its first floor(shared_fraction * input_tokens / block_size) blocks, which
+ * are one chain shared by every request of the same tenant (a known shared
+ * system prompt: a request with s such blocks reuses min(s, longest shared
+ * run cached) of them).  shared_fraction in [0, 1]; 0: nothing reusable.
+ * Deterministic (hashes of tenant, request index and position).  The
+ * trace's token ids, if any, stay (they no longer match the chains).
+ * CC_EARG for a bad block size or fraction, CC_ENOMEM. */
+int cc_trace_synth_blocks(cc_trace *t, uint32_t block_size, double shared_fraction,
+                          cc_err *err);
 
 /* Check the invariants every consumer relies on (arrivals non-decreasing,
  * offsets monotone, n_blocks == ceil(input/bs) where chains exist, tenants in
