@@ -3,7 +3,8 @@
  * policy of prefix blocks (hand-worked scenarios with one and two tiers);
  * and, on random mixes of chunk and prefix requests with overlapping pins,
  * every hit, insert and eviction against a brute-force twin of one LRU tier
- * under the prefix rule (a list of blocks with stamps and linear scans). */
+ * and of one FIFO tier under the prefix rule (a list of blocks with stamps
+ * and linear scans). */
 #include "testutil.h"
 #include "core/chunk_store.h"
 #include "traces/traces.h"
@@ -203,11 +204,12 @@ static void test_bad_args(void **state)
     cc_pc_destroy(pc);
 }
 
-/* ---- brute-force twin: one LRU tier, prefix rule ----------------------------
- * Blocks are (key, parent key) with a recency stamp.  A lookup serves the
+/* ---- brute-force twin: one LRU or FIFO tier, prefix rule --------------------
+ * Blocks are (key, parent key) with a stamp.  LRU: a lookup serves the
  * leading run of cached blocks and stamps them (block j of operation o gets
  * o * 4096 - j: ancestors newer than descendants, as the cache's call order
- * makes them); an insert places the missing blocks first to last, each one
+ * makes them), a new block gets the same; FIFO: hits change nothing, a new
+ * block gets the next insertion number.  An insert places the missing blocks first to last, each one
  * evicting, when the tier is full, the cached block with the smallest stamp
  * among those that are unpinned and have no cached child; with none, it and
  * the rest of the chain are not stored. */
@@ -218,6 +220,8 @@ typedef struct twin {
     int cached[TW_MAX], pins[TW_MAX];
     size_t n;
     uint64_t cap, used, evicted;
+    int fifo;
+    int64_t inserts;
 } twin;
 
 static size_t tw_find(twin *t, uint64_t key, uint64_t parent, int add)
@@ -252,7 +256,8 @@ static uint32_t tw_op(twin *t, const uint64_t *keys, uint32_t n, int64_t op, siz
         size_t i = tw_find(t, keys[served], 0, 0);
         if (i == SIZE_MAX || !t->cached[i])
             break;
-        t->stamp[i] = op * 4096 - served;
+        if (!t->fifo)
+            t->stamp[i] = op * 4096 - served;
         t->pins[i]++;
         held[served++] = i;
     }
@@ -274,7 +279,7 @@ static uint32_t tw_op(twin *t, const uint64_t *keys, uint32_t n, int64_t op, siz
         }
         t->cached[i] = 1;
         t->used++;
-        t->stamp[i] = op * 4096 - j;
+        t->stamp[i] = t->fifo ? ++t->inserts : op * 4096 - j;
         t->pins[i]++;
         held[j] = i;
         (*added)++;
@@ -302,16 +307,18 @@ static void test_against_twin(void **state)
 {
     (void)state;
     uint64_t x = 99;
-    for (int round = 0; round < 6; round++) {
-        uint64_t cap = 12 + 10 * (uint64_t)round;
+    for (int round = 0; round < 12; round++) {
+        uint64_t cap = 12 + 10 * (uint64_t)(round % 6);
         uint64_t caps[1] = {cap};
-        cc_prefix_cache *pc = make("lru", 1, caps);
+        int fifo = round >= 6;
+        cc_prefix_cache *pc = make(fifo ? "fifo" : "lru", 1, caps);
         cc_chunk_store cs;
         cc_err e = {0};
         assert_int_equal(cc_cs_init(&cs, pc, &e), CC_OK);
         static twin tw;
         memset(&tw, 0, sizeof tw);
         tw.cap = cap;
+        tw.fifo = fifo;
         /* a pool of chunks and of prompts made of shared heads */
         cc_chunk_ref chunks[12];
         for (int k = 0; k < 12; k++)

@@ -108,8 +108,10 @@ int cc_trace_reuse(const cc_trace *t, uint32_t chunk_tokens, cc_reuse_scope scop
     memset(&prefixes, 0, sizeof prefixes);
     memset(&windows, 0, sizeof windows);
     memset(&sessions, 0, sizeof sessions);
-    if (cc_u64map_init(&prefixes, total / chunk_tokens + 16) ||
-        cc_u64map_init(&windows, total / 2 + 16) || cc_u64map_init(&sessions, 64))
+    /* sized for the trace up to a cap, then grown as needed */
+    size_t guess_win = total < (size_t)1 << 22 ? total : (size_t)1 << 22;
+    if (cc_u64map_init(&prefixes, guess_win / chunk_tokens + 16) ||
+        cc_u64map_init(&windows, guess_win + 16) || cc_u64map_init(&sessions, 64))
         goto done;
 
     /* B^(C-1) mod p, to take the leaving token out of the rolling hash */
