@@ -435,6 +435,10 @@ static void test_missing_and_empty_dir(void **state)
     assert_int_equal(cc_trace_read(dir, "chatlog", NULL, &t, &e), CC_EFORMAT);
     assert_string_equal(e.file, dir);
     assert_non_null(strstr(e.msg, "no file"));
+    cc_err_clear(&e);
+    assert_null(cc_format_detect(dir, &e)); /* nothing to detect from */
+    assert_int_equal(e.code, CC_EFORMAT);
+    assert_non_null(strstr(e.msg, "directory"));
     rmdir(dir);
 }
 

@@ -86,6 +86,13 @@ const cc_format *cc_format_detect(const char *path, cc_err *err)
 {
     char *first = NULL;
     const char *head_path = first_file_of_dir(path, &first);
+    struct stat st;
+    if (!first && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cc_err_set(err, CC_EFORMAT, path, 0, NULL,
+                   "a directory without files; expected a trace file, or a directory of "
+                   "chat logs (one JSON Lines file per session)");
+        return NULL;
+    }
     FILE *f = fopen(head_path, "rb");
     free(first);
     if (!f) {
