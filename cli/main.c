@@ -151,6 +151,10 @@ int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, c
     cc_tokenizer_free(tk);
     if (rc != CC_OK)
         return cli_fail(cmd, &err);
+    if (t->read_warnings) /* records the reader skipped (chatlog) */
+        fprintf(stderr, "ctxcache %s: warning: %llu record%s skipped while reading; first: %s\n",
+                cmd, (unsigned long long)t->read_warnings, t->read_warnings == 1 ? "" : "s",
+                t->read_warning);
     return 0;
 }
 

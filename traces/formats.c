@@ -8,8 +8,11 @@
  */
 #include "traces.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const cc_format cc_formats[] = {
     /* name, description, detect, read, write -- one line per format */
@@ -20,6 +23,7 @@ const cc_format cc_formats[] = {
     {"arena", "Arena-hard JSONL prompts: one single-turn request each", cc_detect_arena, cc_read_arena, NULL},
     {"pairs", "question pairs JSON (text_a/text_b/label or origin/similar): seed + query, groups", cc_detect_pairs, cc_read_pairs, NULL},
     {"rag", "RAG JSON (question, answers, ctxs): passages then the question", cc_detect_rag, cc_read_rag, NULL},
+    {"chatlog", "chat-completions request logs (JSONL, or a directory of them): messages as chunks", cc_detect_chatlog, cc_read_chatlog, NULL},
     {"lcs-csv", "libCacheSim csv: timestamp,obj_id,obj_size per block access", cc_detect_lcs_csv, cc_read_lcs_csv, cc_write_lcs_csv},
     {"lcs-oracle", "libCacheSim oracleGeneral binary (24-byte records)", cc_detect_lcs_oracle, cc_read_lcs_oracle, cc_write_lcs_oracle},
     {"h5", "ctxcache native HDF5 trace (columns; schema in docs/trace-format.md)", cc_detect_h5, cc_read_h5, cc_write_h5},
@@ -46,9 +50,51 @@ static void list_formats(char *buf, size_t len, int writable_only)
     }
 }
 
+/* A directory (a log of one file per session) is detected from its first
+ * regular file by name; *buf gets that file's path, malloc'd. */
+static const char *first_file_of_dir(const char *path, char **buf)
+{
+    struct stat st;
+    *buf = NULL;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return path;
+    DIR *d = opendir(path);
+    if (!d)
+        return path;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        size_t n = strlen(path) + strlen(de->d_name) + 2;
+        char *full = malloc(n);
+        if (!full)
+            break;
+        snprintf(full, n, "%s/%s", path, de->d_name);
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+            (!*buf || strcmp(full, *buf) < 0)) {
+            free(*buf);
+            *buf = full;
+        } else {
+            free(full);
+        }
+    }
+    closedir(d);
+    return *buf ? *buf : path;
+}
+
 const cc_format *cc_format_detect(const char *path, cc_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    char *first = NULL;
+    const char *head_path = first_file_of_dir(path, &first);
+    struct stat st;
+    if (!first && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cc_err_set(err, CC_EFORMAT, path, 0, NULL,
+                   "a directory without files; expected a trace file, or a directory of "
+                   "chat logs (one JSON Lines file per session)");
+        return NULL;
+    }
+    FILE *f = fopen(head_path, "rb");
+    free(first);
     if (!f) {
         cc_err_set(err, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
         return NULL;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char *const chunk_kind_names[CC_CHUNK_KIND_COUNT] = {
-    "system", "user", "assistant", "passage", "question",
+    "system", "user", "assistant", "passage", "question", "tool",
 };
 
 const char *cc_chunk_kind_name(int kind)

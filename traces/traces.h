@@ -43,6 +43,7 @@ typedef enum cc_chunk_kind {
     CC_CHUNK_ASSISTANT = 2, /* a model answer from an earlier turn */
     CC_CHUNK_PASSAGE = 3,   /* a retrieved passage / document (RAG) */
     CC_CHUNK_QUESTION = 4,  /* the question that follows passages (RAG) */
+    CC_CHUNK_TOOL = 5,      /* a tool's result (or function call output) in a chat log */
     CC_CHUNK_KIND_COUNT
 } cc_chunk_kind;
 
@@ -123,6 +124,12 @@ typedef struct cc_trace {
     char source_format[32];  /* reader that produced it ("mooncake", "generator", ...) */
     char source[512];        /* file or spec it came from */
     uint64_t seed;           /* generator seed, 0 for real traces */
+
+    /* records a reader skipped with a warning instead of failing (chatlog:
+     * messages of an unknown role, responses matching no request), and the
+     * first one's message ("file:line: field 'x': ..."); not stored in HDF5 */
+    uint64_t read_warnings;
+    char read_warning[320];
 
     /* capacities (builder bookkeeping) */
     size_t cap_n, cap_blocks, cap_tokens, cap_chunks, cap_text, cap_tenants;
@@ -230,12 +237,16 @@ int cc_read_mtbench(const char *path, const cc_read_opts *o, cc_trace *t, cc_err
 int cc_read_arena(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_pairs(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_read_rag(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
+/* OpenAI-compatible chat-completions request logs: a JSONL file or a directory
+ * of them (chatlog.c) */
+int cc_read_chatlog(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 /* Content detectors of the text formats (see cc_format.detect). */
 int cc_detect_sharegpt(const char *path, const unsigned char *head, size_t head_len);
 int cc_detect_mtbench(const char *path, const unsigned char *head, size_t head_len);
 int cc_detect_arena(const char *path, const unsigned char *head, size_t head_len);
 int cc_detect_pairs(const char *path, const unsigned char *head, size_t head_len);
 int cc_detect_rag(const char *path, const unsigned char *head, size_t head_len);
+int cc_detect_chatlog(const char *path, const unsigned char *head, size_t head_len);
 int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
 int cc_write_lcs_csv(const cc_trace *t, const char *path, cc_err *e);
 int cc_read_lcs_oracle(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e);
@@ -283,6 +294,33 @@ typedef struct cc_trace_stats {
 } cc_trace_stats;
 
 int cc_trace_compute_stats(const cc_trace *t, cc_trace_stats *s, cc_err *err);
+
+/* ---- how much a blend cache could reuse (reuse.c) ---------------------------
+ * Each input token is prefix-reusable (the leading whole C-token chunks an
+ * infinite prefix cache serves), non-prefix-reusable (not that, but inside a
+ * C-token window whose exact tokens appeared anywhere in an earlier request
+ * in scope) or new; reuse.c has the precise definition.  Needs token ids
+ * (CC_EUNSUP otherwise); chunk_tokens 0 is CC_EARG. */
+typedef enum cc_reuse_scope {
+    CC_REUSE_TRACE = 0,   /* earlier requests of the same tenant */
+    CC_REUSE_SESSION = 1, /* earlier requests of the same session and tenant */
+} cc_reuse_scope;
+typedef struct cc_reuse_counts {
+    uint64_t requests, tokens;   /* tokens = input tokens */
+    uint64_t prefix_tokens, nonprefix_tokens, new_tokens; /* sum to tokens */
+} cc_reuse_counts;
+typedef struct cc_reuse_stats {
+    uint32_t chunk_tokens;
+    cc_reuse_scope scope;
+    cc_reuse_counts total;
+    size_t n_sessions;           /* in order of first appearance */
+    uint64_t *session_ids;
+    cc_reuse_counts *sessions;
+} cc_reuse_stats;
+int cc_trace_reuse(const cc_trace *t, uint32_t chunk_tokens, cc_reuse_scope scope,
+                   cc_reuse_stats *out, cc_err *err);
+void cc_reuse_stats_free(cc_reuse_stats *s);
+const char *cc_reuse_scope_name(cc_reuse_scope scope);
 
 /* ---- synthetic workloads (generator.c) -------------------------------------
  * ctxcache gen SPEC: the spec format is documented in docs/workload-spec.md
