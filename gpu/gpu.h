@@ -410,9 +410,13 @@ void cc_mlm_op_bias_gelu(float *x, const float *b, int T, int dim);
 void cc_mlm_op_bias(float *x, const float *b, int T, int dim);
 /* Bidirectional attention within each sequence: qkv[T][3][n_heads][hd]
  * (q, k, v of a token side by side) -> out[T][n_heads][hd];
- * softmax(q k^T / sqrt(hd)) v, on `threads` OpenMP threads. */
+ * softmax(q k^T / sqrt(hd)) v, on `threads` OpenMP threads (sgemm at one
+ * OpenBLAS thread each).  scratch: threads x
+ * cc_mlm_attention_scratch_floats(max_len) floats, max_len >= the longest
+ * sequence. */
+size_t cc_mlm_attention_scratch_floats(int max_len);
 void cc_mlm_op_attention(float *out, const float *qkv, const int32_t *seq_off, int n_seqs,
-                         int n_heads, int head_dim, int threads);
+                         int n_heads, int head_dim, float *scratch, int max_len, int threads);
 /* out[s] = L2-normalised mean of x over the rows of sequence s */
 void cc_mlm_op_mean_pool_normalize(float *out, const float *x, const int32_t *seq_off,
                                    int n_seqs, int dim);

@@ -21,8 +21,9 @@
  *
  * Costs: weights 22.7 M floats (91 MB) in one arena.  A forward of T tokens
  * costs 2 x 6 x T x (4 h^2 + 2 h f) flops in the products (~21 Mflop per
- * token) plus 4 x 6 x h x sum(L_s^2) in attention.  Activations are sized
- * once for MLM_CHUNK_TOKENS tokens (about 30 MB); a batch is cut into
+ * token) plus 4 x 6 x h x sum(L_s^2) in attention (sgemm per sequence and
+ * head).  Activations are sized once for MLM_CHUNK_TOKENS tokens (about
+ * 30 MB, plus 0.26 MB of attention scratch per thread); a batch is cut into
  * groups of whole sequences that fit.  No allocation per call once the id
  * buffer has grown to the longest text seen.
  */
@@ -255,50 +256,46 @@ void cc_mlm_op_bias(float *x, const float *b, int T, int dim)
             x[(size_t)t * dim + d] += b[d];
 }
 
-/* One (sequence, head) at a time per thread; per query row: scores over the
- * sequence's keys, a max-subtracted softmax, the weighted sum of values.
- * The scores of one row live on the stack (a sequence has at most
- * MLM_CHUNK_TOKENS tokens). */
-void cc_mlm_op_attention(float *out, const float *qkv, const int32_t *seq_off, int n_seqs,
-                         int n_heads, int head_dim, int threads)
+/* One (sequence, head) at a time per thread, in three steps over the
+ * sequence's L tokens: S = Q K^T / sqrt(hd) (sgemm, L x L), per row the max,
+ * P = exp(S - max) and its sum, then O = P V (sgemm) divided row by row by
+ * the sum.  Each thread uses L^2 + L floats of scratch. */
+size_t cc_mlm_attention_scratch_floats(int max_len)
 {
-    int h = n_heads * head_dim;
-    size_t row = 3 * (size_t)h;
+    return (size_t)max_len * max_len + max_len;
+}
+
+void cc_mlm_op_attention(float *out, const float *qkv, const int32_t *seq_off, int n_seqs,
+                         int n_heads, int head_dim, float *scratch, int max_len, int threads)
+{
+    int h = n_heads * head_dim, row = 3 * h;
     float scale = 1.0f / sqrtf((float)head_dim);
     int pairs = n_seqs * n_heads;
+    size_t per_thread = cc_mlm_attention_scratch_floats(max_len);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : 1)
     for (int sh = 0; sh < pairs; sh++) {
         int s = sh / n_heads, hd = sh % n_heads;
         int t0 = seq_off[s], L = seq_off[s + 1] - seq_off[s];
-        float p[MLM_CHUNK_TOKENS];
-        float acc[CC_MAX_HEAD_DIM];
+        float *S = scratch + (size_t)omp_get_thread_num() * per_thread, *sum = S + (size_t)L * L;
+        const float *Q = qkv + (size_t)t0 * row + (size_t)hd * head_dim, *K = Q + h, *V = Q + 2 * h;
+        float *O = out + (size_t)t0 * h + (size_t)hd * head_dim;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, head_dim, scale, Q, row, K,
+                    row, 0.0f, S, L);
         for (int i = 0; i < L; i++) {
-            const float *q = qkv + (size_t)(t0 + i) * row + (size_t)hd * head_dim;
-            float m = -INFINITY;
+            float *r = S + (size_t)i * L, m = -INFINITY, z = 0.0f;
+            for (int j = 0; j < L; j++)
+                m = r[j] > m ? r[j] : m;
             for (int j = 0; j < L; j++) {
-                const float *k = qkv + (size_t)(t0 + j) * row + h + (size_t)hd * head_dim;
-                float dot = 0.0f;
-                for (int d = 0; d < head_dim; d++)
-                    dot += q[d] * k[d];
-                p[j] = dot * scale;
-                m = p[j] > m ? p[j] : m;
+                r[j] = expf(r[j] - m);
+                z += r[j];
             }
-            float sum = 0.0f;
-            for (int j = 0; j < L; j++) {
-                p[j] = expf(p[j] - m);
-                sum += p[j];
-            }
-            for (int d = 0; d < head_dim; d++)
-                acc[d] = 0.0f;
-            for (int j = 0; j < L; j++) {
-                const float *v = qkv + (size_t)(t0 + j) * row + 2 * h + (size_t)hd * head_dim;
-                for (int d = 0; d < head_dim; d++)
-                    acc[d] += p[j] * v[d];
-            }
-            float *o = out + (size_t)(t0 + i) * h + (size_t)hd * head_dim;
-            for (int d = 0; d < head_dim; d++)
-                o[d] = acc[d] / sum;
+            sum[i] = z;
         }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, head_dim, L, 1.0f, S, L, V,
+                    row, 0.0f, O, h);
+        for (int i = 0; i < L; i++)
+            for (int d = 0; d < head_dim; d++)
+                O[(size_t)i * h + d] /= sum[i];
     }
 }
 
@@ -336,6 +333,7 @@ typedef struct mlm_state {
     /* activations for MLM_CHUNK_TOKENS tokens */
     float *x, *qkv, *att, *tmp, *ffn;
     float *pooled; /* [MLM_CHUNK_TOKENS / 2][hidden]: a group's vectors */
+    float *att_scratch; /* threads x cc_mlm_attention_scratch_floats(max_tokens) */
     int32_t *ids, *pos, *seq_off; /* [CHUNK], [CHUNK], [CHUNK + 1] */
     uint32_t *tok;                /* cc_tokenize's growing buffer */
     size_t tok_cap;
@@ -394,7 +392,7 @@ static void cpu_forward(mlm_state *st, int n_seqs, int T, float *out)
         linear(st->qkv, st->x, L->wqkv, T, h, 3 * h, nth);
         SLABS(T, nth, cc_mlm_op_bias(st->qkv + (size_t)a * 3 * h, L->bqkv, b - a, 3 * h));
         cc_mlm_op_attention(st->att, st->qkv, st->seq_off, n_seqs, c->n_heads,
-                            h / c->n_heads, nth);
+                            h / c->n_heads, st->att_scratch, c->max_tokens, nth);
         linear(st->tmp, st->att, L->wo, T, h, h, nth);
         SLABS(T, nth,
               cc_mlm_op_add_layernorm(st->x + (size_t)a * h, st->tmp + (size_t)a * h, L->bo,
@@ -566,6 +564,7 @@ static void state_free(mlm_state *st)
     free(st->tmp);
     free(st->ffn);
     free(st->pooled);
+    free(st->att_scratch);
     free(st->ids);
     free(st->pos);
     free(st->seq_off);
@@ -591,11 +590,13 @@ static int finish(mlm_state *st, int use_cuda, int with_tokenizer, cc_embedder *
     st->tmp = malloc(T * h * sizeof(float));
     st->ffn = malloc(T * (size_t)c->ffn * sizeof(float));
     st->pooled = malloc(T / 2 * h * sizeof(float));
+    st->att_scratch = malloc(st->threads * cc_mlm_attention_scratch_floats(c->max_tokens) *
+                             sizeof(float));
     st->ids = malloc(T * sizeof(int32_t));
     st->pos = malloc(T * sizeof(int32_t));
     st->seq_off = malloc((T + 1) * sizeof(int32_t));
     cc_embedder *e = calloc(1, sizeof *e);
-    if (!st->x || !st->qkv || !st->att || !st->tmp || !st->ffn || !st->pooled || !st->ids || !st->pos ||
+    if (!st->x || !st->qkv || !st->att || !st->tmp || !st->ffn || !st->pooled || !st->att_scratch || !st->ids || !st->pos ||
         !st->seq_off || !e) {
         free(e);
         state_free(st);

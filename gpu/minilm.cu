@@ -11,10 +11,12 @@
  *   mlm_bias_gelu_kernel,
  *   mlm_bias_kernel             one thread per element
  *   mlm_attention_kernel        one block per (sequence, head), one thread
- *                               per query row: scores and their max, then
- *                               exp-sum and the weighted sum of values
- *                               (the scores are recomputed in the second
- *                               pass rather than kept per thread)
+ *                               per query row: scaled scores and their max,
+ *                               then exp(score - max), its sum and the
+ *                               weighted sum of values, divided by the sum
+ *                               (the CPU twin does the two products with
+ *                               sgemm; here the scores are recomputed in the
+ *                               second pass rather than kept per thread)
  *   mlm_mean_pool_normalize_kernel  one block per sequence
  *
  * The weights are copied once as the host arena (one cudaMemcpy; the

@@ -373,7 +373,9 @@ static void test_ops_against_naive(void **state)
     int32_t off[3] = {0, 7, T};
     float qkv[T * 3 * DIM], att[T * DIM];
     fill(qkv, T * 3 * DIM, 8);
-    cc_mlm_op_attention(att, qkv, off, 2, NH, HD, 2);
+    float *scr = malloc(2 * cc_mlm_attention_scratch_floats(13) * sizeof(float));
+    cc_mlm_op_attention(att, qkv, off, 2, NH, HD, scr, 13, 2);
+    free(scr);
     for (int s = 0; s < 2; s++)
         for (int h = 0; h < NH; h++)
             for (int i = off[s]; i < off[s + 1]; i++) {

@@ -87,7 +87,9 @@ static void test_kernels_match_cpu_twins(void **state)
     down_equal(dg, g, T * F, 1e-5);
     /* attention over three sequences (one of a single token) */
     void *dqkv = up(qkv, sizeof qkv), *datt = cc_cuda_alloc(sizeof att);
-    cc_mlm_op_attention(att, qkv, off, 3, NH, HD, 1);
+    float *scr = malloc(cc_mlm_attention_scratch_floats(23) * sizeof(float));
+    cc_mlm_op_attention(att, qkv, off, 3, NH, HD, scr, 23, 1);
+    free(scr);
     assert_int_equal(cc_cuda_mlm_op_attention(datt, dqkv, doff, 3, NH, HD), 0);
     down_equal(datt, att, T * DIM, 1e-5);
     /* mean pool + normalise */
