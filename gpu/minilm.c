@@ -337,7 +337,6 @@ typedef struct mlm_state {
     int32_t *ids, *pos, *seq_off; /* [CHUNK], [CHUNK], [CHUNK + 1] */
     uint32_t *tok;                /* cc_tokenize's growing buffer */
     size_t tok_cap;
-    char name[16];
 } mlm_state;
 
 /* out[n][d_out] = x[n][d_in] W[d_out][d_in]^T, slabs of rows (many tokens) or
@@ -610,7 +609,6 @@ static int finish(mlm_state *st, int use_cuda, int with_tokenizer, cc_embedder *
             return rc;
         }
     }
-    snprintf(st->name, sizeof st->name, "minilm");
     e->name = "minilm";
     e->dim = c->hidden;
     e->embed = with_tokenizer ? embed_texts : embed_random;
