@@ -367,7 +367,10 @@ void cc_minilm_config_default(cc_minilm_config *c);
 const char *cc_minilm_default_dir(void);
 
 /* Loads model_dir/model.safetensors and model_dir/tokenizer.json (model_dir
- * NULL: cc_minilm_default_dir()) and makes the "minilm" embedder (dim 384).
+ * NULL: cc_minilm_default_dir(), or when that is a relative path without the
+ * weights, models/minilm beside the running binary, which is where `make
+ * minilm` puts them for build/ctxcache) and makes the "minilm" embedder
+ * (dim 384).
  * use_cuda: 0 CPU, 1 CUDA (CC_EUNSUP without CUDA or a device).  threads:
  * CPU threads (<= 0: 1).  Errors name the file and, for weights, the tensor
  * (a missing tensor, a wrong shape or dtype).  CC_EIO when the files are

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void cc_minilm_config_default(cc_minilm_config *c)
 {
@@ -635,7 +636,19 @@ int cc_minilm_embedder_new(const char *model_dir, int use_cuda, int threads,
 {
     *out = NULL;
     const char *dir = model_dir ? model_dir : cc_minilm_default_dir();
-    char wpath[4096], tpath[4096];
+    char wpath[4096], tpath[4096], beside_exe[4096];
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    if (!model_dir && !getenv("CC_MINILM_DIR") && access(wpath, R_OK) != 0) {
+        /* run from elsewhere: models/minilm beside the binary (build/ctxcache) */
+        ssize_t n = readlink("/proc/self/exe", beside_exe, sizeof beside_exe - 32);
+        char *slash = n > 0 ? memrchr(beside_exe, '/', (size_t)n) : NULL;
+        if (slash) {
+            snprintf(slash, beside_exe + sizeof beside_exe - slash, "/models/minilm");
+            snprintf(wpath, sizeof wpath, "%s/model.safetensors", beside_exe);
+            if (access(wpath, R_OK) == 0)
+                dir = beside_exe;
+        }
+    }
     snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
     snprintf(tpath, sizeof tpath, "%s/tokenizer.json", dir);
     struct stat sb;
