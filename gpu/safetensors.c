@@ -9,6 +9,8 @@
  * name the tensor (cc_err.field) and say what was expected.  Sharded
  * checkpoints: a directory with model.safetensors.index.json (its
  * "weight_map" lists the shard files) or with a single model.safetensors.
+ * cc_safetensors_load does the same for any list of named tensors (the
+ * MiniLM encoder of minilm.c uses it).
  *
  * Costs: one pass over each file's tensor bytes through a 1 MiB buffer;
  * the header is parsed once; tensors are found by name through a hash map.
@@ -298,6 +300,33 @@ out:
     return rc;
 }
 
+/* Loads the expected tensors from path (a file, a directory with an index of
+ * shards, or a directory with model.safetensors) and checks none is missing. */
+static int load_path(loader *L, const char *path, cc_err *err)
+{
+    int rc;
+    if (is_dir(path)) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
+        FILE *f = fopen(p, "rb");
+        if (f) {
+            fclose(f);
+            rc = load_index(L, path, p, err);
+        } else {
+            snprintf(p, sizeof p, "%s/model.safetensors", path);
+            rc = load_file(L, p, err);
+        }
+    } else {
+        rc = load_file(L, path, err);
+    }
+    for (int i = 0; !rc && i < L->n_ex; i++)
+        if (!L->ex[i].loaded)
+            rc = cc_err_set(err, CC_EFORMAT, path, 0, L->ex[i].name,
+                            "tensor missing from the checkpoint%s",
+                            strstr(L->ex[i].name, "lm_head") ? " (tie_embeddings is off)" : "");
+    return rc;
+}
+
 int cc_weights_load_safetensors(cc_weights *w, const cc_model_config *cfg, const char *path,
                                 cc_err *err)
 {
@@ -310,30 +339,50 @@ int cc_weights_load_safetensors(cc_weights *w, const cc_model_config *cfg, const
         rc = cc_err_set(err, CC_ENOMEM, path, 0, "", "out of memory");
         goto out;
     }
-    if (is_dir(path)) {
-        char p[4096];
-        snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
-        FILE *f = fopen(p, "rb");
-        if (f) {
-            fclose(f);
-            rc = load_index(&L, path, p, err);
-        } else {
-            snprintf(p, sizeof p, "%s/model.safetensors", path);
-            rc = load_file(&L, p, err);
-        }
-    } else {
-        rc = load_file(&L, path, err);
-    }
-    for (int i = 0; !rc && i < L.n_ex; i++)
-        if (!L.ex[i].loaded)
-            rc = cc_err_set(err, CC_EFORMAT, path, 0, L.ex[i].name,
-                            "tensor missing from the checkpoint%s",
-                            strstr(L.ex[i].name, "lm_head") ? " (tie_embeddings is off)" : "");
+    rc = load_path(&L, path, err);
 out:
     free(L.buf);
     free(L.ex);
     cc_u64map_free(&L.by_name);
     if (rc)
         cc_weights_free(w);
+    return rc;
+}
+
+int cc_safetensors_load(const char *path, const cc_tensor_want *want, int n, cc_err *err)
+{
+    loader L = {0};
+    int rc = CC_OK;
+    L.buf = malloc(CHUNK_BYTES);
+    L.ex = calloc(n > 0 ? (size_t)n : 1, sizeof *L.ex);
+    if (!L.buf || !L.ex || cc_u64map_init(&L.by_name, 16 + 2 * (size_t)n) != CC_OK) {
+        rc = cc_err_set(err, CC_ENOMEM, path, 0, "", "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (strlen(want[i].name) >= sizeof L.ex[0].name || want[i].ndim < 1 ||
+            want[i].ndim > 2) {
+            rc = cc_err_set(err, CC_EARG, path, 0, want[i].name,
+                            "expected a name under 96 bytes and ndim 1 or 2");
+            goto out;
+        }
+        expect *x = &L.ex[L.n_ex++];
+        snprintf(x->name, sizeof x->name, "%s", want[i].name);
+        x->dst = want[i].dst;
+        x->ndim = want[i].ndim;
+        x->shape[0] = want[i].shape[0];
+        x->shape[1] = want[i].ndim == 2 ? want[i].shape[1] : 0;
+        uint64_t *slot;
+        if (cc_u64map_put(&L.by_name, cc_hash_bytes(want[i].name, strlen(want[i].name), 0),
+                          (uint64_t)i, &slot) < 0) {
+            rc = cc_err_set(err, CC_ENOMEM, path, 0, "", "out of memory");
+            goto out;
+        }
+    }
+    rc = load_path(&L, path, err);
+out:
+    free(L.buf);
+    free(L.ex);
+    cc_u64map_free(&L.by_name);
     return rc;
 }
