@@ -87,13 +87,16 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps run test bench fuzz fuzz-run clean help install minilm minilm-ref
+.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
 # missing.  Skipped when not root and everything is present.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# Packages only the benchmarks need (a browser to lay out the report).
+BENCH_DEB_PACKAGES := chromium
+deps bench-deps: PKGS_WANTED = $(if $(filter bench-deps,$@),$(BENCH_DEB_PACKAGES),$(DEB_PACKAGES))
+deps bench-deps:
+	@missing=$$(for p in $(PKGS_WANTED); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -224,7 +227,7 @@ run: $(BIN) minilm
 test: $(BIN) $(TEST_BIN) minilm
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
 
-bench: $(BIN) $(BENCH_BIN) minilm minilm-ref
+bench: $(BIN) $(BENCH_BIN) minilm minilm-ref bench-deps
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
 
