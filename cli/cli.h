@@ -66,6 +66,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
  * and after cli_pricing_bill one bill per model. */

@@ -1,0 +1,188 @@
+/* test_cli_plan.c -- `ctxcache plan` and `replay --tp` as a user runs them:
+ * a content-less Azure CSV written here (60 requests of 8192 tokens, one
+ * output token, every S / 2.4 seconds) whose answer is computed by hand in
+ * tests/test_plan.c (S = 0.201663 s on one H100 with Llama-3-8B: 3
+ * instances at rate x1, 5 at x2 for TTFT p99 <= 1.5 S), the JSON and the
+ * HDF5 file (read with h5py, not our reader), an SLO nothing meets (exit 0
+ * with the closest), and every bad-usage case with its message (exit 2). */
+#include "testutil.h"
+
+#include <jansson.h>
+
+#define S_HAND 0.20166303818832831
+
+static char g_trace[512], g_gen[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    char text[8192];
+    size_t at = (size_t)snprintf(text, sizeof text, "TIMESTAMP,ContextTokens,GeneratedTokens\n");
+    for (int i = 0; i < 60; i++) {
+        long long ns100 = llround(i * S_HAND / 2.4 * 1e7); /* 100 ns units */
+        at += (size_t)snprintf(text + at, sizeof text - at, "2023-11-16 18:00:%02lld.%07lld,8192,1\n",
+                               ns100 / 10000000, ns100 % 10000000);
+    }
+    tu_write_tmp(g_trace, sizeof g_trace, "plan_azure.csv", text, at);
+    tu_tmp_path(g_gen, sizeof g_gen, "plan_gen.h5");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null 2>&1", tu_bin(), g_gen);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(g_trace);
+    unlink(g_gen);
+    return 0;
+}
+
+static json_t *json_of(const char *args)
+{
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", tu_bin(), args);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j)
+        fail_msg("not JSON (%s): %s", je.text, out);
+    free(out);
+    return j;
+}
+
+static void test_three_instances(void **state)
+{
+    (void)state;
+    char args[1024], h5[512];
+    tu_tmp_path(h5, sizeof h5, "plan.h5");
+    snprintf(args, sizeof args, "plan %s --slo ttft_p99=%.9fs --rate-scale 1,2 --max-instances 16 "
+             "--json -o %s", g_trace, 1.5 * S_HAND, h5);
+    json_t *j = json_of(args);
+    assert_true(json_is_true(json_object_get(j, "content_less")));
+    json_t *rates = json_object_get(j, "rates");
+    assert_int_equal(json_array_size(rates), 2);
+    static const int want[2] = {3, 5};
+    for (size_t k = 0; k < 2; k++) {
+        json_t *x = json_array_get(rates, k);
+        assert_true(json_is_true(json_object_get(x, "met")));
+        json_t *c = json_object_get(x, "cheapest");
+        assert_int_equal(json_integer_value(json_object_get(c, "instances")), want[k]);
+        assert_string_equal(json_string_value(json_object_get(c, "hardware")), "h100-sxm");
+        assert_int_equal(json_integer_value(json_object_get(c, "tp")), 1);
+        /* $2.99 per H100-hour (sim/profiles/hardware/h100-sxm.profile) */
+        assert_true(fabs(json_real_value(json_object_get(c, "usd_per_hour")) - want[k] * 2.99) <
+                    1e-9);
+        assert_true(fabs(json_real_value(json_object_get(c, "ttft_p99_s")) - S_HAND) < 1e-6);
+    }
+    assert_int_equal(json_integer_value(json_object_get(j, "runs")), 8);
+    json_decref(j);
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); "
+             "a=f.attrs['format']; a=a.decode() if isinstance(a, bytes) else a; "
+             "assert a=='ctxcache-plan', a; "
+             "assert list(f['answers/instances'][:])==[3,5], f['answers/instances'][:]; "
+             "assert list(f['answers/rate_scale'][:])==[1.0,2.0]; "
+             "assert len(f['points/instances'])==8 and list(f['points/instances'][:4])==[1,2,4,3]; "
+             "assert f['answers/hardware'][0]==b'h100-sxm'; "
+             "assert int(f.attrs['content_less'])==1\"", h5);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+    unlink(h5);
+}
+
+static void test_unmeetable_exit0(void **state)
+{
+    (void)state;
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s plan %s --slo ttft_p99=0.1s --max-instances 4", tu_bin(),
+             g_trace);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "NOT MET"));
+    assert_non_null(strstr(out, "closest"));
+    free(out);
+}
+
+static void expect(const char *args, int code, const char *needle)
+{
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s", tu_bin(), args);
+    int rc = tu_run(cmd, &out);
+    if (rc != code || !strstr(out, needle))
+        fail_msg("%s: exit %d (want %d), output lacks '%s':\n%s", cmd, rc, code, needle, out);
+    free(out);
+}
+
+static void test_bad_usage(void **state)
+{
+    (void)state;
+    static const struct { const char *args, *msg; } bad[] = {
+        {"--slo latency_p99=1s", "unknown SLO metric"},
+        {"--slo ttft_p97=1s", "p50, p90 or p99"},
+        {"--slo ttft_p99=-1s", "positive time"},
+        {"--slo ttft_p99=1s --rate-scale -1", "positive numbers"},
+        {"--slo ttft_p99=1s --rate-scale 1,0", "positive numbers"},
+        {"--slo ttft_p99=1s --tp 3", "must divide"},
+        {"--slo ttft_p99=1s --rate-scale 1,2 --max-instances 60000", "--max-points"},
+        {"--slo ttft_p99=1s --rate-scale 1,2 --max-instances 60000 --max-points 1000", "--max-points"},
+        {"--slo ttft_p99=1s --tiers-grid gpu=1GB", "unknown tier"},
+        {"--slo ttft_p99=1s --model llama-3-70b --tp 1", "short"},
+        {"--slo ttft_p99=1s --hardware nope", "--hardware"},
+        {"--slo ttft_p99=1s --hardware cpu", "no price"},
+        {"--slo ttft_p99=1s --routers bogus", "--routers"},
+        {"--slo ttft_p99=1s --policies belady", "next uses"},
+        {"--tp 1", "--slo"},
+    };
+    char args[1024];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "plan %s %s", g_trace, bad[i].args);
+        expect(args, 2, bad[i].msg);
+    }
+    /* over 100k points is fine with --max-points (1 instance meets: one run per rate) */
+    snprintf(args, sizeof args, "plan %s --slo ttft_p99=100s --rate-scale 1,2 --max-instances 60000 "
+             "--max-points 200000", g_trace);
+    expect(args, 0, "cheapest");
+}
+
+/* replay --tp: the divisibility and the fit errors, and tp 2 prefills faster */
+static void test_replay_tp(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --tp 3", g_gen);
+    expect(args, 2, "must divide");
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --model llama-3-70b", g_gen);
+    expect(args, 2, "69.1 GB short");
+    /* 1000 blocks x 16 tokens x 327,680 bytes = 5.24 GB of HBM tier; on 2 GPUs
+     * 144 - 141.107 - 5.243 = 2.35 GB short */
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --model llama-3-70b --tp 2", g_gen);
+    expect(args, 2, "2.35 GB short");
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --tp 2 --backend rates", g_gen);
+    expect(args, 2, "--tp");
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --model llama-3-70b --tp 4 "
+             "--concurrency immediate --max-requests 300 --json", g_gen);
+    json_t *a = json_of(args);
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 --model llama-3-70b --tp 8 "
+             "--concurrency immediate --max-requests 300 --json", g_gen);
+    json_t *b = json_of(args);
+    double ta = json_real_value(json_object_get(a, "ttft_p50_s")),
+           tb = json_real_value(json_object_get(b, "ttft_p50_s"));
+    assert_true(ta > 0 && tb > 0);
+    assert_true(tb < ta);
+    json_decref(a);
+    json_decref(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_instances),
+        cmocka_unit_test(test_unmeetable_exit0),
+        cmocka_unit_test(test_bad_usage),
+        cmocka_unit_test(test_replay_tp),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,332 @@
+/* test_plan.c -- the SLO planner (analysis/plan.h) on hand-made traces whose
+ * answer is computed by hand from the cost model's formula (sim/costmodel.c)
+ * and the profile numbers, the search's pruning (the exact sequence of
+ * instance counts it simulates), costs, an SLO no deployment meets, the SLO
+ * and tier-grid parsers, tensor-parallel divisibility and the HBM fit.
+ *
+ * The hand computation.  One request: 8192 new tokens, nothing cached, one
+ * output token (so TTFT = its prefill step, no decode), on Llama-3-8B (L 32,
+ * h 4096, 32 heads, 8 K/V heads, d 128, f 14336, V 128256, bf16) on one
+ * H100 SXM (bf16 peak 989.5e12 FLOP/s, 3.35e12 B/s; e_lin 0.7, e_attn 0.5,
+ * e_mem 0.8, o_step 1e-3 s, o_item 1e-5 s; sim/profiles/hardware/h100-sxm):
+ *   P_layer = h q + 2 h g + q h + 3 h f = 218,103,808      (q 4096, g 1024)
+ *   flops_linear = 2 L P_layer T + 2 h V = 1.14350e14      (T 8192)
+ *   flops_attn = 4 L q T (T+1) / 2 = 1.75943e13
+ *   t_compute = 1.14350e14 / (989.5e12 * 0.7) + 1.75943e13 / (989.5e12 * 0.5)
+ *             = 0.165089 + 0.035562 = 0.200653 s
+ *   t_memory = (15.01e9 weights + 1.07e9 KV) / (3.35e12 * 0.8) = 0.0060 s
+ *   S = max(t_compute, t_memory) + 1e-3 + 1e-5 = 0.201663 s
+ * The step budget (8192 tokens) holds exactly one such prefill, so an
+ * instance serves one request per S.  Arrivals every D = S / 2.4: with n
+ * instances and a router that picks an idle one, request k finds request
+ * k-n done iff n D >= S, i.e. n >= 2.4: 3 instances serve every request in
+ * exactly S; 2 serve 2 per S against 2.4 arriving, so over 60 requests the
+ * backlog grows to ~10 and TTFT p99 reaches several S.  With the SLO TTFT
+ * p99 <= 1.5 S the answer is 3 at rate x1; at x2 (D' = S / 4.8) it is 5. */
+#include "testutil.h"
+
+#include "../analysis/plan.h"
+
+#define S_HAND 0.20166303818832831 /* seconds, the computation above */
+#define N_REQ 60
+#define IN_TOK 8192
+
+static void load_hw(cc_sim_hw *hw, const char *name)
+{
+    cc_err e = {0};
+    if (cc_sim_hw_load(name, hw, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+}
+
+/* N_REQ requests every S_HAND / ratio seconds; with_blocks: unique hash
+ * chains of 16-token blocks (nothing shared), else none (content-less). */
+static void make_trace(cc_trace *t, double ratio, int with_blocks)
+{
+    cc_trace_init(t);
+    static uint64_t blocks[IN_TOK / 16];
+    t->block_size = with_blocks ? 16 : 0;
+    t->timed = true;
+    for (int i = 0; i < N_REQ; i++) {
+        cc_request r = {0};
+        r.arrival_ns = (int64_t)llround(i * S_HAND / ratio * 1e9);
+        r.session_id = (uint64_t)i;
+        r.input_tokens = IN_TOK;
+        r.output_tokens = 1;
+        r.group_id = CC_NO_GROUP;
+        if (with_blocks) {
+            for (int b = 0; b < IN_TOK / 16; b++)
+                blocks[b] = (uint64_t)i * 1000003u + (uint64_t)b + 1;
+            r.n_blocks = IN_TOK / 16;
+            r.blocks = blocks;
+        }
+        assert_int_equal(cc_trace_append(t, &r), CC_OK);
+    }
+}
+
+static void base_spec(cc_plan_spec *s, const cc_plan_tiers *tiers)
+{
+    cc_plan_spec_default(s);
+    cc_err e = {0};
+    load_hw(&s->hw[0], "h100-sxm");
+    s->n_hw = 1;
+    if (cc_sim_model_load("llama-3-8b", &s->model, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+    s->slos[0] = (cc_plan_slo){CC_SLO_TTFT, 99, 1.5 * S_HAND};
+    s->n_slos = 1;
+    s->tiers = tiers;
+    s->n_tiers = 1;
+    s->max_instances = 16;
+    s->threads = 2;
+}
+
+static const cc_plan_point *answer(const cc_plan_result *r, size_t rate)
+{
+    assert_true(r->answers[rate].point < r->n_points);
+    return &r->points[r->answers[rate].point];
+}
+
+/* 3 instances at x1, 5 at x2, for a content-less trace and one with hash
+ * chains; the search simulates exactly the counts the doubling and the
+ * bisection imply, and x2 starts where x1 ended. */
+static void test_three_instances_and_pruning(void **state)
+{
+    (void)state;
+    cc_plan_tiers tiers = {8.0 * 1073741824.0, 0, 0};
+    for (int with_blocks = 0; with_blocks < 2; with_blocks++) {
+        cc_trace t;
+        make_trace(&t, 2.4, with_blocks);
+        cc_plan_spec s;
+        base_spec(&s, &tiers);
+        s.rates[0] = 2; /* given out of order: searched ascending */
+        s.rates[1] = 1;
+        s.n_rates = 2;
+        cc_plan_result r;
+        cc_err e = {0};
+        if (cc_plan_run(&t, &s, &r, &e) != CC_OK)
+            fail_msg("%s", e.msg);
+        assert_int_equal(r.content_less, !with_blocks);
+        assert_true(r.answers[1].met);
+        assert_int_equal(answer(&r, 1)->instances, 3);
+        assert_true(r.answers[0].met);
+        assert_int_equal(answer(&r, 0)->instances, 5);
+        /* served alone: TTFT is S exactly (1 ns rounding per step) */
+        assert_true(fabs(answer(&r, 1)->ttft_p99_s - S_HAND) < 1e-6);
+        assert_true(fabs(answer(&r, 0)->ttft_p99_s - S_HAND) < 1e-6);
+        /* x1: 1 (miss), 2 (miss), 4 (meet), 3 (meet); x2 from 3: 3, 6, 4, 5 */
+        static const uint32_t want_n[] = {1, 2, 4, 3, 3, 6, 4, 5};
+        static const uint32_t want_rate[] = {1, 1, 1, 1, 0, 0, 0, 0};
+        static const int want_meets[] = {0, 0, 1, 1, 0, 1, 0, 1};
+        assert_int_equal(r.n_points, 8);
+        for (size_t i = 0; i < 8; i++) {
+            assert_int_equal(r.points[i].instances, want_n[i]);
+            assert_int_equal(r.points[i].rate, want_rate[i]);
+            assert_int_equal(r.points[i].meets, want_meets[i]);
+        }
+        assert_int_equal(r.grid_points, 1 * 2 * 16);
+        cc_plan_result_free(&r);
+        cc_trace_free(&t);
+    }
+}
+
+/* Two profiles with the same speed at different prices: the cheaper wins;
+ * its price per hour and per million tokens by hand (DRAM tier included). */
+static void test_cheapest_and_costs(void **state)
+{
+    (void)state;
+    const double gib = 1073741824.0;
+    cc_plan_tiers tiers = {8 * gib, 64 * gib, 0};
+    cc_trace t;
+    make_trace(&t, 2.4, 0);
+    cc_plan_spec s;
+    base_spec(&s, &tiers);
+    s.hw[1] = s.hw[0];
+    snprintf(s.hw[1].name, sizeof s.hw[1].name, "h100-cheap");
+    s.hw[1].usd_per_hour = 1.25;
+    s.n_hw = 2;
+    cc_plan_result r;
+    cc_err e = {0};
+    if (cc_plan_run(&t, &s, &r, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+    const cc_plan_point *p = answer(&r, 0);
+    assert_int_equal(p->instances, 3);
+    assert_int_equal(p->config, 1);
+    /* 3 x (1.25 + 64 GiB x $0.005/GB-hour) (policies/economics.c: dram) */
+    double usd_h = 3 * (1.25 + 64 * gib / 1e9 * 0.005);
+    assert_true(fabs(p->usd_per_hour - usd_h) < 1e-9);
+    /* tokens served: 60 x 8193 over (59 D + S) */
+    double makespan = 59 * S_HAND / 2.4 + S_HAND;
+    double tok_per_s = N_REQ * (IN_TOK + 1.0) / makespan;
+    assert_true(fabs(p->usd_per_mtok - usd_h / (3600 * tok_per_s / 1e6)) / p->usd_per_mtok < 1e-6);
+    /* the Pareto front: cost ascending, TTFT p99 strictly descending */
+    const cc_plan_answer *A = &r.answers[0];
+    assert_true(A->n_pareto >= 2);
+    for (size_t j = 1; j < A->n_pareto; j++) {
+        assert_true(r.points[A->pareto[j]].usd_per_hour >= r.points[A->pareto[j - 1]].usd_per_hour);
+        assert_true(r.points[A->pareto[j]].ttft_p99_s < r.points[A->pareto[j - 1]].ttft_p99_s);
+    }
+    /* no point is cheaper and faster than a front point (brute force) */
+    for (size_t j = 0; j < A->n_pareto; j++)
+        for (size_t i = 0; i < r.n_points; i++) {
+            const cc_plan_point *f = &r.points[A->pareto[j]], *q = &r.points[i];
+            assert_false(q->usd_per_hour < f->usd_per_hour && q->ttft_p99_s < f->ttft_p99_s);
+        }
+    cc_plan_result_free(&r);
+    cc_trace_free(&t);
+}
+
+/* TTFT p99 <= S / 2: no deployment can (a request alone takes S); the
+ * closest is one served alone, at ratio 2. */
+static void test_unmeetable(void **state)
+{
+    (void)state;
+    cc_plan_tiers tiers = {8.0 * 1073741824.0, 0, 0};
+    cc_trace t;
+    make_trace(&t, 2.4, 0);
+    cc_plan_spec s;
+    base_spec(&s, &tiers);
+    s.slos[0].target_s = 0.5 * S_HAND;
+    s.max_instances = 4;
+    cc_plan_result r;
+    cc_err e = {0};
+    if (cc_plan_run(&t, &s, &r, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+    assert_false(r.answers[0].met);
+    const cc_plan_point *p = answer(&r, 0);
+    assert_false(p->meets);
+    assert_true(p->instances >= 3);
+    assert_true(fabs(p->worst_ratio - 2.0) < 1e-5);
+    cc_plan_result_free(&r);
+    cc_trace_free(&t);
+}
+
+static void test_slo_parse(void **state)
+{
+    (void)state;
+    cc_plan_slo s[CC_PLAN_MAX_SLOS];
+    size_t n;
+    cc_err e = {0};
+    assert_int_equal(cc_plan_slo_parse("ttft_p99=1s,tpot_p99=50ms,e2e_p50=2500us,queue_p90=3", s,
+                                       &n, &e), CC_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(s[0].metric, CC_SLO_TTFT);
+    assert_int_equal(s[0].pct, 99);
+    assert_true(s[0].target_s == 1.0);
+    assert_int_equal(s[1].metric, CC_SLO_TPOT);
+    assert_true(fabs(s[1].target_s - 0.05) < 1e-15);
+    assert_int_equal(s[2].metric, CC_SLO_E2E);
+    assert_int_equal(s[2].pct, 50);
+    assert_true(fabs(s[2].target_s - 0.0025) < 1e-15);
+    assert_int_equal(s[3].metric, CC_SLO_QUEUE);
+    assert_int_equal(s[3].pct, 90);
+    assert_true(s[3].target_s == 3.0);
+    static const struct { const char *in, *msg; } bad[] = {
+        {"latency_p99=1s", "unknown SLO metric"}, {"ttft_p95=1s", "p50, p90 or p99"},
+        {"ttft=1s", "unknown SLO metric"},        {"ttft_p99=-1s", "positive time"},
+        {"ttft_p99=0", "positive time"},          {"ttft_p99=1h", "positive time"},
+        {"ttft_p99", "METRIC_pQ=VALUE"},          {"", "empty"},
+        {"ttft_p99=1s,ttft_p99=2s", "twice"},     {"ttft_p99=abc", "positive time"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(cc_plan_slo_parse(bad[i].in, s, &n, &e), CC_EARG);
+        if (!strstr(e.msg, bad[i].msg))
+            fail_msg("'%s': '%s' lacks '%s'", bad[i].in, e.msg, bad[i].msg);
+    }
+}
+
+static void test_tiers_parse(void **state)
+{
+    (void)state;
+    cc_plan_tiers *t;
+    size_t n;
+    cc_err e = {0};
+    assert_int_equal(cc_plan_tiers_parse("hbm=8GiB|16GiB,dram=0|64GB,ssd=1TB", &t, &n, &e), CC_OK);
+    assert_int_equal(n, 4);
+    assert_true(t[0].hbm_bytes == 8589934592.0 && t[0].dram_bytes == 0 && t[0].ssd_bytes == 1e12);
+    assert_true(t[1].hbm_bytes == 8589934592.0 && t[1].dram_bytes == 64e9);
+    assert_true(t[2].hbm_bytes == 17179869184.0 && t[2].dram_bytes == 0);
+    assert_true(t[3].hbm_bytes == 17179869184.0 && t[3].dram_bytes == 64e9);
+    char buf[128];
+    assert_string_equal(cc_plan_tiers_spec(&t[1], buf, sizeof buf), "hbm:8GiB,dram:64GB,ssd:1TB");
+    free(t);
+    static const struct { const char *in, *msg; } bad[] = {
+        {"hbm=0", "no tier at all"},   {"gpu=1GB", "unknown tier"},
+        {"hbm=abc", "not a size"},     {"hbm", "TIER=SIZE"},
+        {"hbm=1GB,hbm=2GB", "twice"},  {"hbm=-1GB", "not a size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        assert_int_equal(cc_plan_tiers_parse(bad[i].in, &t, &n, &e), CC_EARG);
+        if (!strstr(e.msg, bad[i].msg))
+            fail_msg("'%s': '%s' lacks '%s'", bad[i].in, e.msg, bad[i].msg);
+    }
+}
+
+/* tp must divide the heads; Llama-3-70B's weights: 70,553,706,496
+ * parameters (2 x V h embeddings + h + L (P_layer + 2 h), P_layer =
+ * 855,638,016) x 2 bytes = 141.107 GB: on one H100 (72 GB usable at 0.9)
+ * 69.1 GB short; on 2 with an 8 GiB HBM tier 144 - 141.107 - 8.590 = 5.70
+ * GB short; on 4 it fits. */
+static void test_tp_and_fit(void **state)
+{
+    (void)state;
+    cc_sim_model m8, m70;
+    cc_sim_hw hw;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_model_load("llama-3-8b", &m8, &e), CC_OK);
+    assert_int_equal(cc_sim_model_load("llama-3-70b", &m70, &e), CC_OK);
+    load_hw(&hw, "h100-sxm");
+    assert_int_equal(cc_sim_tp_check(&m8, 3, &e), CC_EARG);
+    assert_non_null(strstr(e.msg, "must divide"));
+    assert_int_equal(cc_sim_tp_check(&m8, 16, &e), CC_EARG); /* 8 K/V heads */
+    assert_int_equal(cc_sim_tp_check(&m8, 0, &e), CC_EARG);
+    for (int tp = 1; tp <= 8; tp *= 2)
+        assert_int_equal(cc_sim_tp_check(&m70, tp, &e), CC_OK);
+    cc_sim_fit f;
+    memset(&e, 0, sizeof e);
+    assert_int_equal(cc_sim_fit_compute(&hw, &m70, 1, 0.9, 0, 0, &f, &e), CC_ERANGE);
+    assert_non_null(strstr(e.msg, "69.1 GB short"));
+    assert_true(fabs(f.weight_bytes - 70553706496.0 * 2) < 1);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(cc_sim_fit_compute(&hw, &m70, 2, 0.9, 8589934592.0, 0, &f, &e), CC_ERANGE);
+    assert_non_null(strstr(e.msg, "5.7 GB short"));
+    assert_int_equal(cc_sim_fit_compute(&hw, &m70, 4, 0.9, 8589934592.0, 0, &f, &e), CC_OK);
+    /* 288e9 - 141.107e9 - 8.590e9 = 138.303e9 bytes of KV, 327,680 per token */
+    assert_int_equal(f.kv_tokens, (uint64_t)((288e9 - 141107412992.0 - 8589934592.0) / 327680));
+    /* the plan: tp auto picks 4 for the 70B with an 8 GiB HBM tier; --tp 3 is refused */
+    cc_plan_tiers tiers = {8589934592.0, 0, 0};
+    cc_trace t;
+    make_trace(&t, 2.4, 0);
+    cc_plan_spec s;
+    base_spec(&s, &tiers);
+    s.model = m70;
+    s.max_instances = 1;
+    s.slos[0].target_s = 1e6;
+    cc_plan_result r;
+    if (cc_plan_run(&t, &s, &r, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(r.configs[0].tp, 4);
+    assert_true(fabs(answer(&r, 0)->usd_per_hour - 4 * 2.99) < 1e-9);
+    cc_plan_result_free(&r);
+    s.tp[0] = 3;
+    s.n_tp = 1;
+    assert_int_equal(cc_plan_run(&t, &s, &r, &e), CC_EARG);
+    s.tp[0] = 1; /* does not fit: an error that says by how much */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(cc_plan_run(&t, &s, &r, &e), CC_ERANGE);
+    assert_non_null(strstr(e.msg, "short"));
+    cc_trace_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_instances_and_pruning),
+        cmocka_unit_test(test_cheapest_and_costs),
+        cmocka_unit_test(test_unmeetable),
+        cmocka_unit_test(test_slo_parse),
+        cmocka_unit_test(test_tiers_parse),
+        cmocka_unit_test(test_tp_and_fit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
