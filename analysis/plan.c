@@ -433,7 +433,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&C->mu);
         if (c == C->n_cfgs)
             return NULL;
-        if (C->cfgs[c].fits)
+        uint32_t ranks = C->s->ranks ? C->s->ranks : 1;
+        if (C->cfgs[c].fits && c % ranks == C->s->rank)
             C->runs[c].rc = search_config(C, c);
     }
 }
@@ -695,8 +696,11 @@ int cc_plan_run(const cc_trace *t, const cc_plan_spec *s, cc_plan_result *res, c
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         threads = nc > 0 ? (uint32_t)nc : 1;
     }
-    if (threads > n_fit)
-        threads = (uint32_t)n_fit;
+    size_t n_mine = 0; /* configurations this process searches */
+    for (c = 0; c < C.n_cfgs; c++)
+        n_mine += C.cfgs[c].fits && c % (s->ranks ? s->ranks : 1) == s->rank;
+    if (threads > n_mine)
+        threads = n_mine ? (uint32_t)n_mine : 1;
     pthread_mutex_init(&C.mu, NULL);
     pthread_t *tid = calloc(threads, sizeof *tid);
     uint32_t started = 0;
@@ -751,6 +755,51 @@ out:
     if (rc)
         cc_plan_result_free(res);
     return rc;
+}
+
+int cc_plan_merge(cc_plan_result *res, const cc_plan_spec *s, cc_plan_point *pts, size_t n,
+                  cc_err *err)
+{
+    /* a counting sort on the configuration, stable: each configuration's
+     * points come from one rank, contiguous and in the order run */
+    size_t nc = res->n_configs;
+    cc_plan_point *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t *start = calloc(nc + 1, sizeof *start);
+    if (!tmp || !start) {
+        free(tmp);
+        free(start);
+        free(pts);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, "plan", "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (pts[i].config >= nc || pts[i].rate >= s->n_rates) {
+            free(tmp);
+            free(start);
+            free(pts);
+            return cc_err_set(err, CC_EFORMAT, NULL, 0, "plan",
+                              "a gathered point names configuration %u of %zu", pts[i].config, nc);
+        }
+    for (size_t i = 0; i < n; i++)
+        start[pts[i].config + 1]++;
+    for (size_t c = 0; c < nc; c++)
+        start[c + 1] += start[c];
+    for (size_t i = 0; i < n; i++)
+        tmp[start[pts[i].config]++] = pts[i];
+    free(start);
+    free(pts);
+    free(res->points);
+    res->points = tmp;
+    res->n_points = n;
+    for (size_t r = 0; r < CC_PLAN_MAX_LIST; r++) {
+        free(res->answers[r].pareto);
+        memset(&res->answers[r], 0, sizeof res->answers[r]);
+    }
+    for (uint32_t r = 0; r < s->n_rates; r++) {
+        int rc = answer_rate(res, s, r, err);
+        if (rc)
+            return rc;
+    }
+    return CC_OK;
 }
 
 void cc_plan_result_free(cc_plan_result *res)

@@ -104,6 +104,8 @@ typedef struct cc_plan_spec {
                                              concurrency immediate, HBM budget, tiers */
     uint64_t seed;
     uint32_t threads;                     /* 0 = one per CPU */
+    uint32_t rank, ranks;                 /* MPI: this process searches configurations
+                                             c with c % ranks == rank (ranks 0 = 1) */
 } cc_plan_spec;
 
 /* Defaults: no SLO, no hardware; tp auto; rate 1; policy lru; router
@@ -164,6 +166,12 @@ typedef struct cc_plan_result {
  * simulator's errors; CC_ENOMEM. */
 int cc_plan_run(const cc_trace *t, const cc_plan_spec *s, cc_plan_result *res, cc_err *err);
 void cc_plan_result_free(cc_plan_result *res);
+/* Across processes: res from this rank's cc_plan_run, pts[0..n) every
+ * rank's points (each rank's in its order; ownership passes to res).  The
+ * points are put in configuration order (stable) and the answers and fronts
+ * recomputed, so the result is the single-process one. */
+int cc_plan_merge(cc_plan_result *res, const cc_plan_spec *s, cc_plan_point *pts, size_t n,
+                  cc_err *err);
 
 /* Writes the plan (spec, configurations, every point, answers, Pareto
  * fronts) as HDF5, atomically and deterministically (no wall clock).

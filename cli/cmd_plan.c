@@ -7,6 +7,13 @@
  * closest is reported), 1 bad trace, 2 bad usage (unknown SLO metric, a
  * rate scale <= 0, --tp not dividing the heads, a grid over --max-points,
  * nothing fits), 3 internal.
+ *
+ * Under mpirun (builds with MPI, as `ctxcache sweep`): process r searches
+ * the configurations c with c % size == r on its threads, the points go to
+ * rank 0 (MPI_Gatherv of the fixed-size point records), which merges them in
+ * configuration order (cc_plan_merge) and prints and writes exactly what one
+ * process would.  Ranks other than 0 print nothing: usage errors are the
+ * same on every rank, and a run error is sent to rank 0 to print.
  */
 #include "cli.h"
 
@@ -16,8 +23,13 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if CC_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #define DEFAULT_MAX_POINTS 100000
 
@@ -54,7 +66,8 @@ static const char plan_help[] =
     "  --scheduler NAME      batch (default) or lpf\n"
     "  --max-batch-tokens N  tokens per step (default 8192)\n"
     "  --max-seqs N          running requests per instance (default 256)\n"
-    "  --threads N           configurations searched at once (default one per CPU)\n"
+    "  --threads N           configurations searched at once (default one per CPU; under\n"
+    "                        mpirun the CPUs are shared among the processes)\n"
     "  --seed N              seed of the policies and the bootstrap (default 1)\n"
     "  --json                print JSON instead of text\n"
     "  -o FILE               write every simulated deployment, the answers and the Pareto\n"
@@ -65,6 +78,8 @@ static const char plan_help[] =
     "lowers one: it doubles the instances until the SLOs hold and bisects back to the\n"
     "fewest, and starts each rate where the previous one ended.  When no configuration\n"
     "meets the SLOs up to --max-instances, it says so and reports the closest (exit 0).\n"
+    "Across machines: mpirun -np N ctxcache plan ... (each process searches every N-th\n"
+    "configuration; the output is the same as one process's).\n"
     "\n"
     "examples:\n"
     "  ctxcache plan ../shared/data/azure/AzureLLMInferenceTrace_conv.csv \\\n"
@@ -264,7 +279,107 @@ static void print_text(const cc_plan_spec *s, const cc_plan_result *r, const cc_
         }
 }
 
+/* An error record that fits an MPI message. */
+typedef struct wire_err {
+    int code;
+    char field[128];
+    char msg[512];
+} wire_err;
+
+/* After each rank's search: every rank learns the first error; rank 0
+ * gathers every rank's points and merges them.  Returns the status. */
+static int gather(int rank, int size, cc_plan_result *res, const cc_plan_spec *s, int rc,
+                  cc_err *err)
+{
+#if CC_HAVE_MPI
+    if (size > 1) {
+        wire_err we;
+        memset(&we, 0, sizeof we);
+        we.code = rc;
+        if (rc != CC_OK) {
+            snprintf(we.field, sizeof we.field, "%s", err->field);
+            snprintf(we.msg, sizeof we.msg, "%s", err->msg);
+        }
+        wire_err *wes = rank == 0 ? calloc((size_t)size, sizeof *wes) : NULL;
+        MPI_Gather(&we, (int)sizeof we, MPI_BYTE, wes, (int)sizeof we, MPI_BYTE, 0,
+                   MPI_COMM_WORLD);
+        int worst = rc;
+        MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (rank == 0 && rc == CC_OK && worst != CC_OK && wes)
+            for (int r = 0; r < size; r++)
+                if (wes[r].code != CC_OK) {
+                    cc_err_set(err, wes[r].code, NULL, 0, wes[r].field, "rank %d: %s", r,
+                               wes[r].msg);
+                    break;
+                }
+        free(wes);
+        if (rc == CC_OK && worst != CC_OK)
+            rc = worst;
+        if (rc != CC_OK)
+            return rc;
+        int mine = (int)(res->n_points * sizeof *res->points);
+        int *counts = rank == 0 ? calloc((size_t)size, sizeof *counts) : NULL;
+        int *displs = rank == 0 ? calloc((size_t)size, sizeof *displs) : NULL;
+        MPI_Gather(&mine, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        size_t total = 0;
+        char *all = NULL;
+        if (rank == 0) {
+            for (int r = 0; r < size; r++) {
+                displs[r] = (int)total;
+                total += (size_t)counts[r];
+            }
+            all = malloc(total ? total : 1);
+        }
+        MPI_Gatherv(res->points, mine, MPI_BYTE, all, counts, displs, MPI_BYTE, 0,
+                    MPI_COMM_WORLD);
+        free(counts);
+        free(displs);
+        if (rank == 0)
+            rc = cc_plan_merge(res, s, (cc_plan_point *)all, total / sizeof *res->points, err);
+        return rc;
+    }
+#else
+    (void)rank, (void)size, (void)res, (void)s, (void)err;
+#endif
+    return rc;
+}
+
+static int plan_main(int argc, char **argv, int rank, int size);
+
 int cmd_plan(int argc, char **argv)
+{
+    int rank = 0, size = 1;
+#if CC_HAVE_MPI
+    int mpi_on = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+    if (mpi_on) {
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (rank > 0) { /* rank 0 speaks for all (failing here only leaves them on) */
+            FILE *o1 = freopen("/dev/null", "w", stdout), *o2 = freopen("/dev/null", "w", stderr);
+            (void)o1, (void)o2;
+        }
+    }
+    int status = plan_main(argc, argv, rank, size);
+    if (mpi_on) {
+        if (size > 1)
+            MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Finalize();
+    }
+    return status;
+#else
+    const char *ws = getenv("OMPI_COMM_WORLD_SIZE");
+    if (ws && atoi(ws) > 1) {
+        if (!getenv("OMPI_COMM_WORLD_RANK") || atoi(getenv("OMPI_COMM_WORLD_RANK")) == 0)
+            fprintf(stderr, "ctxcache plan: this build has no MPI (built with MPI=0 or without "
+                            "mpicc): run it without mpirun, or rebuild with MPI=1\n");
+        return 2;
+    }
+    return plan_main(argc, argv, rank, size);
+#endif
+}
+
+static int plan_main(int argc, char **argv, int rank, int size)
 {
     const char *cmd = "plan";
     if (argc < 2) {
@@ -439,14 +554,30 @@ int cmd_plan(int argc, char **argv)
         free(grid);
         return cli_fail(cmd, &err);
     }
+    s.rank = (uint32_t)rank;
+    s.ranks = (uint32_t)size;
+    if (size > 1 && !s.threads) { /* the processes on this machine share its CPUs */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        long local = ls && atoi(ls) > 0 ? atoi(ls) : size;
+        s.threads = ncpu > local ? (uint32_t)(ncpu / local) : 1;
+    }
     cc_plan_result res;
     rc = cc_plan_run(&t, &s, &res, &err);
+    rc = gather(rank, size, &res, &s, rc, &err);
     if (rc != CC_OK) {
+        cc_plan_result_free(&res);
         cc_trace_free(&t);
         free(grid);
         if (err.code == CC_EARG || (err.code == CC_ERANGE && !strcmp(err.field, "hbm")))
             return cli_usage_error(cmd, "%s", err.msg);
         return cli_fail(cmd, &err);
+    }
+    if (rank > 0) { /* rank 0 writes and prints */
+        cc_plan_result_free(&res);
+        cc_trace_free(&t);
+        free(grid);
+        return 0;
     }
     if (out && (rc = cc_plan_write_h5(out, &s, &res, argv[optind], &err)) != CC_OK) {
         cc_plan_result_free(&res);

@@ -94,6 +94,52 @@ static void test_three_instances(void **state)
     unlink(h5);
 }
 
+static int same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = tu_slurp(a, &na), *y = tu_slurp(b, &nb);
+    int same = na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+/* The file is byte-identical whatever the threads, and under mpirun -np 2
+ * (skipped without MPI in the build or mpirun). */
+static void test_threads_and_mpi_same_file(void **state)
+{
+    (void)state;
+    char a[512], b[512], m[512], cmd[2048], *out = NULL;
+    tu_tmp_path(a, sizeof a, "plan_t1.h5");
+    tu_tmp_path(b, sizeof b, "plan_t2.h5");
+    tu_tmp_path(m, sizeof m, "plan_mpi.h5");
+    const char *grid = "--slo ttft_p99=0.3s --rate-scale 1,2 --max-instances 16 "
+                       "--tiers-grid 'hbm=4GiB|8GiB' --routers rr,least-loaded";
+    snprintf(cmd, sizeof cmd, "%s plan %s %s -o %s --threads 1", tu_bin(), g_trace, grid, a);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s plan %s %s -o %s --threads 2", tu_bin(), g_trace, grid, b);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_true(same_file(a, b));
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 0);
+    int built = strstr(out, "MPI in this build: yes") != NULL;
+    free(out);
+    if (!built || system("command -v mpirun >/dev/null 2>&1") != 0) {
+        printf("skipped: the MPI part (%s)\n", built ? "mpirun not installed"
+                                                       : "built without MPI (MPI=0 or no mpicc)");
+    } else {
+        snprintf(cmd, sizeof cmd, "mpirun --allow-run-as-root --oversubscribe -np 2 %s plan %s %s "
+                 "-o %s --threads 1", tu_bin(), g_trace, grid, m);
+        if (tu_run(cmd, &out) != 0)
+            fail_msg("%s\n%s", cmd, out);
+        free(out);
+        assert_true(same_file(a, m));
+        unlink(m);
+    }
+    unlink(a);
+    unlink(b);
+}
+
 static void test_unmeetable_exit0(void **state)
 {
     (void)state;
@@ -181,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_instances),
         cmocka_unit_test(test_unmeetable_exit0),
+        cmocka_unit_test(test_threads_and_mpi_same_file),
         cmocka_unit_test(test_bad_usage),
         cmocka_unit_test(test_replay_tp),
     };

@@ -318,6 +318,64 @@ static void test_tp_and_fit(void **state)
     cc_trace_free(&t);
 }
 
+/* Two processes' halves (rank 0 and 1 of 2), merged, are the one-process
+ * result point for point (what `mpirun ctxcache plan` relies on). */
+static void test_split_and_merge(void **state)
+{
+    (void)state;
+    const double gib = 1073741824.0;
+    cc_plan_tiers tiers[2] = {{8 * gib, 0, 0}, {8 * gib, 64 * gib, 0}};
+    cc_trace t;
+    make_trace(&t, 2.4, 1);
+    cc_plan_spec s;
+    base_spec(&s, tiers);
+    s.n_tiers = 2;
+    s.hw[1] = s.hw[0];
+    snprintf(s.hw[1].name, sizeof s.hw[1].name, "h100-cheap");
+    s.hw[1].usd_per_hour = 2.0;
+    s.n_hw = 2;
+    s.rates[1] = 2;
+    s.n_rates = 2;
+    cc_plan_result one, half[2];
+    cc_err e = {0};
+    if (cc_plan_run(&t, &s, &one, &e) != CC_OK)
+        fail_msg("%s", e.msg);
+    size_t total = 0;
+    for (uint32_t r = 0; r < 2; r++) {
+        s.rank = r;
+        s.ranks = 2;
+        if (cc_plan_run(&t, &s, &half[r], &e) != CC_OK)
+            fail_msg("%s", e.msg);
+        total += half[r].n_points;
+        for (size_t i = 0; i < half[r].n_points; i++)
+            assert_int_equal(half[r].points[i].config % 2, r);
+    }
+    assert_int_equal(total, one.n_points);
+    cc_plan_point *all = malloc(total * sizeof *all);
+    memcpy(all, half[1].points, half[1].n_points * sizeof *all); /* rank 1 first: order must not matter */
+    memcpy(all + half[1].n_points, half[0].points, half[0].n_points * sizeof *all);
+    assert_int_equal(cc_plan_merge(&half[0], &s, all, total, &e), CC_OK);
+    assert_int_equal(half[0].n_points, one.n_points);
+    for (size_t i = 0; i < one.n_points; i++) {
+        assert_int_equal(half[0].points[i].config, one.points[i].config);
+        assert_int_equal(half[0].points[i].instances, one.points[i].instances);
+        assert_true(half[0].points[i].ttft_p99_s == one.points[i].ttft_p99_s);
+        assert_true(half[0].points[i].usd_per_hour == one.points[i].usd_per_hour);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        assert_int_equal(half[0].answers[k].point, one.answers[k].point);
+        assert_int_equal(half[0].answers[k].n_pareto, one.answers[k].n_pareto);
+    }
+    /* the cheaper copy of the H100, without the DRAM tier: 3 then 5 of it */
+    assert_int_equal(answer(&one, 0)->config, 2);
+    assert_int_equal(answer(&one, 0)->instances, 3);
+    assert_int_equal(answer(&one, 1)->instances, 5);
+    cc_plan_result_free(&one);
+    cc_plan_result_free(&half[0]);
+    cc_plan_result_free(&half[1]);
+    cc_trace_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_slo_parse),
         cmocka_unit_test(test_tiers_parse),
         cmocka_unit_test(test_tp_and_fit),
+        cmocka_unit_test(test_split_and_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
