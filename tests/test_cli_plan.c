@@ -91,6 +91,21 @@ static void test_three_instances(void **state)
     if (tu_run(cmd, &out) != 0)
         fail_msg("h5py check: %s", out);
     free(out);
+    /* the HTML report shows the answers and the Pareto front */
+    char html[512];
+    tu_tmp_path(html, sizeof html, "plan_report.html");
+    snprintf(cmd, sizeof cmd, "%s report %s --no-plots -o %s", tu_bin(), h5, html);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    free(out);
+    size_t n;
+    char *page = tu_slurp(html, &n);
+    assert_non_null(strstr(page, "Plan: cheapest deployment meeting the SLO"));
+    assert_non_null(strstr(page, "Plan: Pareto front, price against TTFT p99"));
+    assert_non_null(strstr(page, "3 x h100-sxm (tp 1)"));
+    assert_non_null(strstr(page, "5 x h100-sxm (tp 1)"));
+    free(page);
+    unlink(html);
     unlink(h5);
 }
 
