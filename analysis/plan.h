@@ -21,12 +21,14 @@
  *
  * The search (Vidur-Search's, with the cache tiers and the policy added):
  * for each configuration and each rate (ascending), the fewest instances
- * that meet every SLO.  It assumes that, for a fixed configuration, more
- * instances never raise a latency and a higher rate never lowers one, and
- * prunes with that: the count found at a lower rate is where the next rate
- * starts; from there it doubles until the SLOs are met and bisects back to
- * the first count that meets them, so it runs O(log max_instances)
- * simulations per (configuration, rate) instead of max_instances.  Then,
+ * that meet every SLO.  It prunes: instance counts are tried upwards and
+ * the search stops at the first that meets the SLOs (more instances are not
+ * simulated), and a higher rate starts at the count the lower one needed
+ * (a higher rate never needs fewer); so a (configuration, rate) costs
+ * answer - previous answer + 1 simulations instead of max_instances.  It
+ * does not bisect: latency is only roughly monotone in the instances (more
+ * instances split each cache's traffic), and a bisection can skip the
+ * first count that meets a target.  Then,
  * at each rate, the cheapest deployment found that meets the SLOs (ties:
  * the lower TTFT p99, then the lower configuration index); when none does,
  * the closest: the smallest worst ratio value / target over the SLOs.

@@ -76,7 +76,7 @@ static void test_three_instances(void **state)
                     1e-9);
         assert_true(fabs(json_real_value(json_object_get(c, "ttft_p99_s")) - S_HAND) < 1e-6);
     }
-    assert_int_equal(json_integer_value(json_object_get(j, "runs")), 8);
+    assert_int_equal(json_integer_value(json_object_get(j, "runs")), 6); /* 1,2,3 then 3,4,5 */
     json_decref(j);
     char cmd[2048], *out = NULL;
     snprintf(cmd, sizeof cmd,
@@ -85,7 +85,7 @@ static void test_three_instances(void **state)
              "assert a=='ctxcache-plan', a; "
              "assert list(f['answers/instances'][:])==[3,5], f['answers/instances'][:]; "
              "assert list(f['answers/rate_scale'][:])==[1.0,2.0]; "
-             "assert len(f['points/instances'])==8 and list(f['points/instances'][:4])==[1,2,4,3]; "
+             "assert list(f['points/instances'][:])==[1,2,3,3,4,5], f['points/instances'][:]; "
              "assert f['answers/hardware'][0]==b'h100-sxm'; "
              "assert int(f.attrs['content_less'])==1\"", h5);
     if (tu_run(cmd, &out) != 0)
