@@ -18,6 +18,7 @@
 #include "cli.h"
 
 #include "../analysis/plan.h"
+#include "../core/context_cache.h"
 #include "../policies/policy.h"
 
 #include <getopt.h>
@@ -66,6 +67,9 @@ static const char plan_help[] =
     "  --scheduler NAME      batch (default) or lpf\n"
     "  --max-batch-tokens N  tokens per step (default 8192)\n"
     "  --max-seqs N          running requests per instance (default 256)\n"
+    "  --pricing P1,P2       also bill the trace at each rate under these providers'\n"
+    "                        pricing models (presets or files, as replay --pricing): the\n"
+    "                        bill and its USD per million tokens beside the plan's\n"
     "  --threads N           configurations searched at once (default one per CPU; under\n"
     "                        mpirun the CPUs are shared among the processes)\n"
     "  --seed N              seed of the policies and the bootstrap (default 1)\n"
@@ -89,7 +93,7 @@ static const char plan_help[] =
 enum {
     OPT_SLO = 1000, OPT_HW, OPT_MODEL, OPT_TP, OPT_RATES, OPT_TIERS, OPT_POLICIES, OPT_ROUTERS,
     OPT_MAXINST, OPT_MAXPTS, OPT_HBMF, OPT_SCHED, OPT_MBT, OPT_MSEQ, OPT_THREADS, OPT_SEED,
-    OPT_JSON,
+    OPT_JSON, OPT_PRICING,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +115,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, 0, OPT_THREADS},
     {"seed", required_argument, 0, OPT_SEED},
     {"json", no_argument, 0, OPT_JSON},
+    {"pricing", required_argument, 0, OPT_PRICING},
     {"output", required_argument, 0, 'o'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -134,6 +139,53 @@ static int split_list(const char *cmd, const char *opt, const char *s, char *buf
     if (!*n)
         return cli_usage_error(cmd, "%s: expected a comma-separated list", opt);
     return 0;
+}
+
+/* The providers' bills of the trace at each rate (--pricing), or none. */
+typedef struct plan_bills {
+    cli_pricing *per_rate; /* n_rates, or NULL */
+    double tokens;         /* input + output tokens of the trace */
+} plan_bills;
+
+/* Bills t at each rate of s under the models of proto (parsed).  The trace
+ * is viewed as the plan runs it: arrivals divided by the rate, and for a
+ * trace without block hashes an empty chain per request (every token
+ * billed uncached).  0 or the exit status. */
+static int bill_rates(const char *cmd, const cc_trace *t, const cc_plan_spec *s,
+                      const cli_pricing *proto, plan_bills *b)
+{
+    b->per_rate = calloc(s->n_rates, sizeof *b->per_rate);
+    int64_t *arr = malloc((t->n ? t->n : 1) * sizeof *arr);
+    int content_less = t->block_size == 0 || !t->blocks || !t->block_off;
+    uint64_t *zeros = content_less ? calloc(t->n + 1, sizeof *zeros) : NULL;
+    if (!b->per_rate || !arr || (content_less && !zeros)) {
+        free(arr);
+        free(zeros);
+        cc_err e = {0};
+        cc_err_set(&e, CC_ENOMEM, NULL, 0, "pricing", "out of memory");
+        return cli_fail(cmd, &e);
+    }
+    b->tokens = 0;
+    for (size_t i = 0; i < t->n; i++)
+        b->tokens += (double)t->input_tokens[i] + t->output_tokens[i];
+    int rc = 0;
+    for (size_t r = 0; r < s->n_rates && !rc; r++) {
+        cc_trace v = *t;
+        for (size_t i = 0; i < t->n; i++)
+            arr[i] = t->arrival_ns[0] +
+                     (int64_t)((double)(t->arrival_ns[i] - t->arrival_ns[0]) / s->rates[r]);
+        v.arrival_ns = arr;
+        if (content_less) {
+            v.block_size = 16;
+            v.block_off = zeros;
+            v.blocks = zeros;
+        }
+        b->per_rate[r] = *proto;
+        rc = cli_pricing_bill(cmd, &v, &b->per_rate[r]);
+    }
+    free(arr);
+    free(zeros);
+    return rc;
 }
 
 static json_t *point_json(const cc_plan_spec *s, const cc_plan_result *r, size_t i)
@@ -170,7 +222,7 @@ static json_t *point_json(const cc_plan_spec *s, const cc_plan_result *r, size_t
 }
 
 static void print_json(const cc_plan_spec *s, const cc_plan_result *r, const cc_trace *t,
-                       const char *path)
+                       const char *path, const plan_bills *b)
 {
     json_t *o = json_object(), *slo = json_object(), *rates = json_array(),
            *skipped = json_array();
@@ -199,6 +251,19 @@ static void print_json(const cc_plan_spec *s, const cc_plan_result *r, const cc_
         for (size_t j = 0; j < A->n_pareto; j++)
             json_array_append_new(front, point_json(s, r, A->pareto[j]));
         json_object_set_new(x, "pareto", front);
+        if (b->per_rate) {
+            json_t *bills = json_array();
+            for (size_t m = 0; m < b->per_rate[k].n; m++) {
+                const cc_bill *bl = &b->per_rate[k].bills[m];
+                json_t *y = json_object();
+                json_object_set_new(y, "pricing", json_string(b->per_rate[k].models[m].name));
+                json_object_set_new(y, "total_usd", json_real(bl->total_usd));
+                json_object_set_new(y, "usd_per_mtok",
+                                    json_real(b->tokens > 0 ? bl->total_usd / (b->tokens / 1e6) : 0));
+                json_array_append_new(bills, y);
+            }
+            json_object_set_new(x, "provider_bills", bills);
+        }
         json_array_append_new(rates, x);
     }
     json_object_set_new(o, "rates", rates);
@@ -234,7 +299,7 @@ static void print_point(const cc_plan_spec *s, const cc_plan_result *r, size_t i
 }
 
 static void print_text(const cc_plan_spec *s, const cc_plan_result *r, const cc_trace *t,
-                       const char *path)
+                       const char *path, const plan_bills *b)
 {
     char name[64];
     printf("plan             %s: %zu requests, model %s; SLO", path, t->n, s->model.name);
@@ -267,6 +332,14 @@ static void print_text(const cc_plan_spec *s, const cc_plan_result *r, const cc_
         for (size_t j = 0; j < A->n_pareto; j++)
             print_point(s, r, A->pareto[j],
                         r->points[A->pareto[j]].meets ? "    meets  " : "    misses ");
+        if (b->per_rate) {
+            printf("  provider bills of the same requests:\n");
+            for (size_t m = 0; m < b->per_rate[k].n; m++) {
+                const cc_bill *bl = &b->per_rate[k].bills[m];
+                printf("    %-18s $%.2f, $%.4f per Mtok\n", b->per_rate[k].models[m].name,
+                       bl->total_usd, b->tokens > 0 ? bl->total_usd / (b->tokens / 1e6) : 0);
+            }
+        }
     }
     int head = 0;
     for (size_t c = 0; c < r->n_configs; c++)
@@ -388,6 +461,7 @@ static int plan_main(int argc, char **argv, int rank, int size)
     cli_trace_opts o = {0};
     const char *slo = NULL, *hws = "h100-sxm", *model = "llama-3-8b", *tps = "auto";
     const char *rates = NULL, *tiers = "hbm=8GiB", *pols = NULL, *routers = NULL, *out = NULL;
+    const char *pricing = NULL;
     uint64_t max_points = 0, v;
     int json = 0, rc;
     cc_plan_spec s;
@@ -458,6 +532,7 @@ static int plan_main(int argc, char **argv, int rank, int size)
                 return 2;
             break;
         case OPT_JSON: json = 1; break;
+        case OPT_PRICING: pricing = optarg; break;
         case 'o': out = optarg; break;
         case 'h': fputs(plan_help, stdout); return 0;
         default: return cli_usage_error(cmd, "bad option");
@@ -528,6 +603,17 @@ static int plan_main(int argc, char **argv, int rank, int size)
                 return cli_usage_error(cmd, "--routers: %s", err.msg);
         s.n_routers = n;
     }
+    static cli_pricing proto; /* large: kept off the stack */
+    if (pricing) {
+        if ((rc = cli_pricing_parse(cmd, pricing, &proto)))
+            return rc;
+        cc_ctx_config ctx;
+        memset(&ctx, 0, sizeof ctx);
+        if (cc_ctx_parse_cacheable("auto", &ctx, &err) != CC_OK)
+            return cli_fail(cmd, &err);
+        proto.run = (cc_pricing_run){.cacheable = ctx.cacheable,
+                                     .cacheable_blocks = ctx.cacheable_blocks};
+    }
     cc_plan_tiers *grid = NULL;
     if (cc_plan_tiers_parse(tiers, &grid, &s.n_tiers, &err) != CC_OK)
         return cli_usage_error(cmd, "--tiers-grid: %s", err.msg);
@@ -578,16 +664,26 @@ static int plan_main(int argc, char **argv, int rank, int size)
         free(grid);
         return 0;
     }
+    plan_bills bills = {0};
+    if (pricing && (rc = bill_rates(cmd, &t, &s, &proto, &bills))) {
+        free(bills.per_rate);
+        cc_plan_result_free(&res);
+        cc_trace_free(&t);
+        free(grid);
+        return rc;
+    }
     if (out && (rc = cc_plan_write_h5(out, &s, &res, argv[optind], &err)) != CC_OK) {
+        free(bills.per_rate);
         cc_plan_result_free(&res);
         cc_trace_free(&t);
         free(grid);
         return cli_fail(cmd, &err);
     }
     if (json)
-        print_json(&s, &res, &t, argv[optind]);
+        print_json(&s, &res, &t, argv[optind], &bills);
     else
-        print_text(&s, &res, &t, argv[optind]);
+        print_text(&s, &res, &t, argv[optind], &bills);
+    free(bills.per_rate);
     cc_plan_result_free(&res);
     cc_trace_free(&t);
     free(grid);

@@ -38,6 +38,8 @@ static int teardown(void **state)
     return 0;
 }
 
+static void expect(const char *args, int code, const char *needle);
+
 static json_t *json_of(const char *args)
 {
     char cmd[2048], *out = NULL;
@@ -155,6 +157,29 @@ static void test_threads_and_mpi_same_file(void **state)
     unlink(b);
 }
 
+/* --pricing: the providers' bill of the same requests beside the plan;
+ * content-less, so every input token is billed uncached: openai ($2/M in,
+ * $8/M out, policies/pricing_presets.c) 60 x 8192 x 2e-6 + 60 x 8e-6 =
+ * $0.98352, over 60 x 8193 tokens. */
+static void test_provider_bills(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "plan %s --slo ttft_p99=%.9fs --max-instances 8 --pricing openai "
+             "--json", g_trace, 1.5 * S_HAND);
+    json_t *j = json_of(args);
+    json_t *b = json_array_get(json_object_get(json_array_get(json_object_get(j, "rates"), 0),
+                                               "provider_bills"), 0);
+    assert_non_null(b);
+    assert_string_equal(json_string_value(json_object_get(b, "pricing")), "openai");
+    assert_true(fabs(json_real_value(json_object_get(b, "total_usd")) - 0.98352) < 1e-9);
+    double want = 0.98352 / (60 * 8193 / 1e6); /* JSON keeps 9 significant digits */
+    assert_true(fabs(json_real_value(json_object_get(b, "usd_per_mtok")) - want) < 1e-8 * want);
+    json_decref(j);
+    snprintf(args, sizeof args, "plan %s --slo ttft_p99=1s --pricing nope", g_trace);
+    expect(args, 2, "nope");
+}
+
 static void test_unmeetable_exit0(void **state)
 {
     (void)state;
@@ -242,6 +267,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_instances),
         cmocka_unit_test(test_unmeetable_exit0),
+        cmocka_unit_test(test_provider_bills),
         cmocka_unit_test(test_threads_and_mpi_same_file),
         cmocka_unit_test(test_bad_usage),
         cmocka_unit_test(test_replay_tp),
