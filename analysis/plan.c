@@ -460,7 +460,7 @@ static int build_pc(const cc_plan_spec *s, const cc_plan_tiers *t, const char *p
 
 /* Fit of configuration cf (its tp set); 1 when it fits, else 0 with why. */
 static int config_fits(const cc_plan_spec *s, const cc_plan_tiers *t, double max_request_tokens,
-                       cc_plan_config *cf, cc_err *err)
+                       cc_plan_config *cf)
 {
     const cc_sim_hw *hw = &s->hw[cf->hw];
     cc_sim_fit fit;
@@ -484,7 +484,6 @@ static int config_fits(const cc_plan_spec *s, const cc_plan_tiers *t, double max
         return 0;
     }
     cf->hbm_kv_tokens = fit.kv_tokens;
-    (void)err;
     return 1;
 }
 
@@ -496,7 +495,7 @@ static double now_s(void)
 }
 
 /* Pareto front and answer of rate r over all points. */
-static int answer_rate(cc_plan_result *res, const cc_plan_spec *s, uint32_t r, cc_err *err)
+static int answer_rate(cc_plan_result *res, uint32_t r, cc_err *err)
 {
     cc_plan_answer *A = &res->answers[r];
     size_t m = 0;
@@ -545,7 +544,6 @@ static int answer_rate(cc_plan_result *res, const cc_plan_spec *s, uint32_t r, c
         }
     A->pareto = idx;
     A->n_pareto = np;
-    (void)s;
     return CC_OK;
 }
 
@@ -649,14 +647,14 @@ int cc_plan_run(const cc_trace *t, const cc_plan_spec *s, cc_plan_result *res, c
                         }
                         if (s->n_tp) {
                             cf->tp = s->tp[p];
-                            cf->fits = config_fits(s, tt, max_req, cf, err);
+                            cf->fits = config_fits(s, tt, max_req, cf);
                         } else { /* auto: the smallest degree that fits */
                             static const int auto_tp[] = {1, 2, 4, 8};
                             for (size_t k = 0; k < 4 && !cf->fits; k++) {
                                 cc_err e = {0};
                                 cf->tp = auto_tp[k];
                                 if (cc_sim_tp_check(&s->model, cf->tp, &e) == CC_OK)
-                                    cf->fits = config_fits(s, tt, max_req, cf, err);
+                                    cf->fits = config_fits(s, tt, max_req, cf);
                             }
                         }
                         const cc_sim_hw *hw = &s->hw[h];
@@ -718,7 +716,7 @@ int cc_plan_run(const cc_trace *t, const cc_plan_spec *s, cc_plan_result *res, c
     res->n_configs = C.n_cfgs;
     C.cfgs = NULL;
     for (uint32_t r = 0; r < s->n_rates; r++)
-        if ((rc = answer_rate(res, s, r, err)))
+        if ((rc = answer_rate(res, r, err)))
             goto out;
     res->elapsed_s = now_s() - t0;
 out:
@@ -775,7 +773,7 @@ int cc_plan_merge(cc_plan_result *res, const cc_plan_spec *s, cc_plan_point *pts
         memset(&res->answers[r], 0, sizeof res->answers[r]);
     }
     for (uint32_t r = 0; r < s->n_rates; r++) {
-        int rc = answer_rate(res, s, r, err);
+        int rc = answer_rate(res, r, err);
         if (rc)
             return rc;
     }
