@@ -440,6 +440,31 @@ int cc_plot_cost_ttl(const cc_report_inputs *in, const char *dir, char **svg, cc
                     hi > 20 * lo && lo > 0 ? "set logscale x\n" : "");
 }
 
+int cc_plot_plan_pareto(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err)
+{
+    fig f;
+    int rc = fig_open(&f, dir, "plan_pareto", err);
+    if (rc)
+        return rc;
+    for (size_t p = 0; p < in->n_plans; p++) {
+        const cc_rep_plan_rows *r = &in->plans[p].pareto;
+        for (size_t i = 0; i < r->n; i++) {
+            if (i == 0 || r->rate_scale[i] != r->rate_scale[i - 1]) {
+                char t[600];
+                snprintf(t, sizeof t, "rate x%g%s%s", r->rate_scale[i], in->n_plans > 1 ? " - " : "",
+                         in->n_plans > 1 ? base(in->plans[p].path) : "");
+                series(&f, t);
+            }
+            point(&f, r->usd_per_hour[i], r->ttft_p99_s[i]);
+        }
+    }
+    if (!f.n_series)
+        return no_data(&f, svg, "plan_pareto");
+    return fig_draw(&f, "linespoints", svg,
+                    "set title 'Plan: Pareto front of price against TTFT p99'\n"
+                    "set xlabel 'USD per hour'\nset ylabel 'TTFT p99 (s)'\nset logscale y\n");
+}
+
 int cc_plot_occupancy(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err)
 {
     fig f;

@@ -433,22 +433,57 @@ static void notes(FILE *f, const cc_report_inputs *in)
                    "serving latency.</p>\n", serial);
 }
 
+/* Plan files: the answer at each rate, then the Pareto fronts. */
+static void plan_tables(FILE *f, const cc_report_inputs *in)
+{
+    static const char *const cols[] = {"rate scale", "meets SLO", "deployment", "tiers",
+                                       "USD per hour", "USD per Mtok", "TTFT p99 (s)"};
+    for (size_t p = 0; p < in->n_plans; p++) {
+        const cc_rep_plan *pl = &in->plans[p];
+        for (int t = 0; t < 2; t++) {
+            const cc_rep_plan_rows *r = t ? &pl->pareto : &pl->answers;
+            char title[400];
+            snprintf(title, sizeof title, "%s (SLO %s)",
+                     t ? "Plan: Pareto front, price against TTFT p99"
+                       : "Plan: cheapest deployment meeting the SLO (or the closest)",
+                     pl->slo);
+            table_head(f, title, pl->path, cols, 7);
+            for (size_t i = 0; i < r->n; i++) {
+                char dep[128];
+                snprintf(dep, sizeof dep, "%.0f x %s (tp %.0f)", r->instances[i], r->hardware[i],
+                         r->tp[i]);
+                fputs("<tr>", f);
+                td_f(f, "%g", r->rate_scale[i]);
+                td_s(f, r->meets[i] > 0 ? "yes" : "NO");
+                td_s(f, dep);
+                td_s(f, r->tiers[i]);
+                td_f(f, "%.2f", r->usd_per_hour[i]);
+                td_f(f, "%.4f", r->usd_per_mtok[i]);
+                td_f(f, "%.4g", r->ttft_p99_s[i]);
+                fputs("</tr>\n", f);
+            }
+            fputs("</table>\n", f);
+        }
+    }
+}
+
 int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const char *out,
                     cc_err *err)
 {
-    char *svg[5] = {0};
-    static const char *const titles[5] = {
+    char *svg[6] = {0};
+    static const char *const titles[6] = {
         "Miss-ratio curves per policy (mrc CSVs)",
         "Hit ratio against the top tier's capacity (sweeps: per policy and block size; runs: "
         "per policy and tier layout)",
         "TTFT CDF per run (grouped by policy and tier layout when there are many)", "Cost against TTL per pricing model (bill and operator cost)",
-        "Tier occupancy over time (used / capacity), one panel per run"};
+        "Tier occupancy over time (used / capacity), one panel per run",
+        "Plan: Pareto front of price against TTFT p99, per rate"};
     int rc = CC_OK;
     if (o->plots) {
-        int (*const fn[5])(const cc_report_inputs *, const char *, char **, cc_err *) = {
+        int (*const fn[6])(const cc_report_inputs *, const char *, char **, cc_err *) = {
             cc_plot_mrc, cc_plot_sweep_capacity, cc_plot_ttft_cdf, cc_plot_cost_ttl,
-            cc_plot_occupancy};
-        for (int i = 0; i < 5 && rc == CC_OK; i++)
+            cc_plot_occupancy, cc_plot_plan_pareto};
+        for (int i = 0; i < 6 && rc == CC_OK; i++)
             rc = fn[i](in, o->plot_dir, &svg[i], err);
     }
     cc_outfile of;
@@ -479,17 +514,20 @@ int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const c
         notes(f, in);
         if (in->n_runs)
             run_cards(f, in);
-        for (int i = 0; i < 5; i++)
+        if (in->n_plans)
+            fprintf(f, "<p>%zu plan file(s).</p>\n", in->n_plans);
+        for (int i = 0; i < 6; i++)
             figure(f, titles[i], svg[i]);
         if (in->n_runs)
             runs_tables(f, in);
         sweeps_table(f, in);
         mrc_table(f, in);
         cost_table(f, in);
+        plan_tables(f, in);
         fputs("</body></html>\n", f);
         rc = cc_outfile_close(&of, out, ferror(f) ? CC_EIO : CC_OK, err);
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         free(svg[i]);
     return rc;
 }

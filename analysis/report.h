@@ -76,6 +76,20 @@ typedef struct cc_rep_cost {
     double *ttl_s, *total_usd, *operator_usd;
 } cc_rep_cost;
 
+/* A plan file (docs/plan.md): its Pareto fronts (/pareto) and answers
+ * (/answers), one table each: rows of rate, deployment, price, TTFT p99. */
+typedef struct cc_rep_plan_rows {
+    size_t n;
+    double *rate_scale, *usd_per_hour, *usd_per_mtok, *ttft_p99_s, *instances, *tp, *meets;
+    char (*hardware)[64];
+    char (*tiers)[128];
+} cc_rep_plan_rows;
+typedef struct cc_rep_plan {
+    char path[512];
+    char slo[256];
+    cc_rep_plan_rows pareto, answers;
+} cc_rep_plan;
+
 typedef struct cc_report_inputs {
     cc_rep_run *runs;
     size_t n_runs;
@@ -85,10 +99,12 @@ typedef struct cc_report_inputs {
     size_t n_mrcs;
     cc_rep_cost *costs;
     size_t n_costs;
+    cc_rep_plan *plans;
+    size_t n_plans;
 } cc_report_inputs;
 
 /* Reads path, detected by content: an HDF5 file whose root attribute
- * `format` is ctxcache-results or ctxcache-sweep, or a CSV whose header is
+ * `format` is ctxcache-results, ctxcache-sweep or ctxcache-plan, or a CSV whose header is
  * an mrc or cost table.  Errors name the file and the HDF5 path (attributes
  * as PATH@NAME) or the CSV line and column: CC_EIO (missing/unreadable),
  * CC_EFORMAT (anything else it is not). */
@@ -137,5 +153,8 @@ int cc_plot_sweep_capacity(const cc_report_inputs *in, const char *dir, char **s
 int cc_plot_ttft_cdf(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
 int cc_plot_cost_ttl(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
 int cc_plot_occupancy(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
+/* Plan files: price per hour against TTFT p99 of each Pareto front, one
+ * series per (file, rate). */
+int cc_plot_plan_pareto(const cc_report_inputs *in, const char *dir, char **svg, cc_err *err);
 
 #endif

@@ -424,6 +424,48 @@ static int read_sweep(rd *r, cc_rep_sweep *s)
     return CC_OK;
 }
 
+static int read_plan_rows(rd *r, const char *g, cc_rep_plan_rows *p)
+{
+    char path[128];
+    size_t n = 0, k;
+    snprintf(path, sizeof path, "%s/rate_scale", g);
+    int rc = ds_read(r, path, H5T_NATIVE_DOUBLE, 8, 0, SIZE_MAX, (void **)&p->rate_scale, &n);
+    if (rc)
+        return rc;
+    p->n = n;
+    static const char *const cols[] = {"usd_per_hour", "usd_per_mtok", "ttft_p99_s",
+                                       "instances", "tp", "meets_slo"};
+    double **dst[] = {&p->usd_per_hour, &p->usd_per_mtok, &p->ttft_p99_s, &p->instances, &p->tp,
+                      &p->meets};
+    for (size_t c = 0; c < 6; c++) {
+        snprintf(path, sizeof path, "%s/%s", g, cols[c]);
+        if ((rc = ds_read(r, path, H5T_NATIVE_DOUBLE, 8, 0, n, (void **)dst[c], &k)))
+            return rc;
+    }
+    p->hardware = calloc(n ? n : 1, sizeof *p->hardware);
+    p->tiers = calloc(n ? n : 1, sizeof *p->tiers);
+    if (!p->hardware || !p->tiers)
+        return cc_h5_fail(&r->q, false, CC_ENOMEM, 0, g, "out of memory");
+    snprintf(path, sizeof path, "%s/hardware", g);
+    if ((rc = ds_strings(r, path, n, (char *)p->hardware, sizeof *p->hardware)))
+        return rc;
+    snprintf(path, sizeof path, "%s/tiers", g);
+    return ds_strings(r, path, n, (char *)p->tiers, sizeof *p->tiers);
+}
+
+static void free_plan_rows(cc_rep_plan_rows *p)
+{
+    free(p->rate_scale);
+    free(p->usd_per_hour);
+    free(p->usd_per_mtok);
+    free(p->ttft_p99_s);
+    free(p->instances);
+    free(p->tp);
+    free(p->meets);
+    free(p->hardware);
+    free(p->tiers);
+}
+
 static int add_h5(cc_report_inputs *in, const char *path, cc_err *err)
 {
     rd r = {.f = -1};
@@ -466,10 +508,20 @@ static int add_h5(cc_report_inputs *in, const char *path, cc_err *err)
         cc_rep_sweep *s = &in->sweeps[in->n_sweeps++];
         snprintf(s->path, sizeof s->path, "%s", path);
         rc = read_sweep(&r, s);
+    } else if (!strcmp(format, "ctxcache-plan")) {
+        if ((rc = grow_one((void **)&in->plans, in->n_plans, sizeof *in->plans))) {
+            rc = cc_h5_fail(&r.q, false, CC_ENOMEM, 0, NULL, "out of memory");
+            goto out;
+        }
+        cc_rep_plan *p = &in->plans[in->n_plans++];
+        snprintf(p->path, sizeof p->path, "%s", path);
+        if (!(rc = attr_read(&r, "slo", H5T_C_S1, p->slo, sizeof p->slo)) &&
+            !(rc = read_plan_rows(&r, "/pareto", &p->pareto)))
+            rc = read_plan_rows(&r, "/answers", &p->answers);
     } else {
         rc = cc_h5_fail(&r.q, false, CC_EFORMAT, 0, "/@format",
-                        "found '%s'; expected ctxcache-results (replay -o) or ctxcache-sweep "
-                        "(sweep -o)", format);
+                        "found '%s'; expected ctxcache-results (replay -o), ctxcache-sweep "
+                        "(sweep -o) or ctxcache-plan (plan -o)", format);
     }
 out:
     if (r.f >= 0)
@@ -681,6 +733,11 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(in->costs[i].total_usd);
         free(in->costs[i].operator_usd);
     }
+    for (size_t i = 0; i < in->n_plans; i++) {
+        free_plan_rows(&in->plans[i].pareto);
+        free_plan_rows(&in->plans[i].answers);
+    }
+    free(in->plans);
     free(in->runs);
     free(in->sweeps);
     free(in->mrcs);

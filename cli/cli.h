@@ -72,6 +72,7 @@ int cmd_results(int argc, char **argv);
  * them (cmd_policies.c). */
 struct cc_policy_ops;
 void cli_print_policy(FILE *out, const struct cc_policy_ops *p);
+int cmd_plan(int argc, char **argv);
 
 /* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
  * and after cli_pricing_bill one bill per model. */

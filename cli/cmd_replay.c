@@ -90,7 +90,11 @@ static const char *const replay_help =
     "  --chunk-tokens N      most prefill tokens of one request per step (default 0: the\n"
     "                        budget only)\n"
     "  --hbm-fraction F      share of HBM for weights + KV of running requests (default\n"
-    "                        0.9): KV budget = hbm_bytes * F - weights\n"
+    "                        0.9): KV budget = tp * hbm_bytes * F - weights - HBM cache\n"
+    "                        tier (the tier counts when --model, --hardware or --tp is\n"
+    "                        given); a configuration that does not fit is an error\n"
+    "  --tp N                tensor parallelism: N devices per instance (default 1; N\n"
+    "                        divides the model's heads, e.g. llama-3-70b --tp 2, 4 or 8)\n"
     "  --preempt MODE        recompute (default): preempt the newest request when decode\n"
     "                        outgrows HBM; queue: admit only when input+output fits\n"
     "  --kv-overlap MODE     serial (default) or layerwise loads from lower tiers\n"
@@ -118,7 +122,8 @@ static const char *const replay_help =
     "  --compare-no-cache    (backend sim) replay twice, with the cache and without it,\n"
     "                        and print both with what caching saves: TTFT p50/p99,\n"
     "                        GPU-seconds, the GPU bill, the --pricing bills\n"
-    "  --gpu-usd-per-hour X  a GPU's price for --compare-no-cache (default 2.50)\n"
+    "  --gpu-usd-per-hour X  a GPU's price for --compare-no-cache (default: the hardware\n"
+    "                        profile's usd_per_hour, x --tp; 2.50 when it has none)\n"
     "  --assume-prefix-share F\n"
     "                        traces with lengths only (Azure: no token ids, no block\n"
     "                        hashes), where every token is otherwise new: the first F\n"
@@ -174,7 +179,7 @@ enum {
     OPT_PRICING, OPT_IN_PRICE, OPT_OUT_PRICE,
     OPT_BACKEND, OPT_HW, OPT_MODEL, OPT_INST, OPT_ROUTER, OPT_SCHED, OPT_MBT, OPT_MSEQ,
     OPT_CHUNK, OPT_HBMF, OPT_PREEMPT, OPT_OVERLAP,
-    OPT_MAXREQ, OPT_THREADS,
+    OPT_MAXREQ, OPT_THREADS, OPT_TP,
     OPT_SHARE, OPT_RATE_SCALE, OPT_NO_CACHE, OPT_CMP_NO_CACHE, OPT_GPU_USD,
 };
 
@@ -217,6 +222,7 @@ static const struct option long_opts[] = {
     {"no-cache", no_argument, 0, OPT_NO_CACHE},
     {"compare-no-cache", no_argument, 0, OPT_CMP_NO_CACHE},
     {"gpu-usd-per-hour", required_argument, 0, OPT_GPU_USD},
+    {"tp", required_argument, 0, OPT_TP},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -867,8 +873,9 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int rates_given = 0, model_given = 0, hw_given = 0;
     uint64_t max_requests = 0;
     double hbm_fraction = 0.9;
-    double share = -1, rate_scale = 1, gpu_usd = CC_ECON_DEFAULT_GPU_USD_PER_HOUR;
+    double share = -1, rate_scale = 1, gpu_usd = -1; /* -1: the hardware profile's price */
     int no_cache = 0, cmp_no_cache = 0;
+    uint64_t tp = 1;
     cc_sim_config sc;
     cc_sim_config_default(&sc);
     optind = 1;
@@ -1020,6 +1027,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
                                        optarg);
             break;
         }
+        case OPT_TP:
+            if (cli_parse_u64(cmd, "--tp", optarg, 64, &tp))
+                return 2;
+            if (tp == 0)
+                return cli_usage_error(cmd, "--tp: expected at least 1");
+            break;
         case 'o': results = optarg; break;
         case OPT_SEED:
             if (cli_parse_u64(cmd, "--seed", optarg, UINT64_MAX, &seed))
@@ -1077,16 +1090,20 @@ static int replay_main(int argc, char **argv, const char *const *given)
         }
         if (!kvb_given && model_given)
             kvb_token = (uint64_t)cc_sim_model_kv_bytes_per_token(&model);
-        double kv_bytes = hw.hbm_bytes * hbm_fraction -
-                          cc_sim_model_weight_bytes(&model, model.dtype);
-        if (!(kv_bytes > 0))
-            return cli_usage_error(cmd, "--hbm-fraction: %g of %s's %g bytes leaves no room for "
-                                        "KV after the weights of %s", hbm_fraction, hw.name,
-                                   hw.hbm_bytes, model.name);
+        if (real && tp > 1)
+            return cli_usage_error(cmd, "--tp %llu: the real engine runs on one device; tensor "
+                                        "parallelism is simulated (--backend sim)",
+                                   (unsigned long long)tp);
+        if (cc_sim_tp_check(&model, (int)tp, &e) != CC_OK)
+            return cli_usage_error(cmd, "--tp: %s", e.msg);
+        cc_sim_fit fit; /* weights alone; the HBM cache tier is added once parsed */
+        if (cc_sim_fit_compute(&hw, &model, (int)tp, hbm_fraction, 0, 0, &fit, &e) != CC_OK)
+            return cli_usage_error(cmd, "--tp %llu: %s", (unsigned long long)tp, e.msg);
         sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(&model);
         sc.n_layers = (uint32_t)model.n_layers;
-        sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
-    }
+        sc.hbm_kv_tokens = fit.kv_tokens;
+    } else if (tp > 1)
+        return cli_usage_error(cmd, "--tp needs the simulator (--backend sim)");
     if (pricing && !cap && !tiers)
         cap = "inf"; /* the bills replay their own caches; the main replay unbounded */
     if (!cap == !tiers)
@@ -1237,9 +1254,25 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (use_sim) {
         for (uint32_t k = 0; k < cfg.n_tiers; k++)
             sc.tier_kind[k] = tier_kind_of(cfg.tiers[k].name, k);
+        /* bounded HBM tiers share the GPU with the weights when a deployment is
+         * named (--model, --hardware or --tp); otherwise the capacity is an
+         * abstract block count of a cache experiment, as before */
+        double hbm_cache_bytes = 0;
+        for (uint32_t k = 0; (model_given || hw_given || tp > 1) && k < cfg.n_tiers; k++)
+            if (sc.tier_kind[k] == CC_SIM_TIER_HBM)
+                hbm_cache_bytes += (double)cfg.tiers[k].capacity_blocks * cfg.kv_bytes_per_block;
+        cc_sim_fit fit;
+        if (cc_sim_fit_compute(&hw, &model, (int)tp, hbm_fraction, hbm_cache_bytes, 0, &fit,
+                               &err) != CC_OK) {
+            cc_trace_free(&t);
+            return cli_usage_error(cmd, "the HBM cache tier (%.3g GB): %s",
+                                   hbm_cache_bytes / 1e9, err.msg);
+        }
+        sc.hbm_kv_tokens = fit.kv_tokens;
         cc_executor ex = {0};
         cc_costmodel_opts copts;
         cc_costmodel_opts_default(&copts);
+        copts.tp = (int)tp;
         if (real) {
             if ((rc = cli_real_open(cmd, backend, model_name, &t, &hw, &sc, &realx))) {
                 cc_trace_free(&t);
@@ -1320,12 +1353,13 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cfg_num(&cl, "max-seqs", sc.max_seqs);
             cfg_num(&cl, "chunk-tokens", sc.chunk_tokens);
             cfg_num(&cl, "hbm-fraction", hbm_fraction);
+            cfg_num(&cl, "tp", (double)tp);
             cfg_str(&cl, "preempt", cc_sim_preempt_name(sc.preempt));
             cfg_str(&cl, "kv-overlap", sc.kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
         } else { /* the simulator's options: unused by the rates backend */
             static const char *const sim_opts[] = {
                 "hardware", "model", "instances", "router", "scheduler", "max-batch-tokens",
-                "max-seqs", "chunk-tokens", "hbm-fraction", "preempt", "kv-overlap"};
+                "max-seqs", "chunk-tokens", "hbm-fraction", "tp", "preempt", "kv-overlap"};
             for (size_t i = 0; i < sizeof sim_opts / sizeof sim_opts[0]; i++)
                 cfg_str(&cl, sim_opts[i], "");
         }
@@ -1378,8 +1412,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_trace_free(&t);
             return cli_fail(cmd, &err);
         }
+        /* a step occupies tp devices; the profile's rent unless --gpu-usd-per-hour */
+        double per_device = gpu_usd >= 0 ? gpu_usd
+                          : hw.usd_per_hour > 0 ? hw.usd_per_hour
+                                                : CC_ECON_DEFAULT_GPU_USD_PER_HOUR;
         nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr),
-                       pr, gpu_usd};
+                       pr, per_device * (double)tp};
         nvp = &nv;
     }
     if (json)

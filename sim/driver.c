@@ -754,6 +754,8 @@ static int apply(loop *L, inst *I, int64_t end)
                 uint32_t n = n_blocks_of(t, r);
                 uint32_t in = t->input_tokens[r];
                 uint32_t nb = s->done >= in ? n : s->done / t->block_size;
+                if (nb > n) /* a chain shorter than the input (none: every token new) */
+                    nb = n;
                 if (nb > s->inserted) {
                     cc_pc_request rq = request_view(L, r, nb, end);
                     uint32_t ins = 0;

@@ -137,6 +137,8 @@ static const key_spec hw_keys[] = {
     {"eff_mem", K_REAL, CO(eff_mem), 0, 1e-3, 4, 0, 0.8, ""},
     {"step_overhead_s", K_REAL, CO(step_overhead_s), 0, 0, 10, 0, 0, "s"},
     {"item_overhead_s", K_REAL, CO(item_overhead_s), 0, 0, 10, 0, 0, "s"},
+    /* rent of one device: each shipped profile says where and when */
+    {"usd_per_hour", K_REAL, HW(usd_per_hour), 0, 1e-6, 1e6, 1, 0, "USD/h"},
 };
 #undef HW
 #undef CO

@@ -111,6 +111,8 @@ typedef struct cc_sim_hw {
     double net_bytes_per_s, net_latency_s;      /* to remote KV storage */
     double eff_link;                            /* fraction of a link's rate reached */
     cc_sim_coeffs coeffs;
+    double usd_per_hour;                        /* rent of one device, USD per hour
+                                                   (0 = unknown; `ctxcache plan` needs it) */
 } cc_sim_hw;
 
 /* A decoder-only transformer's shape (Hugging Face config.json fields). */
@@ -288,6 +290,28 @@ void cc_sim_work_blend(const cc_sim_model *m, const cc_sim_blend_item *items, si
  * for m->dtype (must be > 0). */
 double cc_sim_work_seconds(const cc_sim_hw *hw, const cc_sim_coeffs *c, const cc_sim_model *m,
                            int tp, const cc_sim_work *w);
+
+/* ==== deployments: tensor parallelism and HBM fit (deploy.c) ============= */
+
+/* CC_EARG (field "tp") unless 1 <= tp <= 64 and tp divides both the model's
+ * query heads and its K/V heads (each device holds whole heads). */
+int cc_sim_tp_check(const cc_sim_model *m, int tp, cc_err *err);
+
+/* One instance's HBM: tp devices of hw, of which hbm_fraction is usable,
+ * hold the weights (split over the devices), the HBM cache tier and the KV
+ * of running requests:
+ *   usable = tp * hbm_bytes * hbm_fraction
+ *   kv     = usable - weights - cache          (running requests' KV)
+ * The configuration fits when kv >= min_kv_bytes and kv > 0. */
+typedef struct cc_sim_fit {
+    double usable_bytes, weight_bytes, cache_bytes, kv_bytes;
+    uint64_t kv_tokens;   /* kv / the model's KV bytes per token */
+} cc_sim_fit;
+/* Fills out (always, fitting or not).  CC_ERANGE (field "hbm") when it
+ * does not fit, the message naming how many bytes are missing; CC_EARG for
+ * a bad tp (cc_sim_tp_check) or fraction outside (0, 1]. */
+int cc_sim_fit_compute(const cc_sim_hw *hw, const cc_sim_model *m, int tp, double hbm_fraction,
+                       double cache_bytes, double min_kv_bytes, cc_sim_fit *out, cc_err *err);
 
 /* ==== calibration (calibrate.c) =========================================== */
 

@@ -38,3 +38,9 @@ eff_attn = 0.5                    # FlashAttention-2 paper (Dao, 2023): forward 
 eff_mem = 0.8                     # assumption: streaming reads reach ~80% of peak bandwidth
 step_overhead_s = 1e-3            # assumption: launches and scheduling of one step
 item_overhead_s = 1e-5            # assumption: per-sequence bookkeeping in a step
+# Rent (ctxcache plan): on-demand price of one H100 SXM 80 GB in an 8-GPU
+# instance, USD per GPU-hour.  Lambda's on-demand list price for 8x H100 SXM,
+# $2.99/GPU-hour (lambda.ai/pricing, 2025; from memory, not re-read here);
+# inside the $2.49-3.99 on-demand range that "H100 vs A100 Cloud Pricing"
+# (pricegpu.pages.dev, early 2026) gives for CoreWeave, Lambda, Crusoe, RunPod.
+usd_per_hour = 2.99
