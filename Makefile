@@ -44,7 +44,7 @@ endif
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv
+    python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv jq
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
 PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc

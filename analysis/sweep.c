@@ -13,6 +13,7 @@
 #include "sweep.h"
 #include "../core/progress.h"
 #include "../policies/pricing.h"
+#include "../sim/driver.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -604,7 +605,10 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
     cfg.tiers[0].policy_params = pp;
     cc_replay_opts ro = {.concurrency = spec->concurrency};
     cc_replay_result r;
-    if ((rc = cc_replay(t, &cfg, &ro, &r, err)) != CC_OK)
+    /* overlapping modes: the simulator's loop with the fixed-rate executor */
+    rc = spec->concurrency == CC_CONCURRENCY_NONE ? cc_replay(t, &cfg, &ro, &r, err)
+                                                  : cc_sim_replay(t, &cfg, &ro, &r, err);
+    if (rc != CC_OK)
         return rc;
     /* The bill: the provider cache the pricing model implies (its TTL, or
      * the point's ttl_s when given; no capacity bound; one request at a

@@ -1301,7 +1301,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         memset(&sr.cache, 0, sizeof sr.cache);
         simr = &sr;
     } else {
-        rc = cc_replay(&t, &cfg, &ro, &r, &err);
+        rc = cc_sim_replay(&t, &cfg, &ro, &r, &err); /* the fixed-rate executor */
         cc_progress_end();
         if (rc != CC_OK) {
             cc_trace_free(&t);

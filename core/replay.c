@@ -1,8 +1,9 @@
 /*
- * replay.c -- a trace through a prefix cache: set-up shared by every
- * concurrency mode, the loop of mode none (requests one at a time) and the
- * summary figures; the overlapping modes run in replay_events.c
- * (definitions in replay.h).
+ * replay.c -- a trace through a prefix cache, requests one at a time
+ * (concurrency none): set-up, the loop and the summary figures
+ * (definitions in replay.h).  Replays whose requests overlap in time run in
+ * the simulator's one event loop (sim/driver.h), which builds on this file's
+ * request view and next uses.
  *
  * Set-up resolves unbounded tiers (one pass over the blocks with a u64 map
  * to count distinct hashes), computes next-use positions when a policy asks
@@ -84,8 +85,7 @@ static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
     return CC_OK;
 }
 
-/* next[p] = position of the next access to the same hash after p. */
-static int next_uses(const cc_trace *t, uint64_t **out, cc_err *err)
+int cc_replay_next_uses(const cc_trace *t, uint64_t **out, cc_err *err)
 {
     size_t n = cc_trace_n_blocks_total(t);
     uint64_t *next = malloc((n ? n : 1) * sizeof *next);
@@ -127,10 +127,11 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     if (!cc_concurrency_name(opts->concurrency))
         return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
                           (int)opts->concurrency);
-    if (opts->concurrency != CC_CONCURRENCY_NONE && cfg_in->mode != CC_PC_PREFIX)
+    if (opts->concurrency != CC_CONCURRENCY_NONE)
         return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
-                          "concurrency '%s' needs prefix mode (independent mode replays "
-                          "one block access at a time)", cc_concurrency_name(opts->concurrency));
+                          "concurrency '%s' overlaps requests in time: that runs in the "
+                          "simulator's event loop (sim/driver.h: cc_sim_replay, cc_sim_run)",
+                          cc_concurrency_name(opts->concurrency));
     double prefill_tps = opts->prefill_tokens_per_s ? opts->prefill_tokens_per_s
                                                     : CC_REPLAY_DEFAULT_PREFILL_TPS;
     double decode_tps = opts->decode_tokens_per_s ? opts->decode_tokens_per_s
@@ -174,7 +175,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy : cc_policy_find("lru");
         need_next |= (ops->flags & CC_POLICY_NEEDS_NEXT_USE) != 0;
     }
-    if (need_next && (rc = next_uses(t, &next, err)) != CC_OK) {
+    if (need_next && (rc = cc_replay_next_uses(t, &next, err)) != CC_OK) {
         cc_pc_destroy(pc);
         return rc;
     }
@@ -186,7 +187,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     }
     cc_context_cache *ctx = NULL;
     if (opts->context_cache) {
-        if (cfg.mode != CC_PC_PREFIX || opts->concurrency != CC_CONCURRENCY_NONE) {
+        if (cfg.mode != CC_PC_PREFIX) {
             free(next);
             cc_pc_destroy(pc);
             return cc_err_set(err, CC_EUNSUP, NULL, 0, "context_cache",
@@ -219,26 +220,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     res->concurrency = opts->concurrency;
     res->prefill_tokens_per_s = prefill_tps;
     res->decode_tokens_per_s = decode_tps;
-    res->servers = opts->concurrency == CC_CONCURRENCY_NONE ? 1 : opts->servers;
-    if (opts->concurrency != CC_CONCURRENCY_NONE) {
-        cc_replay_opts eo = *opts;
-        eo.prefill_tokens_per_s = prefill_tps;
-        eo.decode_tokens_per_s = decode_tps;
-        double t0 = now_s();
-        rc = cc_replay_events(t, &cfg, pc, next, &eo, res, err);
-        res->elapsed_s = now_s() - t0;
-        if (rc == CC_OK && !opts->keep_records)
-            cc_replay_result_free(res);
-        free(nodes);
-        nodes = NULL; /* freed again, harmlessly, after the summary */
-        if (rc != CC_OK) {
-            free(next);
-            cc_pc_destroy(pc);
-            cc_replay_result_free(res);
-            return rc;
-        }
-        goto summary;
-    }
+    res->servers = 1; /* one request at a time */
 
     double ratio_sum = 0;
     size_t ratio_n = 0;
@@ -358,7 +340,6 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         res->max_in_flight = 1;
     res->request_hit_ratio_mean = ratio_n ? ratio_sum / ratio_n : 0;
 
-summary:
     res->requests = t->n;
     res->computed_tokens = res->input_tokens - res->hit_tokens;
     res->block_hit_ratio = res->block_accesses ? (double)res->hit_blocks / res->block_accesses : 0;

@@ -1,7 +1,11 @@
 /*
- * replay.h -- runs a trace through a prefix cache and counts what it
- * served (the `ctxcache replay` command; the simulator in sim/ drives the
- * same cache API with virtual time and concurrency).
+ * replay.h -- runs a trace through a prefix cache, one request at a time,
+ * and counts what it served (concurrency none; the miss-ratio curves, the
+ * pricing pass and sweeps build on it).  Replays whose requests overlap in
+ * time (the other modes below) run in the simulator's one event loop,
+ * sim/driver.h: cc_sim_replay gives this file's figures for every mode
+ * under the fixed-rate service-time model, cc_sim_run under any executor.
+ * core/ includes nothing above it.
  *
  * Concurrency modes
  * -----------------
@@ -15,8 +19,9 @@
  *     simulator does with the same stream (libCacheSim's get()).
  *   Times under the service-time model below: one request at a time, so
  *   start = max(arrival, previous finish).
- * The other modes overlap requests in time (replay_events.c, an event loop
- * over arrivals, computed blocks and completions); they need prefix mode:
+ * The other modes overlap requests in time (sim/driver.c, scheduler lanes
+ * under the service-time model; cc_replay answers CC_EUNSUP for them);
+ * they need prefix mode:
  * CC_CONCURRENCY_IMMEDIATE (vLLM, SGLang): a block is reusable as soon as
  *   it is computed: a request that starts while another is still prefilling
  *   hits the blocks that one has computed so far.  Lookup once at start;
@@ -34,8 +39,8 @@
  *   cached (no room) is computed by the first waiter that resumes.  No block
  *   is ever computed by two requests at once.
  *
- * Service-time model (`--backend rates`; the simulator in sim/driver.c times
- * requests by default and drives this cache through the same API)
+ * Service-time model (`--backend rates`: the fixed-rate executor of sim/,
+ * run by the driver's lanes; cc_replay applies it itself in mode none)
  * ------------------------------------------------------------------------
  * servers (0 = unlimited): a request holds one server from start to finish;
  *   arrivals wait in FIFO order for a free server (queue_wait = start -
@@ -174,7 +179,9 @@ typedef struct cc_replay_result {
 } cc_replay_result;
 #define CC_REPLAY_OCCUPANCY_SAMPLES 256
 
-/* Replays t through a cache built from cfg.  cfg->block_tokens 0 = the
+/* Replays t through a cache built from cfg, requests one at a time
+ * (opts->concurrency must be none: CC_EUNSUP for the others, which
+ * sim/driver.h runs).  cfg->block_tokens 0 = the
  * trace's block size (another value is CC_EARG: re-block the trace first);
  * a tier with capacity_blocks 0 is unbounded (sized to the trace's distinct
  * blocks).  CC_EUNSUP for a trace without block hashes. */
@@ -182,13 +189,10 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *
               cc_replay_result *res, cc_err *err);
 void cc_replay_result_free(cc_replay_result *res);
 
-/* The event loop of the overlapping modes (replay_events.c), called by
- * cc_replay with its cache and set-up: fills res's per-request figures and
- * sums (records always, whatever keep_records says; cc_replay frees them if
- * they were not asked for).  next: next-use positions or NULL. */
-int cc_replay_events(const cc_trace *t, const cc_pc_config *cfg, cc_prefix_cache *pc,
-                     const uint64_t *next, const cc_replay_opts *opts, cc_replay_result *res,
-                     cc_err *err);
+/* *out = next[p] for every block access p of t: the position of the next
+ * access to the same hash after p (CC_NEXT_USE_NEVER: none); one backward
+ * pass, 8 bytes per block access (the caller frees *out).  CC_ENOMEM. */
+int cc_replay_next_uses(const cc_trace *t, uint64_t **out, cc_err *err);
 /* Request i of t as the cache sees it when its first n_blocks blocks are
  * looked up at time now (input_tokens cut to those blocks); next: next-use
  * positions of the whole trace, or NULL. */

@@ -362,7 +362,7 @@ static int cm_kv_transfer(void *self, double bytes, int from, int to, int mode,
 static void cm_destroy(void *self) { free(self); }
 
 static const cc_executor_ops costmodel_ops = {
-    "costmodel", cm_prefill, cm_decode, cm_kv_transfer, cm_blend, NULL, cm_destroy,
+    "costmodel", cm_prefill, cm_decode, cm_kv_transfer, cm_blend, NULL, cm_destroy, NULL,
 };
 
 void cc_costmodel_opts_default(cc_costmodel_opts *o)

@@ -30,6 +30,13 @@
  * keeps a hash -> request map of the blocks running requests are computing
  * (claims), so that no block is computed twice at once on an instance.
  *
+ * Lanes (the scheduler of `--backend rates`, driver.h): no steps and no
+ * batch; each running request is served alone and pushes its own events
+ * (a block computed, its finish, a dedup wait ending) into the same queue,
+ * one shared cache, the replay's service-time semantics (docs/replay.md).
+ * That was core/replay_events.c, a loop of its own; it is one more kind of
+ * event here, so ctxcache has one event loop.
+ *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
  * cc_sim_record (72 bytes) + 24 bytes of state + 4 bytes per tier (cached
@@ -37,6 +44,7 @@
  * access (node ids, overlapping modes), allocated before the loop.
  */
 #include "driver.h"
+#include "../core/progress.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -48,7 +56,7 @@
 /* ---- names --------------------------------------------------------------------- */
 
 static const char *const router_names[] = {"rr", "least-loaded", "prefix-affinity"};
-static const char *const sched_names[] = {"fcfs", "batch", "lpf"};
+static const char *const sched_names[] = {"fcfs", "batch", "lpf", "lanes"};
 static const char *const preempt_names[] = {"recompute", "queue"};
 
 const char *cc_sim_router_name(cc_sim_router r)
@@ -57,7 +65,7 @@ const char *cc_sim_router_name(cc_sim_router r)
 }
 const char *cc_sim_sched_name(cc_sim_sched s)
 {
-    return (unsigned)s < 3 ? sched_names[s] : NULL;
+    return (unsigned)s < 4 ? sched_names[s] : NULL;
 }
 const char *cc_sim_preempt_name(cc_sim_preempt p)
 {
@@ -156,6 +164,10 @@ int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
     if (!cc_concurrency_name(c->concurrency))
         return cc_err_set(err, CC_EARG, NULL, 0, "concurrency", "unknown mode %d",
                           (int)c->concurrency);
+    if (c->scheduler == CC_SIM_SCHED_LANES && c->instances != 1)
+        return cc_err_set(err, CC_EARG, NULL, 0, "instances",
+                          "scheduler lanes serves every request from one cache on one "
+                          "instance; got %u instances", c->instances);
     if (c->concurrency == CC_CONCURRENCY_NONE && c->instances != 1)
         return cc_err_set(err, CC_EARG, NULL, 0, "instances",
                           "concurrency none runs one request at a time on one instance; "
@@ -302,12 +314,17 @@ typedef struct loop {
     uint32_t in_flight;
     uint32_t T;
     size_t occ_every;            /* overlapping modes, records kept: occupancy sampling */
+    const uint64_t *next;        /* lanes: next-use positions (policies that need them) */
+    struct lane *ln;             /* lanes: per request */
+    uint32_t busy;               /* lanes: requests started and not finished */
+    size_t arrived, next_start;  /* lanes: FIFO of waiting requests [next_start, arrived) */
+    bool progress;               /* arrivals counted on core/progress.h */
     cc_err *err;
 } loop;
 
 static cc_pc_request request_view(const loop *L, size_t i, uint32_t n_blocks, int64_t now)
 {
-    return cc_replay_request_view(L->t, i, n_blocks, now, NULL);
+    return cc_replay_request_view(L->t, i, n_blocks, now, L->next);
 }
 
 static uint32_t n_blocks_of(const cc_trace *t, size_t i)
@@ -387,8 +404,9 @@ static void release_pins(loop *L, inst *I, uint32_t r)
 
 static uint32_t max_seqs_of(const loop *L)
 {
-    if (L->sc->concurrency == CC_CONCURRENCY_NONE || L->sc->scheduler == CC_SIM_SCHED_FCFS)
-        return 1;
+    if (L->sc->concurrency == CC_CONCURRENCY_NONE || L->sc->scheduler == CC_SIM_SCHED_FCFS ||
+        L->sc->scheduler == CC_SIM_SCHED_LANES)
+        return 1; /* (lanes keep no batch) */
     return L->sc->max_seqs;
 }
 
@@ -877,6 +895,291 @@ static void occ_sample(loop *L, uint32_t r, int64_t now)
     }
 }
 
+/* ---- lanes (CC_SIM_SCHED_LANES; driver.h) ------------------------------------------
+ *
+ * Each running request is served alone.  Its progress: the next block to
+ * obtain, the current stretch of computation (start time, tokens present
+ * before it, tokens computed in it so far, and their price) and, in dedup
+ * mode, the list of requests waiting for the block it computes.  Waiting
+ * requests form the index range [next_start, arrived), since arrivals come
+ * in trace order.  The cache node ids of a started request live in its
+ * slice of L->nodes until it finishes.  A request never waits while it has
+ * a claim (dedup), so waits cannot form a cycle.  Event kinds give the
+ * order at one instant: blocks, finishes, resumes, arrivals. */
+
+enum { EV_LANE_BLOCK = CC_EV_USER, EV_LANE_FINISH, EV_LANE_RESUME, EV_LANE_ARRIVAL };
+
+#define NO_REQ UINT32_MAX
+
+typedef struct lane {
+    uint32_t next_block;     /* blocks [0, next_block) obtained */
+    uint32_t waiters_head;   /* requests waiting for the block this one computes */
+    uint32_t waiters_tail;
+    uint32_t next_waiter;    /* link in the list of the request waited on */
+    int64_t stretch_start;   /* start of the current stretch of computation */
+    uint64_t stretch_base;   /* tokens present when it started */
+    uint64_t stretch_tokens; /* tokens computed in it so far (incl. the current block) */
+    double stretch_s;        /* the executor's price of those */
+    int64_t wait_since;
+} lane;
+
+static int lane_push(loop *L, int64_t at, uint32_t kind, uint32_t r)
+{
+    if (cc_evq_push(&L->q, at, kind, 0, r) != CC_OK)
+        return oom(L);
+    return CC_OK;
+}
+
+/* Prices `tokens` computed after `base` present ones (0 tokens: 0 s). */
+static int lane_prefill(loop *L, inst *I, uint32_t r, uint64_t tokens, uint64_t base,
+                        double *s)
+{
+    *s = 0;
+    if (!tokens)
+        return CC_OK;
+    cc_sim_item it = {(int64_t)tokens, (int64_t)base, r};
+    return cc_executor_prefill(I->ex, &it, 1, s, L->err);
+}
+
+/* Prefill of r done at now: first token, then the whole decode alone. */
+static int lane_prefill_done(loop *L, inst *I, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    cc_sim_record *rec = &L->res->records[r];
+    rec->first_token_ns = now;
+    rec->prefill_s += L->ln[r].stretch_s;
+    L->ln[r].stretch_s = 0;
+    int64_t out = t->output_tokens[r], in = t->input_tokens[r], dec = 0;
+    double sec = 0;
+    int rc;
+    if (I->ex->ops->decode_run) {
+        if ((rc = I->ex->ops->decode_run(I->ex->self, r, in, out, &sec, L->err)) != CC_OK)
+            return rc;
+        dec = dur_ns(sec);
+    } else {
+        for (int64_t j = 0; j < out; j++) {
+            cc_sim_item it = {1, in + j, r};
+            if ((rc = cc_executor_decode(I->ex, &it, 1, &sec, L->err)) != CC_OK)
+                return rc;
+            dec += dur_ns(sec);
+        }
+    }
+    return lane_push(L, now + dec, EV_LANE_FINISH, r);
+}
+
+/* Dedup: r took block j of its chain from the cache, stored by another. */
+static void lane_dedup_hit(loop *L, inst *I, uint32_t r, uint32_t j)
+{
+    const cc_trace *t = L->t;
+    uint32_t tok = cc_pc_block_tokens(t->input_tokens[r], t->block_size, j), tier = 0;
+    cc_pc_node_place(I->pc, L->nodes[t->block_off[r] + j], &tier);
+    cc_sim_record *rec = &L->res->records[r];
+    cc_replay_result *cr = &L->res->cache;
+    rec->cached_tokens += tok;
+    rec->computed_tokens -= tok;
+    L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
+    cr->hit_blocks++;
+    cr->hit_tokens += tok;
+    cr->dedup_blocks++;
+    cr->dedup_tokens += tok;
+    if (cr->records) {
+        cr->records[r].hit_blocks++;
+        cr->records[r].hit_tokens += tok;
+        cr->records[r].dedup_blocks++;
+        cr->records[r].dedup_tokens += tok;
+        cr->record_tier_blocks[(size_t)r * L->T + tier]++;
+    }
+}
+
+/* Obtains blocks of r from next_block on until it must compute one (its
+ * "block done" event is pushed), must wait (dedup), or has them all. */
+static int lane_advance(loop *L, inst *I, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    lane *s = &L->ln[r];
+    const uint32_t n = n_blocks_of(t, r);
+    const uint64_t off = t->block_off[r];
+    uint32_t *nodes = L->nodes + off;
+    cc_replay_result *cr = &L->res->cache;
+    const bool dedup = L->sc->concurrency == CC_CONCURRENCY_DEDUP;
+    while (s->next_block < n) {
+        uint32_t j = s->next_block;
+        uint64_t hash = t->blocks[off + j];
+        uint32_t tok = cc_pc_block_tokens(t->input_tokens[r], t->block_size, j);
+        if (dedup) {
+            if (cc_pc_find(I->pc, hash) != CC_NODE_NONE) {
+                /* computed by the request waited on: take it from the cache */
+                cc_pc_request rq = request_view(L, r, j + 1, now);
+                uint32_t ins = 0;
+                cc_pc_insert(I->pc, &rq, nodes, &ins);
+                if (cr->records)
+                    cr->records[r].inserted_blocks += ins;
+                if (nodes[j] != CC_NODE_NONE) {
+                    lane_dedup_hit(L, I, r, j);
+                    s->next_block++;
+                    continue;
+                }
+                /* cached but it cannot be chained to ours (our parent was not
+                 * cached): compute it, as without the cache */
+            }
+            uint64_t *owner = cc_u64map_get(&I->claims, hash);
+            if (owner && *owner != r) {
+                lane *o = &L->ln[*owner];
+                s->next_waiter = NO_REQ;
+                if (o->waiters_head == NO_REQ)
+                    o->waiters_head = r;
+                else
+                    L->ln[o->waiters_tail].next_waiter = r;
+                o->waiters_tail = r;
+                s->wait_since = now;
+                L->res->records[r].prefill_s += s->stretch_s;
+                s->stretch_s = 0;
+                return CC_OK;
+            }
+            if (!owner && cc_u64map_put(&I->claims, hash, r, NULL) < 0)
+                return oom(L);
+        }
+        s->stretch_tokens += tok;
+        int rc = lane_prefill(L, I, r, s->stretch_tokens, s->stretch_base, &s->stretch_s);
+        if (rc != CC_OK)
+            return rc;
+        int64_t at = s->stretch_start + dur_ns(s->stretch_s);
+        return lane_push(L, at > now ? at : now, EV_LANE_BLOCK, r);
+    }
+    return lane_prefill_done(L, I, r, now);
+}
+
+static int lane_start(loop *L, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    inst *I = &L->in[0];
+    lane *s = &L->ln[r];
+    cc_sim_record *rec = &L->res->records[r];
+    cc_replay_result *cr = &L->res->cache;
+    const uint32_t n = n_blocks_of(t, r);
+    uint32_t *nodes = L->pre ? NULL : L->nodes + t->block_off[r];
+    L->busy++;
+    L->in_flight++;
+    if (!L->pre && L->busy > cr->max_in_flight)
+        cr->max_in_flight = L->busy;
+    rec->start_ns = now;
+    rec->instance = 0;
+    I->load++;
+    uint64_t present = rec->cached_tokens; /* mode none: cc_replay's hits */
+    uint32_t hit_blocks = 0, input = t->input_tokens[r];
+    if (!L->pre) {
+        cc_pc_request rq = request_view(L, r, n, now);
+        cc_pc_hits h;
+        cc_pc_lookup(I->pc, &rq, nodes, &h);
+        rec->cached_tokens = h.tokens;
+        rec->computed_tokens = t->input_tokens[r] - h.tokens;
+        memcpy(L->res->record_tier_tokens + (size_t)r * L->T, h.tier_tokens,
+               L->T * sizeof(uint32_t));
+        cr->hit_blocks += h.blocks;
+        cr->hit_tokens += h.tokens;
+        if (cr->records) {
+            cr->records[r].hit_blocks = h.blocks;
+            cr->records[r].hit_tokens = h.tokens;
+            memcpy(cr->record_tier_blocks + (size_t)r * L->T, h.tier_blocks,
+                   L->T * sizeof(uint32_t));
+        }
+        present = h.tokens;
+        hit_blocks = h.blocks;
+        input = rq.input_tokens;
+    }
+    if (L->sc->on_admit) {
+        int hr = L->sc->on_admit(L->sc->on_admit_user, 0, r, rec->cached_tokens,
+                                 L->res->record_tier_tokens + (size_t)r * L->T, L->T,
+                                 L->pre ? NULL : I->pc, nodes, n);
+        if (hr)
+            return cc_err_set(L->err, CC_EIO, t->source, 0, "on_admit",
+                              "the admission hook failed for request %u (status %d)", r, hr);
+    }
+    s->stretch_start = now;
+    s->stretch_base = present;
+    s->stretch_tokens = 0;
+    if (L->pre || L->sc->concurrency == CC_CONCURRENCY_AFTER_COMPLETE) {
+        uint64_t todo = input > present ? input - present : 0;
+        int rc = lane_prefill(L, I, r, todo, present, &s->stretch_s);
+        if (rc != CC_OK)
+            return rc;
+        return lane_prefill_done(L, I, r, now + dur_ns(s->stretch_s));
+    }
+    s->next_block = hit_blocks; /* prefix mode: the served run is the leading one */
+    return lane_advance(L, I, r, now);
+}
+
+static int lane_block(loop *L, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    inst *I = &L->in[0];
+    lane *s = &L->ln[r];
+    uint32_t j = s->next_block;
+    uint64_t off = t->block_off[r];
+    if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
+        cc_u64map_del(&I->claims, t->blocks[off + j]);
+    cc_pc_request rq = request_view(L, r, j + 1, now);
+    uint32_t ins = 0;
+    cc_pc_insert(I->pc, &rq, L->nodes + off, &ins);
+    if (L->res->cache.records)
+        L->res->cache.records[r].inserted_blocks += ins;
+    s->next_block++;
+    int rc;
+    for (uint32_t w = s->waiters_head; w != NO_REQ; w = L->ln[w].next_waiter)
+        if ((rc = lane_push(L, now, EV_LANE_RESUME, w)) != CC_OK)
+            return rc;
+    s->waiters_head = s->waiters_tail = NO_REQ;
+    return lane_advance(L, I, r, now);
+}
+
+static int lane_resume(loop *L, uint32_t r, int64_t now)
+{
+    lane *s = &L->ln[r];
+    cc_replay_result *cr = &L->res->cache;
+    cr->dedup_wait_ns += now - s->wait_since;
+    if (cr->records)
+        cr->records[r].dedup_wait_ns += now - s->wait_since;
+    s->stretch_start = now;
+    uint64_t upto = (uint64_t)s->next_block * L->t->block_size, in = L->t->input_tokens[r];
+    s->stretch_base = upto < in ? upto : in;
+    s->stretch_tokens = 0;
+    return lane_advance(L, &L->in[0], r, now);
+}
+
+static int lane_finish(loop *L, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    inst *I = &L->in[0];
+    if (!L->pre) {
+        const uint32_t n = n_blocks_of(t, r);
+        uint32_t *nodes = L->nodes + t->block_off[r];
+        if (L->sc->concurrency == CC_CONCURRENCY_AFTER_COMPLETE) {
+            cc_pc_request rq = request_view(L, r, n, now);
+            uint32_t ins = 0;
+            cc_pc_insert(I->pc, &rq, nodes, &ins);
+            if (L->res->cache.records)
+                L->res->cache.records[r].inserted_blocks += ins;
+        }
+        cc_pc_release(I->pc, nodes, n);
+    }
+    L->res->records[r].finish_ns = now;
+    L->busy--;
+    L->in_flight--;
+    I->load--;
+    cc_executor_finish(I->ex, r);
+    if (L->next_start < L->arrived)
+        return lane_start(L, (uint32_t)L->next_start++, now);
+    return CC_OK;
+}
+
+static int lane_arrival(loop *L, uint32_t r, int64_t now)
+{
+    L->arrived = (size_t)r + 1;
+    if (L->sc->servers == 0 || L->busy < L->sc->servers)
+        return lane_start(L, (uint32_t)L->next_start++, now);
+    return CC_OK;
+}
+
 static int on_arrival(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
@@ -885,8 +1188,14 @@ static int on_arrival(loop *L, uint32_t r, int64_t now)
                           "requests must come in arrival order: request %u arrives at %lld ns, "
                           "before request %u (%lld ns)", r + 1,
                           (long long)t->arrival_ns[r + 1], r, (long long)now);
-    if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1], CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
+    const bool lanes = L->sc->scheduler == CC_SIM_SCHED_LANES;
+    if (r + 1 < t->n && cc_evq_push(&L->q, t->arrival_ns[r + 1],
+                                    lanes ? EV_LANE_ARRIVAL : CC_EV_ARRIVAL, 0, r + 1) != CC_OK)
         return oom(L);
+    if (L->progress && (r & 4095) == 0)
+        cc_progress_update(r);
+    if (lanes)
+        return lane_arrival(L, r, now);
     if (L->occ_every && (r + 1) % L->occ_every == 0)
         occ_sample(L, r, now); /* before r is routed */
     uint32_t match = 0;
@@ -905,13 +1214,22 @@ static int on_arrival(loop *L, uint32_t r, int64_t now)
 static int run_loop(loop *L)
 {
     const cc_trace *t = L->t;
-    if (t->n && cc_evq_push(&L->q, t->arrival_ns[0], CC_EV_ARRIVAL, 0, 0) != CC_OK)
+    const bool lanes = L->sc->scheduler == CC_SIM_SCHED_LANES;
+    if (t->n && cc_evq_push(&L->q, t->arrival_ns[0], lanes ? EV_LANE_ARRIVAL : CC_EV_ARRIVAL, 0,
+                            0) != CC_OK)
         return oom(L);
     cc_event e;
     int rc = CC_OK;
     while (rc == CC_OK && cc_evq_pop(&L->q, &e)) {
-        if (e.kind == CC_EV_ARRIVAL) {
-            rc = on_arrival(L, (uint32_t)e.id, e.time_ns);
+        uint32_t r = (uint32_t)e.id;
+        if (e.kind == CC_EV_ARRIVAL || e.kind == EV_LANE_ARRIVAL) {
+            rc = on_arrival(L, r, e.time_ns);
+        } else if (e.kind == EV_LANE_BLOCK) {
+            rc = lane_block(L, r, e.time_ns);
+        } else if (e.kind == EV_LANE_FINISH) {
+            rc = lane_finish(L, r, e.time_ns);
+        } else if (e.kind == EV_LANE_RESUME) {
+            rc = lane_resume(L, r, e.time_ns);
         } else {
             inst *I = &L->in[e.target];
             rc = apply(L, I, e.time_ns);
@@ -1054,6 +1372,8 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         ro = *ropts;
     ro.concurrency = sc->concurrency;
     bool keep = ro.keep_records;
+    const bool lanes = sc->scheduler == CC_SIM_SCHED_LANES;
+    uint64_t *next = NULL; /* lanes: next uses, when a policy needs them */
     loop L = {.t = t, .sc = sc, .res = res, .err = err};
     double t0 = now_s();
     cc_pc_config cfg = *pc_cfg;
@@ -1085,17 +1405,24 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         for (uint32_t k = 0; k < cfg.n_tiers && k < CC_PC_MAX_TIERS; k++) {
             const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy
                                                             : cc_policy_find("lru");
-            if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+            if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE) && !lanes)
                 return cc_err_set(err, CC_EUNSUP, NULL, 0, "policy",
                                   "policy '%s' needs next uses, which overlapping modes do "
                                   "not provide", ops->name);
+            if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE) && !next &&
+                (rc = cc_replay_next_uses(t, &next, err)) != CC_OK)
+                return rc;
             if (cfg.tiers[k].capacity_blocks)
                 continue;
-            if (!distinct && (rc = count_distinct(t, &distinct, err)) != CC_OK)
+            if (!distinct && (rc = count_distinct(t, &distinct, err)) != CC_OK) {
+                free(next);
                 return rc;
+            }
             cfg.tiers[k].capacity_blocks = distinct;
         }
     }
+    L.next = next;
+    L.progress = ro.progress && !L.pre;
     L.pcfg = &cfg;
     L.T = cfg.n_tiers;
     size_t n = t->n, nb = cc_trace_n_blocks_total(t);
@@ -1110,6 +1437,8 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         if (keep && n) {
             res->cache.records = calloc(n, sizeof *res->cache.records);
             res->cache.record_tier_blocks = calloc(n * L.T, sizeof(uint32_t));
+        }
+        if (keep && n && !lanes) {
             /* occupancy: at every occ_every-th arrival and once at the end */
             L.occ_every = n / CC_REPLAY_OCCUPANCY_SAMPLES + (n % CC_REPLAY_OCCUPANCY_SAMPLES != 0);
             size_t ns = n / L.occ_every + 1;
@@ -1124,7 +1453,13 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
             }
         }
     }
-    if (!res->records || !res->record_tier_tokens || !L.st || !L.in ||
+    if (lanes) {
+        L.ln = malloc((n ? n : 1) * sizeof *L.ln);
+        for (size_t i = 0; L.ln && i < n; i++)
+            L.ln[i] = (lane){.waiters_head = NO_REQ, .waiters_tail = NO_REQ,
+                             .next_waiter = NO_REQ};
+    }
+    if (!res->records || !res->record_tier_tokens || !L.st || !L.in || (lanes && !L.ln) ||
         (!L.pre && (!L.nodes || (keep && n && (!res->cache.records ||
                                               !res->cache.record_tier_blocks))))) {
         rc = oom(&L);
@@ -1272,14 +1607,53 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
     }
     free_insts(&L);
     free(L.st);
+    free(L.ln);
     free(L.nodes);
+    free(next);
     return CC_OK;
 fail:
     free_insts(&L);
     free(L.st);
+    free(L.ln);
     free(L.nodes);
+    free(next);
     cc_sim_result_free(res);
     return rc;
+}
+
+int cc_sim_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *opts,
+                  cc_replay_result *res, cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    cc_replay_opts ro = {0};
+    if (opts)
+        ro = *opts;
+    double prefill_tps = ro.prefill_tokens_per_s ? ro.prefill_tokens_per_s
+                                                 : CC_REPLAY_DEFAULT_PREFILL_TPS;
+    double decode_tps = ro.decode_tokens_per_s ? ro.decode_tokens_per_s
+                                               : CC_REPLAY_DEFAULT_DECODE_TPS;
+    cc_executor ex;
+    int rc = cc_rates_executor_create(prefill_tps, decode_tps, &ex, err);
+    if (rc != CC_OK)
+        return rc;
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.scheduler = CC_SIM_SCHED_LANES;
+    sc.concurrency = ro.concurrency;
+    sc.servers = ro.concurrency == CC_CONCURRENCY_NONE ? 1 : ro.servers;
+    cc_sim_result sr;
+    rc = cc_sim_run(t, cfg, &ro, &sc, &ex, 1, &sr, err);
+    cc_executor_free(&ex);
+    if (rc != CC_OK)
+        return rc;
+    *res = sr.cache;
+    memset(&sr.cache, 0, sizeof sr.cache);
+    cc_sim_result_free(&sr);
+    res->concurrency = ro.concurrency;
+    res->prefill_tokens_per_s = prefill_tps;
+    res->decode_tokens_per_s = decode_tps;
+    res->servers = sc.servers;
+    return CC_OK;
 }
 
 void cc_sim_result_free(cc_sim_result *res)

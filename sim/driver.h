@@ -10,6 +10,9 @@
  * Per instance: a prefix cache (core/prefix_cache.h) with the configured
  * tiers, a waiting queue, a running batch, a KV budget in HBM for running
  * requests.  Semantics, schedulers, routers and figures: docs/simulator.md.
+ * The lanes scheduler serves each request alone instead (the fixed-rate
+ * service-time model of `--backend rates`, cc_sim_replay): this is the one
+ * event loop of ctxcache; core/ only holds the caches.
  *
  * Times are int64 ns of virtual time; executor durations are double seconds
  * rounded with llround(s * 1e9).  Costs: O(steps * batch) executor calls and
@@ -35,8 +38,13 @@ typedef enum cc_sim_sched {
                                prefill then decode to the end */
     CC_SIM_SCHED_BATCH = 1, /* continuous batching: token budget, chunked prefill,
                                waiting queue in arrival order */
-    CC_SIM_SCHED_LPF = 2    /* as batch, waiting queue ordered by longest cached
+    CC_SIM_SCHED_LPF = 2,   /* as batch, waiting queue ordered by longest cached
                                prefix first (ties: arrival order) */
+    CC_SIM_SCHED_LANES = 3  /* no batching: every running request is served
+                               alone, in parallel with the others (one lane
+                               each, at most `servers`, the rest wait in FIFO
+                               order); one instance; the replay's service-time
+                               model (see "Lanes" below; cc_sim_replay) */
 } cc_sim_sched;
 
 typedef enum cc_sim_preempt {
@@ -46,8 +54,10 @@ typedef enum cc_sim_preempt {
     CC_SIM_PREEMPT_QUEUE = 1      /* admit only when input+output KV fits: no preemption */
 } cc_sim_preempt;
 
-/* "rr", "least-loaded", "prefix-affinity" / "fcfs", "batch", "lpf" /
- * "recompute", "queue"; parse: CC_OK or CC_EARG naming `field`. */
+/* "rr", "least-loaded", "prefix-affinity" / "fcfs", "batch", "lpf",
+ * "lanes" / "recompute", "queue"; parse: CC_OK or CC_EARG naming `field`
+ * (the scheduler parse takes fcfs, batch, lpf: lanes is chosen by
+ * cc_sim_replay, not by name). */
 const char *cc_sim_router_name(cc_sim_router r);
 const char *cc_sim_sched_name(cc_sim_sched s);
 const char *cc_sim_preempt_name(cc_sim_preempt p);
@@ -97,6 +107,8 @@ typedef struct cc_sim_config {
                                     here so that it runs no extra prefills. */
     cc_sim_admit_fn on_admit;    /* NULL: none */
     void *on_admit_user;
+    uint32_t servers;            /* scheduler lanes: requests served at once
+                                    (0 = unlimited); other schedulers ignore it */
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
@@ -176,6 +188,41 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
                const cc_sim_config *sc, cc_executor *executors, size_t n_executors,
                cc_sim_result *res, cc_err *err);
 void cc_sim_result_free(cc_sim_result *res);
+
+/* Lanes (scheduler CC_SIM_SCHED_LANES): the replay's concurrency modes
+ * (core/replay.h) with each request served alone, as `--backend rates`
+ * does with the fixed-rate executor (sim.h, cc_rates_executor_create).
+ * A request starts when it arrives and fewer than `servers` run (else it
+ * waits in FIFO order); it looks the cache up once at start.
+ * immediate, dedup: it computes its blocks after the served run one after
+ *   another; within a stretch of computation that starts at s with its
+ *   first c0 tokens present, the block that brings the stretch's tokens to
+ *   c is done at s + prefill({c, c0}) (one executor call for the stretch so
+ *   far; a stretch ends when a dedup request waits), inserted (pinned) at
+ *   that instant.  dedup: before computing a block a request checks whether
+ *   another running request is computing it; if so it waits for it
+ *   (dedup_wait_ns) and then takes it from the cache (dedup_blocks, counted
+ *   as hits); a block that could not be cached is computed by the first
+ *   waiter that resumes.
+ * after-complete: first token at start + prefill of every block after the
+ *   served run; its blocks are inserted, and all pins released, at finish.
+ * none (one server): cc_replay's cache pass, timed the same way.
+ * first_token_ns = when the last block is obtained (start when everything
+ * hit); finish_ns = first_token_ns + the executor's decode_run of
+ * output_tokens tokens (sum of one-item decode steps without it).  Events
+ * at one instant: blocks computed, requests finishing (releasing pins and
+ * servers), waiting requests resuming, arrivals; among equals, in the order
+ * they were scheduled.  A policy that needs next uses (belady) gets them.
+ * No tier occupancy samples (the batch schedulers take them). */
+
+/* cc_replay's figures for every concurrency mode, timed by the fixed-rate
+ * executor (opts->prefill_tokens_per_s, decode_tokens_per_s, servers; 0 =
+ * CC_REPLAY_DEFAULT_*): one instance, scheduler lanes, res filled as
+ * cc_replay fills it (records when keep_records; its rates and servers as
+ * run).  `ctxcache replay --backend rates` and sweeps run this.  Errors as
+ * cc_replay's and cc_sim_run's. */
+int cc_sim_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *opts,
+                  cc_replay_result *res, cc_err *err);
 
 /* Percentile q (0..1) of x[0..n) by linear interpolation between order
  * statistics (x sorted ascending; numpy's default).  0 for n = 0. */

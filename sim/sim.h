@@ -11,6 +11,7 @@
  *                  its cost-model implementation: a roofline over the FLOPs
  *                  and bytes of the step, with efficiency factors and
  *                  overheads from the hardware profile
+ *   rates_executor.c  the fixed-rate executor (--backend rates)
  *   calibrate.c    the least-squares fit of those efficiency factors and
  *                  overheads from measured (new, cached, batch) -> seconds
  *                  points, and the profile file it writes
@@ -220,6 +221,12 @@ typedef struct cc_executor_ops {
      * (finished or preempted); a real engine frees its per-request state. */
     void (*finish)(void *self, uint64_t req);
     void (*destroy)(void *self);
+    /* Optional (NULL: the sum of n_tokens one-item decode steps): one
+     * sequence alone producing n_tokens tokens after n_cached tokens of
+     * context, priced at once (the lanes scheduler of driver.h, where a
+     * request decodes with no batch beside it). */
+    int (*decode_run)(void *self, uint64_t req, int64_t n_cached, int64_t n_tokens,
+                      double *seconds, cc_err *err);
 } cc_executor_ops;
 
 typedef struct cc_executor {
@@ -267,6 +274,17 @@ void cc_costmodel_opts_default(cc_costmodel_opts *o); /* -1, -1, tp 1 */
  * bad options; validation errors of hw and model. */
 int cc_costmodel_create(const cc_sim_hw *hw, const cc_sim_model *m, const cc_costmodel_opts *o,
                         cc_executor *out, cc_err *err);
+
+/* The fixed-rate executor (rates_executor.c; `ctxcache replay --backend
+ * rates`): n prefill tokens take round(n * 1e9 / prefill_tokens_per_s) ns,
+ * n decoded tokens round(n * 1e9 / decode_tokens_per_s) ns (INFINITY: no
+ * time), loads from lower tiers take no time; a step of several items costs
+ * the sum of their tokens, as one server working through them.  Durations
+ * are whole nanoseconds (so the driver's llround(s * 1e9) gives them back
+ * exactly).  CC_EARG (field "prefill_tokens_per_s" / "decode_tokens_per_s")
+ * for a rate that is not > 0. */
+int cc_rates_executor_create(double prefill_tokens_per_s, double decode_tokens_per_s,
+                             cc_executor *out, cc_err *err);
 
 /* The work of a step, the quantities the formulas (costmodel.c) use. */
 typedef struct cc_sim_work {

@@ -9,7 +9,7 @@
  * failure, and the command's options. */
 #include "testutil.h"
 #include "analysis/results.h"
-#include "sim/sim.h"
+#include "sim/driver.h"
 #include "core/replay.h"
 
 #include <gsl/gsl_rng.h>
@@ -56,7 +56,7 @@ static void run(const cc_trace *t, const cc_pc_config *cfg, cc_replay_opts o,
                 cc_replay_result *r)
 {
     cc_err e = {0};
-    int rc = cc_replay(t, cfg, &o, r, &e);
+    int rc = cc_sim_replay(t, cfg, &o, r, &e); /* the driver's lanes, fixed rates */
     if (rc != CC_OK)
         fail_msg("replay: %s", e.msg);
 }
@@ -415,13 +415,21 @@ static void test_errors(void **state)
     cc_err e = {0};
     cc_replay_opts o = opts_of(CC_CONCURRENCY_DEDUP, 0);
     cfg.mode = CC_PC_INDEPENDENT;
-    assert_int_equal(cc_replay(&t, &cfg, &o, &r, &e), CC_EUNSUP);
+    assert_int_equal(cc_sim_replay(&t, &cfg, &o, &r, &e), CC_EUNSUP);
     assert_string_equal(e.field, "concurrency");
     cfg.mode = CC_PC_PREFIX;
+    /* core/ runs requests one at a time only: overlapping is the driver's */
+    assert_int_equal(cc_replay(&t, &cfg, &o, &r, &e), CC_EUNSUP);
+    assert_string_equal(e.field, "concurrency");
     o.prefill_tokens_per_s = -1;
-    assert_int_equal(cc_replay(&t, &cfg, &o, &r, &e), CC_EARG);
+    assert_int_equal(cc_sim_replay(&t, &cfg, &o, &r, &e), CC_EARG);
     assert_string_equal(e.field, "prefill_tokens_per_s");
+    o = opts_of(CC_CONCURRENCY_IMMEDIATE, 0);
+    o.decode_tokens_per_s = NAN;
+    assert_int_equal(cc_sim_replay(&t, &cfg, &o, &r, &e), CC_EARG);
+    assert_string_equal(e.field, "decode_tokens_per_s");
     o = opts_of((cc_concurrency)9, 0);
+    assert_int_equal(cc_sim_replay(&t, &cfg, &o, &r, &e), CC_EARG);
     assert_int_equal(cc_replay(&t, &cfg, &o, &r, &e), CC_EARG);
     cc_concurrency c;
     assert_int_equal(cc_concurrency_parse("after-complete", &c, &e), CC_OK);

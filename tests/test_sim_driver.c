@@ -7,7 +7,8 @@
  * router's choice, the HBM budget queueing and preempting (recompute),
  * loads from a lower tier in TTFT (serial vs layerwise), TPOT,
  * prefill_gpu_s_saved, percentiles against hand values, bootstrap
- * determinism, concurrency none keeping cc_replay's hit figures, bad
+ * determinism, concurrency none keeping cc_replay's hit figures, the
+ * lanes scheduler with an executor without decode_run, bad
  * configurations, and the command's new options. */
 #include "testutil.h"
 #include "analysis/results.h"
@@ -60,7 +61,7 @@ static void t_finish(void *self, uint64_t req)
     ((tex *)self)->finishes++;
 }
 static const cc_executor_ops t_ops = {"test", t_prefill, t_decode, t_xfer, t_blend, t_finish,
-                                      NULL};
+                                      NULL, NULL};
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -608,6 +609,45 @@ static void test_results_file(void **state)
     cc_trace_free(&t);
 }
 
+/* lanes with an executor that has no decode_run (the test executor: the
+ * decode is priced as one-item steps, 10 ms each), block size 4:
+ *   r0 at 0 ms [1 2] 8 tokens, 3 out: blocks done at 4 and 8 ms (block 1
+ *     inserted at 4), first token 8, decode 3 x 10 ms: finish 38;
+ *   r1 at 5 ms [1 3] 8 tokens, 2 out: hits block 1 (4 tokens), computes
+ *     block 3 by 9, decode 2 x 10: finish 29.
+ * With one server r1 waits until 38, hits block 1, first 42, finish 62. */
+static void test_lanes_generic_executor(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1, 2}, b1[] = {1, 3};
+    add(&t, 0, 8, 3, b0, 2);
+    add(&t, 5, 8, 2, b1, 2);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_LANES);
+    cc_sim_result r;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 8, 38);
+    times(&r, 1, 5, 9, 29);
+    assert_int_equal(r.records[1].cached_tokens, 4);
+    assert_int_equal(r.records[1].computed_tokens, 4);
+    assert_true(fabs(r.records[0].prefill_s - 0.008) < 1e-12);
+    assert_true(fabs(r.records[1].prefill_s - 0.004) < 1e-12);
+    assert_int_equal(r.cache.hit_blocks, 1);
+    assert_int_equal(r.cache.max_in_flight, 2);
+    assert_int_equal(tx.finishes, 2 + 2); /* two requests + two reference prefills */
+    cc_sim_result_free(&r);
+    sc.servers = 1;
+    sim(&t, &cfg, &sc, &r);
+    times(&r, 0, 0, 8, 38);
+    times(&r, 1, 38, 42, 62);
+    assert_int_equal(r.records[1].cached_tokens, 4);
+    assert_int_equal(r.cache.queue_wait_ns, 33 * MS);
+    assert_int_equal(r.cache.max_in_flight, 1);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
 static void test_bad_config(void **state)
 {
     cc_sim_config sc;
@@ -634,6 +674,15 @@ static void test_bad_config(void **state)
     sc.kv_overlap = 7;
     assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
     assert_string_equal(e.field, "kv_overlap");
+    cc_sim_config_default(&sc);
+    sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+    sc.scheduler = CC_SIM_SCHED_LANES;
+    sc.instances = 2; /* lanes share one cache on one instance */
+    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
+    assert_string_equal(e.field, "instances");
+    cc_sim_sched sched;
+    assert_int_equal(cc_sim_sched_parse("lanes", &sched, &e), CC_EARG); /* not by name */
+    assert_string_equal(e.field, "scheduler");
     cc_sim_router rt;
     assert_int_equal(cc_sim_router_parse("random", &rt, &e), CC_EARG);
     assert_string_equal(e.field, "router");
@@ -743,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_bootstrap_vs_resampling),
         cmocka_unit_test(test_results_file),
+        cmocka_unit_test(test_lanes_generic_executor),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_mooncake_reference),
