@@ -378,7 +378,19 @@ int cc_weights_load_gguf(cc_weights *w, const char *path, cc_err *err)
     long data_start;
     unsigned char *buf = NULL;
     float *tmp = NULL;
-    if ((rc = read_header(&r, &m, &ts, &nt, &data_start)) || (rc = cc_weights_alloc(w, &c, err)))
+    if ((rc = read_header(&r, &m, &ts, &nt, &data_start)))
+        goto done;
+    /* The shape comes from the file: refuse one the file cannot hold (4.5
+     * bits a parameter at the least) before allocating fp32 for it. */
+    fseek(r.f, 0, SEEK_END);
+    long file_bytes = ftell(r.f);
+    if ((double)cc_model_params(&c) * 4.5 / 8 > (double)file_bytes) {
+        rc = cc_err_set(err, CC_EFORMAT, path, 0, "llama.embedding_length",
+                        "metadata describe %zu parameters, more than a %ld-byte file holds",
+                        cc_model_params(&c), file_bytes);
+        goto done;
+    }
+    if ((rc = cc_weights_alloc(w, &c, err)))
         goto done;
     size_t h = c.hidden, qd = (size_t)c.n_heads * c.head_dim,
            kvd = (size_t)c.n_kv_heads * c.head_dim, f = c.ffn;

@@ -614,7 +614,7 @@ static void gt_data(gbuf *b, const gtensor *t)
 }
 
 /* The whole file; arch and an override of one tensor's type for bad cases. */
-static gbuf gguf_file(const char *arch, int bad_type, int truncate)
+static gbuf gguf_file(const char *arch, int bad_type, int truncate, uint32_t vocab)
 {
     gbuf b = {0};
     put(&b, "GGUF", 4);
@@ -630,7 +630,7 @@ static gbuf gguf_file(const char *arch, int bad_type, int truncate)
     kv_u32(&b, "llama.attention.head_count", 2);
     kv_u32(&b, "llama.attention.head_count_kv", 1);
     kv_f32(&b, "llama.rope.freq_base", 10000.0f);
-    kv_u32(&b, "llama.vocab_size", GV);
+    kv_u32(&b, "llama.vocab_size", vocab);
     uint64_t off = 0;
     for (size_t i = 0; i < N_GT; i++) {
         put_str(&b, gts[i].name);
@@ -658,7 +658,7 @@ static gbuf gguf_file(const char *arch, int bad_type, int truncate)
 static void test_gguf_load(void **state)
 {
     (void)state;
-    gbuf g = gguf_file("llama", 0, 0);
+    gbuf g = gguf_file("llama", 0, 0, GV);
     char path[512];
     tu_write_tmp(path, sizeof path, "tiny.gguf", g.p, g.n);
     free(g.p);
@@ -716,15 +716,20 @@ static void test_gguf_bad(void **state)
     (void)state;
     struct {
         const char *what, *arch;
-        int bad_type, truncate, code;
+        int bad_type, truncate;
+        uint32_t vocab;
+        int code;
         const char *field;
     } cases[] = {
-        {"not llama", "gpt2", 0, 0, CC_EUNSUP, "general.architecture"},
-        {"unknown tensor type", "llama", 1, 0, CC_EUNSUP, "blk.0.attn_q.weight"},
-        {"truncated", "llama", 0, 1, CC_EFORMAT, "blk.0.ffn_down.weight"},
+        {"not llama", "gpt2", 0, 0, GV, CC_EUNSUP, "general.architecture"},
+        {"unknown tensor type", "llama", 1, 0, GV, CC_EUNSUP, "blk.0.attn_q.weight"},
+        {"truncated", "llama", 0, 1, GV, CC_EFORMAT, "blk.0.ffn_down.weight"},
+        {"more parameters than the file holds", "llama", 0, 0, 50000000, CC_EFORMAT,
+         "llama.embedding_length"},
+        {"shape against metadata", "llama", 0, 0, 8, CC_EFORMAT, "token_embd.weight"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        gbuf g = gguf_file(cases[i].arch, cases[i].bad_type, cases[i].truncate);
+        gbuf g = gguf_file(cases[i].arch, cases[i].bad_type, cases[i].truncate, cases[i].vocab);
         char path[512];
         tu_write_tmp(path, sizeof path, "bad.gguf", g.p, g.n);
         free(g.p);
