@@ -247,6 +247,23 @@ static int meta_config(gg_reader *r, const gg_meta *m, cc_model_config *c)
     if (strcmp(m->arch, "llama"))
         return cc_err_set(r->err, CC_EUNSUP, r->path, 0, "general.architecture",
                           "expected \"llama\", found \"%s\"", m->arch);
+    const double *dims[] = {&m->n_layers, &m->hidden, &m->ffn, &m->n_heads, &m->n_kv_heads,
+                            &m->vocab};
+    static const char *const keys[] = {"llama.block_count", "llama.embedding_length",
+                                       "llama.feed_forward_length", "llama.attention.head_count",
+                                       "llama.attention.head_count_kv", "llama.vocab_size"};
+    for (int i = 0; i < 6; i++) /* before any cast to int */
+        if (!(*dims[i] >= 0 && *dims[i] <= 1e8))
+            return cc_err_set(r->err, CC_EFORMAT, r->path, 0, keys[i],
+                              "expected 0..1e8, found %g", *dims[i]);
+    if (!(m->eps > 0 && m->eps < 1))
+        return cc_err_set(r->err, CC_EFORMAT, r->path, 0,
+                          "llama.attention.layer_norm_rms_epsilon", "expected 0 < eps < 1");
+    if (!(m->theta > 0 && m->theta < 1e30))
+        return cc_err_set(r->err, CC_EFORMAT, r->path, 0, "llama.rope.freq_base",
+                          "expected a positive number");
+    if (m->n_tokens > 100000000)
+        return gg_fail(r, CC_EFORMAT, "tokenizer.ggml.tokens", "more than 1e8 tokens");
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", m->name[0] ? m->name : "gguf");
     c->n_layers = (int)m->n_layers;
@@ -268,6 +285,8 @@ static int meta_config(gg_reader *r, const gg_meta *m, cc_model_config *c)
  * that is not whole blocks). */
 static size_t row_bytes(uint32_t t, uint64_t n)
 {
+    if (n == 0 || n > (1ull << 40))
+        return 0;
     switch (t) {
     case GG_F32: return n * 4;
     case GG_F16: case GG_BF16: return n * 2;
@@ -384,10 +403,13 @@ int cc_weights_load_gguf(cc_weights *w, const char *path, cc_err *err)
      * bits a parameter at the least) before allocating fp32 for it. */
     fseek(r.f, 0, SEEK_END);
     long file_bytes = ftell(r.f);
-    if ((double)cc_model_params(&c) * 4.5 / 8 > (double)file_bytes) {
+    double hd_ = c.hidden, kv_ = (double)c.n_kv_heads * c.head_dim,
+           params = c.n_layers * (2 * hd_ * hd_ + 2 * hd_ * kv_ + 3 * hd_ * c.ffn + 2 * hd_) +
+                    (double)c.vocab * hd_ * (c.tie_embeddings ? 1 : 2) + hd_;
+    if (params * 4.5 / 8 > (double)file_bytes) {
         rc = cc_err_set(err, CC_EFORMAT, path, 0, "llama.embedding_length",
-                        "metadata describe %zu parameters, more than a %ld-byte file holds",
-                        cc_model_params(&c), file_bytes);
+                        "metadata describe %.3g parameters, more than a %ld-byte file holds",
+                        params, file_bytes);
         goto done;
     }
     if ((rc = cc_weights_alloc(w, &c, err)))
@@ -400,13 +422,18 @@ int cc_weights_load_gguf(cc_weights *w, const char *path, cc_err *err)
         size_t rb = row_bytes(ts[i].type, ts[i].ne[0]);
         if (!rb) {
             rc = cc_err_set(err, CC_EUNSUP, path, 0, ts[i].name,
-                            "tensor type %u (expected F32, F16, BF16, Q8_0, Q4_0 or Q4_1, "
-                            "whole 32-element blocks)", ts[i].type);
+                            "tensor type %u, row of %llu (expected F32, F16, BF16, Q8_0, "
+                            "Q4_0 or Q4_1, rows of whole 32-element blocks)",
+                            ts[i].type, (unsigned long long)ts[i].ne[0]);
             goto done;
         }
-        size_t tb = rb * ts[i].ne[1] * ts[i].ne[2] * ts[i].ne[3];
-        if (tb > max_bytes)
-            max_bytes = tb;
+        double tb = (double)rb * ts[i].ne[1] * ts[i].ne[2] * ts[i].ne[3];
+        if (tb > (double)file_bytes) {
+            rc = gg_fail(&r, CC_EFORMAT, ts[i].name, "tensor larger than the file");
+            goto done;
+        }
+        if ((size_t)tb > max_bytes)
+            max_bytes = (size_t)tb;
     }
     buf = malloc(max_bytes ? max_bytes : 1);
     tmp = malloc((size_t)c.head_dim * (h > f ? h : f) * sizeof(float));
