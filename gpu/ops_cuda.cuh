@@ -48,6 +48,15 @@ cudaError_t attention_tiles(T *out, const float *q, const cc_attn_tile *tiles, i
                             const T *k_pool, const T *v_pool, const int32_t *tables,
                             const cc_attn_shape &s, int q_rows, int k_tile, int threads,
                             cudaStream_t st);
+/* Blend: cached K/V rows to new rows, K re-rotated by delta positions. */
+template <typename T>
+cudaError_t kv_rerotate(T *k_pool, T *v_pool, const int32_t *src_rows, const int32_t *dst_rows,
+                        int n, int delta, const cc_attn_shape &s, double theta, int threads,
+                        cudaStream_t st);
+/* Blend: dev[i] = sum (v[i] - v_pool[pool_rows[i]])^2 over a row. */
+template <typename T>
+cudaError_t v_deviation(float *dev, const float *v, const T *v_pool, const int32_t *pool_rows,
+                        int n, int row, cudaStream_t st);
 /* rows[i] = x[idx[i]] (f32 rows of width dim). */
 cudaError_t gather_rows(float *rows, const float *x, const int32_t *idx, int n, int dim,
                         cudaStream_t st);
