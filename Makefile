@@ -41,10 +41,10 @@ endif
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy libonig-dev libutf8proc-dev
+    python3-numpy libonig-dev libutf8proc-dev libsqlite3-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
-PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc
+PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
@@ -149,6 +149,15 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
 $(BUILD)/tests/test_ghost_scalar: tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(HEADERS) tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -U__SSE2__ -o $@ tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(LDLIBS) -lcmocka
+
+# The semantic cache under ThreadSanitizer: its sources compiled into the
+# test with -fsanitize=thread (linked ahead of the library's copies), so
+# that a data race inside them fails the test.
+SEM_TSAN_SRC := core/semantic_cache.c core/vec_index.c core/sem_store.c core/sem_key.c \
+    core/embed_hash.c
+$(BUILD)/tests/test_semantic_threads: tests/test_semantic_threads.c $(SEM_TSAN_SRC) $(LIB) $(HEADERS) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=thread -o $@ tests/test_semantic_threads.c $(SEM_TSAN_SRC) $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -66,6 +66,13 @@ int cmd_bench(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_semantic(int argc, char **argv);
+
+/* --embedder NAME (embedder.c): hash (dim 0 = its default), minilm, or
+ * precomputed (*out = NULL: vectors from the trace).  Returns 0 or the
+ * exit status after printing the error. */
+struct cc_embedder;
+int cli_embedder_new(const char *cmd, const char *name, int dim, struct cc_embedder **out);
 
 /* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
  * and after cli_pricing_bill one bill per model. */
