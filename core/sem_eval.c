@@ -10,7 +10,12 @@
  * A right answer: the nearest seed has the query's group (traces/pairs.c
  * gives a label-1 pair's two sides one group, a label-0 pair's two), or has
  * the same text as a seed of the query's group (the same question asked in
- * two pairs).  Ties in similarity go to the earlier seed (smaller id), as in
+ * two pairs), or the same text as the query itself (QQP repeats questions
+ * across pairs: a label-0 pair's second question may be another pair's
+ * first; the identical question's answer is right).  A query is positive
+ * when a right answer exists in the cache: a seed of its group or a seed
+ * with its exact text.  (With precomputed vectors there is no text: groups
+ * only.)  Ties in similarity go to the earlier seed (smaller id), as in
  * an insertion-ordered index.
  *
  * Costs: embedding every text once (batches of CC_EVAL_BATCH), then exact
@@ -123,8 +128,9 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
     float *sims = malloc(CC_EVAL_BATCH * sizeof *sims);
     /* seed key hashes (by request index) and group -> hash of a seed's key */
     uint64_t *seed_hash = calloc(t->n, sizeof *seed_hash);
-    cc_u64map group_seed;
+    cc_u64map group_seed, seed_texts;
     int rc = cc_u64map_init(&group_seed, n_seeds);
+    rc |= cc_u64map_init(&seed_texts, n_seeds);
     if (!idx || !res || !batch || !x.keys || !x.lens || !x.caps || !x.vecs || !ids || !sims ||
         !seed_hash || rc) {
         rc = cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory (evaluation)");
@@ -145,6 +151,7 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
                 uint64_t h = e ? cc_hash_bytes(x.keys[j], x.lens[j], 1) : 0;
                 seed_hash[r] = h;
                 if (cc_u64map_put(&group_seed, t->group_id[r], h, NULL) < 0 ||
+                    (e && cc_u64map_put(&seed_texts, h, r, NULL) < 0) ||
                     cc_vec_index_add(idx[t->tenant[r]], r, x.vecs + j * (size_t)dim))
                     rc = cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory");
             }
@@ -171,12 +178,15 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
                 size_t r = batch[j];
                 cc_sem_eval_query *q = &res[qi++];
                 uint64_t *own = cc_u64map_get(&group_seed, t->group_id[r]);
-                q->positive = own != NULL;
+                uint64_t qh = e ? cc_hash_bytes(x.keys[j], x.lens[j], 1) : 0;
+                int same_text = e && cc_u64map_get(&seed_texts, qh) != NULL;
+                q->positive = own != NULL || same_text;
                 q->best_similarity = sims[j];
                 if (ids[j] != UINT64_MAX) {
                     size_t s = (size_t)ids[j];
                     q->correct = t->group_id[s] == t->group_id[r] ||
-                                 (own && e && seed_hash[s] == *own);
+                                 (own && e && seed_hash[s] == *own) ||
+                                 (e && seed_hash[s] == qh);
                 }
             }
             nb = 0;
@@ -199,6 +209,7 @@ done:
     free(sims);
     free(seed_hash);
     cc_u64map_free(&group_seed);
+    cc_u64map_free(&seed_texts);
     if (rc) {
         free(res);
         return rc;

@@ -177,8 +177,9 @@ uint32_t cc_sem_count_words(const char *text, size_t len);
  * GPTCache's protocol: every seed (text_a / origin) is inserted, then every
  * query (text_b / similar) looks up its nearest entry; a hit is a nearest
  * entry at or above the threshold, a correct hit one whose seed has the
- * query's group (or the same text as the query's own seed).  A positive
- * query is one whose group has a seed (label 1). */
+ * query's group, the same text as a seed of that group, or the query's own
+ * text.  A positive query is one with a right answer in the cache (a seed
+ * of its group, label 1, or a seed with its exact text). */
 typedef struct cc_sem_eval_query {
     float best_similarity; /* of the nearest seed; -INFINITY when none */
     uint8_t correct;       /* the nearest seed is a right answer */

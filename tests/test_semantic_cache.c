@@ -737,6 +737,20 @@ static void test_cli_eval(void **state)
     assert_int_equal(tu_run(cmd, &out), 0);
     assert_non_null(strstr(out, "best F1"));
     free(out);
+    /* QQP repeats questions across pairs: a label-0 pair's second text may be
+     * another pair's first.  Serving the identical question's answer is a
+     * right hit: both queries hit their identical seed, precision 1, recall
+     * 1 (2 of 2 queries have a right answer in the cache). */
+    const char *rep = "[{\"text_a\": \"alpha beta gamma\", \"text_b\": \"delta epsilon\", "
+                      "\"label\": 0},\n {\"text_a\": \"delta epsilon\", \"text_b\": "
+                      "\"alpha beta gamma\", \"label\": 0}]\n";
+    tu_write_tmp(p, sizeof p, "repeat.json", rep, strlen(rep));
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --threshold 0.99 --json", p);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_non_null(strstr(out, "\"precision\": 1.0"));
+    assert_non_null(strstr(out, "\"recall\": 1.0"));
+    assert_non_null(strstr(out, "\"positives\": 2"));
+    free(out);
     /* bad inputs: each a clear error and a non-zero exit */
     struct {
         const char *name, *text, *want;
