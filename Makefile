@@ -41,7 +41,8 @@ endif
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy libonig-dev libutf8proc-dev libsqlite3-dev
+    python3-numpy libonig-dev libutf8proc-dev libsqlite3-dev \
+    libfaiss-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
 PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3
@@ -61,12 +62,24 @@ NVFLAGS ?= -O2 -std=c++17 -I. --generate-code arch=compute_80,code=sm_80 \
     --generate-code arch=compute_90,code=sm_90
 endif
 
+# FAISS (the semantic tier's approximate index): its C++ library through a
+# small C surface (core/vec_faiss.cpp); FAISS=0 builds exact search only.
+CXX ?= g++
+FAISS ?= $(shell printf '\043include <faiss/index_factory.h>\n' | $(CXX) -x c++ -fsyntax-only - >/dev/null 2>&1 && echo 1 || echo 0)
+ALL_CFLAGS += -DCC_HAVE_FAISS=$(FAISS)
+ifeq ($(FAISS),1)
+LDLIBS += -lfaiss -llapack -lstdc++
+endif
+
 LIB_DIRS := core policies traces sim gpu analysis
 LIB_SRC := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 CU_SRC := $(sort $(wildcard gpu/*.cu))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 ifeq ($(CUDA),1)
 LIB_OBJ += $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+endif
+ifeq ($(FAISS),1)
+LIB_OBJ += $(BUILD)/obj/core/vec_faiss.cpp.o
 endif
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -127,6 +140,14 @@ endif
 $(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+FAISS_STAMP := $(BUILD)/.faiss-$(FAISS)
+$(FAISS_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.faiss-* && touch $@
+$(BUILD)/obj/core/vec_index.o: $(FAISS_STAMP)
+$(BUILD)/obj/core/vec_faiss.cpp.o: core/vec_faiss.cpp core/vec_faiss.h | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -std=c++17 -fopenmp -Wall -I. -c $< -o $@
 
 $(BUILD)/obj/%.cu.o: %.cu $(HEADERS) $(wildcard gpu/*.cuh) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)

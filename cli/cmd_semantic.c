@@ -35,6 +35,11 @@ static const char *const semantic_help =
     "  --dim N              hash embedder dimension (default 512)\n"
     "  --metric M           cosine (default) or l2\n"
     "  --key MODE           key of multi-turn requests: last_user (default), all, lastK\n"
+    "  --index I            exact (default: sgemm over all entries) or faiss:SPEC, an\n"
+    "                       approximate FAISS index (faiss:HNSW32, faiss:IVF256,Flat;\n"
+    "                       SPEC;efSearch=128 sets search parameters); reports\n"
+    "                       recall_at_1, the share of queries whose approximate\n"
+    "                       nearest entry is the exact one\n"
     "  --max-pairs N        the first N pairs only\n"
     "  --json               print JSON instead of a table\n"
     "  --csv FILE           write the sweep as CSV\n"
@@ -50,7 +55,7 @@ static const char *const semantic_help =
 
 enum {
     OPT_JSON = 1000, OPT_THRESHOLD, OPT_EMBEDDER, OPT_DIM, OPT_METRIC, OPT_KEY, OPT_MAXP,
-    OPT_CSV, OPT_PLOT, OPT_HELP,
+    OPT_CSV, OPT_PLOT, OPT_HELP, OPT_INDEX,
 };
 
 static const struct option long_opts[] = {
@@ -64,6 +69,7 @@ static const struct option long_opts[] = {
     {"max-pairs", required_argument, 0, OPT_MAXP},
     {"csv", required_argument, 0, OPT_CSV},
     {"plot", required_argument, 0, OPT_PLOT},
+    {"index", required_argument, 0, OPT_INDEX},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -132,7 +138,7 @@ static int cmd_eval(int argc, char **argv)
     cli_trace_opts to = {0};
     int json = 0, dim = 0;
     double threshold = NAN;
-    const char *embedder = "hash", *csv = NULL, *plot = NULL;
+    const char *embedder = "hash", *csv = NULL, *plot = NULL, *ann = NULL;
     cc_vec_metric metric = CC_VEC_COSINE;
     cc_sem_key_mode mode = CC_SEM_KEY_LAST_USER;
     uint32_t k = 1;
@@ -174,6 +180,15 @@ static int cmd_eval(int argc, char **argv)
                 return rc;
             break;
         case OPT_CSV: csv = optarg; break;
+        case OPT_INDEX:
+            if (!strcmp(optarg, "exact"))
+                ann = NULL;
+            else if (!strncmp(optarg, "faiss:", 6) && optarg[6])
+                ann = optarg + 6;
+            else
+                return cli_usage_error(cmd, "--index '%s': expected exact or faiss:SPEC "
+                                       "(e.g. faiss:HNSW32, faiss:IVF256,Flat)", optarg);
+            break;
         case OPT_PLOT: plot = optarg; break;
         case 'h':
         case OPT_HELP: fputs(semantic_help, stdout); return 0;
@@ -203,7 +218,8 @@ static int cmd_eval(int argc, char **argv)
         view.n = 2 * max_pairs;
     cc_sem_eval_query *q = NULL;
     size_t nq = 0;
-    rc = cc_sem_eval_run(&view, e, metric, mode, k, &q, &nq, &err);
+    double recall1 = NAN;
+    rc = cc_sem_eval_run(&view, e, metric, mode, k, ann, &q, &nq, &recall1, &err);
     if (rc) {
         cc_embedder_free(e);
         cc_trace_free(&t);
@@ -251,6 +267,9 @@ static int cmd_eval(int argc, char **argv)
         json_object_set_new(o, "nearest_correct_rate",
                             json_real(nq ? (double)nearest_ok / (double)nq : 0));
         json_object_set_new(o, "threshold_chosen_by", json_string(chosen_by));
+        json_object_set_new(o, "index", json_string(ann ? ann : "exact"));
+        if (ann)
+            json_object_set_new(o, "recall_at_1", json_real(recall1));
         json_t *p = point_json(&chosen);
         json_object_update(o, p);
         json_decref(p);
@@ -268,6 +287,8 @@ static int cmd_eval(int argc, char **argv)
         printf("embedder %s (dim %d), metric %s; nearest entry correct for %.1f %% of queries\n",
                ename, edim, cc_vec_metric_name(metric),
                nq ? 100.0 * (double)nearest_ok / (double)nq : 0.0);
+        if (ann)
+            printf("index faiss:%s: recall@1 against exact search %.4f\n", ann, recall1);
         printf("threshold %.2f (%s): precision %.4f, recall %.4f, f1 %.4f, hit_rate %.4f, "
                "false_hit_rate %.4f\n",
                chosen.threshold, isnan(threshold) ? "best F1 of the sweep" : "given",

@@ -99,11 +99,14 @@ void cc_sem_eval_at(const cc_sem_eval_query *q, size_t n, double threshold,
 }
 
 int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
-                    cc_sem_key_mode mode, uint32_t k, cc_sem_eval_query **out, size_t *n_out,
-                    cc_err *err)
+                    cc_sem_key_mode mode, uint32_t k, const char *ann, cc_sem_eval_query **out,
+                    size_t *n_out, double *recall_at_1, cc_err *err)
 {
     *out = NULL;
     *n_out = 0;
+    if (recall_at_1)
+        *recall_at_1 = NAN;
+    size_t same_top = 0, compared = 0;
     int dim = e ? e->dim : (int)t->embedding_dim;
     if (!e && t->embedding_dim == 0)
         return cc_err_set(err, CC_EFORMAT, t->source, 0, "embedding",
@@ -124,8 +127,8 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
     x.lens = calloc(CC_EVAL_BATCH, sizeof *x.lens);
     x.caps = calloc(CC_EVAL_BATCH, sizeof *x.caps);
     x.vecs = malloc(CC_EVAL_BATCH * (size_t)dim * sizeof(float));
-    uint64_t *ids = malloc(CC_EVAL_BATCH * sizeof *ids);
-    float *sims = malloc(CC_EVAL_BATCH * sizeof *sims);
+    uint64_t *ids = malloc(2 * CC_EVAL_BATCH * sizeof *ids), *xids = ids + CC_EVAL_BATCH;
+    float *sims = malloc(2 * CC_EVAL_BATCH * sizeof *sims), *xsims = sims + CC_EVAL_BATCH;
     /* seed key hashes (by request index) and group -> hash of a seed's key */
     uint64_t *seed_hash = calloc(t->n, sizeof *seed_hash);
     cc_u64map group_seed, seed_texts;
@@ -158,6 +161,9 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
             nb = 0;
         }
     }
+    /* the approximate index, built once on all seeds */
+    for (size_t ti = 0; ann && !rc && ti < (t->n_tenants ? t->n_tenants : 1); ti++)
+        rc = cc_vec_index_set_ann(idx[ti], ann, 1, err);
     /* pass 2: queries, batched per tenant run */
     size_t qi = 0;
     for (size_t i = 0; !rc && i <= t->n; i++) {
@@ -174,6 +180,17 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
             if ((rc = cc_vec_index_search(idx[t->tenant[batch[0]]], x.vecs, nb, 1, ids, sims,
                                           err)))
                 break;
+            if (ann) {
+                if ((rc = cc_vec_index_search_exact(idx[t->tenant[batch[0]]], x.vecs, nb, 1,
+                                                    xids, xsims, err)))
+                    break;
+                for (size_t j = 0; j < nb; j++) {
+                    compared += xids[j] != UINT64_MAX;
+                    /* the same entry, or one as similar (an exact tie) */
+                    same_top += xids[j] != UINT64_MAX &&
+                                (ids[j] == xids[j] || sims[j] >= xsims[j]);
+                }
+            }
             for (size_t j = 0; j < nb; j++) {
                 size_t r = batch[j];
                 cc_sem_eval_query *q = &res[qi++];
@@ -216,5 +233,7 @@ done:
     }
     *out = res;
     *n_out = n_queries;
+    if (ann && recall_at_1)
+        *recall_at_1 = compared ? (double)same_top / (double)compared : NAN;
     return CC_OK;
 }

@@ -62,6 +62,7 @@ typedef struct sem_tenant {
 struct cc_sem_cache {
     cc_sem_opts o;
     char policy_spec[160];
+    char ann_spec[160];
     char *db_path;
     pthread_rwlock_t lock;
     pthread_mutex_t touch;
@@ -166,7 +167,9 @@ static int tenant_get(cc_sem_cache *c, const char *name, uint32_t *out, cc_err *
     int rc;
     if (!tn->name)
         return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory");
-    if ((rc = cc_vec_index_new(c->o.dim, c->o.metric, &tn->idx, err))) {
+    if ((rc = cc_vec_index_new(c->o.dim, c->o.metric, &tn->idx, err)) ||
+        (c->o.ann && (rc = cc_vec_index_set_ann(tn->idx, c->o.ann, c->o.ann_min_entries, err)))) {
+        cc_vec_index_free(tn->idx);
         free(tn->name);
         return rc;
     }
@@ -421,12 +424,26 @@ int cc_sem_open(const cc_sem_opts *o, cc_sem_cache **out, cc_err *err)
     c->o = *o;
     pthread_rwlock_init(&c->lock, NULL);
     pthread_mutex_init(&c->touch, NULL);
+    int rc;
     snprintf(c->policy_spec, sizeof c->policy_spec, "%s", o->policy ? o->policy : "lru");
     c->o.policy = c->policy_spec;
     c->o.db_path = NULL;
+    c->o.ann = NULL;
+    if (o->ann && o->ann[0] && strcmp(o->ann, "exact")) {
+        snprintf(c->ann_spec, sizeof c->ann_spec, "%s", o->ann);
+        c->o.ann = c->ann_spec;
+        if (!c->o.ann_min_entries)
+            c->o.ann_min_entries = 4096;
+        cc_vec_index *probe;
+        if ((rc = cc_vec_index_new(o->dim, o->metric, &probe, err)))
+            goto fail;
+        rc = cc_vec_index_set_ann(probe, c->o.ann, c->o.ann_min_entries, err);
+        cc_vec_index_free(probe);
+        if (rc)
+            goto fail;
+    }
     c->next_id = 1;
     c->next_expiry_scan_ns = INT64_MAX;
-    int rc;
     const cc_policy_ops *ops;
     cc_policy_params pp;
     if ((rc = cc_policy_parse(c->policy_spec, &ops, &pp, err)))
@@ -456,10 +473,9 @@ int cc_sem_open(const cc_sem_opts *o, cc_sem_cache **out, cc_err *err)
         c->db_path = strdup(o->db_path);
         if ((rc = cc_sem_store_open(o->db_path, o->dim, o->metric, &c->store, err)))
             goto fail;
-        cc_sem_store *st = c->store;
-        c->store = NULL; /* loading writes nothing back but evictions */
-        rc = cc_sem_store_load(st, load_row, c, err);
-        c->store = st;
+        /* loading writes nothing back but the rows it evicts (a file with
+         * more entries than max_entries keeps the newest) or finds expired */
+        rc = cc_sem_store_load(c->store, load_row, c, err);
         if (rc)
             goto fail;
         c->inserts = c->evictions = 0; /* counters are of this session */

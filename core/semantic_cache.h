@@ -70,6 +70,17 @@ int cc_vec_index_remove(cc_vec_index *x, uint64_t id);
  * search at once.  k <= 64. */
 int cc_vec_index_search(const cc_vec_index *x, const float *q, size_t nq, uint32_t k,
                         uint64_t *ids, float *sims, cc_err *err);
+/* The same, always by exact search (recall@1 of the approximate index). */
+int cc_vec_index_search_exact(const cc_vec_index *x, const float *q, size_t nq, uint32_t k,
+                              uint64_t *ids, float *sims, cc_err *err);
+/* Approximate search through FAISS: spec is an index factory string
+ * ("HNSW32", "IVF256,Flat"), optionally followed by ";PARAMS" (FAISS
+ * ParameterSpace: "efSearch=128", "nprobe=32"; defaults efSearch=64 for
+ * HNSW, nprobe=16 for IVF).  Built once the index holds min_n vectors (IVF
+ * needs a few per list to train); searches use it from then on.  CC_EARG
+ * for a spec FAISS rejects, CC_EUNSUP in a build without FAISS. */
+int cc_vec_index_set_ann(cc_vec_index *x, const char *spec, size_t min_n, cc_err *err);
+int cc_vec_index_ann_active(const cc_vec_index *x);
 /* Bytes held (vectors, norms, ids, the id map). */
 uint64_t cc_vec_index_memory_bytes(const cc_vec_index *x);
 
@@ -97,6 +108,10 @@ typedef struct cc_sem_opts {
     int64_t ttl_ns;           /* 0 = entries never expire */
     int ttl_sliding;          /* 1: a hit restarts the entry's time to live */
     const char *db_path;      /* SQLite file for persistence, NULL = memory only */
+    const char *ann;          /* NULL: exact search; else a FAISS factory spec
+                                 (cc_vec_index_set_ann) for each tenant's index */
+    uint32_t ann_min_entries; /* a tenant's approximate index is built at this
+                                 many entries (0 = 4096); exact below */
     cc_sem_recheck_fn recheck;/* NULL = serve every hit */
     void *recheck_ctx;
 } cc_sem_opts;
@@ -201,9 +216,13 @@ typedef struct cc_sem_eval_point {
  * (malloc'd, one per query request, in trace order) and *n.  Bad input
  * (no pair, empty text, no embeddings for precomputed, a dimension that is
  * not the embedder's) is an error naming the trace file and the field. */
+/* ann: NULL = exact search; else a FAISS spec: the seeds' approximate
+ * index answers the queries and *recall_at_1 (may be NULL) gets the share
+ * of queries whose approximate nearest seed is the exact one (NAN when
+ * exact). */
 int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
-                    cc_sem_key_mode mode, uint32_t k, cc_sem_eval_query **out, size_t *n,
-                    cc_err *err);
+                    cc_sem_key_mode mode, uint32_t k, const char *ann, cc_sem_eval_query **out,
+                    size_t *n, double *recall_at_1, cc_err *err);
 void cc_sem_eval_at(const cc_sem_eval_query *q, size_t n, double threshold,
                     cc_sem_eval_point *out);
 

@@ -21,8 +21,22 @@
  * bytes, right after growth up to twice the vector part; 2,108 bytes at dim
  * 512.  Searches only read: several threads may search at once; add and
  * remove need the caller's exclusive lock.
+ *
+ * Approximate search (cc_vec_index_set_ann): a FAISS index from its factory
+ * (HNSW32, IVF256,Flat, ...) beside the matrix, built once the index holds
+ * min_n vectors (trained on all of them when the spec needs training), then
+ * fed every add.  FAISS's HNSW cannot delete, so a removal leaves a dead
+ * label there: searches ask FAISS for 4k + 16 candidates and drop labels no
+ * longer in the id map, and the FAISS index is rebuilt from the matrix when
+ * dead labels pass a quarter of the live ones (O(n) per n/4 removals).  The
+ * matrix stays the source of truth (persistence, rebuilds, exact search for
+ * recall@1).  Extra memory per entry: FAISS's own (HNSW32: dim * 4 + about
+ * 300 bytes of graph and id map).  Search: O(log n)-ish graph walk for
+ * HNSW, nprobe / nlist of the vectors for IVF.
  */
 #include "semantic_cache.h"
+
+#include "vec_faiss.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -40,6 +54,12 @@ struct cc_vec_index {
     float *norm2;  /* n */
     uint64_t *ids; /* n */
     cc_u64map row_of;
+    /* approximate search (FAISS) */
+    char ann_spec[128], ann_params[128];
+    size_t ann_min;  /* build once n reaches this */
+    int ann_wanted;
+    cc_faiss *ann;   /* built, or NULL */
+    size_t ann_dead; /* labels in ann no longer in the index */
 };
 
 int cc_vec_metric_parse(const char *s, cc_vec_metric *out, cc_err *err)
@@ -82,7 +102,75 @@ void cc_vec_index_free(cc_vec_index *x)
     free(x->norm2);
     free(x->ids);
     cc_u64map_free(&x->row_of);
+#if CC_HAVE_FAISS
+    cc_faiss_free(x->ann);
+#endif
     free(x);
+}
+
+#if CC_HAVE_FAISS
+/* (Re)builds the FAISS index from the matrix. */
+static int ann_build(cc_vec_index *x, cc_err *err)
+{
+    char msg[400];
+    cc_faiss_free(x->ann);
+    x->ann = NULL;
+    x->ann_dead = 0;
+    cc_faiss *f;
+    if (cc_faiss_new(x->dim, x->metric == CC_VEC_COSINE, x->ann_spec, x->ann_params, &f, msg,
+                     sizeof msg))
+        return cc_err_set(err, CC_EARG, NULL, 0, "index", "%s", msg);
+    if ((!cc_faiss_is_trained(f) && cc_faiss_train(f, x->n, x->vecs, msg, sizeof msg)) ||
+        cc_faiss_add(f, x->n, x->vecs, (const int64_t *)x->ids, msg, sizeof msg)) {
+        cc_faiss_free(f);
+        return cc_err_set(err, CC_EARG, NULL, 0, "index", "%s", msg);
+    }
+    x->ann = f;
+    return CC_OK;
+}
+#endif
+
+int cc_vec_index_set_ann(cc_vec_index *x, const char *spec, size_t min_n, cc_err *err)
+{
+#if CC_HAVE_FAISS
+    const char *semi = strchr(spec, ';');
+    size_t len = semi ? (size_t)(semi - spec) : strlen(spec);
+    if (len == 0 || len >= sizeof x->ann_spec)
+        return cc_err_set(err, CC_EARG, NULL, 0, "index", "'%s': expected a FAISS factory "
+                          "string such as HNSW32 or IVF256,Flat", spec);
+    memcpy(x->ann_spec, spec, len);
+    x->ann_spec[len] = 0;
+    if (semi)
+        snprintf(x->ann_params, sizeof x->ann_params, "%s", semi + 1);
+    else if (!strncmp(spec, "HNSW", 4))
+        snprintf(x->ann_params, sizeof x->ann_params, "efSearch=64");
+    else if (!strncmp(spec, "IVF", 3))
+        snprintf(x->ann_params, sizeof x->ann_params, "nprobe=16");
+    else
+        x->ann_params[0] = 0;
+    /* check the spec now: an index that cannot be made is a usage error */
+    char msg[400];
+    cc_faiss *f;
+    if (cc_faiss_new(x->dim, x->metric == CC_VEC_COSINE, x->ann_spec, x->ann_params, &f, msg,
+                     sizeof msg))
+        return cc_err_set(err, CC_EARG, NULL, 0, "index", "%s", msg);
+    cc_faiss_free(f);
+    x->ann_wanted = 1;
+    x->ann_min = min_n ? min_n : 1;
+    if (x->n >= x->ann_min)
+        return ann_build(x, err);
+    return CC_OK;
+#else
+    (void)x;
+    (void)min_n;
+    return cc_err_set(err, CC_EUNSUP, NULL, 0, "index",
+                      "'%s': this build has no FAISS (install libfaiss-dev and rebuild)", spec);
+#endif
+}
+
+int cc_vec_index_ann_active(const cc_vec_index *x)
+{
+    return x->ann != NULL;
 }
 
 size_t cc_vec_index_size(const cc_vec_index *x)
@@ -128,6 +216,18 @@ int cc_vec_index_add(cc_vec_index *x, uint64_t id, const float *v)
     x->norm2[x->n] = (float)s;
     x->ids[x->n] = id;
     x->n++;
+#if CC_HAVE_FAISS
+    if (x->ann) {
+        int64_t lid = (int64_t)id;
+        char msg[400];
+        if (cc_faiss_add(x->ann, 1, row, &lid, msg, sizeof msg)) {
+            cc_faiss_free(x->ann); /* fall back to exact search */
+            x->ann = NULL;
+        }
+    } else if (x->ann_wanted && x->n >= x->ann_min && ann_build(x, NULL)) {
+        x->ann_wanted = 0; /* the spec cannot be built on these vectors: stay exact */
+    }
+#endif
     return CC_OK;
 }
 
@@ -146,6 +246,10 @@ int cc_vec_index_remove(cc_vec_index *x, uint64_t id)
         *cc_u64map_get(&x->row_of, x->ids[row]) = row;
     }
     x->n--;
+#if CC_HAVE_FAISS
+    if (x->ann && ++x->ann_dead > x->n / 4 + 16 && ann_build(x, NULL))
+        x->ann = NULL;
+#endif
     return 1;
 }
 
@@ -168,8 +272,59 @@ static inline void topk_push(uint64_t *ids, float *sims, uint32_t k, uint32_t *h
         *have = n + 1;
 }
 
+#if CC_HAVE_FAISS
+static int ann_search(const cc_vec_index *x, const float *q, size_t nq, uint32_t k,
+                      uint64_t *ids, float *sims, cc_err *err)
+{
+    size_t k2 = 4 * (size_t)k + 16;
+    if (k2 > cc_faiss_size(x->ann))
+        k2 = cc_faiss_size(x->ann);
+    float stack_d[4 * CC_VEC_MAX_K + 16];
+    int64_t stack_l[4 * CC_VEC_MAX_K + 16];
+    float *dist = nq > 1 ? malloc(nq * k2 * sizeof *dist) : stack_d;
+    int64_t *lab = nq > 1 ? malloc(nq * k2 * sizeof *lab) : stack_l;
+    char msg[400];
+    int rc = CC_OK;
+    if (!dist || !lab)
+        rc = cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory (search)");
+    else if (cc_faiss_search(x->ann, nq, q, k2, dist, lab, msg, sizeof msg))
+        rc = cc_err_set(err, CC_EIO, NULL, 0, "index", "%s", msg);
+    for (size_t i = 0; !rc && i < nq; i++) {
+        uint32_t have = 0;
+        for (size_t j = 0; j < k2; j++) {
+            int64_t l = lab[i * k2 + j];
+            if (l < 0 || !cc_u64map_get(&x->row_of, (uint64_t)l))
+                continue;
+            float d = dist[i * k2 + j];
+            float s = x->metric == CC_VEC_L2 ? 1.0f - d * 0.5f : d;
+            topk_push(ids + i * k, sims + i * k, k, &have, (uint64_t)l, s);
+        }
+    }
+    if (nq > 1) {
+        free(dist);
+        free(lab);
+    }
+    return rc;
+}
+#endif
+
 int cc_vec_index_search(const cc_vec_index *x, const float *q, size_t nq, uint32_t k,
                         uint64_t *ids, float *sims, cc_err *err)
+{
+#if CC_HAVE_FAISS
+    if (x->ann && k >= 1 && k <= CC_VEC_MAX_K) {
+        for (size_t i = 0; i < nq * k; i++) {
+            ids[i] = UINT64_MAX;
+            sims[i] = -INFINITY;
+        }
+        return ann_search(x, q, nq, k, ids, sims, err);
+    }
+#endif
+    return cc_vec_index_search_exact(x, q, nq, k, ids, sims, err);
+}
+
+int cc_vec_index_search_exact(const cc_vec_index *x, const float *q, size_t nq, uint32_t k,
+                              uint64_t *ids, float *sims, cc_err *err)
 {
     if (k < 1 || k > CC_VEC_MAX_K)
         return cc_err_set(err, CC_EARG, NULL, 0, "k", "k = %u; expected 1 to %d", k,

@@ -171,6 +171,128 @@ static void test_index_ties_and_empty(void **state)
     cc_vec_index_free(ix);
 }
 
+static uint64_t put(cc_sem_cache *c, const char *tenant, const float *v, const char *key,
+                    const char *answer, int64_t now, uint32_t flags);
+static int ask(cc_sem_cache *c, const char *tenant, const float *v, const char *key, int64_t now,
+               char *buf, cc_sem_result *res);
+
+/* ---- approximate index (FAISS) against brute force ------------------------------- */
+static void ann_recall(const char *spec, size_t min_n, double min_recall)
+{
+    const int d = 24, n = 3000, nq = 200;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    float *x = malloc(sizeof(float) * d * n), *q = malloc(sizeof(float) * d * nq);
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int t = 0; t < d; t++)
+        {
+            x[i * d + t] = (float)(gsl_rng_uniform(r) - 0.5);
+            s += (double)x[i * d + t] * x[i * d + t];
+        }
+        for (int t = 0; t < d; t++)
+            x[i * d + t] /= (float)sqrt(s);
+    }
+    /* queries: perturbed copies of entries */
+    for (int i = 0; i < nq; i++)
+        for (int t = 0; t < d; t++)
+            q[i * d + t] = x[(i * 13) * d + t] + (float)(gsl_rng_uniform(r) - 0.5) * 0.1f;
+    cc_vec_index *ix;
+    cc_err err = {0};
+    assert_int_equal(cc_vec_index_new(d, CC_VEC_COSINE, &ix, &err), CC_OK);
+    int rc = cc_vec_index_set_ann(ix, spec, min_n, &err);
+    if (!CC_HAVE_FAISS) {
+        assert_int_equal(rc, CC_EUNSUP);
+        printf("skipped: built without FAISS (checked the error instead)\n");
+        cc_vec_index_free(ix);
+        free(x);
+        free(q);
+        gsl_rng_free(r);
+        return;
+    }
+    assert_int_equal(rc, CC_OK);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(cc_vec_index_add(ix, (uint64_t)i, x + i * d), CC_OK);
+        assert_int_equal(cc_vec_index_ann_active(ix), (size_t)i + 1 >= min_n);
+    }
+    /* remove a third: past the rebuild point (a quarter dead) */
+    for (int i = 1; i < n; i += 3)
+        assert_int_equal(cc_vec_index_remove(ix, (uint64_t)i), 1);
+    assert_true(cc_vec_index_ann_active(ix));
+    uint64_t ids[200 * 3];
+    float sims[200 * 3];
+    assert_int_equal(cc_vec_index_search(ix, q, nq, 3, ids, sims, &err), CC_OK);
+    int same = 0;
+    for (int i = 0; i < nq; i++) {
+        /* brute force over the live entries */
+        double best = -2;
+        int bi = -1;
+        for (int j = 0; j < n; j++) {
+            if (j % 3 == 1)
+                continue;
+            double s = dot(q + i * d, x + j * d, d);
+            if (s > best)
+                best = s, bi = j;
+        }
+        for (int j = 0; j < 3; j++)
+            assert_true(ids[i * 3 + j] == UINT64_MAX || ids[i * 3 + j] % 3 != 1); /* no dead id */
+        same += ids[i * 3] == (uint64_t)bi;
+        if (ids[i * 3] == (uint64_t)bi)
+            assert_float_equal(sims[i * 3], best, 1e-4);
+    }
+    printf("%s: recall@1 %.3f on %d queries\n", spec, (double)same / nq, nq);
+    assert_true((double)same / nq >= min_recall);
+    cc_vec_index_free(ix);
+    free(x);
+    free(q);
+    gsl_rng_free(r);
+}
+
+static void test_ann_hnsw(void **state)
+{
+    (void)state;
+    ann_recall("HNSW32", 500, 0.9);
+}
+
+static void test_ann_ivf_and_bad_spec(void **state)
+{
+    (void)state;
+    ann_recall("IVF16,Flat;nprobe=16", 1000, 0.999); /* every list probed: exact */
+    cc_vec_index *ix;
+    cc_err err = {0};
+    assert_int_equal(cc_vec_index_new(8, CC_VEC_L2, &ix, &err), CC_OK);
+    int rc = cc_vec_index_set_ann(ix, "NoSuchIndex77", 10, &err);
+    assert_int_equal(rc, CC_HAVE_FAISS ? CC_EARG : CC_EUNSUP);
+    assert_string_equal(err.field, "index");
+    cc_vec_index_free(ix);
+    if (!CC_HAVE_FAISS)
+        return;
+    /* the cache on an approximate index: exact matches still hit */
+    cc_sem_opts o;
+    cc_sem_opts_default(&o);
+    o.dim = 8;
+    o.ann = "HNSW16";
+    o.ann_min_entries = 16;
+    cc_sem_cache *c;
+    assert_int_equal(cc_sem_open(&o, &c, &err), CC_OK);
+    float v[8];
+    char a[32], buf[256];
+    for (unsigned i = 0; i < 100; i++) {
+        for (int t = 0; t < 8; t++)
+            v[t] = (float)(cc_mix64(i * 8 + (unsigned)t) % 1000) / 1000.0f - 0.5f;
+        double s = dot(v, v, 8);
+        for (int t = 0; t < 8; t++)
+            v[t] /= (float)sqrt(s);
+        snprintf(a, sizeof a, "answer %u", i);
+        put(c, "m@1", v, "k", a, i, 0);
+        assert_int_equal(ask(c, "m@1", v, NULL, i, buf, NULL), 1);
+        assert_string_equal(buf, a);
+    }
+    cc_sem_close(c);
+    o.ann = "NoSuchIndex77";
+    assert_int_equal(cc_sem_open(&o, &c, &err), CC_EARG);
+}
+
 /* ---- the cache ----------------------------------------------------------------- */
 static const float E1[4] = {1, 0, 0, 0}, E2[4] = {0, 1, 0, 0}, E3[4] = {0, 0, 1, 0};
 
@@ -484,8 +606,8 @@ static void test_eval_by_hand(void **state)
     cc_sem_eval_query *q;
     size_t n;
     cc_err err = {0};
-    assert_int_equal(cc_sem_eval_run(&t, NULL, CC_VEC_COSINE, CC_SEM_KEY_LAST_USER, 1, &q, &n,
-                                     &err),
+    assert_int_equal(cc_sem_eval_run(&t, NULL, CC_VEC_COSINE, CC_SEM_KEY_LAST_USER, 1, NULL, &q, &n,
+                                     NULL, &err),
                      CC_OK);
     assert_int_equal(n, 5);
     const int correct[5] = {0, 1, 0, 1, 1}, positive[5] = {1, 1, 0, 1, 1};
@@ -514,8 +636,8 @@ static void test_eval_by_hand(void **state)
     free(q);
     /* no embeddings for precomputed: an error naming the field */
     t.embedding_dim = 0;
-    assert_int_equal(cc_sem_eval_run(&t, NULL, CC_VEC_COSINE, CC_SEM_KEY_LAST_USER, 1, &q, &n,
-                                     &err),
+    assert_int_equal(cc_sem_eval_run(&t, NULL, CC_VEC_COSINE, CC_SEM_KEY_LAST_USER, 1, NULL, &q, &n,
+                                     NULL, &err),
                      CC_EFORMAT);
     assert_string_equal(err.field, "embedding");
     t.embedding_dim = 2;
@@ -568,6 +690,20 @@ static void test_persistence(void **state)
     uint64_t e = put(c, "m@1", E2, "key e", "answer e", 21, 0);
     assert_true(e > d); /* ids are never reused */
     cc_sem_close(c);
+    /* reopened with room for 2: the oldest (LRU in id order) go, from the
+     * file too; reopened larger, the 2 newest (d, e) are what is left */
+    c = open_db(path, 4, 2, CC_OK, &err);
+    cc_sem_stats s;
+    cc_sem_get_stats(c, &s);
+    assert_int_equal(s.entries, 2);
+    assert_int_equal(cc_sem_get(c, a, NULL, 0, NULL, 0, NULL, NULL, 0, NULL), 0);
+    cc_sem_close(c);
+    c = open_db(path, 4, 100, CC_OK, &err);
+    cc_sem_get_stats(c, &s);
+    assert_int_equal(s.entries, 2);
+    assert_int_equal(cc_sem_get(c, d, NULL, 0, NULL, 0, NULL, NULL, 0, NULL), 1);
+    assert_int_equal(cc_sem_get(c, e, NULL, 0, NULL, 0, NULL, NULL, 0, NULL), 1);
+    cc_sem_close(c);
     /* another dimension: refused, naming the file and the field */
     c = open_db(path, 8, 100, CC_EFORMAT, &err);
     assert_null(c);
@@ -575,7 +711,7 @@ static void test_persistence(void **state)
     assert_string_equal(err.field, "meta.dim");
     /* a row altered outside the cache: caught by its checksum */
     snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"UPDATE entries SET answer = 'forged' WHERE id = %llu\"",
-             path, (unsigned long long)a);
+             path, (unsigned long long)d);
     if (system("command -v sqlite3 >/dev/null 2>&1") == 0) {
         assert_int_equal(system(cmd), 0);
         c = open_db(path, 4, 100, CC_EFORMAT, &err);
@@ -751,6 +887,44 @@ static void test_cli_eval(void **state)
     assert_non_null(strstr(out, "\"recall\": 1.0"));
     assert_non_null(strstr(out, "\"positives\": 2"));
     free(out);
+    /* the sweep as CSV (101 thresholds + header), the plot, an approximate index */
+    char csvp[512], svgp[512];
+    tu_tmp_path(csvp, sizeof csvp, "sweep.csv");
+    tu_tmp_path(svgp, sizeof svgp, "pr.svg");
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --csv '%s'%s%s%s", p, csvp,
+             system("command -v gnuplot >/dev/null 2>&1") == 0 ? " --plot '" : "",
+             system("command -v gnuplot >/dev/null 2>&1") == 0 ? svgp : "",
+             system("command -v gnuplot >/dev/null 2>&1") == 0 ? "'" : "");
+    assert_int_equal(tu_run(cmd, &out), 0);
+    free(out);
+    size_t len;
+    char *csv = tu_slurp(csvp, &len);
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += csv[i] == '\n';
+    assert_int_equal(lines, 102);
+    assert_non_null(strstr(csv, "\n0.99,"));
+    free(csv);
+    remove(csvp);
+    if (access(svgp, R_OK) == 0) {
+        char *svg = tu_slurp(svgp, &len);
+        assert_non_null(strstr(svg, "<svg"));
+        free(svg);
+        remove(svgp);
+    }
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --index faiss:HNSW16 --json", p);
+    int frc = tu_run(cmd, &out);
+    if (CC_HAVE_FAISS) {
+        assert_int_equal(frc, 0);
+        assert_non_null(strstr(out, "\"recall_at_1\": 1.0"));
+    } else {
+        assert_int_not_equal(frc, 0);
+        assert_non_null(strstr(out, "FAISS"));
+    }
+    free(out);
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --index hnsw", p);
+    assert_int_equal(tu_run(cmd, &out), 2);
+    free(out);
     /* bad inputs: each a clear error and a non-zero exit */
     struct {
         const char *name, *text, *want;
@@ -788,6 +962,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_index_cosine),
         cmocka_unit_test(test_index_l2),
         cmocka_unit_test(test_index_ties_and_empty),
+        cmocka_unit_test(test_ann_hnsw),
+        cmocka_unit_test(test_ann_ivf_and_bad_spec),
         cmocka_unit_test(test_cache_api),
         cmocka_unit_test(test_cache_thresholds_and_recheck),
         cmocka_unit_test(test_cache_eviction),
