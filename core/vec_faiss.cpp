@@ -6,16 +6,20 @@
  *
  * Determinism: FAISS adds to HNSW graphs and trains k-means with OpenMP
  * threads, and a multi-threaded HNSW build depends on thread timing.  Train
- * and add run inside a one-thread OpenMP region (nested regions are
- * inactive by default, so FAISS's own loops then run serially), so a given
- * sequence of adds always builds the same index.  Searches run as FAISS
- * likes (read-only, several threads may search at once).
+ * and add run inside a one-thread OpenMP region that sets its own thread
+ * count to 1 (an ICV of that region's data environment only, so other
+ * threads and later regions keep theirs): FAISS's loops then run serially
+ * and a given sequence of adds always builds the same index.  Searches of 16 queries
+ * or more run as FAISS likes; fewer run on the calling thread.  Searches
+ * only read: several threads may search at once.
  */
 #include "vec_faiss.h"
 
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>
 #include <faiss/index_factory.h>
+
+#include <omp.h>
 
 #include <cstdio>
 #include <exception>
@@ -69,6 +73,7 @@ extern "C" int cc_faiss_train(cc_faiss *f, size_t n, const float *x, char *msg, 
     int rc = 0;
 #pragma omp parallel num_threads(1)
     try {
+        omp_set_num_threads(1); /* FAISS's own loops: one thread (this region only) */
         f->index->train((faiss::Index::idx_t)n, x);
     } catch (const std::exception &e) {
         rc = fail(msg, cap, "faiss train", e.what());
@@ -82,6 +87,7 @@ extern "C" int cc_faiss_add(cc_faiss *f, size_t n, const float *x, const int64_t
     int rc = 0;
 #pragma omp parallel num_threads(1)
     try {
+        omp_set_num_threads(1);
         f->index->add_with_ids((faiss::Index::idx_t)n, x,
                                reinterpret_cast<const faiss::Index::idx_t *>(ids));
     } catch (const std::exception &e) {
@@ -93,13 +99,21 @@ extern "C" int cc_faiss_add(cc_faiss *f, size_t n, const float *x, const int64_t
 extern "C" int cc_faiss_search(const cc_faiss *f, size_t nq, const float *q, size_t k,
                                float *dist, int64_t *labels, char *msg, size_t cap)
 {
+    int rc = 0;
+    /* A few queries run on the calling thread: waking an OpenMP team for
+     * one HNSW walk costs more than the walk (tens of ms on a loaded
+     * machine whose cores OpenBLAS's threads also spin on). */
+    int serial = nq < 16;
+#pragma omp parallel num_threads(1)
     try {
+        if (serial)
+            omp_set_num_threads(1);
         f->index->search((faiss::Index::idx_t)nq, q, (faiss::Index::idx_t)k, dist,
                          reinterpret_cast<faiss::Index::idx_t *>(labels));
-        return 0;
     } catch (const std::exception &e) {
-        return fail(msg, cap, "faiss search", e.what());
+        rc = fail(msg, cap, "faiss search", e.what());
     }
+    return rc;
 }
 
 extern "C" size_t cc_faiss_size(const cc_faiss *f)
