@@ -18,7 +18,7 @@
  * Costs: add O(dim) amortised (the matrix doubles); remove O(dim); search
  * O(nq * n * dim) flops at sgemm speed plus O(nq * n * log k) for the top-k.
  * Memory per entry: dim * 4 (vector) + 4 (norm) + 8 (id) + <= 32 (map)
- * bytes, right after growth up to twice the vector part; 2,108 bytes at dim
+ * bytes, right after growth up to twice the vector part; 2,092 bytes at dim
  * 512.  Searches only read: several threads may search at once; add and
  * remove need the caller's exclusive lock.
  *

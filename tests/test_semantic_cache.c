@@ -242,6 +242,20 @@ static void ann_recall(const char *spec, size_t min_n, double min_recall)
     }
     printf("%s: recall@1 %.3f on %d queries\n", spec, (double)same / nq, nq);
     assert_true((double)same / nq >= min_recall);
+    /* the same adds and removes build the same index: same answers, bit for bit */
+    cc_vec_index *iy;
+    assert_int_equal(cc_vec_index_new(d, CC_VEC_COSINE, &iy, &err), CC_OK);
+    assert_int_equal(cc_vec_index_set_ann(iy, spec, min_n, &err), CC_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(cc_vec_index_add(iy, (uint64_t)i, x + i * d), CC_OK);
+    for (int i = 1; i < n; i += 3)
+        assert_int_equal(cc_vec_index_remove(iy, (uint64_t)i), 1);
+    uint64_t ids2[200 * 3];
+    float sims2[200 * 3];
+    assert_int_equal(cc_vec_index_search(iy, q, nq, 3, ids2, sims2, &err), CC_OK);
+    assert_memory_equal(ids, ids2, sizeof ids);
+    assert_memory_equal(sims, sims2, sizeof sims);
+    cc_vec_index_free(iy);
     cc_vec_index_free(ix);
     free(x);
     free(q);
@@ -922,6 +936,15 @@ static void test_cli_eval(void **state)
         assert_non_null(strstr(out, "FAISS"));
     }
     free(out);
+    /* deterministic: the same command gives the same bytes */
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --json%s", p,
+             CC_HAVE_FAISS ? " --index faiss:HNSW16" : "");
+    char *out2;
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_int_equal(tu_run(cmd, &out2), 0);
+    assert_string_equal(out, out2);
+    free(out);
+    free(out2);
     snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --index hnsw", p);
     assert_int_equal(tu_run(cmd, &out), 2);
     free(out);
