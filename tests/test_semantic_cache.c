@@ -648,6 +648,26 @@ static void test_eval_by_hand(void **state)
     assert_float_equal(p.hit_rate, 1.0, 1e-12);
     assert_float_equal(p.false_hit_rate, 0.4, 1e-12);
     free(q);
+    /* the same through the command: an HDF5 trace with the vectors,
+     * --embedder precomputed, threshold 0.97 (figures as above) */
+    char h5[512], cmd[1200];
+    tu_tmp_path(h5, sizeof h5, "vectors.h5");
+    assert_int_equal(cc_trace_write(&t, h5, "h5", &err), CC_OK);
+    snprintf(cmd, sizeof cmd,
+             "./build/ctxcache semantic eval '%s' --embedder precomputed --threshold 0.97 --json", h5);
+    char *out;
+    int rc = tu_run(cmd, &out);
+    if (rc != 0 || !strstr(out, "\"precision\": 1.0") || !strstr(out, "\"recall\": 0.5") ||
+        !strstr(out, "\"hit_rate\": 0.4") || !strstr(out, "\"embedder\": \"precomputed\""))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
+    /* the hash embedder on a trace without text: the request is named */
+    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --embedder hash", h5);
+    rc = tu_run(cmd, &out);
+    if (rc == 0 || !strstr(out, "no text"))
+        fail_msg("exit %d: %s", rc, out);
+    free(out);
+    remove(h5);
     /* no embeddings for precomputed: an error naming the field */
     t.embedding_dim = 0;
     assert_int_equal(cc_sem_eval_run(&t, NULL, CC_VEC_COSINE, CC_SEM_KEY_LAST_USER, 1, NULL, &q, &n,
