@@ -85,6 +85,28 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* Read-only phase: every query hits (no writer in between, so nothing but
+ * the cache's own locking orders the hits' bookkeeping). */
+static void *run_hits(void *arg)
+{
+    worker *w = arg;
+    cc_err err = {0};
+    float v[DIM];
+    char ans[64], want[64];
+    for (unsigned i = 0; i < OPS; i++) {
+        unsigned x = 1000u + (i * 3u + (unsigned)w->id) % 40u;
+        vec_of(x, v);
+        cc_sem_result r;
+        if (cc_sem_query(w->c, "m@3", v, "a question", 10, 1000000 + i, ans, sizeof ans, &r, &err))
+            w->errors++;
+        w->queries++;
+        snprintf(want, sizeof want, "m@3 answer %u", x);
+        if (r.hit && !strcmp(ans, want))
+            w->hits++;
+    }
+    return NULL;
+}
+
 static void test_threads(void **state)
 {
     (void)state;
@@ -125,6 +147,30 @@ static void test_threads(void **state)
     printf("threads: %llu queries, %llu hits, %llu inserts, %llu evictions\n",
            (unsigned long long)s.queries, (unsigned long long)s.hits,
            (unsigned long long)s.inserts, (unsigned long long)s.evictions);
+    /* read-only phase: 40 entries that never expire, 4 threads hitting them */
+    assert_int_equal(cc_sem_clear(c, "m@1", NULL, &err), CC_OK);
+    assert_int_equal(cc_sem_clear(c, "m@2", NULL, &err), CC_OK);
+    float v[DIM];
+    for (unsigned x = 1000; x < 1040; x++) {
+        char a[64];
+        snprintf(a, sizeof a, "m@3 answer %u", x);
+        vec_of(x, v);
+        uint64_t id;
+        assert_int_equal(cc_sem_insert(c, "m@3", v, "q", 1, a, strlen(a), 1000000, CC_SEM_NO_TTL,
+                                       &id, &err),
+                         CC_OK);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].c = c;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&th[i], NULL, run_hits, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].errors, 0);
+        assert_int_equal(w[i].hits, OPS); /* every query hit its own answer */
+    }
     cc_sem_close(c);
 }
 
