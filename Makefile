@@ -68,7 +68,7 @@ CXX ?= g++
 FAISS ?= $(shell printf '\043include <faiss/index_factory.h>\n' | $(CXX) -x c++ -fsyntax-only - >/dev/null 2>&1 && echo 1 || echo 0)
 ALL_CFLAGS += -DCC_HAVE_FAISS=$(FAISS)
 ifeq ($(FAISS),1)
-LDLIBS += -lfaiss -llapack -lstdc++
+LDLIBS += -lfaiss -llapack -lstdc++ -lm
 endif
 
 LIB_DIRS := core policies traces sim gpu analysis

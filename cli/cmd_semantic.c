@@ -9,6 +9,7 @@
  */
 #include "cli.h"
 #include "../core/semantic_cache.h"
+#include "../gpu/gpu.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -40,6 +41,8 @@ static const char *const semantic_help =
     "                       SPEC;efSearch=128 sets search parameters); reports\n"
     "                       recall_at_1, the share of queries whose approximate\n"
     "                       nearest entry is the exact one\n"
+    "  --device D           exact search on cpu (default: OpenBLAS sgemm) or cuda\n"
+    "                       (cuBLAS sgemm; cosine, exact index only)\n"
     "  --max-pairs N        the first N pairs only\n"
     "  --json               print JSON instead of a table\n"
     "  --csv FILE           write the sweep as CSV\n"
@@ -55,7 +58,7 @@ static const char *const semantic_help =
 
 enum {
     OPT_JSON = 1000, OPT_THRESHOLD, OPT_EMBEDDER, OPT_DIM, OPT_METRIC, OPT_KEY, OPT_MAXP,
-    OPT_CSV, OPT_PLOT, OPT_HELP, OPT_INDEX,
+    OPT_CSV, OPT_PLOT, OPT_HELP, OPT_INDEX, OPT_DEVICE,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +73,7 @@ static const struct option long_opts[] = {
     {"csv", required_argument, 0, OPT_CSV},
     {"plot", required_argument, 0, OPT_PLOT},
     {"index", required_argument, 0, OPT_INDEX},
+    {"device", required_argument, 0, OPT_DEVICE},
     {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
@@ -136,7 +140,7 @@ static int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "semantic eval";
     cli_trace_opts to = {0};
-    int json = 0, dim = 0;
+    int json = 0, dim = 0, cuda = 0;
     double threshold = NAN;
     const char *embedder = "hash", *csv = NULL, *plot = NULL, *ann = NULL;
     cc_vec_metric metric = CC_VEC_COSINE;
@@ -180,6 +184,12 @@ static int cmd_eval(int argc, char **argv)
                 return rc;
             break;
         case OPT_CSV: csv = optarg; break;
+        case OPT_DEVICE:
+            if (!strcmp(optarg, "cuda"))
+                cuda = 1;
+            else if (strcmp(optarg, "cpu"))
+                return cli_usage_error(cmd, "--device '%s': expected cpu or cuda", optarg);
+            break;
         case OPT_INDEX:
             if (!strcmp(optarg, "exact"))
                 ann = NULL;
@@ -219,7 +229,14 @@ static int cmd_eval(int argc, char **argv)
     cc_sem_eval_query *q = NULL;
     size_t nq = 0;
     double recall1 = NAN;
-    rc = cc_sem_eval_run(&view, e, metric, mode, k, ann, &q, &nq, &recall1, &err);
+    cc_gpu_vecsearch *gpu = NULL;
+    cc_vec_backend backend = {.name = "cuda", .top1 = cc_gpu_vecsearch_top1};
+    rc = cuda ? cc_gpu_vecsearch_new(0, &gpu, &err) : CC_OK;
+    backend.ctx = gpu;
+    if (!rc)
+        rc = cc_sem_eval_run_on(&view, e, metric, mode, k, ann, cuda ? &backend : NULL, &q, &nq,
+                                &recall1, &err);
+    cc_gpu_vecsearch_free(gpu);
     if (rc) {
         cc_embedder_free(e);
         cc_trace_free(&t);
@@ -268,6 +285,7 @@ static int cmd_eval(int argc, char **argv)
                             json_real(nq ? (double)nearest_ok / (double)nq : 0));
         json_object_set_new(o, "threshold_chosen_by", json_string(chosen_by));
         json_object_set_new(o, "index", json_string(ann ? ann : "exact"));
+        json_object_set_new(o, "device", json_string(cuda ? "cuda" : "cpu"));
         if (ann)
             json_object_set_new(o, "recall_at_1", json_real(recall1));
         json_t *p = point_json(&chosen);

@@ -102,6 +102,39 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
                     cc_sem_key_mode mode, uint32_t k, const char *ann, cc_sem_eval_query **out,
                     size_t *n_out, double *recall_at_1, cc_err *err)
 {
+    return cc_sem_eval_run_on(t, e, metric, mode, k, ann, NULL, out, n_out, recall_at_1, err);
+}
+
+/* Top-1 of a batch on the backend, as ids (UINT64_MAX when none). */
+static int backend_top1(const cc_vec_backend *b, const cc_vec_index *ix, int dim,
+                        const float *q, size_t nq, uint64_t *ids, float *sims, cc_err *err)
+{
+    const float *X;
+    const uint64_t *rid;
+    size_t n;
+    uint64_t version;
+    int64_t rows[CC_EVAL_BATCH];
+    cc_vec_index_matrix(ix, &X, &rid, &n, &version);
+    int rc = b->top1(b->ctx, X, n, dim, ix, version, q, nq, rows, sims, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < nq; i++) {
+        ids[i] = rows[i] < 0 ? UINT64_MAX : rid[rows[i]];
+        if (rows[i] < 0)
+            sims[i] = -INFINITY;
+    }
+    return CC_OK;
+}
+
+int cc_sem_eval_run_on(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
+                       cc_sem_key_mode mode, uint32_t k, const char *ann,
+                       const cc_vec_backend *backend, cc_sem_eval_query **out, size_t *n_out,
+                       double *recall_at_1, cc_err *err)
+{
+    if (backend && (ann || metric != CC_VEC_COSINE))
+        return cc_err_set(err, CC_EARG, NULL, 0, "device",
+                          "the %s search is exact and cosine only (no --index, --metric l2)",
+                          backend->name);
     *out = NULL;
     *n_out = 0;
     if (recall_at_1)
@@ -177,8 +210,13 @@ int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
         if (nb == CC_EVAL_BATCH || (flush && nb)) {
             if ((rc = embed_batch(&x, batch, nb, err)))
                 break;
-            if ((rc = cc_vec_index_search(idx[t->tenant[batch[0]]], x.vecs, nb, 1, ids, sims,
-                                          err)))
+            if (backend)
+                rc = backend_top1(backend, idx[t->tenant[batch[0]]], dim, x.vecs, nb, ids, sims,
+                                  err);
+            else
+                rc = cc_vec_index_search(idx[t->tenant[batch[0]]], x.vecs, nb, 1, ids, sims,
+                                         err);
+            if (rc)
                 break;
             if (ann) {
                 if ((rc = cc_vec_index_search_exact(idx[t->tenant[batch[0]]], x.vecs, nb, 1,

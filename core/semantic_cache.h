@@ -81,6 +81,23 @@ int cc_vec_index_search_exact(const cc_vec_index *x, const float *q, size_t nq, 
  * for a spec FAISS rejects, CC_EUNSUP in a build without FAISS. */
 int cc_vec_index_set_ann(cc_vec_index *x, const char *spec, size_t min_n, cc_err *err);
 int cc_vec_index_ann_active(const cc_vec_index *x);
+/* The index's matrix: n rows of dim floats, row i holding ids[i] (valid
+ * until the next add or remove), and a counter that changes with every add
+ * and remove (a device copy is stale when it differs). */
+void cc_vec_index_matrix(const cc_vec_index *x, const float **vecs, const uint64_t **ids,
+                         size_t *n, uint64_t *version);
+
+/* Exact top-1 search on another device (gpu/: cuBLAS), for cosine: the
+ * nearest of n rows of X (row-major, n x dim) for each of nq queries Q:
+ * row[i] (smallest row on ties; -1 when n = 0) and sim[i].  key/version
+ * tell the backend when X changed since its last call. */
+typedef struct cc_vec_backend {
+    const char *name;
+    int (*top1)(void *ctx, const float *X, size_t n, int dim, const void *key, uint64_t version,
+                const float *Q, size_t nq, int64_t *row, float *sim, cc_err *err);
+    void *ctx;
+} cc_vec_backend;
+
 /* Bytes held (vectors, norms, ids, the id map). */
 uint64_t cc_vec_index_memory_bytes(const cc_vec_index *x);
 
@@ -223,6 +240,12 @@ typedef struct cc_sem_eval_point {
 int cc_sem_eval_run(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
                     cc_sem_key_mode mode, uint32_t k, const char *ann, cc_sem_eval_query **out,
                     size_t *n, double *recall_at_1, cc_err *err);
+/* The same with the exact search of the queries on backend (cosine, no
+ * ann; NULL = this CPU). */
+int cc_sem_eval_run_on(const cc_trace *t, cc_embedder *e, cc_vec_metric metric,
+                       cc_sem_key_mode mode, uint32_t k, const char *ann,
+                       const cc_vec_backend *backend, cc_sem_eval_query **out, size_t *n,
+                       double *recall_at_1, cc_err *err);
 void cc_sem_eval_at(const cc_sem_eval_query *q, size_t n, double threshold,
                     cc_sem_eval_point *out);
 

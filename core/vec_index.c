@@ -60,6 +60,7 @@ struct cc_vec_index {
     int ann_wanted;
     cc_faiss *ann;   /* built, or NULL */
     size_t ann_dead; /* labels in ann no longer in the index */
+    uint64_t version; /* changes with every add and remove */
 };
 
 int cc_vec_metric_parse(const char *s, cc_vec_metric *out, cc_err *err)
@@ -178,6 +179,15 @@ size_t cc_vec_index_size(const cc_vec_index *x)
     return x->n;
 }
 
+void cc_vec_index_matrix(const cc_vec_index *x, const float **vecs, const uint64_t **ids,
+                         size_t *n, uint64_t *version)
+{
+    *vecs = x->vecs;
+    *ids = x->ids;
+    *n = x->n;
+    *version = x->version;
+}
+
 uint64_t cc_vec_index_memory_bytes(const cc_vec_index *x)
 {
     return sizeof *x + (uint64_t)x->cap * ((uint64_t)x->dim * 4 + 4 + 8) +
@@ -216,6 +226,7 @@ int cc_vec_index_add(cc_vec_index *x, uint64_t id, const float *v)
     x->norm2[x->n] = (float)s;
     x->ids[x->n] = id;
     x->n++;
+    x->version++;
 #if CC_HAVE_FAISS
     if (x->ann) {
         int64_t lid = (int64_t)id;
@@ -246,6 +257,7 @@ int cc_vec_index_remove(cc_vec_index *x, uint64_t id)
         *cc_u64map_get(&x->row_of, x->ids[row]) = row;
     }
     x->n--;
+    x->version++;
 #if CC_HAVE_FAISS
     if (x->ann && ++x->ann_dead > x->n / 4 + 16 && ann_build(x, NULL))
         x->ann = NULL;
