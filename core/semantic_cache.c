@@ -274,7 +274,10 @@ static cc_access make_access(cc_sem_cache *c, uint64_t id, int64_t now_ns, uint6
 }
 
 /* Inserts an entry (exclusive lock held).  id 0 = next id.  persist: write
- * the row (inside one transaction with the evictions). */
+ * the row (inside one transaction with the evictions).  When the write
+ * fails the transaction is rolled back but the evictions already made in
+ * memory stay made (the entries come back at the next open): the file
+ * never holds less than memory. */
 static int insert_locked(cc_sem_cache *c, const char *tenant, uint64_t id, const float *vec,
                          const char *key, size_t key_len, const char *answer, size_t answer_len,
                          int64_t created_ns, int64_t last_ns, uint32_t flags, int persist,

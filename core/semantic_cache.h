@@ -7,7 +7,10 @@
  *
  * Pieces (one file each in core/):
  *   embed_hash.c      the built-in hashing embedder (embed.h interface)
- *   vec_index.c       per-tenant vector index: exact search with sgemm
+ *   vec_index.c       per-tenant vector index: exact search with sgemm,
+ *                     approximate search through FAISS (vec_faiss.cpp);
+ *                     exact search on a GPU through cc_vec_backend
+ *                     (filled by gpu/vec_search.cu)
  *   semantic_cache.c  entries, tenants, thresholds, eviction (policies/),
  *                     TTL, the re-check hook, the reader-writer lock
  *   sem_store.c       persistence in SQLite (WAL): one row per entry
