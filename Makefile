@@ -44,10 +44,11 @@ endif
 DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
-    python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv jq
+    python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv jq libsqlite3-dev \
+    libfaiss-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
-PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc
+PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
@@ -64,12 +65,24 @@ NVFLAGS ?= -O2 -std=c++17 -I. --generate-code arch=compute_80,code=sm_80 \
     --generate-code arch=compute_90,code=sm_90
 endif
 
+# FAISS (the semantic tier's approximate index): its C++ library through a
+# small C surface (core/vec_faiss.cpp); FAISS=0 builds exact search only.
+CXX ?= g++
+FAISS ?= $(shell printf '\043include <faiss/index_factory.h>\n' | $(CXX) -x c++ -fsyntax-only - >/dev/null 2>&1 && echo 1 || echo 0)
+ALL_CFLAGS += -DCC_HAVE_FAISS=$(FAISS)
+ifeq ($(FAISS),1)
+LDLIBS += -lfaiss -llapack -lstdc++ -lm
+endif
+
 LIB_DIRS := core policies traces sim gpu analysis
 LIB_SRC := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 CU_SRC := $(sort $(wildcard gpu/*.cu))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 ifeq ($(CUDA),1)
 LIB_OBJ += $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+endif
+ifeq ($(FAISS),1)
+LIB_OBJ += $(BUILD)/obj/core/vec_faiss.cpp.o
 endif
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -164,6 +177,14 @@ $(BUILD)/obj/%.o: %.c $(HEADERS) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+FAISS_STAMP := $(BUILD)/.faiss-$(FAISS)
+$(FAISS_STAMP):
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/.faiss-* && touch $@
+$(BUILD)/obj/core/vec_index.o: $(FAISS_STAMP)
+$(BUILD)/obj/core/vec_faiss.cpp.o: core/vec_faiss.cpp core/vec_faiss.h | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -O2 -g -std=c++17 -fopenmp -Wall -I. -c $< -o $@
+
 $(BUILD)/obj/%.cu.o: %.cu $(HEADERS) $(wildcard gpu/*.cuh) $(CUDA_STAMP) | deps
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
@@ -185,6 +206,15 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(HEADERS) tests/testutil.h
 $(BUILD)/tests/test_ghost_scalar: tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(HEADERS) tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -U__SSE2__ -o $@ tests/test_ghost.c policies/ghost.c core/block_index.c $(LIB) $(LDLIBS) -lcmocka
+
+# The semantic cache under ThreadSanitizer: its sources compiled into the
+# test with -fsanitize=thread (linked ahead of the library's copies), so
+# that a data race inside them fails the test.
+SEM_TSAN_SRC := core/semantic_cache.c core/vec_index.c core/sem_store.c core/sem_key.c \
+    core/embed_hash.c
+$(BUILD)/tests/test_semantic_threads: tests/test_semantic_threads.c $(SEM_TSAN_SRC) $(LIB) $(HEADERS) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 -fsanitize=thread -o $@ tests/test_semantic_threads.c $(SEM_TSAN_SRC) $(LIB) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)

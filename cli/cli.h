@@ -73,6 +73,13 @@ int cmd_results(int argc, char **argv);
 struct cc_policy_ops;
 void cli_print_policy(FILE *out, const struct cc_policy_ops *p);
 int cmd_plan(int argc, char **argv);
+int cmd_semantic(int argc, char **argv);
+
+/* --embedder NAME (embedder.c): hash (dim 0 = its default), minilm, or
+ * precomputed (*out = NULL: vectors from the trace).  Returns 0 or the
+ * exit status after printing the error. */
+struct cc_embedder;
+int cli_embedder_new(const char *cmd, const char *name, int dim, struct cc_embedder **out);
 
 /* --pricing P1,P2 for replay (cmd_pricing.c): the models, the overrides,
  * and after cli_pricing_bill one bill per model. */

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"report", "an HTML report with plots comparing results, sweeps, curves and costs", cmd_report},
     {"sweep", "replay a grid of configurations (threads, MPI) into one HDF5 file", cmd_sweep},
     {"plan", "the cheapest deployment (GPUs, tp, instances, cache tiers) meeting latency SLOs", cmd_plan},
+    {"semantic", "the semantic cache: evaluate embedders and thresholds on labelled pairs", cmd_semantic},
     {"bench", "regression gate: compare metrics with a baseline (JUnit XML, JSON)", cmd_bench},
     {"calibrate", "time the real engine over a grid of steps and fit a hardware profile", cmd_calibrate},
     {"fidelity", "replay a trace on the real engine and in the calibrated simulator: TTFT error", cmd_fidelity},

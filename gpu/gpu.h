@@ -522,6 +522,30 @@ int cc_cuda_mlm_op_attention(void *out, const void *qkv, const int32_t *seq_off,
                              int n_heads, int head_dim);
 int cc_cuda_mlm_op_mean_pool_normalize(void *out, const void *x, const int32_t *seq_off,
                                        int n_seqs, int dim);
+/* ---- exact vector search for the semantic tier (vec_search.cu) -----------
+ * The nearest of n rows of X (row-major, n x dim, cosine: dot products) for
+ * each of nq queries: cuBLAS sgemm of the queries against a device copy of
+ * X in blocks of CC_GPU_VEC_BLOCK rows, then a row-argmax kernel (ties: the
+ * smaller row) merging each block into the running best.  The copy of X is
+ * uploaded again only when (key, version, n) changes (cc_vec_index_matrix
+ * gives them), so repeated searches of a fixed index move only the queries.
+ * cc_gpu_vecsearch_top1 fits core's cc_vec_backend.top1.  Without CUDA, or
+ * without a device, _new is CC_EUNSUP.  The kernel's CPU twin is
+ * cc_vec_argmax_rows (vec_search_cpu.c); tests/test_semantic_cuda.c
+ * compares them and the whole search with core's exact search. */
+#define CC_GPU_VEC_BLOCK 65536
+typedef struct cc_gpu_vecsearch cc_gpu_vecsearch;
+int cc_gpu_vecsearch_new(int device, cc_gpu_vecsearch **out, cc_err *err);
+void cc_gpu_vecsearch_free(cc_gpu_vecsearch *g);
+int cc_gpu_vecsearch_top1(void *g, const float *X, size_t n, int dim, const void *key,
+                          uint64_t version, const float *Q, size_t nq, int64_t *row, float *sim,
+                          cc_err *err);
+/* Merges the rows of S (nq x m, row-major; column j is row base + j) into
+ * best[i]/row[i]: the largest value of row i of S, its smallest column on
+ * ties, replaces best[i] when strictly greater (blocks come in increasing
+ * base, so earlier rows keep ties). */
+void cc_vec_argmax_rows(const float *S, size_t nq, size_t m, int64_t base, float *best,
+                        int64_t *row);
 
 #ifdef __cplusplus
 }
