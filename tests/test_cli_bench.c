@@ -432,6 +432,49 @@ static void test_make_baseline_bench(void **state)
     unlink(c);
 }
 
+
+/* The shipped bench baseline (the README's CI recipe): every figure is a
+ * target bound; a run at the targets passes, one past a target fails, one
+ * without the optional libCacheSim figures passes. */
+static void test_shipped_bench_baseline(void **state)
+{
+    (void)state;
+    const char *base = "bench/baseline.json";
+    json_error_t je;
+    json_t *b = json_load_file(base, 0, &je);
+    if (!b)
+        fail_msg("%s:%d: %s", base, je.line, je.text);
+    json_t *rules = json_object_get(json_object_get(b, "gate"), "metrics");
+    assert_true(json_object_size(rules) >= 60);
+    const char *k;
+    json_t *r;
+    json_object_foreach(rules, k, r)
+        if (!json_is_string(json_object_get(r, "bound")))
+            fail_msg("%s: no bound", k);
+    /* the run: the targets themselves, less the optional figures */
+    json_t *cur = json_deep_copy(b);
+    json_object_del(cur, "gate");
+    json_object_del(cur, "targets");
+    json_object_foreach(rules, k, r)
+        if (json_is_true(json_object_get(r, "optional")))
+            json_object_del(cur, k);
+    char c[512], *out = NULL;
+    tu_tmp_path(c, sizeof c, "shipped_bench.json");
+    assert_int_equal(json_dump_file(cur, c, 0), 0);
+    if (gate(base, c, "--only-failures", &out) != 0)
+        fail_msg("%s", out);
+    free(out);
+    /* one figure past its target */
+    json_object_set_new(cur, "hdf5_vs_jsonl_read_speedup", json_real(9.5));
+    assert_int_equal(json_dump_file(cur, c, 0), 0);
+    assert_int_equal(gate(base, c, "--only-failures", &out), 1);
+    assert_non_null(strstr(out, "regressed hdf5_vs_jsonl_read_speedup"));
+    free(out);
+    json_decref(cur);
+    json_decref(b);
+    unlink(c);
+}
+
 /* The shipped baseline of examples/sweep.spec holds on this build. */
 static void test_shipped_sweep_baseline(void **state)
 {
@@ -463,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_make_baseline_replay),
         cmocka_unit_test(test_make_baseline_bench),
         cmocka_unit_test(test_shipped_sweep_baseline),
+        cmocka_unit_test(test_shipped_bench_baseline),
     };
     return cmocka_run_group_tests_name("cli_bench", tests, NULL, NULL);
 }

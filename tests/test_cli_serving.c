@@ -374,7 +374,9 @@ static void test_compare_no_cache(void **state)
     NEAR_S(jnum(d, "ttft_p50_s"), n1 - pct3(a, b, c, 0.5));
     NEAR_S(jnum(d, "ttft_p99_s"), pct3(n1, n1, n3, 0.99) - pct3(a, b, c, 0.99));
     NEAR_S(jnum(d, "gpu_busy_s"), 2 * n1 + n3 - (a + b + c));
-    NEAR_S(jnum(d, "gpu_usd"), (2 * n1 + n3 - (a + b + c)) * 2.5 / 3600);
+    /* GPU time at the h100-sxm profile's rent (usd_per_hour = 2.99 there) */
+    NEAR_S(jnum(o, "gpu_usd_per_hour"), 2.99);
+    NEAR_S(jnum(d, "gpu_usd"), (2 * n1 + n3 - (a + b + c)) * 2.99 / 3600);
     /* without caching: 2048 input tokens at $2/M, 3 output tokens at $10/M;
      * with it, DeepSeek's automatic cache (64-token units, no write fee)
      * serves r1's and r2's 256 shared tokens at its read multiple */
