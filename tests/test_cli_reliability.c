@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -619,6 +620,53 @@ static void test_multiturn_memory_bound(void **state)
     unlink(small);
 }
 
+/* Peak resident KB of `ctxcache args` (wait4's rusage); its exit must be 0. */
+static long peak_kb(char *const args[])
+{
+    pid_t pid = spawn(args);
+    int status;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return ru.ru_maxrss;
+}
+
+/* Memory per request, stated in README.md: a trace takes 65 bytes per
+ * request (arrival 8, session 8, turn 4, tenant 4, lengths 8, group 8, role
+ * 1, three offsets 24) plus 8 per block hash; reading Mooncake and `trace
+ * stats` each add a hash map of the distinct blocks, at most 64 bytes a
+ * block while it grows.  200,000 requests of 14 distinct blocks each (the
+ * worst case: no block shared) must stay within that above the command's
+ * own footprint (`version`: the libraries). */
+static void test_memory_per_request(void **state)
+{
+    (void)state;
+    const size_t n = 200000, per = 14;
+    char path[512];
+    tu_tmp_path(path, sizeof path, "mem200k.jsonl");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t id = 0;
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "{\"timestamp\": %zu, \"input_length\": 7000, \"output_length\": 300, "
+                   "\"hash_ids\": [", i);
+        for (size_t j = 0; j < per; j++)
+            fprintf(f, "%s%llu", j ? ", " : "", (unsigned long long)id++);
+        fputs("]}\n", f);
+    }
+    assert_int_equal(fclose(f), 0);
+    char *version[] = {(char *)tu_bin(), "version", NULL};
+    char *stats[] = {(char *)tu_bin(), "trace", "stats", path, NULL};
+    long base = peak_kb(version), used = peak_kb(stats);
+    double bound_kb = (n * (65.0 + 8 * per) + n * per * 64.0) / 1024;
+    printf("trace stats: %.0f bytes per request above the command's %ld KB (bound %.0f)\n",
+           (used - base) * 1024.0 / n, base, bound_kb * 1024 / n);
+    if (used - base > bound_kb)
+        fail_msg("trace stats of %zu requests: %ld KB above the base %ld KB; bound %.0f KB", n,
+                 used - base, base, bound_kb);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_output_is_input),
         cmocka_unit_test(test_deterministic_results),
         cmocka_unit_test(test_multiturn_memory_bound),
+        cmocka_unit_test(test_memory_per_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
