@@ -7,6 +7,7 @@
 #   make test       build and run every test (cmocka unit tests + CLI tests)
 #   make bench      benchmarks; figures in build/bench/bench.json
 #   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
+#   make check      the test suite under AddressSanitizer + UBSan (in build-asan/)
 #   make deps       install the Debian packages the project needs (idempotent)
 #   CUDA=0          build without the CUDA parts even when nvcc is present
 #   MPI=auto|1|0    `ctxcache sweep` across processes with Open MPI (auto: when
@@ -84,7 +85,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps run test bench fuzz fuzz-run clean help
+.PHONY: all deps run test bench fuzz fuzz-run check clean help
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -207,6 +208,19 @@ fuzz: $(FUZZ_BIN)
 FUZZ_SECONDS ?= 60
 fuzz-run: $(FUZZ_BIN)
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_BIN)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built
+# in a folder of its own (CUDA off: nvcc's objects are not instrumented).  Any
+# UBSan report fails the test that triggered it; leak checking is off (the
+# command exits on errors without freeing everything it holds).  Tests that
+# measure memory or limit the address space skip themselves under ASan.
+ASAN_BUILD ?= build-asan
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+    -fno-sanitize-recover=undefined
+check:
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(MAKE) BUILD=$(ASAN_BUILD) CUDA=0 CFLAGS="$(SAN_FLAGS)" test
 
 clean:
 	rm -rf $(BUILD)

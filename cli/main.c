@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,29 +26,48 @@ static int cmd_help(int argc, char **argv);
  * checks that its buffers fit), so the executable asks for one BLAS thread
  * before any library constructor runs: .preinit_array functions run first.
  * environ is not set up yet there (libc's own constructor sets it to the
- * process's envp afterwards, dropping a setenv), so the request borrows the
- * first slot of envp itself, and main puts the borrowed variable back before
- * anything reads the environment: commands and their children see the
- * environment unchanged.  A value the user set is left alone. */
+ * process's envp afterwards, dropping a setenv), so the request borrows a
+ * slot of envp itself, one of a shell's bookkeeping variables that no
+ * library reads at load (_, OLDPWD, SHLVL, PWD), and main puts the borrowed
+ * variable back before anything reads the environment: commands and their
+ * children see the environment unchanged.  A value the user set is left
+ * alone.  Without such a variable (env -i) under an address-space limit,
+ * main runs the command again with the request in its environment. */
 static char cli_blas_entry[] = "OPENBLAS_NUM_THREADS=1";
 static char *cli_blas_borrowed; /* written once, before main */
 
 static void cli_blas_one_thread(int argc, char **argv, char **envp)
 {
+    static const char *const spare[] = {"_=", "OLDPWD=", "SHLVL=", "PWD="};
     (void)argc, (void)argv;
-    if (!envp || !envp[0])
+    if (!envp)
         return;
     for (char **e = envp; *e; e++)
         if (!strncmp(*e, "OPENBLAS_NUM_THREADS=", 21))
             return;
-    cli_blas_borrowed = envp[0];
-    envp[0] = cli_blas_entry;
+    for (size_t k = 0; k < sizeof spare / sizeof *spare; k++)
+        for (char **e = envp; *e; e++)
+            if (!strncmp(*e, spare[k], strlen(spare[k]))) {
+                cli_blas_borrowed = *e;
+                *e = cli_blas_entry;
+                return;
+            }
 }
 __attribute__((section(".preinit_array"), used)) static void (*const cli_preinit[])(
     int, char **, char **) = {cli_blas_one_thread};
 
-static void cli_blas_restore_env(void)
+static void cli_blas_restore_env(char **argv)
 {
+    struct rlimit lim;
+    if (!cli_blas_borrowed && !getenv("OPENBLAS_NUM_THREADS") &&
+        getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        /* no slot to borrow, and a limit that can make the workers hang:
+         * start again with the request in the environment (exec ends the
+         * workers; if it fails, go on as before) */
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_NUM_THREADS");
+    }
     if (!cli_blas_borrowed)
         return;
     for (char **e = environ; e && *e; e++)
@@ -295,7 +315,7 @@ int main(int argc, char **argv)
     /* libhdf5 1.10 can fail to close a damaged file; without this it then
      * prints "infinite loop closing library" at exit, after our clean error */
     H5dont_atexit();
-    cli_blas_restore_env();
+    cli_blas_restore_env(argv);
     cli_catch_signals();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
