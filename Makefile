@@ -218,7 +218,7 @@ ASAN_BUILD ?= build-asan
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined
 check:
-	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:verify_asan_link_order=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) BUILD=$(ASAN_BUILD) CUDA=0 CFLAGS="$(SAN_FLAGS)" test
 
