@@ -33,7 +33,7 @@
  *     add up to the expectation.
  *
  * Token ids are hashes of the piece's bytes (salted by the token's index in
- * the piece; for pieces over 64 bytes, one hash of the bytes mixed with the
+ * the piece; for pieces over 256 bytes, one hash of the bytes mixed with the
  * index) modulo the vocabulary size (Llama-3's 128,256), so equal text
  * gives equal ids at any position (what prefix and chunk reuse need).
  *
@@ -296,10 +296,13 @@ static size_t piece_cost(const unsigned char *p, size_t len, int kind)
 }
 
 /* Pieces up to this many bytes hash their bytes once per token (ids as
- * they always were); longer ones hash once and derive the other tokens' ids
- * from that hash, so a piece costs O(len + tokens) instead of
- * O(len * tokens), which was quadratic in the length of a long word. */
-#define LONG_PIECE_BYTES 64
+ * they always were: no piece of the shared prompt, QQP or RAG data is longer,
+ * so their ids and every figure, SHARDS samples included, are unchanged);
+ * longer ones hash once and derive the other tokens' ids from that hash, so
+ * a piece costs O(len + tokens) instead of O(len * tokens), which was
+ * quadratic in the length of a long word.  At most ~0.7 tokens a byte, the
+ * short path hashes each byte at most ~180 times: linear, bounded. */
+#define LONG_PIECE_BYTES 256
 
 static int emit_piece(const unsigned char *p, size_t len, int kind, uint32_t vocab,
                       uint32_t **ids, size_t *n, size_t *cap)
