@@ -703,6 +703,37 @@ static void test_memory_per_request(void **state)
     unlink(path);
 }
 
+/* A capacity is a bound, not an allocation: the largest capacity on a trace
+ * of two requests takes no more than the command's own footprint plus a few
+ * MB (it took 1.6 GB: the block index was zeroed at creation, and the
+ * heap-based policies -- FIFO, LFU, GDSF, TTL, Belady -- set 4 bytes a slot).
+ * S3-FIFO (1 byte a slot) and TRT still touch their whole capacity. */
+static void test_capacity_not_preallocated(void **state)
+{
+    (void)state;
+    SKIP_UNDER_ASAN();
+    char path[512];
+    const char *tr = "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 10, "
+                     "\"hash_ids\": [1, 2]}\n"
+                     "{\"timestamp\": 5, \"input_length\": 1000, \"output_length\": 10, "
+                     "\"hash_ids\": [1, 2]}\n";
+    tu_write_tmp(path, sizeof path, "bigcap.jsonl", tr, strlen(tr));
+    char *version[] = {(char *)tu_bin(), "version", NULL};
+    char *sim[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "268435455", NULL};
+    char *rates[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "268435455",
+                     "--backend", "rates", NULL};
+    char *tiers[] = {(char *)tu_bin(), "replay", path, "--tiers",
+                     "hbm:268435455,dram:268435455", "--policy", "lfu", NULL};
+    long base = peak_kb(version);
+    char **runs[] = {sim, rates, tiers};
+    for (size_t i = 0; i < 3; i++) {
+        long kb = peak_kb(runs[i]);
+        if (kb - base > 64 * 1024)
+            fail_msg("run %zu: %ld KB above the command's %ld KB", i, kb - base, base);
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -717,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_deterministic_results),
         cmocka_unit_test(test_multiturn_memory_bound),
         cmocka_unit_test(test_memory_per_request),
+        cmocka_unit_test(test_capacity_not_preallocated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
