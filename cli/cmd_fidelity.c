@@ -140,7 +140,7 @@ int cmd_fidelity(int argc, char **argv)
     cc_err err = {0};
     cc_sim_hw profile_hw;
     if (profile && cc_sim_hw_load(profile, &profile_hw, &err) != CC_OK)
-        return cli_usage_error(cmd, "--profile: %s", err.msg);
+        return cli_option_fail(cmd, "--profile", &err);
 
     cc_trace t;
     int rc = cli_load_trace(cmd, argv[optind], &(cli_trace_opts){0}, &t);

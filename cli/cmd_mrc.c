@@ -356,6 +356,10 @@ int cmd_mrc(int argc, char **argv)
         return 2;
     }
 
+    if (cli_output_not_input(cmd, "-o", out_path, argv[optind])) {
+        free(caps);
+        return 2;
+    }
     cc_trace t;
     int rc = cli_load_trace(cmd, argv[optind], &o, &t);
     if (rc) {

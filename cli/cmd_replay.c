@@ -1079,9 +1079,9 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (use_sim) {
         cc_err e = {0};
         if (cc_sim_hw_load(hw_name, &hw, &e) != CC_OK)
-            return cli_usage_error(cmd, "--hardware: %s", e.msg);
+            return cli_option_fail(cmd, "--hardware", &e);
         if (!real && cc_sim_model_load(model_name, &model, &e) != CC_OK)
-            return cli_usage_error(cmd, "--model: %s", e.msg);
+            return cli_option_fail(cmd, "--model", &e);
         if (real) { /* the engine preset's shape (checked again when the engine opens) */
             cc_model_config mc;
             if (cc_model_preset(model_name, &mc, &e) != CC_OK)
@@ -1157,6 +1157,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (cc_policy_parse(policy, &pops, &pparams, &err) != CC_OK)
         return cli_usage_error(cmd, "--policy: %s", err.msg);
 
+    if (cli_output_not_input(cmd, "-o", results, argv[optind]))
+        return 2;
     cc_trace t;
     int rc = cli_load_trace(cmd, argv[optind], &o, &t);
     if (rc)

@@ -244,6 +244,8 @@ int cmd_trace(int argc, char **argv)
     if (!strcmp(sub, "convert") && !to && !(to = cc_format_for_path(pos[1])))
         return cli_usage_error(cmdname, "cannot tell the output format from '%s'; give --to", pos[1]);
 
+    if (!strcmp(sub, "convert") && cli_output_not_input(cmdname, "output", pos[1], pos[0]))
+        return 2;
     cc_trace t;
     int rc = cli_load_trace(cmdname, pos[0], &o, &t);
     if (rc)

@@ -4,13 +4,76 @@
 #include "cli.h"
 #include "gpu/gpu.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <hdf5.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int cmd_help(int argc, char **argv);
+
+/* OpenBLAS (pthreads build) starts one worker thread per core in its
+ * library constructor, before main, and each worker maps a 128 MB buffer;
+ * under an address-space limit (ulimit -v) a worker retries that mapping
+ * forever and exit then waits for it, so every command hung, `version`
+ * included.  No command uses BLAS's own threads (the CPU engine calls sgemm
+ * from its OpenMP threads with OpenBLAS held at one thread, engine_cpu.c, and
+ * checks that its buffers fit), so the executable asks for one BLAS thread
+ * before any library constructor runs: .preinit_array functions run first.
+ * environ is not set up yet there (libc's own constructor sets it to the
+ * process's envp afterwards, dropping a setenv), so the request borrows a
+ * slot of envp itself, one of a shell's bookkeeping variables that no
+ * library reads at load (_, OLDPWD, SHLVL, PWD), and main puts the borrowed
+ * variable back before anything reads the environment: commands and their
+ * children see the environment unchanged.  A value the user set is left
+ * alone.  Without such a variable (env -i) under an address-space limit,
+ * main runs the command again with the request in its environment. */
+static char cli_blas_entry[] = "OPENBLAS_NUM_THREADS=1";
+static char *cli_blas_borrowed; /* written once, before main */
+
+static void cli_blas_one_thread(int argc, char **argv, char **envp)
+{
+    static const char *const spare[] = {"_=", "OLDPWD=", "SHLVL=", "PWD="};
+    (void)argc, (void)argv;
+    if (!envp)
+        return;
+    for (char **e = envp; *e; e++)
+        if (!strncmp(*e, "OPENBLAS_NUM_THREADS=", 21))
+            return;
+    for (size_t k = 0; k < sizeof spare / sizeof *spare; k++)
+        for (char **e = envp; *e; e++)
+            if (!strncmp(*e, spare[k], strlen(spare[k]))) {
+                cli_blas_borrowed = *e;
+                *e = cli_blas_entry;
+                return;
+            }
+}
+__attribute__((section(".preinit_array"), used)) static void (*const cli_preinit[])(
+    int, char **, char **) = {cli_blas_one_thread};
+
+static void cli_blas_restore_env(char **argv)
+{
+    struct rlimit lim;
+    if (!cli_blas_borrowed && !getenv("OPENBLAS_NUM_THREADS") &&
+        getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        /* no slot to borrow, and a limit that can make the workers hang:
+         * start again with the request in the environment (exec ends the
+         * workers; if it fails, go on as before) */
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_NUM_THREADS");
+    }
+    if (!cli_blas_borrowed)
+        return;
+    for (char **e = environ; e && *e; e++)
+        if (*e == cli_blas_entry)
+            *e = cli_blas_borrowed;
+}
 
 static const cli_command commands[] = {
     {"gen", "generate a synthetic workload from a spec file", cmd_gen},
@@ -92,6 +155,25 @@ int cli_fail(const char *cmd, const cc_err *err)
     return cli_exit_code(err->code ? err->code : CC_EFORMAT);
 }
 
+int cli_option_fail(const char *cmd, const char *opt, const cc_err *err)
+{
+    if (err->code == CC_EARG || err->code == CC_EUNSUP || err->code == 0)
+        return cli_usage_error(cmd, "%s: %s", opt, err->msg);
+    fprintf(stderr, "ctxcache %s: %s: ", cmd, opt);
+    cc_err_print(err, stderr);
+    return cli_exit_code(err->code);
+}
+
+int cli_output_not_input(const char *cmd, const char *opt, const char *out, const char *in)
+{
+    struct stat a, b;
+    if (out && in && stat(out, &a) == 0 && stat(in, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return cli_usage_error(cmd, "%s %s is the input %s: the output would replace it; "
+                                    "give another path", opt, out, in);
+    return 0;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
@@ -144,6 +226,20 @@ int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, c
     cc_tokenizer *tk = NULL;
     ro.block_size = o->block_size;
     ro.tenant = o->tenant;
+    /* CTXCACHE_MAX_MEMORY=N[K|M|G]: the bound on a text trace's requests */
+    const char *mm = getenv("CTXCACHE_MAX_MEMORY");
+    if (mm && *mm) {
+        char *end;
+        errno = 0;
+        double v = strtod(mm, &end);
+        double unit = *end == 'K' ? 1e3 : *end == 'M' ? 1e6 : *end == 'G' ? 1e9 : 1;
+        if (unit != 1)
+            end++;
+        if (errno || end == mm || *end || !(v > 0) || v * unit > 1e19 || !isdigit((unsigned char)*mm))
+            return cli_usage_error(cmd, "CTXCACHE_MAX_MEMORY: expected bytes (N, NK, NM or NG), "
+                                        "got '%s'", mm);
+        ro.max_bytes = (uint64_t)(v * unit);
+    }
     if (o->tokenizer) {
         if (cc_tokenizer_load_hf(o->tokenizer, &tk, &err) != CC_OK)
             return cli_fail(cmd, &err);
@@ -180,20 +276,66 @@ int cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* SIGINT / SIGTERM (and SIGHUP): remove the temporaries of the files being
+ * written and exit 128 + the signal (130, 143, 129), as a shell reports it.
+ * Only async-signal-safe calls.  A signal the caller set to be ignored
+ * (nohup, background jobs) stays ignored. */
+static void cli_on_signal(int sig)
+{
+    cc_tmpout_remove_all();
+    _exit(128 + sig);
+}
+
+static void cli_catch_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old, sa = {0};
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sa.sa_handler = cli_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* Every command's output to stdout is checked here, once: stdio's error flag
+ * is sticky, so a failed write anywhere (a full disk, /dev/full, a closed
+ * pipe) shows at the final flush and close, which exit would otherwise do
+ * silently with status 0.  Exit 3 (a resource error) with a message. */
+static int cli_finish_stdout(const char *cmd, int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0;
+    int flush_errno = errno;
+    bad |= ferror(stdout) != 0;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        flush_errno = errno;
+    }
+    if (!bad)
+        return rc;
+    fprintf(stderr, "ctxcache %s: cannot write standard output: %s\n", cmd,
+            flush_errno ? strerror(flush_errno) : "a write failed");
+    return rc ? rc : 3;
+}
+
 int main(int argc, char **argv)
 {
     /* libhdf5 1.10 can fail to close a damaged file; without this it then
      * prints "infinite loop closing library" at exit, after our clean error */
     H5dont_atexit();
+    cli_blas_restore_env(argv);
+    cli_catch_signals();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return cli_finish_stdout("help", argc < 2 ? 2 : 0);
     }
     if (!strcmp(argv[1], "--version"))
-        return cmd_version(1, argv + 1);
+        return cli_finish_stdout("version", cmd_version(1, argv + 1));
     for (size_t i = 0; i < n_commands; i++)
         if (strcmp(commands[i].name, argv[1]) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return cli_finish_stdout(commands[i].name, commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "ctxcache: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

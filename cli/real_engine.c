@@ -11,7 +11,6 @@
 #include "sim/engine_calib.h"
 #include "sim/engine_executor.h"
 
-#include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
 #include <omp.h>
@@ -59,10 +58,11 @@ int cli_engine_open(const char *cmd, const char *backend, const char *model, int
     else
         return cli_usage_error(cmd, "--backend: expected cpu or cuda, got '%s'", backend);
     o->dtype = CC_DTYPE_F32;
-    if (cli_engine_threads > 0) {
+    /* OpenMP threads only: the engine holds OpenBLAS at one thread (it calls
+     * sgemm from each OpenMP thread), and starting BLAS workers would hang
+     * under ulimit -v (main.c) */
+    if (cli_engine_threads > 0)
         omp_set_num_threads(cli_engine_threads);
-        openblas_set_num_threads(cli_engine_threads);
-    }
     if (o->backend == CC_BACKEND_CUDA && cc_gpu_device_count() < 1) {
         fprintf(stderr, "ctxcache %s: --backend cuda: no CUDA device (%s)\n", cmd,
                 cc_gpu_built_with_cuda() ? "this build has CUDA, but no device or driver was "
@@ -117,7 +117,7 @@ int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
     if (cc_engine_calib_grid_preset(grid, &g, &err) != CC_OK)
         return cli_usage_error(cmd, "--grid: %s", err.msg);
     if (cc_sim_hw_load(hardware, &out->base, &err) != CC_OK)
-        return cli_usage_error(cmd, "--hardware: %s", err.msg);
+        return cli_option_fail(cmd, "--hardware", &err);
     cc_engine_opts o;
     cc_engine_opts_default(&o);
     cc_model_config probe;

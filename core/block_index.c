@@ -22,6 +22,8 @@
 #include "core.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 static uint64_t buckets_for(uint32_t max_keys, int sparse)
 {
@@ -43,6 +45,15 @@ uint64_t cc_block_index_memory_bytes(const cc_block_index *x)
     return (uint64_t)x->nb * (CC_BI_BUCKET * sizeof *x->tab + sizeof *x->ovf);
 }
 
+/* Tables of at least this many bytes are mmap'ed (page-aligned, zero, backed
+ * only where touched); smaller ones come from aligned_alloc. */
+#define TAB_MMAP_BYTES ((size_t)1 << 20)
+
+static size_t tab_bytes(const cc_block_index *x)
+{
+    return (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab;
+}
+
 int cc_block_index_init(cc_block_index *x, uint32_t max_keys, uint32_t id_limit, int sparse)
 {
     memset(x, 0, sizeof *x);
@@ -60,20 +71,32 @@ int cc_block_index_init(cc_block_index *x, uint32_t max_keys, uint32_t id_limit,
         ibits++;
     x->imask = (UINT32_C(1) << ibits) - 1; /* ibits <= 31 */
     x->tagmask = ~x->imask;
-    size_t tbytes = (size_t)x->nb * CC_BI_BUCKET * sizeof *x->tab; /* a multiple of 64 */
-    x->tab = aligned_alloc(64, tbytes);
-    x->ovf = calloc(x->nb, 1);
+    size_t tbytes = tab_bytes(x); /* a multiple of 64 */
+    if (tbytes >= TAB_MMAP_BYTES) {
+        /* zero pages mapped on first touch: a large capacity that the trace
+         * never fills costs address space, not memory (the maximum capacity
+         * used to take 1.6 GB at creation, whatever the trace) */
+        void *m = mmap(NULL, tbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        x->tab = m == MAP_FAILED ? NULL : m;
+    } else {
+        x->tab = aligned_alloc(64, tbytes);
+        if (x->tab)
+            memset(x->tab, 0, tbytes);
+    }
+    x->ovf = calloc(x->nb, 1); /* calloc: large blocks are lazily zeroed pages too */
     if (!x->tab || !x->ovf) {
         cc_block_index_free(x);
         return CC_ENOMEM;
     }
-    memset(x->tab, 0, tbytes);
     return CC_OK;
 }
 
 void cc_block_index_free(cc_block_index *x)
 {
-    free(x->tab);
+    if (x->tab && tab_bytes(x) >= TAB_MMAP_BYTES)
+        munmap(x->tab, tab_bytes(x));
+    else
+        free(x->tab);
     free(x->ovf);
     memset(x, 0, sizeof *x);
 }

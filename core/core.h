@@ -113,9 +113,27 @@ uint64_t cc_hash_bytes(const void *data, size_t len, uint64_t seed);
 /* ---- atomic output files ---------------------------------------------------
  * Every writer of a result or trace file goes through this: the data goes to
  * a temporary sibling of path, renamed over path only on success. */
+/* The temporary of PATH is PATH.tmp, or PATH.tmp.1 ... PATH.tmp.7 while
+ * other live runs hold the first ones: a writer holds an open-file-description
+ * lock on its temporary until it is renamed or removed, so a later run tells a
+ * temporary left by a killed run (unlocked) from a live one, and reuses or
+ * removes it.  A claimed temporary is registered so that cc_tmpout_remove_all
+ * (async-signal-safe: the CLI's SIGINT/SIGTERM handler calls it) removes it. */
+typedef struct cc_tmpout {
+    char path[4096 + 32];
+    int lock_fd; /* -1 when nothing is claimed */
+    int slot;    /* in the signal handler's table */
+} cc_tmpout;
+/* Creates (or takes over and truncates) PATH's temporary; t->path names it. */
+int cc_tmpout_claim(cc_tmpout *t, const char *path, cc_err *e);
+/* Unregisters and unlocks; unlinks the temporary first when remove_file. */
+void cc_tmpout_release(cc_tmpout *t, int remove_file);
+/* Unlinks every claimed temporary; only async-signal-safe calls. */
+void cc_tmpout_remove_all(void);
+
 typedef struct cc_outfile {
-    FILE *f;          /* write here between open and close */
-    char tmp[4096 + 32];
+    FILE *f; /* write here between open and close */
+    cc_tmpout tmp;
 } cc_outfile;
 int cc_outfile_open(cc_outfile *o, const char *path, cc_err *e);
 /* Pass the status of the writing so far as rc: on CC_OK the file is flushed

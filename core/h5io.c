@@ -70,8 +70,10 @@ int cc_h5w_open(cc_h5w *w, const char *path, cc_err *err)
 {
     memset(w, 0, sizeof *w);
     w->file = w->gcpl = w->fcpl = w->fapl = -1;
-    if ((size_t)snprintf(w->tmp, sizeof w->tmp, "%s.tmp", path) >= sizeof w->tmp)
-        return cc_err_set(err, CC_EARG, path, 0, NULL, "output path too long");
+    w->tmp.lock_fd = -1;
+    int claimed = cc_tmpout_claim(&w->tmp, path, err);
+    if (claimed != CC_OK)
+        return claimed;
     cc_h5_quiet_begin(&w->q, path, err);
     w->fcpl = H5Pcreate(H5P_FILE_CREATE);
     w->fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -83,13 +85,15 @@ int cc_h5w_open(cc_h5w *w, const char *path, cc_err *err)
         int rc = cc_h5_fail(&w->q, true, CC_ENOMEM, 0, NULL, "cannot set up HDF5 property lists");
         close_props(w);
         cc_h5_quiet_end(&w->q);
+        cc_tmpout_release(&w->tmp, 1);
         return rc;
     }
-    w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, w->fcpl, w->fapl);
+    w->file = H5Fcreate(w->tmp.path, H5F_ACC_TRUNC, w->fcpl, w->fapl);
     if (w->file < 0) {
-        int rc = cc_h5_fail(&w->q, true, CC_EIO, 0, NULL, "cannot create %s", w->tmp);
+        int rc = cc_h5_fail(&w->q, true, CC_EIO, 0, NULL, "cannot create %s", w->tmp.path);
         close_props(w);
         cc_h5_quiet_end(&w->q);
+        cc_tmpout_release(&w->tmp, 1); /* nothing half-created stays */
         return rc;
     }
     return CC_OK;
@@ -101,13 +105,13 @@ int cc_h5w_close(cc_h5w *w, int rc)
         herr_t closed = H5Fclose(w->file);
         w->file = -1;
         if (rc == CC_OK && closed < 0)
-            rc = cc_h5_fail(&w->q, true, CC_EIO, 0, NULL, "cannot finish writing %s", w->tmp);
-        if (rc == CC_OK && rename(w->tmp, w->q.path) != 0)
+            rc = cc_h5_fail(&w->q, true, CC_EIO, 0, NULL, "cannot finish writing %s",
+                            w->tmp.path);
+        if (rc == CC_OK && rename(w->tmp.path, w->q.path) != 0)
             rc = cc_err_set(w->q.err, CC_EIO, w->q.path, 0, NULL, "cannot rename %s to it: %s",
-                            w->tmp, strerror(errno));
-        if (rc != CC_OK)
-            remove(w->tmp); /* no partial output */
+                            w->tmp.path, strerror(errno));
     }
+    cc_tmpout_release(&w->tmp, rc != CC_OK); /* no partial output */
     close_props(w);
     cc_h5_quiet_end(&w->q);
     return rc;

@@ -56,7 +56,7 @@ typedef struct cc_h5w {
     cc_h5_quiet q;
     hid_t file;
     hid_t gcpl, fcpl, fapl;
-    char tmp[4096];
+    cc_tmpout tmp; /* PATH.tmp (core.h: locked, removed on SIGINT/SIGTERM) */
 } cc_h5w;
 
 /* Creates PATH.tmp.  CC_EARG for a path too long, CC_EIO (HDF5 message

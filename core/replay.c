@@ -144,6 +144,24 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
     if (t->block_size == 0 || (t->n && !t->blocks))
         return cc_err_set(err, CC_EUNSUP, t->source, 0, "blocks",
                           "the trace has no block hashes to replay");
+    /* Times are int64 ns: the last finish is at most the last arrival plus
+     * every request's prefill and decode back to back.  Refuse rates so slow
+     * that this could pass INT64_MAX rather than wrap. */
+    if (t->n) {
+        double in_tok = 0, out_tok = 0;
+        for (size_t i = 0; i < t->n; i++) {
+            in_tok += t->input_tokens[i];
+            out_tok += t->output_tokens[i];
+        }
+        double worst_ns = (double)t->arrival_ns[t->n - 1] +
+                          (isinf(prefill_tps) ? 0 : in_tok * 1e9 / prefill_tps) +
+                          (isinf(decode_tps) ? 0 : out_tok * 1e9 / decode_tps);
+        if (!(worst_ns < 0x1p63 * 0.999))
+            return cc_err_set(err, CC_ERANGE, t->source, 0, "prefill_tokens_per_s",
+                              "at %g prefill and %g decode tokens/s the simulated time could "
+                              "pass 2^63 ns (292 years); expected faster rates",
+                              prefill_tps, decode_tps);
+    }
     cc_pc_config cfg = *cfg_in;
     if (cfg.block_tokens == 0)
         cfg.block_tokens = t->block_size;

@@ -24,8 +24,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 enum { LOGIT_GROUP = 64 }; /* logits rows computed per lm_head product */
+#define BLAS_BUFFER_BYTES ((size_t)128 << 20) /* OpenBLAS's BUFFER_SIZE on x86-64 */
 
 typedef struct cpu_engine {
     const cc_weights *w;
@@ -366,5 +368,19 @@ int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err)
                           "cannot allocate the KV pool (%.1f MB) and activations",
                           2.0 * m->n_layers * c->pool_layer * 4e-6);
     }
+    /* OpenBLAS maps a BLAS_BUFFER_BYTES buffer for each thread that calls
+     * sgemm, on its first call, and retries a failed mapping forever (a hang
+     * under ulimit -v).  Check now that the address space has room for one
+     * per OpenMP thread, so that such a limit is an error instead. */
+    size_t need = ((size_t)c->n_threads + 1) * BLAS_BUFFER_BYTES;
+    void *room = mmap(NULL, need, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (room == MAP_FAILED) {
+        cpu_destroy(e);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, "engine",
+                          "cannot start BLAS: no address space for its buffers (%d threads x "
+                          "%zu MB; is ulimit -v set?)",
+                          c->n_threads + 1, (size_t)(BLAS_BUFFER_BYTES >> 20));
+    }
+    munmap(room, need);
     return CC_OK;
 }

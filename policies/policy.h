@@ -273,7 +273,7 @@ const char *cc_policy_warning(const cc_policy_ops *ops, const cc_policy_params *
  * Memory: 16 bytes per slot (key 8, position 4, heap entry 4). */
 typedef struct cc_slot_heap {
     uint64_t *key;  /* key[slot]; set it (cc_slot_heap_set_key) before push */
-    uint32_t *pos;  /* pos[slot] = index in heap, CC_SLOT_NONE when absent */
+    uint32_t *pos;  /* pos[slot] = index in heap + 1, 0 when absent */
     uint32_t *heap; /* slots in heap order */
     uint32_t n;     /* slots in the heap */
     uint32_t cap;
@@ -283,7 +283,7 @@ int cc_slot_heap_init(cc_slot_heap *h, uint32_t capacity);
 void cc_slot_heap_free(cc_slot_heap *h);
 static inline int cc_slot_heap_contains(const cc_slot_heap *h, uint32_t slot)
 {
-    return h->pos[slot] != CC_SLOT_NONE;
+    return h->pos[slot] != 0;
 }
 static inline uint32_t cc_slot_heap_min(const cc_slot_heap *h)
 {

@@ -163,9 +163,11 @@ static int set_value(const char *file, long line, const key_def *k, const char *
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (!*v || end == v || *end || errno == ERANGE || isnan(x))
-        return cc_err_set(err, CC_EFORMAT, file, line, k->key, "expected a number, got '%.40s'",
-                          v);
+    /* decimal only: strtod also takes hex ("0x10", "0x1p3"), "inf" and "nan" */
+    if (!*v || end == v || *end || errno == ERANGE || isnan(x) ||
+        v[strspn(v, "0123456789+-.eE")] != '\0')
+        return cc_err_set(err, CC_EFORMAT, file, line, k->key,
+                          "expected a decimal number, got '%.40s'", v);
     if (!(x >= k->lo && x <= k->hi))
         return cc_err_set(err, CC_ERANGE, file, line, k->key, "expected a value in [%g, %g], got %g",
                           k->lo, k->hi, x);

@@ -5,7 +5,8 @@
  * Order: (key, slot) lexicographic, so equal keys come out smallest slot
  * first whatever the order of pushes.  push, remove and set_key sift one
  * path: O(log n) comparisons; min is O(1).  Memory: key 8 + pos 4 + heap 4 =
- * 16 bytes per slot, allocated once for the capacity.
+ * 16 bytes per slot, allocated once for the capacity (zeroed lazily: pos
+ * holds index + 1, 0 when absent, so untouched slots cost no memory).
  */
 #include "policy.h"
 
@@ -17,13 +18,12 @@ int cc_slot_heap_init(cc_slot_heap *h, uint32_t capacity)
     memset(h, 0, sizeof *h);
     size_t n = capacity ? capacity : 1;
     h->key = calloc(n, sizeof *h->key);
-    h->pos = malloc(n * sizeof *h->pos);
+    h->pos = calloc(n, sizeof *h->pos); /* zero = absent: lazily zeroed pages */
     h->heap = malloc(n * sizeof *h->heap);
     if (!h->key || !h->pos || !h->heap) {
         cc_slot_heap_free(h);
         return CC_ENOMEM;
     }
-    memset(h->pos, 0xff, n * sizeof *h->pos);
     h->cap = capacity;
     return CC_OK;
 }
@@ -51,11 +51,11 @@ static void sift_up(cc_slot_heap *h, uint32_t i)
         if (!less(h, s, ps))
             break;
         h->heap[i] = ps;
-        h->pos[ps] = i;
+        h->pos[ps] = i + 1;
         i = p;
     }
     h->heap[i] = s;
-    h->pos[s] = i;
+    h->pos[s] = i + 1;
 }
 
 static void sift_down(cc_slot_heap *h, uint32_t i)
@@ -71,11 +71,11 @@ static void sift_down(cc_slot_heap *h, uint32_t i)
         if (!less(h, cs, s))
             break;
         h->heap[i] = cs;
-        h->pos[cs] = i;
+        h->pos[cs] = i + 1;
         i = c;
     }
     h->heap[i] = s;
-    h->pos[s] = i;
+    h->pos[s] = i + 1;
 }
 
 void cc_slot_heap_push(cc_slot_heap *h, uint32_t slot)
@@ -88,14 +88,15 @@ void cc_slot_heap_push(cc_slot_heap *h, uint32_t slot)
 void cc_slot_heap_remove(cc_slot_heap *h, uint32_t slot)
 {
     uint32_t i = h->pos[slot];
-    if (i == CC_SLOT_NONE)
+    if (!i)
         return;
-    h->pos[slot] = CC_SLOT_NONE;
+    i--;
+    h->pos[slot] = 0;
     uint32_t last = h->heap[--h->n];
     if (i == h->n)
         return;
     h->heap[i] = last;
-    h->pos[last] = i;
+    h->pos[last] = i + 1;
     if (i > 0 && less(h, last, h->heap[(i - 1) / 2]))
         sift_up(h, i);
     else
@@ -107,8 +108,9 @@ void cc_slot_heap_set_key(cc_slot_heap *h, uint32_t slot, uint64_t key)
     uint64_t old = h->key[slot];
     h->key[slot] = key;
     uint32_t i = h->pos[slot];
-    if (i == CC_SLOT_NONE || key == old)
+    if (!i || key == old)
         return;
+    i--;
     if (key < old)
         sift_up(h, i);
     else

@@ -776,12 +776,10 @@ int cc_sim_hw_write(const char *path, const cc_sim_hw *hw, const char *comment, 
     int rc = cc_sim_hw_validate(hw, err);
     if (rc)
         return rc;
-    char tmp[1024];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return cc_err_set(err, CC_EARG, path, 0, "", "path too long");
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return cc_err_set(err, CC_EIO, tmp, 0, "", "cannot create: %s", strerror(errno));
+    cc_outfile of; /* PATH.tmp, renamed on success, removed on failure or a signal */
+    if ((rc = cc_outfile_open(&of, path, err)) != CC_OK)
+        return rc;
+    FILE *f = of.f;
     if (comment) {
         const char *p = comment;
         while (*p) {
@@ -800,15 +798,5 @@ int cc_sim_hw_write(const char *path, const cc_sim_hw *hw, const char *comment, 
         else
             fprintf(f, "%s = %.9g\n", k->key, *(const double *)p);
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return cc_err_set(err, CC_EIO, path, 0, "", "write failed");
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return cc_err_set(err, CC_EIO, path, 0, "", "cannot rename %s: %s", tmp, strerror(e));
-    }
-    return CC_OK;
+    return cc_outfile_close(&of, path, CC_OK, err);
 }

@@ -74,7 +74,7 @@ static void assert_no_output(const char *path)
     *slash = '\0';
     const char *base = slash + 1;
     char prefix[TU_PATH];
-    snprintf(prefix, sizeof prefix, "%s.tmp.", path + (base - dir));
+    snprintf(prefix, sizeof prefix, "%s.tmp", path + (base - dir));
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *de;

@@ -245,6 +245,16 @@ static void test_bad_inputs(void **state)
                                 "\"hash_ids\": [7]}\n{\"timestamp\": 4, \"input_length\": 1, "
                                 "\"output_length\": 1, \"hash_ids\": [7]}\n", 0, CC_ERANGE, 3,
          "timestamp", "non-decreasing"},
+        /* an id names a whole prefix, so it always follows the same id */
+        {"id repeated in a list", GOOD "{\"timestamp\": 1, \"input_length\": 1100, "
+                                       "\"output_length\": 1, \"hash_ids\": [5, 6, 5]}\n", 0,
+         CC_EFORMAT, 2, "hash_ids", "id 2: 5 follows id 6 here but followed the start"},
+        {"ids out of order", GOOD "{\"timestamp\": 1, \"input_length\": 600, "
+                                  "\"output_length\": 1, \"hash_ids\": [1, 0]}\n", 0,
+         CC_EFORMAT, 2, "hash_ids", "id 0: 1 follows the start of the list here but followed id 0"},
+        {"id under another prefix", GOOD "{\"timestamp\": 1, \"input_length\": 600, "
+                                         "\"output_length\": 1, \"hash_ids\": [9, 1]}\n", 0,
+         CC_EFORMAT, 2, "hash_ids", "out of order"},
         {"empty file", "", 0, CC_EFORMAT, 1, "record", "empty"},
         {"only blank lines", "\n  \n\r\n", 0, CC_EFORMAT, 1, "record", "no records"},
         {"blank line inside", GOOD "\n" GOOD, 0, CC_EFORMAT, 2, "record", "blank line"},
@@ -316,9 +326,11 @@ static void test_writer_dense_ids(void **state)
     cc_trace_init(&t);
     t.block_size = 512;
     t.timed = true;
+    /* prefix chains (an id always follows the same id), as the reader
+     * requires: b1 shares b0's first block, then branches */
     uint64_t b0[] = {UINT64_MAX, UINT64_C(1) << 63};
-    uint64_t b1[] = {UINT64_MAX, 42, UINT64_C(1) << 63};
-    uint64_t b2[] = {42};
+    uint64_t b1[] = {UINT64_MAX, 42, 43};
+    uint64_t b2[] = {44};
     add(&t, 0, 600, 1, b0, 2);
     add(&t, 1499999, 1100, 2, b1, 3); /* 1.499999 ms -> 1 */
     add(&t, 1500000, 3, 0, b2, 1);    /* 1.5 ms -> 2 (half rounds up) */
@@ -329,8 +341,8 @@ static void test_writer_dense_ids(void **state)
     assert_int_equal(cc_write_mooncake(&t, out, &e), CC_OK);
     static const char expect[] =
         "{\"timestamp\": 0, \"input_length\": 600, \"output_length\": 1, \"hash_ids\": [0, 1]}\n"
-        "{\"timestamp\": 1, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [0, 2, 1]}\n"
-        "{\"timestamp\": 2, \"input_length\": 3, \"output_length\": 0, \"hash_ids\": [2]}\n"
+        "{\"timestamp\": 1, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [0, 2, 3]}\n"
+        "{\"timestamp\": 2, \"input_length\": 3, \"output_length\": 0, \"hash_ids\": [4]}\n"
         "{\"timestamp\": 2, \"input_length\": 0, \"output_length\": 4, \"hash_ids\": []}\n";
     size_t n;
     char *got = tu_slurp(out, &n);
@@ -344,7 +356,7 @@ static void test_writer_dense_ids(void **state)
     assert_int_equal(cc_trace_compute_stats(&t, &s1, &e), CC_OK);
     assert_int_equal(cc_trace_compute_stats(&b, &s2, &e), CC_OK);
     assert_int_equal(s1.distinct_blocks, s2.distinct_blocks);
-    assert_int_equal(s2.distinct_blocks, 3);
+    assert_int_equal(s2.distinct_blocks, 5);
     assert_float_equal(s1.ideal_block_hit_ratio, s2.ideal_block_hit_ratio, 0);
     assert_float_equal(s1.ideal_token_hit_ratio, s2.ideal_token_hit_ratio, 0);
     cc_trace_free(&b);

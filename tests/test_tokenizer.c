@@ -100,6 +100,66 @@ static void test_builtin_deterministic_and_positional(void **state)
     cc_tokenizer_free(b);
 }
 
+/* Long single pieces in linear time (issue 19): 16 MiB of each shape that
+ * makes one long piece or many short ones.  Expected counts by hand from the
+ * rules in tokenizer.c; a quadratic tokenizer would take hours here. */
+static uint32_t *encode_rep(const cc_tokenizer *tk, const char *head, const char *unit,
+                            size_t reps, const char *tail, size_t *n)
+{
+    size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail), len = hl + ul * reps + tl;
+    char *text = malloc(len);
+    assert_non_null(text);
+    memcpy(text, head, hl);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(text + hl + i * ul, unit, ul);
+    memcpy(text + hl + ul * reps, tail, tl);
+    uint32_t *ids = NULL;
+    size_t cap = 0;
+    *n = 0;
+    assert_int_equal(cc_tokenize(tk, text, len, &ids, n, &cap), CC_OK);
+    free(text);
+    for (size_t i = 0; i < *n; i++)
+        assert_true(ids[i] < cc_tokenizer_vocab_size(tk));
+    return ids;
+}
+
+static void test_builtin_long_pieces_linear(void **state)
+{
+    (void)state;
+    cc_tokenizer *tk;
+    assert_int_equal(cc_tokenizer_builtin(&tk), CC_OK);
+    const size_t mb16 = (size_t)16 << 20;
+    size_t n;
+    /* one lowercase letter run of n letters, no leading space: 1.37 at 14
+     * letters, then 0.30 a letter, plus 0.05 a letter after 3 for the missing
+     * space: 35 n - 298 hundredths, so floor of that or one more */
+    uint32_t *ids = encode_rep(tk, "", "x", mb16, "", &n);
+    size_t e = 35 * mb16 - 298;
+    assert_true(n == e / 100 || n == e / 100 + 1);
+    /* the long piece's tokens are not all one id (derived from one hash) */
+    assert_true(ids[0] != ids[1] || ids[1] != ids[2]);
+    free(ids);
+    /* digits: runs of 3, 16 MiB = 3 * 5592405 + 1 -> 5592406 pieces of 1 */
+    free(encode_rep(tk, "", "7", mb16, "", &n));
+    assert_int_equal(n, 5592406);
+    /* whitespace to the end: one piece (\s+\z) */
+    free(encode_rep(tk, "", " ", mb16, "", &n));
+    assert_int_equal(n, 1);
+    /* a | spaces but the last | _b */
+    free(encode_rep(tk, "a", " ", mb16, "b", &n));
+    assert_int_equal(n, 3);
+    /* newlines then a word: \s*[\r\n] through the last newline | b */
+    free(encode_rep(tk, "", " \n", mb16 / 2, "b", &n));
+    assert_int_equal(n, 2);
+    /* CJK: 5592405 x 3 bytes at 0.40 a byte = 6710886.00 tokens, no rounding */
+    free(encode_rep(tk, "", "\xe4\xb8\xad", 5592405, "", &n));
+    assert_int_equal(n, 6710886);
+    /* Cyrillic: 8 Mi x 2 bytes at 0.47 = 7885291.52 tokens: floor or one more */
+    free(encode_rep(tk, "", "\xd0\xb6", mb16 / 2, "", &n));
+    assert_true(n == 7885291 || n == 7885292);
+    cc_tokenizer_free(tk);
+}
+
 static void test_invalid_utf8(void **state)
 {
     (void)state;
@@ -321,6 +381,10 @@ static void test_hf_bad_inputs(void **state)
          CC_ERANGE, "model.vocab[\"a\"]", 0, "-1"},
         {"absurd id", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 99999999999}, \"merges\": []}}",
          CC_ERANGE, "model.vocab[\"a\"]", 0, "99999999999"},
+        {"empty vocabulary", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}",
+         CC_EFORMAT, "model.vocab", 0, "empty"},
+        {"duplicate key", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"a\": 1}, \"merges\": []}}",
+         CC_EFORMAT, "", 1, "duplicate"},
         {"missing merges", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}}", CC_EFORMAT,
          "model.merges", 0, "missing"},
         {"merges wrong type", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": {}}}",
@@ -333,7 +397,7 @@ static void test_hf_bad_inputs(void **state)
          CC_EFORMAT, "model.merges[1]", 0, "'b' + 'c': the right token"},
         {"merged token not in vocab", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}",
          CC_EFORMAT, "model.merges[0]", 0, "the merged token"},
-        {"option wrong type", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": [], \"ignore_merges\": \"yes\"}}",
+        {"option wrong type", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"ignore_merges\": \"yes\"}}",
          CC_EFORMAT, "model.ignore_merges", 0, "true or false"},
         {"wordpiece unk not in vocab", "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0}}}",
          CC_EFORMAT, "model.unk_token", 0, "[UNK]"},
@@ -401,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_counts_by_hand),
         cmocka_unit_test(test_builtin_deterministic_and_positional),
+        cmocka_unit_test(test_builtin_long_pieces_linear),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_hf_matches_reference),
         cmocka_unit_test(test_hf_bpe_by_hand),

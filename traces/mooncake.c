@@ -18,7 +18,11 @@
  * what jansson does for the parsed line).  Any malformed line fails the whole
  * read with its line number and field; for JSON syntax errors the field is
  * the top-level member whose value the error lies in (found by a short scan
- * of the line), or "record".  Cost: O(bytes) time, O(longest line) scratch.
+ * of the line), or "record".  Since an id names a whole prefix, each id must
+ * always follow the same id (or always come first): an id repeated within a
+ * list, or in another order than on an earlier line, is an error.  Cost:
+ * O(bytes) time, O(longest line) scratch and a map of the distinct ids (the
+ * id before each; 16-32 bytes an id).
  *
  * Writing: any timed trace with 512-token hash chains.  Our block hashes are
  * 64-bit and need not fit JSON's signed integers, so they are renumbered to
@@ -39,7 +43,7 @@
 
 #define MC_BLOCK_SIZE 512u
 #define MC_MAX_TOKENS (1u << 24)                      /* 16M tokens: an absurd length */
-#define MC_MAX_TIMESTAMP_MS (INT64_MAX / 1000000 - 1) /* so ms -> ns cannot overflow */
+#define MC_MAX_TIMESTAMP_MS (CC_MAX_ARRIVAL_NS / 1000000) /* traces.h: no sum overflows */
 
 /* The top-level member of the JSON object in s[0..n) whose value contains
  * byte pos (where a syntax error was found) or whose name ends just before
@@ -127,7 +131,8 @@ static int get_count(const json_t *o, const char *key, json_int_t max, json_int_
 
 /* Parses one non-blank line into t. */
 static int parse_line(const char *s, size_t n, int last_unterminated, const char *path, long line,
-                      int64_t *prev_ms, uint64_t **ids, size_t *ids_cap, uint32_t tenant,
+                      int64_t *prev_ms, uint64_t **ids, size_t *ids_cap, cc_u64map *parents,
+                      uint32_t tenant,
                       cc_trace *t, cc_err *err)
 {
     json_error_t je;
@@ -200,6 +205,26 @@ static int parse_line(const char *s, size_t n, int last_unterminated, const char
             goto out;
         }
         (*ids)[j] = (uint64_t)x;
+        /* an id names one whole prefix: it always follows the same id (none
+         * first).  Catches ids repeated within a list ([1, 2, 1]) and ids
+         * out of order with an earlier line ([1, 2] then [2, 1]). */
+        uint64_t parent = j ? (*ids)[j - 1] + 1 : 0, *slot = cc_u64map_get(parents, (uint64_t)x);
+        if (slot && *slot != parent) {
+            char was[40] = "the start of a list", here[40] = "the start of the list";
+            if (*slot)
+                snprintf(was, sizeof was, "id %" PRIu64, *slot - 1);
+            if (parent)
+                snprintf(here, sizeof here, "id %" PRIu64, parent - 1);
+            rc = cc_err_set(err, CC_EFORMAT, path, line, "hash_ids",
+                            "id %zu: %" JSON_INTEGER_FORMAT " follows %s here but followed %s "
+                            "before; expected each id to name one prefix (no id repeated or "
+                            "out of order)", j, x, here, was);
+            goto out;
+        }
+        if (!slot && cc_u64map_put(parents, (uint64_t)x, parent, NULL) < 0) {
+            rc = cc_err_set(err, CC_ENOMEM, path, line, "hash_ids", "out of memory");
+            goto out;
+        }
     }
     cc_request r = {0};
     r.arrival_ns = (int64_t)ts * 1000000;
@@ -243,7 +268,10 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
     size_t ids_cap = 0;
     int64_t prev_ms = 0;
     uint32_t tenant = 0;
-    int rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
+    cc_u64map parents; /* id -> the id before it + 1 (0: first): 16+ bytes per distinct id */
+    int rc = cc_u64map_init(&parents, 1024);
+    if (rc == CC_OK)
+        rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
     if (rc) {
         rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
         goto out;
@@ -269,7 +297,8 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
                             "(blank lines are allowed only at the end)");
             goto out;
         }
-        rc = parse_line(buf, n, !L.terminated, path, line, &prev_ms, &ids, &ids_cap, tenant, t, e);
+        rc = parse_line(buf, n, !L.terminated, path, line, &prev_ms, &ids, &ids_cap, &parents,
+                        tenant, t, e);
         if (rc)
             goto out;
     }
@@ -286,6 +315,7 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
     rc = CC_OK;
 out:
     cc_lines_free(&L);
+    cc_u64map_free(&parents);
     free(ids);
     fclose(f);
     if (rc)

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define JSON_FLAGS_RECORD (JSON_REJECT_DUPLICATES)
 
@@ -389,6 +390,12 @@ int cc_json_want_object(const cc_json_records *it, const json_t *v, const char *
 
 /* ---- the builder ---------------------------------------------------------------- */
 
+uint64_t cc_text_default_max_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : UINT64_C(8) << 30;
+}
+
 int cc_text_builder_init(cc_text_builder *b, const char *path, const char *format,
                          const cc_read_opts *o, cc_trace *t, cc_err *e)
 {
@@ -402,6 +409,7 @@ int cc_text_builder_init(cc_text_builder *b, const char *path, const char *forma
                           "expected a block size in 1..1048576 tokens, got %u", bs);
     b->block_size = bs;
     b->no_tokens = o && o->no_tokens;
+    b->max_bytes = o && o->max_bytes ? o->max_bytes : cc_text_default_max_bytes();
     if (o && o->tokenizer) {
         b->tk = o->tokenizer;
     } else {
@@ -452,6 +460,10 @@ static int tokenize_err(const cc_text_builder *b, const cc_json_records *it, int
 {
     if (rc == CC_ENOMEM)
         return oom(b, e);
+    if (rc == CC_ERANGE) /* tokenizer_hf.c: the file's split regex hit Oniguruma's limit */
+        return cc_json_fail(it, e, CC_ERANGE, field,
+                            "the tokenizer (%s) gave up on the text: its split regex exceeded "
+                            "the regex engine's backtracking limit", cc_tokenizer_name(b->tk));
     return cc_json_fail(it, e, rc == CC_EFORMAT ? CC_EFORMAT : rc, field,
                         "the tokenizer (%s) rejected the text (status %d: %s); expected valid "
                         "UTF-8 text", cc_tokenizer_name(b->tk), rc, cc_status_name(rc));
@@ -522,6 +534,19 @@ int cc_text_emit(cc_text_builder *b, const cc_json_records *it, size_t first, si
                             "request of %llu input tokens; expected at most %u",
                             (unsigned long long)total, UINT32_MAX);
     size_t nb = (size_t)((total + b->block_size - 1) / b->block_size);
+    /* Multi-turn formats repeat the whole history in every turn's request, so
+     * a long conversation grows quadratically (10,000 short turns: 21 GB);
+     * fail with a resource error before the machine runs out. */
+    uint64_t need = (b->no_tokens ? 0 : total * sizeof(uint32_t)) + nb * sizeof(uint64_t) +
+                    count * sizeof(cc_chunk) + CC_TEXT_REQUEST_BYTES;
+    if (b->used_bytes + need > b->max_bytes)
+        return cc_json_fail(it, e, CC_ENOMEM, "input_tokens",
+                            "the requests so far take %.1f MB and this one %.1f MB more (%llu "
+                            "tokens, %zu turns repeated from the history), past the bound of "
+                            "%.1f MB (half the physical memory, or CTXCACHE_MAX_MEMORY)",
+                            b->used_bytes / 1e6, need / 1e6, (unsigned long long)total, count,
+                            b->max_bytes / 1e6);
+    b->used_bytes += need;
     if (cc_grow((void **)&b->rtok, &b->cap_rtok, (size_t)total + 1, sizeof *b->rtok) ||
         cc_grow((void **)&b->rch, &b->cap_rch, count + 1, sizeof *b->rch) ||
         cc_grow((void **)&b->blk, &b->cap_blk, nb + 1, sizeof *b->blk))
@@ -536,7 +561,8 @@ int cc_text_emit(cc_text_builder *b, const cc_json_records *it, size_t first, si
         c->token_start = pos;
         c->token_len = p->n_tok;
         c->chunk_hash = p->hash;
-        memcpy(b->rtok + pos, b->ptok + p->tok_off, (size_t)p->n_tok * sizeof *b->rtok);
+        if (p->n_tok) /* an empty prompt has no token array at all */
+            memcpy(b->rtok + pos, b->ptok + p->tok_off, (size_t)p->n_tok * sizeof *b->rtok);
         pos += p->n_tok;
     }
     cc_request r = *meta;

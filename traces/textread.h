@@ -116,7 +116,16 @@ typedef struct cc_text_builder {
     /* token counting without storing */
     uint32_t *ctok;
     size_t cap_ctok;
+    /* what the emitted requests take, and the bound (cc_read_opts.max_bytes) */
+    uint64_t used_bytes, max_bytes;
 } cc_text_builder;
+
+/* Bytes a request takes in a trace beside its token ids, block hashes and
+ * chunks: its columns (arrival, session, turn, tenant, lengths, group, role
+ * and three offsets). */
+#define CC_TEXT_REQUEST_BYTES 64
+/* The default bound on a text trace's requests: half the physical memory. */
+uint64_t cc_text_default_max_bytes(void);
 
 /* Sets up b and the trace t (initialised here): block size (opts or 16),
  * tenant (tenants[0] = "default", then opts->tenant), timed = false, source

@@ -33,7 +33,8 @@
  *     add up to the expectation.
  *
  * Token ids are hashes of the piece's bytes (salted by the token's index in
- * the piece) modulo the vocabulary size (Llama-3's 128,256), so equal text
+ * the piece; for pieces over 256 bytes, one hash of the bytes mixed with the
+ * index) modulo the vocabulary size (Llama-3's 128,256), so equal text
  * gives equal ids at any position (what prefix and chunk reuse need).
  *
  * How the counts compare with real vocabularies (tools/tokenizer_compare.py,
@@ -55,7 +56,8 @@
  * encyclopedic text, whose lowercased names a real vocabulary splits more).
  * For exact counts load the model's tokenizer.json (tokenizer_hf.c).
  *
- * Cost: O(bytes), no allocation beyond the output array.
+ * Cost: O(bytes + tokens) for any text (16 MB of one letter: well under a
+ * second), no allocation beyond the output array.
  */
 #include "tokenizer_int.h"
 
@@ -197,11 +199,11 @@ static unsigned nonascii_rate(uint32_t cp)
 }
 
 /* Expected tokens (hundredths) of a lowercase word of n letters after a space. */
-static unsigned lower_word_cost(size_t n)
+static size_t lower_word_cost(size_t n)
 {
     static const unsigned short by_len[15] = {0, 100, 100, 100, 101, 102, 104, 105,
                                               107, 110, 114, 118, 122, 125, 137};
-    return n < 15 ? by_len[n] : 137 + 30 * (unsigned)(n - 14);
+    return n < 15 ? by_len[n] : 137 + 30 * (size_t)(n - 14);
 }
 
 static int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
@@ -209,9 +211,9 @@ static int is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
 
 /* Expected tokens of an ASCII letter run w[0..n) with the given prefix
  * (0: none, ' ', or another character). */
-static unsigned word_cost(const unsigned char *w, size_t n, unsigned char prefix)
+static size_t word_cost(const unsigned char *w, size_t n, unsigned char prefix)
 {
-    unsigned cost = 0, segments = 0;
+    size_t cost = 0, segments = 0;
     int single_upper = 0, single_cap = 0;
     /* case segments: [A-Z]+(?![a-z]) | [A-Z]?[a-z]+ */
     for (size_t i = 0; i < n;) {
@@ -235,25 +237,25 @@ static unsigned word_cost(const unsigned char *w, size_t n, unsigned char prefix
         }
         size_t len = j - i;
         if (upper_seg && len > 1) {
-            cost += 100 + 22 * (unsigned)(len - 2);
+            cost += 100 + 22 * (size_t)(len - 2);
             single_upper = 1;
         } else {
             cost += lower_word_cost(len);
             single_upper = 0;
             single_cap = is_upper(w[i]);
             if (single_cap && len > 3)
-                cost += 45 * (unsigned)(len - 3) / 10 < 50 ? 45 * (unsigned)(len - 3) / 10 : 50;
+                cost += 45 * (size_t)(len - 3) / 10 < 50 ? 45 * (size_t)(len - 3) / 10 : 50;
         }
         segments++;
         i = j;
     }
     if (segments == 1) {
-        unsigned over3 = n > 3 ? (unsigned)(n - 3) : 0;
+        size_t over3 = n > 3 ? (size_t)(n - 3) : 0;
         if (prefix == 0) {
             if (!single_upper)
                 cost += (single_cap ? 2 : 5) * over3;
         } else if (prefix != ' ') {
-            cost += (single_cap || single_upper) ? 50 : 15 + 3 * (unsigned)n;
+            cost += (single_cap || single_upper) ? 50 : 15 + 3 * (size_t)n;
         }
     } else if (prefix != 0 && prefix != ' ') {
         cost += 30;
@@ -262,20 +264,20 @@ static unsigned word_cost(const unsigned char *w, size_t n, unsigned char prefix
 }
 
 /* Expected tokens of a piece; kind is the class that made it. */
-static unsigned piece_cost(const unsigned char *p, size_t len, int kind)
+static size_t piece_cost(const unsigned char *p, size_t len, int kind)
 {
-    unsigned ascii = 0, nonascii = 0;
+    size_t ascii = 0, nonascii = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t l = cc_utf8_next(p + i, len - i, &cp); /* validated by the caller */
         if (cp < 0x80)
             ascii++;
         else
-            nonascii += nonascii_rate(cp) * (unsigned)l;
+            nonascii += nonascii_rate(cp) * (size_t)l;
         i += l;
     }
     if (nonascii) {
-        unsigned e = nonascii + 25 * ascii;
+        size_t e = nonascii + 25 * ascii;
         return e < 100 ? 100 : e;
     }
     if (kind == CL_LETTER) {
@@ -288,20 +290,35 @@ static unsigned piece_cost(const unsigned char *p, size_t len, int kind)
             a++;
         while (b > a && (p[b - 1] == '\r' || p[b - 1] == '\n' || p[b - 1] == ' '))
             b--;
-        return b - a > 2 ? 100 + 35 * (unsigned)(b - a - 2) : 100;
+        return b - a > 2 ? 100 + 35 * (size_t)(b - a - 2) : 100;
     }
     return 100; /* whitespace, digits, contractions */
 }
 
+/* Pieces up to this many bytes hash their bytes once per token (ids as
+ * they always were: no piece of the shared prompt, QQP or RAG data is longer,
+ * so their ids and every figure, SHARDS samples included, are unchanged);
+ * longer ones hash once and derive the other tokens' ids from that hash, so
+ * a piece costs O(len + tokens) instead of O(len * tokens), which was
+ * quadratic in the length of a long word.  At most ~0.7 tokens a byte, the
+ * short path hashes each byte at most ~180 times: linear, bounded. */
+#define LONG_PIECE_BYTES 256
+
 static int emit_piece(const unsigned char *p, size_t len, int kind, uint32_t vocab,
                       uint32_t **ids, size_t *n, size_t *cap)
 {
-    unsigned e = piece_cost(p, len, kind);
+    size_t e = piece_cost(p, len, kind);
     size_t k = e / 100 + (cc_hash_bytes(p, len, 0x7ac0) % 100 < e % 100);
     if (cc_grow((void **)ids, cap, *n + k, sizeof **ids))
         return CC_ENOMEM;
+    if (len <= LONG_PIECE_BYTES) {
+        for (size_t j = 0; j < k; j++)
+            (*ids)[(*n)++] = (uint32_t)(cc_hash_bytes(p, len, j) % vocab);
+        return CC_OK;
+    }
+    uint64_t h = cc_hash_bytes(p, len, 0);
     for (size_t j = 0; j < k; j++)
-        (*ids)[(*n)++] = (uint32_t)(cc_hash_bytes(p, len, j) % vocab);
+        (*ids)[(*n)++] = (uint32_t)((j ? cc_mix64(h + j * 0x9e3779b97f4a7c15ull) : h) % vocab);
     return CC_OK;
 }
 

@@ -1471,6 +1471,8 @@ static int load_vocab(loader *L, const json_t *model)
         return bad(L, CC_EFORMAT, "model.vocab", "expected an object (token -> id), found %s%s",
                    json_type_name(v), "");
     m->model_entries = json_object_size(v);
+    if (m->model_entries == 0)
+        return bad(L, CC_EFORMAT, "model.vocab", "empty; expected at least one token%s%s", "", "");
     if (cc_u64map_init(&m->vocab.map, m->model_entries) || cc_u64map_init(&m->raw_extra.map, 16))
         return CC_ENOMEM;
     bytes tok = {0};
@@ -1843,7 +1845,7 @@ int cc_tokenizer_load_hf(const char *path, cc_tokenizer **out, cc_err *err)
     if (!f)
         return cc_err_set(err, CC_EIO, path, 0, "", "cannot open the tokenizer file");
     json_error_t je;
-    json_t *root = json_loadf(f, JSON_ALLOW_NUL, &je);
+    json_t *root = json_loadf(f, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!root)
         return cc_err_set(err, CC_EFORMAT, path, je.line > 0 ? je.line : 0, "",

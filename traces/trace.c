@@ -298,6 +298,11 @@ int cc_trace_validate(const cc_trace *t, const char *name, cc_err *err)
             return cc_err_set(err, CC_ERANGE, src, 0, "arrival_ns",
                               "request %ld: arrival %lld ns is negative", rec,
                               (long long)t->arrival_ns[i]);
+        if (t->arrival_ns[i] > CC_MAX_ARRIVAL_NS)
+            return cc_err_set(err, CC_ERANGE, src, 0, "arrival_ns",
+                              "request %ld: arrival %lld ns is past the largest accepted, "
+                              "2^62 ns (146 years), beyond which times could overflow",
+                              rec, (long long)t->arrival_ns[i]);
         if (i && t->arrival_ns[i] < t->arrival_ns[i - 1])
             return cc_err_set(err, CC_ERANGE, src, 0, "arrival_ns",
                               "request %ld: arrival %lld ns is before the previous request's "

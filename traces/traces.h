@@ -60,6 +60,11 @@ typedef struct cc_chunk {
 
 /* ---- one request (a view) ------------------------------------------------ */
 #define CC_NO_GROUP UINT64_MAX
+/* The latest arrival a trace may hold: 2^62 ns (146 years).  Replays add
+ * service times, TTLs (at most 1e9 s) and waits to arrivals in int64 ns; this
+ * leaves them as much again before INT64_MAX, so no sum overflows (readers
+ * reject later arrivals, cc_trace_validate checks every trace). */
+#define CC_MAX_ARRIVAL_NS (INT64_C(1) << 62)
 
 typedef enum cc_role {
     CC_ROLE_QUERY = 0, /* an ordinary request */
@@ -69,7 +74,8 @@ typedef enum cc_role {
 } cc_role;
 
 typedef struct cc_request {
-    int64_t arrival_ns;      /* since the trace's start (first request at >= 0) */
+    int64_t arrival_ns;      /* since the trace's start (first request at >= 0),
+                                at most CC_MAX_ARRIVAL_NS */
     uint64_t session_id;     /* conversation id; 0.. per trace */
     uint32_t turn;           /* 0-based turn within the session */
     uint32_t tenant;         /* index into cc_trace.tenants */
@@ -199,6 +205,10 @@ typedef struct cc_read_opts {
                                       16 for text) */
     const char *tenant;            /* tenant name for formats without one (NULL = "default") */
     bool no_tokens;                /* text formats: keep lengths/chunks/hashes, drop token ids */
+    uint64_t max_bytes;            /* text formats: refuse (CC_ENOMEM) a trace whose requests
+                                      take more (token ids, block hashes, chunks: multi-turn
+                                      formats repeat the history in every request); 0 = half
+                                      the machine's physical memory */
 } cc_read_opts;
 
 typedef struct cc_format {
