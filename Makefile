@@ -78,7 +78,7 @@ $(BLAS_STAMP):
 blas: $(BLAS_DIR)/.done
 $(BLAS_DIR)/.done: $(BLAS_STAMP)
 	@mkdir -p $(BLAS_DIR)/dl && rm -rf $(BLAS_DIR)/include $(BLAS_DIR)/scipy_openblas32
-	@if [ "$(BLAS)" = auto ] && python3 -m pip download --no-deps --quiet \
+	@if [ "$(BLAS)" = auto ] && python3 -m pip download --no-deps --quiet --retries 1 --timeout 20 \
 	    --disable-pip-version-check -d $(BLAS_DIR)/dl '$(SCIPY_OPENBLAS_PKG)' && \
 	  python3 -m zipfile -e $(BLAS_DIR)/dl/scipy_openblas32-*.whl $(BLAS_DIR) && \
 	  test -f $(BLAS_SO); then \
