@@ -1,6 +1,6 @@
 /*
  * cublas_dl.cu -- cuBLAS resolved with dlopen at its first use (see
- * cublas_dl.cuh for why).  The handle and the four function pointers are
+ * cublas_dl.cuh for why).  The handle and the function pointers are
  * written once, under pthread_once, and only read afterwards: process-wide
  * state of the same kind as the dynamic loader's own, not mutable state of a
  * run.  The library name carries the major version of the headers the code
@@ -24,6 +24,9 @@ typedef cublasStatus_t (*gemm_ex_fn)(cublasHandle_t, cublasOperation_t, cublasOp
                                      int, int, const void *, const void *, cudaDataType, int,
                                      const void *, cudaDataType, int, const void *, void *,
                                      cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+typedef cublasStatus_t (*sgemm_fn)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int,
+                                   int, const float *, const float *, int, const float *, int,
+                                   const float *, float *, int);
 
 static struct {
     pthread_once_t once;
@@ -32,7 +35,8 @@ static struct {
     destroy_fn destroy;
     set_stream_fn set_stream;
     gemm_ex_fn gemm_ex;
-} dl = {PTHREAD_ONCE_INIT, NULL, NULL, NULL, NULL, NULL};
+    sgemm_fn sgemm;
+} dl = {PTHREAD_ONCE_INIT, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static void load(void)
 {
@@ -43,11 +47,12 @@ static void load(void)
     destroy_fn d = (destroy_fn)dlsym(h, "cublasDestroy_v2");
     set_stream_fn s = (set_stream_fn)dlsym(h, "cublasSetStream_v2");
     gemm_ex_fn g = (gemm_ex_fn)dlsym(h, "cublasGemmEx");
-    if (!c || !d || !s || !g) {
+    sgemm_fn sg = (sgemm_fn)dlsym(h, "cublasSgemm_v2");
+    if (!c || !d || !s || !g || !sg) {
         dlclose(h);
         return;
     }
-    dl.create = c, dl.destroy = d, dl.set_stream = s, dl.gemm_ex = g;
+    dl.create = c, dl.destroy = d, dl.set_stream = s, dl.gemm_ex = g, dl.sgemm = sg;
     dl.lib = h;
 }
 
@@ -89,4 +94,14 @@ cublasStatus_t cc_dl_cublasGemmEx(cublasHandle_t handle, cublasOperation_t trans
         return CUBLAS_STATUS_NOT_INITIALIZED;
     return dl.gemm_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta,
                       C, Ctype, ldc, computeType, algo);
+}
+
+cublasStatus_t cc_dl_cublasSgemm(cublasHandle_t handle, cublasOperation_t transa,
+                                 cublasOperation_t transb, int m, int n, int k,
+                                 const float *alpha, const float *A, int lda, const float *B,
+                                 int ldb, const float *beta, float *C, int ldc)
+{
+    if (!cc_dl_cublas_available())
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    return dl.sgemm(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
