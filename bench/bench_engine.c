@@ -1,7 +1,12 @@
 /*
  * bench_engine.c -- the real-kernel engine on this machine, in one run:
- *   - the machine's sgemm rate (OpenBLAS cblas_sgemm, n = 2048, best of 3),
- *     the baseline the engine's own rate is compared with;
+ *   - the machine's best sgemm rate (n = 2048, best of 3, over every BLAS
+ *     found: the linked one, the system OpenBLAS, build/blas's
+ *     scipy-openblas32, BLIS), the baseline the engine's rate is compared
+ *     with (prefill_sgemm_ratio; _cpu_time: per CPU-second, one thread);
+ *   - PyTorch's prefill of the same model where a venv with torch exists
+ *     (bench/torch_prefill.py): prefill_speed_vs_pytorch = its time / ours,
+ *     1k and 4k tokens, the same threads, fp32;
  *   - CPU prefill of the `small` preset (random weights, seed 1): tokens/s,
  *     achieved GFLOP/s (cc_model_forward_flops) and prefill_sgemm_ratio;
  *   - TTFT (prefill wall time, last-token logits) of 1k- and 4k-token prompts
@@ -18,11 +23,13 @@
 #include "gpu/gpu.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <string.h>
+#include <unistd.h>
 
 static double median(double *t, int n)
 {
@@ -30,26 +37,152 @@ static double median(double *t, int n)
     return gsl_stats_median_from_sorted_data(t, 1, n);
 }
 
-static double sgemm_gflops(void)
+static const int prompt_len[2] = {1024, 4096};
+
+/* ---- the machine's best sgemm ---------------------------------------------
+ * The baseline of prefill_sgemm_ratio is the best sgemm this machine has,
+ * not the library the engine happens to be linked with (a misdetected BLAS
+ * would otherwise look efficient against itself): the linked cblas_sgemm,
+ * then every other BLAS found, loaded with dlopen: the system OpenBLAS, the
+ * scipy-openblas32 wheel of build/blas (symbols prefixed scipy_), BLIS.
+ * Each is timed at n = 2048 (best of 3 after a warm-up), on all threads in
+ * wall time and on one thread in thread CPU time (a rate that other
+ * processes on the same cores barely move). */
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
+                         const float *, int, float, float *, int);
+typedef void (*set_threads_fn)(int);
+
+static double thread_cpu_s(void)
 {
-    int n = 2048;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double time_sgemm(sgemm_fn f, int n, const float *a, const float *b, float *c,
+                         int cpu_clock)
+{
+    double best = 1e30;
+    for (int r = 0; r < 4; r++) { /* the first is a warm-up */
+        double t0 = cpu_clock ? thread_cpu_s() : bu_now_s();
+        f(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double dt = (cpu_clock ? thread_cpu_s() : bu_now_s()) - t0;
+        if (r > 0 && dt < best)
+            best = dt;
+    }
+    return 2.0 * n * n * n / best / 1e9;
+}
+
+typedef struct blas_rate {
+    char name[64];
+    double wall_gflops, one_thread_cpu_gflops;
+} blas_rate;
+
+static void linked_sgemm(int o, int ta, int tb, int m, int n, int k, float al, const float *a,
+                         int lda, const float *b, int ldb, float be, float *c, int ldc)
+{
+    cblas_sgemm((enum CBLAS_ORDER)o, (enum CBLAS_TRANSPOSE)ta, (enum CBLAS_TRANSPOSE)tb, m, n, k,
+                al, a, lda, b, ldb, be, c, ldc);
+}
+static void linked_set_threads(int n) { openblas_set_num_threads(n); }
+
+static int sgemm_rates(blas_rate *out, int max_out)
+{
+    int n = 2048, threads = omp_get_max_threads(), k = 0;
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
     for (long i = 0; i < (long)n * n; i++) {
         a[i] = (float)((i % 13) - 6) * 0.01f;
         b[i] = (float)((i % 7) - 3) * 0.01f;
     }
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) { /* the first is a warm-up */
-        double t0 = bu_now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-                    c, n);
-        double dt = bu_now_s() - t0;
-        if (r > 0 && dt < best)
-            best = dt;
+    char wheel[4200] = "";
+    ssize_t len = readlink("/proc/self/exe", wheel, 4096);
+    if (len > 0) {
+        wheel[len] = 0;
+        char *slash = strrchr(wheel, '/');
+        if (slash)
+            strcpy(slash, "/../blas/scipy_openblas32/lib/libscipy_openblas.so");
+    }
+    struct {
+        const char *name, *path, *prefix;
+    } cand[] = {
+        {"linked", NULL, ""},
+        {"system-openblas", "libopenblas.so.0", ""},
+        {"scipy-openblas32", wheel, "scipy_"},
+        {"blis", "libblis.so.4", ""},
+    };
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0] && k < max_out; i++) {
+        sgemm_fn f = linked_sgemm;
+        set_threads_fn set = linked_set_threads;
+        if (cand[i].path) {
+            if (!cand[i].path[0])
+                continue;
+            void *h = dlopen(cand[i].path, RTLD_NOW | RTLD_LOCAL);
+            if (!h)
+                continue;
+            char sym[64];
+            snprintf(sym, sizeof sym, "%scblas_sgemm", cand[i].prefix);
+            f = (sgemm_fn)dlsym(h, sym);
+            if (f == (sgemm_fn)cblas_sgemm) /* the linked library itself */
+                continue;
+            snprintf(sym, sizeof sym, "%sopenblas_set_num_threads", cand[i].prefix);
+            set = (set_threads_fn)dlsym(h, sym);
+            if (!set)
+                set = (set_threads_fn)dlsym(h, "bli_thread_set_num_threads");
+            if (!f || !set)
+                continue; /* left loaded: OpenBLAS does not unload cleanly */
+        }
+        blas_rate *r = &out[k++];
+        snprintf(r->name, sizeof r->name, "%s", cand[i].name);
+        set(threads);
+        r->wall_gflops = time_sgemm(f, n, a, b, c, 0);
+        set(1);
+        r->one_thread_cpu_gflops = time_sgemm(f, n, a, b, c, 1);
+        set(threads);
     }
     free(a), free(b), free(c);
-    return 2.0 * n * n * n / best / 1e9;
+    return k;
+}
+
+/* ---- PyTorch's prefill on the same shapes (bench/torch_prefill.py) ---------
+ * Run with the Python of PYTORCH_PYTHON, else of build/pyref/venv (made by
+ * `make minilm-ref`); absent both, or when torch fails, the figures are
+ * skipped.  Returns 1 with the four medians filled. */
+static int torch_prefill(const char *out_dir, int threads, int reps, double wall[2],
+                         double cpu[2])
+{
+    char py[4200], cmd[8600];
+    const char *env = getenv("PYTORCH_PYTHON");
+    if (env && *env)
+        snprintf(py, sizeof py, "%s", env);
+    else
+        snprintf(py, sizeof py, "%s/../pyref/venv/bin/python", out_dir);
+    if (access(py, X_OK) != 0) {
+        fprintf(stderr, "  PyTorch: skipped: no %s (make minilm-ref, or set PYTORCH_PYTHON)\n",
+                py);
+        return 0;
+    }
+    snprintf(cmd, sizeof cmd, "OMP_WAIT_POLICY=passive '%s' bench/torch_prefill.py %d %d %d %d",
+             py, threads, reps, prompt_len[0], prompt_len[1]);
+    FILE *p = popen(cmd, "r");
+    char line[4096] = "";
+    int ok = p && fgets(line, sizeof line, p) != NULL;
+    if (p)
+        ok = (pclose(p) == 0) && ok;
+    if (ok) {
+        char key[64];
+        for (int i = 0; i < 2 && ok; i++) {
+            snprintf(key, sizeof key, "\"torch_prefill_%d_s\": ", prompt_len[i]);
+            const char *v = strstr(line, key);
+            ok = v && sscanf(v + strlen(key), "%lf", &wall[i]) == 1;
+            snprintf(key, sizeof key, "\"torch_prefill_%d_cpu_s\": ", prompt_len[i]);
+            v = strstr(line, key);
+            ok = ok && v && sscanf(v + strlen(key), "%lf", &cpu[i]) == 1;
+        }
+    }
+    if (!ok)
+        fprintf(stderr, "  PyTorch: skipped: %s failed\n", cmd);
+    return ok;
 }
 
 static void die(const cc_err *err)
@@ -71,7 +204,6 @@ static double cpu_now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static const int prompt_len[2] = {1024, 4096};
 static const double cached_frac[3] = {0.0, 0.5, 0.9};
 
 /* The full prefill writes every block of the prompt; a cached run then
@@ -152,7 +284,6 @@ static void time_cuda_attention(const cc_model_config *c, double *best_s, int be
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     /* Other processes share these cores: OpenMP threads that spin at
      * barriers then burn the time slices their peers need, and a forward
      * has a few hundred barriers.  Run with passive waiting unless the
@@ -165,7 +296,16 @@ int main(int argc, char **argv)
     if (reps < 1 || reps > 16)
         reps = 3;
     double t_start = bu_now_s();
-    double sgemm = sgemm_gflops();
+    blas_rate rates[4];
+    int n_rates = sgemm_rates(rates, 4);
+    double sgemm = 0, sgemm_1t_cpu = 0, sgemm_linked = rates[0].wall_gflops;
+    const char *best_blas = rates[0].name;
+    for (int i = 0; i < n_rates; i++) {
+        if (rates[i].wall_gflops > sgemm)
+            sgemm = rates[i].wall_gflops, best_blas = rates[i].name;
+        if (rates[i].one_thread_cpu_gflops > sgemm_1t_cpu)
+            sgemm_1t_cpu = rates[i].one_thread_cpu_gflops;
+    }
 
     cc_model_config cfg;
     cc_err err = {0};
@@ -248,14 +388,25 @@ int main(int argc, char **argv)
         cc_engine_free(e);
     }
 
+    double torch_wall[2] = {0, 0}, torch_cpu[2] = {0, 0};
+    char out_dir[4096];
+    snprintf(out_dir, sizeof out_dir, "%s", argc > 1 ? argv[1] : "build/bench");
+    int have_torch = torch_prefill(out_dir, omp_get_max_threads(), reps, torch_wall, torch_cpu);
+    char blas_desc[256];
+    cc_cpu_blas_describe(blas_desc, sizeof blas_desc);
+    fprintf(stderr, "  engine BLAS: %s\n", blas_desc);
+    for (int i = 0; i < n_rates; i++)
+        fprintf(stderr, "  sgemm n=2048 %-17s %6.1f GFLOP/s wall (%d threads), %6.1f per CPU-s "
+                "(1 thread)\n", rates[i].name, rates[i].wall_gflops, omp_get_max_threads(),
+                rates[i].one_thread_cpu_gflops);
     fprintf(stderr,
             "engine: small preset (%.0f M params, %d layers, hidden %d, %d/%d heads), "
             "block %d, %d threads, median of %d\n"
-            "  sgemm n=2048: %.1f GFLOP/s (machine baseline)\n"
+            "  best sgemm n=2048: %.1f GFLOP/s (%s; the machine baseline)\n"
             "  CPU prefill 4k: %.2f s = %.0f tokens/s, %.1f GFLOP/s = %.2f of sgemm "
             "(1k: %.1f GFLOP/s)\n",
             cc_model_params(&cfg) / 1e6, cfg.n_layers, cfg.hidden, cfg.n_heads, cfg.n_kv_heads,
-            cfg.block_size, omp_get_max_threads(), reps, sgemm, cpu.t[1][0], tok_s, gflops,
+            cfg.block_size, omp_get_max_threads(), reps, sgemm, best_blas, cpu.t[1][0], tok_s, gflops,
             gflops / sgemm, gflops_1k);
     for (int p = 0; p < 2; p++)
         fprintf(stderr, "  TTFT %4d tokens: %.3f s full, %.3f s 50%% cached, %.3f s 90%% cached\n",
@@ -268,6 +419,13 @@ int main(int argc, char **argv)
             "  decode, batch of 8 at 1k context: %.1f ms/step = %.1f tokens/s\n",
             speedup, speedup_cpu, flops_4k / flops_4k_90, gflops_cpu_s, t_decode * 1e3,
             B / t_decode);
+    fprintf(stderr, "  4k prefill per CPU-second against the best one-thread sgemm per "
+            "CPU-second: %.2f\n", gflops_cpu_s / sgemm_1t_cpu);
+    if (have_torch)
+        for (int p = 0; p < 2; p++)
+            fprintf(stderr, "  PyTorch prefill %d tokens: %.3f s wall, %.3f CPU-s; ours/theirs "
+                    "speed %.2fx wall, %.2fx CPU time\n", prompt_len[p], torch_wall[p],
+                    torch_cpu[p], torch_wall[p] / cpu.t[p][0], torch_cpu[p] / cpu.cpu[p][0]);
     if (have_cuda)
         fprintf(stderr, "  CUDA %s bf16: TTFT 4k %.4f s full, %.4f s 90%% cached\n", dev,
                 gpu.t[1][0], gpu.t[1][2]);
@@ -280,6 +438,20 @@ int main(int argc, char **argv)
            "\"cpu_prefill_gflops\": %.2f, \"prefill_sgemm_ratio\": %.4f, "
            "\"cpu_prefill_gflops_1k\": %.2f",
            cc_model_params(&cfg), reps, sgemm, tok_s, gflops, gflops / sgemm, gflops_1k);
+    printf(", \"sgemm_best_blas\": \"%s\", \"sgemm_gflops_linked\": %.2f, "
+           "\"sgemm_gflops_per_cpu_s_1thread\": %.2f, \"prefill_sgemm_ratio_cpu_time\": %.4f",
+           best_blas, sgemm_linked, sgemm_1t_cpu, gflops_cpu_s / sgemm_1t_cpu);
+    if (have_torch) {
+        double v1 = torch_wall[0] / cpu.t[0][0], v4 = torch_wall[1] / cpu.t[1][0];
+        double c1 = torch_cpu[0] / cpu.cpu[0][0], c4 = torch_cpu[1] / cpu.cpu[1][0];
+        printf(", \"torch_prefill_1k_s\": %.4f, \"torch_prefill_4k_s\": %.4f, "
+               "\"prefill_speed_vs_pytorch_1k\": %.3f, \"prefill_speed_vs_pytorch_4k\": %.3f, "
+               "\"prefill_speed_vs_pytorch\": %.3f, \"prefill_speed_vs_pytorch_cpu_time_1k\": %.3f, "
+               "\"prefill_speed_vs_pytorch_cpu_time_4k\": %.3f",
+               torch_wall[0], torch_wall[1], v1, v4, v1 < v4 ? v1 : v4, c1, c4);
+    } else {
+        printf(", \"pytorch_skipped\": true");
+    }
     const char *pn[2] = {"1k", "4k"};
     const char *cn[3] = {"0pct", "50pct", "90pct"};
     for (int p = 0; p < 2; p++)

@@ -130,6 +130,10 @@ void cli_engine_close(cli_engine *ce);
 /* CPU threads of engines opened from now on (--threads; default 1: on a
  * shared machine one thread per engine times steadily; 0 = OpenMP's default). */
 extern int cli_engine_threads;
+/* The clock engine steps are timed with, in calibration and replay alike
+ * (cc_engine_clock, sim/engine_calib.h: 0 wall, 1 CPU time per thread);
+ * fidelity's --clock sets it.  Default wall. */
+extern int cli_engine_clock;
 
 /* The engine options calibrate and fidelity share: --backend cpu|cuda,
  * --model PRESET, --hardware BASE, --grid quick|full, --repeats N (1..101),

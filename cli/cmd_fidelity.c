@@ -28,7 +28,7 @@ static void help(FILE *out)
             "                         [--grid quick|full] [--repeats N] [--profile FILE]\n"
             "                         [--concurrency none|immediate|after-complete]\n"
             "                         [--capacity-blocks N|inf] [--max-requests N] [--threads N]\n"
-            "                         [-o PROFILE] [--json]\n"
+            "                         [--clock cpu|wall] [-o PROFILE] [--json]\n"
             "\n"
             "Replays TRACE on the real engine and in the simulator calibrated on it, with the\n"
             "same driver, cache and scheduler, and compares each request's TTFT: the error of\n"
@@ -53,6 +53,11 @@ static void help(FILE *out)
             "  --capacity-blocks  cache size in blocks (default inf)\n"
             "  --max-requests N   replay only the first N requests\n"
             "  --threads N        CPU threads of the engine (default 1)\n"
+            "  --clock NAME       what calibration and replay time steps with: cpu (default\n"
+            "                     on the CPU backend: process CPU time per engine thread,\n"
+            "                     which other jobs on the same cores barely move) or wall\n"
+            "                     (the only one on cuda); a --profile should come from a\n"
+            "                     calibration on the same clock\n"
             "  --json             print JSON\n"
             "\n"
             "examples:\n"
@@ -79,7 +84,8 @@ int cmd_fidelity(int argc, char **argv)
     int json = 0;
     uint64_t max_requests = 0;
     cc_concurrency conc = CC_CONCURRENCY_IMMEDIATE;
-    enum { O_PROFILE = 1000, O_CONC, O_CAP, O_MAXREQ, O_JSON };
+    const char *clock = NULL;
+    enum { O_PROFILE = 1000, O_CONC, O_CAP, O_MAXREQ, O_JSON, O_CLOCK };
     static const struct option opts[] = {
         CLI_ENGINE_LONG_OPTS,
         {"profile", required_argument, 0, O_PROFILE},
@@ -88,6 +94,7 @@ int cmd_fidelity(int argc, char **argv)
         {"max-requests", required_argument, 0, O_MAXREQ},
         {"output", required_argument, 0, 'o'},
         {"json", no_argument, 0, O_JSON},
+        {"clock", required_argument, 0, O_CLOCK},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     optind = 1;
@@ -113,6 +120,7 @@ int cmd_fidelity(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
+        case O_CLOCK: clock = optarg; break;
         case 'h': help(stdout); return 0;
         default: return cli_usage_error(cmd, "bad option");
         }
@@ -127,6 +135,17 @@ int cmd_fidelity(int argc, char **argv)
         return cli_usage_error(cmd, "--backend: expected cpu or cuda, got '%s'", backend);
     if (!hardware)
         hardware = !strcmp(backend, "cpu") ? "cpu" : "h100-sxm";
+    if (!clock)
+        clock = !strcmp(backend, "cpu") ? "cpu" : "wall";
+    if (!strcmp(clock, "cpu") && !strcmp(backend, "cpu"))
+        cli_engine_clock = CC_ENGINE_CLOCK_CPU;
+    else if (!strcmp(clock, "wall"))
+        cli_engine_clock = CC_ENGINE_CLOCK_WALL;
+    else if (!strcmp(clock, "cpu"))
+        return cli_usage_error(cmd, "--clock cpu: only on the CPU backend (a CUDA step's time "
+                                    "is on the device)");
+    else
+        return cli_usage_error(cmd, "--clock: expected cpu or wall, got '%s'", clock);
     cc_pc_config pc;
     memset(&pc, 0, sizeof pc);
     pc.mode = CC_PC_PREFIX;
@@ -222,6 +241,7 @@ int cmd_fidelity(int argc, char **argv)
         json_object_set_new(o, "model", json_string(model));
         json_object_set_new(o, "hardware", json_string(profile_hw.name));
         json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(conc)));
+        json_object_set_new(o, "clock", json_string(clock));
         json_object_set_new(o, "requests", json_integer((json_int_t)n));
         json_object_set_new(o, "ttft_error_median", json_real(med));
         json_object_set_new(o, "ttft_error_p95", json_real(p95));

@@ -260,7 +260,7 @@ int cmd_version(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: ctxcache version\n\nPrints the version and which optional parts "
-               "(CUDA) this build has.\n\nexample:\n  ctxcache version\n");
+               "(CUDA, with its devices; the CPU engine's BLAS) this build has.\n\nexample:\n  ctxcache version\n");
         return 0;
     }
     if (argc > 1)
@@ -273,6 +273,8 @@ int cmd_version(int argc, char **argv)
         if (cc_gpu_device_describe(i, d, sizeof d) == 0)
             printf("  device %d: %s\n", i, d);
     }
+    char blas[256];
+    printf("  blas: %s\n", cc_cpu_blas_describe(blas, sizeof blas));
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 int cli_engine_threads = 1;
+int cli_engine_clock = CC_ENGINE_CLOCK_WALL;
 
 int cli_engine_opt(const char *cmd, int code, const char *arg, cli_engine_args *a)
 {
@@ -130,7 +131,8 @@ int cli_calibrate_run(const char *cmd, const char *backend, const char *model,
         return rc;
     cc_sim_model_from_engine(&ce.cfg, o.dtype, &out->model);
     cc_progress_begin(cmd, cc_engine_calib_n_points(&g));
-    rc = cc_engine_calib_measure(ce.e, &g, repeats, progress, (void *)cmd, &out->pts,
+    rc = cc_engine_calib_measure(ce.e, &g, repeats, (cc_engine_clock)cli_engine_clock, progress,
+                                 (void *)cmd, &out->pts,
                                  &out->n_pts, &err);
     cc_progress_end();
     cli_engine_close(&ce);
@@ -227,7 +229,7 @@ int cli_real_open(const char *cmd, const char *backend, const char *model, const
     if (!sc->hbm_kv_tokens || sc->hbm_kv_tokens > kv_tok)
         sc->hbm_kv_tokens = kv_tok;
     sc->kv_bytes_per_token = (double)cc_engine_block_bytes(r->ce.e) / bs;
-    cc_engine_exec_opts xo = {.hw = hw};
+    cc_engine_exec_opts xo = {.hw = hw, .clock = (cc_engine_clock)cli_engine_clock};
     if ((rc = cc_engine_executor_create(r->ce.e, t, &xo, &r->ex, &err)) != CC_OK) {
         cli_real_close(r);
         return cli_fail(cmd, &err);

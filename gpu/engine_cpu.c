@@ -22,12 +22,25 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 enum { LOGIT_GROUP = 64 }; /* logits rows computed per lm_head product */
 #define BLAS_BUFFER_BYTES ((size_t)128 << 20) /* OpenBLAS's BUFFER_SIZE on x86-64 */
+
+#ifndef CC_BLAS_SCIPY
+#define CC_BLAS_SCIPY 0
+#endif
+
+const char *cc_cpu_blas_describe(char *buf, size_t len)
+{
+    const char *cfg = openblas_get_config(), *core = openblas_get_corename();
+    snprintf(buf, len, "%s (%s, core %s)", CC_BLAS_SCIPY ? "scipy-openblas32" : "system OpenBLAS",
+             cfg ? cfg : "?", core ? core : "?");
+    return buf;
+}
 
 typedef struct cpu_engine {
     const cc_weights *w;

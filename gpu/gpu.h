@@ -62,6 +62,12 @@ int cc_gpu_device_count(void);
 int cc_gpu_device_describe(int i, char *buf, size_t len);
 /* 1 when this build has the CUDA parts. */
 int cc_gpu_built_with_cuda(void);
+/* Which BLAS the CPU engine runs on, into buf: "scipy-openblas32" (the
+ * Makefile's default, fetched into build/blas) or "system OpenBLAS", with
+ * the library's own configuration string and the core type it dispatched
+ * to, e.g. "scipy-openblas32 (OpenBLAS 0.3.34 DYNAMIC_ARCH ..., core
+ * SkylakeX)".  Returns buf. */
+const char *cc_cpu_blas_describe(char *buf, size_t len);
 
 /* ---- model shapes (model.c) ---------------------------------------------- */
 #define CC_MAX_HEAD_DIM 256

@@ -29,6 +29,7 @@
 #include "minilm_impl.h"
 
 #include <cublas_v2.h>
+#include "cublas_dl.cuh" /* cuBLAS is dlopened at its first use */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>

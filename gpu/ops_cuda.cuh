@@ -13,6 +13,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "cublas_dl.cuh"
 #include "engine_impl.h"
 
 namespace ccg {

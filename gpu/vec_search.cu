@@ -17,6 +17,7 @@
  * speed; X crosses PCIe only when the index changed.
  */
 #include <cublas_v2.h>
+#include "cublas_dl.cuh" /* cuBLAS is dlopened at its first use */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdlib.h>

@@ -9,7 +9,8 @@
  * cc_engine_kv_from_host, so no NaN or denormal slows a point down), each
  * sequence of the batch has its own blocks, logits are one row per sequence
  * (as the real-engine executor asks).  One untimed warm-up forward, then
- * `repeats` timed ones (CLOCK_MONOTONIC); the point's time is their MEDIAN,
+ * `repeats` timed ones (on the caller's clock: CLOCK_MONOTONIC, or CPU time
+ * per engine thread, engine_calib.h); the point's time is their MEDIAN,
  * which damps interference from other jobs on a shared machine.
  *
  * Grids: "quick" (22 points; a second on the tiny model, about 30 s on the
@@ -24,6 +25,7 @@
  */
 #include "engine_calib.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,9 +75,14 @@ void cc_engine_calib_opts(const cc_engine_calib_grid *g, int block_size, cc_engi
     o->max_batch_tokens = bt > seqs_d ? bt : seqs_d;
 }
 
-static double mono_s(void)
+double cc_engine_clock_s(cc_engine_clock clock)
 {
     struct timespec ts;
+    if (clock == CC_ENGINE_CLOCK_CPU) {
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        int threads = omp_get_max_threads();
+        return ((double)ts.tv_sec + (double)ts.tv_nsec * 1e-9) / (threads > 0 ? threads : 1);
+    }
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
@@ -88,7 +95,7 @@ static int cmp_d(const void *a, const void *b)
 
 /* One point: median of `repeats` timed forwards after a warm-up. */
 static int time_point(cc_engine *e, int64_t n_new, int64_t n_cached, int64_t batch, int repeats,
-                      int32_t *tok, int32_t *tables, cc_seq *seqs, float *logits, double *tmp,
+                      cc_engine_clock clock, int32_t *tok, int32_t *tables, cc_seq *seqs, float *logits, double *tmp,
                       double *out, cc_err *err)
 {
     const cc_model_config *c = cc_engine_config(e);
@@ -102,14 +109,14 @@ static int time_point(cc_engine *e, int64_t n_new, int64_t n_cached, int64_t bat
         seqs[s] = (cc_seq){tok + s * n_new, (int)n_new, (int)n_cached, tables + s * nb, nb};
     }
     for (int r = -1; r < repeats; r++) {
-        double t0 = mono_s();
+        double t0 = cc_engine_clock_s(clock);
         int rc = cc_engine_forward(e, seqs, (int)batch, CC_LOGITS_LAST, logits, err);
         if (rc == CC_OK)
             rc = cc_engine_sync(e, err);
         if (rc != CC_OK)
             return rc;
         if (r >= 0)
-            tmp[r] = mono_s() - t0;
+            tmp[r] = cc_engine_clock_s(clock) - t0;
     }
     qsort(tmp, (size_t)repeats, sizeof *tmp, cmp_d);
     *out = repeats % 2 ? tmp[repeats / 2] : 0.5 * (tmp[repeats / 2 - 1] + tmp[repeats / 2]);
@@ -117,8 +124,8 @@ static int time_point(cc_engine *e, int64_t n_new, int64_t n_cached, int64_t bat
 }
 
 int cc_engine_calib_measure(cc_engine *e, const cc_engine_calib_grid *g, int repeats,
-                            cc_engine_calib_progress progress, void *arg, cc_calib_point **pts,
-                            size_t *n_pts, cc_err *err)
+                            cc_engine_clock clock, cc_engine_calib_progress progress, void *arg,
+                            cc_calib_point **pts, size_t *n_pts, cc_err *err)
 {
     *pts = NULL;
     *n_pts = 0;
@@ -167,7 +174,7 @@ int cc_engine_calib_measure(cc_engine *e, const cc_engine_calib_grid *g, int rep
         for (int j = 0; rc == CC_OK && j < g->n_cached_n; j++)
             for (int b = 0; rc == CC_OK && b < g->batch_n; b++) {
                 P[k] = (cc_calib_point){g->n_new[i], g->n_cached[j], g->batch[b], 0};
-                rc = time_point(e, P[k].n_new, P[k].n_cached, P[k].batch, repeats, tok, tables,
+                rc = time_point(e, P[k].n_new, P[k].n_cached, P[k].batch, repeats, clock, tok, tables,
                                 seqs, logits, tmp, &P[k].seconds, err);
                 if (rc == CC_OK && progress)
                     progress(arg, ++k, total);
@@ -177,7 +184,7 @@ int cc_engine_calib_measure(cc_engine *e, const cc_engine_calib_grid *g, int rep
     for (int j = 0; rc == CC_OK && j < g->dec_cached_n; j++)
         for (int b = 0; rc == CC_OK && b < g->dec_batch_n; b++) {
             P[k] = (cc_calib_point){1, g->dec_cached[j], g->dec_batch[b], 0};
-            rc = time_point(e, 1, P[k].n_cached, P[k].batch, repeats, tok, tables, seqs, logits,
+            rc = time_point(e, 1, P[k].n_cached, P[k].batch, repeats, clock, tok, tables, seqs, logits,
                             tmp, &P[k].seconds, err);
             if (rc == CC_OK && progress)
                 progress(arg, ++k, total);

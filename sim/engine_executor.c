@@ -1,9 +1,10 @@
 /*
  * engine_executor.c -- the real-engine executor (engine_executor.h): the
  * driver forms steps exactly as for the cost model; this executor runs each
- * step on the engine (cc_engine_forward) and returns the wall time it took,
- * measured with CLOCK_MONOTONIC around the whole step (block bookkeeping,
- * copies and forwards).
+ * step on the engine (cc_engine_forward) and returns the time it took,
+ * measured around the whole step (block bookkeeping, copies and forwards)
+ * on the clock of its options: CLOCK_MONOTONIC by default, or CPU time per
+ * engine thread (engine_calib.h), which other processes barely move.
  *
  * The KV store.  The engine's pool slots are shared between the running
  * requests' block tables and a store keyed by block hash (a block hash names
@@ -106,12 +107,6 @@ typedef struct ex {
 
 static const cc_executor_ops engine_ops;
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- slots ---------------------------------------------------------------- */
 
@@ -350,7 +345,7 @@ static int step(ex *x, const cc_sim_item *items, size_t n, int decode, double *s
         return CC_OK;
     if (n > (size_t)x->max_seqs * 64)
         return cc_err_set(err, CC_EARG, NULL, 0, "items", "%zu items in one step", n);
-    double t0 = mono_s();
+    double t0 = cc_engine_clock_s(x->o.clock);
     rq *list[n];
     int rc = CC_OK;
     size_t k;
@@ -388,7 +383,7 @@ static int step(ex *x, const cc_sim_item *items, size_t n, int decode, double *s
     for (size_t j = 0; j < n; j++)
         if ((rc = publish(x, list[j], err)) != CC_OK)
             goto out;
-    *seconds = mono_s() - t0;
+    *seconds = cc_engine_clock_s(x->o.clock) - t0;
     x->st.busy_s += *seconds;
 out:
     for (size_t j = 0; j < k && j < n; j++)
@@ -529,12 +524,12 @@ static int measure_host_rate(ex *x, cc_err *err)
     double t[5];
     int rc = CC_OK;
     for (int r = 0; r < 5 && rc == CC_OK; r++) {
-        double t0 = mono_s();
+        double t0 = cc_engine_clock_s(x->o.clock);
         for (int b = 0; b < nblk && rc == CC_OK; b++)
             rc = cc_engine_kv_from_host(x->e, b, host, err);
         if (rc == CC_OK)
             rc = cc_engine_sync(x->e, err);
-        t[r] = mono_s() - t0;
+        t[r] = cc_engine_clock_s(x->o.clock) - t0;
     }
     for (int b = 0; b < x->n_slots && rc == CC_OK; b++)
         rc = cc_engine_kv_from_host(x->e, b, host, err);

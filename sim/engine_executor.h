@@ -9,6 +9,7 @@
 
 #include "../gpu/gpu.h"
 #include "../traces/traces.h"
+#include "engine_calib.h"
 #include "sim.h"
 
 typedef struct cc_engine_exec_opts {
@@ -18,6 +19,9 @@ typedef struct cc_engine_exec_opts {
     const cc_sim_hw *hw;
     /* 1: keep the logits of the last forward (cc_engine_exec_last_logits). */
     int keep_logits;
+    /* the clock steps are timed with (engine_calib.h; 0 = wall): the one the
+     * calibration it is compared with used */
+    cc_engine_clock clock;
 } cc_engine_exec_opts;
 
 /* Counters of the KV store (all since creation). */

@@ -140,6 +140,8 @@ static void test_fidelity_json(void **state)
     o = run_json(cmd);
     assert_true(num(o, "real_token_hit_ratio") == num(o, "sim_token_hit_ratio"));
     assert_true(num(o, "real_token_hit_ratio") > 0);
+    /* CPU backend: both timed on CPU time per engine thread by default */
+    assert_string_equal(json_string_value(json_object_get(o, "clock")), "cpu");
     json_decref(o);
 }
 
@@ -172,6 +174,18 @@ static void test_cuda_and_usage(void **state)
     snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks inf --backend cpu", tu_bin(),
              trace_path());
     assert_int_equal(tu_run(cmd, NULL), 2); /* no --model */
+    static const struct {
+        const char *args, *msg;
+    } bad_clock[] = {
+        {"--model tiny --clock sundial", "--clock: expected cpu or wall, got 'sundial'"},
+        {"--model tiny --backend cuda --clock cpu", "only on the CPU backend"},
+    };
+    for (size_t i = 0; i < sizeof bad_clock / sizeof bad_clock[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s fidelity %s %s", tu_bin(), trace_path(), bad_clock[i].args);
+        assert_int_equal(tu_run(cmd, &out), 2);
+        assert_non_null(strstr(out, bad_clock[i].msg));
+        free(out);
+    }
     snprintf(cmd, sizeof cmd, "%s calibrate --help", tu_bin());
     assert_int_equal(tu_run(cmd, &out), 0);
     assert_non_null(strstr(out, "examples:"));

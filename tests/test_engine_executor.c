@@ -21,6 +21,7 @@
 
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <time.h>
 
 typedef struct fx {
     cc_weights w;
@@ -270,12 +271,33 @@ static void test_driver_same_hits(void **state)
     teardown_fx(&f);
 }
 
+/* The step clocks (sim/engine_calib.h): wall time runs while the process
+ * sleeps, CPU time does not (the property that makes a busy machine's waits
+ * disappear from CPU-clock step times); both run while it computes.  No
+ * speed is asserted: 50 ms asleep cost no CPU on any machine. */
+static void test_step_clocks(void **state)
+{
+    (void)state;
+    double w0 = cc_engine_clock_s(CC_ENGINE_CLOCK_WALL), c0 = cc_engine_clock_s(CC_ENGINE_CLOCK_CPU);
+    struct timespec nap = {0, 50 * 1000 * 1000};
+    while (nanosleep(&nap, &nap) != 0)
+        ;
+    double w1 = cc_engine_clock_s(CC_ENGINE_CLOCK_WALL), c1 = cc_engine_clock_s(CC_ENGINE_CLOCK_CPU);
+    assert_true(w1 - w0 >= 0.05);
+    assert_true(c1 - c0 < 0.025);
+    volatile double x = 0;
+    while (cc_engine_clock_s(CC_ENGINE_CLOCK_CPU) - c1 < 0.01)
+        x += 1.0; /* ends: CPU time advances while this runs */
+    assert_true(cc_engine_clock_s(CC_ENGINE_CLOCK_WALL) > w1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_matches_scratch),
         cmocka_unit_test(test_small_pool_recomputes),
         cmocka_unit_test(test_driver_same_hits),
+        cmocka_unit_test(test_step_clocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

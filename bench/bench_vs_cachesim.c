@@ -1,0 +1,216 @@
+/*
+ * bench_vs_cachesim.c -- issue 17 item 3: the command a user runs against
+ * libCacheSim's `cachesim`, as whole processes on the same input file.
+ * Only when the environment variable LIBCACHESIM names a built cachesim
+ * (README, "The prefix / context KV tier"); otherwise it prints
+ * {"replay_vs_cachesim_skipped": true}.
+ *
+ * Input: a Zipf(0.9) stream of block ids (seeded GSL generator) written as a
+ * libCacheSim oracleGeneral file (24-byte records: u32 time, u64 id, u32
+ * size 1, i64 next access -1) in the output folder, removed afterwards.
+ * For each policy of LRU, FIFO, CLOCK, SIEVE, ARC, S3-FIFO, LFU:
+ *   A = `ctxcache replay FILE --policy P --capacity-blocks C --mode
+ *        independent --json` (the default serving backend, concurrency none),
+ *   B = `cachesim FILE oracleGeneral P C --ignore-obj-size 1`,
+ * alternated A B A B ... (PAIRS pairs, default 5), each a fresh process
+ * (posix_spawn, wait4): wall time (CLOCK_MONOTONIC around spawn and wait),
+ * CPU time (the child's user + system) and peak RSS (the child's
+ * ru_maxrss).  Per pair the ratio cachesim / ours; reported: the median
+ * over pairs and the spread (min, max), wall and CPU.
+ * JSON: replay_speed_vs_cachesim_<policy> (median wall ratio, cachesim wall
+ * / ours: above 1 = ours faster), replay_cpu_vs_cachesim_<policy>,
+ * replay_speed_vs_cachesim_<policy>_min / _max, and for LRU
+ * replay_rss_vs_cachesim (ours / theirs, median peak RSS) with both peaks
+ * in MiB.  The loop rates of bench_cache (cache_vs_libcachesim_*) are
+ * in-memory loop rates, not these.
+ *
+ * usage: bench_vs_cachesim [OUTDIR] [--accesses N] [--objects N]
+ *                          [--capacity N] [--pairs N]
+ * (defaults 10,000,000 accesses over 1,000,000 objects, 100,000 blocks, 5
+ * pairs; the issue's stream).
+ */
+#include "benchutil.h"
+
+#include <fcntl.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int write_zipf_oracle(const char *path, size_t n, size_t objects, uint64_t seed)
+{
+    double *w = malloc(objects * sizeof *w);
+    FILE *f = fopen(path, "wb");
+    if (!w || !f) {
+        free(w);
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    for (size_t k = 0; k < objects; k++)
+        w[k] = pow((double)(k + 1), -0.9);
+    gsl_ran_discrete_t *d = gsl_ran_discrete_preproc(objects, w);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        unsigned char rec[24];
+        uint32_t ts = (uint32_t)(i + 1), size = 1;
+        uint64_t id = gsl_ran_discrete(r, d) + 1;
+        int64_t next = -1;
+        memcpy(rec, &ts, 4);
+        memcpy(rec + 4, &id, 8);
+        memcpy(rec + 12, &size, 4);
+        memcpy(rec + 16, &next, 8);
+        rc = fwrite(rec, 24, 1, f) == 1 ? 0 : -1;
+    }
+    gsl_rng_free(r);
+    gsl_ran_discrete_free(d);
+    free(w);
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+typedef struct proc_run {
+    double wall_s, cpu_s, rss_mib;
+    int ok;
+} proc_run;
+
+/* Runs argv[0] with stdout and stderr to /dev/null, in folder dir. */
+static proc_run run_proc(char *const argv[], const char *dir)
+{
+    proc_run pr = {0, 0, 0, 0};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addchdir_np(&fa, dir);
+    pid_t pid;
+    double t0 = bu_now_s();
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return pr;
+    }
+    int st;
+    struct rusage ru;
+    if (wait4(pid, &st, 0, &ru) == pid) {
+        pr.wall_s = bu_now_s() - t0;
+        pr.cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+                   ru.ru_stime.tv_usec * 1e-6;
+        pr.rss_mib = ru.ru_maxrss / 1024.0;
+        pr.ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    return pr;
+}
+
+static double median(double *v, int n)
+{
+    gsl_sort(v, 1, n);
+    return gsl_stats_median_from_sorted_data(v, 1, n);
+}
+
+int main(int argc, char **argv)
+{
+    size_t accesses = 10000000, objects = 1000000;
+    unsigned capacity = 100000;
+    int pairs = 5;
+    const char *outdir = "build/bench";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--accesses") && i + 1 < argc)
+            accesses = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--objects") && i + 1 < argc)
+            objects = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--capacity") && i + 1 < argc)
+            capacity = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
+            pairs = atoi(argv[++i]);
+        else if (argv[i][0] != '-')
+            outdir = argv[i];
+        else {
+            fprintf(stderr, "usage: bench_vs_cachesim [OUTDIR] [--accesses N] [--objects N] "
+                            "[--capacity N] [--pairs N]\n");
+            return 2;
+        }
+    }
+    if (pairs < 1 || pairs > 50 || !accesses || !objects || !capacity) {
+        fprintf(stderr, "bench_vs_cachesim: bad --pairs, --accesses, --objects or --capacity\n");
+        return 2;
+    }
+    const char *lcs = getenv("LIBCACHESIM");
+    if (!lcs || !*lcs || access(lcs, X_OK) != 0) {
+        fprintf(stderr, "vs cachesim: skipped: LIBCACHESIM names no cachesim binary\n");
+        printf("{\"replay_vs_cachesim_skipped\": true}\n");
+        return 0;
+    }
+    char lcs_abs[4096], ours_rel[4096], ours[4096], dir[4096], file[4200], cap[32];
+    const char *b = getenv("BUILD");
+    snprintf(ours_rel, sizeof ours_rel, "%s/ctxcache", b ? b : "build");
+    if (!realpath(lcs, lcs_abs) || !realpath(ours_rel, ours) || !realpath(outdir, dir)) {
+        fprintf(stderr, "bench_vs_cachesim: cannot resolve %s, %s or %s\n", lcs, ours, outdir);
+        return 1;
+    }
+    snprintf(file, sizeof file, "%s/vs_cachesim_zipf.oracleGeneral", dir);
+    snprintf(cap, sizeof cap, "%u", capacity);
+    if (write_zipf_oracle(file, accesses, objects, 1) != 0) {
+        fprintf(stderr, "bench_vs_cachesim: cannot write %s\n", file);
+        return 1;
+    }
+    static const char *const pol[] = {"lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu"};
+    fprintf(stderr, "vs cachesim: whole processes, %zu-access Zipf(0.9) oracleGeneral file, %u "
+            "blocks, independent mode, %d alternated pairs (ratio = cachesim / ours; wall on a "
+            "shared machine is noisy, CPU less so)\n", accesses, capacity, pairs);
+    printf("{\"replay_vs_cachesim_accesses\": %zu, \"replay_vs_cachesim_pairs\": %d", accesses,
+           pairs);
+    int status = 0;
+    for (size_t p = 0; p < sizeof pol / sizeof pol[0]; p++) {
+        char *a_argv[] = {ours, "replay", file, "--policy", (char *)pol[p], "--capacity-blocks",
+                          cap, "--mode", "independent", "--json", NULL};
+        char *b_argv[] = {lcs_abs, file, "oracleGeneral", (char *)pol[p], cap,
+                          "--ignore-obj-size", "1", NULL};
+        double rw[50], rc[50], ra[50], rb[50];
+        int n = 0;
+        for (int k = 0; k < pairs; k++) {
+            proc_run A = run_proc(a_argv, dir), B = run_proc(b_argv, dir);
+            if (!A.ok || !B.ok) {
+                fprintf(stderr, "  %s: %s failed\n", pol[p], !A.ok ? "ctxcache replay" : "cachesim");
+                status = 1;
+                break;
+            }
+            rw[n] = B.wall_s / A.wall_s;
+            rc[n] = B.cpu_s / A.cpu_s;
+            ra[n] = A.rss_mib;
+            rb[n] = B.rss_mib;
+            n++;
+        }
+        if (n < pairs)
+            continue;
+        double wmin = rw[0], wmax = rw[0];
+        for (int k = 1; k < n; k++)
+            wmin = rw[k] < wmin ? rw[k] : wmin, wmax = rw[k] > wmax ? rw[k] : wmax;
+        double mw = median(rw, n), mc = median(rc, n), ma = median(ra, n), mb = median(rb, n);
+        fprintf(stderr, "  %-7s wall ratio %.2f (min %.2f, max %.2f), CPU ratio %.2f; peak RSS "
+                "ours %.0f MiB, cachesim %.0f MiB\n", pol[p], mw, wmin, wmax, mc, ma, mb);
+        printf(", \"replay_speed_vs_cachesim_%s\": %.4f, \"replay_speed_vs_cachesim_%s_min\": %.4f"
+               ", \"replay_speed_vs_cachesim_%s_max\": %.4f, \"replay_cpu_vs_cachesim_%s\": %.4f",
+               pol[p], mw, pol[p], wmin, pol[p], wmax, pol[p], mc);
+        if (p == 0)
+            printf(", \"replay_rss_vs_cachesim\": %.4f, \"replay_peak_rss_mib_lru\": %.1f, "
+                   "\"cachesim_peak_rss_mib_lru\": %.1f", ma / mb, ma, mb);
+    }
+    printf("}\n");
+    remove(file);
+    strcat(file, ".cachesim"); /* cachesim's own results file, in its folder */
+    remove(file);
+    return status;
+}
