@@ -31,6 +31,7 @@ _Static_assert(CC_PC_MAX_TIER_BLOCKS == 268435455, "the capacity message names t
 
 static const char *const axis_key[CC_SWEEP_N_AXES] = {
     "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
+    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler",
 };
 
 /* ---- metrics ------------------------------------------------------------
@@ -44,6 +45,11 @@ static const char *const metric_names[] = {
     /* the bill under the point's pricing model (NaN for pricing = none) */
     "cost_usd", "cost_cache_read_usd", "cost_cache_write_usd", "cost_storage_usd",
     "cost_read_tokens",
+    /* the serving simulator's figures (backend sim, schema 1.1; NaN for
+     * backend cache), the same as replay --json's */
+    "ttft_p50_s", "ttft_p99_s", "ttft_mean_s", "tpot_p50_s", "tpot_p99_s", "tpot_mean_s",
+    "throughput_tokens_per_s", "requests_per_s", "makespan_s", "prefill_gpu_s_saved",
+    "gpu_busy_s", "preemptions",
 };
 #define N_METRICS (sizeof metric_names / sizeof metric_names[0])
 
@@ -59,8 +65,8 @@ typedef struct parser {
     long seen[CC_SWEEP_N_AXES + 8]; /* line each key was given on */
 } parser;
 
-enum { K_MODE = CC_SWEEP_N_AXES, K_CONC, K_SEED, K_THREADS, K_OUTPUT, K_KVB, K_END };
-static const char *const scalar_key[] = {"mode", "concurrency", "seed", "threads", "output",
+enum { K_MODE = CC_SWEEP_N_AXES, K_BACKEND, K_SEED, K_THREADS, K_OUTPUT, K_KVB, K_END };
+static const char *const scalar_key[] = {"mode", "backend", "seed", "threads", "output",
                                          "kv_bytes_per_token"};
 
 static char *trim(char *s)
@@ -118,11 +124,13 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* Splits v on commas outside parentheses into the axis values. */
+/* Splits v on commas outside parentheses (tier layouts, which hold commas:
+ * on '|') into the axis values. */
 static int add_values(parser *P, long line, int axis, char *v)
 {
     cc_sweep_values *ax = &P->spec->axes[axis];
     const char *key = axis_key[axis];
+    const char sep = axis == CC_SWEEP_TIERS ? '|' : ',';
     int depth = 0;
     char *start = v;
     for (char *p = v;; p++) {
@@ -132,14 +140,15 @@ static int add_values(parser *P, long line, int axis, char *v)
             depth--;
         if (depth < 0)
             return perr(P, CC_EFORMAT, line, key, "unbalanced ')' in '%s'", v);
-        if (*p != '\0' && !(*p == ',' && depth == 0))
+        if (*p != '\0' && !(*p == sep && depth == 0))
             continue;
         int last = *p == '\0';
         *p = '\0';
         char *item = trim(start);
         if (!*item)
             return perr(P, CC_EFORMAT, line, key,
-                        "empty value in the list (expected values separated by commas)%s", "");
+                        "empty value in the list (expected values separated by %s)",
+                        sep == '|' ? "'|'" : "commas");
         if (ax->n == MAX_VALUES)
             return perr(P, CC_ERANGE, line, key, "more than 4096 values%s", "");
         char **nt = realloc(ax->text, (ax->n + 1) * sizeof *nt);
@@ -183,7 +192,8 @@ static int add_values(parser *P, long line, int axis, char *v)
             break;
         }
         case CC_SWEEP_CAPACITY:
-            if (!strcmp(item, "inf")) {
+            if (!strcmp(item, "inf") || (line == 0 && !strcmp(item, "-"))) {
+                /* "-": the default when tiers gives the layouts */
                 ax->num[ax->n - 1] = 0;
                 break;
             }
@@ -220,6 +230,44 @@ static int add_values(parser *P, long line, int axis, char *v)
                                       line, key, "pricing '%s': %s", item, pe.msg);
             }
             break;
+        case CC_SWEEP_TIERS: break; /* checked once the spec is read (kv_bytes_per_token) */
+        case CC_SWEEP_CONCURRENCY: {
+            cc_concurrency cv;
+            cc_err e = {0};
+            if (!strcmp(item, "auto"))
+                break; /* NaN */
+            if (cc_concurrency_parse(item, &cv, &e) != CC_OK)
+                return perr(P, CC_EFORMAT, line, key, "%s (or auto)", e.msg);
+            ax->num[ax->n - 1] = (double)cv;
+            break;
+        }
+        case CC_SWEEP_INSTANCES:
+            if ((r = parse_u64(item, 65536, &u)) != 0 || u == 0)
+                return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                            "expected a number of instances in 1..65536, got '%s'", item);
+            ax->num[ax->n - 1] = (double)u;
+            break;
+        case CC_SWEEP_HARDWARE:
+        case CC_SWEEP_MODEL: {
+            cc_err e = {0};
+            cc_sim_hw hw;
+            cc_sim_model m;
+            if ((axis == CC_SWEEP_HARDWARE ? cc_sim_hw_load(item, &hw, &e)
+                                           : cc_sim_model_load(item, &m, &e)) != CC_OK)
+                return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+            break;
+        }
+        case CC_SWEEP_ROUTER:
+        case CC_SWEEP_SCHEDULER: {
+            cc_err e = {0};
+            cc_sim_router ro;
+            cc_sim_sched sd;
+            if ((axis == CC_SWEEP_ROUTER ? cc_sim_router_parse(item, &ro, &e)
+                                         : cc_sim_sched_parse(item, &sd, &e)) != CC_OK)
+                return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+            ax->num[ax->n - 1] = axis == CC_SWEEP_ROUTER ? (double)ro : (double)sd;
+            break;
+        }
         }
         if (last)
             break;
@@ -240,7 +288,6 @@ static int set_scalar(parser *P, long line, int k, char *v)
     }
     uint64_t u;
     int r;
-    cc_err e = {0};
     switch (k) {
     case K_MODE:
         if (!strcmp(v, "prefix"))
@@ -250,9 +297,13 @@ static int set_scalar(parser *P, long line, int k, char *v)
         else
             return perr(P, CC_EFORMAT, line, key, "expected prefix or independent, got '%s'", v);
         break;
-    case K_CONC:
-        if (cc_concurrency_parse(v, &S->concurrency, &e) != CC_OK)
-            return perr(P, CC_EFORMAT, line, key, "%s", e.msg);
+    case K_BACKEND:
+        if (!strcmp(v, "sim"))
+            S->sim = true;
+        else if (strcmp(v, "cache"))
+            return perr(P, CC_EFORMAT, line, key,
+                        "expected cache (cache figures only) or sim (the serving simulator), "
+                        "got '%s'", v);
         break;
     case K_SEED:
         if ((r = parse_u64(v, UINT64_MAX, &u)) != 0)
@@ -276,6 +327,7 @@ static int set_scalar(parser *P, long line, int k, char *v)
             return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
                         "expected KV bytes per token in 1..2^40, got '%s'", v);
         S->kv_bytes_per_token = u;
+        S->kv_given = true;
         break;
     }
     return CC_OK;
@@ -310,7 +362,8 @@ static int parse_line(parser *P, long line, char *s)
     if (k < 0)
         return perr(P, CC_EFORMAT, line, key,
                     "unknown key '%.60s' (expected trace, block_size, policy, capacity_blocks, "
-                    "ttl_s, pricing, mode, concurrency, seed, threads, output, kv_bytes_per_token)",
+                    "ttl_s, pricing, tiers, concurrency, instances, hardware, model, router, "
+                    "scheduler, mode, backend, seed, threads, output, kv_bytes_per_token)",
                     key);
     if (P->seen[k]) {
         char prev[32];
@@ -327,12 +380,60 @@ static int parse_line(parser *P, long line, char *s)
     return set_scalar(P, line, k, val);
 }
 
+/* Each tier layout parses as replay --tiers would take it (bytes need
+ * kv_bytes_per_token in the spec, as replay's --model-kv-bytes-per-token). */
+static int check_tiers(parser *P)
+{
+    cc_sweep_values *ax = &P->spec->axes[CC_SWEEP_TIERS];
+    for (uint32_t k = 0; k < ax->n; k++) {
+        cc_pc_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cc_err e = {0};
+        if (!strcmp(ax->text[k], "-") ||
+            cc_pc_parse_tiers(ax->text[k], cc_policy_find("lru"), NULL,
+                              P->spec->kv_given ? P->spec->kv_bytes_per_token : 0, &cfg,
+                              &e) != CC_OK)
+            return cc_err_set(P->err, CC_EFORMAT, P->file, ax->line, "tiers",
+                              "layout '%s': %s", ax->text[k],
+                              e.msg[0] ? e.msg : "expected NAME:CAPACITY[:key=value...],...");
+    }
+    return CC_OK;
+}
+
+/* backend: sim when a serving axis is given (unless backend = cache says
+ * otherwise, which is then an error: those axes mean nothing to the cache
+ * alone). */
+static int check_backend(parser *P)
+{
+    cc_sweep_spec *S = P->spec;
+    for (int a = CC_SWEEP_INSTANCES; a <= CC_SWEEP_SCHEDULER; a++) {
+        if (!P->seen[a])
+            continue;
+        if (P->seen[K_BACKEND] && !S->sim)
+            return perr(P, CC_EFORMAT, P->seen[a], axis_key[a],
+                        "a serving axis needs backend = sim (the serving simulator), not "
+                        "backend = cache%s", "");
+        S->sim = true;
+    }
+    if (!S->sim)
+        return CC_OK;
+    const cc_sweep_values *cv = &S->axes[CC_SWEEP_CONCURRENCY], *in = &S->axes[CC_SWEEP_INSTANCES];
+    for (uint32_t k = 0; k < cv->n; k++)
+        for (uint32_t j = 0; j < in->n; j++)
+            if (cv->num[k] == CC_CONCURRENCY_NONE && in->num[j] > 1)
+                return perr(P, CC_EFORMAT, P->seen[CC_SWEEP_CONCURRENCY], "concurrency",
+                            "concurrency none runs one request at a time on one instance, "
+                            "and instances gives %s (use immediate or after-complete)",
+                            in->text[j]);
+    return CC_OK;
+}
+
 /* Fills an axis the spec did not give with its default. */
 static int default_axis(parser *P, int axis, const char *value)
 {
     if (P->spec->axes[axis].n)
         return CC_OK;
-    char buf[32];
+    char buf[64];
     snprintf(buf, sizeof buf, "%s", value);
     return add_values(P, 0, axis, buf);
 }
@@ -378,9 +479,33 @@ int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec
     if (rc == CC_OK && !spec->axes[CC_SWEEP_TRACE].n)
         rc = cc_err_set(err, CC_EFORMAT, spec->path, 0, "trace",
                         "missing key: expected trace = default or trace = FILE[, FILE...]");
-    if (rc == CC_OK && !spec->axes[CC_SWEEP_CAPACITY].n)
+    if (rc == CC_OK && spec->axes[CC_SWEEP_CAPACITY].n && spec->axes[CC_SWEEP_TIERS].n)
+        rc = cc_err_set(err, CC_EFORMAT, spec->path, P.seen[CC_SWEEP_TIERS], "tiers",
+                        "give capacity_blocks (one tier) or tiers (layouts), not both");
+    if (rc == CC_OK && !spec->axes[CC_SWEEP_CAPACITY].n && !spec->axes[CC_SWEEP_TIERS].n)
         rc = cc_err_set(err, CC_EFORMAT, spec->path, 0, "capacity_blocks",
-                        "missing key: expected capacity_blocks = N[, N...] (or inf)");
+                        "missing key: expected capacity_blocks = N[, N...] (or inf), or "
+                        "tiers = LAYOUT[ | LAYOUT...]");
+    if (rc == CC_OK && spec->axes[CC_SWEEP_TIERS].n)
+        rc = check_tiers(&P);
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_CAPACITY, "-");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_TIERS, "-");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_CONCURRENCY, "auto");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_INSTANCES, "1");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_HARDWARE, "h100-sxm");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_MODEL, "llama-3-8b");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_ROUTER, "rr");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_SCHEDULER, "batch");
+    if (rc == CC_OK)
+        rc = check_backend(&P);
     if (rc == CC_OK)
         rc = default_axis(&P, CC_SWEEP_BLOCK_SIZE, "trace");
     if (rc == CC_OK)
@@ -389,11 +514,13 @@ int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec
         rc = default_axis(&P, CC_SWEEP_TTL, "none");
     if (rc == CC_OK)
         rc = default_axis(&P, CC_SWEEP_PRICING, "none");
-    if (rc == CC_OK && spec->mode == CC_PC_INDEPENDENT &&
-        spec->concurrency != CC_CONCURRENCY_NONE)
-        rc = cc_err_set(err, CC_EFORMAT, spec->path, P.seen[K_CONC], "concurrency",
-                        "concurrency %s needs mode = prefix",
-                        cc_concurrency_name(spec->concurrency));
+    for (uint32_t k = 0; rc == CC_OK && k < spec->axes[CC_SWEEP_CONCURRENCY].n; k++) {
+        double cv = spec->axes[CC_SWEEP_CONCURRENCY].num[k];
+        if (spec->mode == CC_PC_INDEPENDENT && !isnan(cv) && cv != CC_CONCURRENCY_NONE)
+            rc = cc_err_set(err, CC_EFORMAT, spec->path, P.seen[CC_SWEEP_CONCURRENCY],
+                            "concurrency", "concurrency %s needs mode = prefix",
+                            spec->axes[CC_SWEEP_CONCURRENCY].text[k]);
+    }
     if (rc == CC_OK) {
         uint64_t np = 1;
         for (int a = 0; a < CC_SWEEP_N_AXES; a++) {
@@ -549,40 +676,43 @@ int cc_sweep_point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uin
         uint32_t c[CC_SWEEP_N_AXES];
         cc_sweep_point_coords(spec, i, c);
         char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "point %llu (trace %s, policy %s, capacity %s, ttl_s %s): %s",
+        const char *tiers = spec->axes[CC_SWEEP_TIERS].text[c[CC_SWEEP_TIERS]];
+        snprintf(msg, sizeof msg, "point %llu (trace %s, policy %s, %s %s, ttl_s %s): %s",
                  (unsigned long long)i, spec->axes[CC_SWEEP_TRACE].text[c[CC_SWEEP_TRACE]],
                  spec->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]],
-                 spec->axes[CC_SWEEP_CAPACITY].text[c[CC_SWEEP_CAPACITY]],
+                 strcmp(tiers, "-") ? "tiers" : "capacity",
+                 strcmp(tiers, "-") ? tiers : spec->axes[CC_SWEEP_CAPACITY].text[c[CC_SWEEP_CAPACITY]],
                  spec->axes[CC_SWEEP_TTL].text[c[CC_SWEEP_TTL]], err->msg);
         memcpy(err->msg, msg, sizeof msg);
     }
     return rc;
 }
 
-static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
-                     double *row, cc_err *err)
+/* The cache configuration of the point with coordinates c on trace t: one
+ * tier of capacity_blocks or the point's tier layout, the policy (with the
+ * TTL when it takes one: *ttl_applied), KV bytes per token as replay takes
+ * them (the spec's kv_bytes_per_token, else the model's when the spec names
+ * models and runs the simulator, else 131072). */
+static int point_cfg(const cc_sweep_spec *spec, const cc_trace *t, const uint32_t *c,
+                     const cc_sim_model *model, cc_pc_config *cfg, double *ttl_applied,
+                     cc_err *err)
 {
-    uint32_t c[CC_SWEEP_N_AXES];
-    cc_sweep_point_coords(spec, i, c);
-    const cc_trace *t = &data->traces[(size_t)c[CC_SWEEP_TRACE] * data->n_block_sizes +
-                                      c[CC_SWEEP_BLOCK_SIZE]];
     const char *policy = spec->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]];
     double ttl = spec->axes[CC_SWEEP_TTL].num[c[CC_SWEEP_TTL]];
-    cc_pc_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.mode = spec->mode;
-    cfg.block_tokens = t->block_size;
-    cfg.kv_bytes_per_block = spec->kv_bytes_per_token * t->block_size;
-    cfg.seed = spec->seed;
-    cfg.n_tiers = 1;
-    snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");
-    cfg.tiers[0].capacity_blocks = (uint64_t)spec->axes[CC_SWEEP_CAPACITY].num[c[CC_SWEEP_CAPACITY]];
+    uint64_t kvb = spec->kv_bytes_per_token;
+    if (!spec->kv_given && model && spec->axes[CC_SWEEP_MODEL].line)
+        kvb = (uint64_t)cc_sim_model_kv_bytes_per_token(model);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = spec->mode;
+    cfg->block_tokens = t->block_size;
+    cfg->kv_bytes_per_block = kvb * t->block_size;
+    cfg->seed = spec->seed;
     const cc_policy_ops *ops;
     cc_policy_params pp;
     int rc = cc_policy_parse(policy, &ops, &pp, err);
     if (rc != CC_OK)
         return rc;
-    double ttl_applied = 0;
+    *ttl_applied = 0;
     if (!isnan(ttl)) {
         /* the TTL goes to policies that take a ttl_s parameter; the others
          * run as they are (ttl_applied = 0) */
@@ -598,18 +728,166 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
             cc_policy_destroy(&pol);
             ops = ops2;
             pp = pp2;
-            ttl_applied = 1;
+            *ttl_applied = 1;
         }
     }
-    cfg.tiers[0].policy = ops;
-    cfg.tiers[0].policy_params = pp;
-    cc_replay_opts ro = {.concurrency = spec->concurrency};
-    cc_replay_result r;
-    /* overlapping modes: the simulator's loop with the fixed-rate executor */
-    rc = spec->concurrency == CC_CONCURRENCY_NONE ? cc_replay(t, &cfg, &ro, &r, err)
-                                                  : cc_sim_replay(t, &cfg, &ro, &r, err);
+    const char *layout = spec->axes[CC_SWEEP_TIERS].text[c[CC_SWEEP_TIERS]];
+    if (strcmp(layout, "-"))
+        return cc_pc_parse_tiers(layout, ops, &pp, spec->kv_given ? cfg->kv_bytes_per_block : 0,
+                                 cfg, err);
+    cfg->n_tiers = 1;
+    snprintf(cfg->tiers[0].name, sizeof cfg->tiers[0].name, "hbm");
+    cfg->tiers[0].capacity_blocks =
+        (uint64_t)spec->axes[CC_SWEEP_CAPACITY].num[c[CC_SWEEP_CAPACITY]];
+    cfg->tiers[0].policy = ops;
+    cfg->tiers[0].policy_params = pp;
+    return CC_OK;
+}
+
+/* The concurrency a point runs with: as written, or for auto replay's
+ * default: immediate under the simulator (prefix mode, no policy that needs
+ * next uses), else none -- so that a spec without serving keys keeps the
+ * cache-only figures it always had. */
+static cc_concurrency point_concurrency(const cc_sweep_spec *spec, const uint32_t *c,
+                                        const cc_pc_config *cfg)
+{
+    double v = spec->axes[CC_SWEEP_CONCURRENCY].num[c[CC_SWEEP_CONCURRENCY]];
+    if (!isnan(v))
+        return (cc_concurrency)v;
+    if (!spec->sim || cfg->mode != CC_PC_PREFIX)
+        return CC_CONCURRENCY_NONE;
+    for (uint32_t k = 0; k < cfg->n_tiers; k++) {
+        const cc_policy_ops *ops = cfg->tiers[k].policy ? cfg->tiers[k].policy
+                                                        : cc_policy_find("lru");
+        if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+            return CC_CONCURRENCY_NONE;
+    }
+    return CC_CONCURRENCY_IMMEDIATE;
+}
+
+int cc_sweep_point_concurrency(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                               cc_concurrency *out, cc_err *err)
+{
+    uint32_t c[CC_SWEEP_N_AXES];
+    cc_sweep_point_coords(spec, i, c);
+    const cc_trace *t = &data->traces[(size_t)c[CC_SWEEP_TRACE] * data->n_block_sizes +
+                                      c[CC_SWEEP_BLOCK_SIZE]];
+    cc_pc_config cfg;
+    double ta;
+    int rc = point_cfg(spec, t, c, NULL, &cfg, &ta, err); /* kv bytes do not matter here */
+    if (rc == CC_OK)
+        *out = point_concurrency(spec, c, &cfg);
+    return rc;
+}
+
+/* Which simulator tier (sim.h's CC_SIM_TIER_*) a cache tier is, by its name
+ * and else its place: the rule of replay --tiers (cli/cmd_replay.c). */
+static int tier_kind_of(const char *name, uint32_t k)
+{
+    static const struct { const char *name; int kind; } kinds[] = {
+        {"hbm", CC_SIM_TIER_HBM}, {"gpu", CC_SIM_TIER_HBM}, {"dram", CC_SIM_TIER_DRAM},
+        {"cpu", CC_SIM_TIER_DRAM}, {"host", CC_SIM_TIER_DRAM}, {"mem", CC_SIM_TIER_DRAM},
+        {"ssd", CC_SIM_TIER_SSD}, {"nvme", CC_SIM_TIER_SSD}, {"disk", CC_SIM_TIER_SSD},
+        {"remote", CC_SIM_TIER_REMOTE}, {"net", CC_SIM_TIER_REMOTE},
+        {"peer", CC_SIM_TIER_PEER}, {"nvlink", CC_SIM_TIER_PEER},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strncmp(name, kinds[i].name, strlen(kinds[i].name)))
+            return kinds[i].kind;
+    return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
+                                                                       : CC_SIM_TIER_REMOTE;
+}
+
+/* HBM share of the device for weights + KV (replay's --hbm-fraction default) */
+#define SIM_HBM_FRACTION 0.9
+
+/* The point on the serving simulator, configured as `ctxcache replay
+ * --backend sim` with the point's hardware, model, instances, router and
+ * scheduler and replay's defaults for everything else.  Fills r (the cache
+ * figures) and S (the serving figures). */
+static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_t *c,
+                     const cc_sim_hw *hw, const cc_sim_model *model, cc_pc_config *cfg,
+                     cc_concurrency conc, cc_replay_result *r, cc_sim_summary *S, cc_err *err)
+{
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.seed = spec->seed;
+    sc.concurrency = conc;
+    sc.instances = (uint32_t)spec->axes[CC_SWEEP_INSTANCES].num[c[CC_SWEEP_INSTANCES]];
+    sc.router = (cc_sim_router)spec->axes[CC_SWEEP_ROUTER].num[c[CC_SWEEP_ROUTER]];
+    sc.scheduler = (cc_sim_sched)spec->axes[CC_SWEEP_SCHEDULER].num[c[CC_SWEEP_SCHEDULER]];
+    if (sc.instances > 1 && conc == CC_CONCURRENCY_NONE)
+        return cc_err_set(err, CC_EARG, NULL, 0, "instances",
+                          "%u instances: concurrency none (auto with mode independent or an "
+                          "offline policy) runs one request at a time on one instance",
+                          sc.instances);
+    double kv_bytes = hw->hbm_bytes * SIM_HBM_FRACTION - cc_sim_model_weight_bytes(model, model->dtype);
+    if (!(kv_bytes > 0))
+        return cc_err_set(err, CC_EARG, NULL, 0, "model",
+                          "%s's weights leave no room for KV in %g of %s's HBM", model->name,
+                          SIM_HBM_FRACTION, hw->name);
+    sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(model);
+    sc.n_layers = (uint32_t)model->n_layers;
+    sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
+    for (uint32_t k = 0; k < cfg->n_tiers; k++)
+        sc.tier_kind[k] = tier_kind_of(cfg->tiers[k].name, k);
+    cc_executor ex = {0};
+    cc_costmodel_opts copts;
+    cc_costmodel_opts_default(&copts);
+    int rc = cc_costmodel_create(hw, model, &copts, &ex, err);
     if (rc != CC_OK)
         return rc;
+    cc_replay_opts ro = {.concurrency = conc};
+    cc_sim_result sr;
+    rc = cc_sim_run(t, cfg, &ro, &sc, &ex, 1, &sr, err);
+    cc_executor_free(&ex);
+    if (rc != CC_OK)
+        return rc;
+    *r = sr.cache;
+    memset(&sr.cache, 0, sizeof sr.cache);
+    *S = sr.summary;
+    cc_sim_result_free(&sr);
+    return CC_OK;
+}
+
+static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                     double *row, cc_err *err)
+{
+    uint32_t c[CC_SWEEP_N_AXES];
+    cc_sweep_point_coords(spec, i, c);
+    const cc_trace *t = &data->traces[(size_t)c[CC_SWEEP_TRACE] * data->n_block_sizes +
+                                      c[CC_SWEEP_BLOCK_SIZE]];
+    double ttl = spec->axes[CC_SWEEP_TTL].num[c[CC_SWEEP_TTL]];
+    cc_sim_hw hw;
+    cc_sim_model model;
+    int rc;
+    if (spec->sim &&
+        ((rc = cc_sim_hw_load(spec->axes[CC_SWEEP_HARDWARE].text[c[CC_SWEEP_HARDWARE]], &hw,
+                              err)) != CC_OK ||
+         (rc = cc_sim_model_load(spec->axes[CC_SWEEP_MODEL].text[c[CC_SWEEP_MODEL]], &model,
+                                 err)) != CC_OK))
+        return rc;
+    cc_pc_config cfg;
+    double ttl_applied;
+    if ((rc = point_cfg(spec, t, c, spec->sim ? &model : NULL, &cfg, &ttl_applied, err)) != CC_OK)
+        return rc;
+    cc_concurrency conc = point_concurrency(spec, c, &cfg);
+    cc_replay_result r;
+    cc_sim_summary S;
+    double nan_sim = NAN; /* 0 under the simulator: NaN + x is NaN */
+    memset(&S, 0, sizeof S);
+    if (spec->sim) {
+        if ((rc = point_sim(spec, t, c, &hw, &model, &cfg, conc, &r, &S, err)) != CC_OK)
+            return rc;
+        nan_sim = 0;
+    } else {
+        cc_replay_opts ro = {.concurrency = conc};
+        /* overlapping modes: the simulator's loop with the fixed-rate executor */
+        rc = conc == CC_CONCURRENCY_NONE ? cc_replay(t, &cfg, &ro, &r, err)
+                                         : cc_sim_replay(t, &cfg, &ro, &r, err);
+        if (rc != CC_OK)
+            return rc;
+    }
     /* The bill: the provider cache the pricing model implies (its TTL, or
      * the point's ttl_s when given; no capacity bound; one request at a
      * time; the cacheable prefix as replay's --cacheable auto), replayed on
@@ -619,11 +897,11 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
     memset(&bill, 0, sizeof bill);
     double nan_or_0 = NAN;
     if (strcmp(pricing, "none")) {
-        cc_pricing model;
+        cc_pricing pm;
         size_t nm = 0;
         cc_pricing_run run = {.cacheable = CC_CACHEABLE_AUTO, .ttl_s = isnan(ttl) ? 0 : ttl};
-        if ((rc = cc_pricing_parse_list(pricing, &model, 1, &nm, err)) != CC_OK ||
-            (rc = cc_pricing_replay(t, &model, &run, &bill, NULL, err)) != CC_OK) {
+        if ((rc = cc_pricing_parse_list(pricing, &pm, 1, &nm, err)) != CC_OK ||
+            (rc = cc_pricing_replay(t, &pm, &run, &bill, NULL, err)) != CC_OK) {
             cc_replay_result_free(&r);
             return rc;
         }
@@ -639,6 +917,11 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
         nan_or_0 + bill.total_usd, nan_or_0 + bill.cache_read_usd,
         nan_or_0 + bill.cache_write_usd, nan_or_0 + bill.storage_usd,
         nan_or_0 + (double)bill.read_tokens,
+        nan_sim + S.ttft_s.p50.value, nan_sim + S.ttft_s.p99.value, nan_sim + S.ttft_s.mean,
+        nan_sim + S.tpot_s.p50.value, nan_sim + S.tpot_s.p99.value, nan_sim + S.tpot_s.mean,
+        nan_sim + S.throughput_tokens_per_s, nan_sim + S.requests_per_s,
+        nan_sim + S.makespan_s, nan_sim + S.prefill_gpu_s_saved, nan_sim + S.busy_s,
+        nan_sim + (double)S.preemptions,
     };
     _Static_assert(sizeof v / sizeof v[0] == N_METRICS, "one value per metric name");
     memcpy(row, v, sizeof v);

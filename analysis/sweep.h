@@ -1,7 +1,9 @@
 /*
  * sweep.h -- parameter sweeps (`ctxcache sweep SPEC`): a spec file names a
- * grid (trace x block size x policy x capacity x TTL x pricing), every point
- * of the grid is one cc_replay, and the points' figures are gathered into
+ * grid (trace x block size x policy x capacity x TTL x pricing x tier layout
+ * x concurrency x the serving axes: instances, hardware, model, router,
+ * scheduler), every point of the grid is one cc_replay (backend cache) or one
+ * cc_sim_run (backend sim, as `ctxcache replay` runs it), and the points' figures are gathered into
  * one HDF5 file.  Spec format: docs/sweep.md (INI-like "key = a, b, c").
  *
  * Grid order (deterministic): the point index i is a mixed-radix number
@@ -21,6 +23,8 @@
 
 #include "../core/replay.h"
 
+#include <stdbool.h>
+
 typedef enum cc_sweep_axis {
     CC_SWEEP_TRACE = 0,      /* "default" (generated in memory) or a path */
     CC_SWEEP_BLOCK_SIZE,     /* tokens per block; 0 = the trace's own */
@@ -28,6 +32,16 @@ typedef enum cc_sweep_axis {
     CC_SWEEP_CAPACITY,       /* blocks; 0 = unbounded ("inf") */
     CC_SWEEP_TTL,            /* seconds, NaN = none */
     CC_SWEEP_PRICING,        /* pricing preset name, "none" */
+    /* schema 1.1: the serving axes, innermost, so that a spec without them
+     * keeps its points' indices */
+    CC_SWEEP_TIERS,          /* a tier layout as replay --tiers, "-" = one tier
+                                of capacity_blocks; values separated by '|' */
+    CC_SWEEP_CONCURRENCY,    /* none | immediate | after-complete | dedup | auto */
+    CC_SWEEP_INSTANCES,      /* serving instances >= 1 (simulator) */
+    CC_SWEEP_HARDWARE,       /* hardware profile name or path (simulator) */
+    CC_SWEEP_MODEL,          /* model profile name or path (simulator) */
+    CC_SWEEP_ROUTER,         /* rr | least-loaded | prefix-affinity (simulator) */
+    CC_SWEEP_SCHEDULER,      /* fcfs | batch | lpf (simulator) */
     CC_SWEEP_N_AXES
 } cc_sweep_axis;
 
@@ -42,7 +56,12 @@ typedef struct cc_sweep_spec {
     char path[512];                       /* spec file ("" for a string) */
     cc_sweep_values axes[CC_SWEEP_N_AXES];
     cc_pc_mode mode;                      /* mode = prefix | independent */
-    cc_concurrency concurrency;           /* concurrency = none | immediate | ... */
+    bool sim;                             /* backend = sim: every point runs the serving
+                                             simulator (sim/driver.h), as replay --backend
+                                             sim; default: sim when the spec gives a
+                                             serving key (instances, hardware, model,
+                                             router, scheduler), else cache (cc_replay) */
+    bool kv_given;                        /* kv_bytes_per_token given in the spec */
     uint64_t seed;                        /* policies and the generated trace (default 1) */
     uint32_t threads;                     /* 0 = one per CPU */
     uint64_t kv_bytes_per_token;          /* default 131072 */
@@ -78,6 +97,12 @@ const char *cc_sweep_metric_name(size_t k);
  * call owns its cache). */
 int cc_sweep_point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
                        double *row, cc_err *err);
+
+/* The concurrency point i runs with (its axis value, or what auto resolves
+ * to: immediate under the simulator unless mode independent or a policy
+ * that needs next uses, else none). */
+int cc_sweep_point_concurrency(const cc_sweep_spec *spec, const cc_sweep_data *data, uint64_t i,
+                               cc_concurrency *out, cc_err *err);
 
 /* Runs points [first, n) step `step` on `threads` pthreads (0 = one per
  * CPU), writing row j of rows for each (rows[(i - first) / step]) -- the

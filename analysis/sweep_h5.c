@@ -22,6 +22,9 @@
 
 #define SWEEP_FORMAT "ctxcache-sweep"
 #define SCHEMA_VERSION 1
+/* 1.1: the tiers, concurrency and serving axes, backend, the simulator's
+ * columns (ttft_p50_s ...); readers of 1.0 files find the same names */
+#define SCHEMA_MINOR 1
 
 typedef cc_h5w w; /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
 
@@ -55,6 +58,7 @@ static int string_column(w *W, const char *path, const char *const *strs, size_t
 
 static const char *const axis_name[CC_SWEEP_N_AXES] = {
     "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
+    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler",
 };
 
 static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const double *rows)
@@ -62,12 +66,29 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
     uint64_t np = cc_sweep_n_points(S);
     size_t nm = cc_sweep_n_metrics();
     int rc = CC_OK;
-    const char *axes_list = "trace,block_size,policy,capacity_blocks,ttl_s,pricing";
+    const char *axes_list = "trace,block_size,policy,capacity_blocks,ttl_s,pricing,tiers,"
+                            "concurrency,instances,hardware,model,router,scheduler";
+    /* the concurrency as run when every point runs the same, else "axis" */
+    cc_concurrency conc = CC_CONCURRENCY_NONE;
+    const char *conc_name = NULL;
+    for (uint64_t i = 0; i < np; i++) {
+        int rc0 = cc_sweep_point_concurrency(S, D, i, &conc, W->q.err);
+        if (rc0 != CC_OK)
+            return rc0;
+        if (conc_name && strcmp(conc_name, cc_concurrency_name(conc))) {
+            conc_name = "axis";
+            break;
+        }
+        conc_name = cc_concurrency_name(conc);
+    }
     if ((rc = attr_str(W, "format", SWEEP_FORMAT)) || (rc = attr_u64(W, "schema_version", SCHEMA_VERSION)) ||
+        (rc = cc_h5w_attr(W, "/", "schema_minor", H5T_STD_U32LE, H5T_NATIVE_UINT32,
+                          &(uint32_t){SCHEMA_MINOR})) ||
         (rc = attr_u64(W, "points", np)) || (rc = attr_str(W, "spec_file", S->path)) ||
         (rc = attr_str(W, "axes", axes_list)) ||
         (rc = attr_str(W, "mode", S->mode == CC_PC_PREFIX ? "prefix" : "independent")) ||
-        (rc = attr_str(W, "concurrency", cc_concurrency_name(S->concurrency))) ||
+        (rc = attr_str(W, "concurrency", conc_name ? conc_name : "none")) ||
+        (rc = attr_str(W, "backend", S->sim ? "sim" : "cache")) ||
         (rc = attr_u64(W, "seed", S->seed)) ||
         (rc = attr_u64(W, "kv_bytes_per_token", S->kv_bytes_per_token)) ||
         (rc = attr_str(W, "ctxcache_version", CC_VERSION)))
@@ -91,6 +112,9 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
         return cc_err_set(W->q.err, CC_ENOMEM, W->q.path, 0, NULL, "out of memory");
     }
     uint32_t c[CC_SWEEP_N_AXES];
+    size_t cap_run = 0; /* the column of the top tier's capacity as run */
+    while (strcmp(cc_sweep_metric_name(cap_run), "capacity_blocks_run"))
+        cap_run++;
     for (uint64_t i = 0; i < np; i++)
         u[i] = i;
     rc = dataset(W, "/points/index", H5T_STD_U64LE, H5T_NATIVE_UINT64, np, u);
@@ -101,11 +125,23 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
             s[i] = S->axes[a].text[c[a]];
             if (a == CC_SWEEP_BLOCK_SIZE) /* the block size as run */
                 u[i] = D->traces[(size_t)c[CC_SWEEP_TRACE] * D->n_block_sizes + c[a]].block_size;
-            else if (a == CC_SWEEP_CAPACITY)
+            else if (a == CC_SWEEP_CAPACITY) /* with tiers: the top tier's as run */
+                u[i] = strcmp(S->axes[CC_SWEEP_TIERS].text[c[CC_SWEEP_TIERS]], "-")
+                           ? (uint64_t)rows[i * nm + cap_run]
+                           : (uint64_t)S->axes[a].num[c[a]];
+            else if (a == CC_SWEEP_INSTANCES)
                 u[i] = (uint64_t)S->axes[a].num[c[a]];
+            else if (a == CC_SWEEP_CONCURRENCY) {
+                cc_concurrency cv;
+                if ((rc = cc_sweep_point_concurrency(S, D, i, &cv, W->q.err)) != CC_OK)
+                    break;
+                s[i] = cc_concurrency_name(cv); /* as run (auto resolved) */
+            }
             d[i] = S->axes[a].num[c[a]];
         }
-        if (a == CC_SWEEP_BLOCK_SIZE || a == CC_SWEEP_CAPACITY)
+        if (rc != CC_OK)
+            break;
+        if (a == CC_SWEEP_BLOCK_SIZE || a == CC_SWEEP_CAPACITY || a == CC_SWEEP_INSTANCES)
             rc = dataset(W, path, H5T_STD_U64LE, H5T_NATIVE_UINT64, np, u);
         else if (a == CC_SWEEP_TTL)
             rc = dataset(W, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, np, d);

@@ -4,6 +4,8 @@
  * distances or SHARDS sampling in one pass, any other policy from one
  * replay per capacity spread over threads.  Prints a table or JSON; -o
  * writes the curve as CSV (atomically: no partial file on failure).
+ * --tiers CHAIN: the curve of the top tier of a tier chain whose lower
+ * tiers keep their capacities (one replay per top-tier size, as sim).
  */
 #include "cli.h"
 #include "../core/progress.h"
@@ -46,6 +48,11 @@ static const char *const mrc_help =
     "                        the rate as needed (starts at --sample-rate, default 1)\n"
     "  --no-adjust           SHARDS: leave out the SHARDS_adj correction\n"
     "  --seed N              SHARDS hash seed and seed of randomised policies (default 1)\n"
+    "  --tiers CHAIN         a tier chain as replay --tiers takes it, the top tier's\n"
+    "                        capacity written '*' (hbm:*,dram:10000): the curve of the\n"
+    "                        top tier at each --sizes capacity with the tiers below it\n"
+    "                        fixed (miss ratio = misses in every tier); one replay per\n"
+    "                        size (--method sim), --policy for tiers naming none\n"
     "  --threads N           replays in parallel for sim (default: one per CPU)\n"
     "  --json                print JSON instead of a table\n"
     "  -o FILE               also write the curve as CSV: capacity_blocks, miss_ratio,\n"
@@ -65,11 +72,12 @@ static const char *const mrc_help =
     "  ctxcache mrc ../shared/data/mooncake/conversation_trace.jsonl\n"
     "  ctxcache mrc trace.jsonl --sizes 1000,5000,10000,50000 --mode independent\n"
     "  ctxcache mrc trace.jsonl --method shards --sample-rate 0.001 --json\n"
-    "  ctxcache mrc trace.jsonl --policy fifo --sizes auto --threads 2 -o fifo.csv\n";
+    "  ctxcache mrc trace.jsonl --policy fifo --sizes auto --threads 2 -o fifo.csv\n"
+    "  ctxcache mrc trace.jsonl --tiers 'hbm:*,dram:10000' --sizes 1000,2000,4000 --threads 2\n";
 
 enum {
     OPT_JSON = 1000, OPT_POLICY, OPT_SIZES, OPT_MODE,
-    OPT_METHOD, OPT_RATE, OPT_MAXS, OPT_NOADJ, OPT_SEED, OPT_THREADS,
+    OPT_METHOD, OPT_RATE, OPT_MAXS, OPT_NOADJ, OPT_SEED, OPT_THREADS, OPT_TIERS,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +92,7 @@ static const struct option long_opts[] = {
     {"no-adjust", no_argument, 0, OPT_NOADJ},
     {"seed", required_argument, 0, OPT_SEED},
     {"threads", required_argument, 0, OPT_THREADS},
+    {"tiers", required_argument, 0, OPT_TIERS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -96,6 +105,7 @@ typedef struct curve {
     const cc_trace *t;
     const char *policy;
     const char *mode;
+    const char *tiers;    /* --tiers chain, NULL: one tier */
     method_t method;      /* as run: exact with a policy other than lru runs as sim */
     const cc_mrc *m;      /* stack methods, else NULL */
     int threads;
@@ -173,6 +183,9 @@ static void print_text(const curve *c)
            c->method == M_SHARDS ? "~" : "", (unsigned long long)c->distinct,
            c->t->block_size);
     printf("curve      %s, %s mode, %s\n", c->policy, c->mode, method_detail(c, d, sizeof d));
+    if (c->tiers)
+        printf("tiers      %s: the top tier's capacity varies, the others are fixed; miss "
+               "ratio over every tier\n", c->tiers);
     if (c->m && c->method == M_SHARDS)
         printf("sample     %llu of %llu accesses, %llu blocks tracked\n",
                (unsigned long long)c->m->sampled_accesses, (unsigned long long)c->m->accesses,
@@ -199,6 +212,7 @@ static int print_json(const curve *c)
     json_object_set_new(o, "policy", json_string(c->policy));
     json_object_set_new(o, "mode", json_string(c->mode));
     json_object_set_new(o, "method", json_string(method_names[c->method]));
+    json_object_set_new(o, "tiers", c->tiers ? json_string(c->tiers) : json_null());
     if (c->method == M_SHARDS) {
         json_object_set_new(o, "sample_rate", json_real(c->m->opts.sample_rate));
         json_object_set_new(o, "max_samples", json_integer((json_int_t)c->m->opts.max_samples));
@@ -263,7 +277,7 @@ int cmd_mrc(int argc, char **argv)
     cli_trace_opts o = {0};
     int json = 0, no_adjust = 0, rate_given = 0;
     const char *policy = "lru", *sizes = "auto", *mode = "prefix", *method = "exact",
-               *out_path = NULL;
+               *out_path = NULL, *tiers = NULL;
     double rate = 0.01;
     uint64_t seed = 1, max_samples = 0, threads = 0;
     optind = 1;
@@ -305,6 +319,7 @@ int cmd_mrc(int argc, char **argv)
             if (threads == 0)
                 return cli_usage_error(cmd, "--threads: expected at least 1");
             break;
+        case OPT_TIERS: tiers = optarg; break;
         case 'o': out_path = optarg; break;
         case 'h': fputs(mrc_help, stdout); return 0;
         default: return cli_usage_error(cmd, "bad option");
@@ -341,8 +356,36 @@ int cmd_mrc(int argc, char **argv)
     if (meth != M_SHARDS && (rate_given || max_samples || no_adjust))
         return cli_usage_error(cmd, "--sample-rate, --max-samples and --no-adjust go with "
                                     "--method shards");
-    if (meth == M_EXACT && !is_lru)
+    if (tiers && meth == M_SHARDS)
+        return cli_usage_error(cmd, "--tiers: a tier chain is replayed at each size (--method "
+                                    "sim), not sampled");
+    if (meth == M_EXACT && (!is_lru || tiers))
         meth = M_SIM;
+    cc_pc_config chain; /* --tiers: the chain, its top capacity replaced per size */
+    memset(&chain, 0, sizeof chain);
+    if (tiers) {
+        /* the top tier's capacity must be '*': NAME:*[:key=value...],... */
+        size_t nl = strcspn(tiers, ":,");
+        char *buf = malloc(strlen(tiers) + 2);
+        if (!buf)
+            return 3;
+        if (tiers[nl] != ':' || tiers[nl + 1] != '*' ||
+            (tiers[nl + 2] != ':' && tiers[nl + 2] != ',' && tiers[nl + 2] != '\0')) {
+            free(buf);
+            return cli_usage_error(cmd, "--tiers: expected the top tier's capacity as '*' (the "
+                                        "curve's variable), e.g. hbm:*,dram:10000, got '%s'",
+                                   tiers);
+        }
+        /* parsed with a placeholder capacity of 1 block */
+        snprintf(buf, strlen(tiers) + 2, "%.*s1%s", (int)(nl + 1), tiers, tiers + nl + 2);
+        int prc = cc_pc_parse_tiers(buf, pops, &pparams, 0, &chain, &err);
+        free(buf);
+        if (prc != CC_OK)
+            return cli_usage_error(cmd, "--tiers: %s", err.msg);
+        if (chain.n_tiers < 2)
+            return cli_usage_error(cmd, "--tiers: a chain has two tiers or more (one tier is "
+                                        "--policy with --sizes), got '%s'", tiers);
+    }
     if (threads && meth != M_SIM)
         return cli_usage_error(cmd, "--threads goes with replays (--method sim, or a policy "
                                     "other than lru)");
@@ -384,7 +427,7 @@ int cmd_mrc(int argc, char **argv)
     cc_mrc m;
     memset(&m, 0, sizeof m);
     curve cv = {.t = &t, .policy = pparams.spec[0] ? pparams.spec : pops->name, .mode = mode,
-                .method = meth, .caps = caps, .seed = seed};
+                .tiers = tiers, .method = meth, .caps = caps, .seed = seed};
     double *miss = malloc(MAX_SIZES * sizeof *miss), *tok = malloc(MAX_SIZES * sizeof *tok);
     if (!miss || !tok) {
         free(miss);
@@ -426,11 +469,16 @@ int cmd_mrc(int argc, char **argv)
         cfg.mode = pmode;
         cfg.seed = seed;
         cfg.block_tokens = t.block_size;
-        cfg.n_tiers = 1;
-        snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");
-        cfg.tiers[0].policy = pops;
-        cfg.tiers[0].policy_params = pparams;
-        cfg.tiers[0].policy_params.seed = seed;
+        if (tiers) {
+            cfg.n_tiers = chain.n_tiers;
+            memcpy(cfg.tiers, chain.tiers, sizeof cfg.tiers);
+        } else {
+            cfg.n_tiers = 1;
+            snprintf(cfg.tiers[0].name, sizeof cfg.tiers[0].name, "hbm");
+            cfg.tiers[0].policy = pops;
+            cfg.tiers[0].policy_params = pparams;
+            cfg.tiers[0].policy_params.seed = seed;
+        }
         cv.threads = threads ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (cv.threads < 1)
             cv.threads = 1;

@@ -32,10 +32,13 @@ static const char *const sweep_help =
     "usage: ctxcache sweep SPEC [-o OUT.h5] [--threads N] [--json]\n"
     "\n"
     "Runs a trace replay at every point of the grid SPEC names (trace x block size x\n"
-    "policy x capacity x TTL x pricing; format: docs/sweep.md) and writes one HDF5\n"
-    "file with one row per point (the axis values and the figures: block/token hit\n"
-    "ratios, evictions, bytes moved, ...), in grid order: the same spec gives a\n"
-    "byte-identical file whatever the threads or MPI processes.\n"
+    "policy x capacity x TTL x pricing x tier layout x concurrency x instances x\n"
+    "hardware x model x router x scheduler; format: docs/sweep.md) and writes one\n"
+    "HDF5 file with one row per point (the axis values and the figures: block/token\n"
+    "hit ratios, evictions, bytes moved, ...; with a serving axis or backend = sim,\n"
+    "each point runs the serving simulator as replay --backend sim and adds TTFT,\n"
+    "TPOT, throughput, prefill GPU-seconds saved), in grid order: the same spec gives\n"
+    "a byte-identical file whatever the threads or MPI processes.\n"
     "\n"
     "  -o, --output FILE   the results file (default: the spec's output, else sweep.h5)\n"
     "  --threads N         worker threads per process (default: the spec's threads,\n"
@@ -71,12 +74,22 @@ static int print_json(const cc_sweep_spec *S, const cc_sweep_data *D, const doub
     json_object_set_new(o, "spec", json_string(S->path));
     json_object_set_new(o, "output", json_string(out));
     json_object_set_new(o, "mode", json_string(S->mode == CC_PC_PREFIX ? "prefix" : "independent"));
-    json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(S->concurrency)));
+    json_object_set_new(o, "backend", json_string(S->sim ? "sim" : "cache"));
     json_object_set_new(o, "seed", json_integer((json_int_t)S->seed));
     json_t *pts = json_array();
     uint32_t c[CC_SWEEP_N_AXES];
+    size_t cap_run = 0;
+    while (strcmp(cc_sweep_metric_name(cap_run), "capacity_blocks_run"))
+        cap_run++;
     for (uint64_t i = 0; i < np; i++) {
         cc_sweep_point_coords(S, i, c);
+        const char *tiers = S->axes[CC_SWEEP_TIERS].text[c[CC_SWEEP_TIERS]];
+        cc_concurrency conc = CC_CONCURRENCY_NONE;
+        cc_err e = {0};
+        if (cc_sweep_point_concurrency(S, D, i, &conc, &e) != CC_OK) {
+            json_decref(o);
+            return cli_fail("sweep", &e);
+        }
         json_t *p = json_object();
         json_object_set_new(p, "index", json_integer((json_int_t)i));
         json_object_set_new(p, "trace", json_string(S->axes[CC_SWEEP_TRACE].text[c[CC_SWEEP_TRACE]]));
@@ -84,10 +97,20 @@ static int print_json(const cc_sweep_spec *S, const cc_sweep_data *D, const doub
             D->traces[(size_t)c[CC_SWEEP_TRACE] * D->n_block_sizes + c[CC_SWEEP_BLOCK_SIZE]].block_size));
         json_object_set_new(p, "policy", json_string(S->axes[CC_SWEEP_POLICY].text[c[CC_SWEEP_POLICY]]));
         json_object_set_new(p, "capacity_blocks", json_integer(
-            (json_int_t)S->axes[CC_SWEEP_CAPACITY].num[c[CC_SWEEP_CAPACITY]]));
+            strcmp(tiers, "-") ? (json_int_t)rows[i * nm + cap_run] /* the top tier's */
+                               : (json_int_t)S->axes[CC_SWEEP_CAPACITY].num[c[CC_SWEEP_CAPACITY]]));
         double ttl = S->axes[CC_SWEEP_TTL].num[c[CC_SWEEP_TTL]];
         json_object_set_new(p, "ttl_s", isnan(ttl) ? json_null() : json_real(ttl));
         json_object_set_new(p, "pricing", json_string(S->axes[CC_SWEEP_PRICING].text[c[CC_SWEEP_PRICING]]));
+        json_object_set_new(p, "tiers", json_string(tiers));
+        json_object_set_new(p, "concurrency", json_string(cc_concurrency_name(conc)));
+        json_object_set_new(p, "instances", json_integer(
+            (json_int_t)S->axes[CC_SWEEP_INSTANCES].num[c[CC_SWEEP_INSTANCES]]));
+        static const cc_sweep_axis names[] = {CC_SWEEP_HARDWARE, CC_SWEEP_MODEL, CC_SWEEP_ROUTER,
+                                              CC_SWEEP_SCHEDULER};
+        static const char *const keys[] = {"hardware", "model", "router", "scheduler"};
+        for (int k = 0; k < 4; k++)
+            json_object_set_new(p, keys[k], json_string(S->axes[names[k]].text[c[names[k]]]));
         for (size_t k = 0; k < nm; k++) {
             double v = rows[i * nm + k];
             json_object_set_new(p, cc_sweep_metric_name(k),

@@ -661,9 +661,9 @@ int cc_mrc_sweep(const cc_trace *t, const cc_pc_config *cfg, const uint64_t *cap
                  size_t n, int threads, cc_mrc_progress_fn progress, void *ctx,
                  double *miss_ratio, double *token_hit_ratio, cc_err *err)
 {
-    if (cfg->n_tiers != 1)
+    if (cfg->n_tiers < 1)
         return cc_err_set(err, CC_EARG, NULL, 0, "tiers",
-                          "a miss-ratio sweep takes a one-tier cache, got %u tiers", cfg->n_tiers);
+                          "a miss-ratio sweep takes a cache of one tier or more, got none");
     if (t->block_size == 0 || (t->n && !t->blocks))
         return cc_err_set(err, CC_EUNSUP, t->source, 0, "blocks",
                           "the trace has no block hashes for a miss-ratio curve");
@@ -697,7 +697,7 @@ int cc_mrc_sweep(const cc_trace *t, const cc_pc_config *cfg, const uint64_t *cap
         if (stop)
             continue;
         uint64_t cap = capacities[i];
-        if (cap == 0) { /* nothing fits: everything misses */
+        if (cap == 0 && cfg->n_tiers == 1) { /* nothing fits: everything misses */
             miss_ratio[i] = 1;
             token_hit_ratio[i] = 0;
         } else {

@@ -127,9 +127,10 @@ double cc_mrc_token_hit_ratio(const cc_mrc *m, uint64_t capacity_blocks);
  * increasing order.  Writes at most max and returns how many. */
 size_t cc_mrc_auto_sizes(uint64_t distinct, unsigned octaves, uint64_t *out, size_t max);
 
-/* One cache per capacity for any policy: cfg is a one-tier template (mode,
- * policy and its parameters, seed; its capacity is replaced) and each of the
- * n capacities gets a cc_replay of t.  threads <= 0: one per CPU.  Results
+/* One cache per capacity for any policy: cfg is a template (mode, policy and
+ * its parameters, seed; the top tier's capacity is replaced, tiers below it
+ * keep theirs) and each of the n capacities gets a cc_replay of t (miss
+ * ratio: blocks missed in every tier).  threads <= 0: one per CPU.  Results
  * (miss ratio = 1 - block hit ratio, token hit ratio) do not depend on the
  * number of threads.  progress (may be NULL) is called after each capacity,
  * from one thread at a time.  The first failing replay's error is

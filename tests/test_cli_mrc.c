@@ -149,6 +149,55 @@ static void test_exact_equals_sim(void **state)
     json_decref(sim);
 }
 
+/* --tiers: the curve of the top tier of a chain = `ctxcache replay --tiers`
+ * of the chain with that top size (one request at a time, as the curve), at
+ * every size; the same curve with 1 and 2 threads */
+static void test_tier_chain_equals_replays(void **state)
+{
+    (void)state;
+    char tr[512], args[2048], cmd[2048], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "mrc_chain.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null 2>&1", tu_bin(), tr);
+    assert_int_equal(system(cmd), 0);
+    const long long caps[] = {200, 1000, 3000, 400000};
+    snprintf(args, sizeof args, "'%s' --tiers 'hbm:*,dram:3000' --sizes 200,1000,3000,400000 "
+             "--policy fifo --json --threads 1", tr);
+    json_t *c1 = run_json(args);
+    snprintf(args, sizeof args, "'%s' --tiers 'hbm:*,dram:3000' --sizes 200,1000,3000,400000 "
+             "--policy fifo --json --threads 2", tr);
+    json_t *c2 = run_json(args);
+    assert_string_equal(jstr(c1, "tiers"), "hbm:*,dram:3000");
+    assert_string_equal(jstr(c1, "method"), "sim");
+    double prev = 2;
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s replay '%s' --tiers hbm:%lld,dram:3000 --policy fifo "
+                 "--concurrency none --json 2>/dev/null", tu_bin(), tr, caps[i]);
+        if (tu_run(cmd, &out) != 0)
+            fail_msg("%s\n%s", cmd, out);
+        json_error_t je;
+        json_t *r = json_loads(out, 0, &je);
+        free(out);
+        assert_non_null(r);
+        double miss = point(c1, "miss_ratio", caps[i]);
+        assert_float_equal(miss, 1 - jnum(r, "block_hit_ratio"), 1e-9);
+        assert_float_equal(point(c1, "token_hit_ratio", caps[i]), jnum(r, "token_hit_ratio"),
+                           1e-9);
+        assert_true(miss == point(c2, "miss_ratio", caps[i]));
+        assert_true(miss <= prev); /* more HBM, no more misses (FIFO with a DRAM tier below) */
+        prev = miss;
+        json_decref(r);
+    }
+    /* the chain matters: a top tier of 200 over 3000 DRAM blocks misses less
+     * than 200 blocks alone */
+    snprintf(args, sizeof args, "'%s' --sizes 200 --policy fifo --json", tr);
+    json_t *one = run_json(args);
+    assert_true(point(c1, "miss_ratio", 200) < point(one, "miss_ratio", 200));
+    json_decref(one);
+    json_decref(c1);
+    json_decref(c2);
+    unlink(tr);
+}
+
 /* SHARDS records its rate and seed; the CSV carries the same curve */
 static void test_shards_json_and_csv(void **state)
 {
@@ -243,6 +292,10 @@ static void test_bad_usage(void **state)
         {"--sizes abc", 2, "--sizes"},
         {"--threads 2", 2, "--threads"},
         {"--max-samples 0 --method shards", 2, "--max-samples"},
+        {"--tiers hbm:100,dram:200", 2, "'*'"},
+        {"--tiers 'hbm:*'", 2, "two tiers"},
+        {"--tiers 'hbm:*,dram:lots'", 2, "--tiers"},
+        {"--tiers 'hbm:*,dram:10' --method shards", 2, "not sampled"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char cmd[2048], *out;
@@ -300,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_lru_reference),
         cmocka_unit_test(test_fifo_reference_threads),
         cmocka_unit_test(test_exact_equals_sim),
+        cmocka_unit_test(test_tier_chain_equals_replays),
         cmocka_unit_test(test_shards_json_and_csv),
         cmocka_unit_test(test_text_table),
         cmocka_unit_test(test_bad_usage),

@@ -174,6 +174,130 @@ static void test_points_equal_separate_replays(void **state)
     unlink(o);
 }
 
+/* The serving sweep (tier layouts x instances x router x scheduler on the
+ * simulator): the same file with 1 and 2 threads and under mpirun -np 2,
+ * and every point equal to `ctxcache replay --json` of the same
+ * configuration (the trace generated to a file by `gen`, the options given
+ * as a user would, replay's own default concurrency). */
+static void test_serving_points_equal_replays(void **state)
+{
+    (void)state;
+    char tr[512], a[512], b[512], m[512], cmd[2048], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "sweep_sv_default.h5");
+    tu_tmp_path(a, sizeof a, "sweep_sv1.h5");
+    tu_tmp_path(b, sizeof b, "sweep_sv2.h5");
+    tu_tmp_path(m, sizeof m, "sweep_svmpi.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1", tu_bin(), tr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep_serving.spec -o %s --threads 1 --json",
+             tu_bin(), a);
+    json_t *sw = run_json(cmd);
+    snprintf(cmd, sizeof cmd, "%s sweep examples/sweep_serving.spec -o %s --threads 2", tu_bin(),
+             b);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    assert_same_file(a, b);
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_bin());
+    assert_int_equal(tu_run(cmd, &out), 0);
+    int built = strstr(out, "MPI in this build: yes") != NULL;
+    free(out);
+    if (!built || system("command -v mpirun >/dev/null 2>&1") != 0) {
+        printf("skipped: the MPI part of the serving sweep\n");
+    } else {
+        snprintf(cmd, sizeof cmd,
+                 "mpirun --allow-run-as-root --oversubscribe -np 2 %s sweep "
+                 "examples/sweep_serving.spec -o %s --threads 1", tu_bin(), m);
+        if (tu_run(cmd, &out) != 0)
+            fail_msg("%s\n%s", cmd, out);
+        free(out);
+        assert_same_file(a, m);
+        unlink(m);
+    }
+    /* the file: schema 1.1, the axes as written, the concurrency as run */
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); p=f['points']; "
+             "assert f.attrs['schema_version']==1 and f.attrs['schema_minor']==1; "
+             "assert f.attrs['backend'] in (b'sim','sim'); "
+             "assert len(p['index'])==16 and p['tiers'][8]==b'hbm:4000,dram:10000'; "
+             "assert list(p['instances'][:8])==[1]*4+[2]*4 and p['router'][2]==b'prefix-affinity'; "
+             "assert p['scheduler'][1]==b'lpf' and p['concurrency'][0]==b'immediate'; "
+             "assert p['capacity_blocks'][0]==2000 and p['capacity_blocks'][8]==4000; "
+             "assert f['axes']['concurrency'][0]==b'auto'; "
+             "assert all(x > 0 for x in p['ttft_p99_s'][:])\"", a);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+    json_t *pts = json_object_get(sw, "points");
+    assert_int_equal(json_array_size(pts), 16);
+    for (size_t i = 0; i < 16; i += 3) { /* 0, 3, 6, ... 15: every axis value */
+        json_t *p = json_array_get(pts, i);
+        snprintf(cmd, sizeof cmd,
+                 "%s replay %s --tiers '%s' --instances %lld --router %s --scheduler %s "
+                 "--hardware %s --model %s --seed 1 --json", tu_bin(), tr,
+                 json_string_value(json_object_get(p, "tiers")),
+                 (long long)json_integer_value(json_object_get(p, "instances")),
+                 json_string_value(json_object_get(p, "router")),
+                 json_string_value(json_object_get(p, "scheduler")),
+                 json_string_value(json_object_get(p, "hardware")),
+                 json_string_value(json_object_get(p, "model")));
+        json_t *r = run_json(cmd);
+        assert_string_equal(json_string_value(json_object_get(r, "concurrency")),
+                            json_string_value(json_object_get(p, "concurrency")));
+        const char *keys[] = {"requests", "hit_blocks", "hit_tokens", "evictions", "bytes_moved",
+                              "block_hit_ratio", "token_hit_ratio", "ttft_p50_s", "ttft_p99_s",
+                              "ttft_mean_s", "tpot_p50_s", "tpot_p99_s", "tpot_mean_s",
+                              "throughput_tokens_per_s", "requests_per_s", "makespan_s",
+                              "prefill_gpu_s_saved", "gpu_busy_s", "preemptions"};
+        for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++) {
+            json_t *jb = json_object_get(r, keys[q]);
+            if (!jb)
+                fail_msg("replay --json has no %s", keys[q]);
+            double x = json_number_value(json_object_get(p, keys[q]));
+            double y = json_number_value(jb);
+            /* replay prints 10 significant digits */
+            if (!(fabs(x - y) <= 1e-9 * fabs(y)))
+                fail_msg("point %zu: %s sweep %.12g, replay %.12g\n%s", i, keys[q], x, y, cmd);
+        }
+        json_decref(r);
+    }
+    json_decref(sw);
+    unlink(tr);
+    unlink(a);
+    unlink(b);
+}
+
+/* A spec without serving keys runs the cache alone, as before: no serving
+ * figures (null), concurrency none. */
+static void test_cache_points_have_no_serving_figures(void **state)
+{
+    (void)state;
+    char sp[512], o[512], cmd[2048];
+    tu_tmp_path(o, sizeof o, "sweep_cache_only.h5");
+    static const char spec[] = "trace = default\ntiers = hbm:500,dram:2000 | hbm:1000,dram:2000\n";
+    tu_write_tmp(sp, sizeof sp, "cache_only.spec", spec, sizeof spec - 1);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s --json", tu_bin(), sp, o);
+    json_t *sw = run_json(cmd);
+    assert_string_equal(json_string_value(json_object_get(sw, "backend")), "cache");
+    json_t *p = json_array_get(json_object_get(sw, "points"), 1);
+    assert_true(json_is_null(json_object_get(p, "ttft_p50_s")));
+    assert_string_equal(json_string_value(json_object_get(p, "concurrency")), "none");
+    assert_int_equal(json_integer_value(json_object_get(p, "capacity_blocks")), 1000);
+    /* = replay --backend rates-free cache replay of that layout */
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s.trace.h5 --seed 1 >/dev/null 2>&1 && %s replay "
+             "%s.trace.h5 --tiers hbm:1000,dram:2000 --concurrency none --seed 1 --json",
+             tu_bin(), o, tu_bin(), o);
+    json_t *r = run_json(cmd);
+    const char *keys[] = {"hit_blocks", "evictions", "bytes_moved", "blocks_moved"};
+    for (size_t q = 0; q < 4; q++)
+        assert_true(json_number_value(json_object_get(p, keys[q])) ==
+                    json_number_value(json_object_get(r, keys[q])));
+    json_decref(r);
+    json_decref(sw);
+    snprintf(cmd, sizeof cmd, "%s.trace.h5", o);
+    unlink(cmd);
+    unlink(o);
+    unlink(sp);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -200,6 +324,21 @@ static void test_errors(void **state)
     assert_non_null(strstr(out, "/nonexistent/t.jsonl"));
     free(out);
     assert_int_not_equal(access(o, F_OK), 0); /* no output left behind */
+    static const char sv[] = "trace = default\ncapacity_blocks = 10\nbackend = cache\n"
+                             "router = rr, least-loaded\n";
+    tu_write_tmp(sp, sizeof sp, "serving.spec", sv, sizeof sv - 1);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, ":4:"));
+    assert_non_null(strstr(out, "backend = sim"));
+    free(out);
+    static const char tl[] = "trace = default\ntiers = hbm:10,dram:20, 30\n";
+    tu_write_tmp(sp, sizeof sp, "tiers.spec", tl, sizeof tl - 1); /* ',' where '|' belongs */
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s --json", tu_bin(), sp, o);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "tiers"));
+    free(out);
+    assert_int_not_equal(access(o, F_OK), 0);
     snprintf(cmd, sizeof cmd, "%s sweep /nonexistent.spec", tu_bin());
     assert_int_equal(tu_run(cmd, NULL), 1);
     snprintf(cmd, sizeof cmd, "%s sweep a b", tu_bin());
@@ -308,6 +447,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_and_mpi_same_file),
+        cmocka_unit_test(test_serving_points_equal_replays),
+        cmocka_unit_test(test_cache_points_have_no_serving_figures),
         cmocka_unit_test(test_points_equal_separate_replays),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_progress_quiet_without_terminal),

@@ -45,6 +45,29 @@ static void test_parse_values_and_defaults(void **state)
     assert_true(cc_sweep_n_points(&s) == 1 * 1 * 3 * 3 * 2 * 1);
     cc_sweep_spec_free(&s);
 
+    /* tier layouts hold commas: '|' separates them; the serving axes' defaults
+     * are replay's, and naming one turns the simulator on */
+    assert_int_equal(cc_sweep_spec_parse_string(
+                         "trace = default\ntiers = hbm:2000,dram:10000 | hbm:4000:policy=fifo,"
+                         "dram:10000\ninstances = 1, 2\n", "t.spec", &s, &e), CC_OK);
+    assert_int_equal(s.axes[CC_SWEEP_TIERS].n, 2);
+    assert_string_equal(s.axes[CC_SWEEP_TIERS].text[0], "hbm:2000,dram:10000");
+    assert_string_equal(s.axes[CC_SWEEP_TIERS].text[1], "hbm:4000:policy=fifo,dram:10000");
+    assert_string_equal(s.axes[CC_SWEEP_CAPACITY].text[0], "-");
+    assert_string_equal(s.axes[CC_SWEEP_CONCURRENCY].text[0], "auto");
+    assert_string_equal(s.axes[CC_SWEEP_HARDWARE].text[0], "h100-sxm");
+    assert_string_equal(s.axes[CC_SWEEP_MODEL].text[0], "llama-3-8b");
+    assert_string_equal(s.axes[CC_SWEEP_ROUTER].text[0], "rr");
+    assert_string_equal(s.axes[CC_SWEEP_SCHEDULER].text[0], "batch");
+    assert_true(s.sim);
+    assert_true(cc_sweep_n_points(&s) == 4);
+    cc_sweep_spec_free(&s);
+    assert_int_equal(cc_sweep_spec_parse_string("trace = default\ncapacity_blocks = 5\n", "t",
+                                                &s, &e), CC_OK);
+    assert_false(s.sim); /* no serving key: the cache alone, as before */
+    assert_string_equal(s.axes[CC_SWEEP_TIERS].text[0], "-");
+    cc_sweep_spec_free(&s);
+
     /* the shipped example parses */
     assert_int_equal(cc_sweep_spec_parse_file("examples/sweep.spec", &s, &e), CC_OK);
     assert_true(cc_sweep_n_points(&s) == 144);
@@ -105,6 +128,29 @@ static const bad bads[] = {
      3, "concurrency", "sometimes"},
     {"independent + dedup", "trace = d\ncapacity_blocks = 1\nmode = independent\n"
      "concurrency = dedup\n", CC_EFORMAT, 4, "concurrency", "needs mode = prefix"},
+    {"tiers and capacity", "trace = d\ncapacity_blocks = 1\ntiers = hbm:10,dram:20\n", CC_EFORMAT,
+     3, "tiers", "not both"},
+    {"bad layout", "trace = d\ntiers = hbm:10,dram:20 | hbm:lots\n", CC_EFORMAT, 2, "tiers",
+     "hbm:lots"},
+    {"layout as a dash", "trace = d\ntiers = -\n", CC_EFORMAT, 2, "tiers", "'-'"},
+    {"empty layout", "trace = d\ntiers = hbm:10 | | hbm:20\n", CC_EFORMAT, 2, "tiers",
+     "separated by '|'"},
+    {"serving axis, backend cache", "trace = d\ncapacity_blocks = 1\nbackend = cache\n"
+     "instances = 1, 2\n", CC_EFORMAT, 4, "instances", "backend = sim"},
+    {"backend", "trace = d\ncapacity_blocks = 1\nbackend = gpu\n", CC_EFORMAT, 3, "backend",
+     "'gpu'"},
+    {"none on two instances", "trace = d\ncapacity_blocks = 1\nconcurrency = none\n"
+     "instances = 2\n", CC_EFORMAT, 3, "concurrency", "one instance"},
+    {"zero instances", "trace = d\ncapacity_blocks = 1\ninstances = 0\n", CC_ERANGE, 3,
+     "instances", "1..65536"},
+    {"router", "trace = d\ncapacity_blocks = 1\nrouter = rr, random\n", CC_EFORMAT, 3, "router",
+     "random"},
+    {"scheduler", "trace = d\ncapacity_blocks = 1\nscheduler = sjf\n", CC_EFORMAT, 3,
+     "scheduler", "sjf"},
+    {"hardware", "trace = d\ncapacity_blocks = 1\nhardware = h100-sxm, tpu-v9\n", CC_EFORMAT, 3,
+     "hardware", "tpu-v9"},
+    {"model", "trace = d\ncapacity_blocks = 1\nmodel = gpt-7\n", CC_EFORMAT, 3, "model",
+     "gpt-7"},
     {"invalid UTF-8", "trace = default\ncapacity_blocks = 1\npolicy = \xff\xfe\n", CC_EFORMAT, 3,
      "", "invalid UTF-8"},
     {"binary", "\x01\x02\x03\x89PNG\n", CC_EFORMAT, 1, "", "binary"},
