@@ -194,4 +194,22 @@ void cli_real_close(cli_real *r);
 int cmd_calibrate(int argc, char **argv);
 int cmd_fidelity(int argc, char **argv);
 
+/* ---- the semantic tier in the replay (replay_semantic.c) ---------------- */
+/* `replay --semantic`: the driver's hooks (sim/driver.h, cc_sim_semantic)
+ * over a core/semantic_cache.h cache: key = the request's last user turn,
+ * vector from the embedder (precomputed: the trace's), tenant = the
+ * request's, answer = the request's index (so a hit names whose answer it
+ * serves).  threshold < 0: the cache's default (0.8); lookup_ms: the time
+ * charged per lookup.  Returns 0 or the exit status after printing. */
+/* The default time charged per lookup: the hash embedder (about 4 us a
+ * question) plus an exact search of 10k entries (p50 0.18 ms), as
+ * bench_semantic measured them (docs/semantic.md). */
+#define CLI_SEMANTIC_LOOKUP_MS 0.2
+typedef struct cli_semantic cli_semantic;
+int cli_semantic_open(const char *cmd, const char *embedder, double threshold, double lookup_ms,
+                      const cc_trace *t, cli_semantic **out);
+const cc_sim_semantic *cli_semantic_hooks(const cli_semantic *s);
+double cli_semantic_threshold(const cli_semantic *s);
+void cli_semantic_close(cli_semantic *s);
+
 #endif

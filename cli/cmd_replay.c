@@ -130,6 +130,16 @@ static const char *const replay_help =
     "                        (0..1) of each request's input, in whole blocks, is one\n"
     "                        prompt shared by all requests (a known system prompt)\n"
     "\n"
+    "semantic tier (docs/semantic.md):\n"
+    "  --semantic            a semantic cache in front of the prefix cache: a query\n"
+    "                        whose last user turn matches a cached one is answered\n"
+    "                        from it (no prefill, no decode) after the lookup time;\n"
+    "                        misses and seeds are served and written back at finish\n"
+    "  --embedder E          hash (default), minilm or precomputed (the trace's vectors)\n"
+    "  --threshold T         similarity for a hit (default 0.8)\n"
+    "  --semantic-lookup-ms X\n"
+    "                        time charged per lookup, embedding included (default 0.2)\n"
+    "\n"
     "output:\n"
     "  -o, --results FILE    write the per-request table, configuration and summary as\n"
     "                        HDF5 (docs/results-format.md)\n"
@@ -181,6 +191,7 @@ enum {
     OPT_CHUNK, OPT_HBMF, OPT_PREEMPT, OPT_OVERLAP,
     OPT_MAXREQ, OPT_THREADS, OPT_TP,
     OPT_SHARE, OPT_RATE_SCALE, OPT_NO_CACHE, OPT_CMP_NO_CACHE, OPT_GPU_USD,
+    OPT_SEMANTIC, OPT_EMBEDDER, OPT_THRESHOLD, OPT_SEM_LOOKUP_MS,
 };
 
 static const struct option long_opts[] = {
@@ -223,6 +234,10 @@ static const struct option long_opts[] = {
     {"compare-no-cache", no_argument, 0, OPT_CMP_NO_CACHE},
     {"gpu-usd-per-hour", required_argument, 0, OPT_GPU_USD},
     {"tp", required_argument, 0, OPT_TP},
+    {"semantic", no_argument, 0, OPT_SEMANTIC},
+    {"embedder", required_argument, 0, OPT_EMBEDDER},
+    {"threshold", required_argument, 0, OPT_THRESHOLD},
+    {"semantic-lookup-ms", required_argument, 0, OPT_SEM_LOOKUP_MS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -251,7 +266,44 @@ typedef struct sim_view {
     int no_cache;        /* --no-cache */
     double share;        /* --assume-prefix-share, or -1 */
     double rate_scale;   /* --rate-scale (1: as recorded) */
+    int semantic;        /* --semantic: the tier ran */
+    const char *embedder;
+    double sem_threshold, sem_lookup_ms;
+    const cc_trace *trace;
 } sim_view;
+
+/* The requests the model served (semantic misses and seeds) as a trace of
+ * their own, for the bills: lengths, arrivals, tenants, blocks and token
+ * ids (no text).  0 or the exit status. */
+static int semantic_misses(const char *cmd, const cc_trace *t, const cc_sim_result *sr,
+                           cc_trace *out)
+{
+    cc_err err = {0};
+    out->block_size = t->block_size;
+    out->timed = t->timed;
+    out->epoch_ns = t->epoch_ns;
+    snprintf(out->source, sizeof out->source, "%s", t->source);
+    snprintf(out->source_format, sizeof out->source_format, "%s", t->source_format);
+    for (size_t k = 0; k < t->n_tenants; k++) {
+        uint32_t ix;
+        if (cc_trace_tenant(out, t->tenants[k], &ix) != CC_OK || ix != k)
+            goto oom;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (sr->records[i].semantic >= CC_SIM_SEM_HIT)
+            continue;
+        cc_request r = cc_trace_get(t, i);
+        r.n_chunks = 0;
+        r.chunks = NULL;
+        r.embedding = NULL;
+        if (cc_trace_append(out, &r) != CC_OK)
+            goto oom;
+    }
+    return 0;
+oom:
+    cc_err_set(&err, CC_ENOMEM, t->source, 0, "requests", "out of memory for the bills' trace");
+    return cli_fail(cmd, &err);
+}
 
 /* The storage kind of a tier, from its name (else from its position). */
 static int tier_kind_of(const char *name, uint32_t k)
@@ -505,6 +557,28 @@ static void sim_json(const sim_view *sv, json_t *o)
     for (uint32_t k = 0; k < sv->res->n_tiers; k++)
         json_array_append_new(ct, json_integer((json_int_t)S->cached_tokens_tier[k]));
     json_object_set_new(o, "cached_tokens_by_tier", ct);
+    if (sv->semantic) {
+        json_object_set_new(o, "semantic", json_true());
+        const cc_trace *t = sv->trace;
+        bool groups = false;
+        for (size_t i = 0; t->group_id && i < t->n && !groups; i++)
+            groups = t->group_id[i] != CC_NO_GROUP;
+        double q = (double)S->semantic_queries;
+        json_object_set_new(o, "semantic_embedder", json_string(sv->embedder));
+        json_object_set_new(o, "semantic_threshold", json_real(sv->sem_threshold));
+        json_object_set_new(o, "semantic_lookup_ms", json_real(sv->sem_lookup_ms));
+        json_object_set_new(o, "semantic_queries", json_integer((json_int_t)S->semantic_queries));
+        json_object_set_new(o, "semantic_hits", json_integer((json_int_t)S->semantic_hits));
+        json_object_set_new(o, "semantic_false_hits",
+                            groups ? json_integer((json_int_t)S->semantic_false_hits) : json_null());
+        json_object_set_new(o, "semantic_hit_ratio",
+                            json_real(q > 0 ? (double)S->semantic_hits / q : 0));
+        json_object_set_new(o, "semantic_false_hit_ratio",
+                            groups ? json_real(q > 0 ? (double)S->semantic_false_hits / q : 0)
+                                   : json_null());
+        json_dist(o, "ttft_semantic_hit", &S->ttft_semantic_hit_s);
+        json_dist(o, "ttft_semantic_miss", &S->ttft_semantic_miss_s);
+    }
 }
 
 static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_result *r,
@@ -532,6 +606,18 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
            r->n_tiers > 1 ? "s" : "", r->metadata_bytes_per_block);
     printf("hit ratio        %.4f of blocks, %.4f of tokens, %.4f mean per request\n",
            r->block_hit_ratio, r->token_hit_ratio, r->request_hit_ratio_mean);
+    if (sv->semantic && sv->res) {
+        const cc_sim_summary *S = &sv->res->summary;
+        double q = S->semantic_queries ? (double)S->semantic_queries : 1;
+        printf("semantic         %s, threshold %.4g, %.4g ms a lookup: %llu of %llu queries "
+               "answered from the cache (%.4f), %llu false hits (%.4f); TTFT p50 %.6g s on "
+               "hits, %.6g s on misses (prefix tier figures above: misses and seeds only)\n",
+               sv->embedder, sv->sem_threshold, sv->sem_lookup_ms,
+               (unsigned long long)S->semantic_hits, (unsigned long long)S->semantic_queries,
+               (double)S->semantic_hits / q, (unsigned long long)S->semantic_false_hits,
+               (double)S->semantic_false_hits / q, S->ttft_semantic_hit_s.p50.value,
+               S->ttft_semantic_miss_s.p50.value);
+    }
     printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
            s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
     printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
@@ -875,6 +961,9 @@ static int replay_main(int argc, char **argv, const char *const *given)
     double hbm_fraction = 0.9;
     double share = -1, rate_scale = 1, gpu_usd = -1; /* -1: the hardware profile's price */
     int no_cache = 0, cmp_no_cache = 0;
+    int semantic = 0, sem_given = 0; /* --semantic (replay_semantic.c) */
+    const char *embedder = "hash";
+    double sem_threshold = -1, sem_lookup_ms = CLI_SEMANTIC_LOOKUP_MS;
     uint64_t tp = 1;
     cc_sim_config sc;
     cc_sim_config_default(&sc);
@@ -965,6 +1054,22 @@ static int replay_main(int argc, char **argv, const char *const *given)
                 return 2;
             break;
         case OPT_NO_CACHE: no_cache = 1; break;
+        case OPT_SEMANTIC: semantic = 1; break;
+        case OPT_EMBEDDER: embedder = optarg; sem_given = 1; break;
+        case OPT_THRESHOLD:
+            if (parse_number(cmd, "--threshold", optarg, "a similarity in [0, 1]", &sem_threshold))
+                return 2;
+            sem_given = 1;
+            if (sem_threshold > 1)
+                return cli_usage_error(cmd, "--threshold: expected a similarity in [0, 1], got "
+                                            "'%s'", optarg);
+            break;
+        case OPT_SEM_LOOKUP_MS:
+            if (parse_number(cmd, "--semantic-lookup-ms", optarg, "a time >= 0 in ms",
+                             &sem_lookup_ms))
+                return 2;
+            sem_given = 1;
+            break;
         case OPT_CMP_NO_CACHE: cmp_no_cache = 1; break;
         case OPT_INST:
             if (cli_parse_u64(cmd, "--instances", optarg, 65536, &v))
@@ -1066,6 +1171,15 @@ static int replay_main(int argc, char **argv, const char *const *given)
         return cli_usage_error(cmd, "--backend: expected sim, rates, cpu or cuda, got '%s'",
                                backend);
     int use_sim = !strcmp(backend, "sim") || real;
+    if (sem_given && !semantic)
+        return cli_usage_error(cmd, "--embedder, --threshold and --semantic-lookup-ms belong to "
+                                    "--semantic");
+    if (semantic && !use_sim)
+        return cli_usage_error(cmd, "--semantic: needs the simulator (--backend sim, cpu or "
+                                    "cuda), not --backend %s", backend);
+    if (semantic && (cmp_no_cache || no_cache))
+        return cli_usage_error(cmd, "--semantic: not with %s", no_cache ? "--no-cache"
+                                                                         : "--compare-no-cache");
     if (use_sim && rates_given)
         return cli_usage_error(cmd, "--prefill-tps, --decode-tps and --servers belong to "
                                     "--backend rates, not sim");
@@ -1232,6 +1346,11 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (!conc_given)
         ro.concurrency = default_concurrency(use_sim, &cfg, ctx_spec != NULL);
     sc.concurrency = ro.concurrency;
+    if (semantic && ro.concurrency == CC_CONCURRENCY_NONE) {
+        cc_trace_free(&t);
+        return cli_usage_error(cmd, "--semantic: runs with overlapping requests (--concurrency "
+                                    "immediate, dedup or after-complete), not none");
+    }
     if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE) {
         cc_trace_free(&t);
         return cli_usage_error(cmd, "--instances %u: concurrency none (the default with "
@@ -1285,7 +1404,23 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_trace_free(&t);
             return cli_fail(cmd, &err);
         }
+        cli_semantic *sem = NULL;
+        if (semantic && (rc = cli_semantic_open(cmd, embedder, sem_threshold, sem_lookup_ms, &t,
+                                                &sem))) {
+            cc_executor_free(&ex);
+            cc_progress_end();
+            if (have_real)
+                cli_real_close(&realx);
+            cc_trace_free(&t);
+            return rc;
+        }
+        if (sem) {
+            sc.semantic = cli_semantic_hooks(sem);
+            sem_threshold = cli_semantic_threshold(sem);
+        }
         rc = cc_sim_run(&t, &cfg, &ro, &sc, real ? &realx.ex : &ex, 1, &sr, &err);
+        sc.semantic = NULL;
+        cli_semantic_close(sem);
         cc_executor_free(&ex);
         cc_progress_end();
         if (real)
@@ -1313,7 +1448,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
                    real ? backend : NULL, have_real ? &realx : NULL,
                    serial_service(use_sim, &ro, &sc), lengths_only, no_cache, share,
-                   rate_scale};
+                   rate_scale, semantic, embedder, sem_threshold, sem_lookup_ms, &t};
     if (results) {
         cfg_list cl = {0};
         cfg_str(&cl, "format", o.format ? o.format : t.source_format);
@@ -1393,7 +1528,14 @@ static int replay_main(int argc, char **argv, const char *const *given)
             return cli_fail(cmd, &err);
         }
     }
-    if (pr && (rc = cli_pricing_bill(cmd, &t, pr))) {
+    cc_trace billed; /* --semantic: hits are answered without the model: not billed */
+    cc_trace_init(&billed);
+    if (pr && semantic && simr && (rc = semantic_misses(cmd, &t, simr, &billed)) == 0)
+        rc = cli_pricing_bill(cmd, &billed, pr);
+    else if (pr)
+        rc = cli_pricing_bill(cmd, &t, pr);
+    cc_trace_free(&billed);
+    if (pr && rc) {
         if (simr)
             cc_sim_result_free(simr);
         cc_replay_result_free(&r);

@@ -37,9 +37,15 @@
  * That was core/replay_events.c, a loop of its own; it is one more kind of
  * event here, so ctxcache has one event loop.
  *
+ * The semantic tier (sc->semantic, driver.h): a query is looked up at its
+ * arrival through the hooks; a hit is done then (TTFT = the lookup time)
+ * and never reaches a router, a cache or the executor; a miss is routed
+ * by an EV_SEM_ROUTE event the lookup time later, and finish() writes its
+ * answer back.
+ *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
- * cc_sim_record (72 bytes) + 24 bytes of state + 4 bytes per tier (cached
+ * cc_sim_record (80 bytes) + 24 bytes of state + 4 bytes per tier (cached
  * tokens) per request, 4 bytes per block
  * access (node ids, overlapping modes), allocated before the loop.
  */
@@ -745,6 +751,12 @@ static int finish(loop *L, inst *I, uint32_t r, int64_t end)
         }
         release_pins(L, I, r);
     }
+    const cc_sim_semantic *sem = L->sc->semantic;
+    if (sem) { /* write-back of the model's answer */
+        int rc = sem->insert(sem->user, r, end, L->err);
+        if (rc < 0)
+            return rc;
+    }
     rec->finish_ns = end;
     s->phase = PH_DONE;
     I->kv_used -= s->kv;
@@ -907,7 +919,8 @@ static void occ_sample(loop *L, uint32_t r, int64_t now)
  * a claim (dedup), so waits cannot form a cycle.  Event kinds give the
  * order at one instant: blocks, finishes, resumes, arrivals. */
 
-enum { EV_LANE_BLOCK = CC_EV_USER, EV_LANE_FINISH, EV_LANE_RESUME, EV_LANE_ARRIVAL };
+enum { EV_LANE_BLOCK = CC_EV_USER, EV_LANE_FINISH, EV_LANE_RESUME, EV_LANE_ARRIVAL,
+       EV_SEM_ROUTE /* a semantic miss, routed after its lookup */ };
 
 #define NO_REQ UINT32_MAX
 
@@ -1180,6 +1193,9 @@ static int lane_arrival(loop *L, uint32_t r, int64_t now)
     return CC_OK;
 }
 
+static int semantic_arrival(loop *L, const cc_sim_semantic *sem, uint32_t r, int64_t now);
+static int route_request(loop *L, uint32_t r, int64_t now);
+
 static int on_arrival(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
@@ -1198,6 +1214,52 @@ static int on_arrival(loop *L, uint32_t r, int64_t now)
         return lane_arrival(L, r, now);
     if (L->occ_every && (r + 1) % L->occ_every == 0)
         occ_sample(L, r, now); /* before r is routed */
+    const cc_sim_semantic *sem = L->sc->semantic;
+    if (sem)
+        return semantic_arrival(L, sem, r, now);
+    return route_request(L, r, now);
+}
+
+/* The semantic tier at r's arrival (driver.h, cc_sim_semantic). */
+static int semantic_arrival(loop *L, const cc_sim_semantic *sem, uint32_t r, int64_t now)
+{
+    const cc_trace *t = L->t;
+    cc_sim_record *rec = &L->res->records[r];
+    int64_t done = now + sem->lookup_ns;
+    if (t->role && t->role[r] == CC_ROLE_SEED) /* seeds only fill the cache */
+        return route_request(L, r, now);
+    uint64_t served = UINT64_MAX;
+    int hit = sem->lookup(sem->user, r, now, &served, L->err);
+    if (hit < 0)
+        return hit;
+    L->res->summary.semantic_queries++;
+    if (!hit) {
+        rec->semantic = CC_SIM_SEM_MISS;
+        if (sem->lookup_ns <= 0)
+            return route_request(L, r, now);
+        return cc_evq_push(&L->q, done, EV_SEM_ROUTE, 0, r) == CC_OK ? CC_OK : oom(L);
+    }
+    L->res->summary.semantic_hits++;
+    rec->semantic = CC_SIM_SEM_HIT;
+    if (t->group_id && served < t->n && t->group_id[r] != CC_NO_GROUP &&
+        t->group_id[served] != CC_NO_GROUP) {
+        L->res->summary.semantic_judged_hits++;
+        if (t->group_id[served] != t->group_id[r]) {
+            L->res->summary.semantic_false_hits++;
+            rec->semantic = CC_SIM_SEM_FALSE_HIT;
+        }
+    }
+    /* answered from the cache: no prefix tier, no step, no executor */
+    rec->start_ns = rec->first_token_ns = rec->finish_ns = done;
+    rec->computed_tokens = 0;
+    L->st[r].phase = PH_DONE;
+    L->res->cache.block_accesses -= n_blocks_of(t, r);
+    L->res->cache.input_tokens -= t->input_tokens[r];
+    return CC_OK;
+}
+
+static int route_request(loop *L, uint32_t r, int64_t now)
+{
     uint32_t match = 0;
     uint32_t ix = L->pre ? 0 : route(L, r, now, &match);
     if (L->pre && L->sc->scheduler == CC_SIM_SCHED_LPF)
@@ -1230,6 +1292,8 @@ static int run_loop(loop *L)
             rc = lane_finish(L, r, e.time_ns);
         } else if (e.kind == EV_LANE_RESUME) {
             rc = lane_resume(L, r, e.time_ns);
+        } else if (e.kind == EV_SEM_ROUTE) {
+            rc = route_request(L, r, e.time_ns);
         } else {
             inst *I = &L->in[e.target];
             rc = apply(L, I, e.time_ns);
@@ -1316,7 +1380,7 @@ static int summarize(loop *L)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const cc_sim_record *r = &res->records[i];
-        if (r->output_tokens > 1)
+        if (r->output_tokens > 1 && r->semantic < CC_SIM_SEM_HIT)
             x[m++] = (double)(r->finish_ns - r->first_token_ns) * 1e-9 / (r->output_tokens - 1);
     }
     if ((rc = cc_sim_dist_compute(x, m, seed + 1, B, &S->tpot_s, L->err)) != CC_OK)
@@ -1327,7 +1391,22 @@ static int summarize(loop *L)
         goto out;
     for (size_t i = 0; i < n; i++)
         x[i] = (double)(res->records[i].start_ns - res->records[i].arrival_ns) * 1e-9;
-    rc = cc_sim_dist_compute(x, n, seed + 3, B, &S->queue_s, L->err);
+    if ((rc = cc_sim_dist_compute(x, n, seed + 3, B, &S->queue_s, L->err)) != CC_OK)
+        goto out;
+    if (L->sc->semantic) { /* TTFT of semantic hits and of looked-up misses apart */
+        for (int want_hit = 1; want_hit >= 0; want_hit--) {
+            m = 0;
+            for (size_t i = 0; i < n; i++) {
+                const cc_sim_record *r = &res->records[i];
+                if (r->semantic != CC_SIM_SEM_NONE && (r->semantic >= CC_SIM_SEM_HIT) == want_hit)
+                    x[m++] = (double)(r->first_token_ns - r->arrival_ns) * 1e-9;
+            }
+            if ((rc = cc_sim_dist_compute(x, m, seed + 5 - want_hit, B,
+                                          want_hit ? &S->ttft_semantic_hit_s
+                                                   : &S->ttft_semantic_miss_s, L->err)) != CC_OK)
+                goto out;
+        }
+    }
 out:
     free(x);
     return rc;
@@ -1367,6 +1446,16 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         return cc_err_set(err, CC_ERANGE, t->source, 0, "requests",
                           "the simulator takes at most %u requests, got %zu", UINT32_MAX - 1,
                           t->n);
+    if (sc->semantic && (sc->scheduler == CC_SIM_SCHED_LANES ||
+                         sc->concurrency == CC_CONCURRENCY_NONE))
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "semantic",
+                          "the semantic tier runs in the overlapping modes (concurrency "
+                          "immediate, dedup or after-complete) of the simulator's batch "
+                          "schedulers");
+    if (sc->semantic && (!sc->semantic->lookup || !sc->semantic->insert ||
+                         sc->semantic->lookup_ns < 0))
+        return cc_err_set(err, CC_EARG, NULL, 0, "semantic",
+                          "expected lookup and insert hooks and a lookup time >= 0");
     cc_replay_opts ro = {0};
     if (ropts)
         ro = *ropts;
@@ -1556,7 +1645,7 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         double ratio_sum = 0;
         size_t ratio_n = 0;
         for (size_t i = 0; i < n; i++)
-            if (t->input_tokens[i]) {
+            if (t->input_tokens[i] && res->records[i].semantic < CC_SIM_SEM_HIT) {
                 ratio_sum += (double)res->records[i].cached_tokens / t->input_tokens[i];
                 ratio_n++;
             }
@@ -1592,8 +1681,9 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         cr->implicit_hit_tokens = cr->hit_tokens;
         if (cr->records)
             for (size_t i = 0; i < n; i++)
-                cr->records[i].computed_tokens = cr->records[i].input_tokens -
-                                                 cr->records[i].hit_tokens;
+                cr->records[i].computed_tokens =
+                    res->records[i].semantic >= CC_SIM_SEM_HIT /* answered by the semantic tier */
+                        ? 0 : cr->records[i].input_tokens - cr->records[i].hit_tokens;
     }
     if ((rc = summarize(&L)) != CC_OK)
         goto fail;

@@ -79,6 +79,23 @@ typedef int (*cc_sim_admit_fn)(void *user, uint32_t instance, uint64_t req,
                                uint32_t n_tiers, const cc_prefix_cache *pc,
                                const uint32_t *nodes, uint32_t n_blocks);
 
+/* The semantic tier in front of the prefix tier (cli/cmd_replay.c fills it
+ * with core/semantic_cache.h; the driver knows no embedder and no cache).
+ * At its arrival a query request (role != seed) is looked up: lookup()
+ * returns 1 on a hit with *served_req the request whose answer the hit
+ * serves, 0 on a miss, or a negative status.  A hit is done at arrival +
+ * lookup_ns (start, first token and finish: TTFT = lookup_ns), touches no
+ * prefix cache and no executor.  A miss (and a seed, never looked up) is
+ * routed lookup_ns after its arrival and served as without the tier; at
+ * its finish insert() writes its answer back.  Overlapping modes with the
+ * batch schedulers only (CC_EUNSUP otherwise). */
+typedef struct cc_sim_semantic {
+    int (*lookup)(void *user, uint64_t req, int64_t now_ns, uint64_t *served_req, cc_err *err);
+    int (*insert)(void *user, uint64_t req, int64_t now_ns, cc_err *err);
+    void *user;
+    int64_t lookup_ns;           /* embedding + search time charged per lookup */
+} cc_sim_semantic;
+
 typedef struct cc_sim_config {
     uint32_t instances;          /* >= 1 (concurrency none: must be 1) */
     cc_sim_router router;
@@ -109,6 +126,7 @@ typedef struct cc_sim_config {
     void *on_admit_user;
     uint32_t servers;            /* scheduler lanes: requests served at once
                                     (0 = unlimited); other schedulers ignore it */
+    const cc_sim_semantic *semantic; /* NULL: no semantic tier */
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
@@ -138,7 +156,15 @@ typedef struct cc_sim_record {
                                   (its share of each step, by tokens), loads incl. */
     double prefill_full_s;     /* cost of its whole input with nothing cached
                                   (alone, one step) */
+    uint8_t semantic;          /* CC_SIM_SEM_*: the semantic tier's outcome */
 } cc_sim_record;
+
+enum {
+    CC_SIM_SEM_NONE = 0,       /* not looked up (no tier, or a seed) */
+    CC_SIM_SEM_MISS = 1,
+    CC_SIM_SEM_HIT = 2,        /* served from the semantic cache */
+    CC_SIM_SEM_FALSE_HIT = 3   /* a hit whose answer belongs to another group */
+};
 
 /* A percentile with a bootstrap 95 % interval (percentile method). */
 typedef struct cc_sim_pct {
@@ -162,6 +188,12 @@ typedef struct cc_sim_summary {
     uint64_t preemptions;
     uint64_t steps;                  /* executor calls for forward steps */
     uint64_t cached_tokens_tier[CC_PC_MAX_TIERS];
+    /* the semantic tier (sc.semantic): lookups (queries, seeds excluded),
+     * hits, false hits (hit and query both have a group_id and they
+     * differ), hits whose two groups are both known; TTFT of hits and of
+     * looked-up misses apart (TPOT leaves hits out) */
+    uint64_t semantic_queries, semantic_hits, semantic_false_hits, semantic_judged_hits;
+    cc_sim_dist ttft_semantic_hit_s, ttft_semantic_miss_s;
 } cc_sim_summary;
 
 typedef struct cc_sim_result {

@@ -1,0 +1,406 @@
+/* test_sim_semantic.c -- the semantic tier as a stage of the simulator's
+ * request path (sim/driver.h, cc_sim_semantic; `replay --semantic`).
+ *
+ * Driver: a hand-made trace with a test cache (exact match on a key the
+ * test assigns, the first entry of a key serves it) and a test executor of
+ * fixed costs (prefill 1 ms per token, decode 10 ms a step, fcfs), so hits,
+ * false hits, write-back times and every TTFT are computed by hand; a tier
+ * that always misses at no cost leaves every figure as without it; the
+ * modes it does not run in are refused.
+ * Command: a generated paraphrase trace whose groups each repeat one
+ * wording, arriving far apart: every request of a group after its first is
+ * a hit (counted here from the trace's group column), none false; bad
+ * usage exits 2, and so does a trace without text, naming it. */
+#include "testutil.h"
+#include "sim/driver.h"
+
+#include <jansson.h>
+
+#define MS 1000000LL
+
+/* ---- the test executor (as test_sim_driver.c's) -------------------------- */
+static int finishes;
+static int t_prefill(void *self, const cc_sim_item *it, size_t n, double *s, cc_err *e)
+{
+    double tok = 0;
+    for (size_t i = 0; i < n; i++)
+        tok += (double)it[i].n_new;
+    *s = tok * 1e-3;
+    return CC_OK;
+}
+static int t_decode(void *self, const cc_sim_item *it, size_t n, double *s, cc_err *e)
+{
+    *s = n ? 10e-3 : 0;
+    return CC_OK;
+}
+static int t_xfer(void *self, double bytes, int from, int to, int mode, double c, double *s,
+                  cc_err *e)
+{
+    *s = bytes * 1e-6 + c;
+    return CC_OK;
+}
+static int t_blend(void *self, const cc_sim_blend_item *it, size_t n, double *s, cc_err *e)
+{
+    *s = 0;
+    return CC_OK;
+}
+static void t_finish(void *self, uint64_t req)
+{
+    finishes++;
+}
+static const cc_executor_ops t_ops = {"test", t_prefill, t_decode, t_xfer, t_blend, t_finish,
+                                      NULL, NULL};
+
+/* ---- the test cache: key -> first request inserted with it --------------- */
+typedef struct tcache {
+    const int *key;         /* per request */
+    int n;                  /* entries */
+    int ekey[16];
+    uint64_t ereq[16];
+    int64_t insert_ms[16];  /* when each insert came */
+    uint64_t insert_req[16];
+    int lookups;
+    int always_miss;
+} tcache;
+
+static int tc_lookup(void *user, uint64_t req, int64_t now, uint64_t *served, cc_err *e)
+{
+    tcache *c = user;
+    c->lookups++;
+    for (int i = 0; !c->always_miss && i < c->n; i++)
+        if (c->ekey[i] == c->key[req]) {
+            *served = c->ereq[i];
+            return 1;
+        }
+    return 0;
+}
+static int tc_insert(void *user, uint64_t req, int64_t now, cc_err *e)
+{
+    tcache *c = user;
+    assert_true(c->n < 16);
+    c->ekey[c->n] = c->key[req];
+    c->ereq[c->n] = req;
+    c->insert_ms[c->n] = now / MS;
+    c->insert_req[c->n] = req;
+    c->n++;
+    return CC_OK;
+}
+
+static void add(cc_trace *t, int64_t at_ms, uint32_t in, uint32_t out, uint64_t block,
+                uint64_t group, uint32_t role)
+{
+    static uint64_t blocks[64];
+    static int nb;
+    blocks[nb] = block;
+    cc_request r = {0};
+    r.arrival_ns = at_ms * MS;
+    r.input_tokens = in;
+    r.output_tokens = out;
+    r.group_id = group;
+    r.role = role;
+    r.blocks = &blocks[nb++ % 64];
+    r.n_blocks = 1;
+    assert_int_equal(cc_trace_append(t, &r), CC_OK);
+}
+
+static cc_pc_config tier(void)
+{
+    cc_pc_config c;
+    memset(&c, 0, sizeof c);
+    c.mode = CC_PC_PREFIX;
+    c.kv_bytes_per_block = 100;
+    c.n_tiers = 1;
+    strcpy(c.tiers[0].name, "hbm");
+    c.tiers[0].capacity_blocks = 100;
+    c.tiers[0].policy = cc_policy_find("lru");
+    return c;
+}
+
+static void run(const cc_trace *t, const cc_sim_semantic *sem, cc_sim_result *r)
+{
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+    sc.scheduler = CC_SIM_SCHED_FCFS;
+    sc.bootstrap = 50;
+    sc.semantic = sem;
+    cc_pc_config cfg = tier();
+    cc_executor ex = {&t_ops, NULL};
+    cc_replay_opts ro = {.keep_records = true};
+    cc_err e = {0};
+    finishes = 0;
+    if (cc_sim_run(t, &cfg, &ro, &sc, &ex, 1, r, &e) != CC_OK)
+        fail_msg("cc_sim_run: %s (%s)", e.msg, e.field);
+}
+
+static void times(const cc_sim_result *r, size_t i, int64_t start_ms, int64_t first_ms,
+                  int64_t finish_ms)
+{
+    const cc_sim_record *x = &r->records[i];
+    if (x->start_ns != start_ms * MS || x->first_token_ns != first_ms * MS ||
+        x->finish_ns != finish_ms * MS)
+        fail_msg("request %zu: start %lld first %lld finish %lld ns; expected %lld %lld %lld ms",
+                 i, (long long)x->start_ns, (long long)x->first_token_ns,
+                 (long long)x->finish_ns, (long long)start_ms, (long long)first_ms,
+                 (long long)finish_ms);
+}
+
+/* Lookup 1 ms; every request 4 tokens in (one block of its own), 2 out:
+ * served alone it takes prefill 4 ms + one decode step 10 ms.
+ *   r0 seed  at  0, key 1, group 10: not looked up; 0-4-14; written back at 14
+ *   r1 query at  2, key 1, group 10: miss (nothing written yet), routed at 3,
+ *            waits for r0: 14-18-28; written back at 28
+ *   r2 query at 20, key 1, group 10: hit on r0's answer, right; done at 21
+ *   r3 query at 30, key 1, group 11: hit on r0's answer, FALSE; done at 31
+ *   r4 query at 40, key 2, no group: miss, routed at 41: 41-45-55; written at 55
+ *   r5 query at 60, key 2, group 12: hit on r4's answer (no group: not judged)
+ * 5 lookups, 3 hits, 1 false hit, 2 judged; TTFT of hits 1 ms each, of
+ * misses 16 ms (r1) and 5 ms (r4): p50 10.5 ms; TPOT 10 ms (hits left out);
+ * prefix tier: 3 requests' blocks (6 - 3 hits), 12 tokens. */
+static void test_hand_trace(void **state)
+{
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = true;
+    add(&t, 0, 4, 2, 100, 10, CC_ROLE_SEED);
+    add(&t, 2, 4, 2, 101, 10, CC_ROLE_QUERY);
+    add(&t, 20, 4, 2, 102, 10, CC_ROLE_QUERY);
+    add(&t, 30, 4, 2, 103, 11, CC_ROLE_QUERY);
+    add(&t, 40, 4, 2, 104, CC_NO_GROUP, CC_ROLE_QUERY);
+    add(&t, 60, 4, 2, 105, 12, CC_ROLE_QUERY);
+    static const int key[] = {1, 1, 1, 1, 2, 2};
+    tcache tc = {.key = key};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 1 * MS};
+    cc_sim_result r;
+    run(&t, &sem, &r);
+    times(&r, 0, 0, 4, 14);
+    times(&r, 1, 14, 18, 28);
+    times(&r, 2, 21, 21, 21);
+    times(&r, 3, 31, 31, 31);
+    times(&r, 4, 41, 45, 55);
+    times(&r, 5, 61, 61, 61);
+    static const uint8_t outcome[] = {CC_SIM_SEM_NONE, CC_SIM_SEM_MISS, CC_SIM_SEM_HIT,
+                                      CC_SIM_SEM_FALSE_HIT, CC_SIM_SEM_MISS, CC_SIM_SEM_HIT};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r.records[i].semantic, outcome[i]);
+    assert_int_equal(tc.lookups, 5);
+    assert_int_equal(tc.n, 3); /* write-backs: r0 at 14, r1 at 28, r4 at 55 */
+    assert_int_equal(tc.insert_req[0], 0);
+    assert_int_equal(tc.insert_ms[0], 14);
+    assert_int_equal(tc.insert_req[1], 1);
+    assert_int_equal(tc.insert_ms[1], 28);
+    assert_int_equal(tc.insert_req[2], 4);
+    assert_int_equal(tc.insert_ms[2], 55);
+    const cc_sim_summary *S = &r.summary;
+    assert_int_equal(S->semantic_queries, 5);
+    assert_int_equal(S->semantic_hits, 3);
+    assert_int_equal(S->semantic_false_hits, 1);
+    assert_int_equal(S->semantic_judged_hits, 2);
+    assert_true(fabs(S->ttft_semantic_hit_s.p50.value - 0.001) < 1e-12);
+    assert_true(fabs(S->ttft_semantic_hit_s.mean - 0.001) < 1e-12);
+    assert_true(fabs(S->ttft_semantic_miss_s.p50.value - 0.0105) < 1e-12);
+    assert_true(fabs(S->ttft_semantic_miss_s.mean - 0.0105) < 1e-12);
+    assert_true(fabs(S->tpot_s.mean - 0.010) < 1e-12);
+    for (int i = 2; i < 6; i += (i == 3 ? 2 : 1)) { /* hits: nothing computed */
+        assert_int_equal(r.records[i].computed_tokens, 0);
+        assert_true(r.records[i].prefill_s == 0);
+    }
+    /* the executor finished the 3 served requests and 6 reference prefills */
+    assert_int_equal(finishes, 3 + 6);
+    assert_int_equal(r.cache.block_accesses, 3);
+    assert_int_equal(r.cache.input_tokens, 12);
+    assert_int_equal(S->steps, 6); /* a prefill and a decode step for each served one */
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
+/* A tier that always misses at no cost changes nothing: every record as
+ * without it (on the same trace, with overlapping requests). */
+static void test_transparent_miss(void **state)
+{
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = true;
+    for (int i = 0; i < 6; i++)
+        add(&t, 3 * i, 4 + 4 * (i % 2), 1 + i % 3, 200 + i % 3, CC_NO_GROUP, CC_ROLE_QUERY);
+    static const int key[6] = {0};
+    tcache tc = {.key = key, .always_miss = 1};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0};
+    cc_sim_result a, b;
+    run(&t, NULL, &a);
+    run(&t, &sem, &b);
+    assert_int_equal(tc.lookups, 6);
+    assert_int_equal(tc.n, 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(a.records[i].first_token_ns, b.records[i].first_token_ns);
+        assert_int_equal(a.records[i].finish_ns, b.records[i].finish_ns);
+        assert_int_equal(a.records[i].cached_tokens, b.records[i].cached_tokens);
+        assert_int_equal(a.records[i].semantic, CC_SIM_SEM_NONE);
+        assert_int_equal(b.records[i].semantic, CC_SIM_SEM_MISS);
+    }
+    assert_int_equal(a.cache.hit_blocks, b.cache.hit_blocks);
+    assert_int_equal(a.summary.semantic_queries, 0);
+    assert_true(a.summary.ttft_s.p50.value == b.summary.ttft_s.p50.value);
+    cc_sim_result_free(&a);
+    cc_sim_result_free(&b);
+    cc_trace_free(&t);
+}
+
+/* Concurrency none and the lanes scheduler are refused, naming the tier. */
+static void test_refused_modes(void **state)
+{
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    add(&t, 0, 4, 1, 1, CC_NO_GROUP, CC_ROLE_QUERY);
+    static const int key[1] = {0};
+    tcache tc = {.key = key};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0};
+    cc_pc_config cfg = tier();
+    cc_executor ex = {&t_ops, NULL};
+    cc_sim_result r;
+    for (int k = 0; k < 3; k++) {
+        cc_sim_config sc;
+        cc_sim_config_default(&sc);
+        sc.semantic = &sem;
+        if (k == 1) {
+            sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+            sc.scheduler = CC_SIM_SCHED_LANES;
+        }
+        cc_sim_semantic bad = sem;
+        if (k == 2) {
+            sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+            bad.lookup_ns = -1;
+            sc.semantic = &bad;
+        }
+        cc_err e = {0};
+        int rc = cc_sim_run(&t, &cfg, NULL, &sc, &ex, 1, &r, &e);
+        assert_int_equal(rc, k == 2 ? CC_EARG : CC_EUNSUP);
+        assert_string_equal(e.field, "semantic");
+    }
+    cc_trace_free(&t);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+static const char spec[] = "[workload]\nrequests = 60\nblock_size = 16\ntoken_ids = true\n"
+                           "text = shared\n[arrival]\nprocess = poisson\nrate = 0.01\n"
+                           "[mix]\nparaphrase = 1\n[paraphrase]\ngroups = 8\nzipf_s = 1.0\n"
+                           "exact_fraction = 1\noutput_tokens = lognormal(mean=40, cv=0.5)\n";
+
+static void test_cli_exact_groups(void **state)
+{
+    char sp[512], tp[512], cmd[2048], *out = NULL;
+    tu_write_tmp(sp, sizeof sp, "sem.spec", spec, strlen(spec));
+    tu_tmp_path(tp, sizeof tp, "sem.h5");
+    snprintf(cmd, sizeof cmd, "%s gen %s -o %s --seed 3", tu_bin(), sp, tp);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    free(out);
+    /* the expectation from the trace alone: requests far apart (mean 100 s,
+     * each served in well under a second), every group one wording: the
+     * first request of each group misses, every later one hits its own */
+    cc_trace t;
+    cc_err e = {0};
+    assert_int_equal(cc_trace_read(tp, NULL, NULL, &t, &e), CC_OK);
+    assert_non_null(t.group_id);
+    uint64_t seen[64];
+    size_t ns = 0, queries = 0;
+    uint64_t miss_in = 0, miss_out = 0; /* tokens of the requests the model serves */
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.role && t.role[i] == CC_ROLE_SEED)
+            continue;
+        queries++;
+        int known = 0;
+        for (size_t j = 0; j < ns; j++)
+            known |= seen[j] == t.group_id[i];
+        if (!known && ns < 64) {
+            seen[ns++] = t.group_id[i];
+            miss_in += t.input_tokens[i];
+            miss_out += t.output_tokens[i];
+        }
+        if (i)
+            assert_true(t.arrival_ns[i] - t.arrival_ns[i - 1] > 0);
+    }
+    assert_true(ns >= 2 && ns < queries);
+    size_t expect_hits = queries - ns;
+    cc_trace_free(&t);
+    snprintf(cmd, sizeof cmd, "%s replay %s --semantic --threshold 0.999 --semantic-lookup-ms 2 "
+             "--capacity-blocks inf --pricing openai --json 2>/dev/null", tu_bin(), tp);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    json_error_t je;
+    json_t *o = json_loads(out, 0, &je);
+    if (!o)
+        fail_msg("not JSON: %s", out);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_queries")), queries);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_hits")), expect_hits);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_false_hits")), 0);
+    assert_true(fabs(json_real_value(json_object_get(o, "semantic_hit_ratio")) -
+                     (double)expect_hits / queries) < 1e-9);
+    assert_true(json_real_value(json_object_get(o, "semantic_false_hit_ratio")) == 0);
+    assert_true(fabs(json_real_value(json_object_get(o, "ttft_semantic_hit_p99_s")) - 0.002) <
+                1e-12);
+    assert_true(json_real_value(json_object_get(o, "ttft_semantic_miss_p50_s")) > 0.002);
+    assert_string_equal(json_string_value(json_object_get(o, "semantic_embedder")), "hash");
+    /* the bill counts only the requests the model served */
+    json_t *b = json_object_get(json_object_get(o, "cost_breakdown"), "openai");
+    assert_non_null(b);
+    assert_int_equal(json_integer_value(json_object_get(b, "output_tokens")), miss_out);
+    assert_int_equal(json_integer_value(json_object_get(b, "uncached_tokens")) +
+                         json_integer_value(json_object_get(b, "written_tokens")) +
+                         json_integer_value(json_object_get(b, "read_tokens")),
+                     miss_in);
+    json_decref(o);
+    free(out);
+    /* without --semantic: no semantic figure in the JSON */
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks inf --json 2>/dev/null", tu_bin(),
+             tp);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    assert_null(strstr(out, "semantic"));
+    free(out);
+    const char *bad[][2] = {
+        {"--semantic --backend rates", "--semantic"},
+        {"--semantic --embedder nope", "--embedder"},
+        {"--semantic --threshold 2", "--threshold"},
+        {"--semantic --semantic-lookup-ms -1", "--semantic-lookup-ms"},
+        {"--threshold 0.5", "--semantic"},
+        {"--semantic --concurrency none", "--semantic"},
+        {"--semantic --embedder precomputed", "embeddings"},
+        {"--semantic --compare-no-cache", "--semantic"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks inf %s", tu_bin(), tp,
+                 bad[i][0]);
+        int rc = tu_run(cmd, &out);
+        if (rc != 2 || !strstr(out, bad[i][1]))
+            fail_msg("%s: exit %d, output %s", bad[i][0], rc, out);
+        free(out);
+    }
+    remove(tp);
+    remove(sp);
+    /* a trace without text (Mooncake: hashes only): exit 2 (unsupported), naming it */
+    const char *jl = "{\"timestamp\": 0, \"input_length\": 1024, \"output_length\": 4, "
+                     "\"hash_ids\": [1, 2]}\n";
+    char mp[512];
+    tu_write_tmp(mp, sizeof mp, "sem.jsonl", jl, strlen(jl));
+    snprintf(cmd, sizeof cmd, "%s replay %s --format mooncake --capacity-blocks inf --semantic",
+             tu_bin(), mp);
+    int rc = tu_run(cmd, &out);
+    if (rc != 2 || !strstr(out, "no text"))
+        fail_msg("mooncake --semantic: exit %d, output %s", rc, out);
+    free(out);
+    remove(mp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hand_trace),
+        cmocka_unit_test(test_transparent_miss),
+        cmocka_unit_test(test_refused_modes),
+        cmocka_unit_test(test_cli_exact_groups),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
