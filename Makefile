@@ -273,6 +273,7 @@ $(BUILD)/tools/%: tools/%.c $(LIB) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # The main job on the built-in default workload: generate it, describe it,
+# plan the cheapest deployment for a TTFT p99 of 1 s at 1x, 4x and 8x its rate,
 # replay it through a two-tier prefix cache (HBM then DRAM, LRU) in the
 # serving simulator (requests overlapping, continuous batching: the replay's
 # default), beside the same run without the cache, and keep the figures as
@@ -290,13 +291,16 @@ run: $(BIN) minilm
 	  -o $(BUILD)/run/results_nocache.h5 > /dev/null
 	./$(BIN) replay $(BUILD)/run/default.h5 --tiers hbm:2000,dram:10000 --policy s3fifo \
 	  -o $(BUILD)/run/results_s3fifo.h5 > /dev/null
+	./$(BIN) plan $(BUILD)/run/default.h5 --slo ttft_p99=1s --hardware h100-sxm,a100-80g \
+	  --rate-scale 1,4,8 -o $(BUILD)/run/plan.h5
 	./$(BIN) mrc $(BUILD)/run/default.h5 --policy lru --sizes auto -o $(BUILD)/run/mrc.csv > /dev/null
 	./$(BIN) cost $(BUILD)/run/default.h5 --pricing gemini-explicit,moonshot-2024,anthropic-5m \
 	  --ttl-sweep 60,300,900,3600 --csv $(BUILD)/run/cost.csv > /dev/null
 	./$(BIN) sweep examples/sweep.spec -o $(BUILD)/run/sweep.h5 > /dev/null
 	./$(BIN) report $(BUILD)/run/results.h5 $(BUILD)/run/results_nocache.h5 \
 	  $(BUILD)/run/results_s3fifo.h5 $(BUILD)/run/sweep.h5 $(BUILD)/run/mrc.csv \
-	  $(BUILD)/run/cost.csv -o $(BUILD)/run/report.html --title "ctxcache: default workload"
+	  $(BUILD)/run/cost.csv $(BUILD)/run/plan.h5 -o $(BUILD)/run/report.html \
+	  --title "ctxcache: default workload"
 	@echo "results: $(BUILD)/run/results.h5 (per-request table and configuration)," \
 	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
 	@echo "report: $(BUILD)/run/report.html (open it in a browser; figures in $(BUILD)/run/report_plots)"
