@@ -1,6 +1,6 @@
 /*
  * fuzz_tokenize.c -- the built-in tokenizer (traces/tokenizer.c: the
- * pre-tokenizer's regex split, the byte-level BPE merges) on arbitrary
+ * pre-tokenizer split, the per-piece token counts and ids) on arbitrary
  * bytes, the text every text reader hands it.  It must not crash or leak,
  * must tokenize the same bytes to the same ids twice, give ids below the
  * vocabulary size, and give no tokens for empty text.  Run with -timeout so
