@@ -244,7 +244,9 @@ fuzz-run: $(FUZZ_BIN) fuzz-corpus
 # build links LLVM's libomp and loads its Archer tool (OMP_TOOL_LIBRARIES),
 # which tells TSan about those barriers: no suppressions.  CUDA and MPI are
 # left out of both (their runtimes are not instrumented); BLAS runs on one
-# thread under TSan.  Both take about 15 minutes on 2 cores.
+# thread under TSan.  On a 2-core machine shared with ~8 other jobs the
+# ASan suite took about 10 minutes and the TSan tests about 13 (plus the two
+# builds); an idle CI machine should need well under half that.
 CHECK_TSAN_TESTS := test_sweep test_mrc test_cli_sweep test_cli_mrc
 ARCHER := $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))
 check: deps
