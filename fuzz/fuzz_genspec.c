@@ -4,7 +4,7 @@
  * from or refused with a reason (and nothing handed back), never crash or
  * leak; an accepted spec must give a trace that validates, the same twice.
  * Limits keep each run small (200 requests, 2048-token contexts, 1000
- * entities per kind, no trace files).  Seeds: fuzz/corpus/genspec/.
+ * entities per kind, no trace files).  Seeds: the genspec ones of fuzz/make_corpus.py.
  */
 #include "traces/traces.h"
 

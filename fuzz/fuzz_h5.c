@@ -1,7 +1,7 @@
 /* fuzz_h5.c -- libFuzzer harness for the native HDF5 trace reader
  * (traces/trace_h5.c): any input must be read or refused with a reason, never
- * crash, and an accepted trace must validate.  Seeds: fuzz/corpus/h5/, small
- * files from the writer (an empty trace, a hash-only one, a rich one).
+ * crash, and an accepted trace must validate.  Seeds: fuzz/make_corpus.py, small
+ * files from the writer (a hash-only trace, one with text and sessions).
  *
  * libhdf5 1.10 leaks a metadata-cache entry (and cannot close the file) when
  * an object header fails its checksum; that is the library's error path, not

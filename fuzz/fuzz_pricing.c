@@ -3,7 +3,7 @@
  * refused with a reason naming the file, a line and a key, never crash or
  * leak.  An accepted model must pass cc_pricing_check again and bill a tiny
  * hand-made trace to finite, non-negative amounts whose parts add up.
- * Seeds: fuzz/corpus/pricing/. */
+ * Seeds: the pricing ones of fuzz/make_corpus.py. */
 #include "policies/pricing.h"
 #include "fuzz_input.h"
 

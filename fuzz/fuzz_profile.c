@@ -3,7 +3,7 @@
  * line, never crash or leak.  An accepted profile must pass validation
  * again and give finite, positive step times in the cost model (paired with
  * the tiny model or a fixed hardware), so that no accepted number can make
- * the simulator divide by zero or overflow.  Seeds: fuzz/corpus/profile/. */
+ * the simulator divide by zero or overflow.  Seeds: the profile ones of fuzz/make_corpus.py. */
 #include "sim/sim.h"
 #include "fuzz_input.h"
 

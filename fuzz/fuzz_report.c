@@ -2,7 +2,7 @@
  * (analysis/report_read.c, cc_report_add): any bytes (an mrc CSV, a cost
  * CSV, an HDF5 file, garbage) must be accepted or refused with a reason
  * naming the file, never crash or leak.  Accepted CSVs must hold rows with
- * finite numbers.  Seeds: fuzz/corpus/report/. */
+ * finite numbers.  Seeds: the report ones of fuzz/make_corpus.py. */
 #include "analysis/report.h"
 #include "fuzz_input.h"
 

@@ -6,7 +6,7 @@
  * with a reason, never crash or leak; an accepted spec must have every axis
  * non-empty, a grid of at least one point, and map its first and last
  * points to coordinates inside the axes.  No trace is loaded (no files
- * read).  Seeds: fuzz/corpus/sweepspec/.
+ * read).  Seeds: the sweepspec ones of fuzz/make_corpus.py.
  */
 #include "analysis/sweep.h"
 

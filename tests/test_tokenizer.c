@@ -460,6 +460,33 @@ static void test_hf_bad_inputs(void **state)
     unlink(path);
 }
 
+/* Found by fuzz/fuzz_tokenize (a 63-byte input ran past its 10 s limit): a
+ * NUL byte before a letter run became that word's "prefix", which word_cost
+ * reads as "no prefix", and its segment loop never advanced.  The input,
+ * verbatim, and the smallest shape: each must finish with ids in range, at
+ * least one token per letter run and no more than one per byte. */
+static void test_builtin_nul_before_letters(void **state)
+{
+    (void)state;
+    static const char fuzzed[63] =
+        "xxxxxxxxxxxxxx\0\0\0\0\0xxxxx\0xxx axxxx xxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    static const char small[4] = {'\0', 'a', 'b', 'c'};
+    cc_tokenizer *tk;
+    assert_int_equal(cc_tokenizer_builtin(&tk), CC_OK);
+    const char *texts[] = {fuzzed, small};
+    size_t lens[] = {sizeof fuzzed, sizeof small}, runs[] = {5, 1};
+    for (int k = 0; k < 2; k++) {
+        uint32_t *ids = NULL;
+        size_t n = 0, cap = 0;
+        assert_int_equal(cc_tokenize(tk, texts[k], lens[k], &ids, &n, &cap), CC_OK);
+        assert_true(n >= runs[k] && n <= lens[k]);
+        for (size_t i = 0; i < n; i++)
+            assert_true(ids[i] < cc_tokenizer_vocab_size(tk));
+        free(ids);
+    }
+    cc_tokenizer_free(tk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_builtin_deterministic_and_positional),
         cmocka_unit_test(test_builtin_long_pieces_linear),
         cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_builtin_nul_before_letters),
         cmocka_unit_test(test_hf_matches_reference),
         cmocka_unit_test(test_hf_bpe_by_hand),
         cmocka_unit_test(test_hf_wordpiece_by_hand),

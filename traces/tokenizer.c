@@ -235,6 +235,8 @@ static size_t word_cost(const unsigned char *w, size_t n, unsigned char prefix)
             while (j < n && is_lower(w[j]))
                 j++;
         }
+        if (j == i)
+            j++; /* a non-letter (a NUL taken for "no prefix"): one segment, so the loop ends */
         size_t len = j - i;
         if (upper_seg && len > 1) {
             cost += 100 + 22 * (size_t)(len - 2);
