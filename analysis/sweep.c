@@ -782,21 +782,6 @@ int cc_sweep_point_concurrency(const cc_sweep_spec *spec, const cc_sweep_data *d
 
 /* Which simulator tier (sim.h's CC_SIM_TIER_*) a cache tier is, by its name
  * and else its place: the rule of replay --tiers (cli/cmd_replay.c). */
-static int tier_kind_of(const char *name, uint32_t k)
-{
-    static const struct { const char *name; int kind; } kinds[] = {
-        {"hbm", CC_SIM_TIER_HBM}, {"gpu", CC_SIM_TIER_HBM}, {"dram", CC_SIM_TIER_DRAM},
-        {"cpu", CC_SIM_TIER_DRAM}, {"host", CC_SIM_TIER_DRAM}, {"mem", CC_SIM_TIER_DRAM},
-        {"ssd", CC_SIM_TIER_SSD}, {"nvme", CC_SIM_TIER_SSD}, {"disk", CC_SIM_TIER_SSD},
-        {"remote", CC_SIM_TIER_REMOTE}, {"net", CC_SIM_TIER_REMOTE},
-        {"peer", CC_SIM_TIER_PEER}, {"nvlink", CC_SIM_TIER_PEER},
-    };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strncmp(name, kinds[i].name, strlen(kinds[i].name)))
-            return kinds[i].kind;
-    return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
-                                                                       : CC_SIM_TIER_REMOTE;
-}
 
 /* HBM share of the device for weights + KV (replay's --hbm-fraction default) */
 #define SIM_HBM_FRACTION 0.9
@@ -830,7 +815,7 @@ static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_
     sc.n_layers = (uint32_t)model->n_layers;
     sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
     for (uint32_t k = 0; k < cfg->n_tiers; k++)
-        sc.tier_kind[k] = tier_kind_of(cfg->tiers[k].name, k);
+        sc.tier_kind[k] = cc_sim_tier_kind_of(cfg->tiers[k].name, k);
     cc_executor ex = {0};
     cc_costmodel_opts copts;
     cc_costmodel_opts_default(&copts);

@@ -305,22 +305,6 @@ oom:
     return cli_fail(cmd, &err);
 }
 
-/* The storage kind of a tier, from its name (else from its position). */
-static int tier_kind_of(const char *name, uint32_t k)
-{
-    static const struct { const char *name; int kind; } kinds[] = {
-        {"hbm", CC_SIM_TIER_HBM}, {"gpu", CC_SIM_TIER_HBM}, {"dram", CC_SIM_TIER_DRAM},
-        {"cpu", CC_SIM_TIER_DRAM}, {"host", CC_SIM_TIER_DRAM}, {"mem", CC_SIM_TIER_DRAM},
-        {"ssd", CC_SIM_TIER_SSD}, {"nvme", CC_SIM_TIER_SSD}, {"disk", CC_SIM_TIER_SSD},
-        {"remote", CC_SIM_TIER_REMOTE}, {"net", CC_SIM_TIER_REMOTE},
-        {"peer", CC_SIM_TIER_PEER}, {"nvlink", CC_SIM_TIER_PEER},
-    };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strncmp(name, kinds[i].name, strlen(kinds[i].name)))
-            return kinds[i].kind;
-    return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
-                                                                       : CC_SIM_TIER_REMOTE;
-}
 
 /* One unit for a whole distribution line, from its largest figure: ms below
  * 1 s, s below 10 min, min below 2 h, else h (a planner reads 37 min, not
@@ -1374,7 +1358,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     cc_progress_begin("replay", t.n);
     if (use_sim) {
         for (uint32_t k = 0; k < cfg.n_tiers; k++)
-            sc.tier_kind[k] = tier_kind_of(cfg.tiers[k].name, k);
+            sc.tier_kind[k] = cc_sim_tier_kind_of(cfg.tiers[k].name, k);
         /* bounded HBM tiers share the GPU with the weights when a deployment is
          * named (--model, --hardware or --tp); otherwise the capacity is an
          * abstract block count of a cache experiment, as before */

@@ -1754,3 +1754,22 @@ void cc_sim_result_free(cc_sim_result *res)
     res->records = NULL;
     res->record_tier_tokens = NULL;
 }
+
+int cc_sim_tier_kind_of(const char *name, uint32_t k)
+{
+    static const struct {
+        const char *name;
+        int kind;
+    } kinds[] = {
+        {"hbm", CC_SIM_TIER_HBM},       {"gpu", CC_SIM_TIER_HBM},     {"dram", CC_SIM_TIER_DRAM},
+        {"cpu", CC_SIM_TIER_DRAM},      {"host", CC_SIM_TIER_DRAM},   {"mem", CC_SIM_TIER_DRAM},
+        {"ssd", CC_SIM_TIER_SSD},       {"nvme", CC_SIM_TIER_SSD},    {"disk", CC_SIM_TIER_SSD},
+        {"remote", CC_SIM_TIER_REMOTE}, {"net", CC_SIM_TIER_REMOTE},
+        {"peer", CC_SIM_TIER_PEER},     {"nvlink", CC_SIM_TIER_PEER},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strncmp(name, kinds[i].name, strlen(kinds[i].name)))
+            return kinds[i].kind;
+    return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
+                                                                       : CC_SIM_TIER_REMOTE;
+}

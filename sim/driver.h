@@ -109,7 +109,8 @@ typedef struct cc_sim_config {
     cc_sim_preempt preempt;
     int kv_overlap;              /* CC_SIM_XFER_SERIAL or CC_SIM_XFER_LAYERWISE */
     double kv_bytes_per_token;   /* to size KV loads from lower tiers */
-    int tier_kind[CC_PC_MAX_TIERS]; /* cache tier k -> CC_SIM_TIER_* (0 = HBM) */
+    int tier_kind[CC_PC_MAX_TIERS]; /* cache tier k -> CC_SIM_TIER_* (0 = HBM; see
+                                     * cc_sim_tier_kind_of) */
     uint32_t n_layers;           /* for layerwise loads priced by the driver: a tier
                                     whose cc_tier_config has bandwidth_bytes_per_s > 0
                                     (--tiers ...:bw=RATE:lat=TIME) is priced with those
@@ -264,5 +265,11 @@ double cc_sim_percentile_sorted(const double *x, size_t n, double q);
  * seeded with seed; deterministic. */
 int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
                         cc_sim_dist *out, cc_err *err);
+
+/* The storage kind (CC_SIM_TIER_*) of a cache tier from its name's start
+ * (hbm/gpu, dram/cpu/host/mem, ssd/nvme/disk, remote/net, peer/nvlink), else
+ * from its place k in the chain (HBM, DRAM, SSD, then remote): the rule of
+ * `replay --tiers`, the sweep and the plan. */
+int cc_sim_tier_kind_of(const char *name, uint32_t k);
 
 #endif
