@@ -1471,6 +1471,11 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cfg_str(&cl, "assume-prefix-share", "");
         cfg_num(&cl, "rate-scale", rate_scale);
         cfg_num(&cl, "no-cache", no_cache);
+        if (sc.blend) { /* only with --blend: results of other runs keep their names */
+            cfg_num(&cl, "blend", 1);
+            cfg_num(&cl, "recompute-ratio", sc.blend_recompute_ratio);
+            cfg_num(&cl, "blend-chunk-tokens", sc.blend_chunk_tokens);
+        }
         cc_results_run run = {
             .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
             .config_values = cl.value,
