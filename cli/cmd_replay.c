@@ -124,6 +124,14 @@ static const char *const replay_help =
     "                        GPU-seconds, the GPU bill, the --pricing bills\n"
     "  --gpu-usd-per-hour X  a GPU's price for --compare-no-cache (default: the hardware\n"
     "                        profile's usd_per_hour, x --tp; 2.50 when it has none)\n"
+    "  --blend               (backend sim) prefix + blend: a request's chunks after its\n"
+    "                        cached prefix are reused from a chunk store at any position,\n"
+    "                        a share recomputed (docs/blend.md); adds blend_token_hit_ratio\n"
+    "                        and a prefix_only run of the same trace to compare with\n"
+    "  --recompute-ratio R   blend: share 0..1 of the blended tokens recomputed (0.15)\n"
+    "  --blend-chunk-tokens C\n"
+    "                        blend: reuse windows of C >= 1 tokens of each chunk instead\n"
+    "                        of whole chunks (needs token ids)\n"
     "  --assume-prefix-share F\n"
     "                        traces with lengths only (Azure: no token ids, no block\n"
     "                        hashes), where every token is otherwise new: the first F\n"
@@ -192,6 +200,7 @@ enum {
     OPT_MAXREQ, OPT_THREADS, OPT_TP,
     OPT_SHARE, OPT_RATE_SCALE, OPT_NO_CACHE, OPT_CMP_NO_CACHE, OPT_GPU_USD,
     OPT_SEMANTIC, OPT_EMBEDDER, OPT_THRESHOLD, OPT_SEM_LOOKUP_MS,
+    OPT_BLEND, OPT_RECOMPUTE, OPT_BLEND_CHUNK,
 };
 
 static const struct option long_opts[] = {
@@ -238,6 +247,9 @@ static const struct option long_opts[] = {
     {"embedder", required_argument, 0, OPT_EMBEDDER},
     {"threshold", required_argument, 0, OPT_THRESHOLD},
     {"semantic-lookup-ms", required_argument, 0, OPT_SEM_LOOKUP_MS},
+    {"blend", no_argument, 0, OPT_BLEND},
+    {"recompute-ratio", required_argument, 0, OPT_RECOMPUTE},
+    {"blend-chunk-tokens", required_argument, 0, OPT_BLEND_CHUNK},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -270,6 +282,7 @@ typedef struct sim_view {
     const char *embedder;
     double sem_threshold, sem_lookup_ms;
     const cc_trace *trace;
+    const cc_sim_result *prefix_only; /* --blend: the same run without blend */
 } sim_view;
 
 /* The requests the model served (semantic misses and seeds) as a trace of
@@ -365,6 +378,19 @@ static void print_sim_text(const sim_view *sv)
            (unsigned long long)S->steps, (unsigned long long)S->preemptions);
     printf("prefill saved    %.6g GPU-seconds of prefill saved by caching; GPUs busy %.6g s\n",
            S->prefill_gpu_s_saved, S->busy_s);
+    if (sc->blend) {
+        printf("blend            %llu tokens served by reused chunks beyond the prefix "
+               "(blend_token_hit_ratio %.6g), %llu of them recomputed (ratio %g)\n",
+               (unsigned long long)S->blend_tokens, S->blend_token_hit_ratio,
+               (unsigned long long)S->blend_recompute_tokens, sc->blend_recompute_ratio);
+        if (sv->prefix_only) {
+            const cc_sim_summary *P = &sv->prefix_only->summary;
+            printf("prefix only      ttft p50 %.6g s, p99 %.6g s, GPUs busy %.6g s "
+                   "(prefix + blend: %.6g s, %.6g s, %.6g s)\n", P->ttft_s.p50.value,
+                   P->ttft_s.p99.value, P->busy_s, S->ttft_s.p50.value, S->ttft_s.p99.value,
+                   S->busy_s);
+        }
+    }
 }
 
 /* ---- --compare-no-cache ---------------------------------------------------- */
@@ -562,6 +588,32 @@ static void sim_json(const sim_view *sv, json_t *o)
                                    : json_null());
         json_dist(o, "ttft_semantic_hit", &S->ttft_semantic_hit_s);
         json_dist(o, "ttft_semantic_miss", &S->ttft_semantic_miss_s);
+    if (sc->blend) {
+        json_object_set_new(o, "blend", json_true());
+        json_object_set_new(o, "recompute_ratio", json_real(sc->blend_recompute_ratio));
+        json_object_set_new(o, "blend_chunk_tokens", json_integer(sc->blend_chunk_tokens));
+        json_object_set_new(o, "blend_tokens", json_integer((json_int_t)S->blend_tokens));
+        json_object_set_new(o, "blend_recompute_tokens",
+                            json_integer((json_int_t)S->blend_recompute_tokens));
+        json_object_set_new(o, "blend_token_hit_ratio", json_real(S->blend_token_hit_ratio));
+        double pf = 0;
+        for (size_t i = 0; i < sv->res->n; i++)
+            pf += sv->res->records[i].prefill_s;
+        json_object_set_new(o, "prefill_gpu_s_total", json_real(pf));
+    }
+    if (sv->prefix_only) {
+        const cc_sim_summary *P = &sv->prefix_only->summary;
+        json_t *po = json_object();
+        json_dist(po, "ttft", &P->ttft_s);
+        double pf = 0;
+        for (size_t i = 0; i < sv->prefix_only->n; i++)
+            pf += sv->prefix_only->records[i].prefill_s;
+        json_object_set_new(po, "prefill_gpu_s_total", json_real(pf));
+        json_object_set_new(po, "gpu_busy_s", json_real(P->busy_s));
+        json_object_set_new(po, "makespan_s", json_real(P->makespan_s));
+        json_object_set_new(po, "token_hit_ratio",
+                            json_real(sv->prefix_only->cache.token_hit_ratio));
+        json_object_set_new(o, "prefix_only", po);
     }
 }
 
@@ -860,7 +912,9 @@ static int run_no_cache(cc_trace *t, const cc_pc_config *cfg, const cc_replay_op
     cc_costmodel_opts_default(&copts);
     if ((rc = cc_costmodel_create(hw, model, &copts, &ex, err)) != CC_OK)
         return rc;
-    rc = cc_sim_run(t, cfg, &o, sc, &ex, 1, out, err);
+    cc_sim_config nsc = *sc;
+    nsc.blend = 0; /* no caching at all: no chunk reuse either */
+    rc = cc_sim_run(t, cfg, &o, &nsc, &ex, 1, out, err);
     cc_executor_free(&ex);
     return rc;
 }
@@ -948,6 +1002,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int semantic = 0, sem_given = 0; /* --semantic (replay_semantic.c) */
     const char *embedder = "hash";
     double sem_threshold = -1, sem_lookup_ms = CLI_SEMANTIC_LOOKUP_MS;
+    int no_cache = 0, cmp_no_cache = 0, recompute_given = 0, have_por = 0;
+    cc_sim_result por; /* --blend: the prefix-only run */
     uint64_t tp = 1;
     cc_sim_config sc;
     cc_sim_config_default(&sc);
@@ -1053,6 +1109,24 @@ static int replay_main(int argc, char **argv, const char *const *given)
                              &sem_lookup_ms))
                 return 2;
             sem_given = 1;
+        case OPT_BLEND: sc.blend = 1; break;
+        case OPT_RECOMPUTE: {
+            char *end;
+            recompute_given = 1;
+            sc.blend_recompute_ratio = strtod(optarg, &end);
+            if (end == optarg || *end || !(sc.blend_recompute_ratio >= 0) ||
+                sc.blend_recompute_ratio > 1)
+                return cli_usage_error(cmd, "--recompute-ratio: expected a share of the "
+                                            "blended tokens in 0..1, got '%s'", optarg);
+            break;
+        }
+        case OPT_BLEND_CHUNK:
+            if (cli_parse_u64(cmd, "--blend-chunk-tokens", optarg, UINT32_MAX, &v))
+                return 2;
+            if (v == 0)
+                return cli_usage_error(cmd, "--blend-chunk-tokens: expected a chunk size of at "
+                                            "least 1 token, got 0");
+            sc.blend_chunk_tokens = (uint32_t)v;
             break;
         case OPT_CMP_NO_CACHE: cmp_no_cache = 1; break;
         case OPT_INST:
@@ -1135,6 +1209,14 @@ static int replay_main(int argc, char **argv, const char *const *given)
         return cli_usage_error(cmd, "expected one trace file");
     if (!backend)
         backend = rates_given ? "rates" : "sim";
+    if ((recompute_given || sc.blend_chunk_tokens) && !sc.blend)
+        return cli_usage_error(cmd, "%s: only with --blend",
+                               recompute_given ? "--recompute-ratio" : "--blend-chunk-tokens");
+    if (sc.blend && strcmp(backend, "sim"))
+        return cli_usage_error(cmd, "--blend: needs --backend sim (the cost model), not %s",
+                               backend);
+    if (sc.blend && no_cache)
+        return cli_usage_error(cmd, "--blend needs a cache; leave out --no-cache");
     if (cmp_no_cache && strcmp(backend, "sim"))
         return cli_usage_error(cmd, "--compare-no-cache: needs --backend sim (the cost model), "
                                     "not %s", backend);
@@ -1418,6 +1500,23 @@ static int replay_main(int argc, char **argv, const char *const *given)
             return err.code == CC_EARG ? cli_usage_error(cmd, "--%s: %s", err.field, err.msg)
                                        : cli_fail(cmd, &err);
         }
+        if (sc.blend) { /* the same run, prefix only: what blend adds */
+            cc_sim_config psc = sc;
+            psc.blend = 0;
+            cc_replay_opts pro = ro;
+            pro.keep_records = false;
+            cc_executor pex = {0};
+            rc = cc_costmodel_create(&hw, &model, &copts, &pex, &err);
+            if (rc == CC_OK)
+                rc = cc_sim_run(&t, &cfg, &pro, &psc, &pex, 1, &por, &err);
+            cc_executor_free(&pex);
+            if (rc != CC_OK) {
+                cc_sim_result_free(&sr);
+                cc_trace_free(&t);
+                return cli_fail(cmd, &err);
+            }
+            have_por = 1;
+        }
         r = sr.cache;
         memset(&sr.cache, 0, sizeof sr.cache);
         simr = &sr;
@@ -1432,7 +1531,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
                    real ? backend : NULL, have_real ? &realx : NULL,
                    serial_service(use_sim, &ro, &sc), lengths_only, no_cache, share,
-                   rate_scale, semantic, embedder, sem_threshold, sem_lookup_ms, &t};
+                   rate_scale, semantic, embedder, sem_threshold, sem_lookup_ms, &t,
+                   have_por ? &por : NULL};
     if (results) {
         cfg_list cl = {0};
         cfg_str(&cl, "format", o.format ? o.format : t.source_format);
@@ -1492,6 +1592,11 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cfg_str(&cl, "assume-prefix-share", "");
         cfg_num(&cl, "rate-scale", rate_scale);
         cfg_num(&cl, "no-cache", no_cache);
+        if (sc.blend) { /* only with --blend: results of other runs keep their names */
+            cfg_num(&cl, "blend", 1);
+            cfg_num(&cl, "recompute-ratio", sc.blend_recompute_ratio);
+            cfg_num(&cl, "blend-chunk-tokens", sc.blend_chunk_tokens);
+        }
         cc_results_run run = {
             .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
             .config_values = cl.value,
@@ -1559,6 +1664,8 @@ static int replay_main(int argc, char **argv, const char *const *given)
     }
     if (nvp)
         cc_sim_result_free(&ncr);
+    if (have_por)
+        cc_sim_result_free(&por);
     if (simr)
         cc_sim_result_free(simr);
     cc_replay_result_free(&r);

@@ -58,6 +58,16 @@
  *
  * With R = K this is exactly a prefill of K + N new tokens after P cached.
  *
+ * Blend in the driver (`replay --blend`, sim/driver.c; docs/blend.md): a
+ * request with P prefix-hit tokens and B tokens served by reused chunks, a
+ * share R of them recomputed (r = round(R B)), is priced as the ordinary
+ * forward above with
+ *   N' = input - P - B + r   new tokens (fresh + recomputed)
+ *   C' = P + B - r           present tokens (attention over the whole context)
+ * plus, per lower tier k, one kv_transfer of kv_bytes_per_token x (prefix
+ * and chunk tokens found in tier k), SERIAL or LAYERWISE with that compute,
+ * as prefix hits from lower tiers.  R = 1 gives the prefix-only cost.
+ *
  * KV transfer of `bytes` between tiers (kv_transfer): a tier reaches the
  * host by one link: device memory (HBM, PEER) by PCIe, DRAM directly, SSD
  * by NVMe, REMOTE by the network.  Between two different tiers the rate R is

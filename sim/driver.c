@@ -137,6 +137,7 @@ void cc_sim_config_default(cc_sim_config *c)
     c->concurrency = CC_CONCURRENCY_NONE;
     c->seed = 1;
     c->bootstrap = 1000;
+    c->blend_recompute_ratio = 0.15;
 }
 
 int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
@@ -178,6 +179,14 @@ int cc_sim_config_validate(const cc_sim_config *c, cc_err *err)
         return cc_err_set(err, CC_EARG, NULL, 0, "instances",
                           "concurrency none runs one request at a time on one instance; "
                           "got %u instances", c->instances);
+    if (!(c->blend_recompute_ratio >= 0 && c->blend_recompute_ratio <= 1))
+        return cc_err_set(err, CC_EARG, NULL, 0, "recompute_ratio",
+                          "expected a share 0..1 of the blended tokens, got %g",
+                          c->blend_recompute_ratio);
+    if (c->blend && c->scheduler == CC_SIM_SCHED_LANES)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "blend",
+                          "blend needs the batch, fcfs or lpf scheduler (not lanes, the "
+                          "rates backend)");
     return CC_OK;
 }
 
@@ -300,6 +309,11 @@ typedef struct inst {
     size_t n_loads, cap_loads;
     double step_s;
     uint64_t step_tokens;
+    cc_prefix_cache *cpc; /* blend: the cache holding chunk blocks (pc, or its own
+                             in concurrency none, where cc_replay holds pc) */
+    cc_chunk_store cs;    /* blend: over cpc */
+    uint32_t *cnodes;     /* blend: scratch node ids of one chunk */
+    size_t cap_cnodes;
     cc_u64map claims;  /* dedup: block hash -> request computing it now */
     int busy;
     uint64_t kv_used;
@@ -427,6 +441,70 @@ static int add_load(loop *L, inst *I, uint32_t tier, int kind, double bytes)
     return CC_OK;
 }
 
+/* ---- blend ------------------------------------------------------------------ */
+
+#define BLEND_WINDOW_SEED UINT64_C(0x626c656e64) /* "blend": window hashes */
+
+/* Visits the blend units of request r that start at or after token `from`
+ * and end within the input: the trace's chunks whole (blend_chunk_tokens 0)
+ * or windows of blend_chunk_tokens tokens from each chunk's start (the last
+ * one shorter), keyed by the chunk's text hash or the window's token ids.
+ * lookup != 0: cc_cs_lookup (served tokens added to *served, lower-tier
+ * tokens to tier_tok), else cc_cs_insert.  Pins are released at once (a
+ * stated limit: a chunk block can be evicted while a request uses it). */
+static int blend_units(loop *L, inst *I, uint32_t r, uint32_t from, int64_t now, int lookup,
+                       uint32_t *served, uint32_t *tier_tok)
+{
+    const cc_trace *t = L->t;
+    uint32_t in = t->input_tokens[r], C = L->sc->blend_chunk_tokens;
+    if (!t->chunk_off)
+        return CC_OK;
+    for (uint64_t ci = t->chunk_off[r]; ci < t->chunk_off[r + 1]; ci++) {
+        const cc_chunk *c = &t->chunks[ci];
+        uint32_t w = C ? C : c->token_len;
+        for (uint32_t off = 0; c->token_len && off < c->token_len; off += w) {
+            uint32_t len = c->token_len - off < w ? c->token_len - off : w;
+            uint32_t start = c->token_start + off;
+            if (start < from)
+                continue;
+            if ((uint64_t)start + len > in)
+                return CC_OK;
+            cc_chunk_ref ref = {c->chunk_hash, len, t->tenant[r]};
+            if (C) {
+                if (!t->token_ids)
+                    return cc_err_set(L->err, CC_EUNSUP, t->source, 0, "blend_chunk_tokens",
+                                      "windows of %u tokens need the trace's token ids", C);
+                ref.content_hash = cc_hash_bytes(t->token_ids + t->token_off[r] + start,
+                                                 (size_t)len * sizeof *t->token_ids,
+                                                 BLEND_WINDOW_SEED);
+            }
+            uint32_t nb = cc_cs_n_blocks(&I->cs, &ref);
+            if (nb > I->cap_cnodes &&
+                cc_grow((void **)&I->cnodes, &I->cap_cnodes, nb, sizeof *I->cnodes) != CC_OK)
+                return oom(L);
+            for (uint32_t j = 0; j < nb; j++)
+                I->cnodes[j] = CC_NODE_NONE;
+            int rc;
+            if (lookup) {
+                cc_pc_hits h;
+                rc = cc_cs_lookup(&I->cs, &ref, r, now, I->cnodes, &h, L->err);
+                if (rc == CC_OK) {
+                    *served += h.tokens;
+                    for (uint32_t k = 0; k < L->T; k++)
+                        tier_tok[k] += h.tier_tokens[k];
+                }
+            } else {
+                uint32_t added = 0;
+                rc = cc_cs_insert(&I->cs, &ref, r, now, I->cnodes, &added, L->err);
+            }
+            if (rc != CC_OK)
+                return rc;
+            cc_cs_release(&I->cs, I->cnodes, nb);
+        }
+    }
+    return CC_OK;
+}
+
 /* Admission: cache lookup (or cc_replay's hits), pins, reservation, loads. */
 static int admit(loop *L, inst *I, uint32_t r, int64_t now)
 {
@@ -478,6 +556,23 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     if (s->target == 0)
         s->target = 1; /* an empty prompt still runs one token to produce logits */
     s->done = cached < s->target ? cached : s->target - 1;
+    if (L->sc->blend) {
+        /* blended tokens count as present KV, except the recomputed share:
+         * the step computes (new + recomputed) tokens over the whole context */
+        uint32_t served = 0, btok[CC_PC_MAX_TIERS] = {0};
+        int rc = blend_units(L, I, r, cached, now, 1, &served, btok);
+        if (rc != CC_OK)
+            return rc;
+        uint32_t recompute = (uint32_t)floor(L->sc->blend_recompute_ratio * served + 0.5);
+        if (!rec->preemptions) { /* the first admission's figures */
+            rec->blend_tokens = served;
+            rec->blend_recompute_tokens = recompute;
+        }
+        uint64_t d = (uint64_t)s->done + served - recompute;
+        s->done = d < s->target ? (uint32_t)d : s->target - 1;
+        for (uint32_t k = 1; k < L->T; k++)
+            tok[k] += btok[k]; /* one load per tier: prefix and chunk blocks together */
+    }
     s->phase = PH_PREFILL;
     s->kv = L->sc->preempt == CC_SIM_PREEMPT_QUEUE ? in + t->output_tokens[r] : s->target;
     I->kv_used += s->kv;
@@ -802,6 +897,11 @@ static int apply(loop *L, inst *I, int64_t end)
             if (s->decoded == 0) {
                 rec->first_token_ns = end;
                 s->decoded = 1;
+                if (L->sc->blend) { /* the prompt's chunks now have KV: store them */
+                    int rc = blend_units(L, I, r, rec->cached_tokens, end, 0, NULL, NULL);
+                    if (rc != CC_OK)
+                        return rc;
+                }
             }
             s->phase = PH_DECODE;
         } else {
@@ -1361,9 +1461,15 @@ static int summarize(loop *L)
         tokens += r->input_tokens + r->output_tokens;
         out_tokens += r->output_tokens;
         S->prefill_gpu_s_saved += r->prefill_full_s - r->prefill_s;
+        S->blend_tokens += r->blend_tokens;
+        S->blend_recompute_tokens += r->blend_recompute_tokens;
         for (uint32_t k = 0; k < L->T; k++)
             S->cached_tokens_tier[k] += res->record_tier_tokens[i * L->T + k];
     }
+    uint64_t in_tokens = 0;
+    for (size_t i = 0; i < n; i++)
+        in_tokens += res->records[i].input_tokens;
+    S->blend_token_hit_ratio = in_tokens ? (double)S->blend_tokens / (double)in_tokens : 0;
     S->makespan_s = (double)(last - first) * 1e-9;
     if (S->makespan_s > 0) {
         S->throughput_tokens_per_s = (double)tokens / S->makespan_s;
@@ -1418,6 +1524,12 @@ static void free_insts(loop *L)
         return;
     for (uint32_t i = 0; i < L->sc->instances; i++) {
         inst *I = &L->in[i];
+        if (I->cpc) {
+            cc_cs_free(&I->cs);
+            if (I->cpc != I->pc)
+                cc_pc_destroy(I->cpc);
+        }
+        free(I->cnodes);
         if (!L->pre)
             cc_pc_destroy(I->pc);
         if (I->claims.cap)
@@ -1572,6 +1684,29 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         if (!L.pre && cc_u64map_init(&I->claims, 64) != CC_OK) {
             rc = oom(&L);
             goto fail;
+        }
+        if (sc->blend) {
+            if (L.pre) { /* cc_replay holds the prefix cache: chunks get a twin */
+                cc_pc_config cc = cfg;
+                cc.mode = CC_PC_PREFIX;
+                uint64_t cap = 0;
+                for (size_t c = 0; t->chunk_off && c < t->chunk_off[n]; c++)
+                    cap += ((uint64_t)t->chunks[c].token_len + cfg.block_tokens - 1) /
+                           cfg.block_tokens;
+                for (uint32_t k = 0; k < cc.n_tiers && k < CC_PC_MAX_TIERS; k++)
+                    if (!cc.tiers[k].capacity_blocks)
+                        cc.tiers[k].capacity_blocks = cap ? cap : 1;
+                if ((rc = cc_pc_create(&cc, &I->cpc, err)) != CC_OK)
+                    goto fail;
+            } else {
+                I->cpc = I->pc;
+            }
+            if ((rc = cc_cs_init(&I->cs, I->cpc, err)) != CC_OK) {
+                if (I->cpc != I->pc)
+                    cc_pc_destroy(I->cpc);
+                I->cpc = NULL;
+                goto fail;
+            }
         }
     }
     if (cc_evq_init(&L.q, sc->instances + 2) != CC_OK) {

@@ -25,6 +25,7 @@
 #define CC_SIM_DRIVER_H
 
 #include "../core/replay.h"
+#include "../core/chunk_store.h"
 #include "sim.h"
 
 typedef enum cc_sim_router {
@@ -128,6 +129,17 @@ typedef struct cc_sim_config {
     uint32_t servers;            /* scheduler lanes: requests served at once
                                     (0 = unlimited); other schedulers ignore it */
     const cc_sim_semantic *semantic; /* NULL: no semantic tier */
+    /* Blend (docs/blend.md, "In the simulator"): 0 = off (every figure as
+     * without it).  On: at admission, the request's chunks (trace chunks, or
+     * windows of blend_chunk_tokens tokens of them) that start at or after
+     * the cached prefix are looked up in a chunk store (core/chunk_store.h);
+     * the tokens they serve are blended, a share blend_recompute_ratio of
+     * them recomputed; loads from lower tiers as prefix hits'.  Batch, fcfs
+     * and lpf schedulers only. */
+    int blend;
+    double blend_recompute_ratio;   /* 0..1 (default 0.15) */
+    uint32_t blend_chunk_tokens;    /* 0 = the trace's chunks whole; else windows
+                                       of this many tokens (needs token ids) */
 } cc_sim_config;
 
 /* batch, 8192 tokens, 256 seqs, chunk 0 (budget only), unlimited HBM,
@@ -158,6 +170,9 @@ typedef struct cc_sim_record {
     double prefill_full_s;     /* cost of its whole input with nothing cached
                                   (alone, one step) */
     uint8_t semantic;          /* CC_SIM_SEM_*: the semantic tier's outcome */
+    uint32_t blend_tokens;     /* blend: tokens served by reused chunks beyond
+                                  the prefix hit (first admission) */
+    uint32_t blend_recompute_tokens; /* of those, recomputed */
 } cc_sim_record;
 
 enum {
@@ -195,6 +210,9 @@ typedef struct cc_sim_summary {
      * looked-up misses apart (TPOT leaves hits out) */
     uint64_t semantic_queries, semantic_hits, semantic_false_hits, semantic_judged_hits;
     cc_sim_dist ttft_semantic_hit_s, ttft_semantic_miss_s;
+    uint64_t blend_tokens;           /* blend: sum of records' blend_tokens */
+    uint64_t blend_recompute_tokens;
+    double blend_token_hit_ratio;    /* blend_tokens / input tokens */
 } cc_sim_summary;
 
 typedef struct cc_sim_result {

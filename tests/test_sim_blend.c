@@ -1,0 +1,363 @@
+/* test_sim_blend.c -- blend in the simulator's driver (cc_sim_config.blend,
+ * docs/blend.md "In the simulator") on a hand-made RAG trace whose answers
+ * are worked out by hand below, plus the command's blend options.
+ *
+ * The trace (blocks of 4 tokens, 1 output token each, 100 s apart so that
+ * nothing overlaps):
+ *   r0: S(4: 1..4)  P1(8: 10..17)  P2(8: 20..27)  Q0(4: 90..93)   24 tokens
+ *   r1: S(4: 1..4)  P2(8: 20..27)  P1(8: 10..17)  Q1(4: 95..98)   24 tokens
+ * r0 hits nothing; its chunks are stored when its prefill ends.  r1's
+ * prefix hit is S (4 tokens: its first block equals r0's); its chunks
+ * after the prefix are P2 and P1 (both stored by r0: 16 tokens blended) and
+ * Q1 (new).  With R = 0.25, 4 of the 16 are recomputed, so r1's prefill
+ * computes 24 - 4 - 16 + 4 = 8 tokens after 16 present ones.
+ * blend_token_hit_ratio = 16 / 48 = 1/3.
+ */
+#include "testutil.h"
+#include "core/replay.h"
+#include "sim/driver.h"
+
+#include <jansson.h>
+#include <math.h>
+
+/* |a - b| <= eps in double precision (cmocka's float assertion rounds) */
+#define assert_double_equal(a, b, eps)                                                    \
+    do {                                                                                  \
+        double a_ = (a), b_ = (b);                                                        \
+        if (!(fabs(a_ - b_) <= (eps)))                                                    \
+            fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);                           \
+    } while (0)
+
+#define MS 1000000LL
+
+static void add(cc_trace *t, int64_t at_s, const uint32_t *tok, const cc_chunk *ch)
+{
+    uint64_t blocks[16];
+    cc_request r = {0};
+    r.arrival_ns = at_s * 1000 * MS;
+    r.input_tokens = 24;
+    r.output_tokens = 1;
+    r.group_id = CC_NO_GROUP;
+    r.n_blocks = (uint32_t)cc_block_chain(0, tok, 24, t->block_size, blocks);
+    r.blocks = blocks;
+    r.n_token_ids = 24;
+    r.token_ids = tok;
+    r.n_chunks = 4;
+    r.chunks = ch;
+    assert_int_equal(cc_trace_append(t, &r), CC_OK);
+}
+
+static void rag_trace(cc_trace *t)
+{
+    static const uint32_t t0[] = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16, 17,
+                                  20, 21, 22, 23, 24, 25, 26, 27, 90, 91, 92, 93};
+    static const uint32_t t1[] = {1,  2,  3,  4,  20, 21, 22, 23, 24, 25, 26, 27,
+                                  10, 11, 12, 13, 14, 15, 16, 17, 95, 96, 97, 98};
+    /* {text_off, text_len, kind, token_start, token_len, chunk_hash} */
+    static const cc_chunk c0[] = {{0, 0, 0, 0, 4, 0x51}, {0, 0, 0, 4, 8, 0x71},
+                                  {0, 0, 0, 12, 8, 0x72}, {0, 0, 0, 20, 4, 0x90}};
+    static const cc_chunk c1[] = {{0, 0, 0, 0, 4, 0x51}, {0, 0, 0, 4, 8, 0x72},
+                                  {0, 0, 0, 12, 8, 0x71}, {0, 0, 0, 20, 4, 0x95}};
+    cc_trace_init(t);
+    t->block_size = 4;
+    t->timed = true;
+    add(t, 0, t0, c0);
+    add(t, 100, t1, c1);
+}
+
+static cc_pc_config tiers(uint64_t cap0, uint64_t cap1)
+{
+    cc_pc_config c;
+    memset(&c, 0, sizeof c);
+    c.mode = CC_PC_PREFIX;
+    c.kv_bytes_per_block = 100;
+    c.n_tiers = cap1 ? 2 : 1;
+    strcpy(c.tiers[0].name, "hbm");
+    c.tiers[0].capacity_blocks = cap0;
+    c.tiers[0].policy = cc_policy_find("lru");
+    if (cap1) {
+        strcpy(c.tiers[1].name, "dram");
+        c.tiers[1].capacity_blocks = cap1;
+        c.tiers[1].policy = cc_policy_find("lru");
+    }
+    return c;
+}
+
+/* A tiny model and device with round numbers, so that the cost model's
+ * formula (sim/costmodel.c) is evaluated by hand in test_costmodel_time. */
+static void tiny(cc_sim_hw *hw, cc_sim_model *m)
+{
+    memset(hw, 0, sizeof *hw);
+    strcpy(hw->name, "tiny");
+    hw->peak_flop_per_s[CC_SIM_FP32] = 1e6; /* (the profile check wants one) */
+    hw->peak_flop_per_s[CC_SIM_FP16] = 1e6;
+    hw->hbm_bytes = 1e12;
+    hw->hbm_bytes_per_s = 1e6;
+    hw->pcie_bytes_per_s = 1e6;
+    hw->dram_bytes = 1e12;
+    hw->dram_bytes_per_s = 1e6;
+    hw->eff_link = 1;
+    hw->coeffs = (cc_sim_coeffs){1, 1, 1, 1e-3, 0};
+    memset(m, 0, sizeof *m);
+    strcpy(m->name, "tiny");
+    m->n_layers = 2, m->hidden = 8, m->n_heads = 2, m->n_kv_heads = 2, m->head_dim = 4;
+    m->ffn = 16, m->vocab = 32, m->dtype = CC_SIM_FP16, m->kv_dtype = CC_SIM_FP16;
+    m->rope_theta = 10000, m->norm_eps = 1e-5; /* (checked, unused by the cost) */
+}
+
+static void run(const cc_trace *t, const cc_pc_config *cfg, cc_sim_config *sc, cc_executor *ex,
+                cc_sim_result *r)
+{
+    cc_replay_opts ro = {.keep_records = true};
+    cc_err e = {0};
+    int rc = cc_sim_run(t, cfg, &ro, sc, ex, 1, r, &e);
+    if (rc != CC_OK)
+        fail_msg("cc_sim_run: %s (%s)", e.msg, e.field);
+}
+
+/* r1's prefill: N = 8 new tokens after C = 16 present, one sequence, with
+ * L = 2, h = 8, q = g = 8, f = 16, V = 32, b = b_kv = 2:
+ *   P_layer = 8*8 + 2*8*8 + 8*8 + 3*8*16 = 640
+ *   flops_linear = 2*2*640*8 + 2*8*32 = 20992
+ *   flops_attn = 4*2*8*(8*16 + 8*9/2) = 10496
+ *   bytes_weights = 2*(2*(640 + 16) + 8 + 32*8) = 3152
+ *   bytes_kv = 2*2*8*2*(16 + 8) = 1536
+ *   t_compute = 31488 / 1e6, t_memory = 4688 / 1e6 -> t = 0.031488 + 0.001
+ * Without blend (prefix only) r1 computes 20 tokens after 4:
+ *   flops_linear = 2*2*640*20 + 512 = 51712, flops_attn = 64*(80 + 210) = 18560
+ *   t = 0.070272 + 0.001. */
+static void test_costmodel_time(void **state)
+{
+    (void)state;
+    cc_trace t;
+    rag_trace(&t);
+    cc_sim_hw hw;
+    cc_sim_model m;
+    tiny(&hw, &m);
+    cc_executor ex;
+    cc_err e = {0};
+    if (cc_costmodel_create(&hw, &m, NULL, &ex, &e) != CC_OK)
+        fail_msg("cc_costmodel_create: %s: %s", e.field, e.msg);
+    cc_pc_config cfg = tiers(100, 0);
+    for (int conc = 0; conc < 2; conc++) {
+        cc_sim_config sc;
+        cc_sim_config_default(&sc);
+        sc.bootstrap = 20;
+        sc.concurrency = conc ? CC_CONCURRENCY_IMMEDIATE : CC_CONCURRENCY_NONE;
+        sc.blend = 1;
+        sc.blend_recompute_ratio = 0.25;
+        cc_sim_result r;
+        run(&t, &cfg, &sc, &ex, &r);
+        assert_int_equal(r.records[0].blend_tokens, 0);
+        assert_int_equal(r.records[1].cached_tokens, 4);
+        assert_int_equal(r.records[1].blend_tokens, 16);
+        assert_int_equal(r.records[1].blend_recompute_tokens, 4);
+        assert_int_equal(r.summary.blend_tokens, 16);
+        assert_double_equal(r.summary.blend_token_hit_ratio, 16.0 / 48.0, 1e-12);
+        assert_double_equal(r.records[1].prefill_s, 0.032488, 1e-9);
+        int64_t ttft = r.records[1].first_token_ns - r.records[1].arrival_ns;
+        assert_true(llabs(ttft - 32488000) <= 1);
+        cc_sim_result_free(&r);
+        /* blend off: the prefix-only figure */
+        sc.blend = 0;
+        run(&t, &cfg, &sc, &ex, &r);
+        assert_int_equal(r.summary.blend_tokens, 0);
+        assert_double_equal(r.records[1].prefill_s, 0.071272, 1e-9);
+        cc_sim_result_free(&r);
+        /* R = 1: every blended token recomputed, the prefix-only cost */
+        sc.blend = 1;
+        sc.blend_recompute_ratio = 1;
+        run(&t, &cfg, &sc, &ex, &r);
+        assert_int_equal(r.records[1].blend_tokens, 16);
+        assert_int_equal(r.records[1].blend_recompute_tokens, 16);
+        assert_double_equal(r.records[1].prefill_s, 0.071272, 1e-9);
+        cc_sim_result_free(&r);
+    }
+    cc_executor_free(&ex);
+    cc_trace_free(&t);
+}
+
+/* Loads from DRAM: HBM holds 3 blocks, DRAM 100 (LRU); 25 KV bytes per
+ * token.  r0 stores its chunks' blocks in the order S, P1a, P1b, P2a, P2b,
+ * Q0 (one block each per 4 tokens), so HBM keeps the last three (P2a, P2b,
+ * Q0) and P1's two blocks are demoted to DRAM; the prefix cache keeps S
+ * in HBM (a chain's leaves are demoted first).  r1 blends P2 (HBM) and P1
+ * (DRAM): one load of 8 * 25 = 200 bytes from DRAM to HBM, serial with the
+ * compute.  The cost model: DRAM <-> HBM goes at min(pcie 1e6, dram 1e6)
+ * = 1e6 B/s, latency 0: 0.0002 s, plus the 0.032488 s of compute. */
+static void test_dram_load(void **state)
+{
+    (void)state;
+    cc_trace t;
+    rag_trace(&t);
+    cc_sim_hw hw;
+    cc_sim_model m;
+    tiny(&hw, &m);
+    cc_executor ex;
+    cc_err e = {0};
+    if (cc_costmodel_create(&hw, &m, NULL, &ex, &e) != CC_OK)
+        fail_msg("cc_costmodel_create: %s: %s", e.field, e.msg);
+    cc_pc_config cfg = tiers(3, 100);
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.bootstrap = 20;
+    sc.kv_bytes_per_token = 25;
+    sc.blend = 1;
+    sc.blend_recompute_ratio = 0.25;
+    cc_sim_result r;
+    run(&t, &cfg, &sc, &ex, &r);
+    assert_int_equal(r.records[1].cached_tokens, 4);
+    assert_int_equal(r.record_tier_tokens[1 * 2 + 0], 4); /* S from HBM */
+    assert_int_equal(r.records[1].blend_tokens, 16);
+    assert_double_equal(r.records[1].prefill_s, 0.032488 + 0.0002, 1e-9);
+    cc_sim_result_free(&r);
+    cc_executor_free(&ex);
+    cc_trace_free(&t);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    cc_sim_config sc;
+    cc_err e = {0};
+    cc_sim_config_default(&sc);
+    assert_double_equal(sc.blend_recompute_ratio, 0.15, 0);
+    sc.blend = 1;
+    sc.blend_recompute_ratio = 1.5;
+    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
+    assert_string_equal(e.field, "recompute_ratio");
+    sc.blend_recompute_ratio = -0.1;
+    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EARG);
+    sc.blend_recompute_ratio = 0.5;
+    sc.scheduler = CC_SIM_SCHED_LANES;
+    assert_int_equal(cc_sim_config_validate(&sc, &e), CC_EUNSUP);
+    assert_string_equal(e.field, "blend");
+}
+
+static json_t *run_json(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    json_error_t je;
+    json_t *j = json_loadf(f, 0, &je);
+    int st = pclose(f);
+    if (!j || st != 0)
+        fail_msg("'%s': status %d, %s", cmd, st, j ? "" : je.text);
+    return j;
+}
+
+/* Usage errors exit 2; the hand trace through the command. */
+static void test_cli_usage(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "--blend --recompute-ratio 1.5", "--blend --recompute-ratio -0.1",
+        "--blend --recompute-ratio x", "--blend --blend-chunk-tokens 0",
+        "--recompute-ratio 0.2", "--blend-chunk-tokens 16", "--blend --backend rates",
+        "--blend --no-cache",
+    };
+    char path[512];
+    tu_tmp_path(path, sizeof path, "blend.h5");
+    cc_trace t;
+    rag_trace(&t);
+    cc_err e = {0};
+    assert_int_equal(cc_trace_write(&t, path, "h5", &e), CC_OK);
+    cc_trace_free(&t);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char fmt[700];
+        snprintf(fmt, sizeof fmt, "%%s replay '%s' --capacity-blocks 100 %s >/dev/null 2>&1",
+                 path, bad[i]);
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, fmt, tu_bin());
+        int st = system(cmd);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 2)
+            fail_msg("'%s': expected exit 2, got %d", bad[i], WEXITSTATUS(st));
+    }
+    char ok[1600];
+    snprintf(ok, sizeof ok, "%s replay '%s' --capacity-blocks 100 --blend --json", tu_bin(),
+             path);
+    json_t *j = run_json(ok);
+    assert_double_equal(json_real_value(json_object_get(j, "blend_token_hit_ratio")), 16.0 / 48,
+                        1e-9);
+    assert_non_null(json_object_get(j, "prefix_only"));
+    json_decref(j);
+}
+
+/* MuSiQue (../shared/data): replays with --blend; the blended share is
+ * positive and no larger than the share `trace stats --chunk-tokens 16`
+ * finds reusable beyond the prefix (an independent upper bound: every
+ * blended token lies in a passage seen before, beyond the prefix hit,
+ * which with an unbounded cache and one request at a time is the ideal
+ * prefix of whole 16-token blocks). */
+static void test_musique(void **state)
+{
+    (void)state;
+    const char *p = TU_DATA_OR_SKIP("rag/musique_s.json");
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "%s trace stats '%s' --format rag --chunk-tokens 16 --json",
+             tu_bin(), p);
+    json_t *st = run_json(cmd);
+    double bound = json_real_value(json_object_get(st, "nonprefix_reusable_token_ratio"));
+    json_decref(st);
+    snprintf(cmd, sizeof cmd,
+             "%s replay '%s' --format rag --capacity-blocks inf --concurrency none --blend "
+             "--json", tu_bin(), p);
+    json_t *j = run_json(cmd);
+    double b = json_real_value(json_object_get(j, "blend_token_hit_ratio"));
+    json_t *po = json_object_get(j, "prefix_only");
+    assert_non_null(po);
+    double ttft_blend = json_real_value(json_object_get(j, "ttft_p50_s"));
+    double ttft_prefix = json_real_value(json_object_get(po, "ttft_p50_s"));
+    json_decref(j);
+    if (!(b > 0 && b <= bound))
+        fail_msg("blend_token_hit_ratio %g: expected in (0, %g]", b, bound);
+    if (!(ttft_blend <= ttft_prefix))
+        fail_msg("TTFT p50 with blend %g s > prefix only %g s", ttft_blend, ttft_prefix);
+}
+
+/* A request log (chatlog): r2 repeats r1's user message (a passage) after
+ * another system prompt, so no prefix is shared and the passage is reused
+ * at a new offset: blended, and no more than what `trace stats
+ * --chunk-tokens 4` finds reusable beyond the prefix (the message is longer
+ * than 4 tokens, so each of its tokens lies in a 4-token window seen in r1). */
+static void test_chatlog(void **state)
+{
+    (void)state;
+    static const char log[] =
+        "{\"type\": \"request\", \"timestamp\": 0, \"body\": {\"model\": \"m\", \"messages\": [{\"role\": \"system\", \"content\": "
+        "\"You are terse.\"}, {\"role\": \"user\", \"content\": \"Passage one is about caches, "
+        "what they keep and for how long they keep it in memory.\"}]}}\n"
+        "{\"type\": \"request\", \"timestamp\": 100, \"body\": {\"model\": \"m\", \"messages\": [{\"role\": \"system\", "
+        "\"content\": \"Quite a different preamble for this one.\"}, {\"role\": \"user\", "
+        "\"content\": \"Passage one is about caches, what they keep and for how long they keep it "
+        "in memory.\"}]}}\n";
+    char path[512], cmd[1400];
+    tu_write_tmp(path, sizeof path, "blend_log.jsonl", log, sizeof log - 1);
+    snprintf(cmd, sizeof cmd, "%s trace stats '%s' --format chatlog --chunk-tokens 4 --json",
+             tu_bin(), path);
+    json_t *st = run_json(cmd);
+    double bound = json_real_value(json_object_get(st, "nonprefix_reusable_token_ratio"));
+    json_decref(st);
+    snprintf(cmd, sizeof cmd,
+             "%s replay '%s' --format chatlog --capacity-blocks inf --concurrency none --blend "
+             "--recompute-ratio 0 --json", tu_bin(), path);
+    json_t *j = run_json(cmd);
+    double b = json_real_value(json_object_get(j, "blend_token_hit_ratio"));
+    json_decref(j);
+    unlink(path);
+    if (!(b > 0 && b <= bound + 1e-12))
+        fail_msg("blend_token_hit_ratio %g: expected in (0, %g]", b, bound);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_costmodel_time),
+        cmocka_unit_test(test_dram_load),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_cli_usage),
+        cmocka_unit_test(test_chatlog),
+        cmocka_unit_test(test_musique),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
