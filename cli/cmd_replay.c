@@ -588,6 +588,7 @@ static void sim_json(const sim_view *sv, json_t *o)
                                    : json_null());
         json_dist(o, "ttft_semantic_hit", &S->ttft_semantic_hit_s);
         json_dist(o, "ttft_semantic_miss", &S->ttft_semantic_miss_s);
+    }
     if (sc->blend) {
         json_object_set_new(o, "blend", json_true());
         json_object_set_new(o, "recompute_ratio", json_real(sc->blend_recompute_ratio));
@@ -998,7 +999,6 @@ static int replay_main(int argc, char **argv, const char *const *given)
     uint64_t max_requests = 0;
     double hbm_fraction = 0.9;
     double share = -1, rate_scale = 1, gpu_usd = -1; /* -1: the hardware profile's price */
-    int no_cache = 0, cmp_no_cache = 0;
     int semantic = 0, sem_given = 0; /* --semantic (replay_semantic.c) */
     const char *embedder = "hash";
     double sem_threshold = -1, sem_lookup_ms = CLI_SEMANTIC_LOOKUP_MS;
@@ -1109,6 +1109,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
                              &sem_lookup_ms))
                 return 2;
             sem_given = 1;
+            break;
         case OPT_BLEND: sc.blend = 1; break;
         case OPT_RECOMPUTE: {
             char *end;
