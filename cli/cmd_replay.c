@@ -13,6 +13,7 @@
  * --compare-no-cache runs the simulator a second time on such chains.
  */
 #include "cli.h"
+#include "../analysis/report.h"
 #include "../analysis/results.h"
 #include "../core/progress.h"
 #include "../core/replay.h"
@@ -673,9 +674,11 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
                (unsigned long long)x->expired, (unsigned long long)x->deleted,
                (unsigned long long)x->held_at_end, x->token_seconds_stored);
     }
-    printf("moved            %llu blocks, %llu bytes between tiers (KV %llu bytes per token)\n",
-           (unsigned long long)r->blocks_moved, (unsigned long long)r->bytes_moved,
-           (unsigned long long)kvb_token);
+    char moved[32], kvt[32];
+    cc_fmt_bytes((double)r->bytes_moved, moved, sizeof moved);
+    cc_fmt_bytes((double)kvb_token, kvt, sizeof kvt);
+    printf("moved            %llu blocks, %s between tiers (KV %s per token)\n",
+           (unsigned long long)r->blocks_moved, moved, kvt);
     if (r->no_room_blocks)
         printf("no room          %llu blocks not cached or not promoted (tier full of pinned "
                "blocks)\n", (unsigned long long)r->no_room_blocks);
@@ -696,17 +699,19 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
                (unsigned long long)r->dedup_tokens, r->dedup_wait_ns * 1e-9);
     for (uint32_t k = 0; k < r->n_tiers; k++) {
         const cc_tier_stats *ts = &r->tiers[k];
+        char up[32], down[32];
+        cc_fmt_bytes((double)ts->bytes_up, up, sizeof up);
+        cc_fmt_bytes((double)ts->bytes_down, down, sizeof down);
         printf("tier %-11s %llu blocks, %s: served %llu blocks (%.4f), %llu tokens; stored %llu; "
-               "promoted up %llu; demoted in %llu; evicted %llu (dropped %llu); %llu bytes up, "
-               "%llu bytes down\n",
+               "promoted up %llu; demoted in %llu; evicted %llu (dropped %llu); %s up, "
+               "%s down\n",
                cfg->tiers[k].name, (unsigned long long)r->capacity_blocks[k],
                policy_name(&cfg->tiers[k]), (unsigned long long)ts->hit_blocks,
                r->block_accesses ? (double)ts->hit_blocks / r->block_accesses : 0,
                (unsigned long long)ts->hit_tokens, (unsigned long long)ts->inserted_blocks,
                (unsigned long long)ts->promoted_blocks,
                (unsigned long long)ts->demoted_in_blocks, (unsigned long long)ts->evicted_blocks,
-               (unsigned long long)ts->dropped_blocks, (unsigned long long)ts->bytes_up,
-               (unsigned long long)ts->bytes_down);
+               (unsigned long long)ts->dropped_blocks, up, down);
     }
     printf("speed            %.3f s, %.2f M block lookups/s (wall clock, not a result)\n",
            r->elapsed_s, lookups_per_s(r) / 1e6);
