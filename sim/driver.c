@@ -637,6 +637,29 @@ static void unclaim(loop *L, inst *I, uint32_t r, uint32_t from, uint32_t to)
  * chunk stops before a block another running request is computing; with
  * nothing to compute before it, r waits (0).  r claims the blocks its chunk
  * starts.  Returns the chunk's tokens. */
+/* Request r found tok tokens (one block, in tier) that another request had
+ * just stored (dedup): a hit of the record, of the cache figures and of the
+ * dedup counts. */
+static void count_dedup_hit(loop *L, uint32_t r, uint32_t tok, uint32_t tier)
+{
+    cc_sim_record *rec = &L->res->records[r];
+    cc_replay_result *cr = &L->res->cache;
+    rec->cached_tokens += tok;
+    rec->computed_tokens -= tok;
+    L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
+    cr->hit_blocks++;
+    cr->hit_tokens += tok;
+    cr->dedup_blocks++;
+    cr->dedup_tokens += tok;
+    if (cr->records) {
+        cr->records[r].hit_blocks++;
+        cr->records[r].hit_tokens += tok;
+        cr->records[r].dedup_blocks++;
+        cr->records[r].dedup_tokens += tok;
+        cr->record_tier_blocks[(size_t)r * L->T + tier]++;
+    }
+}
+
 static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now,
                        uint32_t *take_out)
 {
@@ -658,22 +681,7 @@ static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t no
             if (nodes[j] != CC_NODE_NONE) {
                 uint32_t tok = cc_pc_block_tokens(in, bs, j), tier = 0;
                 cc_pc_node_place(I->pc, nodes[j], &tier);
-                cc_sim_record *rec = &L->res->records[r];
-                cc_replay_result *cr = &L->res->cache;
-                rec->cached_tokens += tok;
-                rec->computed_tokens -= tok;
-                L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
-                cr->hit_blocks++;
-                cr->hit_tokens += tok;
-                cr->dedup_blocks++;
-                cr->dedup_tokens += tok;
-                if (cr->records) {
-                    cr->records[r].hit_blocks++;
-                    cr->records[r].hit_tokens += tok;
-                    cr->records[r].dedup_blocks++;
-                    cr->records[r].dedup_tokens += tok;
-                    cr->record_tier_blocks[(size_t)r * L->T + tier]++;
-                }
+                count_dedup_hit(L, r, tok, tier);
                 s->inserted = j + 1;
                 s->done = j * bs + tok;
                 if (s->done >= s->target)
@@ -1086,22 +1094,7 @@ static void lane_dedup_hit(loop *L, inst *I, uint32_t r, uint32_t j)
     const cc_trace *t = L->t;
     uint32_t tok = cc_pc_block_tokens(t->input_tokens[r], t->block_size, j), tier = 0;
     cc_pc_node_place(I->pc, L->nodes[t->block_off[r] + j], &tier);
-    cc_sim_record *rec = &L->res->records[r];
-    cc_replay_result *cr = &L->res->cache;
-    rec->cached_tokens += tok;
-    rec->computed_tokens -= tok;
-    L->res->record_tier_tokens[(size_t)r * L->T + tier] += tok;
-    cr->hit_blocks++;
-    cr->hit_tokens += tok;
-    cr->dedup_blocks++;
-    cr->dedup_tokens += tok;
-    if (cr->records) {
-        cr->records[r].hit_blocks++;
-        cr->records[r].hit_tokens += tok;
-        cr->records[r].dedup_blocks++;
-        cr->records[r].dedup_tokens += tok;
-        cr->record_tier_blocks[(size_t)r * L->T + tier]++;
-    }
+    count_dedup_hit(L, r, tok, tier);
 }
 
 /* Obtains blocks of r from next_block on until it must compute one (its
