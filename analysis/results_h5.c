@@ -273,8 +273,14 @@ static int write_all(w *W, const cc_results_run *run)
     TRY(attr_u64(W, "no_room_blocks", r->no_room_blocks));
     TRY(attr_u64(W, "dedup_blocks", r->dedup_blocks));
     TRY(attr_u64(W, "dedup_tokens", r->dedup_tokens));
-    TRY(attr_i64(W, "dedup_wait_ns", r->dedup_wait_ns));
-    TRY(attr_i64(W, "queue_wait_ns", r->queue_wait_ns));
+    /* the sums over requests: int64 ns while exact, f64 seconds always */
+    int64_t wait_ns;
+    if (cc_ns_sum_i64(r->dedup_wait_ns, &wait_ns))
+        TRY(attr_i64(W, "dedup_wait_ns", wait_ns));
+    if (cc_ns_sum_i64(r->queue_wait_ns, &wait_ns))
+        TRY(attr_i64(W, "queue_wait_ns", wait_ns));
+    TRY(attr_f64(W, "dedup_wait_s", cc_ns_sum_double(r->dedup_wait_ns) * 1e-9));
+    TRY(attr_f64(W, "queue_wait_s", cc_ns_sum_double(r->queue_wait_ns) * 1e-9));
     TRY(attr_i64(W, "last_finish_ns", r->last_finish_ns));
     TRY(attr_u64(W, "max_in_flight", r->max_in_flight));
     TRY(attr_f64(W, "metadata_bytes_per_block", r->metadata_bytes_per_block));

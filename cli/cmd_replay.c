@@ -92,8 +92,8 @@ static const char *const replay_help =
     "                        budget only)\n"
     "  --hbm-fraction F      share of HBM for weights + KV of running requests (default\n"
     "                        0.9): KV budget = tp * hbm_bytes * F - weights - HBM cache\n"
-    "                        tier (the tier counts when --model, --hardware or --tp is\n"
-    "                        given); a configuration that does not fit is an error\n"
+    "                        tier (every timed run; not an unbounded tier); a\n"
+    "                        configuration that does not fit is an error (exit 2)\n"
     "  --tp N                tensor parallelism: N devices per instance (default 1; N\n"
     "                        divides the model's heads, e.g. llama-3-70b --tp 2, 4 or 8)\n"
     "  --preempt MODE        recompute (default): preempt the newest request when decode\n"
@@ -167,9 +167,12 @@ static const char *const replay_help =
 static const char *const replay_examples =
     "\n"
     "examples:\n"
-    "  ctxcache replay ../shared/data/mooncake/conversation_trace.jsonl --capacity-blocks 10000\n"
-    "  ctxcache replay trace.jsonl --capacity-blocks 50000 --policy fifo --mode independent --json\n"
-    "  ctxcache replay trace.jsonl --tiers hbm:10000,dram:100000\n"
+    "  ctxcache replay ../shared/data/mooncake/conversation_trace.jsonl --capacity-blocks 400\n"
+    "      (Mooncake's 512-token blocks: 400 hold 26.8 GB of Llama-3-8B KV, which fits an\n"
+    "      H100 beside the weights; a timed run's HBM tier must fit the GPU)\n"
+    "  ctxcache replay trace.jsonl --capacity-blocks 50000 --policy fifo --mode independent \\\n"
+    "      --backend rates --json   (hit ratios only: an untimed tier of any size)\n"
+    "  ctxcache replay trace.jsonl --tiers hbm:400,dram:10000\n"
     "  ctxcache replay trace.h5 --tiers hbm:40GiB,dram:512GiB:bw=25GB/s:lat=5us \\\n"
     "      --model-kv-bytes-per-token 131072\n"
     "  ctxcache replay trace.h5 --tiers hbm:2000,dram:10000 --compare-no-cache --pricing openai\n"
@@ -691,12 +694,13 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
         printf("service          prefill %g tok/s, decode %g tok/s, %s servers; last finish at "
            "%.3f s, mean queue wait %.3f s, at most %u in flight (service-time model%s)\n",
            r->prefill_tokens_per_s, r->decode_tokens_per_s, servers, r->last_finish_ns * 1e-9,
-           r->requests ? r->queue_wait_ns * 1e-9 / r->requests : 0, r->max_in_flight,
+           r->requests ? cc_ns_sum_double(r->queue_wait_ns) * 1e-9 / r->requests : 0,
+           r->max_in_flight,
            sv->serial ? "; SERIAL SERVICE: one request at a time" : "");
     if (r->concurrency == CC_CONCURRENCY_DEDUP)
         printf("dedup            %llu blocks (%llu tokens) waited for instead of computed; "
                "%.3f s waited in all\n", (unsigned long long)r->dedup_blocks,
-               (unsigned long long)r->dedup_tokens, r->dedup_wait_ns * 1e-9);
+               (unsigned long long)r->dedup_tokens, cc_ns_sum_double(r->dedup_wait_ns) * 1e-9);
     for (uint32_t k = 0; k < r->n_tiers; k++) {
         const cc_tier_stats *ts = &r->tiers[k];
         char up[32], down[32];
@@ -741,8 +745,15 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "computed_tokens", json_integer((json_int_t)r->computed_tokens));
     json_object_set_new(o, "dedup_blocks", json_integer((json_int_t)r->dedup_blocks));
     json_object_set_new(o, "dedup_tokens", json_integer((json_int_t)r->dedup_tokens));
-    json_object_set_new(o, "dedup_wait_ns", json_integer((json_int_t)r->dedup_wait_ns));
-    json_object_set_new(o, "queue_wait_ns", json_integer((json_int_t)r->queue_wait_ns));
+    /* sums over requests: exact in ns while they fit int64 (always but on
+     * centuries-long serial queues), and in seconds always */
+    int64_t wait_ns;
+    if (cc_ns_sum_i64(r->dedup_wait_ns, &wait_ns))
+        json_object_set_new(o, "dedup_wait_ns", json_integer((json_int_t)wait_ns));
+    if (cc_ns_sum_i64(r->queue_wait_ns, &wait_ns))
+        json_object_set_new(o, "queue_wait_ns", json_integer((json_int_t)wait_ns));
+    json_object_set_new(o, "dedup_wait_s", json_real(cc_ns_sum_double(r->dedup_wait_ns) * 1e-9));
+    json_object_set_new(o, "queue_wait_s", json_real(cc_ns_sum_double(r->queue_wait_ns) * 1e-9));
     json_object_set_new(o, "last_finish_ns", json_integer((json_int_t)r->last_finish_ns));
     json_object_set_new(o, "max_in_flight", json_integer(r->max_in_flight));
     json_object_set_new(o, "block_size", json_integer(t->block_size));
@@ -1447,18 +1458,24 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (use_sim) {
         for (uint32_t k = 0; k < cfg.n_tiers; k++)
             sc.tier_kind[k] = cc_sim_tier_kind_of(cfg.tiers[k].name, k);
-        /* bounded HBM tiers share the GPU with the weights when a deployment is
-         * named (--model, --hardware or --tp); otherwise the capacity is an
-         * abstract block count of a cache experiment, as before */
+        /* A timed run (sim, cpu, cuda) always has a deployment: the model and
+         * hardware named, or the defaults.  Its bounded HBM tiers share the
+         * GPUs' memory with the weights and the running requests' KV; a
+         * layout that does not fit is a usage error naming the GB short.
+         * Untimed runs (--backend rates) have no GPU and keep any capacity. */
         double hbm_cache_bytes = 0;
-        for (uint32_t k = 0; (model_given || hw_given || tp > 1) && k < cfg.n_tiers; k++)
+        for (uint32_t k = 0; k < cfg.n_tiers; k++)
             if (sc.tier_kind[k] == CC_SIM_TIER_HBM)
                 hbm_cache_bytes += (double)cfg.tiers[k].capacity_blocks * cfg.kv_bytes_per_block;
         cc_sim_fit fit;
         if (cc_sim_fit_compute(&hw, &model, (int)tp, hbm_fraction, hbm_cache_bytes, 0, &fit,
                                &err) != CC_OK) {
             cc_trace_free(&t);
-            return cli_usage_error(cmd, "the HBM cache tier (%.3g GB): %s",
+            return cli_usage_error(cmd, "the HBM cache tier (%.3g GB): %s (a timed run "
+                                   "holds its HBM tier in the GPUs' memory: give a smaller "
+                                   "tier, more memory with --hardware or --tp, the tier "
+                                   "in host memory with --tiers dram:N, or --backend rates "
+                                   "for hit ratios without times)",
                                    hbm_cache_bytes / 1e9, err.msg);
         }
         sc.hbm_kv_tokens = fit.kv_tokens;

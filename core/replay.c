@@ -61,6 +61,29 @@ cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blo
     return rq;
 }
 
+void cc_ns_sum_add(cc_ns_sum *s, int64_t ns)
+{
+    uint64_t x = (uint64_t)ns; /* two's complement: a negative term borrows */
+    s->lo += x;
+    s->hi += (s->lo < x) + (ns < 0 ? UINT64_MAX : 0);
+}
+
+double cc_ns_sum_double(cc_ns_sum s)
+{
+    /* long double holds 64 bits of mantissa on x86-64: lo exactly, and the
+     * sum rounds once more to double */
+    return (double)((long double)(int64_t)s.hi * 0x1p64L + (long double)s.lo);
+}
+
+bool cc_ns_sum_i64(cc_ns_sum s, int64_t *out)
+{
+    bool fits = (s.hi == 0 && s.lo <= (uint64_t)INT64_MAX) ||
+                (s.hi == UINT64_MAX && s.lo > (uint64_t)INT64_MAX);
+    if (fits)
+        *out = (int64_t)s.lo;
+    return fits;
+}
+
 int64_t cc_replay_duration_ns(uint64_t tokens, double tokens_per_s)
 {
     if (isinf(tokens_per_s))
@@ -322,7 +345,7 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         int64_t start = rq.time_ns > prev_finish ? rq.time_ns : prev_finish;
         int64_t first = start + cc_replay_duration_ns(rq.input_tokens - h.tokens, prefill_tps);
         prev_finish = first + cc_replay_duration_ns(t->output_tokens[i], decode_tps);
-        res->queue_wait_ns += start - rq.time_ns;
+        cc_ns_sum_add(&res->queue_wait_ns, start - rq.time_ns);
         res->last_finish_ns = prev_finish;
         if (res->records) {
             cc_replay_record *rec = &res->records[i];

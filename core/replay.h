@@ -92,6 +92,21 @@ const char *cc_concurrency_name(cc_concurrency c);
 /* CC_OK, or CC_EARG (field "concurrency") for an unknown name. */
 int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err);
 
+/* An exact sum of int64 nanoseconds over requests (waits): a 128-bit two's
+ * complement number in two words.  Each term is below 2^63 and a trace has
+ * fewer than 2^64 requests, so no sum the tool can form overflows it (an
+ * int64 sum could: 2^62 ns is the latest arrival a trace may hold,
+ * traces.h, and each wait may be as long again).  Zero-initialised = 0. */
+typedef struct cc_ns_sum {
+    uint64_t lo, hi;
+} cc_ns_sum;
+
+void cc_ns_sum_add(cc_ns_sum *s, int64_t ns);
+/* The sum in nanoseconds as a double (correctly rounded to about 1 ulp). */
+double cc_ns_sum_double(cc_ns_sum s);
+/* true and *out = the sum when it fits in int64 (every realistic run). */
+bool cc_ns_sum_i64(cc_ns_sum s, int64_t *out);
+
 #define CC_REPLAY_DEFAULT_PREFILL_TPS 10000.0 /* tokens/s of one request's prefill */
 #define CC_REPLAY_DEFAULT_DECODE_TPS 50.0     /* tokens/s of one request's decode */
 
@@ -155,8 +170,8 @@ typedef struct cc_replay_result {
     uint32_t servers;                 /* as run (0 = unlimited) */
     uint64_t computed_tokens;         /* input_tokens - hit_tokens */
     uint64_t dedup_blocks, dedup_tokens; /* of the hits: waited for (dedup) */
-    int64_t dedup_wait_ns;            /* sum over requests */
-    int64_t queue_wait_ns;            /* sum over requests of start - arrival */
+    cc_ns_sum dedup_wait_ns;          /* sum over requests (exact, 128 bits) */
+    cc_ns_sum queue_wait_ns;          /* sum over requests of start - arrival */
     int64_t last_finish_ns;           /* the last request's finish (0 if none) */
     uint32_t max_in_flight;           /* most requests started and not finished */
     /* explicit context cache, when opts->context_cache was given */

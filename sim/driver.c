@@ -1242,7 +1242,7 @@ static int lane_resume(loop *L, uint32_t r, int64_t now)
 {
     lane *s = &L->ln[r];
     cc_replay_result *cr = &L->res->cache;
-    cr->dedup_wait_ns += now - s->wait_since;
+    cc_ns_sum_add(&cr->dedup_wait_ns, now - s->wait_since);
     if (cr->records)
         cr->records[r].dedup_wait_ns += now - s->wait_since;
     s->stretch_start = now;
@@ -1749,11 +1749,11 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
     }
     /* the cache's figures: times from the driver */
     cc_replay_result *cr = &res->cache;
-    cr->queue_wait_ns = 0;
+    cr->queue_wait_ns = (cc_ns_sum){0, 0};
     cr->last_finish_ns = 0;
     for (size_t i = 0; i < n; i++) {
         const cc_sim_record *r = &res->records[i];
-        cr->queue_wait_ns += r->start_ns - r->arrival_ns;
+        cc_ns_sum_add(&cr->queue_wait_ns, r->start_ns - r->arrival_ns);
         if (r->finish_ns > cr->last_finish_ns)
             cr->last_finish_ns = r->finish_ns;
         if (cr->records) {

@@ -154,14 +154,14 @@ static void test_default_overlaps(void **state)
     const char *serial[] = {"--concurrency none", "--scheduler fcfs", "--max-seqs 1",
                             "--mode independent", "--prefill-tps 1000"};
     for (size_t i = 0; i < sizeof serial / sizeof serial[0]; i++) {
-        snprintf(args, sizeof args, "replay %s --capacity-blocks 1000 %s --json", g_jsonl,
+        snprintf(args, sizeof args, "replay %s --capacity-blocks 100 %s --json", g_jsonl,
                  serial[i]);
         o = run_json(args);
         if (!jbool(o, "serial_service"))
             fail_msg("%s: serial_service false", serial[i]);
         json_decref(o);
     }
-    snprintf(args, sizeof args, "replay %s --capacity-blocks 1000", g_jsonl);
+    snprintf(args, sizeof args, "replay %s --capacity-blocks 100", g_jsonl);
     char *out = run_text(args, 0);
     assert_null(strstr(out, "SERIAL"));
     free(out);
@@ -178,6 +178,72 @@ static void test_default_overlaps(void **state)
     free(out);
 }
 
+/* A timed run's HBM tier shares the GPU with the weights and the running
+ * requests' KV (issue 14, item 3), model and hardware named or not (the
+ * defaults: llama-3-8b on h100-sxm).  By hand: Llama-3-8B (hidden 4096, 32
+ * layers, 32 query and 8 K/V heads of 128, MLP 14336, vocabulary 128256,
+ * untied embeddings) has 32 x (2 x 4096^2 + 2 x 4096 x 1024 + 3 x 4096 x
+ * 14336 + 2 x 4096) + 4096 + 2 x 128256 x 4096 = 8,030,261,248 parameters,
+ * 16,060,522,496 bytes in bf16; its KV is 2 x 32 x 8 x 128 x 2 = 131,072
+ * bytes a token, so 1000 of Mooncake's 512-token blocks are 67,108,864,000
+ * bytes; an H100 gives 80e9 x 0.9 = 72e9 bytes; with one running token
+ * (131,072 bytes) that is 11,169,517,568 bytes short. */
+static void test_hbm_tier_must_fit(void **state)
+{
+    (void)state;
+    const double weights = 2.0 * (32.0 * (2 * 4096.0 * 4096 + 2 * 4096.0 * 1024 +
+                                          3 * 4096.0 * 14336 + 2 * 4096) +
+                                  4096 + 2 * 128256.0 * 4096);
+    const double tier = 1000.0 * 512 * 131072, usable = 80e9 * 0.9;
+    double short_gb = (weights + tier + 131072 - usable) / 1e9;
+    assert_true(fabs(short_gb - 11.169517568) < 1e-9); /* the sum above */
+    char want[64], args[1200], cmd[3000];
+    snprintf(want, sizeof want, "%.3g GB short", short_gb); /* 11.2 GB short */
+    const char *timed[] = {"--capacity-blocks 1000", "--capacity-blocks 1000 --backend sim",
+                           "--tiers hbm:1000,dram:5000",
+                           "--capacity-blocks 1000 --model llama-3-8b --hardware h100-sxm"};
+    for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++) {
+        snprintf(args, sizeof args, "replay %s %s 2>&1", g_jsonl, timed[i]);
+        char *out = run_text(args, 2);
+        if (!strstr(out, want) || !strstr(out, "67.1 GB of HBM cache tier"))
+            fail_msg("%s: expected '%s' in\n%s", timed[i], want, out);
+        free(out);
+    }
+    /* the same tier untimed (no GPU), or in host memory, or on a GPU it fits
+     * (an H200: 141e9 x 0.9 - 16.1e9 - 67.1e9 = 43.7e9 bytes left) */
+    const char *fits[] = {"--capacity-blocks 1000 --backend rates",
+                          "--tiers hbm:1000,dram:5000 --backend rates",
+                          "--tiers dram:1000", "--capacity-blocks 1000 --hardware h200"};
+    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+        snprintf(args, sizeof args, "replay %s %s --json", g_jsonl, fits[i]);
+        json_t *o = run_json(args);
+        /* the trace's 3 distinct blocks all fit: blocks 1 and 2 hit again */
+        assert_int_equal((int)jnum(o, "hit_blocks"), 2);
+        json_decref(o);
+    }
+    /* a sweep point that does not fit is the point's error, with the GB
+     * short; the sweep exits as replay does (2) */
+    char spec[512], out_h5[512];
+    tu_tmp_path(out_h5, sizeof out_h5, "serving_fit_sweep.h5");
+    snprintf(cmd, sizeof cmd, "trace = %s\ncapacity_blocks = 100, 1000\npolicy = lru\n"
+             "hardware = h100-sxm\nmodel = llama-3-8b\nthreads = 1\n", g_jsonl);
+    tu_write_tmp(spec, sizeof spec, "serving_fit.spec", cmd, strlen(cmd));
+    snprintf(args, sizeof args, "sweep %s -o %s 2>&1", spec, out_h5);
+    char *out = run_text(args, 2);
+    if (!strstr(out, "point 1 ") || !strstr(out, "capacity 1000") || !strstr(out, want))
+        fail_msg("sweep: expected point 1 (capacity 1000) and '%s' in\n%s", want, out);
+    free(out);
+    assert_int_equal(access(out_h5, F_OK), -1); /* no partial file */
+    /* the point that fits runs */
+    snprintf(cmd, sizeof cmd, "trace = %s\ncapacity_blocks = 100\npolicy = lru\n"
+             "hardware = h100-sxm\nmodel = llama-3-8b\nthreads = 1\n", g_jsonl);
+    tu_write_tmp(spec, sizeof spec, "serving_fit.spec", cmd, strlen(cmd));
+    snprintf(args, sizeof args, "sweep %s -o %s", spec, out_h5);
+    free(run_text(args, 0));
+    remove(out_h5);
+    remove(spec);
+}
+
 /* The results file and the report carry the label. */
 static void test_report_label(void **state)
 {
@@ -187,8 +253,8 @@ static void test_report_label(void **state)
     tu_tmp_path(b, sizeof b, "serving_b.h5");
     tu_tmp_path(html, sizeof html, "serving.html");
     snprintf(cmd, sizeof cmd,
-             "%s replay %s --capacity-blocks 1000 -o %s >/dev/null && "
-             "%s replay %s --capacity-blocks 1000 --concurrency none -o %s >/dev/null && "
+             "%s replay %s --capacity-blocks 100 -o %s >/dev/null && "
+             "%s replay %s --capacity-blocks 100 --concurrency none -o %s >/dev/null && "
              "%s report %s %s --no-plots -o %s >/dev/null 2>&1",
              tu_bin(), g_jsonl, a, tu_bin(), g_jsonl, b, tu_bin(), a, b, html);
     assert_int_equal(system(cmd), 0);
@@ -492,6 +558,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_overlaps),
         cmocka_unit_test(test_report_label),
+        cmocka_unit_test(test_hbm_tier_must_fit),
         cmocka_unit_test(test_lengths_only),
         cmocka_unit_test(test_assume_prefix_share),
         cmocka_unit_test(test_azure_trace),

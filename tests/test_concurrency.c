@@ -14,6 +14,8 @@
 
 #include <gsl/gsl_rng.h>
 #include <hdf5.h>
+#include <jansson.h>
+#include <math.h>
 
 #define PY "/usr/bin/python3"
 #define MS 1000000LL
@@ -110,7 +112,8 @@ static void test_none_by_hand(void **state)
     check(&r, 0, (expect){0, 0, 12, 0, 3, 0, 12, 14, 0});
     check(&r, 1, (expect){2, 8, 4, 0, 1, 14, 18, 20, 0});
     check(&r, 2, (expect){2, 8, 2, 0, 1, 20, 22, 22, 0});
-    assert_int_equal(r.queue_wait_ns, (8 + 13) * MS);
+    assert_int_equal(r.queue_wait_ns.hi, 0);
+    assert_int_equal(r.queue_wait_ns.lo, (8 + 13) * MS);
     assert_int_equal(r.last_finish_ns, 22 * MS);
     assert_int_equal(r.servers, 1);
     cc_replay_result_free(&r);
@@ -162,7 +165,8 @@ static void test_immediate_by_hand(void **state)
     run(&t, &cfg, opts_of(CC_CONCURRENCY_IMMEDIATE, 2), &r);
     check(&r, 1, (expect){1, 4, 8, 0, 1, 6, 14, 16, 0});
     check(&r, 2, (expect){2, 8, 2, 0, 1, 14, 16, 16, 0});
-    assert_int_equal(r.queue_wait_ns, 7 * MS);
+    assert_int_equal(r.queue_wait_ns.hi, 0);
+    assert_int_equal(r.queue_wait_ns.lo, 7 * MS);
     cc_replay_result_free(&r);
     cc_trace_free(&t2);
     cc_trace_free(&t);
@@ -202,7 +206,8 @@ static void test_dedup_by_hand(void **state)
     check(&r, 2, (expect){2, 8, 2, 1, 1, 7, 10, 10, 1});
     assert_int_equal(r.dedup_blocks, 2);
     assert_int_equal(r.dedup_tokens, 8);
-    assert_int_equal(r.dedup_wait_ns, 3 * MS);
+    assert_int_equal(r.dedup_wait_ns.hi, 0);
+    assert_int_equal(r.dedup_wait_ns.lo, 3 * MS);
     assert_int_equal(r.hit_tokens, 16);
     cc_replay_result_free(&r);
 
@@ -310,7 +315,8 @@ static void test_one_server_equals_none(void **state)
             assert_int_equal(r.hit_tokens, none.hit_tokens);
             assert_int_equal(r.evictions, none.evictions);
             assert_int_equal(r.blocks_moved, none.blocks_moved);
-            assert_int_equal(r.queue_wait_ns, none.queue_wait_ns);
+            assert_int_equal(r.queue_wait_ns.hi, none.queue_wait_ns.hi);
+            assert_int_equal(r.queue_wait_ns.lo, none.queue_wait_ns.lo);
             assert_int_equal(r.last_finish_ns, none.last_finish_ns);
             assert_int_equal(r.dedup_blocks, 0);
             assert_true(fabs(r.request_hit_ratio_mean - none.request_hit_ratio_mean) < 1e-12);
@@ -622,9 +628,152 @@ static void test_cli(void **state)
     remove(trace);
 }
 
+/* cc_ns_sum by hand: carries into the high word, a negative term borrows,
+ * and int64 is reported only while the sum fits it. */
+static void test_ns_sum(void **state)
+{
+    (void)state;
+    cc_ns_sum s = {0, 0};
+    int64_t v = -1;
+    cc_ns_sum_add(&s, INT64_MAX);
+    assert_true(cc_ns_sum_i64(s, &v));
+    assert_int_equal(v, INT64_MAX);
+    cc_ns_sum_add(&s, 1); /* 2^63: one past int64 */
+    assert_int_equal(s.hi, 0);
+    assert_int_equal(s.lo, UINT64_C(1) << 63);
+    assert_false(cc_ns_sum_i64(s, &v));
+    cc_ns_sum_add(&s, INT64_MAX); /* 2^64 - 1 */
+    cc_ns_sum_add(&s, 1);         /* 2^64: the carry */
+    assert_int_equal(s.hi, 1);
+    assert_int_equal(s.lo, 0);
+    assert_true(cc_ns_sum_double(s) == 0x1p64);
+    cc_ns_sum_add(&s, -1); /* 2^64 - 1: the borrow */
+    assert_int_equal(s.hi, 0);
+    assert_int_equal(s.lo, UINT64_MAX);
+    cc_ns_sum s2 = {0, 0};
+    cc_ns_sum_add(&s2, -5);
+    assert_true(cc_ns_sum_i64(s2, &v));
+    assert_int_equal(v, -5);
+    assert_true(cc_ns_sum_double(s2) == -5.0);
+}
+
+/* The worst case the service-time model accepts: every time is int64 ns
+ * and the replay refuses rates whose work could pass 0.999 * 2^63 ns
+ * (core/replay.c).  Request 0 decodes 3 * 2^30 tokens at 1e9 / 2^31
+ * tokens/s (= 5^9 / 2^22, exact in binary): 3 * 2^61 ns (80 years); 1001
+ * more requests arrive with it at 0, hit its block and take no time
+ * (infinite prefill rate, no output), so each waits exactly 3 * 2^61 ns.
+ * Their sum, 3003 * 2^61 = 375 * 2^64 + 3 * 2^61, is 750 times INT64_MAX:
+ * an int64 sum wrapped around to a wrong figure.  The same through the
+ * command: its JSON and results file give the sum in seconds, and leave
+ * out the int64 nanoseconds that no longer hold it. */
+#define WORST_WAITERS 1001
+static void worst_trace(cc_trace *t)
+{
+    cc_trace_init(t);
+    t->block_size = 4;
+    t->timed = true;
+    static const uint64_t b[] = {1};
+    add(t, 0, 4, 3u << 30, b, 1);
+    for (int i = 0; i < WORST_WAITERS; i++)
+        add(t, 0, 4, 0, b, 1);
+}
+
+static void check_worst(const cc_replay_result *r)
+{
+    assert_int_equal(r->last_finish_ns, 3 * (INT64_C(1) << 61));
+    assert_int_equal(r->queue_wait_ns.hi, 375);
+    assert_int_equal(r->queue_wait_ns.lo, 3 * (UINT64_C(1) << 61));
+    int64_t v;
+    assert_false(cc_ns_sum_i64(r->queue_wait_ns, &v));
+    assert_true(cc_ns_sum_double(r->queue_wait_ns) == 3003 * 0x1p61); /* exact in a double */
+}
+
+static void test_wait_sum_worst_case(void **state)
+{
+    (void)state;
+    cc_trace t;
+    worst_trace(&t);
+    cc_pc_config cfg = one_tier(10);
+    cc_replay_opts o = {.keep_records = true, .prefill_tokens_per_s = INFINITY,
+                        .decode_tokens_per_s = 1e9 / 0x1p31};
+    cc_replay_result r;
+    cc_err e = {0};
+    /* core's one-at-a-time loop, and the driver's lanes (one server, FIFO) */
+    if (cc_replay(&t, &cfg, &o, &r, &e) != CC_OK)
+        fail_msg("replay: %s", e.msg);
+    check_worst(&r);
+    assert_int_equal(r.records[WORST_WAITERS].start_ns - r.records[WORST_WAITERS].arrival_ns,
+                     3 * (INT64_C(1) << 61));
+    cc_replay_result_free(&r);
+    for (int m = CC_CONCURRENCY_NONE; m <= CC_CONCURRENCY_AFTER_COMPLETE; m++) {
+        o.concurrency = (cc_concurrency)m;
+        o.servers = 1;
+        run(&t, &cfg, o, &r);
+        check_worst(&r);
+        cc_replay_result_free(&r);
+    }
+    cc_trace_free(&t);
+
+    /* the command: the same trace in Mooncake's format (512-token blocks),
+     * whose reader takes at most 2^24 - 1 output tokens and finite rates:
+     * 3 * 2^22 tokens at 1e9 / 2^39 tokens/s (5^9 / 2^30, exact) decode in
+     * 3 * 2^61 ns, request 0's 512 tokens take 1 ns at 512e9 tokens/s, so
+     * each waits 3 * 2^61 + 1 ns and the sum is 3003 * 2^61 + 1001 ns
+     * (within a double's rounding of 3003 * 2^61) */
+    char trace[512], res[512], cmd[2048];
+    tu_tmp_path(trace, sizeof trace, "worst_wait.jsonl");
+    tu_tmp_path(res, sizeof res, "worst_wait.h5");
+    FILE *f = fopen(trace, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"timestamp\": 0, \"input_length\": 512, \"output_length\": %u, "
+               "\"hash_ids\": [1]}\n", 3u << 22);
+    for (int i = 0; i < WORST_WAITERS; i++)
+        fputs("{\"timestamp\": 0, \"input_length\": 512, \"output_length\": 0, "
+              "\"hash_ids\": [1]}\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s replay %s --capacity-blocks 10 --backend rates --prefill-tps 512e9 "
+             "--decode-tps 0.001818989403545856475830078125 -o %s --json 2>/dev/null", tu_bin(), trace,
+             res);
+    char *out;
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s\n%s", cmd, out);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j)
+        fail_msg("not JSON: %s", out);
+    free(out);
+    assert_null(json_object_get(j, "queue_wait_ns")); /* not an int64 any more */
+    double want_s = 3003 * 0x1p61 * 1e-9;            /* 6.92e12 s */
+    double got_s = json_number_value(json_object_get(j, "queue_wait_s"));
+    if (!(fabs(got_s - want_s) <= 5e-10 * want_s)) /* the JSON's 10 digits */
+        fail_msg("queue_wait_s %.17g, expected %.17g", got_s, want_s);
+    assert_true(json_number_value(json_object_get(j, "dedup_wait_s")) == 0);
+    json_t *dw = json_object_get(j, "dedup_wait_ns"); /* still exact: 0 */
+    assert_true(json_is_integer(dw) && json_integer_value(dw) == 0);
+    json_decref(j);
+    hid_t h = H5Fopen(res, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(h >= 0);
+    assert_true(H5Aexists(h, "queue_wait_ns") == 0);
+    assert_true(H5Aexists(h, "dedup_wait_ns") > 0);
+    hid_t a = H5Aopen(h, "queue_wait_s", H5P_DEFAULT);
+    assert_true(a >= 0);
+    double attr_s = 0;
+    assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &attr_s) >= 0);
+    H5Aclose(a);
+    H5Fclose(h);
+    if (!(fabs(attr_s - want_s) <= 1e-15 * want_s))
+        fail_msg("results file queue_wait_s %.17g, expected %.17g", attr_s, want_s);
+    remove(trace);
+    remove(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ns_sum),
+        cmocka_unit_test(test_wait_sum_worst_case),
         cmocka_unit_test(test_event_queue_order),
         cmocka_unit_test(test_none_by_hand),
         cmocka_unit_test(test_immediate_by_hand),

@@ -25,6 +25,17 @@
 # this build's.  The sim part's figures move legitimately when the cost
 # model or the simulator's memory accounting changes; the rates part's must
 # not (they are the model's definition, docs/replay.md).
+#
+# The HBM tier of a timed run shares the GPU with the weights and the
+# running requests' KV (issue 14, item 3); 576c3fd left it out of the GPU's
+# memory.  So the sim part runs tiers that fit an H100 (Mooncake's
+# 512-token blocks are 64 MiB each: its rates sizes, 4000 and 1500 blocks,
+# would be 268 and 101 GB of HBM), and its .expected files were recaptured
+# with 576c3fd's build given --hbm-fraction 0.9 - tier_bytes / 80e9
+# (EQUIV_OLD_BUILD=1 below): the same KV budget for running requests,
+# hbm_bytes * 0.9 - weights - tier, that this build computes.  Every figure
+# but the digests (hbm_kv_tokens) was the same as before the change on the
+# generated workload, whose sizes already fitted.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -33,7 +44,7 @@ action=${1:?capture or check}
 name=${2:?gen or mooncake}
 part=${3:?rates or sim}
 # the simulator's profiles, whatever the binary's location and the directory
-export CC_PROFILE_PATH=$root/sim/profiles
+export CC_PROFILE_PATH=${EQUIV_PROFILE_PATH:-$root/sim/profiles}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -55,6 +66,9 @@ mooncake)
   trace=conversation_trace.jsonl
   ln -s "$src" "$work/$trace"
   cap=4000 hbm=1500 dram=6000
+  # the timed runs: tiers that fit one H100 beside llama-3-8b (72 GB usable
+  # - 16.1 GB of weights: 400 blocks are 26.8 GB, 150 are 10.1 GB)
+  [ "$part" = sim ] && cap=400 hbm=150
   ;;
 *) echo "unknown trace name '$name'" >&2; exit 2 ;;
 esac
@@ -120,6 +134,18 @@ run_one() { # label args...
   echo "$label rc=0 $figs json=$jsum results=$rsum"
 }
 
+# EQUIV_OLD_BUILD=1 CTXCACHE=<576c3fd's build> EQUIV_PROFILE_PATH=<576c3fd's
+# sim/profiles> (its loader predates usd_per_hour) ... capture NAME sim: how
+# the sim .expected files were captured; that build kept the HBM tier out of
+# --hbm-fraction, so the
+# fraction given leaves the KV budget this build computes for the default
+# 0.9 (h100-sxm: 80e9 bytes; llama-3-8b: 131072 bytes a token)
+old_hbm_fraction() { # tier_blocks block_tokens
+  awk -v b="$1" -v t="$2" 'BEGIN { printf "%.17g", 0.9 - b * t * 131072 / 80e9 }'
+}
+block_tokens=16
+[ "$name" = mooncake ] && block_tokens=512
+
 out=$work/out
 for lay in "${layouts[@]}"; do
   for be in "${backends[@]}"; do
@@ -134,8 +160,14 @@ for lay in "${layouts[@]}"; do
         [ "$b" = sim-2inst ] && { [ "$l" = lru ] && [ "$m" != none ] || continue; }
         [ "$m" = dedup ] && [ "$name" = gen ] && continue
       fi
+      extra=()
+      if [ "$part" = sim ] && [ "${EQUIV_OLD_BUILD:-}" = 1 ]; then
+        top=$cap
+        [ "$l" = tiers ] && top=$hbm
+        extra=(--hbm-fraction "$(old_hbm_fraction "$top" "$block_tokens")")
+      fi
       # shellcheck disable=SC2086
-      run_one "$l/$b/$m" ${lay#*|} ${be#*|} --concurrency "$m"
+      run_one "$l/$b/$m" ${lay#*|} ${be#*|} --concurrency "$m" "${extra[@]}"
     done
   done
 done >"$out"
