@@ -31,7 +31,7 @@ _Static_assert(CC_PC_MAX_TIER_BLOCKS == 268435455, "the capacity message names t
 
 static const char *const axis_key[CC_SWEEP_N_AXES] = {
     "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
-    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler",
+    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler", "tp",
 };
 
 /* ---- metrics ------------------------------------------------------------
@@ -247,6 +247,12 @@ static int add_values(parser *P, long line, int axis, char *v)
                             "expected a number of instances in 1..65536, got '%s'", item);
             ax->num[ax->n - 1] = (double)u;
             break;
+        case CC_SWEEP_TP: /* whether the model's heads divide: at the point (its model) */
+            if ((r = parse_u64(item, 64, &u)) != 0 || u == 0)
+                return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                            "expected a tensor-parallel degree in 1..64, got '%s'", item);
+            ax->num[ax->n - 1] = (double)u;
+            break;
         case CC_SWEEP_HARDWARE:
         case CC_SWEEP_MODEL: {
             cc_err e = {0};
@@ -406,7 +412,7 @@ static int check_tiers(parser *P)
 static int check_backend(parser *P)
 {
     cc_sweep_spec *S = P->spec;
-    for (int a = CC_SWEEP_INSTANCES; a <= CC_SWEEP_SCHEDULER; a++) {
+    for (int a = CC_SWEEP_INSTANCES; a <= CC_SWEEP_TP; a++) {
         if (!P->seen[a])
             continue;
         if (P->seen[K_BACKEND] && !S->sim)
@@ -504,6 +510,8 @@ int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec
         rc = default_axis(&P, CC_SWEEP_ROUTER, "rr");
     if (rc == CC_OK)
         rc = default_axis(&P, CC_SWEEP_SCHEDULER, "batch");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_TP, "1");
     if (rc == CC_OK)
         rc = check_backend(&P);
     if (rc == CC_OK)
@@ -806,20 +814,28 @@ static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_
                           "%u instances: concurrency none (auto with mode independent or an "
                           "offline policy) runs one request at a time on one instance",
                           sc.instances);
-    double kv_bytes = hw->hbm_bytes * SIM_HBM_FRACTION - cc_sim_model_weight_bytes(model, model->dtype);
-    if (!(kv_bytes > 0))
+    /* tp devices per instance: their HBM together, the weights and KV heads
+     * split among them (sim.h's fit, as replay --tp; tp 1: the device's HBM
+     * share less the weights, as before) */
+    int tp = (int)spec->axes[CC_SWEEP_TP].num[c[CC_SWEEP_TP]];
+    cc_sim_fit fit;
+    int rc = cc_sim_fit_compute(hw, model, tp, SIM_HBM_FRACTION, 0, 0, &fit, err);
+    if (rc == CC_ERANGE)
         return cc_err_set(err, CC_EARG, NULL, 0, "model",
-                          "%s's weights leave no room for KV in %g of %s's HBM", model->name,
-                          SIM_HBM_FRACTION, hw->name);
+                          "%s's weights leave no room for KV in %g of %s's HBM (tp %d)",
+                          model->name, SIM_HBM_FRACTION, hw->name, tp);
+    if (rc != CC_OK)
+        return cc_err_set(err, CC_EARG, NULL, 0, "tp", "%s", err->msg);
     sc.kv_bytes_per_token = cc_sim_model_kv_bytes_per_token(model);
     sc.n_layers = (uint32_t)model->n_layers;
-    sc.hbm_kv_tokens = (uint64_t)(kv_bytes / sc.kv_bytes_per_token);
+    sc.hbm_kv_tokens = fit.kv_tokens;
     for (uint32_t k = 0; k < cfg->n_tiers; k++)
         sc.tier_kind[k] = cc_sim_tier_kind_of(cfg->tiers[k].name, k);
     cc_executor ex = {0};
     cc_costmodel_opts copts;
     cc_costmodel_opts_default(&copts);
-    int rc = cc_costmodel_create(hw, model, &copts, &ex, err);
+    copts.tp = tp;
+    rc = cc_costmodel_create(hw, model, &copts, &ex, err);
     if (rc != CC_OK)
         return rc;
     cc_replay_opts ro = {.concurrency = conc};

@@ -24,7 +24,10 @@
 # folded into sim/driver.c: the pre-refactor implementation's figures, not
 # this build's.  The sim part's figures move legitimately when the cost
 # model or the simulator's memory accounting changes; the rates part's must
-# not (they are the model's definition, docs/replay.md).
+# not (they are the model's definition, docs/replay.md).  The sim part was
+# recaptured when prefill_gpu_s_saved became each request's price alone
+# with and without its cached tokens and the results file gained schema
+# 1.3's /sim columns: every headline figure above stayed identical.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
