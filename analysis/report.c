@@ -407,6 +407,22 @@ static void tiers_contribution(FILE *f, const cc_report_inputs *in)
             fputs("  <b>Blend made TTFT p50 worse here.</b>", f);
         fputs("</p>\n", f);
     }
+    double busy_lo = INFINITY, busy_hi = 0;
+    int whole_run = 1; /* every run's GPUs busy for 95 % of it or more */
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        if (!r->has_sim || !isfinite(r->gpu_busy_s))
+            continue;
+        busy_lo = fmin(busy_lo, r->gpu_busy_s);
+        busy_hi = fmax(busy_hi, r->gpu_busy_s);
+        whole_run &= isfinite(r->makespan_s) && r->gpu_busy_s >= 0.95 * r->makespan_s *
+                                                                 (double)r->instances;
+    }
+    if (busy_hi > 0 && busy_hi <= 1.01 * busy_lo && whole_run)
+        fputs("<p>GPU busy time differs by less than 1 % between these runs: the GPUs compute "
+              "for nearly the whole run either way (requests keep arriving and decoding, steps "
+              "run back to back), so the tiers show in TTFT and the bills here, and in how much "
+              "more load the same GPUs take (<code>ctxcache plan</code>).</p>\n", f);
     if (in->n_runs && npm) {
         int semantic_billed = 0;
         for (size_t u = 0; u < in->n_runs; u++)

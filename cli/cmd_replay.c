@@ -392,7 +392,7 @@ static void print_sim_text(const sim_view *sv)
            S->prefill_gpu_s_saved == 0 ? "0 s" : saved, busy, span);
     if (sc->blend) {
         printf("blend            %llu tokens served by reused chunks beyond the prefix "
-               "(blend_token_hit_ratio %.6g), %llu of them recomputed (ratio %g)\n",
+               "(blend_token_hit_ratio %.4f), %llu of them recomputed (ratio %g)\n",
                (unsigned long long)S->blend_tokens, S->blend_token_hit_ratio,
                (unsigned long long)S->blend_recompute_tokens, sc->blend_recompute_ratio);
         if (sv->prefix_only) {
