@@ -418,6 +418,7 @@ static void print_sim_text(const sim_view *sv)
 typedef struct nc_view {
     const cc_sim_summary *with, *without;
     double prefill_with_s, prefill_without_s; /* sums of the records' prefill_s */
+    const cc_sim_result *with_res; /* the run with the cache: its records */
     const cli_pricing *pr; /* the bills with the cache (NULL: no --pricing) */
     double gpu_usd_per_hour;
 } nc_view;
@@ -473,8 +474,13 @@ static void print_no_cache_text(const nc_view *nv)
     printf("%-16s %-16s %-16s %s\n", "", "with cache", "no cache", "caching saves");
     nc_row("ttft p50", W->ttft_s.p50.value, N->ttft_s.p50.value, 1, "");
     nc_row("ttft p99", W->ttft_s.p99.value, N->ttft_s.p99.value, 1, "");
-    nc_row("prefill share", nv->prefill_with_s, nv->prefill_without_s, 1,
-           " (the steps' seconds shared out by tokens)");
+    /* priced alone, as the 'prefill saved' line: the saving is that line's */
+    double alone = 0, full = 0;
+    for (size_t i = 0; nv->with_res && i < nv->with_res->n; i++) {
+        alone += nv->with_res->records[i].prefill_alone_s;
+        full += nv->with_res->records[i].prefill_full_s;
+    }
+    nc_row("prefill GPU", alone, full, 1, " (each request priced alone, as 'prefill saved')");
     nc_row("GPU busy", W->busy_s, N->busy_s, 1, " (all steps, decode included)");
     char tail[64];
     snprintf(tail, sizeof tail, " at $%g per GPU-hour", nv->gpu_usd_per_hour);
@@ -1715,7 +1721,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         double per_device = gpu_usd >= 0 ? gpu_usd
                           : hw.usd_per_hour > 0 ? hw.usd_per_hour
                                                 : CC_ECON_DEFAULT_GPU_USD_PER_HOUR;
-        nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr),
+        nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr), simr,
                        pr, per_device * (double)tp};
         nvp = &nv;
     }
