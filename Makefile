@@ -299,33 +299,40 @@ $(BUILD)/tools/%: tools/%.c $(LIB) $(HEADERS)
 # plan the cheapest deployment for a TTFT p99 of 1 s at 1x, 4x and 8x its rate,
 # replay it through a two-tier prefix cache (HBM then DRAM, LRU) in the
 # serving simulator (requests overlapping, continuous batching: the replay's
-# default), beside the same run without the cache, and keep the figures as
-# JSON.
+# default), beside the same run without the cache, then through all three
+# tiers (semantic -> prefix -> blend, the same prefix cache), bill both, and
+# keep the figures as JSON and results files for the report.
 RUN_CACHE := --tiers hbm:2000,dram:10000 --policy lru
+RUN_PRICING := --pricing openai,anthropic-5m
 run: $(BIN) minilm
 	@mkdir -p $(BUILD)/run
 	./$(BIN) gen default -o $(BUILD)/run/default.h5 --seed 1
 	./$(BIN) trace stats $(BUILD)/run/default.h5
 	./$(BIN) trace stats $(BUILD)/run/default.h5 --json > $(BUILD)/run/default_stats.json
-	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --compare-no-cache
-	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --json \
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) $(RUN_PRICING) --compare-no-cache
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) $(RUN_PRICING) --json \
 	  -o $(BUILD)/run/results.h5 > $(BUILD)/run/replay.json
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) $(RUN_PRICING) --semantic --blend \
+	  -o $(BUILD)/run/results_tiers.h5
+	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) $(RUN_PRICING) --semantic --blend \
+	  --json > $(BUILD)/run/replay_tiers.json
 	./$(BIN) replay $(BUILD)/run/default.h5 $(RUN_CACHE) --no-cache \
 	  -o $(BUILD)/run/results_nocache.h5 > /dev/null
 	./$(BIN) replay $(BUILD)/run/default.h5 --tiers hbm:2000,dram:10000 --policy s3fifo \
-	  -o $(BUILD)/run/results_s3fifo.h5 > /dev/null
+	  $(RUN_PRICING) -o $(BUILD)/run/results_s3fifo.h5 > /dev/null
 	./$(BIN) plan $(BUILD)/run/default.h5 --slo ttft_p99=1s --hardware h100-sxm,a100-80g \
 	  --rate-scale 1,4,8 -o $(BUILD)/run/plan.h5
 	./$(BIN) mrc $(BUILD)/run/default.h5 --policy lru --sizes auto -o $(BUILD)/run/mrc.csv > /dev/null
 	./$(BIN) cost $(BUILD)/run/default.h5 --pricing gemini-explicit,moonshot-2024,anthropic-5m \
 	  --ttl-sweep 60,300,900,3600 --csv $(BUILD)/run/cost.csv > /dev/null
 	./$(BIN) sweep examples/sweep.spec -o $(BUILD)/run/sweep.h5 > /dev/null
-	./$(BIN) report $(BUILD)/run/results.h5 $(BUILD)/run/results_nocache.h5 \
-	  $(BUILD)/run/results_s3fifo.h5 $(BUILD)/run/sweep.h5 $(BUILD)/run/mrc.csv \
+	./$(BIN) report $(BUILD)/run/results.h5 $(BUILD)/run/results_tiers.h5 \
+	  $(BUILD)/run/results_nocache.h5 $(BUILD)/run/results_s3fifo.h5 $(BUILD)/run/sweep.h5 $(BUILD)/run/mrc.csv \
 	  $(BUILD)/run/cost.csv $(BUILD)/run/plan.h5 -o $(BUILD)/run/report.html \
 	  --title "ctxcache: default workload"
-	@echo "results: $(BUILD)/run/results.h5 (per-request table and configuration)," \
-	  "$(BUILD)/run/replay.json (summary), $(BUILD)/run/default.h5 (the trace)"
+	@echo "results: $(BUILD)/run/results.h5 (prefix tier) and $(BUILD)/run/results_tiers.h5" \
+	  "(semantic -> prefix -> blend): per-request tables, configuration, bills;" \
+	  "$(BUILD)/run/replay.json, replay_tiers.json (summaries), $(BUILD)/run/default.h5 (the trace)"
 	@echo "report: $(BUILD)/run/report.html (open it in a browser; figures in $(BUILD)/run/report_plots)"
 
 test: $(BIN) $(TEST_BIN) minilm model

@@ -93,6 +93,12 @@ static const char *cfg_get(const cc_rep_run *r, const char *name)
     return NULL;
 }
 
+static int is_no_cache(const cc_rep_run *r)
+{
+    const char *v = cfg_get(r, "no-cache");
+    return v && !strcmp(v, "1");
+}
+
 /* Configuration fields that differ between runs: the fixed ones, then
  * every option of /config (as resolved) that differs. */
 static void config_diff(FILE *f, const cc_report_inputs *in)
@@ -208,9 +214,37 @@ static void run_cards(FILE *f, const cc_report_inputs *in)
                 fprintf(f, ", %.3g requests/s", r->requests_per_s);
             fputs("</dd>", f);
         }
+        if (r->has_semantic) {
+            cc_fmt_seconds(r->sem_ttft_hit_p50_s, a, sizeof a);
+            cc_fmt_seconds(r->sem_ttft_miss_p50_s, b, sizeof b);
+            fprintf(f, "<dt>semantic</dt><dd>%.3f of queries answered from the cache",
+                    r->sem_hit_ratio);
+            if (isfinite(r->sem_false_hit_ratio))
+                fprintf(f, " (%.4f false)", r->sem_false_hit_ratio);
+            fprintf(f, "; TTFT p50 %s on hits, %s on misses</dd>", a, b);
+        }
+        if (r->has_blend) {
+            cc_fmt_count((double)r->blend_tokens, a, sizeof a);
+            fprintf(f, "<dt>blend</dt><dd>%.3f of tokens (%s) from cached chunks beyond the "
+                       "prefix", r->blend_token_hit_ratio, a);
+            if (isfinite(r->prefix_only_ttft_p50_s)) {
+                cc_fmt_seconds(r->prefix_only_ttft_p50_s, b, sizeof b);
+                fprintf(f, "; TTFT p50 %s without blend", b);
+            }
+            fputs("</dd>", f);
+        }
         if (r->has_sim && isfinite(r->prefill_gpu_s_saved)) {
-            cc_fmt_seconds(r->prefill_gpu_s_saved, a, sizeof a);
-            fprintf(f, "<dt>prefill saved</dt><dd>%s of GPU time by caching</dd>", a);
+            if (is_no_cache(r) || r->prefill_gpu_s_saved == 0)
+                snprintf(a, sizeof a, "0 s");
+            else
+                cc_fmt_seconds(r->prefill_gpu_s_saved, a, sizeof a);
+            fprintf(f, "<dt>prefill saved</dt><dd>%s of GPU time by caching (each request "
+                       "priced alone)", a);
+            if (isfinite(r->gpu_busy_s)) {
+                cc_fmt_seconds(r->gpu_busy_s, b, sizeof b);
+                fprintf(f, "; GPUs busy %s", b);
+            }
+            fputs("</dd>", f);
         }
         if (r->n_bills) {
             fputs("<dt>bills</dt><dd>", f);
@@ -218,6 +252,8 @@ static void run_cards(FILE *f, const cc_report_inputs *in)
                 fprintf(f, "%s", k ? ", " : "");
                 esc(f, r->bill_name[k]);
                 fprintf(f, " $%.4g", r->bill_usd[k]);
+                if (isfinite(r->bill_no_cache_usd[k]))
+                    fprintf(f, " (no cache $%.4g)", r->bill_no_cache_usd[k]);
             }
             fputs("</dd>", f);
         }
@@ -227,6 +263,176 @@ static void run_cards(FILE *f, const cc_report_inputs *in)
         fputs(")</dd></dl></div>\n", f);
     }
     fputs("</div>\n", f);
+}
+
+/* "N (P %)" of a count and its share of a whole ("-" without a whole). */
+static void td_share(FILE *f, double n, double whole)
+{
+    char a[64];
+    cc_fmt_count(n, a, sizeof a);
+    if (!isfinite(n)) {
+        fputs("<td class=n>&ndash;</td>", f);
+        return;
+    }
+    if (whole > 0)
+        fprintf(f, "<td class=n title=\"%.17g\">%s (%.1f %%)</td>", n, a, 100 * n / whole);
+    else
+        fprintf(f, "<td class=n>%s</td>", a);
+}
+
+/* The pricing models of the runs, in order of first appearance (at most max). */
+static size_t pricing_models(const cc_report_inputs *in, const char **names, size_t max)
+{
+    size_t n = 0;
+    for (size_t u = 0; u < in->n_runs; u++)
+        for (size_t k = 0; k < in->runs[u].n_bills; k++) {
+            size_t j = 0;
+            while (j < n && strcmp(names[j], in->runs[u].bill_name[k]))
+                j++;
+            if (j == n && n < max)
+                names[n++] = in->runs[u].bill_name[k];
+        }
+    return n;
+}
+
+static double bill_of(const cc_rep_run *r, const char *name, int no_cache)
+{
+    for (size_t k = 0; k < r->n_bills; k++)
+        if (!strcmp(r->bill_name[k], name))
+            return no_cache ? r->bill_no_cache_usd[k] : r->bill_usd[k];
+    return NAN;
+}
+
+/* What each tier contributed: the simulated runs side by side, tier by
+ * tier (shown when a run has the semantic or the blend tier).  Every
+ * request of the trace goes to the semantic tier first (a hit is answered
+ * from the stored answer), a miss to the prefix tier, and what the prefix
+ * leaves to blend; so tokens are shares of the trace's input tokens. */
+static void tiers_contribution(FILE *f, const cc_report_inputs *in)
+{
+    int any = 0;
+    for (size_t u = 0; u < in->n_runs; u++)
+        any |= in->runs[u].has_semantic || in->runs[u].has_blend;
+    if (!any)
+        return;
+    const char *pm[8];
+    size_t npm = pricing_models(in, pm, 8);
+    fputs("<h2>What each tier contributed</h2>\n<p>Requests go to the semantic tier first "
+          "(a hit is answered with the stored answer: no prefill, no decode, not billed), a "
+          "miss to the prefix tier (KV of the longest cached prefix), and what the prefix "
+          "leaves to blend (KV of cached chunks at new positions, a share recomputed).  "
+          "Token shares are of the trace's input tokens; bills are the providers' "
+          "(<code>--pricing</code>), with the bill of the same requests without any cache "
+          "below each.</p>\n<table><tr><th>#</th><th>run</th><th>semantic hits "
+          "(of queries)</th><th>prefix hit tokens</th><th>blend tokens (recomputed)</th>"
+          "<th>tokens prefilled</th><th>TTFT p50 / p99</th><th>TTFT p50 semantic hit / "
+          "miss</th><th>GPU busy</th>", f);
+    for (size_t k = 0; k < npm; k++) {
+        fputs("<th>bill ", f);
+        esc(f, pm[k]);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        if (!r->has_sim)
+            continue;
+        /* the trace's input tokens: the prefix tier's plus the semantic hits' */
+        double whole = (double)r->input_tokens + (double)r->sem_hit_input_tokens;
+        double prefix_hit = r->token_hit_ratio * (double)r->input_tokens;
+        fprintf(f, "<tr><td>%zu</td>", u + 1);
+        td_s(f, r->label);
+        if (r->has_semantic)
+            td_share(f, (double)r->sem_hits, (double)r->sem_queries);
+        else
+            td_s(f, "-");
+        td_share(f, is_no_cache(r) ? 0 : prefix_hit, whole);
+        if (r->has_blend) {
+            char a[64], b[64];
+            cc_fmt_count((double)r->blend_tokens, a, sizeof a);
+            cc_fmt_count((double)r->blend_recompute_tokens, b, sizeof b);
+            fprintf(f, "<td class=n title=\"%llu\">%s (%.1f %%), %s</td>",
+                    (unsigned long long)r->blend_tokens, a,
+                    whole > 0 ? 100 * (double)r->blend_tokens / whole : 0, b);
+        } else {
+            td_s(f, "-");
+        }
+        /* prefilled: what the prefix tier left, less what blend served, plus
+         * what blend recomputed */
+        double pre = (double)r->computed_tokens - (double)r->blend_tokens +
+                     (double)r->blend_recompute_tokens;
+        td_share(f, pre, whole);
+        char a[64], b[64];
+        cc_fmt_seconds(r->ttft_p50_s, a, sizeof a);
+        cc_fmt_seconds(r->ttft_p99_s, b, sizeof b);
+        fprintf(f, "<td class=n>%s / %s</td>", a, b);
+        if (r->has_semantic) {
+            cc_fmt_seconds(r->sem_ttft_hit_p50_s, a, sizeof a);
+            cc_fmt_seconds(r->sem_ttft_miss_p50_s, b, sizeof b);
+            fprintf(f, "<td class=n>%s / %s</td>", a, b);
+        } else {
+            td_s(f, "-");
+        }
+        td_h(f, cc_fmt_seconds, r->gpu_busy_s);
+        for (size_t k = 0; k < npm; k++) {
+            double usd = bill_of(r, pm[k], 0), nc = bill_of(r, pm[k], 1);
+            if (!isfinite(usd)) {
+                td_s(f, "-");
+                continue;
+            }
+            fprintf(f, "<td class=n title=\"%.17g\">$%.4g", usd, usd);
+            if (isfinite(nc) && nc > 0)
+                fprintf(f, "<br><small>no cache $%.4g</small>", nc);
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        if (!r->has_blend || !isfinite(r->prefix_only_ttft_p50_s))
+            continue;
+        char a[64], b[64], c[64], d[64];
+        cc_fmt_seconds(r->ttft_p50_s, a, sizeof a);
+        cc_fmt_seconds(r->ttft_p99_s, b, sizeof b);
+        cc_fmt_seconds(r->prefix_only_ttft_p50_s, c, sizeof c);
+        cc_fmt_seconds(r->prefix_only_ttft_p99_s, d, sizeof d);
+        fprintf(f, "<p>#%zu: with blend TTFT p50 %s, p99 %s; the same run without blend "
+                   "(every other tier as configured) p50 %s, p99 %s.", u + 1, a, b, c, d);
+        if (isfinite(r->prefix_only_token_hit_ratio))
+            fprintf(f, "  The prefix tier's token hit ratio: %.4f with blend, %.4f without "
+                       "(blend's chunk blocks share the tiers' capacity with prefix blocks).",
+                    r->token_hit_ratio, r->prefix_only_token_hit_ratio);
+        if (r->ttft_p50_s > r->prefix_only_ttft_p50_s)
+            fputs("  <b>Blend made TTFT p50 worse here.</b>", f);
+        fputs("</p>\n", f);
+    }
+    double busy_lo = INFINITY, busy_hi = 0;
+    int whole_run = 1; /* every run's GPUs busy for 95 % of it or more */
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const cc_rep_run *r = &in->runs[u];
+        if (!r->has_sim || !isfinite(r->gpu_busy_s))
+            continue;
+        busy_lo = fmin(busy_lo, r->gpu_busy_s);
+        busy_hi = fmax(busy_hi, r->gpu_busy_s);
+        whole_run &= isfinite(r->makespan_s) && r->gpu_busy_s >= 0.95 * r->makespan_s *
+                                                                 (double)r->instances;
+    }
+    if (busy_hi > 0 && busy_hi <= 1.01 * busy_lo && whole_run)
+        fputs("<p>GPU busy time differs by less than 1 % between these runs: the GPUs compute "
+              "for nearly the whole run either way (requests keep arriving and decoding, steps "
+              "run back to back), so the tiers show in TTFT and the bills here, and in how much "
+              "more load the same GPUs take (<code>ctxcache plan</code>).</p>\n", f);
+    if (in->n_runs && npm) {
+        int semantic_billed = 0;
+        for (size_t u = 0; u < in->n_runs; u++)
+            semantic_billed |= in->runs[u].has_semantic && in->runs[u].n_bills;
+        if (semantic_billed)
+            fputs("<p class=note>A semantic run's bills cover the requests the model served "
+                  "(its misses); its \"no cache\" figure is those requests' bill without "
+                  "caching.  The prefix-only run's \"no cache\" figure covers every "
+                  "request.</p>\n", f);
+    }
 }
 
 static void runs_tables(FILE *f, const cc_report_inputs *in)
@@ -514,6 +720,7 @@ int cc_report_write(const cc_report_inputs *in, const cc_report_opts *o, const c
         notes(f, in);
         if (in->n_runs)
             run_cards(f, in);
+        tiers_contribution(f, in);
         if (in->n_plans)
             fprintf(f, "<p>%zu plan file(s).</p>\n", in->n_plans);
         for (int i = 0; i < 6; i++)

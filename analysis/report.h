@@ -43,6 +43,20 @@ typedef struct cc_rep_run {
     size_t n_bills;            /* /cost (optional): a bill per pricing model */
     char (*bill_name)[48];
     double *bill_usd;
+    double *bill_no_cache_usd; /* n_bills: every input token uncached (NaN: before 1.3) */
+    uint64_t bill_requests;    /* requests billed (semantic hits are not; 0: unknown) */
+    double gpu_busy_s;         /* /sim@gpu_busy_s (schema 1.3; NaN before) */
+    uint64_t computed_tokens;  /* /@computed_tokens: prefilled (prefix misses) */
+    /* /semantic (schema 1.3; --semantic runs) */
+    int has_semantic;
+    uint64_t sem_queries, sem_hits, sem_hit_input_tokens;
+    double sem_hit_ratio, sem_false_hit_ratio; /* NaN: no group ids to judge by */
+    double sem_ttft_hit_p50_s, sem_ttft_hit_p99_s, sem_ttft_miss_p50_s, sem_ttft_miss_p99_s;
+    /* /blend (schema 1.3; --blend runs), with the run without blend beside it */
+    int has_blend;
+    uint64_t blend_tokens, blend_recompute_tokens;
+    double blend_token_hit_ratio, prefix_only_ttft_p50_s, prefix_only_ttft_p99_s;
+    double prefix_only_token_hit_ratio;
     /* set by cc_report_label_runs: what tells this run from the others
      * (the /config fields that differ), and the same without the top tier's
      * capacity (runs of one group differ only in that: a curve) */

@@ -113,8 +113,22 @@ static void layout_of(const cc_rep_run *r, char *buf, size_t len)
     snprintf(buf, len, "%.*s:*%s", (int)(colon - t), t, rest);
 }
 
+/* The cache tiers a run went through, in request order: "semantic+prefix+blend",
+ * "prefix", "no cache" (/config's semantic, blend and no-cache). */
+static void stack_of(const cc_rep_run *r, char *buf, size_t len)
+{
+    const char *nc = cfg_get(r, "no-cache"), *sem = cfg_get(r, "semantic"),
+               *bl = cfg_get(r, "blend");
+    if (nc && !strcmp(nc, "1")) {
+        snprintf(buf, len, "no cache");
+        return;
+    }
+    snprintf(buf, len, "%sprefix%s", sem && !strcmp(sem, "1") ? "semantic+" : "",
+             bl && !strcmp(bl, "1") ? "+blend" : "");
+}
+
 /* Field k's value for run r; returns the display key ("" = bare value). */
-static const char *const fields[] = {"policy", "tiers", "concurrency", "backend", "hardware",
+static const char *const fields[] = {"stack", "policy", "tiers", "concurrency", "backend", "hardware",
                                      "model", "tp", "instances", "router", "scheduler",
                                      "pricing", "context-cache", "mode", "block-size", "trace",
                                      "seed"};
@@ -122,7 +136,9 @@ enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 
 static void value_of(const cc_rep_run *r, const char *field, char *v, size_t len)
 {
-    if (!strcmp(field, "policy"))
+    if (!strcmp(field, "stack"))
+        stack_of(r, v, len);
+    else if (!strcmp(field, "policy"))
         snprintf(v, len, "%s", r->policy);
     else if (!strcmp(field, "tiers"))
         tiers_of(r, v, len);
@@ -144,15 +160,51 @@ static void value_of(const cc_rep_run *r, const char *field, char *v, size_t len
     }
 }
 
+/* A run without bills (no --pricing, --no-cache) does not differ by its
+ * pricing from runs with bills: only two different price lists do. */
+static int absent(const char *field, const char *v)
+{
+    return !strcmp(field, "pricing") && (!v[0] || !strcmp(v, "-"));
+}
+
 static int differs(const cc_report_inputs *in, const char *field)
 {
     char v0[300], v[300];
+    int have = 0;
     for (size_t u = 0; u < in->n_runs; u++) {
         value_of(&in->runs[u], field, v, sizeof v);
-        if (u == 0)
+        if (absent(field, v))
+            continue;
+        if (!have)
             memcpy(v0, v, sizeof v0);
         else if (strcmp(v, v0))
             return 1;
+        have = 1;
+    }
+    return 0;
+}
+
+/* Options of one tier (absent from runs without it): they differ only when
+ * two runs that have them disagree; the stack field tells the tiers apart. */
+static int tier_option(const char *name)
+{
+    static const char *const opt[] = {"embedder", "threshold", "semantic-lookup-ms",
+                                      "recompute-ratio", "blend-chunk-tokens"};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+        if (!strcmp(opt[i], name))
+            return 1;
+    return 0;
+}
+
+static int differs_where_present(const cc_report_inputs *in, const char *name)
+{
+    const char *v0 = NULL;
+    for (size_t u = 0; u < in->n_runs; u++) {
+        const char *v = cfg_get(&in->runs[u], name);
+        if (v && v0 && strcmp(v, v0))
+            return 1;
+        if (v)
+            v0 = v;
     }
     return 0;
 }
@@ -160,7 +212,8 @@ static int differs(const cc_report_inputs *in, const char *field)
 static int is_known_field(const char *name)
 {
     static const char *const skip[] = {"capacity-blocks", "format", "tokenizer", "tenant",
-                                       "threads", "max-requests"};
+                                       "threads", "max-requests", "semantic", "blend",
+                                       "no-cache"};
     for (size_t i = 0; i < N_FIELDS; i++)
         if (!strcmp(fields[i], name))
             return 1;
@@ -190,7 +243,10 @@ size_t cc_report_label_runs(cc_report_inputs *in)
             if (in->n_runs == 1 && strcmp(fields[k], "policy") && strcmp(fields[k], "tiers"))
                 continue; /* one run: name it by its cache */
             value_of(r, fields[k], v, sizeof v);
-            int bare = !strcmp(fields[k], "policy") || !strcmp(fields[k], "tiers");
+            if (absent(fields[k], v))
+                continue;
+            int bare = !strcmp(fields[k], "policy") || !strcmp(fields[k], "tiers") ||
+                       !strcmp(fields[k], "stack");
             append(r->label, sizeof r->label, bare ? "" : fields[k], v);
             if (!strcmp(fields[k], "tiers"))
                 layout_of(r, v, sizeof v);
@@ -199,7 +255,8 @@ size_t cc_report_label_runs(cc_report_inputs *in)
         /* any other option of /config that differs */
         for (size_t j = 0; in->n_runs > 1 && j < r->n_cfg; j++) {
             const char *name = r->cfg_name[j];
-            if (is_known_field(name) || !differs(in, name))
+            if (is_known_field(name) ||
+                !(tier_option(name) ? differs_where_present(in, name) : differs(in, name)))
                 continue;
             append(r->label, sizeof r->label, name, r->cfg_value[j]);
             append(r->group, sizeof r->group, name, r->cfg_value[j]);

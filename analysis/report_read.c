@@ -198,11 +198,62 @@ static double opt_f64(hid_t obj, const char *name)
     return v;
 }
 
+/* A uint64 attribute of obj (0 when absent). */
+static uint64_t opt_u64(hid_t obj, const char *name)
+{
+    uint64_t v = 0;
+    if (H5Aexists(obj, name) <= 0)
+        return v;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_UINT64, &v) < 0)
+            v = 0;
+        H5Aclose(a);
+    }
+    return v;
+}
+
+/* /semantic and /blend (schema 1.3, optional). */
+static void read_tiers_outcome(rd *r, cc_rep_run *u)
+{
+    u->sem_hit_ratio = u->sem_false_hit_ratio = NAN;
+    u->sem_ttft_hit_p50_s = u->sem_ttft_hit_p99_s = NAN;
+    u->sem_ttft_miss_p50_s = u->sem_ttft_miss_p99_s = NAN;
+    u->blend_token_hit_ratio = u->prefix_only_ttft_p50_s = u->prefix_only_ttft_p99_s = NAN;
+    u->prefix_only_token_hit_ratio = NAN;
+    hid_t g;
+    if (H5Lexists(r->f, "/semantic", H5P_DEFAULT) > 0 &&
+        (g = H5Gopen2(r->f, "/semantic", H5P_DEFAULT)) >= 0) {
+        u->has_semantic = 1;
+        u->sem_queries = opt_u64(g, "queries");
+        u->sem_hits = opt_u64(g, "hits");
+        u->sem_hit_input_tokens = opt_u64(g, "hit_input_tokens");
+        u->sem_hit_ratio = opt_f64(g, "hit_ratio");
+        u->sem_false_hit_ratio = opt_f64(g, "false_hit_ratio");
+        u->sem_ttft_hit_p50_s = opt_f64(g, "ttft_hit_p50_s");
+        u->sem_ttft_hit_p99_s = opt_f64(g, "ttft_hit_p99_s");
+        u->sem_ttft_miss_p50_s = opt_f64(g, "ttft_miss_p50_s");
+        u->sem_ttft_miss_p99_s = opt_f64(g, "ttft_miss_p99_s");
+        H5Gclose(g);
+    }
+    if (H5Lexists(r->f, "/blend", H5P_DEFAULT) > 0 &&
+        (g = H5Gopen2(r->f, "/blend", H5P_DEFAULT)) >= 0) {
+        u->has_blend = 1;
+        u->blend_tokens = opt_u64(g, "blend_tokens");
+        u->blend_recompute_tokens = opt_u64(g, "recompute_tokens");
+        u->blend_token_hit_ratio = opt_f64(g, "blend_token_hit_ratio");
+        u->prefix_only_ttft_p50_s = opt_f64(g, "prefix_only_ttft_p50_s");
+        u->prefix_only_ttft_p99_s = opt_f64(g, "prefix_only_ttft_p99_s");
+        u->prefix_only_token_hit_ratio = opt_f64(g, "prefix_only_token_hit_ratio");
+        H5Gclose(g);
+    }
+}
+
 /* /sim's summary attributes and /cost's bills, both optional. */
 static int read_sim_and_bills(rd *r, cc_rep_run *u)
 {
     u->throughput_tokens_per_s = u->requests_per_s = u->makespan_s = NAN;
-    u->prefill_gpu_s_saved = NAN;
+    u->prefill_gpu_s_saved = u->gpu_busy_s = NAN;
     if (H5Lexists(r->f, "/sim", H5P_DEFAULT) > 0) {
         hid_t g = H5Gopen2(r->f, "/sim", H5P_DEFAULT);
         if (g >= 0) {
@@ -211,9 +262,11 @@ static int read_sim_and_bills(rd *r, cc_rep_run *u)
             u->requests_per_s = opt_f64(g, "requests_per_s");
             u->makespan_s = opt_f64(g, "makespan_s");
             u->prefill_gpu_s_saved = opt_f64(g, "prefill_gpu_s_saved");
+            u->gpu_busy_s = opt_f64(g, "gpu_busy_s");
             H5Gclose(g);
         }
     }
+    read_tiers_outcome(r, u);
     if (H5Lexists(r->f, "/cost", H5P_DEFAULT) > 0) {
         size_t n = 0;
         int rc = ds_read(r, "/cost/total_usd", H5T_NATIVE_DOUBLE, 8, 0, SIZE_MAX,
@@ -226,6 +279,25 @@ static int read_sim_and_bills(rd *r, cc_rep_run *u)
         if ((rc = ds_strings(r, "/cost/pricing", n, (char *)u->bill_name, sizeof *u->bill_name)))
             return rc;
         u->n_bills = n;
+        size_t k = 0;
+        if (H5Lexists(r->f, "/cost/no_cache_usd", H5P_DEFAULT) > 0) {
+            if ((rc = ds_read(r, "/cost/no_cache_usd", H5T_NATIVE_DOUBLE, 8, 0, n,
+                              (void **)&u->bill_no_cache_usd, &k)))
+                return rc;
+        } else { /* before schema 1.3 */
+            if (!(u->bill_no_cache_usd = malloc((n ? n : 1) * sizeof(double))))
+                return cc_h5_fail(&r->q, false, CC_ENOMEM, 0, "/cost", "out of memory");
+            for (size_t i = 0; i < n; i++)
+                u->bill_no_cache_usd[i] = NAN;
+        }
+        if (H5Lexists(r->f, "/cost/requests", H5P_DEFAULT) > 0) {
+            uint64_t *req = NULL;
+            if ((rc = ds_read(r, "/cost/requests", H5T_NATIVE_UINT64, 8, 0, n, (void **)&req,
+                              &k)))
+                return rc;
+            u->bill_requests = n ? req[0] : 0;
+            free(req);
+        }
     }
     u->serial = u->serial_service;
     return CC_OK;
@@ -247,6 +319,7 @@ static int read_run(rd *r, cc_rep_run *u)
     A_U64("seed", seed);
     A_U64("requests", requests);
     A_U64("input_tokens", input_tokens);
+    A_U64("computed_tokens", computed_tokens);
     A_U64("evictions", evictions);
     A_U64("bytes_moved", bytes_moved);
     A_U64("n_tiers", n_tiers);
@@ -710,6 +783,7 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(u->cfg_value);
         free(u->bill_name);
         free(u->bill_usd);
+        free(u->bill_no_cache_usd);
     }
     for (size_t i = 0; i < in->n_sweeps; i++) {
         cc_rep_sweep *s = &in->sweeps[i];

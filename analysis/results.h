@@ -9,6 +9,7 @@
 
 #include "../core/replay.h"
 #include "../sim/driver.h"
+#include "../policies/pricing.h"
 
 /* What a results file records about a run. */
 typedef struct cc_results_run {
@@ -29,6 +30,20 @@ typedef struct cc_results_run {
     const char *backend;           /* "sim", "rates", "cpu", "cuda" (NULL: "rates") */
     int serial_service;            /* 1: one request at a time per instance (TTFT holds
                                       the wait behind every earlier request) */
+    /* the semantic tier (sim_config->semantic ran; schema 1.3): /semantic.
+     * semantic_judged: the trace has group ids (false hits are known) */
+    int semantic;
+    const char *semantic_embedder;
+    double semantic_threshold, semantic_lookup_ms;
+    int semantic_judged;
+    /* blend (sim_config->blend; schema 1.3): /blend, with the same run
+     * without blend beside it (prefix_only: NULL when not run) */
+    const cc_sim_result *prefix_only;
+    /* the bills per pricing model (schema 1.3; n_bills 0: none): /cost.
+     * no_cache_usd[i]: model i's bill with every input token uncached */
+    size_t n_bills;
+    const cc_bill *bills;
+    const double *no_cache_usd;
     /* /config: the command line as given (argv[0..argc-1] before option
      * parsing; argc 0: none) and every option as resolved (defaults
      * applied), n_config name/value strings (0 and argc 0: no /config) */

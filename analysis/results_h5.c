@@ -29,7 +29,8 @@
 
 #define RESULTS_FORMAT "ctxcache-results"
 #define SCHEMA_MAJOR 1
-#define SCHEMA_MINOR 2 /* 1: /config; 2: serial_service */
+#define SCHEMA_MINOR 3 /* 1: /config; 2: serial_service; 3: /semantic, /blend, /cost,
+                         * /sim@gpu_busy_s, /sim/requests/prefill_alone_s */
 
 typedef struct w {
     cc_h5w h;      /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
@@ -165,6 +166,7 @@ static int write_sim(w *W, const cc_results_run *run)
     SIM_U32("/sim/requests/preemptions", rec->preemptions);
     SIM_F64("/sim/requests/prefill_s", rec->prefill_s);
     SIM_F64("/sim/requests/prefill_full_s", rec->prefill_full_s);
+    SIM_F64("/sim/requests/prefill_alone_s", rec->prefill_alone_s);
     if ((rc = dataset(W, "/sim/requests/cached_tokens_by_tier", H5T_STD_U32LE,
                       H5T_NATIVE_UINT32, sr->n, sr->n_tiers, sr->record_tier_tokens, true)) !=
         CC_OK)
@@ -185,7 +187,7 @@ static int write_sim(w *W, const cc_results_run *run)
         {"queue_p50_s", S->queue_s.p50.value}, {"queue_p99_s", S->queue_s.p99.value},
         {"throughput_tokens_per_s", S->throughput_tokens_per_s},
         {"requests_per_s", S->requests_per_s}, {"makespan_s", S->makespan_s},
-        {"prefill_gpu_s_saved", S->prefill_gpu_s_saved},
+        {"prefill_gpu_s_saved", S->prefill_gpu_s_saved}, {"gpu_busy_s", S->busy_s},
         {"preemptions", (double)S->preemptions}, {"steps", (double)S->steps},
     };
     for (size_t i = 0; rc == CC_OK && i < sizeof nums / sizeof nums[0]; i++)
@@ -203,6 +205,136 @@ static int write_sim(w *W, const cc_results_run *run)
     if (rc == CC_OK && sc)
         rc = sim_attr_str(W, "kv_overlap",
                           sc->kv_overlap == CC_SIM_XFER_LAYERWISE ? "layerwise" : "serial");
+    return rc;
+}
+
+/* f64 attributes of one object from a table. */
+typedef struct num { const char *name; double v; } num;
+static int nums_f64(w *W, const char *obj, const num *n, size_t k)
+{
+    int rc = CC_OK;
+    for (size_t i = 0; rc == CC_OK && i < k; i++)
+        rc = cc_h5w_attr_f64(&W->h, obj, n[i].name, n[i].v);
+    return rc;
+}
+
+/* /semantic: the semantic tier's settings and outcome (--semantic). */
+static int write_semantic(w *W, const cc_results_run *run)
+{
+    const cc_sim_result *sr = run->sim;
+    const cc_sim_summary *S = &sr->summary;
+    int rc;
+    if ((rc = group(W, "/semantic")) != CC_OK)
+        return rc;
+    uint64_t hit_in = 0, hit_out = 0;
+    for (size_t i = 0; i < sr->n; i++)
+        if (sr->records[i].semantic >= CC_SIM_SEM_HIT) {
+            hit_in += sr->records[i].input_tokens;
+            hit_out += sr->records[i].output_tokens;
+        }
+    double q = (double)S->semantic_queries;
+    const num n[] = {
+        {"threshold", run->semantic_threshold}, {"lookup_ms", run->semantic_lookup_ms},
+        {"hit_ratio", q > 0 ? (double)S->semantic_hits / q : 0},
+        {"false_hit_ratio", !run->semantic_judged ? NAN
+                            : q > 0 ? (double)S->semantic_false_hits / q : 0},
+        {"ttft_hit_p50_s", S->ttft_semantic_hit_s.p50.value},
+        {"ttft_hit_p99_s", S->ttft_semantic_hit_s.p99.value},
+        {"ttft_hit_mean_s", S->ttft_semantic_hit_s.mean},
+        {"ttft_miss_p50_s", S->ttft_semantic_miss_s.p50.value},
+        {"ttft_miss_p99_s", S->ttft_semantic_miss_s.p99.value},
+        {"ttft_miss_mean_s", S->ttft_semantic_miss_s.mean},
+    };
+    const struct { const char *name; uint64_t v; } u[] = {
+        {"queries", S->semantic_queries}, {"hits", S->semantic_hits},
+        {"false_hits", S->semantic_false_hits}, {"judged", run->semantic_judged ? 1 : 0},
+        {"hit_input_tokens", hit_in}, {"hit_output_tokens", hit_out},
+    };
+    rc = cc_h5w_attr_str(&W->h, "/semantic", "embedder",
+                         run->semantic_embedder ? run->semantic_embedder : "");
+    for (size_t i = 0; rc == CC_OK && i < sizeof u / sizeof u[0]; i++)
+        rc = cc_h5w_attr_u64(&W->h, "/semantic", u[i].name, u[i].v);
+    if (rc == CC_OK)
+        rc = nums_f64(W, "/semantic", n, sizeof n / sizeof n[0]);
+    if (rc != CC_OK)
+        return rc;
+    SIM_COL("/semantic/outcome", uint8_t, H5T_STD_U8LE, H5T_NATIVE_UINT8, rec->semantic);
+    return CC_OK;
+}
+
+/* /blend: blend's settings and outcome, and the same run without blend
+ * beside it (--blend). */
+static int write_blend(w *W, const cc_results_run *run)
+{
+    const cc_sim_result *sr = run->sim, *po = run->prefix_only;
+    const cc_sim_config *sc = run->sim_config;
+    const cc_sim_summary *S = &sr->summary;
+    int rc;
+    if ((rc = group(W, "/blend")) != CC_OK)
+        return rc;
+    const num n[] = {
+        {"recompute_ratio", sc->blend_recompute_ratio},
+        {"blend_token_hit_ratio", S->blend_token_hit_ratio},
+        {"prefix_only_ttft_p50_s", po ? po->summary.ttft_s.p50.value : NAN},
+        {"prefix_only_ttft_p99_s", po ? po->summary.ttft_s.p99.value : NAN},
+        {"prefix_only_ttft_mean_s", po ? po->summary.ttft_s.mean : NAN},
+        {"prefix_only_gpu_busy_s", po ? po->summary.busy_s : NAN},
+        {"prefix_only_prefill_gpu_s_saved", po ? po->summary.prefill_gpu_s_saved : NAN},
+        {"prefix_only_token_hit_ratio", po ? po->cache.token_hit_ratio : NAN},
+    };
+    if ((rc = cc_h5w_attr_u64(&W->h, "/blend", "chunk_tokens", sc->blend_chunk_tokens)) ||
+        (rc = cc_h5w_attr_u64(&W->h, "/blend", "blend_tokens", S->blend_tokens)) ||
+        (rc = cc_h5w_attr_u64(&W->h, "/blend", "recompute_tokens", S->blend_recompute_tokens)) ||
+        (rc = nums_f64(W, "/blend", n, sizeof n / sizeof n[0])))
+        return rc;
+    SIM_U32("/blend/blend_tokens", rec->blend_tokens);
+    SIM_U32("/blend/recompute_tokens", rec->blend_recompute_tokens);
+    return CC_OK;
+}
+
+/* /cost: one row per pricing model (--pricing). */
+static int write_cost(w *W, const cc_results_run *run)
+{
+    size_t n = run->n_bills;
+    const cc_bill *b = run->bills;
+    const char *names[64];
+    double v[64];
+    uint64_t c[64];
+    if (n > 64)
+        n = 64;
+    int rc = group(W, "/cost");
+    for (size_t i = 0; i < n; i++)
+        names[i] = b[i].name;
+    if (rc == CC_OK)
+        rc = cc_h5w_strings(&W->h, "/cost/pricing", names, n);
+#define COST_F64(path, expr)                                                             \
+    do {                                                                                 \
+        for (size_t i = 0; i < n; i++)                                                   \
+            v[i] = (expr);                                                               \
+        if (rc == CC_OK)                                                                 \
+            rc = dataset(W, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, n, 0, v, false);     \
+    } while (0)
+#define COST_U64(path, expr)                                                             \
+    do {                                                                                 \
+        for (size_t i = 0; i < n; i++)                                                   \
+            c[i] = (expr);                                                               \
+        if (rc == CC_OK)                                                                 \
+            rc = dataset(W, path, H5T_STD_U64LE, H5T_NATIVE_UINT64, n, 0, c, false);      \
+    } while (0)
+    COST_F64("/cost/total_usd", b[i].total_usd);
+    COST_F64("/cost/no_cache_usd", run->no_cache_usd ? run->no_cache_usd[i] : NAN);
+    COST_F64("/cost/input_uncached_usd", b[i].input_uncached_usd);
+    COST_F64("/cost/cache_write_usd", b[i].cache_write_usd);
+    COST_F64("/cost/cache_read_usd", b[i].cache_read_usd);
+    COST_F64("/cost/storage_usd", b[i].storage_usd);
+    COST_F64("/cost/fees_usd", b[i].creation_fee_usd + b[i].hit_fee_usd);
+    COST_F64("/cost/output_usd", b[i].output_usd);
+    COST_U64("/cost/requests", b[i].requests);
+    COST_U64("/cost/uncached_tokens", b[i].uncached_tokens);
+    COST_U64("/cost/written_tokens", b[i].written_tokens);
+    COST_U64("/cost/read_tokens", b[i].read_tokens);
+#undef COST_F64
+#undef COST_U64
     return rc;
 }
 
@@ -342,6 +474,12 @@ static int write_all(w *W, const cc_results_run *run)
     TRY(write_config(W, run));
     if (run->sim)
         TRY(write_sim(W, run));
+    if (run->sim && run->semantic)
+        TRY(write_semantic(W, run));
+    if (run->sim && run->sim_config && run->sim_config->blend)
+        TRY(write_blend(W, run));
+    if (run->n_bills)
+        TRY(write_cost(W, run));
 #undef TRY
     return CC_OK;
 }
@@ -352,6 +490,9 @@ int cc_results_write_h5(const char *path, const cc_results_run *run, cc_err *err
     if (r->requests && (!r->records || !r->record_tier_blocks))
         return cc_err_set(err, CC_EARG, path, 0, "records",
                           "the replay kept no per-request records (keep_records)");
+    if (run->n_bills > 64)
+        return cc_err_set(err, CC_EARG, path, 0, "bills", "at most 64 pricing models, got %zu",
+                          run->n_bills);
     if (r->n_tiers < 1 || r->n_tiers > CC_PC_MAX_TIERS)
         return cc_err_set(err, CC_EARG, path, 0, "n_tiers", "expected 1..%d tiers, got %u",
                           CC_PC_MAX_TIERS, r->n_tiers);

@@ -31,7 +31,7 @@ _Static_assert(CC_PC_MAX_TIER_BLOCKS == 268435455, "the capacity message names t
 
 static const char *const axis_key[CC_SWEEP_N_AXES] = {
     "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
-    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler",
+    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler", "tp",
 };
 
 /* ---- metrics ------------------------------------------------------------
@@ -247,6 +247,12 @@ static int add_values(parser *P, long line, int axis, char *v)
                             "expected a number of instances in 1..65536, got '%s'", item);
             ax->num[ax->n - 1] = (double)u;
             break;
+        case CC_SWEEP_TP: /* whether the model's heads divide: at the point (its model) */
+            if ((r = parse_u64(item, 64, &u)) != 0 || u == 0)
+                return perr(P, r == -1 ? CC_EFORMAT : CC_ERANGE, line, key,
+                            "expected a tensor-parallel degree in 1..64, got '%s'", item);
+            ax->num[ax->n - 1] = (double)u;
+            break;
         case CC_SWEEP_HARDWARE:
         case CC_SWEEP_MODEL: {
             cc_err e = {0};
@@ -406,7 +412,7 @@ static int check_tiers(parser *P)
 static int check_backend(parser *P)
 {
     cc_sweep_spec *S = P->spec;
-    for (int a = CC_SWEEP_INSTANCES; a <= CC_SWEEP_SCHEDULER; a++) {
+    for (int a = CC_SWEEP_INSTANCES; a <= CC_SWEEP_TP; a++) {
         if (!P->seen[a])
             continue;
         if (P->seen[K_BACKEND] && !S->sim)
@@ -504,6 +510,8 @@ int cc_sweep_spec_parse_string(const char *text, const char *name, cc_sweep_spec
         rc = default_axis(&P, CC_SWEEP_ROUTER, "rr");
     if (rc == CC_OK)
         rc = default_axis(&P, CC_SWEEP_SCHEDULER, "batch");
+    if (rc == CC_OK)
+        rc = default_axis(&P, CC_SWEEP_TP, "1");
     if (rc == CC_OK)
         rc = check_backend(&P);
     if (rc == CC_OK)
@@ -808,7 +816,10 @@ static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_
                           sc.instances);
     /* the rule of replay's timed runs: bounded HBM tiers share the GPU with
      * the weights and the running requests' KV; a point that does not fit is
-     * a point error naming the GB short (sim/deploy.c) */
+     * a point error naming the GB short (sim/deploy.c).  tp devices per
+     * instance: their HBM together, the weights and KV heads split among them
+     * (sim.h's fit, as replay --tp) */
+    int tp = (int)spec->axes[CC_SWEEP_TP].num[c[CC_SWEEP_TP]];
     double hbm_cache_bytes = 0;
     for (uint32_t k = 0; k < cfg->n_tiers; k++) {
         sc.tier_kind[k] = cc_sim_tier_kind_of(cfg->tiers[k].name, k);
@@ -816,7 +827,7 @@ static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_
             hbm_cache_bytes += (double)cfg->tiers[k].capacity_blocks * cfg->kv_bytes_per_block;
     }
     cc_sim_fit fit;
-    int rc = cc_sim_fit_compute(hw, model, 1, SIM_HBM_FRACTION, hbm_cache_bytes, 0, &fit, err);
+    int rc = cc_sim_fit_compute(hw, model, tp, SIM_HBM_FRACTION, hbm_cache_bytes, 0, &fit, err);
     if (rc == CC_ERANGE) { /* the spec's error, as replay's usage error (exit 2) */
         rc = CC_EARG;
         if (err)
@@ -830,6 +841,7 @@ static int point_sim(const cc_sweep_spec *spec, const cc_trace *t, const uint32_
     cc_executor ex = {0};
     cc_costmodel_opts copts;
     cc_costmodel_opts_default(&copts);
+    copts.tp = tp;
     rc = cc_costmodel_create(hw, model, &copts, &ex, err);
     if (rc != CC_OK)
         return rc;

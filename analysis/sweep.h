@@ -42,6 +42,8 @@ typedef enum cc_sweep_axis {
     CC_SWEEP_MODEL,          /* model profile name or path (simulator) */
     CC_SWEEP_ROUTER,         /* rr | least-loaded | prefix-affinity (simulator) */
     CC_SWEEP_SCHEDULER,      /* fcfs | batch | lpf (simulator) */
+    CC_SWEEP_TP,             /* tensor parallelism: devices per instance (simulator;
+                                schema 1.2) */
     CC_SWEEP_N_AXES
 } cc_sweep_axis;
 
@@ -60,7 +62,7 @@ typedef struct cc_sweep_spec {
                                              simulator (sim/driver.h), as replay --backend
                                              sim; default: sim when the spec gives a
                                              serving key (instances, hardware, model,
-                                             router, scheduler), else cache (cc_replay) */
+                                             router, scheduler, tp), else cache (cc_replay) */
     bool kv_given;                        /* kv_bytes_per_token given in the spec */
     uint64_t seed;                        /* policies and the generated trace (default 1) */
     uint32_t threads;                     /* 0 = one per CPU */

@@ -24,7 +24,8 @@
 #define SCHEMA_VERSION 1
 /* 1.1: the tiers, concurrency and serving axes, backend, the simulator's
  * columns (ttft_p50_s ...); readers of 1.0 files find the same names */
-#define SCHEMA_MINOR 1
+/* 1.2: the tp axis (/axes/tp, /points/tp) */
+#define SCHEMA_MINOR 2
 
 typedef cc_h5w w; /* core/h5io.h: quiet errors, atomic rename, deterministic bytes */
 
@@ -58,7 +59,7 @@ static int string_column(w *W, const char *path, const char *const *strs, size_t
 
 static const char *const axis_name[CC_SWEEP_N_AXES] = {
     "trace", "block_size", "policy", "capacity_blocks", "ttl_s", "pricing",
-    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler",
+    "tiers", "concurrency", "instances", "hardware", "model", "router", "scheduler", "tp",
 };
 
 static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const double *rows)
@@ -67,7 +68,7 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
     size_t nm = cc_sweep_n_metrics();
     int rc = CC_OK;
     const char *axes_list = "trace,block_size,policy,capacity_blocks,ttl_s,pricing,tiers,"
-                            "concurrency,instances,hardware,model,router,scheduler";
+                            "concurrency,instances,hardware,model,router,scheduler,tp";
     /* the concurrency as run when every point runs the same, else "axis" */
     cc_concurrency conc = CC_CONCURRENCY_NONE;
     const char *conc_name = NULL;
@@ -129,7 +130,7 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
                 u[i] = strcmp(S->axes[CC_SWEEP_TIERS].text[c[CC_SWEEP_TIERS]], "-")
                            ? (uint64_t)rows[i * nm + cap_run]
                            : (uint64_t)S->axes[a].num[c[a]];
-            else if (a == CC_SWEEP_INSTANCES)
+            else if (a == CC_SWEEP_INSTANCES || a == CC_SWEEP_TP)
                 u[i] = (uint64_t)S->axes[a].num[c[a]];
             else if (a == CC_SWEEP_CONCURRENCY) {
                 cc_concurrency cv;
@@ -141,7 +142,8 @@ static int write_all(w *W, const cc_sweep_spec *S, const cc_sweep_data *D, const
         }
         if (rc != CC_OK)
             break;
-        if (a == CC_SWEEP_BLOCK_SIZE || a == CC_SWEEP_CAPACITY || a == CC_SWEEP_INSTANCES)
+        if (a == CC_SWEEP_BLOCK_SIZE || a == CC_SWEEP_CAPACITY || a == CC_SWEEP_INSTANCES ||
+            a == CC_SWEEP_TP)
             rc = dataset(W, path, H5T_STD_U64LE, H5T_NATIVE_UINT64, np, u);
         else if (a == CC_SWEEP_TTL)
             rc = dataset(W, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, np, d);

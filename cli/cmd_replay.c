@@ -287,11 +287,14 @@ typedef struct sim_view {
     double sem_threshold, sem_lookup_ms;
     const cc_trace *trace;
     const cc_sim_result *prefix_only; /* --blend: the same run without blend */
+    double token_hit_ratio;           /* the prefix tier's (res->cache is moved out) */
 } sim_view;
 
 /* The requests the model served (semantic misses and seeds) as a trace of
- * their own, for the bills: lengths, arrivals, tenants, blocks and token
- * ids (no text).  0 or the exit status. */
+ * their own, for the bills: lengths, arrivals, tenants, blocks, token ids
+ * and chunks (their kinds, token ranges and hashes: an explicit model's
+ * cacheable prefix, --cacheable auto, is the system prompt chunk), no text.
+ * 0 or the exit status. */
 static int semantic_misses(const char *cmd, const cc_trace *t, const cc_sim_result *sr,
                            cc_trace *out)
 {
@@ -310,11 +313,12 @@ static int semantic_misses(const char *cmd, const cc_trace *t, const cc_sim_resu
         if (sr->records[i].semantic >= CC_SIM_SEM_HIT)
             continue;
         cc_request r = cc_trace_get(t, i);
-        r.n_chunks = 0;
-        r.chunks = NULL;
         r.embedding = NULL;
         if (cc_trace_append(out, &r) != CC_OK)
             goto oom;
+        /* the chunks keep their hashes; their text stays in t's arena */
+        for (size_t c = out->chunk_off[out->n - 1]; c < out->chunk_off[out->n]; c++)
+            out->chunks[c].text_off = out->chunks[c].text_len = 0;
     }
     return 0;
 oom:
@@ -356,6 +360,8 @@ static void print_dist(const char *label, const cc_sim_dist *d, const char *note
            unit, note);
 }
 
+static void fmt_s(char *buf, size_t len, double s);
+
 static void print_sim_text(const sim_view *sv)
 {
     const cc_sim_summary *S = &sv->res->summary;
@@ -380,19 +386,29 @@ static void print_sim_text(const sim_view *sv)
            "s; %llu steps, %llu preemptions\n", S->throughput_tokens_per_s,
            S->output_tokens_per_s, S->requests_per_s, S->makespan_s,
            (unsigned long long)S->steps, (unsigned long long)S->preemptions);
-    printf("prefill saved    %.6g GPU-seconds of prefill saved by caching; GPUs busy %.6g s\n",
-           S->prefill_gpu_s_saved, S->busy_s);
+    char saved[48], busy[48], span[48];
+    fmt_s(saved, sizeof saved, S->prefill_gpu_s_saved);
+    fmt_s(busy, sizeof busy, S->busy_s);
+    fmt_s(span, sizeof span, S->makespan_s);
+    printf("prefill saved    %s of prefill GPU time saved by caching (each request's prefill "
+           "priced alone, with and without its cached tokens); GPUs busy %s of the %s run\n",
+           S->prefill_gpu_s_saved == 0 ? "0 s" : saved, busy, span);
     if (sc->blend) {
         printf("blend            %llu tokens served by reused chunks beyond the prefix "
-               "(blend_token_hit_ratio %.6g), %llu of them recomputed (ratio %g)\n",
+               "(blend_token_hit_ratio %.4f), %llu of them recomputed (ratio %g)\n",
                (unsigned long long)S->blend_tokens, S->blend_token_hit_ratio,
                (unsigned long long)S->blend_recompute_tokens, sc->blend_recompute_ratio);
         if (sv->prefix_only) {
             const cc_sim_summary *P = &sv->prefix_only->summary;
-            printf("prefix only      ttft p50 %.6g s, p99 %.6g s, GPUs busy %.6g s "
-                   "(prefix + blend: %.6g s, %.6g s, %.6g s)\n", P->ttft_s.p50.value,
-                   P->ttft_s.p99.value, P->busy_s, S->ttft_s.p50.value, S->ttft_s.p99.value,
-                   S->busy_s);
+            char a[48], b[48], c[48], d[48];
+            fmt_s(a, sizeof a, P->ttft_s.p50.value);
+            fmt_s(b, sizeof b, P->ttft_s.p99.value);
+            fmt_s(c, sizeof c, S->ttft_s.p50.value);
+            fmt_s(d, sizeof d, S->ttft_s.p99.value);
+            printf("without blend    ttft p50 %s, p99 %s, token hit ratio %.4f (with blend: %s, "
+                   "%s, %.4f; the same run%s without blend beside it)\n", a, b,
+                   sv->prefix_only->cache.token_hit_ratio, c, d, sv->token_hit_ratio,
+                   sv->semantic ? ", semantic tier included," : "");
         }
     }
 }
@@ -405,6 +421,7 @@ static void print_sim_text(const sim_view *sv)
 typedef struct nc_view {
     const cc_sim_summary *with, *without;
     double prefill_with_s, prefill_without_s; /* sums of the records' prefill_s */
+    const cc_sim_result *with_res; /* the run with the cache: its records */
     const cli_pricing *pr; /* the bills with the cache (NULL: no --pricing) */
     double gpu_usd_per_hour;
 } nc_view;
@@ -460,8 +477,13 @@ static void print_no_cache_text(const nc_view *nv)
     printf("%-16s %-16s %-16s %s\n", "", "with cache", "no cache", "caching saves");
     nc_row("ttft p50", W->ttft_s.p50.value, N->ttft_s.p50.value, 1, "");
     nc_row("ttft p99", W->ttft_s.p99.value, N->ttft_s.p99.value, 1, "");
-    nc_row("prefill GPU", nv->prefill_with_s, nv->prefill_without_s, 1,
-           " (prefill's share of the steps)");
+    /* priced alone, as the 'prefill saved' line: the saving is that line's */
+    double alone = 0, full = 0;
+    for (size_t i = 0; nv->with_res && i < nv->with_res->n; i++) {
+        alone += nv->with_res->records[i].prefill_alone_s;
+        full += nv->with_res->records[i].prefill_full_s;
+    }
+    nc_row("prefill GPU", alone, full, 1, " (each request priced alone, as 'prefill saved')");
     nc_row("GPU busy", W->busy_s, N->busy_s, 1, " (all steps, decode included)");
     char tail[64];
     snprintf(tail, sizeof tail, " at $%g per GPU-hour", nv->gpu_usd_per_hour);
@@ -472,6 +494,16 @@ static void print_no_cache_text(const nc_view *nv)
         snprintf(label, sizeof label, "bill %s", nv->pr->bills[i].name);
         nc_row(label, nv->pr->bills[i].total_usd, bill_no_cache(nv->pr, i), 0, "");
     }
+    /* GPUs busy the whole span either way: what caching saved did not
+     * become idle GPU time, so the GPU cost hardly moves (say so, rather
+     * than leave 63 % of prefill against 0.1 % of GPU time unexplained) */
+    if (W->makespan_s > 0 && N->makespan_s > 0 && W->busy_s >= 0.95 * W->makespan_s &&
+        N->busy_s >= 0.95 * N->makespan_s)
+        printf("note             the GPUs were busy for %.0f %% of the run with the cache and "
+               "%.0f %% without: requests keep arriving and decoding, so steps run back to "
+               "back either way; caching shows here in TTFT and in the bills, and in capacity "
+               "as a higher rate before the TTFT SLO breaks (ctxcache plan)\n",
+               100 * W->busy_s / W->makespan_s, 100 * N->busy_s / N->makespan_s);
 }
 
 static void nc_json(const nc_view *nv, json_t *o)
@@ -650,14 +682,17 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     if (sv->semantic && sv->res) {
         const cc_sim_summary *S = &sv->res->summary;
         double q = S->semantic_queries ? (double)S->semantic_queries : 1;
+        char hit[48], miss[48];
+        fmt_s(hit, sizeof hit, S->ttft_semantic_hit_s.p50.value);
+        fmt_s(miss, sizeof miss, S->ttft_semantic_miss_s.p50.value);
         printf("semantic         %s, threshold %.4g, %.4g ms a lookup: %llu of %llu queries "
-               "answered from the cache (%.4f), %llu false hits (%.4f); TTFT p50 %.6g s on "
-               "hits, %.6g s on misses (prefix tier figures above: misses and seeds only)\n",
+               "answered from the cache (%.4f), %llu false hit%s (%.4f); TTFT p50 %s on "
+               "hits, %s on misses (prefix tier figures above: misses and seeds only)\n",
                sv->embedder, sv->sem_threshold, sv->sem_lookup_ms,
                (unsigned long long)S->semantic_hits, (unsigned long long)S->semantic_queries,
                (double)S->semantic_hits / q, (unsigned long long)S->semantic_false_hits,
-               (double)S->semantic_false_hits / q, S->ttft_semantic_hit_s.p50.value,
-               S->ttft_semantic_miss_s.p50.value);
+               S->semantic_false_hits == 1 ? "" : "s", (double)S->semantic_false_hits / q, hit,
+               miss);
     }
     printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
            s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
@@ -1528,11 +1563,22 @@ static int replay_main(int argc, char **argv, const char *const *given)
             psc.blend = 0;
             cc_replay_opts pro = ro;
             pro.keep_records = false;
+            /* --semantic: the twin has a semantic tier of its own (fresh, the
+             * same settings), so that the two runs differ in blend only */
+            cli_semantic *psem = NULL;
+            if (semantic && (rc = cli_semantic_open(cmd, embedder, sem_threshold, sem_lookup_ms,
+                                                    &t, &psem))) {
+                cc_sim_result_free(&sr);
+                cc_trace_free(&t);
+                return rc;
+            }
+            psc.semantic = psem ? cli_semantic_hooks(psem) : NULL;
             cc_executor pex = {0};
             rc = cc_costmodel_create(&hw, &model, &copts, &pex, &err);
             if (rc == CC_OK)
                 rc = cc_sim_run(&t, &cfg, &pro, &psc, &pex, 1, &por, &err);
             cc_executor_free(&pex);
+            cli_semantic_close(psem);
             if (rc != CC_OK) {
                 cc_sim_result_free(&sr);
                 cc_trace_free(&t);
@@ -1551,11 +1597,30 @@ static int replay_main(int argc, char **argv, const char *const *given)
             return cli_fail(cmd, &err);
         }
     }
+    /* the bills, before the results file, which records them (/cost) */
+    cc_trace billed; /* --semantic: hits are answered without the model: not billed */
+    cc_trace_init(&billed);
+    if (pr && semantic && simr && (rc = semantic_misses(cmd, &t, simr, &billed)) == 0)
+        rc = cli_pricing_bill(cmd, &billed, pr);
+    else if (pr)
+        rc = cli_pricing_bill(cmd, &t, pr);
+    cc_trace_free(&billed);
+    if (pr && rc) {
+        if (have_por)
+            cc_sim_result_free(&por);
+        if (simr)
+            cc_sim_result_free(simr);
+        cc_replay_result_free(&r);
+        if (have_real)
+            cli_real_close(&realx);
+        cc_trace_free(&t);
+        return rc;
+    }
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
                    real ? backend : NULL, have_real ? &realx : NULL,
                    serial_service(use_sim, &ro, &sc), lengths_only, no_cache, share,
                    rate_scale, semantic, embedder, sem_threshold, sem_lookup_ms, &t,
-                   have_por ? &por : NULL};
+                   have_por ? &por : NULL, r.token_hit_ratio};
     if (results) {
         cfg_list cl = {0};
         cfg_str(&cl, "format", o.format ? o.format : t.source_format);
@@ -1615,12 +1680,29 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cfg_str(&cl, "assume-prefix-share", "");
         cfg_num(&cl, "rate-scale", rate_scale);
         cfg_num(&cl, "no-cache", no_cache);
+        if (semantic) { /* only with --semantic, as blend's below */
+            cfg_num(&cl, "semantic", 1);
+            cfg_str(&cl, "embedder", embedder);
+            cfg_num(&cl, "threshold", sem_threshold);
+            cfg_num(&cl, "semantic-lookup-ms", sem_lookup_ms);
+        }
         if (sc.blend) { /* only with --blend: results of other runs keep their names */
             cfg_num(&cl, "blend", 1);
             cfg_num(&cl, "recompute-ratio", sc.blend_recompute_ratio);
             cfg_num(&cl, "blend-chunk-tokens", sc.blend_chunk_tokens);
         }
+        double no_cache_usd[CC_PRICING_MAX];
+        for (size_t i = 0; pr && i < pr->n; i++)
+            no_cache_usd[i] = bill_no_cache(pr, i);
+        bool groups = false; /* false hits are known */
+        for (size_t i = 0; t.group_id && i < t.n && !groups; i++)
+            groups = t.group_id[i] != CC_NO_GROUP;
         cc_results_run run = {
+            .semantic = semantic && simr, .semantic_embedder = embedder,
+            .semantic_threshold = sem_threshold, .semantic_lookup_ms = sem_lookup_ms,
+            .semantic_judged = groups, .prefix_only = have_por ? &por : NULL,
+            .n_bills = pr ? pr->n : 0, .bills = pr ? pr->bills : NULL,
+            .no_cache_usd = pr ? no_cache_usd : NULL,
             .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
             .config_values = cl.value,
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,
@@ -1640,22 +1722,6 @@ static int replay_main(int argc, char **argv, const char *const *given)
             return cli_fail(cmd, &err);
         }
     }
-    cc_trace billed; /* --semantic: hits are answered without the model: not billed */
-    cc_trace_init(&billed);
-    if (pr && semantic && simr && (rc = semantic_misses(cmd, &t, simr, &billed)) == 0)
-        rc = cli_pricing_bill(cmd, &billed, pr);
-    else if (pr)
-        rc = cli_pricing_bill(cmd, &t, pr);
-    cc_trace_free(&billed);
-    if (pr && rc) {
-        if (simr)
-            cc_sim_result_free(simr);
-        cc_replay_result_free(&r);
-        if (have_real)
-        cli_real_close(&realx);
-    cc_trace_free(&t);
-        return rc;
-    }
     cc_sim_result ncr; /* --compare-no-cache: the same run, nothing shared */
     nc_view nv = {0}, *nvp = NULL;
     if (cmp_no_cache) {
@@ -1672,7 +1738,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         double per_device = gpu_usd >= 0 ? gpu_usd
                           : hw.usd_per_hour > 0 ? hw.usd_per_hour
                                                 : CC_ECON_DEFAULT_GPU_USD_PER_HOUR;
-        nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr),
+        nv = (nc_view){&simr->summary, &ncr.summary, prefill_sum_s(simr), prefill_sum_s(&ncr), simr,
                        pr, per_device * (double)tp};
         nvp = &nv;
     }

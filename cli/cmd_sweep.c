@@ -106,6 +106,7 @@ static int print_json(const cc_sweep_spec *S, const cc_sweep_data *D, const doub
         json_object_set_new(p, "concurrency", json_string(cc_concurrency_name(conc)));
         json_object_set_new(p, "instances", json_integer(
             (json_int_t)S->axes[CC_SWEEP_INSTANCES].num[c[CC_SWEEP_INSTANCES]]));
+        json_object_set_new(p, "tp", json_integer((json_int_t)S->axes[CC_SWEEP_TP].num[c[CC_SWEEP_TP]]));
         static const cc_sweep_axis names[] = {CC_SWEEP_HARDWARE, CC_SWEEP_MODEL, CC_SWEEP_ROUTER,
                                               CC_SWEEP_SCHEDULER};
         static const char *const keys[] = {"hardware", "model", "router", "scheduler"};

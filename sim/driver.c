@@ -505,11 +505,57 @@ static int blend_units(loop *L, inst *I, uint32_t r, uint32_t from, int64_t now,
     return CC_OK;
 }
 
+static double spec_transfer_s(const cc_tier_config *tc, double bytes, int mode, uint32_t layers,
+                              double c);
+
+/* What request r's prefill costs alone in one step: n_new tokens computed
+ * over n_present ones (cached, or blended and not recomputed), its loads of
+ * tok[k] tokens from tiers k >= 1 paired with that compute as form() pairs
+ * them.  Priced by the reference executor when there is one (a real
+ * backend: the cost model, so no extra prefill runs), else by the
+ * instance's.  prefill_full_s is the same price with nothing cached, so the
+ * difference is what caching saved, free of what batching saved (a step of
+ * many requests reads the weights once: its per-token share is below a
+ * request's price alone, cached tokens or not). */
+static int alone_price(loop *L, inst *I, uint32_t r, uint32_t n_new, uint32_t n_present,
+                       const uint32_t *tok, double *out)
+{
+    const cc_sim_config *sc = L->sc;
+    cc_executor *x = sc->reference ? sc->reference : I->ex;
+    cc_sim_item it = {n_new ? n_new : 1, n_present, r};
+    double s_compute = 0;
+    int rc = cc_executor_prefill(x, &it, 1, &s_compute, L->err);
+    if (rc != CC_OK)
+        return rc;
+    if (!sc->reference)
+        cc_executor_finish(x, r);
+    double s_step = s_compute;
+    for (uint32_t k = 1; k < L->T; k++) {
+        double bytes = (double)tok[k] * sc->kv_bytes_per_token, s_x = 0;
+        if (bytes <= 0)
+            continue;
+        const cc_tier_config *tc = &L->pcfg->tiers[k];
+        if (tc->bandwidth_bytes_per_s > 0) {
+            s_x = spec_transfer_s(tc, bytes, sc->kv_overlap, sc->n_layers ? sc->n_layers : 1,
+                                  s_compute);
+        } else if ((rc = cc_executor_kv_transfer(x, bytes, sc->tier_kind[k], CC_SIM_TIER_HBM,
+                                                 sc->kv_overlap, s_compute, &s_x, L->err)) !=
+                   CC_OK) {
+            return rc;
+        }
+        if (s_x > s_step)
+            s_step = s_x;
+    }
+    *out = s_step;
+    return CC_OK;
+}
+
 /* Admission: cache lookup (or cc_replay's hits), pins, reservation, loads. */
 static int admit(loop *L, inst *I, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
     rstate *s = &L->st[r];
+    const int first = !s->admitted; /* its first admission: prefill_alone_s */
     cc_sim_record *rec = &L->res->records[r];
     uint32_t *tier_tok = L->res->record_tier_tokens + (size_t)r * L->T;
     uint32_t in = t->input_tokens[r];
@@ -584,6 +630,8 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
         if (rc != CC_OK)
             return rc;
     }
+    if (first)
+        return alone_price(L, I, r, s->target - s->done, s->done, tok, &rec->prefill_alone_s);
     return CC_OK;
 }
 
@@ -1453,7 +1501,7 @@ static int summarize(loop *L)
             last = r->finish_ns;
         tokens += r->input_tokens + r->output_tokens;
         out_tokens += r->output_tokens;
-        S->prefill_gpu_s_saved += r->prefill_full_s - r->prefill_s;
+        S->prefill_gpu_s_saved += r->prefill_full_s - r->prefill_alone_s;
         S->blend_tokens += r->blend_tokens;
         S->blend_recompute_tokens += r->blend_recompute_tokens;
         for (uint32_t k = 0; k < L->T; k++)
@@ -1744,6 +1792,8 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         cc_sim_item it = {t->input_tokens[i] ? t->input_tokens[i] : 1, 0, i};
         if ((rc = cc_executor_prefill(x, &it, 1, &res->records[i].prefill_full_s, err)) != CC_OK)
             goto fail;
+        if (lanes) /* a lane computes alone: what it was charged is its price alone */
+            res->records[i].prefill_alone_s = res->records[i].prefill_s;
         if (!sc->reference)
             cc_executor_finish(x, i);
     }

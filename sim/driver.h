@@ -169,6 +169,10 @@ typedef struct cc_sim_record {
                                   (its share of each step, by tokens), loads incl. */
     double prefill_full_s;     /* cost of its whole input with nothing cached
                                   (alone, one step) */
+    double prefill_alone_s;    /* cost of its first admission's prefill alone in
+                                  one step: computed over cached tokens, loads
+                                  incl. (0: never prefilled, a semantic hit);
+                                  prefill_full_s - this = what caching saved */
     uint8_t semantic;          /* CC_SIM_SEM_*: the semantic tier's outcome */
     uint32_t blend_tokens;     /* blend: tokens served by reused chunks beyond
                                   the prefix hit (first admission) */
@@ -198,7 +202,9 @@ typedef struct cc_sim_summary {
     double throughput_tokens_per_s;  /* (input + output tokens) / makespan */
     double output_tokens_per_s;
     double requests_per_s;           /* requests / makespan */
-    double prefill_gpu_s_saved;      /* sum of prefill_full_s - prefill_s */
+    double prefill_gpu_s_saved;      /* sum of prefill_full_s - prefill_alone_s:
+                                        caching's saving, each request priced alone
+                                        both ways (0 with nothing cached) */
     double busy_s;                   /* sum over instances of their steps' durations:
                                         the seconds the GPUs were busy (x TP) */
     uint64_t preemptions;

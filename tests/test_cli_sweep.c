@@ -233,7 +233,7 @@ static void test_serving_points_equal_replays(void **state)
     /* the file: schema 1.1, the axes as written, the concurrency as run */
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); p=f['points']; "
-             "assert f.attrs['schema_version']==1 and f.attrs['schema_minor']==1; "
+             "assert f.attrs['schema_version']==1 and f.attrs['schema_minor']==2; "
              "assert f.attrs['backend'] in (b'sim','sim'); "
              "assert len(p['index'])==16 and p['tiers'][8]==b'hbm:4000,dram:10000'; "
              "assert list(p['instances'][:8])==[1]*4+[2]*4 and p['router'][2]==b'prefix-affinity'; "
@@ -281,6 +281,71 @@ static void test_serving_points_equal_replays(void **state)
     unlink(tr);
     unlink(a);
     unlink(b);
+}
+
+/* The tp axis: tp = 1, 2 on the default workload; each point's figures equal `replay --tp N` with the same
+ * options, and two devices per instance make the steps faster (TTFT p50
+ * lower).  tp 3 (llama-3-8b's 8 KV heads do not split in 3) is an error
+ * naming tp; tp 0 a spec error naming the line. */
+static void test_tp_axis_equals_replays(void **state)
+{
+    (void)state;
+    char tr[512], sp[512], o[512], cmd[2048], *out = NULL;
+    tu_tmp_path(tr, sizeof tr, "sweep_tp_trace.h5");
+    tu_tmp_path(o, sizeof o, "sweep_tp.h5");
+    snprintf(cmd, sizeof cmd, "%s gen default -o %s --seed 1 >/dev/null 2>&1", tu_bin(), tr);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    char spec[1024];
+    snprintf(spec, sizeof spec, "trace = %s\ntiers = hbm:2000,dram:10000\ntp = 1, 2\n", tr);
+    tu_write_tmp(sp, sizeof sp, "tp.spec", spec, strlen(spec));
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s --threads 2 --json", tu_bin(), sp, o);
+    json_t *sw = run_json(cmd);
+    assert_string_equal(json_string_value(json_object_get(sw, "backend")), "sim");
+    json_t *pts = json_object_get(sw, "points");
+    assert_int_equal(json_array_size(pts), 2);
+    double p50[2];
+    for (size_t i = 0; i < 2; i++) {
+        json_t *p = json_array_get(pts, i);
+        assert_int_equal(json_integer_value(json_object_get(p, "tp")), (json_int_t)(i + 1));
+        snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:2000,dram:10000 --tp %zu --seed 1 "
+                 "--json", tu_bin(), tr, i + 1);
+        json_t *r = run_json(cmd);
+        const char *keys[] = {"hit_blocks", "evictions", "ttft_p50_s", "ttft_p99_s",
+                              "tpot_p50_s", "throughput_tokens_per_s", "makespan_s",
+                              "prefill_gpu_s_saved", "gpu_busy_s", "preemptions"};
+        for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++) {
+            double x = json_number_value(json_object_get(p, keys[q]));
+            double y = json_number_value(json_object_get(r, keys[q]));
+            if (!json_object_get(r, keys[q]) || !(fabs(x - y) <= 1e-9 * fabs(y)))
+                fail_msg("tp %zu: %s sweep %.12g, replay %.12g", i + 1, keys[q], x, y);
+        }
+        p50[i] = json_number_value(json_object_get(r, "ttft_p50_s"));
+        json_decref(r);
+    }
+    assert_true(p50[1] < p50[0]);
+    json_decref(sw);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py; f=h5py.File('%s'); "
+             "assert list(f['points']['tp'][:])==[1, 2] and f['axes']['tp'][1]==b'2'\"", o);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+    /* bad values */
+    snprintf(spec, sizeof spec, "trace = %s\ntiers = hbm:2000,dram:10000\ntp = 3\n", tr);
+    tu_write_tmp(sp, sizeof sp, "tp3.spec", spec, strlen(spec));
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    int rc = tu_run(cmd, &out);
+    if (rc == 0 || !strstr(out, "tp"))
+        fail_msg("tp 3: exit %d\n%s", rc, out);
+    free(out);
+    snprintf(spec, sizeof spec, "trace = %s\ntp = 0\ncapacity_blocks = 100\n", tr);
+    tu_write_tmp(sp, sizeof sp, "tp0.spec", spec, strlen(spec));
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s", tu_bin(), sp, o);
+    rc = tu_run(cmd, &out);
+    if (rc == 0 || !strstr(out, ":2") || !strstr(out, "tp"))
+        fail_msg("tp 0: exit %d\n%s", rc, out);
+    free(out);
+    unlink(tr);
+    unlink(o);
 }
 
 /* A spec without serving keys runs the cache alone, as before: no serving
@@ -466,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_and_mpi_same_file),
         cmocka_unit_test(test_serving_points_equal_replays),
+        cmocka_unit_test(test_tp_axis_equals_replays),
         cmocka_unit_test(test_cache_points_have_no_serving_figures),
         cmocka_unit_test(test_points_equal_separate_replays),
         cmocka_unit_test(test_errors),

@@ -591,6 +591,91 @@ static void test_summaries(void **state)
     free(out);
 }
 
+/* The main job's three runs: prefix only, semantic -> prefix -> blend (both
+ * billed under openai), no cache.  The results files carry the bills
+ * (/cost): the prefix run's no-cache bill is every input and output token
+ * at the model's prices, summed by h5py from the per-request columns.  The
+ * report labels the runs by their tiers, shows what each tier contributed
+ * and the bills on the cards; the same page from files of schema 1.2
+ * (h5py removes /semantic, /blend and 1.3's /cost columns) still renders,
+ * without the contribution table. */
+static void test_report_three_tiers(void **state)
+{
+    (void)state;
+    char p[512], t3[512], nc[512], old[512], js[512], cmd[4000], *out = NULL;
+    tu_tmp_path(p, sizeof p, "rep_prefix.h5");
+    tu_tmp_path(t3, sizeof t3, "rep_tiers.h5");
+    tu_tmp_path(nc, sizeof nc, "rep_nocache.h5");
+    tu_tmp_path(old, sizeof old, "rep_tiers_12.h5");
+    tu_tmp_path(js, sizeof js, "rep_prefix.json");
+    const char *common = "--tiers hbm:500,dram:3000 --max-requests 800";
+    snprintf(cmd, sizeof cmd, "%s replay %s %s --pricing openai -o %s --json > %s", tu_bin(),
+             g_trace, common, p, js);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s replay %s %s --pricing openai --semantic --blend -o %s",
+             tu_bin(), g_trace, common, t3);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s replay %s %s --no-cache -o %s", tu_bin(), g_trace, common, nc);
+    run_ok(cmd);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py, json\n"
+             "f = h5py.File('%s'); c = f['cost']; j = json.load(open('%s'))\n"
+             "m = j['pricing']['openai']\n"
+             "q = f['requests']\n"
+             "want = (int(q['input_tokens'][:].astype('u8').sum()) * m['input_usd_per_mtok'] + "
+             "int(q['output_tokens'][:].astype('u8').sum()) * m['output_usd_per_mtok']) / 1e6\n"
+             "assert abs(c['no_cache_usd'][0] - want) < 1e-9 * want, (c['no_cache_usd'][0], want)\n"
+             "assert abs(c['total_usd'][0] - j['cost']['openai']) < 1e-12\n"
+             "assert c['total_usd'][0] < c['no_cache_usd'][0]\n"
+             "g = h5py.File('%s')\n"
+             "o = g['semantic/outcome'][:]\n"
+             "assert g['semantic'].attrs['hits'] == ((o == 2) | (o == 3)).sum() > 0\n"
+             "assert g['cost/requests'][0] == len(o) - ((o == 2) | (o == 3)).sum()\n"
+             "assert g['blend'].attrs['blend_tokens'] == g['blend/blend_tokens'][:].sum()\n"
+             "assert 'cost' not in h5py.File('%s')\n"
+             "\"", p, js, t3, nc);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("h5py check: %s", out);
+    free(out);
+    char in[2000];
+    snprintf(in, sizeof in, "%s %s %s", p, t3, nc);
+    int st;
+    char *html = report(in, "rep_tiers.html", 0, &st);
+    if (st != 0)
+        fail_msg("report: %s", html);
+    assert_non_null(strstr(html, "What each tier contributed"));
+    assert_non_null(strstr(html, "#1 prefix</h3>"));
+    assert_non_null(strstr(html, "#2 semantic+prefix+blend</h3>"));
+    assert_non_null(strstr(html, "#3 no cache</h3>"));
+    assert_null(strstr(html, "pricing="));
+    assert_non_null(strstr(html, "<dt>bills</dt><dd>openai $"));
+    assert_non_null(strstr(html, "<dt>semantic</dt>"));
+    assert_non_null(strstr(html, "<dt>blend</dt>"));
+    /* the no-cache run saves nothing */
+    assert_non_null(strstr(html, "<dt>prefill saved</dt><dd>0 s of GPU time"));
+    free(html);
+    snprintf(cmd, sizeof cmd,
+             "cp %s %s && /usr/bin/python3 -c \"import h5py, numpy\n"
+             "f = h5py.File('%s', 'r+')\n"
+             "del f['semantic'], f['blend'], f['cost/no_cache_usd'], f['cost/requests']\n"
+             "del f['sim'].attrs['gpu_busy_s']\n"
+             "f.attrs['schema_minor'] = numpy.uint32(2)\n"
+             "\"", t3, old, old);
+    run_ok(cmd);
+    snprintf(in, sizeof in, "%s %s", p, old);
+    html = report(in, "rep_tiers_12.html", 0, &st);
+    if (st != 0)
+        fail_msg("report of a 1.2 file: %s", html);
+    assert_null(strstr(html, "What each tier contributed"));
+    assert_non_null(strstr(html, "<dt>bills</dt><dd>openai $"));
+    free(html);
+    unlink(p);
+    unlink(t3);
+    unlink(nc);
+    unlink(old);
+    unlink(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_report_newer_schema),
         cmocka_unit_test(test_report_sweep_table),
         cmocka_unit_test(test_report_small_multiples),
+        cmocka_unit_test(test_report_three_tiers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
  * blend_token_hit_ratio = 16 / 48 = 1/3.
  */
 #include "testutil.h"
+#include "analysis/results.h"
 #include "core/replay.h"
 #include "sim/driver.h"
 
@@ -173,6 +174,66 @@ static void test_costmodel_time(void **state)
         assert_double_equal(r.records[1].prefill_s, 0.071272, 1e-9);
         cc_sim_result_free(&r);
     }
+    cc_executor_free(&ex);
+    cc_trace_free(&t);
+}
+
+/* The results file (schema 1.3) records blend's outcome and the run
+ * without blend beside it (read back by h5py): r1's 16 blended tokens, 4
+ * recomputed, 1/3 of the input; without blend the prefix tier's token hit
+ * ratio is r1's 4 cached tokens of 48. */
+static void test_results_file(void **state)
+{
+    (void)state;
+    cc_trace t;
+    rag_trace(&t);
+    strcpy(t.source, "hand");
+    strcpy(t.source_format, "h5");
+    cc_sim_hw hw;
+    cc_sim_model m;
+    tiny(&hw, &m);
+    cc_executor ex;
+    cc_err e = {0};
+    if (cc_costmodel_create(&hw, &m, NULL, &ex, &e) != CC_OK)
+        fail_msg("cc_costmodel_create: %s: %s", e.field, e.msg);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.bootstrap = 20;
+    sc.concurrency = CC_CONCURRENCY_IMMEDIATE;
+    sc.blend_recompute_ratio = 0.25;
+    cc_sim_result r, po;
+    run(&t, &cfg, &sc, &ex, &po); /* blend off */
+    sc.blend = 1;
+    run(&t, &cfg, &sc, &ex, &r);
+    cc_results_run rr = {.trace = &t, .cfg = &cfg, .res = &r.cache, .kv_bytes_per_token = 1,
+                         .ideal_block_hit_ratio = NAN, .ideal_token_hit_ratio = NAN,
+                         .sim = &r, .sim_config = &sc, .hardware = "tiny", .model = "tiny",
+                         .prefix_only = &po};
+    char path[512], cmd[2048], *out = NULL;
+    tu_tmp_path(path, sizeof path, "blend_results.h5");
+    if (cc_results_write_h5(path, &rr, &e) != CC_OK)
+        fail_msg("write: %s (%s)", e.msg, e.field);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py\n"
+             "f = h5py.File('%s', 'r')\n"
+             "g = f['blend']; a = g.attrs\n"
+             "assert list(g['blend_tokens'][:]) == [0, 16]\n"
+             "assert list(g['recompute_tokens'][:]) == [0, 4]\n"
+             "assert (a['blend_tokens'], a['recompute_tokens'], a['chunk_tokens']) == (16, 4, 0)\n"
+             "assert a['recompute_ratio'] == 0.25\n"
+             "assert abs(a['blend_token_hit_ratio'] - 1/3) < 1e-12\n"
+             "assert abs(a['prefix_only_token_hit_ratio'] - 4/48) < 1e-12\n"
+             "assert a['prefix_only_ttft_p50_s'] > 0 and a['prefix_only_gpu_busy_s'] > 0\n"
+             "assert 'semantic' not in f and 'cost' not in f\n"
+             "\"", path);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0 && !strstr(out, "No module named"))
+        fail_msg("h5py check failed:\n%s", out);
+    free(out);
+    remove(path);
+    cc_sim_result_free(&r);
+    cc_sim_result_free(&po);
     cc_executor_free(&ex);
     cc_trace_free(&t);
 }
@@ -354,6 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_costmodel_time),
         cmocka_unit_test(test_dram_load),
+        cmocka_unit_test(test_results_file),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_cli_usage),
         cmocka_unit_test(test_chatlog),

@@ -27,12 +27,17 @@ typedef struct tex {
     int finishes;
 } tex;
 
+/* A fixed cost per prefill step on top of the per-token cost (0 unless a
+ * test sets it): a step reads the weights once, however many requests it
+ * holds, so a request's share of a batched step is below its price alone. */
+static double step_fixed_s;
+
 static int t_prefill(void *self, const cc_sim_item *it, size_t n, double *s, cc_err *e)
 {
     double tok = 0;
     for (size_t i = 0; i < n; i++)
         tok += (double)it[i].n_new;
-    *s = tok * 1e-3;
+    *s = tok * 1e-3 + (n ? step_fixed_s : 0);
     return CC_OK;
 }
 static int t_decode(void *self, const cc_sim_item *it, size_t n, double *s, cc_err *e)
@@ -163,7 +168,49 @@ static void test_fcfs(void **state)
     assert_true(fabs(r.summary.makespan_s - 0.042) < 1e-12);
     assert_true(fabs(r.summary.requests_per_s - 2 / 0.042) < 1e-9);
     assert_true(fabs(r.summary.throughput_tokens_per_s - 17 / 0.042) < 1e-9);
-    assert_int_equal(tx.finishes, 2 + 2); /* two requests + two reference prefills */
+    /* two requests + two prices alone at admission + two reference prefills */
+    assert_int_equal(tx.finishes, 2 + 2 + 2);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
+/* prefill_gpu_s_saved counts what caching saved, not what batching saved.
+ * Prefill steps cost 5 ms + 1 ms per token (decode tokens of a mixed step
+ * included).  r0 (4 tokens, 3 out) prefills alone 0-9; r1 (4 tokens, no
+ * block shared) arrives at 1 and prefills beside r0's decode in one step of
+ * 5 + 5 = 10 ms (9-19), charged 10 x 4/5 = 8 ms against 9 ms alone: the old
+ * figure (full - charged) said 1 ms saved with nothing cached.  Priced alone
+ * both ways, nothing is saved: 0.  r2 at 100 ms (8 tokens) shares r0's
+ * block: 4 cached, 4 computed, alone 5 + 4 = 9 ms against 13 ms: 4 ms saved
+ * in all. */
+static void test_saved_is_caching_not_batching(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b0[] = {1}, b1[] = {2}, b2[] = {1, 5};
+    add(&t, 0, 4, 3, b0, 1);
+    add(&t, 1, 4, 1, b1, 1);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_sim_config sc = conf(CC_CONCURRENCY_IMMEDIATE, CC_SIM_SCHED_BATCH);
+    cc_sim_result r;
+    step_fixed_s = 5e-3;
+    sim(&t, &cfg, &sc, &r);
+    step_fixed_s = 0;
+    times(&r, 0, 0, 9, 29);
+    times(&r, 1, 9, 19, 19);
+    assert_true(fabs(r.records[1].prefill_s - 0.008) < 1e-12);
+    assert_true(fabs(r.records[1].prefill_full_s - 0.009) < 1e-12);
+    assert_true(fabs(r.records[1].prefill_alone_s - 0.009) < 1e-12);
+    assert_true(fabs(r.summary.prefill_gpu_s_saved) < 1e-12);
+    cc_sim_result_free(&r);
+    add(&t, 100, 8, 1, b2, 2);
+    step_fixed_s = 5e-3;
+    sim(&t, &cfg, &sc, &r);
+    step_fixed_s = 0;
+    assert_int_equal(r.records[2].cached_tokens, 4);
+    assert_true(fabs(r.records[2].prefill_full_s - 0.013) < 1e-12);
+    assert_true(fabs(r.records[2].prefill_alone_s - 0.009) < 1e-12);
+    assert_true(fabs(r.summary.prefill_gpu_s_saved - 0.004) < 1e-12);
     cc_sim_result_free(&r);
     cc_trace_free(&t);
 }
@@ -719,6 +766,16 @@ static void test_cli(void **state)
     assert_true(json_real_value(json_object_get(o, "prefill_gpu_s_saved")) > 0);
     json_decref(o);
     free(out);
+    /* --no-cache: nothing cached, nothing saved (the cost model's steps
+     * batch both requests' prefills: what batching saves is not counted) */
+    snprintf(cmd, sizeof cmd, "%s replay %s --format mooncake --capacity-blocks inf --no-cache --json "
+             "2>/dev/null", tu_bin(), tp);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    if (!(o = json_loads(out, 0, &je)))
+        fail_msg("not JSON: %s", out);
+    assert_true(json_real_value(json_object_get(o, "prefill_gpu_s_saved")) == 0);
+    json_decref(o);
+    free(out);
     const char *bad[][2] = {
         {"--router nearest", "--router"},
         {"--scheduler sjf", "--scheduler"},
@@ -784,6 +841,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fcfs),
+        cmocka_unit_test(test_saved_is_caching_not_batching),
         cmocka_unit_test(test_batch_chunked),
         cmocka_unit_test(test_none_hits_and_saved),
         cmocka_unit_test(test_lpf),

@@ -12,6 +12,7 @@
  * a hit (counted here from the trace's group column), none false; bad
  * usage exits 2, and so does a trace without text, naming it. */
 #include "testutil.h"
+#include "analysis/results.h"
 #include "sim/driver.h"
 
 #include <jansson.h>
@@ -206,11 +207,66 @@ static void test_hand_trace(void **state)
         assert_int_equal(r.records[i].computed_tokens, 0);
         assert_true(r.records[i].prefill_s == 0);
     }
-    /* the executor finished the 3 served requests and 6 reference prefills */
-    assert_int_equal(finishes, 3 + 6);
+    /* the executor finished the 3 served requests, their 3 prices alone at
+     * admission and 6 reference prefills */
+    assert_int_equal(finishes, 3 + 3 + 6);
     assert_int_equal(r.cache.block_accesses, 3);
     assert_int_equal(r.cache.input_tokens, 12);
     assert_int_equal(S->steps, 6); /* a prefill and a decode step for each served one */
+    /* caching saved the 3 hits' whole prefills (4 ms each, priced alone):
+     * the served ones computed everything, alone as without the tier */
+    assert_true(fabs(S->prefill_gpu_s_saved - 0.012) < 1e-12);
+    assert_true(fabs(r.records[1].prefill_alone_s - 0.004) < 1e-12);
+    assert_true(r.records[2].prefill_alone_s == 0);
+    /* the results file (schema 1.3) records the outcome, read back by h5py:
+     * /semantic with the figures above, /cost with two hand-made bills */
+    strcpy(t.source, "hand");
+    strcpy(t.source_format, "h5");
+    cc_pc_config cfg = tier();
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    cc_bill bills[2] = {{.name = "a", .total_usd = 1.5, .requests = 3, .read_tokens = 7},
+                        {.name = "bb", .total_usd = 0.25, .output_usd = 0.125}};
+    double no_cache[2] = {2.5, 0.5};
+    cc_results_run rr = {.trace = &t, .cfg = &cfg, .res = &r.cache, .kv_bytes_per_token = 1,
+                         .ideal_block_hit_ratio = NAN, .ideal_token_hit_ratio = NAN,
+                         .sim = &r, .sim_config = &sc, .hardware = "test", .model = "test",
+                         .semantic = 1, .semantic_embedder = "test", .semantic_threshold = 0.9,
+                         .semantic_lookup_ms = 1, .semantic_judged = 1, .n_bills = 2,
+                         .bills = bills, .no_cache_usd = no_cache};
+    char path[512], cmd[2048], *out = NULL;
+    tu_tmp_path(path, sizeof path, "sem_results.h5");
+    cc_err e = {0};
+    if (cc_results_write_h5(path, &rr, &e) != CC_OK)
+        fail_msg("write: %s (%s)", e.msg, e.field);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py\n"
+             "f = h5py.File('%s', 'r')\n"
+             "assert int(f.attrs['schema_minor']) == 3\n"
+             "g = f['semantic']; a = g.attrs\n"
+             "assert list(g['outcome'][:]) == [0, 1, 2, 3, 1, 2], g['outcome'][:]\n"
+             "assert (a['queries'], a['hits'], a['false_hits'], a['judged']) == (5, 3, 1, 1)\n"
+             "assert (a['hit_input_tokens'], a['hit_output_tokens']) == (12, 6)\n"
+             "assert abs(a['hit_ratio'] - 0.6) < 1e-12 and abs(a['false_hit_ratio'] - 0.2) < 1e-12\n"
+             "assert abs(a['ttft_hit_p50_s'] - 0.001) < 1e-12\n"
+             "assert abs(a['ttft_miss_p50_s'] - 0.0105) < 1e-12\n"
+             "assert a['embedder'] == b'test' and a['threshold'] == 0.9\n"
+             "assert 'blend' not in f\n"
+             "c = f['cost']\n"
+             "assert list(c['pricing'][:]) == [b'a', b'bb']\n"
+             "assert list(c['total_usd'][:]) == [1.5, 0.25]\n"
+             "assert list(c['no_cache_usd'][:]) == [2.5, 0.5]\n"
+             "assert list(c['requests'][:]) == [3, 0] and list(c['read_tokens'][:]) == [7, 0]\n"
+             "assert list(c['output_usd'][:]) == [0, 0.125]\n"
+             "assert abs(f['sim'].attrs['prefill_gpu_s_saved'] - 0.012) < 1e-12\n"
+             "assert [round(v, 9) for v in f['sim/requests/prefill_alone_s'][:]] == "
+             "[0.004, 0.004, 0, 0, 0.004, 0]\n"
+             "\"", path);
+    int rc = tu_run(cmd, &out);
+    if (rc != 0 && !strstr(out, "No module named"))
+        fail_msg("h5py check failed:\n%s", out);
+    free(out);
+    remove(path);
     cc_sim_result_free(&r);
     cc_trace_free(&t);
 }
@@ -354,6 +410,24 @@ static void test_cli_exact_groups(void **state)
                      miss_in);
     json_decref(o);
     free(out);
+    /* --blend beside it: blend finds nothing to reuse (every wording whole,
+     * answered by the semantic tier or prefix-cached), so the run without
+     * blend beside it, which keeps its own semantic tier, is the same run:
+     * the same TTFT p50 (2 ms: the hits), the same prefix hit ratio */
+    snprintf(cmd, sizeof cmd, "%s replay %s --semantic --threshold 0.999 --semantic-lookup-ms 2 "
+             "--capacity-blocks inf --blend --json 2>/dev/null", tu_bin(), tp);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    if (!(o = json_loads(out, 0, &je)))
+        fail_msg("not JSON: %s", out);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_hits")), expect_hits);
+    assert_int_equal(json_integer_value(json_object_get(o, "blend_tokens")), 0);
+    json_t *po = json_object_get(o, "prefix_only");
+    assert_true(fabs(json_real_value(json_object_get(o, "ttft_p50_s")) - 0.002) < 1e-12);
+    assert_true(fabs(json_real_value(json_object_get(po, "ttft_p50_s")) - 0.002) < 1e-12);
+    assert_true(json_real_value(json_object_get(po, "token_hit_ratio")) ==
+                json_real_value(json_object_get(o, "token_hit_ratio")));
+    json_decref(o);
+    free(out);
     /* without --semantic: no semantic figure in the JSON */
     snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks inf --json 2>/dev/null", tu_bin(),
              tp);
@@ -394,6 +468,59 @@ static void test_cli_exact_groups(void **state)
     remove(mp);
 }
 
+/* The bills of a semantic run cover the requests the model served, billed
+ * as without the tier: with no semantic hit (distinct questions) the bill
+ * of an explicit model (anthropic-5m: caches the system prompt chunk under
+ * --cacheable auto) equals the run without --semantic.  Until schema 1.3
+ * the billed requests lost their chunks, so the whole prompt was cached. */
+static void test_cli_bills_without_hits(void **state)
+{
+    (void)state;
+    char tp[512], cmd[2048];
+    static const char *const q[] = {"How do I reset my router?", "Which port does SSH use?",
+                                    "Why is the sky blue at noon?", "Name three prime numbers.",
+                                    "What does HTTP 418 mean?"};
+    char sys[16000] = "";
+    for (int i = 0; i < 600; i++) /* about 1,500 tokens: above the model's 1,024 minimum */
+        strcat(sys, i % 2 ? "policy clause " : "always answer briefly ");
+    size_t cap = 5 * (strlen(sys) + 512);
+    char *jl = calloc(cap, 1), line[17000];
+    assert_non_null(jl);
+    for (int i = 0; i < 5; i++) {
+        snprintf(line, sizeof line,
+                 "{\"type\": \"request\", \"request_id\": \"r%d\", \"session_id\": \"s%d\", "
+                 "\"timestamp\": %d, \"body\": {\"model\": \"m\", \"messages\": [{\"role\": "
+                 "\"system\", \"content\": \"%s\"}, {\"role\": \"user\", \"content\": "
+                 "\"%s\"}]}}\n", i, i, 10 * i, sys, q[i]);
+        strcat(jl, line);
+    }
+    tu_write_tmp(tp, sizeof tp, "sem_bills.jsonl", jl, strlen(jl));
+    free(jl);
+    double bill[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks inf --pricing anthropic-5m "
+                 "%s --json 2>/dev/null", tu_bin(), tp,
+                 k ? "--semantic --threshold 0.99" : "");
+        char *out = NULL;
+        assert_int_equal(tu_run(cmd, &out), 0);
+        json_error_t je;
+        json_t *o = json_loads(out, 0, &je);
+        if (!o)
+            fail_msg("not JSON: %s", out);
+        if (k)
+            assert_int_equal(json_integer_value(json_object_get(o, "semantic_hits")), 0);
+        json_t *b = json_object_get(json_object_get(o, "cost_breakdown"), "anthropic-5m");
+        bill[k] = json_real_value(json_object_get(b, "total_usd"));
+        if (!k) /* the system prompt was cached (written once, read four times) */
+            assert_true(json_integer_value(json_object_get(b, "read_tokens")) > 0);
+        json_decref(o);
+        free(out);
+    }
+    if (!(fabs(bill[0] - bill[1]) <= 1e-12 * bill[0]))
+        fail_msg("bill without --semantic %.12g, with it (no hit) %.12g", bill[0], bill[1]);
+    remove(tp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_transparent_miss),
         cmocka_unit_test(test_refused_modes),
         cmocka_unit_test(test_cli_exact_groups),
+        cmocka_unit_test(test_cli_bills_without_hits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,10 @@
 # hbm_bytes * 0.9 - weights - tier, that this build computes.  Every figure
 # but the digests (hbm_kv_tokens) was the same as before the change on the
 # generated workload, whose sizes already fitted.
+# The sim part was recaptured again when prefill_gpu_s_saved became each
+# request's price alone with and without its cached tokens and the results
+# file gained schema 1.3's /sim columns: every headline figure (the readable
+# part of each line) stayed identical to the 576c3fd capture above.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
