@@ -95,6 +95,11 @@ typedef struct cli_pricing {
     cc_bill bills[CC_PRICING_MAX];
     size_t n;
     cc_pricing_run run;
+    /* replay --blend: each bill again with blend counted (cc_pricing_bill_blend) */
+    int blend;
+    double blend_recompute_ratio;
+    uint32_t blend_chunk_tokens;
+    cc_bill blend_bills[CC_PRICING_MAX];
 } cli_pricing;
 struct json_t;
 /* Parses the list (presets or files); returns 0 or the exit status. */

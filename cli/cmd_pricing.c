@@ -31,6 +31,7 @@ static const char *cacheable_name(const cc_pricing_run *r, char *buf, size_t len
 int cli_pricing_parse(const char *cmd, const char *list, cli_pricing *pr)
 {
     cc_err err = {0};
+    pr->blend = 0;
     int rc = cc_pricing_parse_list(list, pr->models, CC_PRICING_MAX, &pr->n, &err);
     if (rc == CC_EARG)
         return cli_usage_error(cmd, "--pricing: %s", err.msg);
@@ -55,13 +56,23 @@ int cli_pricing_bill(const char *cmd, const cc_trace *t, cli_pricing *pr)
 {
     for (size_t i = 0; i < pr->n; i++) {
         cc_err err = {0};
-        if (cc_pricing_replay(t, &pr->models[i], &pr->run, &pr->bills[i], NULL, &err) != CC_OK)
+        cc_replay_result res;
+        if (cc_pricing_replay(t, &pr->models[i], &pr->run, &pr->bills[i],
+                              pr->blend ? &res : NULL, &err) != CC_OK)
+            return cli_fail(cmd, &err);
+        if (!pr->blend)
+            continue;
+        cc_pricing m = cc_pricing_apply(&pr->models[i], &pr->run);
+        int rc = cc_pricing_bill_blend(&m, t, &res, &pr->bills[i], pr->blend_recompute_ratio,
+                                       pr->blend_chunk_tokens, &pr->blend_bills[i], &err);
+        cc_replay_result_free(&res);
+        if (rc != CC_OK)
             return cli_fail(cmd, &err);
     }
     return 0;
 }
 
-static json_t *bill_json(const cc_bill *b)
+static json_t *bill_json(const cc_bill *b, int blend)
 {
     json_t *x = json_object();
     json_object_set_new(x, "total_usd", json_real(b->total_usd));
@@ -80,6 +91,11 @@ static json_t *bill_json(const cc_bill *b)
     json_object_set_new(x, "object_tokens", json_integer((json_int_t)b->object_tokens));
     json_object_set_new(x, "hits", json_integer((json_int_t)b->hits));
     json_object_set_new(x, "token_hours_stored", json_real(b->token_hours_stored));
+    if (blend) {
+        json_object_set_new(x, "blend_read_tokens", json_integer((json_int_t)b->blend_read_tokens));
+        json_object_set_new(x, "blend_recompute_tokens",
+                            json_integer((json_int_t)b->blend_recompute_tokens));
+    }
     return x;
 }
 
@@ -110,8 +126,17 @@ void cli_pricing_json(const cli_pricing *pr, json_t *into)
     for (size_t i = 0; i < pr->n; i++) {
         cc_pricing m = cc_pricing_apply(&pr->models[i], &pr->run);
         json_object_set_new(cost, m.name, json_real(pr->bills[i].total_usd));
-        json_object_set_new(bd, m.name, bill_json(&pr->bills[i]));
+        json_object_set_new(bd, m.name, bill_json(&pr->bills[i], 0));
         json_object_set_new(models, m.name, model_json(&m));
+    }
+    if (pr->blend) { /* replay --blend: the bills with blend counted, beside */
+        json_t *bc = json_object(), *bb = json_object();
+        for (size_t i = 0; i < pr->n; i++) {
+            json_object_set_new(bc, pr->blend_bills[i].name, json_real(pr->blend_bills[i].total_usd));
+            json_object_set_new(bb, pr->blend_bills[i].name, bill_json(&pr->blend_bills[i], 1));
+        }
+        json_object_set_new(into, "cost_prefix_blend", bc);
+        json_object_set_new(into, "cost_breakdown_prefix_blend", bb);
     }
     char buf[32];
     json_object_set_new(into, "cost", cost);
@@ -136,6 +161,20 @@ void cli_pricing_text(const cli_pricing *pr, FILE *out)
                 b->cache_read_usd, b->storage_usd, b->creation_fee_usd, b->hit_fee_usd,
                 b->output_usd, (unsigned long long)b->read_tokens,
                 (unsigned long long)b->objects);
+    }
+    if (!pr->blend)
+        return;
+    fprintf(out, "cost with blend  the same models with reused chunks beyond the prefix billed "
+                 "as cache reads, the recomputed share (ratio %g) as uncached input\n",
+            pr->blend_recompute_ratio);
+    fprintf(out, "  %-16s %12s %12s %12s %12s %12s %12s %12s\n", "model", "prefix only",
+            "prefix+blend", "saved", "uncached", "read", "blend read", "recomputed");
+    for (size_t i = 0; i < pr->n; i++) {
+        const cc_bill *a = &pr->bills[i], *b = &pr->blend_bills[i];
+        fprintf(out, "  %-16s %12.6g %12.6g %12.6g %12.6g %12.6g %12llu %12llu\n", b->name,
+                a->total_usd, b->total_usd, a->total_usd - b->total_usd, b->input_uncached_usd,
+                b->cache_read_usd, (unsigned long long)b->blend_read_tokens,
+                (unsigned long long)b->blend_recompute_tokens);
     }
 }
 
@@ -424,7 +463,7 @@ int cmd_cost(int argc, char **argv)
             json_t *arr = json_array();
             for (size_t k = 0; k < n_ttls; k++) {
                 const cc_sweep_row *r = &rows[m * n_ttls + k];
-                json_t *row = bill_json(&r->bill);
+                json_t *row = bill_json(&r->bill, 0);
                 json_object_set_new(row, "ttl_s", json_real(r->ttl_s));
                 json_object_set_new(row, "operator_usd", json_real(r->operator_usd));
                 json_object_set_new(row, "operator_break_even_hit_rate",

@@ -128,7 +128,9 @@ static const char *const replay_help =
     "  --blend               (backend sim) prefix + blend: a request's chunks after its\n"
     "                        cached prefix are reused from a chunk store at any position,\n"
     "                        a share recomputed (docs/blend.md); adds blend_token_hit_ratio\n"
-    "                        and a prefix_only run of the same trace to compare with\n"
+    "                        and a prefix_only run of the same trace to compare with;\n"
+    "                        with --pricing, each bill again with blend counted\n"
+    "                        (JSON cost_prefix_blend, cost_breakdown_prefix_blend)\n"
     "  --recompute-ratio R   blend: share 0..1 of the blended tokens recomputed (0.15)\n"
     "  --blend-chunk-tokens C\n"
     "                        blend: reuse windows of C >= 1 tokens of each chunk instead\n"
@@ -309,19 +311,28 @@ static int semantic_misses(const char *cmd, const cc_trace *t, const cc_sim_resu
         if (cc_trace_tenant(out, t->tenants[k], &ix) != CC_OK || ix != k)
             goto oom;
     }
+    cc_chunk *ch = NULL; /* the chunks without their text (blend bills need the hashes) */
+    size_t cap_ch = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (sr->records[i].semantic >= CC_SIM_SEM_HIT)
             continue;
         cc_request r = cc_trace_get(t, i);
+        if (r.n_chunks && cc_grow((void **)&ch, &cap_ch, r.n_chunks, sizeof *ch))
+            goto oom;
+        for (uint32_t c = 0; c < r.n_chunks; c++) {
+            ch[c] = r.chunks[c];
+            ch[c].text_off = 0;
+            ch[c].text_len = 0;
+        }
+        r.chunks = r.n_chunks ? ch : NULL;
         r.embedding = NULL;
         if (cc_trace_append(out, &r) != CC_OK)
             goto oom;
-        /* the chunks keep their hashes; their text stays in t's arena */
-        for (size_t c = out->chunk_off[out->n - 1]; c < out->chunk_off[out->n]; c++)
-            out->chunks[c].text_off = out->chunks[c].text_len = 0;
     }
+    free(ch);
     return 0;
 oom:
+    free(ch);
     cc_err_set(&err, CC_ENOMEM, t->source, 0, "requests", "out of memory for the bills' trace");
     return cli_fail(cmd, &err);
 }
@@ -362,7 +373,7 @@ static void print_dist(const char *label, const cc_sim_dist *d, const char *note
 
 static void fmt_s(char *buf, size_t len, double s);
 
-static void print_sim_text(const sim_view *sv)
+static void print_sim_text(const sim_view *sv, const cc_replay_result *cache)
 {
     const cc_sim_summary *S = &sv->res->summary;
     const cc_sim_config *sc = sv->sc;
@@ -409,6 +420,21 @@ static void print_sim_text(const sim_view *sv)
                    "%s, %.4f; the same run%s without blend beside it)\n", a, b,
                    sv->prefix_only->cache.token_hit_ratio, c, d, sv->token_hit_ratio,
                    sv->semantic ? ", semantic tier included," : "");
+            /* chunk blocks live in the prefix cache's tiers (docs/blend.md): under
+             * pressure they push prefix blocks out, which can cost more prefix
+             * hits than blend serves, and TTFT then rises with blend */
+            const cc_replay_result *pc = &sv->prefix_only->cache, *bc = cache;
+            double lost = pc->token_hit_ratio - bc->token_hit_ratio;
+            printf("blend vs prefix  token hit ratio: prefix %.4f -> %.4f with blend (%+.4f), "
+                   "blend %+.4f; evictions %llu -> %llu (%s)%s\n",
+                   pc->token_hit_ratio, bc->token_hit_ratio,
+                   bc->token_hit_ratio - pc->token_hit_ratio, S->blend_token_hit_ratio,
+                   (unsigned long long)pc->evictions, (unsigned long long)bc->evictions,
+                   sc->concurrency == CC_CONCURRENCY_NONE ? "chunk blocks in a twin cache"
+                                                          : "chunk blocks share the tiers",
+                   lost > S->blend_token_hit_ratio
+                       ? ": the chunk blocks displaced more prefix hits than blend serves"
+                       : "");
         }
     }
 }
@@ -650,6 +676,8 @@ static void sim_json(const sim_view *sv, json_t *o)
         json_object_set_new(po, "makespan_s", json_real(P->makespan_s));
         json_object_set_new(po, "token_hit_ratio",
                             json_real(sv->prefix_only->cache.token_hit_ratio));
+        json_object_set_new(po, "evictions",
+                            json_integer((json_int_t)sv->prefix_only->cache.evictions));
         json_object_set_new(o, "prefix_only", po);
     }
 }
@@ -660,6 +688,10 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
     printf("trace            %s (%s): %zu requests, %llu block accesses, %u tokens per block\n",
            t->source, t->source_format, r->requests, (unsigned long long)r->block_accesses,
            t->block_size);
+    if (t->read_warnings) /* records the reader skipped (request logs) */
+        printf("warnings         %llu record%s skipped while reading (first: %s)\n",
+               (unsigned long long)t->read_warnings, t->read_warnings == 1 ? "" : "s",
+               t->read_warning);
     if (sv->lengths_only && sv->share > 0 && !sv->no_cache)
         printf("content          lengths only (no token ids, no block hashes): assumed shared "
                "prompt = the first %.4g of each input, in whole %u-token blocks; every other "
@@ -722,7 +754,7 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
                "blocks)\n", (unsigned long long)r->no_room_blocks);
     char servers[32] = "unlimited";
     if (sv->res)
-        print_sim_text(sv);
+        print_sim_text(sv, r);
     else if (r->servers)
         snprintf(servers, sizeof servers, "%u", r->servers);
     if (!sv->res)
@@ -768,6 +800,9 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
         cli_pricing_json(pr, o);
     json_object_set_new(o, "trace", json_string(t->source));
     json_object_set_new(o, "format", json_string(t->source_format));
+    json_object_set_new(o, "read_warnings", json_integer((json_int_t)t->read_warnings));
+    if (t->read_warnings)
+        json_object_set_new(o, "first_read_warning", json_string(t->read_warning));
     json_object_set_new(o, "mode", json_string(cfg->mode == CC_PC_PREFIX ? "prefix" : "independent"));
     json_object_set_new(o, "concurrency", json_string(cc_concurrency_name(r->concurrency)));
     /* the fixed rates of backend rates (null under the simulator) */
@@ -1383,6 +1418,9 @@ static int replay_main(int argc, char **argv, const char *const *given)
                                    .cacheable_blocks = ctx_cfg.cacheable_blocks,
                                    .input_usd_per_mtok = in_price,
                                    .output_usd_per_mtok = out_price};
+        pr->blend = sc.blend; /* --blend: the bills with blend counted beside */
+        pr->blend_recompute_ratio = sc.blend_recompute_ratio;
+        pr->blend_chunk_tokens = sc.blend_chunk_tokens;
     }
     const cc_policy_ops *pops;
     cc_policy_params pparams;

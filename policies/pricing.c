@@ -395,6 +395,28 @@ cc_pricing cc_pricing_apply(const cc_pricing *p, const cc_pricing_run *run)
 
 static uint64_t floor_g(uint64_t x, uint32_t g) { return g > 1 ? x / g * g : x; }
 
+/* One request's read and written tokens (the rest is uncached) under p. */
+static void request_classes(const cc_pricing *p, const cc_replay_record *rec, uint32_t g,
+                            uint64_t *rd_out, uint64_t *wr_out)
+{
+    uint64_t rd, wr = 0;
+    if (p->explicit_cache) {
+        rd = floor_g(rec->explicit_tokens, g);
+        uint64_t c = floor_g(rec->created_tokens, g);
+        wr = c > rd ? c - rd : 0; /* tokens it read are not written again */
+    } else {
+        rd = floor_g(rec->hit_tokens, g);
+        if (rd < p->min_tokens)
+            rd = 0;
+    }
+    if (rd + wr > rec->input_tokens) /* cannot happen with a consistent replay */
+        wr = rec->input_tokens > rd ? rec->input_tokens - rd : 0;
+    *rd_out = rd;
+    *wr_out = wr;
+}
+
+static void bill_money(const cc_pricing *p, cc_bill *b);
+
 void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r, double implicit_token_seconds,
                      cc_bill *b)
 {
@@ -404,18 +426,8 @@ void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r, double impl
     const size_t n = r->records ? r->requests : 0;
     for (size_t i = 0; i < n; i++) {
         const cc_replay_record *rec = &r->records[i];
-        uint64_t rd, wr = 0;
-        if (p->explicit_cache) {
-            rd = floor_g(rec->explicit_tokens, g);
-            uint64_t c = floor_g(rec->created_tokens, g);
-            wr = c > rd ? c - rd : 0; /* tokens it read are not written again */
-        } else {
-            rd = floor_g(rec->hit_tokens, g);
-            if (rd < p->min_tokens)
-                rd = 0;
-        }
-        if (rd + wr > rec->input_tokens) /* cannot happen with a consistent replay */
-            wr = rec->input_tokens > rd ? rec->input_tokens - rd : 0;
+        uint64_t rd, wr;
+        request_classes(p, rec, g, &rd, &wr);
         b->requests++;
         b->input_tokens += rec->input_tokens;
         b->output_tokens += rec->output_tokens;
@@ -439,6 +451,12 @@ void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r, double impl
         token_s = implicit_token_seconds;
     }
     b->token_hours_stored = token_s / 3600;
+    bill_money(p, b);
+}
+
+/* The dollar fields of a bill from its token counts, objects and hits. */
+static void bill_money(const cc_pricing *p, cc_bill *b)
+{
     const double P = p->input_usd_per_mtok / 1e6;
     b->input_uncached_usd = (double)b->uncached_tokens * P;
     b->cache_write_usd =
@@ -450,6 +468,105 @@ void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r, double impl
     b->output_usd = (double)b->output_tokens * p->output_usd_per_mtok / 1e6;
     b->total_usd = b->input_uncached_usd + b->cache_write_usd + b->cache_read_usd + b->storage_usd +
                    b->creation_fee_usd + b->hit_fee_usd + b->output_usd;
+}
+
+/* ---- bills with blend ----------------------------------------------------------- */
+
+/* The window hashes of `replay --blend --blend-chunk-tokens` (sim/driver.c
+ * uses the same seed), so that both see the same windows as equal. */
+#define BLEND_WINDOW_SEED UINT64_C(0x626c656e64)
+
+typedef struct blend_unit_key {
+    uint64_t content; /* chunk hash, or the window's token-id hash */
+    uint32_t tokens, tenant;
+} blend_unit_key;
+
+/* Visits request i's blend units: whole chunks or C-token windows from
+ * each chunk's start that end within the input.  lookup: sums into *served
+ * the tokens of units starting at or after `from` that are held and live
+ * at `now`; else records every unit as held at `now`.  0 or CC_ENOMEM. */
+static int blend_pass(const cc_pricing *p, const cc_trace *t, size_t i, uint32_t C,
+                      uint64_t from, int64_t now, int lookup, cc_u64map *held, uint64_t *served)
+{
+    const int64_t ttl_ns = (int64_t)llround(p->ttl_s * 1e9);
+    const uint32_t in = t->input_tokens[i];
+    for (uint64_t ci = t->chunk_off[i]; ci < t->chunk_off[i + 1]; ci++) {
+        const cc_chunk *c = &t->chunks[ci];
+        const uint32_t w = C ? C : c->token_len;
+        for (uint32_t off = 0; c->token_len && off < c->token_len; off += w) {
+            const uint32_t len = c->token_len - off < w ? c->token_len - off : w;
+            const uint32_t start = c->token_start + off;
+            if ((uint64_t)start + len > in)
+                return CC_OK;
+            blend_unit_key k = {c->chunk_hash, len, t->tenant[i]};
+            if (C)
+                k.content = cc_hash_bytes(t->token_ids + t->token_off[i] + start,
+                                          (size_t)len * sizeof *t->token_ids, BLEND_WINDOW_SEED);
+            const uint64_t key = cc_hash_bytes(&k, sizeof k, 0);
+            uint64_t *at = cc_u64map_get(held, key);
+            const int live = at && now - (int64_t)*at <= ttl_ns;
+            if (lookup) {
+                if (live && start >= from)
+                    *served += len;
+            } else if (!at) {
+                if (cc_u64map_put(held, key, (uint64_t)now, &at) < 0)
+                    return CC_ENOMEM;
+            } else if (!live || p->refresh) {
+                *at = (uint64_t)now; /* held again from now (expired, or refreshed) */
+            }
+        }
+    }
+    return CC_OK;
+}
+
+int cc_pricing_bill_blend(const cc_pricing *p, const cc_trace *t, const cc_replay_result *r,
+                          const cc_bill *prefix, double recompute_ratio, uint32_t chunk_tokens,
+                          cc_bill *out, cc_err *err)
+{
+    *out = *prefix;
+    out->blend_read_tokens = out->blend_recompute_tokens = 0;
+    if (!(recompute_ratio >= 0 && recompute_ratio <= 1))
+        return cc_err_set(err, CC_EARG, NULL, 0, "recompute_ratio",
+                          "expected a share 0..1 of the blended tokens, got %g", recompute_ratio);
+    if (!t->chunk_off || !r->records || r->requests != t->n)
+        return CC_OK; /* no chunks: nothing to blend */
+    if (chunk_tokens && !t->token_ids)
+        return cc_err_set(err, CC_EUNSUP, t->source, 0, "blend_chunk_tokens",
+                          "windows of %u tokens need the trace's token ids", chunk_tokens);
+    const uint32_t g = p->granularity_tokens ? p->granularity_tokens : 1;
+    cc_u64map held;
+    if (cc_u64map_init(&held, 1024) != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory");
+    int rc = CC_OK;
+    for (size_t i = 0; i < t->n && rc == CC_OK; i++) {
+        const cc_replay_record *rec = &r->records[i];
+        uint64_t rd, wr, served = 0;
+        request_classes(p, rec, g, &rd, &wr);
+        const int64_t now = t->arrival_ns[i];
+        /* after the tokens served or written: an implicit hit below the
+         * minimum is not billed as a read, and not blended either */
+        const uint64_t from = rd + wr > rec->hit_tokens ? rd + wr : rec->hit_tokens;
+        rc = blend_pass(p, t, i, chunk_tokens, from, now, 1, &held, &served);
+        if (rc == CC_OK)
+            rc = blend_pass(p, t, i, chunk_tokens, 0, now, 0, &held, NULL);
+        const uint64_t unc = rec->input_tokens - rd - wr;
+        if (served > unc) /* cannot happen: units end within the input */
+            served = unc;
+        const uint64_t rec_tok = (uint64_t)floor(recompute_ratio * (double)served + 0.5);
+        uint64_t brd = floor_g(served - rec_tok, g);
+        if (!p->explicit_cache && brd < p->min_tokens)
+            brd = 0; /* the automatic cache's minimum, as for a prefix hit */
+        out->blend_read_tokens += brd;
+        out->blend_recompute_tokens += rec_tok;
+        out->read_tokens += brd;
+        out->uncached_tokens -= brd;
+        out->hits += rd == 0 && brd > 0;
+    }
+    cc_u64map_free(&held);
+    if (rc != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the blend bill");
+    bill_money(p, out);
+    return CC_OK;
 }
 
 /* ---- the replay a model implies --------------------------------------------------- */

@@ -111,6 +111,10 @@ typedef struct cc_bill {
     uint64_t objects, hits; /* objects created (billed), requests served by the cache */
     uint64_t object_tokens; /* sum of the objects' sizes (after granularity) */
     double token_hours_stored;
+    /* cc_pricing_bill_blend only (0 in other bills): of read_tokens, those
+     * served by reused chunks beyond the prefix; of uncached_tokens, the
+     * blended tokens recomputed */
+    uint64_t blend_read_tokens, blend_recompute_tokens;
 } cc_bill;
 
 /* Bills a replay made with keep_records (and, for an explicit model, with
@@ -118,6 +122,26 @@ typedef struct cc_bill {
  * implicit_token_seconds: storage of an implicit model (0 when unpriced). */
 void cc_pricing_bill(const cc_pricing *p, const cc_replay_result *r,
                      double implicit_token_seconds, cc_bill *out);
+
+/* The same bill with blend counted (CacheBlend-style reuse of chunk KV at
+ * any position; docs/pricing.md "Bills with blend"): p after
+ * cc_pricing_apply, r the replay of t that made `prefix` (records kept).
+ * Per request, in trace order, the blend units -- t's chunks whole
+ * (chunk_tokens 0) or windows of chunk_tokens tokens from each chunk's
+ * start, as `replay --blend` forms them -- that start at or after the
+ * request's served (hit), read and written tokens, and whose content (and
+ * tenant) an earlier request held within the model's TTL (from its last
+ * use with refresh, else from when it was first held) are blended: B
+ * tokens, of which round(recompute_ratio B) are recomputed and stay
+ * uncached (input price: compute), the rest floor_g(B - recomputed) move
+ * from uncached to read (read price) -- under an implicit model only when
+ * they are at least min_tokens, as a prefix hit; a request with blend reads
+ * and no prefix read counts as a hit.  Storage, objects and writes are
+ * those of `prefix` (the chunks' KV is held by the serving side).
+ * CC_EUNSUP for windows on a trace without token ids; CC_ENOMEM. */
+int cc_pricing_bill_blend(const cc_pricing *p, const cc_trace *t, const cc_replay_result *r,
+                          const cc_bill *prefix, double recompute_ratio, uint32_t chunk_tokens,
+                          cc_bill *out, cc_err *err);
 
 /* How a trace is replayed for billing. */
 typedef struct cc_pricing_run {

@@ -1455,6 +1455,23 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Blocks the chunk store may hold at most: every blend unit of every
+ * request (whole chunks, or windows of C tokens), each its own chain of
+ * B-token blocks.  An unbounded tier holds these beside the prefix blocks,
+ * so that "inf" stays a cache that never evicts. */
+static uint64_t chunk_blocks_bound(const cc_trace *t, uint32_t C, uint32_t B)
+{
+    uint64_t n = 0;
+    for (size_t c = 0; t->chunk_off && B && c < t->chunk_off[t->n]; c++) {
+        uint64_t len = t->chunks[c].token_len;
+        if (C)
+            n += len / C * ((C + B - 1) / B) + (len % C + B - 1) / B;
+        else
+            n += (len + B - 1) / B;
+    }
+    return n;
+}
+
 static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
 {
     cc_u64map m;
@@ -1661,6 +1678,9 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
                 return rc;
             }
             cfg.tiers[k].capacity_blocks = distinct;
+            if (sc->blend) /* chunk blocks share this cache (the twin is below) */
+                cfg.tiers[k].capacity_blocks +=
+                    chunk_blocks_bound(t, sc->blend_chunk_tokens, cfg.block_tokens);
         }
     }
     L.next = next;
@@ -1730,10 +1750,7 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
             if (L.pre) { /* cc_replay holds the prefix cache: chunks get a twin */
                 cc_pc_config cc = cfg;
                 cc.mode = CC_PC_PREFIX;
-                uint64_t cap = 0;
-                for (size_t c = 0; t->chunk_off && c < t->chunk_off[n]; c++)
-                    cap += ((uint64_t)t->chunks[c].token_len + cfg.block_tokens - 1) /
-                           cfg.block_tokens;
+                uint64_t cap = chunk_blocks_bound(t, sc->blend_chunk_tokens, cfg.block_tokens);
                 for (uint32_t k = 0; k < cc.n_tiers && k < CC_PC_MAX_TIERS; k++)
                     if (!cc.tiers[k].capacity_blocks)
                         cc.tiers[k].capacity_blocks = cap ? cap : 1;

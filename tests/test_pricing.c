@@ -4,7 +4,7 @@
  * granularity rounding, the input-price override, fees per object and per
  * hit, the storage unit, the break-even formulas on hand values, a TTL
  * sweep whose optimum is worked out by hand, the pricing-file loader with a
- * table of bad inputs, and the --pricing list.  Every expected figure is
+ * table of bad inputs, the --pricing list, and bills with blend counted.  Every expected figure is
  * worked out in the comment above its test, never taken from the code. */
 #include "testutil.h"
 #include "policies/pricing.h"
@@ -651,6 +651,184 @@ static void test_list(void **s)
     assert_int_equal(cc_pricing_parse_list("openai,deepseek", ms, 1, &n, &e), CC_EARG);
 }
 
+/* ---- bills with blend (cc_pricing_bill_blend) ---------------------------------
+ * Blocks of 4 tokens, chunks S (system), P1, P2 (user turns: passages that
+ * move), Q*, X, Y (user), token ids as written, no output:
+ *   r0 t=0    S[1..4] P1[10..17] P2[20..27] Q0[90..93]             24 tokens
+ *   r1 t=50   S P2 P1 Q1[95..98]                                    24
+ *   r2 t=60   X[40..43] P1'[30 31 32 33 14 15 16 17] Q2[80..83]     16
+ *   r3 t=140  Y[50..53] P2 Q3[84..87]                               16
+ * The prefix-only implicit bill (ttl 100 s): r1 hits S (4 tokens), nothing
+ * else is shared from the start: read 4, uncached 76; at $1 an input token
+ * and read 0.5x (storage unpriced): 76 + 2 = 78.
+ * Blend, whole chunks, fixed TTL, R = 0.25: r1 after its 4 hit tokens
+ * finds P2 and P1 (held by r0 at 0, live at 50): B = 16, 4 recomputed, 12
+ * read; r2's P1' is new text; r3's P2 was held from 0 (fixed TTL: r1's use
+ * does not extend it) and expired at 100.  read 16, uncached 64: 64 + 8 = 72.
+ * Refreshed TTL: r1 refreshes P2 to 50, so r3 (140 - 50 = 90 <= 100) blends
+ * it: B = 8, 2 recomputed, 6 read; read 22, uncached 58: 58 + 11 = 69; with
+ * a $100 hit fee: prefix 78 + 100 (r1), blend 69 + 200 (r1, and r3 now).
+ * Windows of 4 tokens (fixed): r1 as before (16, its windows are r0's);
+ * r2's P1' window [14..17] is r0's P1 second window (60 <= 100): B = 4, 1
+ * recomputed, 3 read.  read 4 + 15, uncached 61: 61 + 9.5 = 70.5.
+ * Minimum 10 (fixed, whole): r1's 4-token hit is below it (prefix bill:
+ * 80 uncached = 80); its blend starts after the 4 served tokens: 12 read
+ * >= 10: uncached 68, read 12: 74, and r1 is now a hit.  Minimum 13:
+ * 12 < 13, nothing read: 80.
+ * Granularity 5: r1's hit 4 -> 0 read (80); blend 12 -> 10 read: 70 + 5 = 75.
+ * R = 0: r1 reads 16 blended: uncached 60, read 20: 70.  R = 1: 78.
+ * Explicit, cacheable = leading system chunks, fixed: r0 writes S (4
+ * tokens, 2x: 8), r1 reads it (4, 0.5x: 2) and blends P2, P1 after it (12
+ * read, 4 recomputed); r2 and r3 have no system chunk (no object) and
+ * blend nothing.  Prefix: uncached 20 + 20 + 16 + 16 = 72: 72 + 8 + 2 = 82;
+ * blend: uncached 60, read 16: 60 + 8 + 8 = 76. */
+static void blend_req(cc_trace *t, int64_t at_s, const uint32_t *tok, uint32_t n,
+                      const cc_chunk *ch, uint32_t nch)
+{
+    uint64_t blocks[8];
+    cc_request r = {0};
+    r.arrival_ns = at_s * S_NS;
+    r.input_tokens = n;
+    r.group_id = CC_NO_GROUP;
+    r.n_blocks = (uint32_t)cc_block_chain(0, tok, n, t->block_size, blocks);
+    r.blocks = blocks;
+    r.n_token_ids = n;
+    r.token_ids = tok;
+    r.n_chunks = nch;
+    r.chunks = ch;
+    assert_int_equal(cc_trace_append(t, &r), CC_OK);
+}
+
+static void blend_trace(cc_trace *t)
+{
+    static const uint32_t t0[] = {1,  2,  3,  4,  10, 11, 12, 13, 14, 15, 16, 17,
+                                  20, 21, 22, 23, 24, 25, 26, 27, 90, 91, 92, 93};
+    static const uint32_t t1[] = {1,  2,  3,  4,  20, 21, 22, 23, 24, 25, 26, 27,
+                                  10, 11, 12, 13, 14, 15, 16, 17, 95, 96, 97, 98};
+    static const uint32_t t2[] = {40, 41, 42, 43, 30, 31, 32, 33, 14, 15, 16, 17, 80, 81, 82, 83};
+    static const uint32_t t3[] = {50, 51, 52, 53, 20, 21, 22, 23, 24, 25, 26, 27, 84, 85, 86, 87};
+    enum { SY = CC_CHUNK_SYSTEM, US = CC_CHUNK_USER };
+    /* {text_off, text_len, kind, token_start, token_len, chunk_hash} */
+    static const cc_chunk c0[] = {{0, 0, SY, 0, 4, 0x51}, {0, 0, US, 4, 8, 0x71},
+                                  {0, 0, US, 12, 8, 0x72}, {0, 0, US, 20, 4, 0x90}};
+    static const cc_chunk c1[] = {{0, 0, SY, 0, 4, 0x51}, {0, 0, US, 4, 8, 0x72},
+                                  {0, 0, US, 12, 8, 0x71}, {0, 0, US, 20, 4, 0x95}};
+    static const cc_chunk c2[] = {{0, 0, US, 0, 4, 0x40}, {0, 0, US, 4, 8, 0x73},
+                                  {0, 0, US, 12, 4, 0x80}};
+    static const cc_chunk c3[] = {{0, 0, US, 0, 4, 0x50}, {0, 0, US, 4, 8, 0x72},
+                                  {0, 0, US, 12, 4, 0x84}};
+    init(t, 4);
+    blend_req(t, 0, t0, 24, c0, 4);
+    blend_req(t, 50, t1, 24, c1, 4);
+    blend_req(t, 60, t2, 16, c2, 3);
+    blend_req(t, 140, t3, 16, c3, 3);
+}
+
+/* The prefix bill and the blend bill of p on t; the blend bill's classes
+ * add up and its storage, writes and objects are the prefix bill's. */
+static void blend_bills(const cc_trace *t, const cc_pricing *p, cc_cacheable cacheable,
+                        double ratio, uint32_t window, cc_bill *prefix, cc_bill *blend)
+{
+    cc_err e = {0};
+    cc_pricing_run run = {.cacheable = cacheable};
+    cc_replay_result r;
+    assert_int_equal(cc_pricing_replay(t, p, &run, prefix, &r, &e), CC_OK);
+    int rc = cc_pricing_bill_blend(p, t, &r, prefix, ratio, window, blend, &e);
+    cc_replay_result_free(&r);
+    if (rc != CC_OK)
+        fail_msg("cc_pricing_bill_blend: %s: %s", e.field, e.msg);
+    assert_int_equal(blend->read_tokens + blend->written_tokens + blend->uncached_tokens,
+                     blend->input_tokens);
+    assert_int_equal(blend->written_tokens, prefix->written_tokens);
+    assert_int_equal(blend->objects, prefix->objects);
+    NEAR(blend->storage_usd, prefix->storage_usd);
+}
+
+static void test_blend_bill(void **s)
+{
+    cc_trace t;
+    blend_trace(&t);
+    cc_bill a, b;
+    cc_pricing p = model(0, 100, 0, 0, 1);
+    p.storage_usd_per_mtok_hour = 0;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 0, &a, &b);
+    assert_int_equal(a.read_tokens, 4);
+    NEAR(a.total_usd, 78);
+    assert_int_equal(b.blend_read_tokens, 12);
+    assert_int_equal(b.blend_recompute_tokens, 4);
+    assert_int_equal(b.read_tokens, 16);
+    assert_int_equal(b.uncached_tokens, 64);
+    NEAR(b.total_usd, 72);
+    assert_int_equal(a.blend_read_tokens, 0); /* the prefix bill has none */
+
+    p.refresh = 1;
+    p.hit_fee_usd = 100;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 0, &a, &b);
+    NEAR(a.total_usd, 178);
+    assert_int_equal(b.blend_read_tokens, 18);
+    assert_int_equal(b.blend_recompute_tokens, 6);
+    assert_int_equal(b.hits, 2);
+    NEAR(b.total_usd, 269);
+
+    p = model(0, 100, 0, 0, 1);
+    p.storage_usd_per_mtok_hour = 0;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 4, &a, &b);
+    assert_int_equal(b.blend_read_tokens, 15);
+    assert_int_equal(b.blend_recompute_tokens, 5);
+    NEAR(b.total_usd, 70.5);
+
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0, 0, &a, &b);
+    NEAR(b.total_usd, 70);
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 1, 0, &a, &b);
+    assert_int_equal(b.blend_read_tokens, 0);
+    assert_int_equal(b.blend_recompute_tokens, 16);
+    NEAR(b.total_usd, 78);
+
+    p.min_tokens = 10;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 0, &a, &b);
+    NEAR(a.total_usd, 80);
+    assert_int_equal(b.read_tokens, 12);
+    assert_int_equal(b.hits, 1);
+    NEAR(b.total_usd, 74);
+    p.min_tokens = 13;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 0, &a, &b);
+    assert_int_equal(b.read_tokens, 0);
+    NEAR(b.total_usd, 80);
+
+    p.min_tokens = 0;
+    p.granularity_tokens = 5;
+    blend_bills(&t, &p, CC_CACHEABLE_AUTO, 0.25, 0, &a, &b);
+    NEAR(a.total_usd, 80);
+    assert_int_equal(b.blend_read_tokens, 10);
+    NEAR(b.total_usd, 75);
+
+    p = model(1, 100, 0, 0, 1);
+    p.storage_usd_per_mtok_hour = 0;
+    blend_bills(&t, &p, CC_CACHEABLE_SYSTEM, 0.25, 0, &a, &b);
+    assert_int_equal(a.written_tokens, 4);
+    assert_int_equal(a.read_tokens, 4);
+    NEAR(a.total_usd, 82);
+    assert_int_equal(b.blend_read_tokens, 12);
+    NEAR(b.total_usd, 76);
+
+    /* bad input: a ratio outside 0..1; windows without token ids */
+    cc_err e = {0};
+    cc_replay_result r;
+    cc_pricing_run run = {0};
+    p = model(0, 100, 0, 0, 1);
+    assert_int_equal(cc_pricing_replay(&t, &p, &run, &a, &r, &e), CC_OK);
+    assert_int_equal(cc_pricing_bill_blend(&p, &t, &r, &a, 1.5, 0, &b, &e), CC_EARG);
+    assert_string_equal(e.field, "recompute_ratio");
+    assert_int_equal(cc_pricing_bill_blend(&p, &t, &r, &a, -0.01, 0, &b, &e), CC_EARG);
+    uint32_t *ids = t.token_ids;
+    t.token_ids = NULL;
+    assert_int_equal(cc_pricing_bill_blend(&p, &t, &r, &a, 0.25, 4, &b, &e), CC_EUNSUP);
+    assert_string_equal(e.field, "blend_chunk_tokens");
+    t.token_ids = ids;
+    cc_replay_result_free(&r);
+    cc_trace_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_list),
+        cmocka_unit_test(test_blend_bill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
