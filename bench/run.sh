@@ -56,6 +56,12 @@ targets = {
     "minilm_cosine_min": (">=", 0.999),
     "embed_speed_ratio_vs_pytorch": (">=", 1.0),
     "embed_speed_ratio_vs_pytorch_b32": (">=", 1.0),
+    # issue 15 items 7 and 9: GPTCache side by side (same queries, weights,
+    # threshold), and FAISS HNSW at 1M entries
+    "gptcache_decision_agreement": (">=", 0.99),
+    "semantic_lookup_speedup_vs_gptcache": (">=", 20.0),
+    "lookup_p99_ms_1m": ("<", 1.0),
+    "recall_at_1_1m": (">=", 0.95),
     # issue 14 item 6: the plan search on the Azure conversation trace, wall seconds
     "plan_azure_conv_s": ("<", 60.0),
     # issue 17 item 4: the CPU engine against the machine's best sgemm and

@@ -146,6 +146,8 @@ static const char *const replay_help =
     "                        whose last user turn matches a cached one is answered\n"
     "                        from it (no prefill, no decode) after the lookup time;\n"
     "                        misses and seeds are served and written back at finish\n"
+    "                        (untimed traces, every arrival 0: in file order, each\n"
+    "                        answer written back at its arrival)\n"
     "  --embedder E          hash (default), minilm or precomputed (the trace's vectors)\n"
     "  --threshold T         similarity for a hit (default 0.8)\n"
     "  --semantic-lookup-ms X\n"
@@ -639,6 +641,8 @@ static void sim_json(const sim_view *sv, json_t *o)
         json_object_set_new(o, "semantic_embedder", json_string(sv->embedder));
         json_object_set_new(o, "semantic_threshold", json_real(sv->sem_threshold));
         json_object_set_new(o, "semantic_lookup_ms", json_real(sv->sem_lookup_ms));
+        json_object_set_new(o, "semantic_write_back",
+                            json_string(t->timed ? "finish" : "arrival"));
         json_object_set_new(o, "semantic_queries", json_integer((json_int_t)S->semantic_queries));
         json_object_set_new(o, "semantic_hits", json_integer((json_int_t)S->semantic_hits));
         json_object_set_new(o, "semantic_false_hits",
@@ -725,6 +729,9 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
                (double)S->semantic_hits / q, (unsigned long long)S->semantic_false_hits,
                S->semantic_false_hits == 1 ? "" : "s", (double)S->semantic_false_hits / q, hit,
                miss);
+        if (!sv->trace->timed)
+            printf("semantic order   untimed trace: requests looked up in file order, each "
+                   "answer written back at its arrival (before the next lookup)\n");
     }
     printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
            s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);

@@ -12,6 +12,10 @@
  *   tenant  the request's tenant ("model@version"): no hit crosses tenants
  *   answer  the request's index in decimal: a hit names the request whose
  *           answer it serves, so the driver can judge it by group_id
+ * An untimed trace (every arrival 0: ShareGPT, Arena, pairs files) is
+ * replayed in file order with each answer written back at its request's
+ * arrival (write_back_on_arrival): a write-back at finish would come after
+ * every lookup, and such a trace would never hit.
  * One embedder, called from the driver's one thread.  Buffers are reused
  * across requests (no allocation per request once warm).
  */
@@ -129,7 +133,8 @@ int cli_semantic_open(const char *cmd, const char *embedder, double threshold, d
         return cli_fail(cmd, &err);
     }
     s->hooks = (cc_sim_semantic){.lookup = sem_lookup, .insert = sem_insert, .user = s,
-                                 .lookup_ns = (int64_t)llround(lookup_ms * 1e6)};
+                                 .lookup_ns = (int64_t)llround(lookup_ms * 1e6),
+                                 .write_back_on_arrival = !t->timed};
     *out = s;
     return 0;
 }

@@ -41,7 +41,7 @@
  * arrival through the hooks; a hit is done then (TTFT = the lookup time)
  * and never reaches a router, a cache or the executor; a miss is routed
  * by an EV_SEM_ROUTE event the lookup time later, and finish() writes its
- * answer back.
+ * answer back (or the arrival does, write_back_on_arrival: untimed traces).
  *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
  * log instances) queue work, cache operations O(block accesses); memory one
@@ -903,7 +903,7 @@ static int finish(loop *L, inst *I, uint32_t r, int64_t end)
         release_pins(L, I, r);
     }
     const cc_sim_semantic *sem = L->sc->semantic;
-    if (sem) { /* write-back of the model's answer */
+    if (sem && !sem->write_back_on_arrival) { /* write-back of the model's answer */
         int rc = sem->insert(sem->user, r, end, L->err);
         if (rc < 0)
             return rc;
@@ -1367,8 +1367,10 @@ static int semantic_arrival(loop *L, const cc_sim_semantic *sem, uint32_t r, int
     const cc_trace *t = L->t;
     cc_sim_record *rec = &L->res->records[r];
     int64_t done = now + sem->lookup_ns;
-    if (t->role && t->role[r] == CC_ROLE_SEED) /* seeds only fill the cache */
-        return route_request(L, r, now);
+    if (t->role && t->role[r] == CC_ROLE_SEED) { /* seeds only fill the cache */
+        int rc = sem->write_back_on_arrival ? sem->insert(sem->user, r, now, L->err) : CC_OK;
+        return rc < 0 ? rc : route_request(L, r, now);
+    }
     uint64_t served = UINT64_MAX;
     int hit = sem->lookup(sem->user, r, now, &served, L->err);
     if (hit < 0)
@@ -1376,6 +1378,11 @@ static int semantic_arrival(loop *L, const cc_sim_semantic *sem, uint32_t r, int
     L->res->summary.semantic_queries++;
     if (!hit) {
         rec->semantic = CC_SIM_SEM_MISS;
+        if (sem->write_back_on_arrival) {
+            int rc = sem->insert(sem->user, r, now, L->err);
+            if (rc < 0)
+                return rc;
+        }
         if (sem->lookup_ns <= 0)
             return route_request(L, r, now);
         return cc_evq_push(&L->q, done, EV_SEM_ROUTE, 0, r) == CC_OK ? CC_OK : oom(L);

@@ -89,12 +89,18 @@ typedef int (*cc_sim_admit_fn)(void *user, uint32_t instance, uint64_t req,
  * prefix cache and no executor.  A miss (and a seed, never looked up) is
  * routed lookup_ns after its arrival and served as without the tier; at
  * its finish insert() writes its answer back.  Overlapping modes with the
- * batch schedulers only (CC_EUNSUP otherwise). */
+ * batch schedulers only (CC_EUNSUP otherwise).
+ * write_back_on_arrival: insert() right after a miss's lookup (and at a
+ * seed's arrival) instead of at its finish, as if each answer were written
+ * back before the next request arrives: for untimed traces (every arrival
+ * 0; datasets of prompts), which the loop takes in file order, and where a
+ * write-back at finish would come after every lookup (no hit ever). */
 typedef struct cc_sim_semantic {
     int (*lookup)(void *user, uint64_t req, int64_t now_ns, uint64_t *served_req, cc_err *err);
     int (*insert)(void *user, uint64_t req, int64_t now_ns, cc_err *err);
     void *user;
     int64_t lookup_ns;           /* embedding + search time charged per lookup */
+    int write_back_on_arrival;   /* 0: at finish (the default); 1: see above */
 } cc_sim_semantic;
 
 typedef struct cc_sim_config {

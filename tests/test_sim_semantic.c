@@ -172,7 +172,7 @@ static void test_hand_trace(void **state)
     add(&t, 60, 4, 2, 105, 12, CC_ROLE_QUERY);
     static const int key[] = {1, 1, 1, 1, 2, 2};
     tcache tc = {.key = key};
-    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 1 * MS};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 1 * MS, 0};
     cc_sim_result r;
     run(&t, &sem, &r);
     times(&r, 0, 0, 4, 14);
@@ -283,7 +283,7 @@ static void test_transparent_miss(void **state)
         add(&t, 3 * i, 4 + 4 * (i % 2), 1 + i % 3, 200 + i % 3, CC_NO_GROUP, CC_ROLE_QUERY);
     static const int key[6] = {0};
     tcache tc = {.key = key, .always_miss = 1};
-    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0, 0};
     cc_sim_result a, b;
     run(&t, NULL, &a);
     run(&t, &sem, &b);
@@ -304,6 +304,55 @@ static void test_transparent_miss(void **state)
     cc_trace_free(&t);
 }
 
+/* An untimed trace (every arrival 0) with write_back_on_arrival: the loop
+ * takes the requests in file order and each answer is written back at its
+ * arrival, before the next lookup.  Keys 1 2 1 1 3 2, r0 a seed:
+ *   r0 seed, key 1: written back at 0, not looked up
+ *   r1 key 2: miss, written back;  r2 key 1: hit on r0;  r3 key 1: hit on r0
+ *   r4 key 3: miss, written back;  r5 key 2: hit on r1
+ * 5 lookups, 3 hits; 3 inserts (r0, r1, r4), all at 0 and none at a finish.
+ * The same trace written back at finish (the default) never hits: every
+ * lookup comes at 0, before any request has finished. */
+static void test_untimed_file_order(void **state)
+{
+    cc_trace t;
+    cc_trace_init(&t);
+    t.block_size = 4;
+    t.timed = false;
+    add(&t, 0, 4, 2, 300, CC_NO_GROUP, CC_ROLE_SEED);
+    for (int i = 1; i < 6; i++)
+        add(&t, 0, 4, 2, 300 + i, CC_NO_GROUP, CC_ROLE_QUERY);
+    static const int key[] = {1, 2, 1, 1, 3, 2};
+    static const uint8_t outcome[] = {CC_SIM_SEM_NONE, CC_SIM_SEM_MISS, CC_SIM_SEM_HIT,
+                                      CC_SIM_SEM_HIT,  CC_SIM_SEM_MISS, CC_SIM_SEM_HIT};
+    static const uint64_t inserted[] = {0, 1, 4};
+    tcache tc = {.key = key};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 1 * MS, 1};
+    cc_sim_result r;
+    run(&t, &sem, &r);
+    assert_int_equal(tc.lookups, 5);
+    assert_int_equal(r.summary.semantic_queries, 5);
+    assert_int_equal(r.summary.semantic_hits, 3);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r.records[i].semantic, outcome[i]);
+    assert_int_equal(tc.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tc.insert_req[i], inserted[i]);
+        assert_int_equal(tc.insert_ms[i], 0);
+    }
+    times(&r, 2, 1, 1, 1); /* a hit: done after the 1 ms lookup */
+    cc_sim_result_free(&r);
+    tcache tf = {.key = key};
+    cc_sim_semantic at_finish = {tc_lookup, tc_insert, &tf, 1 * MS, 0};
+    run(&t, &at_finish, &r);
+    assert_int_equal(r.summary.semantic_hits, 0);
+    assert_int_equal(tf.n, 6); /* every served request, at its finish */
+    for (int i = 0; i < 6; i++)
+        assert_true(tf.insert_ms[i] > 0);
+    cc_sim_result_free(&r);
+    cc_trace_free(&t);
+}
+
 /* Concurrency none and the lanes scheduler are refused, naming the tier. */
 static void test_refused_modes(void **state)
 {
@@ -313,7 +362,7 @@ static void test_refused_modes(void **state)
     add(&t, 0, 4, 1, 1, CC_NO_GROUP, CC_ROLE_QUERY);
     static const int key[1] = {0};
     tcache tc = {.key = key};
-    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0};
+    cc_sim_semantic sem = {tc_lookup, tc_insert, &tc, 0, 0};
     cc_pc_config cfg = tier();
     cc_executor ex = {&t_ops, NULL};
     cc_sim_result r;
@@ -345,6 +394,45 @@ static const char spec[] = "[workload]\nrequests = 60\nblock_size = 16\ntoken_id
                            "text = shared\n[arrival]\nprocess = poisson\nrate = 0.01\n"
                            "[mix]\nparaphrase = 1\n[paraphrase]\ngroups = 8\nzipf_s = 1.0\n"
                            "exact_fraction = 1\noutput_tokens = lognormal(mean=40, cv=0.5)\n";
+
+/* A prompts file without timestamps (Arena's format, hand-made): replayed
+ * in file order with write-back at arrival, its exact repeats hit.  Six
+ * prompts, of which the 3rd repeats the 1st and the 5th and 6th repeat the
+ * 2nd (the 4th differs from all): 3 hits of 6 at threshold 0.999, counted
+ * by hand; the summary says how the untimed trace was replayed. */
+static void test_cli_untimed_prompts(void **state)
+{
+    static const char arena[] =
+        "{\"uid\": \"a\", \"prompt\": \"Write a haiku about the sea at night.\"}\n"
+        "{\"uid\": \"b\", \"prompt\": \"Explain how a hash table resizes.\"}\n"
+        "{\"uid\": \"c\", \"prompt\": \"Write a haiku about the sea at night.\"}\n"
+        "{\"uid\": \"d\", \"prompt\": \"Name three prime numbers above one hundred.\"}\n"
+        "{\"uid\": \"e\", \"prompt\": \"Explain how a hash table resizes.\"}\n"
+        "{\"uid\": \"f\", \"prompt\": \"Explain how a hash table resizes.\"}\n";
+    char ap[512], cmd[2048], *out = NULL;
+    tu_write_tmp(ap, sizeof ap, "sem_arena.jsonl", arena, strlen(arena));
+    snprintf(cmd, sizeof cmd, "%s replay %s --format arena --capacity-blocks inf --semantic "
+             "--threshold 0.999 --json 2>/dev/null", tu_bin(), ap);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    json_error_t je;
+    json_t *o = json_loads(out, 0, &je);
+    if (!o)
+        fail_msg("not JSON: %s", out);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_queries")), 6);
+    assert_int_equal(json_integer_value(json_object_get(o, "semantic_hits")), 3);
+    assert_string_equal(json_string_value(json_object_get(o, "semantic_write_back")), "arrival");
+    json_decref(o);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s replay %s --format arena --capacity-blocks inf --semantic "
+             "--threshold 0.999 2>/dev/null", tu_bin(), ap);
+    assert_int_equal(tu_run(cmd, &out), 0);
+    if (!strstr(out, "3 of 6 queries") || !strstr(out, "untimed trace: requests looked up in "
+                                                         "file order"))
+        fail_msg("summary: %s", out);
+    free(out);
+    remove(ap);
+}
 
 static void test_cli_exact_groups(void **state)
 {
@@ -400,6 +488,7 @@ static void test_cli_exact_groups(void **state)
                 1e-12);
     assert_true(json_real_value(json_object_get(o, "ttft_semantic_miss_p50_s")) > 0.002);
     assert_string_equal(json_string_value(json_object_get(o, "semantic_embedder")), "hash");
+    assert_string_equal(json_string_value(json_object_get(o, "semantic_write_back")), "finish");
     /* the bill counts only the requests the model served */
     json_t *b = json_object_get(json_object_get(o, "cost_breakdown"), "openai");
     assert_non_null(b);
@@ -529,6 +618,8 @@ int main(void)
         cmocka_unit_test(test_refused_modes),
         cmocka_unit_test(test_cli_exact_groups),
         cmocka_unit_test(test_cli_bills_without_hits),
+        cmocka_unit_test(test_untimed_file_order),
+        cmocka_unit_test(test_cli_untimed_prompts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,10 @@
 #   tools/mkman.sh build/ctxcache > ctxcache.1
 set -euo pipefail
 bin=${1:?usage: tools/mkman.sh PATH/TO/ctxcache}
-version=$("$bin" version | sed -n 1p) # sed reads it all: no SIGPIPE under pipefail
+# readers below consume all their input: one that exits early (head, awk's
+# exit) can kill the writer with SIGPIPE on a loaded machine, and pipefail
+# then fails the script
+version=$("$bin" version | sed -n 1p)
 esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"; }
 echo ".TH CTXCACHE 1 \"\" \"$version\" \"User Commands\""
 echo ".SH NAME"
@@ -17,7 +20,7 @@ echo ".SH DESCRIPTION"
 echo ".nf"
 "$bin" help | esc
 echo ".fi"
-cmds=$("$bin" help | awk '/^commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{exit}')
+cmds=$("$bin" help | awk 'done {next} /^commands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{done=1}')
 for c in $cmds; do
   [ "$c" = help ] && continue
   echo ".SH \"ctxcache $c\""
