@@ -5,7 +5,9 @@
 #   tools/mkman.sh build/ctxcache > ctxcache.1
 set -euo pipefail
 bin=${1:?usage: tools/mkman.sh PATH/TO/ctxcache}
-version=$("$bin" version | head -n 1)
+# sed reads the whole output: `head -n 1` may exit before the command has
+# written its last line, and the command's SIGPIPE then fails the pipeline
+version=$("$bin" version | sed -n 1p)
 esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"; }
 echo ".TH CTXCACHE 1 \"\" \"$version\" \"User Commands\""
 echo ".SH NAME"
