@@ -751,11 +751,12 @@ int cc_plan_merge(cc_plan_result *res, const cc_plan_spec *s, cc_plan_point *pts
     }
     for (size_t i = 0; i < n; i++)
         if (pts[i].config >= nc || pts[i].rate >= s->n_rates) {
+            uint32_t bad = pts[i].config; /* read before pts is freed */
             free(tmp);
             free(start);
             free(pts);
             return cc_err_set(err, CC_EFORMAT, NULL, 0, "plan",
-                              "a gathered point names configuration %u of %zu", pts[i].config, nc);
+                              "a gathered point names configuration %u of %zu", bad, nc);
         }
     for (size_t i = 0; i < n; i++)
         start[pts[i].config + 1]++;

@@ -61,6 +61,9 @@ int cli_trace_opt(const char *cmd, int code, const char *arg, cli_trace_opts *o)
 /* Reads a trace in any known format with the common options; on error
  * prints it and returns the exit status (non-zero). */
 int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, cc_trace *t);
+/* The memory bound CTXCACHE_MAX_MEMORY gives, in bytes (0: unset, or not a
+ * byte count, which cli_load_trace has refused), for cc_replay_opts.max_bytes. */
+uint64_t cli_max_memory_bytes(void);
 /* Parses a non-negative integer option value; returns 0 or a usage error. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t max, uint64_t *out);
 

@@ -1083,7 +1083,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     const char *policy = "lru", *cap = NULL, *tiers = NULL, *mode = "prefix";
     uint64_t kvb_token = DEFAULT_KV_BYTES_PER_TOKEN, seed = 1, v;
     int kvb_given = 0, policy_given = 0, conc_given = 0;
-    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
+    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE, .max_bytes = cli_max_memory_bytes()};
     const char *results = NULL;
     const char *ctx_spec = NULL, *cacheable = "auto", *implicit = NULL, *pricing = NULL;
     double in_price = 0, out_price = 0;

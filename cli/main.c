@@ -219,6 +219,32 @@ int cli_trace_opt(const char *cmd, int code, const char *arg, cli_trace_opts *o)
     return 0;
 }
 
+/* CTXCACHE_MAX_MEMORY=N[K|M|G] in bytes: 0 and *out = 0 when unset, -1 when
+ * not a byte count. */
+static int parse_max_memory(uint64_t *out)
+{
+    const char *mm = getenv("CTXCACHE_MAX_MEMORY");
+    *out = 0;
+    if (!mm || !*mm)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(mm, &end);
+    double unit = *end == 'K' ? 1e3 : *end == 'M' ? 1e6 : *end == 'G' ? 1e9 : 1;
+    if (unit != 1)
+        end++;
+    if (errno || end == mm || *end || !(v > 0) || v * unit > 1e19 || !isdigit((unsigned char)*mm))
+        return -1;
+    *out = (uint64_t)(v * unit);
+    return 0;
+}
+
+uint64_t cli_max_memory_bytes(void)
+{
+    uint64_t v;
+    return parse_max_memory(&v) ? 0 : v;
+}
+
 int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, cc_trace *t)
 {
     cc_err err = {0};
@@ -226,20 +252,10 @@ int cli_load_trace(const char *cmd, const char *path, const cli_trace_opts *o, c
     cc_tokenizer *tk = NULL;
     ro.block_size = o->block_size;
     ro.tenant = o->tenant;
-    /* CTXCACHE_MAX_MEMORY=N[K|M|G]: the bound on a text trace's requests */
-    const char *mm = getenv("CTXCACHE_MAX_MEMORY");
-    if (mm && *mm) {
-        char *end;
-        errno = 0;
-        double v = strtod(mm, &end);
-        double unit = *end == 'K' ? 1e3 : *end == 'M' ? 1e6 : *end == 'G' ? 1e9 : 1;
-        if (unit != 1)
-            end++;
-        if (errno || end == mm || *end || !(v > 0) || v * unit > 1e19 || !isdigit((unsigned char)*mm))
-            return cli_usage_error(cmd, "CTXCACHE_MAX_MEMORY: expected bytes (N, NK, NM or NG), "
-                                        "got '%s'", mm);
-        ro.max_bytes = (uint64_t)(v * unit);
-    }
+    /* CTXCACHE_MAX_MEMORY=N[K|M|G]: the memory bound (traces/traces.h) */
+    if (parse_max_memory(&ro.max_bytes))
+        return cli_usage_error(cmd, "CTXCACHE_MAX_MEMORY: expected bytes (N, NK, NM or NG), "
+                                    "got '%s'", getenv("CTXCACHE_MAX_MEMORY"));
     if (o->tokenizer) {
         if (cc_tokenizer_load_hf(o->tokenizer, &tk, &err) != CC_OK)
             return cli_fail(cmd, &err);

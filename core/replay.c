@@ -43,6 +43,32 @@ int cc_concurrency_parse(const char *name, cc_concurrency *out, cc_err *err)
                       "expected none, immediate, after-complete or dedup, got '%s'", name);
 }
 
+uint64_t cc_replay_state_bytes(const cc_trace *t, uint32_t n_tiers, bool keep_records,
+                               bool next_uses)
+{
+    uint64_t b = 0;
+    if (keep_records)
+        b += (uint64_t)t->n * (sizeof(cc_replay_record) + n_tiers * sizeof(uint32_t));
+    if (next_uses)
+        b += (uint64_t)cc_trace_n_blocks_total(t) * sizeof(uint64_t);
+    return b;
+}
+
+int cc_replay_check_bound(const cc_trace *t, uint64_t state_bytes, uint64_t max_bytes,
+                          cc_err *err)
+{
+    cc_read_opts o = {.max_bytes = max_bytes};
+    uint64_t bound = cc_trace_memory_bound(&o), trace = cc_trace_memory_bytes(t);
+    if (state_bytes <= bound && trace <= bound - state_bytes)
+        return CC_OK;
+    char what[160], tb[32];
+    snprintf(what, sizeof what, "the trace (%s) and the replay's per-request state (%.0f bytes "
+             "a request)", cc_bytes_human(trace, tb, sizeof tb),
+             t->n ? (double)state_bytes / (double)t->n : 0.0);
+    uint64_t need = state_bytes > UINT64_MAX - trace ? UINT64_MAX : trace + state_bytes;
+    return cc_trace_bound_error(t->source, 0, "requests", what, need, bound, err);
+}
+
 cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blocks,
                                      int64_t now, const uint64_t *next)
 {
@@ -206,16 +232,20 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg_in, const cc_replay_opt
         cfg.tiers[k].capacity_blocks = distinct;
     }
 
-    cc_prefix_cache *pc;
-    int rc = cc_pc_create(&cfg, &pc, err);
-    if (rc != CC_OK)
-        return rc;
     uint64_t *next = NULL;
     int need_next = 0;
     for (uint32_t k = 0; k < cfg.n_tiers; k++) {
         const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy : cc_policy_find("lru");
         need_next |= (ops->flags & CC_POLICY_NEEDS_NEXT_USE) != 0;
     }
+    int rc = cc_replay_check_bound(
+        t, cc_replay_state_bytes(t, cfg.n_tiers, opts->keep_records, need_next),
+        opts->max_bytes, err);
+    if (rc != CC_OK)
+        return rc;
+    cc_prefix_cache *pc;
+    if ((rc = cc_pc_create(&cfg, &pc, err)) != CC_OK)
+        return rc;
     if (need_next && (rc = cc_replay_next_uses(t, &next, err)) != CC_OK) {
         cc_pc_destroy(pc);
         return rc;

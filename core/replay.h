@@ -122,6 +122,12 @@ typedef struct cc_replay_opts {
     uint32_t servers;                 /* 0 = unlimited (mode none: always 1) */
     bool progress;                    /* report requests done to core/progress.h
                                          (the caller begins and ends the line) */
+    uint64_t max_bytes;               /* the memory bound (traces/traces.h): the trace
+                                         and the replay's per-request state together
+                                         (cc_replay_state_bytes; the simulator's own
+                                         beside it) may take this much, else CC_ENOMEM
+                                         before anything is allocated; 0 = half the
+                                         physical memory */
 } cc_replay_opts;
 
 /* One request's outcome. */
@@ -208,6 +214,16 @@ void cc_replay_result_free(cc_replay_result *res);
  * access to the same hash after p (CC_NEXT_USE_NEVER: none); one backward
  * pass, 8 bytes per block access (the caller frees *out).  CC_ENOMEM. */
 int cc_replay_next_uses(const cc_trace *t, uint64_t **out, cc_err *err);
+/* Bytes of the per-request state cc_replay keeps for t: with records, a
+ * cc_replay_record and a u32 per tier a request; with next uses, 8 bytes a
+ * block access. */
+uint64_t cc_replay_state_bytes(const cc_trace *t, uint32_t n_tiers, bool keep_records,
+                               bool next_uses);
+/* CC_OK when the trace (cc_trace_memory_bytes) and state_bytes more fit in
+ * max_bytes (0: half the physical memory), else CC_ENOMEM with a message
+ * naming both and the bound. */
+int cc_replay_check_bound(const cc_trace *t, uint64_t state_bytes, uint64_t max_bytes,
+                          cc_err *err);
 /* Request i of t as the cache sees it when its first n_blocks blocks are
  * looked up at time now (input_tokens cut to those blocks); next: next-use
  * positions of the whole trace, or NULL. */

@@ -25,6 +25,14 @@ typedef struct blend_buf {
     int runs_cap;
 } blend_buf;
 
+void cc_engine_blend_buf_free(void *buf)
+{
+    blend_buf *b = buf;
+    if (b)
+        free(b->runs);
+    free(b);
+}
+
 static int plan_arrays(cc_engine *e, int n_chunks, cc_err *err)
 {
     blend_buf *b = e->blend_buf;

@@ -102,7 +102,7 @@ void cc_engine_free(cc_engine *e)
     if (!e)
         return;
     e->vt->destroy(e);
-    free(e->blend_buf);
+    cc_engine_blend_buf_free(e->blend_buf);
     free(e->slot_mark);
     free(e);
 }

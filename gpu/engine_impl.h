@@ -102,6 +102,9 @@ struct cc_engine {
     void *blend_buf;      /* the blend plan's arrays, made by the first blend */
 };
 
+/* Frees blend_buf and the arrays it owns (blend.c; NULL: nothing). */
+void cc_engine_blend_buf_free(void *buf);
+
 int cc_engine_cpu_init(cc_engine *e, const cc_weights *w, cc_err *err);
 int cc_engine_cuda_init(cc_engine *e, const cc_weights *w, cc_err *err);
 

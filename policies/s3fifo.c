@@ -98,7 +98,8 @@
 #include <stdio.h>
 
 enum { QS = 0, QM = 1 };
-enum { IN_LIST = 0, PARKED = 1, IN_HEAP = 2, FREE = 3 };
+/* FREE is 0: the flags come zeroed from calloc (see create) */
+enum { FREE = 0, IN_LIST = 1, PARKED = 2, IN_HEAP = 3 };
 
 /* flags byte of a slot: frequency (bits 0-1), queue (bit 2), where (3-4) */
 #define F_FREQ 3u
@@ -176,13 +177,16 @@ static int s3_create(const cc_policy_params *p, uint32_t cap, void **state, cc_e
     c->ghost_before = before;
     c->l = malloc(((size_t)cap + 2) * sizeof *c->l);
     c->heap = malloc((size_t)cap * sizeof *c->heap);
-    c->f = malloc(cap);
+    /* Only the flags are read before they are written, and FREE is 0: from
+     * calloc, the pages of slots (and heap entries, ghost ring entries)
+     * never used are never touched, so a capacity far above what the trace
+     * fills costs address space, not memory. */
+    c->f = calloc(cap ? cap : 1, 1);
     if (!c->l || !c->heap || !c->f ||
         cc_ghost_init(&c->g, c->ghost_cap ? c->ghost_cap : 1, 0) != CC_OK) {
         s3_destroy(c);
         return CC_ENOMEM;
     }
-    memset(c->f, FREE << F_WHERE_SHIFT, cap);
     cc_sl_init(c->l, cap + QS);
     cc_sl_init(c->l, cap + QM);
     *state = c;

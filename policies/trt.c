@@ -42,10 +42,14 @@
  * runs out the occupied slots are renumbered 0, 1, ... in stamp order,
  * which keeps both heaps valid (once per 2^32 accesses; the test-only
  * parameter stamp_base starts the counter near the end to exercise it).
- * Priority and end 8: the priority in the top 7 bits, the end in the low 57
- * bits as nanoseconds offset by 2^56, so ends within about 833 days either
- * side of time 0 are exact; a later end, or none, means "while cached" (and
- * an earlier one: lapsed).  Two heaps of a position 4 and an entry 4 each.
+ * Priority and end 8: the priority + 1 in the top 7 bits (0: a free slot),
+ * the end in the low 57 bits as nanoseconds offset by 2^56, so ends within
+ * about 833 days either side of time 0 are exact; a later end, or none,
+ * means "while cached" (and an earlier one: lapsed).  Two heaps of a
+ * position + 1 (0: absent) 4 and an entry 4 each.  The arrays are allocated
+ * for the capacity but only the slots in use are ever written: zero means
+ * free and absent, so they come zeroed from calloc and a capacity far above
+ * what the trace fills costs address space, not memory.
  */
 #include "policy.h"
 
@@ -58,12 +62,12 @@
 #define END_MASK ((UINT64_C(1) << END_BITS) - 1)
 #define END_NONE END_MASK                /* while cached */
 #define END_BIAS (UINT64_C(1) << 56)
-#define FREE_WORD UINT64_MAX             /* priority bits 127: slot not occupied */
+#define FREE_WORD 0                      /* priority field 0: slot not occupied */
 
 enum { VH = 0, TH = 1 }; /* victim heap, timed heap */
 
 typedef struct heap {
-    uint32_t *pos;  /* pos[slot]: index in the heap, CC_SLOT_NONE when absent */
+    uint32_t *pos;  /* pos[slot]: index in the heap + 1, 0 when absent */
     uint32_t *e;    /* slots in heap order */
     uint32_t n;
 } heap;
@@ -71,7 +75,7 @@ typedef struct heap {
 typedef struct trt {
     heap h[2];
     uint32_t *stamp;     /* last access, from clock */
-    uint64_t *word;      /* priority << 57 | biased end, FREE_WORD when free */
+    uint64_t *word;      /* (priority + 1) << 57 | biased end, FREE_WORD when free */
     uint32_t cap;
     uint32_t clock;      /* next stamp */
     uint32_t prefix_blocks;
@@ -79,7 +83,14 @@ typedef struct trt {
     int64_t duration_ns;
 } trt;
 
-static inline uint32_t prio_of(const trt *t, uint32_t s) { return (uint32_t)(t->word[s] >> END_BITS); }
+static inline uint32_t prio_of(const trt *t, uint32_t s)
+{
+    return (uint32_t)(t->word[s] >> END_BITS) - 1;
+}
+static inline uint64_t word_of(uint32_t prio, uint64_t end)
+{
+    return (uint64_t)(prio + 1) << END_BITS | end;
+}
 static inline uint64_t end_of(const trt *t, uint32_t s) { return t->word[s] & END_MASK; }
 
 /* The biased end of a priority that holds from time by dur (> 0). */
@@ -121,7 +132,7 @@ static inline int before(const trt *t, int w, uint32_t a, uint32_t b)
 static inline void hput(trt *t, int w, uint32_t i, uint32_t s)
 {
     t->h[w].e[i] = s;
-    t->h[w].pos[s] = i;
+    t->h[w].pos[s] = i + 1;
 }
 
 static void sift_up(trt *t, int w, uint32_t i)
@@ -158,7 +169,7 @@ static void sift_down(trt *t, int w, uint32_t i)
 
 static inline int hcontains(const trt *t, int w, uint32_t s)
 {
-    return t->h[w].pos[s] != CC_SLOT_NONE;
+    return t->h[w].pos[s] != 0;
 }
 
 static void hpush(trt *t, int w, uint32_t s)
@@ -172,26 +183,27 @@ static void hremove(trt *t, int w, uint32_t s)
 {
     heap *h = &t->h[w];
     uint32_t i = h->pos[s];
-    if (i == CC_SLOT_NONE)
+    if (!i)
         return;
-    h->pos[s] = CC_SLOT_NONE;
+    i--;
+    h->pos[s] = 0;
     uint32_t last = --h->n;
     if (i == last)
         return;
     uint32_t moved = h->e[last];
     hput(t, w, i, moved);
     sift_down(t, w, i);
-    sift_up(t, w, h->pos[moved]);
+    sift_up(t, w, h->pos[moved] - 1);
 }
 
 /* The order of s in heap w changed: restore the heap (if s is in it). */
 static void hfix(trt *t, int w, uint32_t s)
 {
     uint32_t i = t->h[w].pos[s];
-    if (i == CC_SLOT_NONE)
+    if (!i)
         return;
-    sift_up(t, w, i);
-    sift_down(t, w, t->h[w].pos[s]);
+    sift_up(t, w, i - 1);
+    sift_down(t, w, t->h[w].pos[s] - 1);
 }
 
 static void trt_destroy(void *state)
@@ -231,21 +243,21 @@ static int trt_create(const cc_policy_params *p, uint32_t capacity, void **state
         return CC_ENOMEM;
     size_t n = capacity ? capacity : 1;
     t->cap = capacity;
+    /* zero is "free" and "absent" in word and pos: calloc'd, the pages of
+     * slots never used are never touched (a capacity is a bound, not an
+     * allocation); stamp and e are written before they are read */
     t->stamp = malloc(n * sizeof *t->stamp);
-    t->word = malloc(n * sizeof *t->word);
+    t->word = calloc(n, sizeof *t->word);
     int ok = t->stamp && t->word;
     for (int w = 0; w < 2 && ok; w++) {
-        t->h[w].pos = malloc(n * sizeof *t->h[w].pos);
+        t->h[w].pos = calloc(n, sizeof *t->h[w].pos);
         t->h[w].e = malloc(n * sizeof *t->h[w].e);
         ok = t->h[w].pos && t->h[w].e;
-        if (ok)
-            memset(t->h[w].pos, 0xff, n * sizeof *t->h[w].pos);
     }
     if (!ok) {
         trt_destroy(t);
         return CC_ENOMEM;
     }
-    memset(t->word, 0xff, n * sizeof *t->word);
     t->prefix_blocks = (uint32_t)pb;
     t->system_priority = (uint8_t)sp;
     t->duration_ns = (int64_t)(dur * 1e9 + 0.5);
@@ -282,7 +294,7 @@ static void touch(trt *t, uint32_t slot, const cc_access *a)
     if (t->clock == UINT32_MAX)
         renumber(t);
     t->stamp[slot] = t->clock++;
-    t->word[slot] = (uint64_t)p << END_BITS | end;
+    t->word[slot] = word_of((uint32_t)p, end);
     hfix(t, VH, slot);
     if (timed) {
         if (hcontains(t, TH, slot))
@@ -332,7 +344,7 @@ static uint32_t trt_victim(void *state, const cc_victim_ctx *ctx)
         if (!ended(end_of(t, s), ctx->time_ns))
             break;
         hremove(t, TH, s);
-        t->word[s] = (uint64_t)DEFAULT_PRIORITY << END_BITS | END_NONE;
+        t->word[s] = word_of(DEFAULT_PRIORITY, END_NONE);
         hfix(t, VH, s);
     }
     return t->h[VH].n ? t->h[VH].e[0] : CC_SLOT_NONE;

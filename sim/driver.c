@@ -1697,6 +1697,17 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
     size_t n = t->n, nb = cc_trace_n_blocks_total(t);
     res->n = n;
     res->n_tiers = L.T;
+    /* the memory bound (core/replay.h): the trace, what cc_replay keeps in
+     * res->cache, and this loop's per-request arrays (a waiting request's
+     * heap key included) */
+    uint64_t state = (uint64_t)n * (sizeof *res->records + L.T * sizeof *res->record_tier_tokens +
+                                    sizeof *L.st + sizeof(uint64_t) + (lanes ? sizeof *L.ln : 0));
+    if (L.pre)
+        state += cc_replay_state_bytes(t, L.T, true, false);
+    else
+        state += nb * sizeof *L.nodes + cc_replay_state_bytes(t, L.T, keep, next != NULL);
+    if ((rc = cc_replay_check_bound(t, state, ro.max_bytes, err)) != CC_OK)
+        goto fail;
     res->records = calloc(n ? n : 1, sizeof *res->records);
     res->record_tier_tokens = calloc((n ? n : 1) * L.T, sizeof *res->record_tier_tokens);
     L.st = calloc(n ? n : 1, sizeof *L.st);

@@ -9,9 +9,11 @@ pass=0 fail=0 skipped=0 crashed=0
 log=$(mktemp)
 for t in "$@"; do
   echo "== $t"
+  start=$SECONDS
   if [ -n "${NO_STDBUF:-}" ]; then "$t" >"$log" 2>&1; else stdbuf -oL -eL "$t" >"$log" 2>&1; fi
   rc=$?
   cat "$log"
+  echo "-- $t: $((SECONDS - start)) s"
   p=$(grep -o '\[  PASSED  \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')
   f=$(grep -o '\[  FAILED  \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')
   s=$(grep -o '\[  SKIPPED \] [0-9][0-9]* test' "$log" | awk '{print $(NF-1)}' | awk '{s+=$1} END {print s+0}')

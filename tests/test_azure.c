@@ -330,6 +330,30 @@ static void test_writer_ns_and_refusals(void **state)
     cc_trace_free(&t);
 }
 
+/* The memory bound (traces.h): a request of lengths only takes 65 bytes
+ * (hand count: arrival 8, session 8, turn 4, tenant 4, input 4, output 4,
+ * group 8, role 1, three offsets 24).  The hand file's 4 rows fit in 260
+ * bytes; at 259 the fourth row (line 5) is refused with CC_ENOMEM. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    char path[512];
+    cc_trace t;
+    cc_err e = {0};
+    cc_read_opts o = {0};
+    tu_write_tmp(path, sizeof path, "bound.csv", hand, sizeof hand - 1);
+    o.max_bytes = 4 * 65;
+    assert_int_equal(cc_trace_read(path, "azure", &o, &t, &e), CC_OK);
+    assert_int_equal(t.n, 4);
+    cc_trace_free(&t);
+    o.max_bytes = 4 * 65 - 1;
+    assert_int_equal(cc_trace_read(path, "azure", &o, &t, &e), CC_ENOMEM);
+    assert_int_equal(e.line, 5);
+    assert_non_null(strstr(e.msg, "CTXCACHE_MAX_MEMORY"));
+    assert_int_equal(t.n, 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_writer_ns_and_refusals),
+        cmocka_unit_test(test_memory_bound),
     };
     return cmocka_run_group_tests_name("azure", tests, NULL, NULL);
 }

@@ -702,14 +702,30 @@ static void test_memory_per_request(void **state)
     if (used - base > bound_kb)
         fail_msg("trace stats of %zu requests: %ld KB above the base %ld KB; bound %.0f KB", n,
                  used - base, base, bound_kb);
+    /* replay (the simulator, one tier of 10,000 blocks): the trace, the
+     * reader's map and the ideal ratios' map of distinct blocks as above,
+     * and the loop's per-request state: a cc_sim_record (four int64, six
+     * u32, two doubles, a byte and two u32, padded: 88 bytes), a u32 of
+     * cached tokens per tier, the request's progress (five u32 and two
+     * bytes: 24), a waiting-heap key 8, a u32 node per block access, and 8
+     * for the percentiles' sorted copy; the cache of 10,000 blocks at most
+     * 1 MB */
+    char *replay[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "10000", NULL};
+    long rused = peak_kb(replay);
+    double rbound_kb = bound_kb + (n * (88 + 4 + 24 + 8 + 8 + 4.0 * per) + 1e6) / 1024;
+    printf("replay: %.0f bytes per request above the command's %ld KB (bound %.0f)\n",
+           (rused - base) * 1024.0 / n, base, rbound_kb * 1024 / n);
+    if (rused - base > rbound_kb)
+        fail_msg("replay of %zu requests: %ld KB above the base %ld KB; bound %.0f KB", n,
+                 rused - base, base, rbound_kb);
     unlink(path);
 }
 
 /* A capacity is a bound, not an allocation: the largest capacity on a trace
  * of two requests takes no more than the command's own footprint plus a few
  * MB (it took 1.6 GB: the block index was zeroed at creation, and the
- * heap-based policies -- FIFO, LFU, GDSF, TTL, Belady -- set 4 bytes a slot).
- * S3-FIFO (1 byte a slot) and TRT still touch their whole capacity. */
+ * heap-based policies -- FIFO, LFU, GDSF, TTL, Belady -- set 4 bytes a slot;
+ * S3-FIFO 1 byte a slot, TRT 16).  Every policy alone: test_policies. */
 static void test_capacity_not_preallocated(void **state)
 {
     (void)state;
@@ -732,14 +748,73 @@ static void test_capacity_not_preallocated(void **state)
     char *rtiers[] = {(char *)tu_bin(), "replay", path, "--tiers",
                       "hbm:268435455,dram:268435455", "--policy", "lfu", "--backend", "rates",
                       NULL};
+    /* untimed: a 2^28-block HBM tier does not fit a GPU (a timed run's error) */
+    char *s3[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "268435455",
+                  "--policy", "s3fifo", "--backend", "rates", NULL};
+    char *trt[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "268435455",
+                   "--policy", "trt(prefix_blocks=1)", "--backend", "rates", NULL};
     long base = peak_kb(version);
-    char **runs[] = {sim, rates, tiers, rtiers};
-    for (size_t i = 0; i < 4; i++) {
+    char **runs[] = {sim, rates, tiers, rtiers, s3, trt};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         long kb = peak_kb(runs[i]);
         if (kb - base > 64 * 1024)
             fail_msg("run %zu: %ld KB above the command's %ld KB", i, kb - base, base);
     }
     unlink(path);
+}
+
+/* The memory bound covers every reader and the replay's per-request state
+ * (issue 19 item 2): 2,000 Mooncake requests of two blocks, written as
+ * Mooncake JSONL, HDF5, libCacheSim csv and oracleGeneral, are refused by
+ * `trace stats` with exit 3 and a message naming CTXCACHE_MAX_MEMORY under a
+ * bound of 20 KB (each takes over 160 KB: 2,000 x 81 bytes in Mooncake and
+ * HDF5; the libCacheSim formats hold a block a row, 4,000 x 73 bytes, and
+ * oracleGeneral 8 more a row while reading), and read without it.  Under
+ * 400 KB the csv trace (292 KB) reads, but `replay` refuses it: the
+ * simulator's per-request state (at least 124 bytes a request: a 88-byte
+ * record, 24 bytes of progress, a heap key 8, a u32 per tier) brings it
+ * past 780 KB. */
+static void test_memory_bound_every_reader(void **state)
+{
+    (void)state;
+    char jl[512], h5[512], csv[512], orc[512], cmd[2400], *out = NULL;
+    tu_tmp_path(jl, sizeof jl, "bound.jsonl");
+    FILE *f = fopen(jl, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 2000; i++)
+        fprintf(f, "{\"timestamp\": %d, \"input_length\": 1000, \"output_length\": 10, "
+                   "\"hash_ids\": [%d, %d]}\n", i, 2 * i, 2 * i + 1);
+    assert_int_equal(fclose(f), 0);
+    tu_tmp_path(h5, sizeof h5, "bound.h5");
+    tu_tmp_path(csv, sizeof csv, "bound.csv");
+    tu_tmp_path(orc, sizeof orc, "bound.oracleGeneral");
+    const char *outs[] = {h5, csv, orc};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "%s trace convert %s %s", tu_bin(), jl, outs[i]);
+        assert_int_equal(tu_run(cmd, NULL), 0);
+    }
+    const char *all[] = {jl, h5, csv, orc};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "CTXCACHE_MAX_MEMORY=20K %s trace stats %s", tu_bin(), all[i]);
+        int rc = tu_run(cmd, &out);
+        if (rc != 3 || !strstr(out, "CTXCACHE_MAX_MEMORY") || !strstr(out, all[i]))
+            fail_msg("%s: exit %d:\n%s", all[i], rc, out);
+        free(out);
+        snprintf(cmd, sizeof cmd, "%s trace stats %s", tu_bin(), all[i]);
+        assert_int_equal(tu_run(cmd, NULL), 0);
+    }
+    snprintf(cmd, sizeof cmd, "CTXCACHE_MAX_MEMORY=400K %s trace stats %s", tu_bin(), csv);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    snprintf(cmd, sizeof cmd, "CTXCACHE_MAX_MEMORY=400K %s replay %s --capacity-blocks 100",
+             tu_bin(), csv);
+    int rc = tu_run(cmd, &out);
+    if (rc != 3 || !strstr(out, "per-request state") || !strstr(out, "400.0 KB"))
+        fail_msg("replay: exit %d:\n%s", rc, out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 100", tu_bin(), csv);
+    assert_int_equal(tu_run(cmd, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        unlink(all[i]);
 }
 
 int main(void)
@@ -755,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_output_is_input),
         cmocka_unit_test(test_deterministic_results),
         cmocka_unit_test(test_multiturn_memory_bound),
+        cmocka_unit_test(test_memory_bound_every_reader),
         cmocka_unit_test(test_memory_per_request),
         cmocka_unit_test(test_capacity_not_preallocated),
     };

@@ -650,6 +650,50 @@ static void test_mooncake_miss_ratios(void **state)
     cc_trace_free(&t);
 }
 
+/* The memory bound (traces.h): a request of one block takes 65 bytes of
+ * columns and 8 of hash (hand count: arrival 8, session 8, turn 4, tenant
+ * 4, input 4, output 4, group 8, role 1, three offsets 24; one u64 hash),
+ * 73 a row; oracleGeneral holds 8 more a record (next_access_vtime) while
+ * it checks the file, 81.  A bound of exactly that fits; one byte less is
+ * CC_ENOMEM, csv at the row that crosses it, oracle before reading. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    const char *csv = H "1,10,1\n2,11,1\n3,12,1\n4,13,1\n";
+    char path[TU_PATH];
+    cc_trace t;
+    cc_err e = {0};
+    cc_read_opts o = {0};
+    tu_write_tmp(path, sizeof path, "bound.csv", csv, strlen(csv));
+    o.max_bytes = 4 * 73;
+    assert_int_equal(cc_trace_read(path, "lcs-csv", &o, &t, &e), CC_OK);
+    assert_int_equal(t.n, 4);
+    cc_trace_free(&t);
+    o.max_bytes = 4 * 73 - 1;
+    assert_int_equal(cc_trace_read(path, "lcs-csv", &o, &t, &e), CC_ENOMEM);
+    assert_int_equal(e.line, 5); /* the fourth row, after the header */
+    assert_string_equal(e.field, "records");
+    assert_non_null(strstr(e.msg, "CTXCACHE_MAX_MEMORY"));
+    assert_int_equal(t.n, 0);
+    unlink(path);
+
+    unsigned char d[3 * 24];
+    rec(d, 1, 42, 1, -1);
+    rec(d + 24, 2, 43, 1, -1);
+    rec(d + 48, 3, 44, 1, -1);
+    tu_write_tmp(path, sizeof path, "bound.oracleGeneral", d, sizeof d);
+    o.max_bytes = 3 * 81;
+    assert_int_equal(cc_trace_read(path, "lcs-oracle", &o, &t, &e), CC_OK);
+    assert_int_equal(t.n, 3);
+    cc_trace_free(&t);
+    o.max_bytes = 3 * 81 - 1;
+    assert_int_equal(cc_trace_read(path, "lcs-oracle", &o, &t, &e), CC_ENOMEM);
+    assert_string_equal(e.field, "records");
+    assert_non_null(strstr(e.msg, "3 records"));
+    assert_int_equal(t.n, 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -664,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_write_failures),
         cmocka_unit_test(test_mooncake_miss_ratios),
+        cmocka_unit_test(test_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -418,6 +418,31 @@ static void test_writer_refuses(void **state)
     cc_trace_free(&t);
 }
 
+/* The memory bound (traces.h): the requests and the map of block ids that
+ * checks them count.  The map starts with room for 1,024 ids of two u64
+ * each (16 KB), so a bound of 1 KB stops the first line with CC_ENOMEM;
+ * 1 MB holds the hand file (5 requests, 11 block hashes: under 1 KB). */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    char path[512];
+    cc_trace t;
+    cc_err e = {0};
+    cc_read_opts o = {0};
+    tu_write_tmp(path, sizeof path, "bound.jsonl", hand, sizeof hand - 1);
+    o.max_bytes = 1000000;
+    assert_int_equal(cc_trace_read(path, "mooncake", &o, &t, &e), CC_OK);
+    assert_int_equal(t.n, 5);
+    cc_trace_free(&t);
+    o.max_bytes = 1000;
+    assert_int_equal(cc_trace_read(path, "mooncake", &o, &t, &e), CC_ENOMEM);
+    assert_int_equal(e.line, 1);
+    assert_string_equal(e.field, "hash_ids");
+    assert_non_null(strstr(e.msg, "CTXCACHE_MAX_MEMORY"));
+    assert_int_equal(t.n, 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_missing_file_and_reblocking),
         cmocka_unit_test(test_writer_dense_ids),
         cmocka_unit_test(test_writer_refuses),
+        cmocka_unit_test(test_memory_bound),
     };
     return cmocka_run_group_tests_name("mooncake", tests, NULL, NULL);
 }

@@ -523,6 +523,41 @@ static void test_cli(void **state)
     remove(path);
 }
 
+/* The memory bound (core/replay.h): the trace and the replay's per-request
+ * state together.  The hand trace takes 4 x 65 bytes of columns + 12 block
+ * hashes x 8 = 356 bytes; records take a cc_replay_record (hand count of
+ * its layout: u64 request, nine u32, four bytes of padding, five int64,
+ * five u32, four bytes of padding: 112) and a u32 per tier, 116 bytes a
+ * request with one tier.  Exactly that fits; a byte less is CC_ENOMEM
+ * before anything is allocated. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof(cc_replay_record), 112);
+    cc_trace t;
+    hand_trace(&t);
+    cc_pc_config cfg = one_tier(CC_PC_PREFIX, "lru", 3);
+    cc_replay_opts o = {0};
+    cc_replay_result res;
+    cc_err e = {0};
+    o.max_bytes = 356;
+    assert_int_equal(cc_replay(&t, &cfg, &o, &res, &e), CC_OK);
+    cc_replay_result_free(&res);
+    o.max_bytes = 355;
+    assert_int_equal(cc_replay(&t, &cfg, &o, &res, &e), CC_ENOMEM);
+    o.keep_records = true;
+    o.max_bytes = 356 + 4 * 116;
+    assert_int_equal(cc_replay(&t, &cfg, &o, &res, &e), CC_OK);
+    assert_non_null(res.records);
+    cc_replay_result_free(&res);
+    o.max_bytes = 356 + 4 * 116 - 1;
+    assert_int_equal(cc_replay(&t, &cfg, &o, &res, &e), CC_ENOMEM);
+    assert_string_equal(e.field, "requests");
+    assert_non_null(strstr(e.msg, "116 bytes a request"));
+    assert_non_null(strstr(e.msg, "CTXCACHE_MAX_MEMORY"));
+    cc_trace_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_next_use_belady),
         cmocka_unit_test(test_mooncake_vs_libcachesim),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -656,7 +656,7 @@ static void test_eval_by_hand(void **state)
     tu_tmp_path(h5, sizeof h5, "vectors.h5");
     assert_int_equal(cc_trace_write(&t, h5, "h5", &err), CC_OK);
     snprintf(cmd, sizeof cmd,
-             "./build/ctxcache semantic eval '%s' --embedder precomputed --threshold 0.97 --json", h5);
+             "%s semantic eval '%s' --embedder precomputed --threshold 0.97 --json", tu_bin(), h5);
     char *out;
     int rc = tu_run(cmd, &out);
     if (rc != 0 || !strstr(out, "\"precision\": 1.0") || !strstr(out, "\"recall\": 0.5") ||
@@ -664,7 +664,7 @@ static void test_eval_by_hand(void **state)
         fail_msg("exit %d: %s", rc, out);
     free(out);
     /* the hash embedder on a trace without text: the request is named */
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --embedder hash", h5);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --embedder hash", tu_bin(), h5);
     rc = tu_run(cmd, &out);
     if (rc == 0 || !strstr(out, "no text"))
         fail_msg("exit %d: %s", rc, out);
@@ -897,7 +897,7 @@ static void test_cli_eval(void **state)
                         " {\"text_a\": \"quantum chromodynamics lecture\", \"text_b\": \"cheap "
                         "flights to oslo\", \"label\": 0}]\n";
     tu_write_tmp(p, sizeof p, "pairs.json", pairs, strlen(pairs));
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --threshold 0.99 --json", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --threshold 0.99 --json", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 0);
     assert_non_null(strstr(out, "\"precision\": 1.0"));
     assert_non_null(strstr(out, "\"recall\": 1.0"));
@@ -905,7 +905,7 @@ static void test_cli_eval(void **state)
     assert_non_null(strstr(out, "\"false_hit_rate\": 0.0"));
     assert_non_null(strstr(out, "\"threshold_chosen_by\": \"given\""));
     free(out);
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s'", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s'", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 0);
     assert_non_null(strstr(out, "best F1"));
     free(out);
@@ -917,7 +917,7 @@ static void test_cli_eval(void **state)
                       "\"label\": 0},\n {\"text_a\": \"delta epsilon\", \"text_b\": "
                       "\"alpha beta gamma\", \"label\": 0}]\n";
     tu_write_tmp(p, sizeof p, "repeat.json", rep, strlen(rep));
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --threshold 0.99 --json", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --threshold 0.99 --json", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 0);
     assert_non_null(strstr(out, "\"precision\": 1.0"));
     assert_non_null(strstr(out, "\"recall\": 1.0"));
@@ -927,7 +927,7 @@ static void test_cli_eval(void **state)
     char csvp[512], svgp[512];
     tu_tmp_path(csvp, sizeof csvp, "sweep.csv");
     tu_tmp_path(svgp, sizeof svgp, "pr.svg");
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --csv '%s'%s%s%s", p, csvp,
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --csv '%s'%s%s%s", tu_bin(), p, csvp,
              system("command -v gnuplot >/dev/null 2>&1") == 0 ? " --plot '" : "",
              system("command -v gnuplot >/dev/null 2>&1") == 0 ? svgp : "",
              system("command -v gnuplot >/dev/null 2>&1") == 0 ? "'" : "");
@@ -948,7 +948,7 @@ static void test_cli_eval(void **state)
         free(svg);
         remove(svgp);
     }
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --index faiss:HNSW16 --json", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --index faiss:HNSW16 --json", tu_bin(), p);
     int frc = tu_run(cmd, &out);
     if (CC_HAVE_FAISS) {
         assert_int_equal(frc, 0);
@@ -959,7 +959,7 @@ static void test_cli_eval(void **state)
     }
     free(out);
     /* deterministic: the same command gives the same bytes */
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --json%s", p,
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --json%s", tu_bin(), p,
              CC_HAVE_FAISS ? " --index faiss:HNSW16" : "");
     char *out2;
     assert_int_equal(tu_run(cmd, &out), 0);
@@ -967,7 +967,7 @@ static void test_cli_eval(void **state)
     assert_string_equal(out, out2);
     free(out);
     free(out2);
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --index hnsw", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --index hnsw", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 2);
     free(out);
     /* bad inputs: each a clear error and a non-zero exit */
@@ -982,18 +982,18 @@ static void test_cli_eval(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tu_write_tmp(p, sizeof p, bad[i].name, bad[i].text, strlen(bad[i].text));
-        snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s'", p);
+        snprintf(cmd, sizeof cmd, "%s semantic eval '%s'", tu_bin(), p);
         int rc = tu_run(cmd, &out);
         if (rc != bad[i].rc || !strstr(out, bad[i].want) || !strstr(out, bad[i].name))
             fail_msg("%s: exit %d, output: %s", bad[i].name, rc, out);
         free(out);
     }
     /* minilm's vectors have 384 dimensions */
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --embedder minilm --dim 512", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --embedder minilm --dim 512", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 2);
     assert_non_null(strstr(out, "384"));
     free(out);
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --embedder nosuch", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --embedder nosuch", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 2);
     free(out);
 }
@@ -1014,7 +1014,7 @@ static void test_minilm_mock_pairs(void **state)
         skip();
     }
     char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --embedder minilm --json",
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --embedder minilm --json", tu_bin(),
              pairs);
     if (tu_run(cmd, &out) != 0)
         fail_msg("%s", out);

@@ -95,7 +95,7 @@ static void test_cli_device(void **state)
                         "Naples!\", \"label\": 1}]\n";
     tu_write_tmp(p, sizeof p, "cuda_pairs.json", pairs, strlen(pairs));
     snprintf(cmd, sizeof cmd,
-             "./build/ctxcache semantic eval '%s' --device cuda --threshold 0.99 --json", p);
+             "%s semantic eval '%s' --device cuda --threshold 0.99 --json", tu_bin(), p);
     char *out;
     int rc = tu_run(cmd, &out);
     if (cc_gpu_device_count() == 0) {
@@ -107,7 +107,7 @@ static void test_cli_device(void **state)
             fail_msg("exit %d: %s", rc, out);
     }
     free(out);
-    snprintf(cmd, sizeof cmd, "./build/ctxcache semantic eval '%s' --device tpu", p);
+    snprintf(cmd, sizeof cmd, "%s semantic eval '%s' --device tpu", tu_bin(), p);
     assert_int_equal(tu_run(cmd, &out), 2);
     free(out);
 }

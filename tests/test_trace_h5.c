@@ -910,6 +910,55 @@ static void test_cli_convert_round_trip(void **state)
     remove(y);
 }
 
+/* The memory bound (traces.h): the reader holds the file image and takes
+ * each column as it reads it.  Counted by hand for a hash-only trace of n
+ * requests and 3n blocks: the image (its size on disk), 41 bytes a request
+ * of fixed columns (arrival 8, session 8, turn 4, tenant 4, input 4, output
+ * 4, group 8, role 1), three offset columns of n + 1 u64, 8 a block hash,
+ * and one byte for the (empty) text arena's NUL.  That bound fits; a byte
+ * less fails at /text, the last thing taken; the first column fails when
+ * only the image fits, and the file itself when it alone is too large. */
+static void test_memory_bound(void **state)
+{
+    (void)state;
+    const uint64_t n = 300;
+    cc_trace t, u;
+    cc_err e = {0};
+    char path[512];
+    tu_tmp_path(path, sizeof path, "bound.h5");
+    cc_trace_init(&t);
+    t.block_size = 512;
+    t.timed = true;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t b[3] = {0, i + 1, i * 1000 + 7};
+        cc_request r = {.arrival_ns = (int64_t)i * 1000000, .input_tokens = 1100,
+                        .output_tokens = 10, .group_id = CC_NO_GROUP, .blocks = b, .n_blocks = 3};
+        assert_int_equal(cc_trace_append(&t, &r), CC_OK);
+    }
+    assert_int_equal(cc_write_h5(&t, path, &e), CC_OK);
+    const uint64_t image = (uint64_t)file_size(path);
+    const uint64_t exact = image + 41 * n + 3 * 8 * (n + 1) + 8 * 3 * n + 1;
+    cc_read_opts o = {0};
+    o.max_bytes = exact;
+    assert_int_equal(cc_read_h5(path, &o, &u, &e), CC_OK);
+    assert_traces_equal(&t, &u);
+    cc_trace_free(&u);
+    o.max_bytes = exact - 1;
+    assert_int_equal(cc_read_h5(path, &o, &u, &e), CC_ENOMEM);
+    assert_string_equal(e.field, "/text");
+    assert_non_null(strstr(e.msg, "CTXCACHE_MAX_MEMORY"));
+    assert_int_equal(u.n, 0);
+    o.max_bytes = image + 8 * n - 1;
+    assert_int_equal(cc_read_h5(path, &o, &u, &e), CC_ENOMEM);
+    assert_string_equal(e.field, "/requests/arrival_ns");
+    o.max_bytes = image - 1;
+    assert_int_equal(cc_read_h5(path, &o, &u, &e), CC_ENOMEM);
+    assert_string_equal(e.file, path);
+    assert_non_null(strstr(e.msg, "the file image"));
+    cc_trace_free(&t);
+    remove(path);
+}
+
 int main(void)
 {
     /* The corruption sweep leaves libhdf5 1.10 unable to close a file whose
@@ -928,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_not_hdf5_truncated_corrupt),
         cmocka_unit_test(test_cli_convert_round_trip),
+        cmocka_unit_test(test_memory_bound),
     };
     return cmocka_run_group_tests_name("trace_h5", tests, NULL, NULL);
 }

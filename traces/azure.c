@@ -177,6 +177,7 @@ int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *
     int64_t prev_ns = 0;
     day_cache dc = {0};
     uint32_t tenant = 0;
+    const uint64_t bound = cc_trace_memory_bound(o);
     int rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
     if (rc) {
         rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
@@ -261,6 +262,11 @@ int cc_read_azure(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *
         r.tenant = tenant;
         r.group_id = CC_NO_GROUP;
         r.role = CC_ROLE_QUERY;
+        uint64_t need = cc_trace_bytes_for(t->n + 1, 0, 0, 0, 0, 0);
+        if (need > bound) { /* the memory bound (traces.h) */
+            rc = cc_trace_bound_error(path, line, NULL, "the requests so far", need, bound, e);
+            goto out;
+        }
         if (cc_trace_append(t, &r)) {
             rc = cc_err_set(e, CC_ENOMEM, path, line, NULL, "out of memory");
             goto out;

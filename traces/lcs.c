@@ -79,9 +79,10 @@
  * obj_size = 1..2^32-1.  Every row must have the first line's field count.
  * Errors name the line and the column (the header's name for it).
  *
- * Costs: reading is one pass, O(records), 8 bytes of hash plus ~73 bytes of
+ * Costs: reading is one pass, O(records), 8 bytes of hash plus 65 bytes of
  * request columns per record (oracle: +8 bytes per record while checking
- * next_access_vtime).  Writing csv is one pass; writing oracle is two passes
+ * next_access_vtime), held to the memory bound (traces.h): csv checks each
+ * row, oracle the whole file from its size before reading.  Writing csv is one pass; writing oracle is two passes
  * plus a u64 map over distinct blocks (<= 32 bytes each) and 8 bytes per
  * access for the next-access column.
  */
@@ -501,6 +502,7 @@ int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err
     if (!f)
         return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
     int rc = start_trace(t, path, "lcs-csv", o, &tenant, e);
+    const uint64_t bound = cc_trace_memory_bound(o);
     csv_layout *L = malloc(sizeof *L);
     if (rc || !L) {
         free(L);
@@ -600,6 +602,13 @@ int cc_read_lcs_csv(const char *path, const cc_read_opts *o, cc_trace *t, cc_err
                                 (int)(fl[k].len > 40 ? 40 : fl[k].len), fl[k].s);
                 break;
             }
+        }
+        /* the memory bound (traces.h), one row at a time */
+        uint64_t need = cc_trace_bytes_for(t->n + 1, t->n + 1, 0, 0, 0, 0);
+        if (need > bound) {
+            rc = cc_trace_bound_error(path, lineno, "records", "the trace's requests so far",
+                                      need, bound, e);
+            break;
         }
         if (append_access(t, tenant, ns, id, (uint32_t)size)) {
             rc = nomem(e, path, lineno);
@@ -753,6 +762,16 @@ int cc_read_lcs_oracle(const char *path, const cc_read_opts *o, cc_trace *t, cc_
                           bytes, bytes / ORACLE_RECORD + 1, bytes % ORACLE_RECORD);
     }
     uint64_t n = bytes / ORACLE_RECORD;
+    /* the memory bound (traces.h): the requests, and next_access_vtime while
+     * it is checked, known from the size before anything is allocated */
+    uint64_t need = cc_trace_bytes_for(n, n, 0, 0, 0, 0) + n * sizeof(int64_t);
+    if (need > cc_trace_memory_bound(o)) {
+        fclose(f);
+        char what[96];
+        snprintf(what, sizeof what, "a trace of %" PRIu64 " records (%d bytes each)", n,
+                 CC_TRACE_REQUEST_BYTES + 16);
+        return cc_trace_bound_error(path, 0, "records", what, need, cc_trace_memory_bound(o), e);
+    }
     int rc = start_trace(t, path, "lcs-oracle", o, &tenant, e);
     int64_t *next = malloc(n * sizeof *next);
     enum { CHUNK = 4096 };

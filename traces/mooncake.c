@@ -261,6 +261,7 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
     snprintf(t->source_format, sizeof t->source_format, "mooncake");
     snprintf(t->source, sizeof t->source, "%s", path);
 
+    const uint64_t bound = cc_trace_memory_bound(o);
     cc_lines L = {.f = f};
     char *buf;
     size_t n;
@@ -301,6 +302,14 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
                         tenant, t, e);
         if (rc)
             goto out;
+        /* the memory bound (traces.h): the requests and the map of ids */
+        uint64_t used = cc_trace_memory_bytes(t) + parents.cap * 2 * sizeof(uint64_t);
+        if (used > bound) {
+            rc = cc_trace_bound_error(path, line, "hash_ids",
+                                      "the requests so far and the map of their block ids",
+                                      used, bound, e);
+            goto out;
+        }
     }
     if (ferror(f)) {
         rc = cc_err_set(e, CC_EIO, path, L.line, NULL, "read failed: %s", strerror(errno));

@@ -392,8 +392,7 @@ int cc_json_want_object(const cc_json_records *it, const json_t *v, const char *
 
 uint64_t cc_text_default_max_bytes(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : UINT64_C(8) << 30;
+    return cc_trace_memory_bound(NULL);
 }
 
 int cc_text_builder_init(cc_text_builder *b, const char *path, const char *format,

@@ -4,13 +4,16 @@
  * Columns grow by doubling (cc_grow), so appending n requests costs O(n)
  * amortised and no allocation per request once capacity is reached.  Memory
  * per request: 41 bytes of fixed columns + 8 per block + 4 per token id +
- * 40 per chunk + 24 for the three offsets, plus text and embeddings.
+ * 32 per chunk + 24 for the three offsets, plus text and embeddings
+ * (cc_trace_bytes_for: the figure the memory bound compares).
  */
 #include "traces.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const chunk_kind_names[CC_CHUNK_KIND_COUNT] = {
     "system", "user", "assistant", "passage", "question", "tool",
@@ -69,6 +72,57 @@ cc_request cc_trace_get(const cc_trace *t, size_t i)
     r.chunks = r.n_chunks ? t->chunks + t->chunk_off[i] : NULL;
     r.embedding = t->embedding_dim ? t->embeddings + i * t->embedding_dim : NULL;
     return r;
+}
+
+uint64_t cc_trace_memory_bound(const cc_read_opts *o)
+{
+    if (o && o->max_bytes)
+        return o->max_bytes;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : UINT64_C(8) << 30;
+}
+
+/* Saturating: sizes come from files and may be absurd. */
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+static uint64_t sat_mul(uint64_t a, uint64_t b) { return b && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
+
+uint64_t cc_trace_bytes_for(uint64_t requests, uint64_t blocks, uint64_t tokens,
+                            uint64_t chunks, uint64_t text_bytes, uint64_t embedding_floats)
+{
+    uint64_t b = sat_mul(requests, CC_TRACE_REQUEST_BYTES);
+    b = sat_add(b, sat_mul(blocks, sizeof(uint64_t)));
+    b = sat_add(b, sat_mul(tokens, sizeof(uint32_t)));
+    b = sat_add(b, sat_mul(chunks, sizeof(cc_chunk)));
+    b = sat_add(b, text_bytes);
+    return sat_add(b, sat_mul(embedding_floats, sizeof(float)));
+}
+
+uint64_t cc_trace_memory_bytes(const cc_trace *t)
+{
+    return cc_trace_bytes_for(t->n, cc_trace_n_blocks_total(t), cc_trace_n_tokens_total(t),
+                              cc_trace_n_chunks_total(t), t->text_len,
+                              (uint64_t)t->n * t->embedding_dim);
+}
+
+const char *cc_bytes_human(uint64_t b, char *buf, size_t len)
+{
+    if (b >= UINT64_C(1000000000))
+        snprintf(buf, len, "%.2f GB", b / 1e9);
+    else if (b >= UINT64_C(1000000))
+        snprintf(buf, len, "%.1f MB", b / 1e6);
+    else
+        snprintf(buf, len, "%.1f KB", b / 1e3);
+    return buf;
+}
+
+int cc_trace_bound_error(const char *path, long line, const char *field, const char *what,
+                         uint64_t need, uint64_t bound, cc_err *e)
+{
+    char n[32], b[32];
+    return cc_err_set(e, CC_ENOMEM, path, line, field,
+                      "%s would take %s, past the bound of %s (half the physical memory, or "
+                      "CTXCACHE_MAX_MEMORY)", what, cc_bytes_human(need, n, sizeof n),
+                      cc_bytes_human(bound, b, sizeof b));
 }
 
 int cc_trace_add_text(cc_trace *t, const char *s, size_t len, uint64_t *off)

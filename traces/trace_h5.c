@@ -42,6 +42,9 @@
  * and, for per-row problems, the 0-based row + 1 in err->line.  HDF5's own
  * error printing is switched off for the duration of each call (and
  * restored); when a library call fails, its innermost message is quoted.
+ * The memory bound (traces.h): the file image and every column count
+ * against it before they are allocated (r_reserve), so a file that declares
+ * more than the bound fails with CC_ENOMEM and names the dataset.
  * A dataset whose declared size exceeds MAX_INFLATE_RATIO times its stored
  * bytes (+ 1 MiB) is refused before allocating: deflate cannot expand more
  * than about 1032:1, so such a header is corrupt (or the dataset was never
@@ -266,7 +269,26 @@ typedef struct h5r {
     h5ctx c;
     hid_t file;
     hid_t dapl; /* no chunk cache: every chunk is read once, straight through */
+    uint64_t used, bound; /* the memory bound (traces.h): the file image and
+                             the columns read so far, against the bound */
 } h5r;
+
+/* Takes bytes more for the dataset at path, or fails with the bound's
+ * error before they are allocated (a compressed file may declare columns
+ * far larger than itself). */
+static int r_reserve(h5r *r, const char *path, uint64_t bytes)
+{
+    char nb[32], ub[32], bb[32];
+    if (bytes > r->bound || r->used > r->bound - bytes)
+        return cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path,
+                          "would take %s beside the %s taken by the file image and the "
+                          "columns before it, past the bound of %s (half the physical "
+                          "memory, or CTXCACHE_MAX_MEMORY)",
+                          cc_bytes_human(bytes, nb, sizeof nb), cc_bytes_human(r->used, ub, sizeof ub),
+                          cc_bytes_human(r->bound, bb, sizeof bb));
+    r->used += bytes;
+    return CC_OK;
+}
 
 /* Whether every link along path exists (H5Lexists fails, rather than saying
  * no, when an intermediate group is missing). */
@@ -382,6 +404,9 @@ static int r_read(h5r *r, hid_t ds, const char *path, elem_kind kind, uint64_t c
     *out = NULL;
     if (count == 0)
         return CC_OK;
+    int rc = r_reserve(r, path, count * elem_info[kind].size);
+    if (rc)
+        return rc;
     void *buf = malloc(count * elem_info[kind].size);
     if (!buf)
         return cc_h5_fail(&r->c, false, CC_ENOMEM, 0, path, "out of memory for %llu elements",
@@ -721,14 +746,17 @@ static int r_chunks(h5r *r, cc_trace *t, uint64_t nc)
         {"/chunks/kind", E_U8},         {"/chunks/token_start", E_U32},
         {"/chunks/token_len", E_U32},   {"/chunks/chunk_hash", E_U64},
     };
+    int rc = r_reserve(r, "/chunks", nc * sizeof *t->chunks);
+    if (rc)
+        return rc;
     if (nc && !(t->chunks = malloc(nc * sizeof *t->chunks)))
         return cc_h5_fail(&r->c, false, CC_ENOMEM, 0, "/chunks", "out of memory for %llu chunks",
                     (unsigned long long)nc);
     t->cap_chunks = nc;
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         void *col;
-        int rc = r_column(r, cols[c].path, cols[c].kind, nc,
-                          "chunks: the last entry of /index/chunk_offset", &col, NULL);
+        rc = r_column(r, cols[c].path, cols[c].kind, nc,
+                      "chunks: the last entry of /index/chunk_offset", &col, NULL);
         if (rc)
             return rc;
         for (uint64_t i = 0; i < nc; i++) {
@@ -743,6 +771,7 @@ static int r_chunks(h5r *r, cc_trace *t, uint64_t nc)
             }
         }
         free(col);
+        r->used -= nc * elem_info[cols[c].kind].size; /* only while gathered */
     }
     return CC_OK;
 }
@@ -891,10 +920,11 @@ static int r_all(h5r *r, cc_trace *t)
     hid_t ds;
     TRY(r_open(r, "/text", E_U8, 1, ANY_LEN, 0, NULL, &ds, &ntext));
     /* one spare byte: the builder keeps the arena NUL-terminated */
-    if (!(t->text = malloc(ntext + 1)))
+    rc = r_reserve(r, "/text", ntext + 1);
+    if (rc == CC_OK && !(t->text = malloc(ntext + 1)))
         rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, "/text", "out of memory for %llu bytes",
                   (unsigned long long)ntext);
-    else if (ntext && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->text) < 0)
+    else if (rc == CC_OK && ntext && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->text) < 0)
         rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, "/text",
                   "cannot read the data (truncated or corrupt file)");
     H5Dclose(ds);
@@ -1039,8 +1069,14 @@ static herr_t img_udata_free(void *udata)
  * image is left to it rather than freed under it. */
 int cc_read_h5(const char *path, const cc_read_opts *opts, cc_trace *t, cc_err *err)
 {
-    (void)opts; /* the file carries its own block size, tenants and tokens */
+    /* the file carries its own block size, tenants and tokens: only the
+     * memory bound is taken from opts */
+    const uint64_t bound = cc_trace_memory_bound(opts);
     cc_trace_init(t);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > bound)
+        return cc_trace_bound_error(path, 0, NULL, "the file image", (uint64_t)st.st_size,
+                                    bound, err);
     h5image *im = calloc(1, sizeof *im);
     if (!im)
         return cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
@@ -1050,7 +1086,7 @@ int cc_read_h5(const char *path, const cc_read_opts *opts, cc_trace *t, cc_err *
         return rc;
     }
 
-    h5r r = {.file = -1, .dapl = -1};
+    h5r r = {.file = -1, .dapl = -1, .used = im->len, .bound = bound};
     cc_h5_quiet_begin(&r.c, path, err);
     H5FD_file_image_callbacks_t callbacks = {img_malloc,     img_memcpy,     img_realloc, img_free,
                                              img_udata_copy, img_udata_free, im};

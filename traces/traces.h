@@ -205,11 +205,37 @@ typedef struct cc_read_opts {
                                       16 for text) */
     const char *tenant;            /* tenant name for formats without one (NULL = "default") */
     bool no_tokens;                /* text formats: keep lengths/chunks/hashes, drop token ids */
-    uint64_t max_bytes;            /* text formats: refuse (CC_ENOMEM) a trace whose requests
-                                      take more (token ids, block hashes, chunks: multi-turn
-                                      formats repeat the history in every request); 0 = half
-                                      the machine's physical memory */
+    uint64_t max_bytes;            /* refuse (CC_ENOMEM) a trace whose requests take more
+                                      (the memory bound, below); 0 = half the machine's
+                                      physical memory */
 } cc_read_opts;
+
+/* ---- the memory bound ------------------------------------------------------
+ * A reader fails with CC_ENOMEM (the command exits 3) and a message naming
+ * the bound, instead of letting the machine run out, when the trace it
+ * builds would take more than the bound: its columns at their final size,
+ * cc_trace_bytes_for (65 bytes a request, 8 a block hash, 4 a token id, 32
+ * a chunk, the text and the embeddings), plus what the reader itself holds
+ * for the whole trace at once (the HDF5 reader: the file image; the
+ * oracleGeneral reader: 8 bytes a record).  Text formats check each request
+ * as it is built (multi-turn formats repeat the history in every request),
+ * libCacheSim csv every row, oracleGeneral and HDF5 from the sizes they
+ * declare, before anything is allocated for them.  Replays check their
+ * per-request state against the same bound (core/replay.h). */
+#define CC_TRACE_REQUEST_BYTES 65 /* the fixed columns and the three offsets */
+/* o->max_bytes, or half the physical memory when o is NULL or it is 0. */
+uint64_t cc_trace_memory_bound(const cc_read_opts *o);
+/* Bytes the columns of a trace of these sizes take (embedding: floats). */
+uint64_t cc_trace_bytes_for(uint64_t requests, uint64_t blocks, uint64_t tokens,
+                            uint64_t chunks, uint64_t text_bytes, uint64_t embedding_floats);
+/* The same for a built trace. */
+uint64_t cc_trace_memory_bytes(const cc_trace *t);
+/* "12.3 KB", "45.6 MB", "7.89 GB" (decimal units) into buf; returns buf. */
+const char *cc_bytes_human(uint64_t bytes, char *buf, size_t len);
+/* The bound's error: CC_ENOMEM at path/line/field, "WHAT would take N MB,
+ * past the bound of M MB (half the physical memory, or CTXCACHE_MAX_MEMORY)". */
+int cc_trace_bound_error(const char *path, long line, const char *field, const char *what,
+                         uint64_t need, uint64_t bound, cc_err *e);
 
 typedef struct cc_format {
     const char *name;         /* "mooncake", "azure", ... */

@@ -43,7 +43,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bin=$(realpath "${CTXCACHE:-$root/build/ctxcache}")
+# the build under test: $BUILD (make check: build-asan), relative to the root
+build=${BUILD:-build}
+case "$build" in /*) ;; *) build=$root/$build ;; esac
+bin=$(realpath "${CTXCACHE:-$build/ctxcache}")
 action=${1:?capture or check}
 name=${2:?gen or mooncake}
 part=${3:?rates or sim}
