@@ -573,6 +573,9 @@ int main(int argc, char **argv)
 
     double lcs_rate[NPOL] = {0};
     if (lcs && *lcs) {
+        fprintf(stderr, "  vs libCacheSim: LOOP RATES (our in-memory replay loop against "
+                        "cachesim's reported throughput), not whole commands: "
+                        "bench_vs_cachesim gives those (replay_speed_vs_cachesim_*)\n");
         for (int pi = 0; pi < 3; pi++) { /* lru, s3fifo, arc */
             double r = run_cachesim(lcs, oracle, policies[pi], caps[1], accesses);
             if (r <= 0)

@@ -23,6 +23,16 @@
  * replay_rss_vs_cachesim (ours / theirs, median peak RSS) with both peaks
  * in MiB.  The loop rates of bench_cache (cache_vs_libcachesim_*) are
  * in-memory loop rates, not these.
+ * The same file as ctxcache's HDF5 trace (`ctxcache trace convert`), LRU:
+ * replay_speed_vs_cachesim_h5_lru / replay_cpu_vs_cachesim_h5_lru (ours
+ * reads the .h5, cachesim the .oracleGeneral).  Prefix mode on the Mooncake
+ * trace (../shared/data, when present): `ctxcache replay
+ * conversation_trace.jsonl --capacity-blocks 10000` (prefix mode, its
+ * default concurrency) against cachesim LRU 10000 on the trace converted to
+ * oracleGeneral: replay_speed_vs_cachesim_prefix_mooncake and _cpu_.
+ * The machine's load: replay_vs_cachesim_loadavg_start / _end (the 1-minute
+ * load average from /proc/loadavg; the ratios come from alternated pairs
+ * and CPU time so that a loaded machine weighs on both sides alike).
  *
  * usage: bench_vs_cachesim [OUTDIR] [--accesses N] [--objects N]
  *                          [--capacity N] [--pairs N]
@@ -120,6 +130,56 @@ static double median(double *v, int n)
     return gsl_stats_median_from_sorted_data(v, 1, n);
 }
 
+static double loadavg(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/* pairs alternated runs of a and b; prints NAME (wall), the CPU ratio and
+ * the spread as JSON members; *rss_a / *rss_b get the median peaks.
+ * Returns 0, or 1 when a run failed. */
+static int compare(const char *name, char *const a_argv[], char *const b_argv[],
+                   const char *dir, int pairs, double *rss_a, double *rss_b)
+{
+    double rw[50] = {0}, rc[50] = {0}, ra[50] = {0}, rb[50] = {0};
+    int n = 0;
+    for (int k = 0; k < pairs; k++) {
+        proc_run A = run_proc(a_argv, dir), B = run_proc(b_argv, dir);
+        if (!A.ok || !B.ok) {
+            fprintf(stderr, "  %s: %s failed\n", name, !A.ok ? "ctxcache replay" : "cachesim");
+            return 1;
+        }
+        rw[n] = B.wall_s / A.wall_s;
+        rc[n] = B.cpu_s / A.cpu_s;
+        ra[n] = A.rss_mib;
+        rb[n] = B.rss_mib;
+        n++;
+    }
+    double wmin = rw[0], wmax = rw[0], cmin = rc[0], cmax = rc[0];
+    for (int k = 1; k < n; k++) {
+        wmin = rw[k] < wmin ? rw[k] : wmin, wmax = rw[k] > wmax ? rw[k] : wmax;
+        cmin = rc[k] < cmin ? rc[k] : cmin, cmax = rc[k] > cmax ? rc[k] : cmax;
+    }
+    double mw = median(rw, n), mc = median(rc, n), ma = median(ra, n), mb = median(rb, n);
+    fprintf(stderr, "  %-16s wall ratio %.2f (min %.2f, max %.2f), CPU ratio %.2f (min %.2f, "
+            "max %.2f); peak RSS ours %.0f MiB, cachesim %.0f MiB\n", name, mw, wmin, wmax, mc,
+            cmin, cmax, ma, mb);
+    printf(", \"replay_speed_vs_cachesim_%s\": %.4f, \"replay_speed_vs_cachesim_%s_min\": %.4f"
+           ", \"replay_speed_vs_cachesim_%s_max\": %.4f, \"replay_cpu_vs_cachesim_%s\": %.4f"
+           ", \"replay_cpu_vs_cachesim_%s_min\": %.4f, \"replay_cpu_vs_cachesim_%s_max\": %.4f",
+           name, mw, name, wmin, name, wmax, name, mc, name, cmin, name, cmax);
+    *rss_a = ma;
+    *rss_b = mb;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t accesses = 10000000, objects = 1000000;
@@ -173,41 +233,64 @@ int main(int argc, char **argv)
     printf("{\"replay_vs_cachesim_accesses\": %zu, \"replay_vs_cachesim_pairs\": %d", accesses,
            pairs);
     int status = 0;
+    double load0 = loadavg();
     for (size_t p = 0; p < sizeof pol / sizeof pol[0]; p++) {
         char *a_argv[] = {ours, "replay", file, "--policy", (char *)pol[p], "--capacity-blocks",
                           cap, "--mode", "independent", "--json", NULL};
         char *b_argv[] = {lcs_abs, file, "oracleGeneral", (char *)pol[p], cap,
                           "--ignore-obj-size", "1", NULL};
-        double rw[50], rc[50], ra[50], rb[50];
-        int n = 0;
-        for (int k = 0; k < pairs; k++) {
-            proc_run A = run_proc(a_argv, dir), B = run_proc(b_argv, dir);
-            if (!A.ok || !B.ok) {
-                fprintf(stderr, "  %s: %s failed\n", pol[p], !A.ok ? "ctxcache replay" : "cachesim");
-                status = 1;
-                break;
-            }
-            rw[n] = B.wall_s / A.wall_s;
-            rc[n] = B.cpu_s / A.cpu_s;
-            ra[n] = A.rss_mib;
-            rb[n] = B.rss_mib;
-            n++;
-        }
-        if (n < pairs)
+        double ma, mb;
+        if (compare(pol[p], a_argv, b_argv, dir, pairs, &ma, &mb)) {
+            status = 1;
             continue;
-        double wmin = rw[0], wmax = rw[0];
-        for (int k = 1; k < n; k++)
-            wmin = rw[k] < wmin ? rw[k] : wmin, wmax = rw[k] > wmax ? rw[k] : wmax;
-        double mw = median(rw, n), mc = median(rc, n), ma = median(ra, n), mb = median(rb, n);
-        fprintf(stderr, "  %-7s wall ratio %.2f (min %.2f, max %.2f), CPU ratio %.2f; peak RSS "
-                "ours %.0f MiB, cachesim %.0f MiB\n", pol[p], mw, wmin, wmax, mc, ma, mb);
-        printf(", \"replay_speed_vs_cachesim_%s\": %.4f, \"replay_speed_vs_cachesim_%s_min\": %.4f"
-               ", \"replay_speed_vs_cachesim_%s_max\": %.4f, \"replay_cpu_vs_cachesim_%s\": %.4f",
-               pol[p], mw, pol[p], wmin, pol[p], wmax, pol[p], mc);
+        }
         if (p == 0)
             printf(", \"replay_rss_vs_cachesim\": %.4f, \"replay_peak_rss_mib_lru\": %.1f, "
                    "\"cachesim_peak_rss_mib_lru\": %.1f", ma / mb, ma, mb);
     }
+    /* the same stream as ctxcache's HDF5 trace, LRU */
+    char h5[4300];
+    snprintf(h5, sizeof h5, "%s/vs_cachesim_zipf.h5", dir);
+    {
+        char *c_argv[] = {ours, "trace", "convert", file, h5, NULL};
+        proc_run C = run_proc(c_argv, dir);
+        char *a_argv[] = {ours, "replay", h5, "--policy", "lru", "--capacity-blocks", cap,
+                          "--mode", "independent", "--json", NULL};
+        char *b_argv[] = {lcs_abs, file, "oracleGeneral", "lru", cap, "--ignore-obj-size", "1",
+                          NULL};
+        double ma, mb;
+        if (!C.ok || compare("h5_lru", a_argv, b_argv, dir, pairs, &ma, &mb))
+            status = 1;
+        else
+            printf(", \"replay_rss_vs_cachesim_h5\": %.4f", ma / mb);
+        remove(h5);
+    }
+    /* prefix mode on the Mooncake trace */
+    const char *data = getenv("CTXCACHE_DATA");
+    char mc[4096], mc_og[4300];
+    snprintf(mc, sizeof mc, "%s/mooncake/conversation_trace.jsonl", data && *data ? data
+                                                                          : "../shared/data");
+    char mc_abs[4096];
+    if (realpath(mc, mc_abs)) {
+        snprintf(mc_og, sizeof mc_og, "%s/vs_cachesim_mooncake.oracleGeneral", dir);
+        char *c_argv[] = {ours, "trace", "convert", mc_abs, mc_og, NULL};
+        proc_run C = run_proc(c_argv, dir);
+        char *a_argv[] = {ours, "replay", mc_abs, "--capacity-blocks", "10000", "--json", NULL};
+        char *b_argv[] = {lcs_abs, mc_og, "oracleGeneral", "lru", "10000", "--ignore-obj-size",
+                          "1", NULL};
+        double ma, mb;
+        if (!C.ok || compare("prefix_mooncake", a_argv, b_argv, dir, pairs, &ma, &mb))
+            status = 1;
+        remove(mc_og);
+        strcat(mc_og, ".cachesim");
+        remove(mc_og);
+    } else
+        fprintf(stderr, "  prefix_mooncake: skipped (%s absent)\n", mc);
+    double load1 = loadavg();
+    fprintf(stderr, "  machine load (1-min average): %.1f at the start, %.1f at the end\n", load0,
+            load1);
+    printf(", \"replay_vs_cachesim_loadavg_start\": %.2f, \"replay_vs_cachesim_loadavg_end\": "
+           "%.2f", load0, load1);
     printf("}\n");
     remove(file);
     strcat(file, ".cachesim"); /* cachesim's own results file, in its folder */

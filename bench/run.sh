@@ -70,7 +70,16 @@ targets = {
     "prefill_speed_vs_pytorch": (">=", 1.0),
     # item 6: fidelity with a competing process spinning one core
     "ttft_error_median_loaded": ("<=", 0.10),
+    # issue 17 items 1-3: whole `ctxcache replay` processes against whole
+    # `cachesim` processes (bench_vs_cachesim: alternated pairs, medians;
+    # the cache_vs_libcachesim_* figures above are in-memory loop rates)
+    "replay_rss_vs_cachesim": ("<=", 1.5),
+    "replay_speed_vs_cachesim_prefix_mooncake": (">=", 1.0),
+    "replay_cpu_vs_cachesim_prefix_mooncake": (">=", 1.0),
 }
+for _p in ("lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu", "h5_lru"):
+    targets["replay_speed_vs_cachesim_" + _p] = (">=", 3.0)
+    targets["replay_cpu_vs_cachesim_" + _p] = (">=", 3.0)
 # item 1: at most 64 bytes of metadata per cached block, every policy, every
 # number of tiers
 for k in merged:

@@ -157,6 +157,15 @@ static const char *const replay_help =
     "  -o, --results FILE    write the per-request table, configuration and summary as\n"
     "                        HDF5 (docs/results-format.md)\n"
     "  --json                print JSON instead of text\n"
+    "  --trace-stats         also the trace's ideal (infinite-cache) hit ratios: a run\n"
+    "                        that streams its trace (below) leaves them out\n"
+    "\n"
+    "A libCacheSim oracleGeneral or ctxcache HDF5 trace replayed one request at a\n"
+    "time (concurrency none: --mode independent, or --concurrency none) through one\n"
+    "bounded tier given by --capacity-blocks is\n"
+    "streamed: read in windows, nothing kept per request, memory = the cache + one\n"
+    "window (README: memory); -o, --pricing, --compare-no-cache, --trace-stats and\n"
+    "the other what-if options read the trace whole.\n"
     "\n"
     "trace options:\n"
     "  --format NAME         input format (default: detected)\n"
@@ -209,6 +218,7 @@ enum {
     OPT_SHARE, OPT_RATE_SCALE, OPT_NO_CACHE, OPT_CMP_NO_CACHE, OPT_GPU_USD,
     OPT_SEMANTIC, OPT_EMBEDDER, OPT_THRESHOLD, OPT_SEM_LOOKUP_MS,
     OPT_BLEND, OPT_RECOMPUTE, OPT_BLEND_CHUNK,
+    OPT_TRACE_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -258,6 +268,7 @@ static const struct option long_opts[] = {
     {"blend", no_argument, 0, OPT_BLEND},
     {"recompute-ratio", required_argument, 0, OPT_RECOMPUTE},
     {"blend-chunk-tokens", required_argument, 0, OPT_BLEND_CHUNK},
+    {"trace-stats", no_argument, 0, OPT_TRACE_STATS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -733,8 +744,12 @@ static void print_text(const cc_trace *t, const cc_pc_config *cfg, const cc_repl
             printf("semantic order   untimed trace: requests looked up in file order, each "
                    "answer written back at its arrival (before the next lookup)\n");
     }
-    printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
-           s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
+    if (isnan(s->ideal_block_hit_ratio))
+        printf("ideal            not computed: the trace was streamed (--trace-stats reads it "
+               "whole and computes the infinite-cache ratios)\n");
+    else
+        printf("ideal            %.4f of blocks, %.4f of tokens (infinite cache, prefix rule)\n",
+               s->ideal_block_hit_ratio, s->ideal_token_hit_ratio);
     printf("evictions        %llu blocks left the cache\n", (unsigned long long)r->evictions);
     if (r->expirations)
         printf("expirations      %llu blocks timed out\n", (unsigned long long)r->expirations);
@@ -844,8 +859,13 @@ static int print_json(const cc_trace *t, const cc_pc_config *cfg, const cc_repla
     json_object_set_new(o, "block_hit_ratio", json_real(r->block_hit_ratio));
     json_object_set_new(o, "token_hit_ratio", json_real(r->token_hit_ratio));
     json_object_set_new(o, "request_hit_ratio_mean", json_real(r->request_hit_ratio_mean));
-    json_object_set_new(o, "ideal_block_hit_ratio", json_real(s->ideal_block_hit_ratio));
-    json_object_set_new(o, "ideal_token_hit_ratio", json_real(s->ideal_token_hit_ratio));
+    /* null: not computed (a streamed run without --trace-stats) */
+    json_object_set_new(o, "ideal_block_hit_ratio", isnan(s->ideal_block_hit_ratio)
+                                                        ? json_null()
+                                                        : json_real(s->ideal_block_hit_ratio));
+    json_object_set_new(o, "ideal_token_hit_ratio", isnan(s->ideal_token_hit_ratio)
+                                                        ? json_null()
+                                                        : json_real(s->ideal_token_hit_ratio));
     json_object_set_new(o, "evictions", json_integer((json_int_t)r->evictions));
     json_object_set_new(o, "expirations", json_integer((json_int_t)r->expirations));
     json_object_set_new(o, "blocks_moved", json_integer((json_int_t)r->blocks_moved));
@@ -1058,6 +1078,14 @@ static int serial_service(int use_sim, const cc_replay_opts *ro, const cc_sim_co
     return ro->servers == 1;
 }
 
+/* The trace, read whole or streamed, is done with. */
+static void trace_done(cc_trace *t, cc_trace_stream **ts)
+{
+    cc_trace_free(t);
+    cc_trace_stream_close(*ts);
+    *ts = NULL;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     const char **given = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *given);
@@ -1098,6 +1126,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int no_cache = 0, cmp_no_cache = 0, recompute_given = 0, have_por = 0;
     cc_sim_result por; /* --blend: the prefix-only run */
     uint64_t tp = 1;
+    int trace_stats = 0; /* --trace-stats: the ideal ratios (the trace read whole) */
     cc_sim_config sc;
     cc_sim_config_default(&sc);
     optind = 1;
@@ -1295,6 +1324,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             if (cli_parse_u64(cmd, "--seed", optarg, UINT64_MAX, &seed))
                 return 2;
             break;
+        case OPT_TRACE_STATS: trace_stats = 1; break;
         case 'h': print_help(stdout); return 0;
         default: return cli_usage_error(cmd, "bad option");
         }
@@ -1437,8 +1467,27 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (cli_output_not_input(cmd, "-o", results, argv[optind]))
         return 2;
     cc_trace t;
-    int rc = cli_load_trace(cmd, argv[optind], &o, &t);
-    if (rc)
+    int rc;
+    /* issue 17: a run that needs each request once, in order, and nothing
+     * per request streams its trace (traces.h, "streamed reading") */
+    cc_trace_stream *ts = NULL;
+    if (!results && !pricing && !cmp_no_cache && !no_cache && !semantic && !sc.blend && !real &&
+        !tiers && cap && strcmp(cap, "inf") && !ctx_spec && !max_requests && rate_scale == 1 &&
+        share < 0 && !o.block_size && !trace_stats && sc.instances == 1 &&
+        !(pops->flags & CC_POLICY_NEEDS_NEXT_USE) && strcmp(pops->name, "gdsf") &&
+        (!strcmp(mode, "independent") || !use_sim ||
+         (conc_given && ro.concurrency == CC_CONCURRENCY_NONE))) {
+        cc_err se = {0};
+        if (cc_trace_stream_open(argv[optind], o.format, NULL, 0, &ts, &se) != CC_OK)
+            ts = NULL; /* read whole: that reader reports any error */
+    }
+    if (ts) {
+        cc_trace_init(&t);
+        t.block_size = cc_trace_stream_block_size(ts);
+        t.timed = true;
+        snprintf(t.source, sizeof t.source, "%s", argv[optind]);
+        snprintf(t.source_format, sizeof t.source_format, "%s", cc_trace_stream_format(ts));
+    } else if ((rc = cli_load_trace(cmd, argv[optind], &o, &t)))
         return rc;
     if (max_requests && t.n > max_requests)
         t.n = max_requests; /* the first N requests (the columns stay valid) */
@@ -1447,12 +1496,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int lengths_only = t.n && cc_trace_n_blocks_total(&t) == 0 && cc_trace_n_tokens_total(&t) == 0;
     if (!lengths_only && o.block_size && t.block_size != o.block_size &&
         cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_fail(cmd, &err);
     }
     if (share >= 0 && !lengths_only) {
         const char *has = cc_trace_n_blocks_total(&t) ? "block hashes" : "token ids";
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_usage_error(cmd, "--assume-prefix-share: this trace has %s, so its reuse is "
                                     "replayed as recorded; the option is for traces with lengths "
                                     "only (Azure)", has);
@@ -1460,20 +1509,20 @@ static int replay_main(int argc, char **argv, const char *const *given)
     if (lengths_only && cc_trace_synth_blocks(&t, o.block_size ? o.block_size
                                                                : LENGTHS_ONLY_BLOCK_TOKENS,
                                               no_cache || share < 0 ? 0 : share, &err) != CC_OK) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_fail(cmd, &err);
     }
     if (t.block_size == 0) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_usage_error(cmd, "the trace has token ids but no block hashes; give "
                                     "--block-size N to build them from its tokens");
     }
     if (no_cache && !lengths_only && cc_trace_synth_blocks(&t, t.block_size, 0, &err) != CC_OK) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_fail(cmd, &err);
     }
     if (rate_scale != 1 && (rc = scale_arrivals(cmd, &t, rate_scale))) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return rc;
     }
     cfg.block_tokens = t.block_size;
@@ -1489,16 +1538,16 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cfg.tiers[0].policy_params = pparams;
         if (strcmp(cap, "inf") && cli_parse_u64(cmd, "--capacity-blocks", cap, CC_PC_MAX_TIER_BLOCKS,
                                                 &cfg.tiers[0].capacity_blocks)) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return 2;
         }
         if (strcmp(cap, "inf") && cfg.tiers[0].capacity_blocks == 0) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return cli_usage_error(cmd, "--capacity-blocks: expected at least 1 (or inf)");
         }
     }
     if (rc != CC_OK) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_usage_error(cmd, "--tiers: %s", err.msg);
     }
     for (uint32_t k = 0; k < cfg.n_tiers; k++) {
@@ -1510,12 +1559,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
         ro.concurrency = default_concurrency(use_sim, &cfg, ctx_spec != NULL);
     sc.concurrency = ro.concurrency;
     if (semantic && ro.concurrency == CC_CONCURRENCY_NONE) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_usage_error(cmd, "--semantic: runs with overlapping requests (--concurrency "
                                     "immediate, dedup or after-complete), not none");
     }
     if (use_sim && sc.instances > 1 && ro.concurrency == CC_CONCURRENCY_NONE) {
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return cli_usage_error(cmd, "--instances %u: concurrency none (the default with "
                                     "--mode independent, --context-cache or an offline "
                                     "policy) runs one request at a time on one instance",
@@ -1529,12 +1578,21 @@ static int replay_main(int argc, char **argv, const char *const *given)
     int have_real = 0;
     ro.keep_records = results != NULL;
     ro.context_cache = ctx_spec ? &ctx_cfg : NULL;
-    if (cc_trace_compute_stats(&t, &s, &err) != CC_OK) {
-        cc_trace_free(&t);
+    if (ts && ro.concurrency != CC_CONCURRENCY_NONE) { /* overlapping: the whole trace */
+        cc_trace_stream_close(ts);
+        ts = NULL;
+        if ((rc = cli_load_trace(cmd, argv[optind], &o, &t)))
+            return rc;
+    }
+    if (ts) { /* trace statistics: only the cheap ones (none here) */
+        memset(&s, 0, sizeof s);
+        s.ideal_block_hit_ratio = s.ideal_token_hit_ratio = NAN;
+    } else if (cc_trace_compute_stats(&t, &s, &err) != CC_OK) {
+        trace_done(&t, &ts);
         return cli_fail(cmd, &err);
     }
     ro.progress = true; /* core/progress.h: only on a terminal */
-    cc_progress_begin("replay", t.n);
+    cc_progress_begin("replay", ts ? (size_t)cc_trace_stream_requests(ts) : t.n);
     if (use_sim) {
         for (uint32_t k = 0; k < cfg.n_tiers; k++)
             sc.tier_kind[k] = cc_sim_tier_kind_of(cfg.tiers[k].name, k);
@@ -1550,7 +1608,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_sim_fit fit;
         if (cc_sim_fit_compute(&hw, &model, (int)tp, hbm_fraction, hbm_cache_bytes, 0, &fit,
                                &err) != CC_OK) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return cli_usage_error(cmd, "the HBM cache tier (%.3g GB): %s (a timed run "
                                    "holds its HBM tier in the GPUs' memory: give a smaller "
                                    "tier, more memory with --hardware or --tp, the tier "
@@ -1565,12 +1623,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
         copts.tp = (int)tp;
         if (real) {
             if ((rc = cli_real_open(cmd, backend, model_name, &t, &hw, &sc, &realx))) {
-                cc_trace_free(&t);
+                trace_done(&t, &ts);
                 return rc;
             }
             have_real = 1;
         } else if (cc_costmodel_create(&hw, &model, &copts, &ex, &err) != CC_OK) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return cli_fail(cmd, &err);
         }
         cli_semantic *sem = NULL;
@@ -1580,14 +1638,15 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_progress_end();
             if (have_real)
                 cli_real_close(&realx);
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return rc;
         }
         if (sem) {
             sc.semantic = cli_semantic_hooks(sem);
             sem_threshold = cli_semantic_threshold(sem);
         }
-        rc = cc_sim_run(&t, &cfg, &ro, &sc, real ? &realx.ex : &ex, 1, &sr, &err);
+        rc = ts ? cc_sim_run_stream(ts, &cfg, &ro, &sc, &ex, &sr, &err)
+                : cc_sim_run(&t, &cfg, &ro, &sc, real ? &realx.ex : &ex, 1, &sr, &err);
         sc.semantic = NULL;
         cli_semantic_close(sem);
         cc_executor_free(&ex);
@@ -1599,7 +1658,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             have_real = 0;
         }
         if (rc != CC_OK) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return err.code == CC_EARG ? cli_usage_error(cmd, "--%s: %s", err.field, err.msg)
                                        : cli_fail(cmd, &err);
         }
@@ -1626,7 +1685,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cli_semantic_close(psem);
             if (rc != CC_OK) {
                 cc_sim_result_free(&sr);
-                cc_trace_free(&t);
+                trace_done(&t, &ts);
                 return cli_fail(cmd, &err);
             }
             have_por = 1;
@@ -1635,12 +1694,21 @@ static int replay_main(int argc, char **argv, const char *const *given)
         memset(&sr.cache, 0, sizeof sr.cache);
         simr = &sr;
     } else {
-        rc = cc_sim_replay(&t, &cfg, &ro, &r, &err); /* the fixed-rate executor */
+        rc = ts ? cc_sim_replay_stream(ts, &cfg, &ro, &r, &err)
+                : cc_sim_replay(&t, &cfg, &ro, &r, &err); /* the fixed-rate executor */
         cc_progress_end();
         if (rc != CC_OK) {
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return cli_fail(cmd, &err);
         }
+    }
+    if (ts) { /* the trace as read: its block size is known now */
+        t.n = r.requests;
+        t.block_size = cc_trace_stream_block_size(ts);
+        cfg.block_tokens = t.block_size;
+        cfg.kv_bytes_per_block = kvb_token * t.block_size;
+        cc_trace_stream_close(ts);
+        ts = NULL;
     }
     /* the bills, before the results file, which records them (/cost) */
     cc_trace billed; /* --semantic: hits are answered without the model: not billed */
@@ -1658,7 +1726,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_replay_result_free(&r);
         if (have_real)
             cli_real_close(&realx);
-        cc_trace_free(&t);
+        trace_done(&t, &ts);
         return rc;
     }
     sim_view sv = {simr, &sc, use_sim ? hw.name : NULL, use_sim ? model.name : NULL,
@@ -1763,7 +1831,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             cc_replay_result_free(&r);
             if (have_real)
         cli_real_close(&realx);
-    cc_trace_free(&t);
+    trace_done(&t, &ts);
             return cli_fail(cmd, &err);
         }
     }
@@ -1776,7 +1844,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         if (rc != CC_OK) {
             cc_sim_result_free(simr);
             cc_replay_result_free(&r);
-            cc_trace_free(&t);
+            trace_done(&t, &ts);
             return cli_fail(cmd, &err);
         }
         /* a step occupies tp devices; the profile's rent unless --gpu-usd-per-hour */
@@ -1805,6 +1873,6 @@ static int replay_main(int argc, char **argv, const char *const *given)
     cc_replay_result_free(&r);
     if (have_real)
         cli_real_close(&realx);
-    cc_trace_free(&t);
+    trace_done(&t, &ts);
     return rc;
 }

@@ -998,6 +998,49 @@ int cc_pc_access_stream(cc_prefix_cache *pc, const uint64_t *keys, size_t n,
     return CC_OK;
 }
 
+int cc_pc_access_singles(cc_prefix_cache *pc, const uint64_t *keys, const uint32_t *input_tokens,
+                         const int64_t *time_ns, size_t n, uint64_t first_index,
+                         uint64_t first_seq, int8_t *tiers)
+{
+    if (pc->prefix)
+        return CC_EARG;
+    uint32_t bt = pc->cfg.block_tokens;
+    if (!pc->flat) {
+        for (size_t i = 0; i < n; i++) {
+            if (i + 16 < n)
+                cc_pc_prefetch(pc, keys[i + 16], 1);
+            if (i + 8 < n)
+                cc_pc_prefetch(pc, keys[i + 8], 2);
+            cc_pc_request rq = {.blocks = keys + i, .n_blocks = 1,
+                                .input_tokens = input_tokens[i], .index = first_index + i,
+                                .time_ns = time_ns[i], .first_seq = first_seq + i};
+            int k;
+            cc_pc_access(pc, &rq, 0, &k);
+            tiers[i] = (int8_t)k;
+        }
+        return CC_OK;
+    }
+    cc_access a;
+    cc_pc_request rq = {.blocks = keys, .n_blocks = 1, .index = first_index,
+                        .time_ns = n ? time_ns[0] : 0, .first_seq = first_seq};
+    fill_access(pc, &rq, 0, CC_ACCESS_MISS, &a); /* the fields common to all */
+    const int pf = pc->prefetch;
+    for (size_t i = 0; i < n; i++) {
+        if (pf && i + 16 < n)
+            prefetch_entry(pc, keys[i + 16]);
+        if (pf && i + 8 < n)
+            prefetch_node(pc, keys[i + 8]);
+        a.key = keys[i];
+        a.time_ns = time_ns[i];
+        a.request = first_index + i;
+        a.seq = first_seq + i;
+        a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
+        a.parent_slot = CC_SLOT_NONE;
+        tiers[i] = (int8_t)access_flat(pc, &a);
+    }
+    return CC_OK;
+}
+
 int cc_pc_access_request(cc_prefix_cache *pc, const cc_pc_request *r, const uint64_t *next,
                          size_t n_next, int8_t *tiers, cc_pc_hits *hits)
 {

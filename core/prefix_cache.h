@@ -320,6 +320,16 @@ int cc_pc_access(cc_prefix_cache *pc, const cc_pc_request *r, uint32_t j, int *t
 int cc_pc_access_request(cc_prefix_cache *pc, const cc_pc_request *r, const uint64_t *next,
                          size_t n_next, int8_t *tiers, cc_pc_hits *hits);
 
+/* Requests of one block each, independent mode (CC_EARG in prefix mode):
+ * request first_index + i has the block keys[i] (access number first_seq +
+ * i), input_tokens[i] tokens, arrives at time_ns[i]; exactly the calls and
+ * access records of cc_pc_access_request on each in turn, the record filled
+ * once for all and the coming keys prefetched.  tiers[i]: the tier of the
+ * hit, or -1.  Streamed replays of libCacheSim traces use it. */
+int cc_pc_access_singles(cc_prefix_cache *pc, const uint64_t *keys, const uint32_t *input_tokens,
+                         const int64_t *time_ns, size_t n, uint64_t first_index,
+                         uint64_t first_seq, int8_t *tiers);
+
 /* A stream of one-block requests through cc_pc_access, independent mode
  * (CC_EARG in prefix mode): keys[i] is the only block of request
  * first_index + i (access number first_index + i, block_tokens tokens, at

@@ -474,3 +474,266 @@ void cc_replay_result_free(cc_replay_result *res)
     res->occupancy_used_blocks = NULL;
     res->n_occupancy = 0;
 }
+
+/* ---- streamed replay (replay.h) ---------------------------------------------
+ * The loop above, one window at a time: the same cache calls in the same
+ * order (prefetches reach only to the window's end, which changes no result),
+ * no records, and the figures summed as they go.  The service-time check of
+ * cc_replay (rates too slow for int64 ns) runs at the end on the same sums;
+ * the times themselves are the caller's (the simulator times every request). */
+
+struct cc_replay_stream {
+    cc_pc_config cfg;
+    cc_prefix_cache *pc;
+    uint32_t *nodes;
+    size_t cap_nodes;
+    int8_t *tiers;             /* one-block windows: each request's hit tier */
+    size_t cap_tiers;
+    double prefill_tps, decode_tps;
+    cc_concurrency concurrency;
+    bool progress;
+    uint64_t requests, block_accesses, input_tokens, hit_blocks, hit_tokens;
+    double ratio_sum;
+    size_t ratio_n;
+    double in_tok, out_tok; /* as cc_replay's check sums them */
+    int64_t last_arrival;
+    double elapsed_s;
+};
+
+void cc_replay_stream_free(cc_replay_stream *s)
+{
+    if (!s)
+        return;
+    cc_pc_destroy(s->pc);
+    free(s->nodes);
+    free(s->tiers);
+    free(s);
+}
+
+int cc_replay_stream_begin(const cc_pc_config *cfg_in, const cc_replay_opts *opts,
+                           uint32_t block_tokens, cc_replay_stream **out, cc_err *err)
+{
+    *out = NULL;
+    cc_replay_opts defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    if (opts->concurrency != CC_CONCURRENCY_NONE)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
+                          "a streamed replay serves one request at a time (concurrency none)");
+    if (opts->context_cache)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "context_cache",
+                          "explicit context caches need the whole trace");
+    double prefill_tps = opts->prefill_tokens_per_s ? opts->prefill_tokens_per_s
+                                                    : CC_REPLAY_DEFAULT_PREFILL_TPS;
+    double decode_tps = opts->decode_tokens_per_s ? opts->decode_tokens_per_s
+                                                  : CC_REPLAY_DEFAULT_DECODE_TPS;
+    if (!(prefill_tps > 0) || !(decode_tps > 0))
+        return cc_err_set(err, CC_EARG, NULL, 0,
+                          prefill_tps > 0 ? "decode_tokens_per_s" : "prefill_tokens_per_s",
+                          "expected a positive rate (tokens/s), got %g",
+                          prefill_tps > 0 ? decode_tps : prefill_tps);
+    cc_pc_config cfg = *cfg_in;
+    if (block_tokens == 0)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "blocks",
+                          "the trace has no block hashes to replay");
+    if (cfg.block_tokens == 0)
+        cfg.block_tokens = block_tokens;
+    else if (cfg.block_tokens != block_tokens)
+        return cc_err_set(err, CC_EARG, NULL, 0, "block_size",
+                          "cache blocks of %u tokens but the trace's blocks hold %u; re-block "
+                          "the trace", cfg.block_tokens, block_tokens);
+    if (block_tokens == CC_STREAM_BLOCK_TOKENS_ANY && cfg.n_tiers != 1)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "tiers",
+                          "a trace whose block size is known only at its end streams "
+                          "through one tier");
+    for (uint32_t k = 0; k < cfg.n_tiers && k < CC_PC_MAX_TIERS; k++) {
+        const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy
+                                                       : cc_policy_find("lru");
+        if (!cfg.tiers[k].capacity_blocks)
+            return cc_err_set(err, CC_EUNSUP, NULL, 0, "capacity_blocks",
+                              "an unbounded tier is sized to the trace's distinct blocks: "
+                              "that needs the whole trace");
+        if (ops && (ops->flags & CC_POLICY_NEEDS_NEXT_USE))
+            return cc_err_set(err, CC_EUNSUP, NULL, 0, "policy",
+                              "policy '%s' needs next uses: that needs the whole trace",
+                              ops->name);
+    }
+    cc_replay_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the replay");
+    s->cfg = cfg;
+    s->prefill_tps = prefill_tps;
+    s->decode_tps = decode_tps;
+    s->concurrency = opts->concurrency;
+    s->progress = opts->progress;
+    int rc = cc_pc_create(&cfg, &s->pc, err);
+    if (rc != CC_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return CC_OK;
+}
+
+/* Independent mode, every request one block (libCacheSim traces). */
+static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, double t0,
+                        cc_err *err)
+{
+    size_t n = w->n;
+    if (n > s->cap_tiers) {
+        int8_t *nt = realloc(s->tiers, n);
+        if (!nt)
+            return cc_err_set(err, CC_ENOMEM, w->source, 0, NULL, "out of memory for the replay");
+        s->tiers = nt;
+        s->cap_tiers = n;
+    }
+    if (s->progress)
+        cc_progress_update(s->requests);
+    cc_pc_access_singles(s->pc, w->blocks, w->input_tokens, w->arrival_ns, n, s->requests,
+                         s->block_accesses, s->tiers);
+    const uint32_t bt = s->cfg.block_tokens;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t in = w->input_tokens[i];
+        cc_pc_hits *h = &hits[i];
+        int k = s->tiers[i];
+        uint32_t tok = k >= 0 ? cc_pc_block_tokens(in, bt, 0) : 0;
+        for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
+            h->tier_blocks[j] = h->tier_tokens[j] = 0;
+        h->blocks = k >= 0;
+        h->tokens = tok;
+        if (k >= 0) {
+            h->tier_blocks[k] = 1;
+            h->tier_tokens[k] = tok;
+        }
+        s->input_tokens += in;
+        s->hit_blocks += h->blocks;
+        s->hit_tokens += tok;
+        if (in) {
+            s->ratio_sum += (double)tok / in;
+            s->ratio_n++;
+        }
+        s->in_tok += in;
+        s->out_tok += w->output_tokens[i];
+    }
+    s->block_accesses += n;
+    s->last_arrival = w->arrival_ns[n - 1];
+    s->requests += n;
+    s->elapsed_s += now_s() - t0;
+    return CC_OK;
+}
+
+int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, cc_err *err)
+{
+    double t0 = now_s();
+    uint32_t max_blocks = 1;
+    for (size_t i = 0; i < w->n; i++) {
+        uint64_t nb = w->block_off[i + 1] - w->block_off[i];
+        if (nb > max_blocks)
+            max_blocks = (uint32_t)nb;
+    }
+    if (max_blocks > s->cap_nodes) {
+        uint32_t *nn = realloc(s->nodes, (size_t)max_blocks * sizeof *nn);
+        if (!nn)
+            return cc_err_set(err, CC_ENOMEM, w->source, 0, NULL, "out of memory for the replay");
+        s->nodes = nn;
+        s->cap_nodes = max_blocks;
+    }
+    cc_prefix_cache *pc = s->pc;
+    const int prefix = s->cfg.mode == CC_PC_PREFIX;
+    const size_t total = cc_trace_n_blocks_total(w);
+    if (!prefix && total == w->n && w->n) /* one block a request: one call for all */
+        return feed_singles(s, w, hits, t0, err);
+    size_t pf1 = 0, pf2 = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (s->progress && ((s->requests + i) & 4095) == 0)
+            cc_progress_update(s->requests + i);
+        uint64_t off = w->block_off[i];
+        size_t end = w->block_off[i + 1];
+        for (; prefix && pf1 < total && pf1 < end + 2 * PREFETCH_STEP; pf1++)
+            cc_pc_prefetch(pc, w->blocks[pf1], 1);
+        for (; prefix && pf2 < total && pf2 < end + PREFETCH_STEP; pf2++)
+            cc_pc_prefetch(pc, w->blocks[pf2], 2);
+        cc_pc_request rq = {
+            .blocks = w->blocks + off,
+            .n_blocks = (uint32_t)(end - off),
+            .input_tokens = w->input_tokens[i],
+            .index = s->requests + i,
+            .time_ns = w->arrival_ns[i],
+            .first_seq = s->block_accesses,
+        };
+        cc_pc_hits *h = &hits[i];
+        if (prefix) {
+            cc_pc_lookup(pc, &rq, s->nodes, h);
+            uint32_t inserted;
+            cc_pc_insert(pc, &rq, s->nodes, &inserted);
+            cc_pc_release(pc, s->nodes, rq.n_blocks);
+        } else {
+            cc_pc_access_request(pc, &rq, w->blocks + end, total - end, NULL, h);
+        }
+        s->block_accesses += rq.n_blocks;
+        s->input_tokens += rq.input_tokens;
+        s->hit_blocks += h->blocks;
+        s->hit_tokens += h->tokens;
+        if (rq.input_tokens) {
+            s->ratio_sum += (double)h->tokens / rq.input_tokens;
+            s->ratio_n++;
+        }
+        s->in_tok += w->input_tokens[i];
+        s->out_tok += w->output_tokens[i];
+        s->last_arrival = rq.time_ns;
+    }
+    s->requests += w->n;
+    s->elapsed_s += now_s() - t0;
+    return CC_OK;
+}
+
+int cc_replay_stream_end(cc_replay_stream *s, const char *source, cc_replay_result *res,
+                         cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (s->requests) {
+        double worst_ns = (double)s->last_arrival +
+                          (isinf(s->prefill_tps) ? 0 : s->in_tok * 1e9 / s->prefill_tps) +
+                          (isinf(s->decode_tps) ? 0 : s->out_tok * 1e9 / s->decode_tps);
+        if (!(worst_ns < 0x1p63 * 0.999)) {
+            double p = s->prefill_tps, d = s->decode_tps;
+            cc_replay_stream_free(s);
+            return cc_err_set(err, CC_ERANGE, source, 0, "prefill_tokens_per_s",
+                              "at %g prefill and %g decode tokens/s the simulated time could "
+                              "pass 2^63 ns (292 years); expected faster rates", p, d);
+        }
+    }
+    uint32_t T = s->cfg.n_tiers;
+    res->concurrency = s->concurrency;
+    res->prefill_tokens_per_s = s->prefill_tps;
+    res->decode_tokens_per_s = s->decode_tps;
+    res->servers = 1;
+    res->elapsed_s = s->elapsed_s;
+    res->max_in_flight = s->requests ? 1 : 0;
+    res->request_hit_ratio_mean = s->ratio_n ? s->ratio_sum / s->ratio_n : 0;
+    res->requests = s->requests;
+    res->block_accesses = s->block_accesses;
+    res->input_tokens = s->input_tokens;
+    res->hit_blocks = s->hit_blocks;
+    res->hit_tokens = s->hit_tokens;
+    res->computed_tokens = res->input_tokens - res->hit_tokens;
+    res->block_hit_ratio = res->block_accesses ? (double)res->hit_blocks / res->block_accesses : 0;
+    res->token_hit_ratio = res->input_tokens ? (double)res->hit_tokens / res->input_tokens : 0;
+    const cc_pc_stats *st = cc_pc_get_stats(s->pc);
+    res->n_tiers = T;
+    res->no_room_blocks = st->no_room_blocks;
+    for (uint32_t k = 0; k < T; k++) {
+        res->tiers[k] = st->tier[k];
+        res->capacity_blocks[k] = s->cfg.tiers[k].capacity_blocks;
+        res->blocks_moved += st->tier[k].promoted_blocks + st->tier[k].demoted_in_blocks;
+        res->bytes_moved += st->tier[k].bytes_up + st->tier[k].bytes_down;
+    }
+    for (uint32_t k = 0; k < T; k++) {
+        res->evictions += st->tier[k].dropped_blocks;
+        res->expirations += st->tier[k].expired_blocks;
+    }
+    res->metadata_bytes_per_block = cc_pc_bytes_per_block(s->pc);
+    res->implicit_hit_tokens = res->hit_tokens;
+    cc_replay_stream_free(s);
+    return CC_OK;
+}

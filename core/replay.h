@@ -210,6 +210,30 @@ int cc_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *
               cc_replay_result *res, cc_err *err);
 void cc_replay_result_free(cc_replay_result *res);
 
+/* Streamed replay, concurrency none (what `ctxcache replay` runs when the
+ * trace need not be held whole): the requests of a trace fed in windows, in
+ * order, through one cache, with exactly cc_replay's cache calls and
+ * figures.  Memory: the cache, plus nothing per request.  Not for policies
+ * that need next uses, explicit context caches or unbounded tiers (CC_EUNSUP:
+ * they need the whole trace), nor records (keep_records is ignored).
+ * block_tokens: the trace's block size (cfg->block_tokens 0 = this); a trace
+ * of one-block requests whose block size is known only at its end (libCacheSim
+ * files: the largest object size) may pass CC_STREAM_BLOCK_TOKENS_ANY, which
+ * counts every one-block request's whole input, as any block size >= it
+ * would (traces.h; one tier only: a demotion counts a block's tokens).
+ * feed: hits[i] = request i of w's hits (blocks, tokens, per tier). */
+typedef struct cc_replay_stream cc_replay_stream;
+int cc_replay_stream_begin(const cc_pc_config *cfg, const cc_replay_opts *opts,
+                           uint32_t block_tokens, cc_replay_stream **out, cc_err *err);
+int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits,
+                          cc_err *err);
+/* Fills res as cc_replay does (records none; the service-time model's
+ * times from its rates, the overflow check on them included) and frees s;
+ * source names the trace in errors. */
+int cc_replay_stream_end(cc_replay_stream *s, const char *source, cc_replay_result *res,
+                         cc_err *err);
+void cc_replay_stream_free(cc_replay_stream *s);
+
 /* *out = next[p] for every block access p of t: the position of the next
  * access to the same hash after p (CC_NEXT_USE_NEVER: none); one backward
  * pass, 8 bytes per block access (the caller frees *out).  CC_ENOMEM. */

@@ -53,6 +53,7 @@
 #include "../core/progress.h"
 
 #include <gsl/gsl_randist.h>
+#include <inttypes.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdlib.h>
@@ -210,12 +211,50 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorted values, as an array (x) or as runs: distinct vals[k] ascending,
+ * cum[k] = elements in runs 0..k (streamed replays keep counts, not values). */
+typedef struct sorted_view {
+    const double *x;
+    const double *vals;
+    const uint64_t *cum;
+    size_t d, n;
+} sorted_view;
+
+static double sv_at(const sorted_view *v, size_t i)
+{
+    if (v->x)
+        return v->x[i];
+    size_t lo = 0, hi = v->d - 1; /* the first run with cum > i */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->cum[mid] > i)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return v->vals[lo];
+}
+
+static double sv_percentile(const sorted_view *v, double q)
+{
+    size_t n = v->n;
+    if (!n)
+        return 0;
+    double pos = q * (double)(n - 1);
+    size_t lo = (size_t)floor(pos);
+    if (lo >= n - 1)
+        return sv_at(v, n - 1);
+    double f = pos - (double)lo;
+    double a = sv_at(v, lo);
+    return a + f * (sv_at(v, lo + 1) - a);
+}
+
 /* One bootstrap replicate of the q-quantile of sorted x without drawing n
  * values: resampling with replacement takes x[floor(n U_i)] for n uniforms,
  * so the resample's k-th order statistic is x[floor(n U_(k))], where the
  * k-th uniform order statistic U_(k) ~ Beta(k, n + 1 - k) and, given it,
  * U_(k+1) = U_(k) + (1 - U_(k)) Beta(1, n - k).  Exact in distribution, O(1). */
-static double boot_quantile(const gsl_rng *rng, const double *x, size_t n, double q)
+static double boot_quantile(const gsl_rng *rng, const sorted_view *x, size_t n, double q)
 {
     double pos = q * (double)(n - 1);
     size_t lo = (size_t)floor(pos);
@@ -227,27 +266,23 @@ static double boot_quantile(const gsl_rng *rng, const double *x, size_t n, doubl
     size_t i = (size_t)(u * (double)n);
     if (i >= n)
         i = n - 1;
-    double v = x[i];
+    double v = sv_at(x, i);
     if (f > 0 && k < n) {
         double u2 = u + (1 - u) * gsl_ran_beta(rng, 1.0, (double)(n - k));
         size_t i2 = (size_t)(u2 * (double)n);
         if (i2 >= n)
             i2 = n - 1;
-        v += f * (x[i2] - v);
+        v += f * (sv_at(x, i2) - v);
     }
     return v;
 }
 
-int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
-                        cc_sim_dist *out, cc_err *err)
+/* The distribution of the sorted values in v; sum: their sum in ascending
+ * order (computed by the caller, which knows the representation). */
+static int dist_of_sorted(const sorted_view *v, double sum, uint64_t seed, uint32_t resamples,
+                          cc_sim_dist *out, cc_err *err)
 {
-    memset(out, 0, sizeof *out);
-    if (!n)
-        return CC_OK;
-    qsort(x, n, sizeof *x, cmp_double);
-    double sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += x[i];
+    size_t n = v->n;
     out->mean = sum / (double)n;
     if (!resamples)
         resamples = 1000;
@@ -263,9 +298,9 @@ int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
     }
     for (int j = 0; j < 3; j++) {
         gsl_rng_set(rng, (unsigned long)(seed * 3 + (uint64_t)j + 1));
-        p[j]->value = cc_sim_percentile_sorted(x, n, qs[j]);
+        p[j]->value = sv_percentile(v, qs[j]);
         for (uint32_t b = 0; b < resamples; b++)
-            rep[b] = boot_quantile(rng, x, n, qs[j]);
+            rep[b] = boot_quantile(rng, v, n, qs[j]);
         qsort(rep, resamples, sizeof *rep, cmp_double);
         p[j]->ci_lo = cc_sim_percentile_sorted(rep, resamples, 0.025);
         p[j]->ci_hi = cc_sim_percentile_sorted(rep, resamples, 0.975);
@@ -273,6 +308,69 @@ int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
     free(rep);
     gsl_rng_free(rng);
     return CC_OK;
+}
+
+int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
+                        cc_sim_dist *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!n)
+        return CC_OK;
+    qsort(x, n, sizeof *x, cmp_double);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    sorted_view v = {.x = x, .n = n};
+    return dist_of_sorted(&v, sum, seed, resamples, out, err);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int cc_sim_dist_compute_counts(const cc_u64map *counts, uint64_t seed, uint32_t resamples,
+                               cc_sim_dist *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t d = counts->count;
+    if (!d)
+        return CC_OK;
+    /* keys are the bit patterns of doubles >= 0 (and +0): their order is
+     * the values' order */
+    uint64_t *keys = malloc(d * sizeof *keys);
+    double *vals = malloc(d * sizeof *vals);
+    uint64_t *cum = malloc(d * sizeof *cum);
+    if (!keys || !vals || !cum) {
+        free(keys);
+        free(vals);
+        free(cum);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the percentiles");
+    }
+    size_t m = 0;
+    for (size_t k = 0; k < counts->cap; k++)
+        if (counts->keys[k] != CC_U64MAP_EMPTY)
+            keys[m++] = counts->keys[k];
+    if (counts->has_empty_key)
+        keys[m++] = CC_U64MAP_EMPTY;
+    qsort(keys, m, sizeof *keys, cmp_u64);
+    double sum = 0;
+    uint64_t n = 0;
+    for (size_t k = 0; k < m; k++) {
+        memcpy(&vals[k], &keys[k], sizeof vals[k]);
+        uint64_t c = *cc_u64map_get(counts, keys[k]);
+        for (uint64_t j = 0; j < c; j++) /* the array's order of additions */
+            sum += vals[k];
+        n += c;
+        cum[k] = n;
+    }
+    sorted_view v = {.vals = vals, .cum = cum, .d = m, .n = (size_t)n};
+    int rc = dist_of_sorted(&v, sum, seed, resamples, out, err);
+    free(keys);
+    free(vals);
+    free(cum);
+    return rc;
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -339,6 +437,9 @@ typedef struct loop {
     uint32_t busy;               /* lanes: requests started and not finished */
     size_t arrived, next_start;  /* lanes: FIFO of waiting requests [next_start, arrived) */
     bool progress;               /* arrivals counted on core/progress.h */
+    double *steplog;             /* serial timing: every step's seconds, in order */
+    size_t n_steplog, cap_steplog;
+    bool log_steps;
     cc_err *err;
 } loop;
 
@@ -883,6 +984,13 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     I->step_s = s_step;
     L->res->summary.steps++;
     L->res->summary.busy_s += s_step;
+    if (L->log_steps) {
+        if (L->n_steplog == L->cap_steplog &&
+            cc_grow((void **)&L->steplog, &L->cap_steplog, L->n_steplog + 1,
+                    sizeof *L->steplog) != CC_OK)
+            return oom(L);
+        L->steplog[L->n_steplog++] = s_step;
+    }
     return CC_OK;
 }
 
@@ -1985,4 +2093,451 @@ int cc_sim_tier_kind_of(const char *name, uint32_t k)
             return kinds[i].kind;
     return k == 0 ? CC_SIM_TIER_HBM : k == 1 ? CC_SIM_TIER_DRAM : k == 2 ? CC_SIM_TIER_SSD
                                                                        : CC_SIM_TIER_REMOTE;
+}
+
+/* ---- streamed replays (driver.h: cc_sim_run_stream) ----------------------------
+ *
+ * Concurrency none serves one request at a time on one instance: a request
+ * starts at max(its arrival, the previous finish) and from there its steps
+ * depend only on its input and output lengths, its hit tokens and its cached
+ * tokens per tier (the executors streamed runs take price steps from those
+ * alone).  So
+ * the driver's loop runs once per distinct (input, output, hits, tier tokens) on a
+ * one-request trace starting at 0 -- the same code, so the same steps --
+ * and the outcome, shifted to the start, is reused for every request of
+ * that shape (memo: a u64 map of the shape's hash to its entry, the shape
+ * compared in full; a colliding shape is timed afresh).  The summary sums
+ * what summarize() sums, in the same order (each step's seconds included),
+ * and the distributions come from value counts (cc_sim_dist_compute_counts).
+ * Memory: the cache, one window of the trace, the memo (about 80 bytes per
+ * shape plus 8 per step of its run) and the counts of distinct TTFT, TPOT,
+ * end-to-end and queue times (32 bytes each at most); nothing per request. */
+
+typedef struct shape {
+    uint32_t in, out, cached, tier[CC_PC_MAX_TIERS]; /* cached: the hit tokens (the
+                                                        tiers' share counts the leading run) */
+    int64_t first_ns, finish_ns; /* after the start */
+    double prefill_s, prefill_full_s;
+    uint32_t preemptions;
+    uint32_t n_steps;
+    size_t step_off;             /* in serial.steps */
+} shape;
+
+typedef struct serial {
+    cc_sim_config sc;
+    uint32_t T;
+    cc_trace t1;                 /* the one-request trace */
+    int64_t arr;
+    uint32_t in, out;
+    uint64_t boff[2];
+    cc_sim_result r1;
+    cc_sim_record rec;
+    uint32_t ttok[CC_PC_MAX_TIERS];
+    rstate st;
+    lane ln;
+    inst I;
+    uint32_t run1;
+    cc_sim_item item1;
+    uint8_t isp1;
+    loop L;
+    cc_u64map memo;              /* shape hash -> index in shapes */
+    size_t recent[4];            /* the last shapes used (indices + 1; 0 = none) */
+    shape *shapes;
+    size_t n_shapes, cap_shapes;
+    double *steps;
+    size_t n_steps, cap_steps;
+} serial;
+
+static void serial_free(serial *S)
+{
+    cc_evq_free(&S->L.q);
+    free(S->L.steplog);
+    free(S->I.heap);
+    free(S->I.loads);
+    cc_u64map_free(&S->memo);
+    free(S->shapes);
+    free(S->steps);
+}
+
+static int serial_init(serial *S, const cc_pc_config *cfg, const cc_sim_config *sc,
+                       cc_executor *ex, cc_err *err)
+{
+    memset(S, 0, sizeof *S);
+    S->sc = *sc;
+    S->T = cfg->n_tiers;
+    cc_trace *t = &S->t1;
+    t->n = 1;
+    t->block_size = cfg->block_tokens;
+    t->arrival_ns = &S->arr;
+    t->input_tokens = &S->in;
+    t->output_tokens = &S->out;
+    t->block_off = S->boff;
+    S->r1.records = &S->rec;
+    S->r1.record_tier_tokens = S->ttok;
+    S->r1.n = 1;
+    S->r1.n_tiers = S->T;
+    S->I.ex = ex;
+    S->I.run = &S->run1;
+    S->I.items = &S->item1;
+    S->I.is_prefill = &S->isp1;
+    loop *L = &S->L;
+    L->t = t;
+    L->sc = &S->sc;
+    L->pcfg = cfg;
+    L->res = &S->r1;
+    L->pre = &S->r1.cache; /* the hits are given */
+    L->st = &S->st;
+    L->in = &S->I;
+    L->T = S->T;
+    L->ln = &S->ln;
+    L->log_steps = true;
+    L->err = err;
+    if (cc_evq_init(&L->q, 4) != CC_OK || cc_u64map_init(&S->memo, 64) != CC_OK) {
+        serial_free(S);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory in the simulator");
+    }
+    return CC_OK;
+}
+
+static uint64_t shape_hash(uint32_t in, uint32_t out, uint32_t cached, const uint32_t *tier,
+                           uint32_t T)
+{
+    uint64_t h = cc_mix64(((uint64_t)in << 32 | out) + 0x9e3779b97f4a7c15u);
+    h = cc_mix64(h ^ cached);
+    for (uint32_t k = 0; k < T; k++)
+        h = cc_mix64(h ^ (tier[k] + ((uint64_t)k << 40)));
+    return h;
+}
+
+/* Times one request of the shape from start 0 through the driver's loop. */
+static int serial_time(serial *S, uint32_t in, uint32_t out, uint32_t cached,
+                       const uint32_t *tier, shape *e)
+{
+    loop *L = &S->L;
+    S->arr = 0;
+    S->in = in;
+    S->out = out;
+    S->boff[0] = S->boff[1] = 0;
+    memset(&S->rec, 0, sizeof S->rec);
+    S->rec.input_tokens = in;
+    S->rec.output_tokens = out;
+    S->rec.cached_tokens = cached;
+    S->rec.computed_tokens = in - cached;
+    memcpy(S->ttok, tier, S->T * sizeof *tier);
+    memset(&S->st, 0, sizeof S->st);
+    S->ln = (lane){.waiters_head = NO_REQ, .waiters_tail = NO_REQ, .next_waiter = NO_REQ};
+    inst *I = &S->I;
+    I->n_run = 0;
+    I->n_heap = 0;
+    I->n_items = 0;
+    I->n_loads = 0;
+    I->busy = 0;
+    I->kv_used = 0;
+    I->load = 0;
+    memset(&S->r1.summary, 0, sizeof S->r1.summary);
+    L->in_flight = 0;
+    L->busy = 0;
+    L->arrived = 0;
+    L->next_start = 0;
+    L->rr = 0;
+    L->n_steplog = 0;
+    cc_evq_clear(&L->q);
+    int rc = run_loop(L);
+    if (rc != CC_OK)
+        return rc;
+    e->in = in;
+    e->out = out;
+    e->cached = cached;
+    memset(e->tier, 0, sizeof e->tier);
+    memcpy(e->tier, tier, S->T * sizeof *tier);
+    e->first_ns = S->rec.first_token_ns;
+    e->finish_ns = S->rec.finish_ns;
+    e->prefill_s = S->rec.prefill_s;
+    e->preemptions = S->rec.preemptions;
+    /* the cost of the whole input with nothing cached, alone (as cc_sim_run) */
+    cc_executor *x = S->sc.reference ? S->sc.reference : I->ex;
+    cc_sim_item it = {in ? in : 1, 0, 0};
+    if ((rc = cc_executor_prefill(x, &it, 1, &e->prefill_full_s, L->err)) != CC_OK)
+        return rc;
+    if (!S->sc.reference)
+        cc_executor_finish(x, 0);
+    if (S->n_steps + L->n_steplog > S->cap_steps &&
+        cc_grow((void **)&S->steps, &S->cap_steps, S->n_steps + L->n_steplog,
+                sizeof *S->steps) != CC_OK)
+        return oom(L);
+    e->n_steps = (uint32_t)L->n_steplog;
+    e->step_off = S->n_steps;
+    memcpy(S->steps + S->n_steps, L->steplog, L->n_steplog * sizeof *L->steplog);
+    S->n_steps += L->n_steplog;
+    return CC_OK;
+}
+
+/* The shape's entry: memoized, or timed now. */
+static int serial_shape_find(serial *S, uint32_t in, uint32_t out, uint32_t cached,
+                             const uint32_t *tier, const shape **e);
+static inline int shape_is(const shape *x, uint32_t in, uint32_t out, uint32_t cached,
+                           const uint32_t *tier, uint32_t T)
+{
+    if (x->in != in || x->out != out || x->cached != cached)
+        return 0;
+    for (uint32_t k = 0; k < T; k++)
+        if (x->tier[k] != tier[k])
+            return 0;
+    return 1;
+}
+
+static int serial_shape(serial *S, uint32_t in, uint32_t out, uint32_t cached,
+                        const uint32_t *tier, const shape **e)
+{
+    for (int k = 0; k < 4; k++) /* most runs cycle through a few shapes */
+        if (S->recent[k] &&
+            shape_is(&S->shapes[S->recent[k] - 1], in, out, cached, tier, S->T)) {
+            *e = &S->shapes[S->recent[k] - 1];
+            return CC_OK;
+        }
+    int rc = serial_shape_find(S, in, out, cached, tier, e);
+    if (rc == CC_OK) {
+        memmove(S->recent + 1, S->recent, 3 * sizeof S->recent[0]);
+        S->recent[0] = (size_t)(*e - S->shapes) + 1;
+    }
+    return rc;
+}
+
+static int serial_shape_find(serial *S, uint32_t in, uint32_t out, uint32_t cached,
+                             const uint32_t *tier, const shape **e)
+{
+    uint64_t h = shape_hash(in, out, cached, tier, S->T);
+    uint64_t *slot = cc_u64map_get(&S->memo, h);
+    if (slot) {
+        const shape *x = &S->shapes[*slot];
+        if (shape_is(x, in, out, cached, tier, S->T)) {
+            *e = x;
+            return CC_OK;
+        }
+    }
+    if (S->n_shapes == S->cap_shapes &&
+        cc_grow((void **)&S->shapes, &S->cap_shapes, S->n_shapes + 1, sizeof *S->shapes) != CC_OK)
+        return oom(&S->L);
+    shape *x = &S->shapes[S->n_shapes];
+    int rc = serial_time(S, in, out, cached, tier, x);
+    if (rc != CC_OK)
+        return rc;
+    if (!slot && cc_u64map_put(&S->memo, h, S->n_shapes, NULL) < 0)
+        return oom(&S->L);
+    S->n_shapes++; /* (a colliding shape stays in the table, unreachable) */
+    *e = x;
+    return CC_OK;
+}
+
+/* Value counts of one distribution; a run of equal values is counted once
+ * into the map (serial runs repeat values a lot). */
+typedef struct counts {
+    cc_u64map m;
+    uint64_t last, run;
+} counts;
+
+static int count_flush(counts *c, cc_err *err)
+{
+    if (!c->run)
+        return CC_OK;
+    uint64_t *v;
+    if (cc_u64map_put(&c->m, c->last, 0, &v) < 0)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the percentiles");
+    *v += c->run;
+    c->run = 0;
+    return CC_OK;
+}
+
+static inline int count_value(counts *c, double v, cc_err *err)
+{
+    uint64_t key;
+    memcpy(&key, &v, sizeof key);
+    if (c->run && key == c->last) {
+        c->run++;
+        return CC_OK;
+    }
+    int rc = count_flush(c, err);
+    c->last = key;
+    c->run = 1;
+    return rc;
+}
+
+int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
+                      const cc_replay_opts *ropts, const cc_sim_config *sc, cc_executor *ex,
+                      cc_sim_result *res, cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = cc_sim_config_validate(sc, err);
+    if (rc != CC_OK)
+        return rc;
+    if (sc->concurrency != CC_CONCURRENCY_NONE || sc->instances != 1 || sc->semantic ||
+        sc->blend || sc->on_admit)
+        return cc_err_set(err, CC_EUNSUP, NULL, 0, "concurrency",
+                          "a streamed run serves one request at a time on one instance, "
+                          "without semantic or blend tiers or admission hooks");
+    if (!ex)
+        return cc_err_set(err, CC_EARG, NULL, 0, "executor", "expected an executor");
+    cc_replay_opts ro = {0};
+    if (ropts)
+        ro = *ropts;
+    ro.concurrency = CC_CONCURRENCY_NONE;
+    uint32_t bs = cc_trace_stream_block_size(ts);
+    cc_pc_config cfg = *pc_cfg;
+    if (cfg.block_tokens == 0)
+        cfg.block_tokens = bs;
+    double t0 = now_s();
+    cc_replay_stream *rs;
+    if ((rc = cc_replay_stream_begin(&cfg, &ro, bs, &rs, err)) != CC_OK)
+        return rc;
+    serial S;
+    if ((rc = serial_init(&S, &cfg, sc, ex, err)) != CC_OK) {
+        cc_replay_stream_free(rs);
+        return rc;
+    }
+    const uint32_t T = cfg.n_tiers;
+    cc_sim_summary *Sm = &res->summary;
+    counts dist[4]; /* ttft, tpot, e2e, queue: value -> count */
+    memset(dist, 0, sizeof dist);
+    int have_dist = 0;
+    for (; have_dist < 4; have_dist++)
+        if (cc_u64map_init(&dist[have_dist].m, 64) != CC_OK)
+            break;
+    cc_pc_hits *hits = NULL;
+    size_t cap_hits = 0;
+    int64_t prev_finish = INT64_MIN, first_arrival = 0, last = 0, prev_arrival = INT64_MIN;
+    uint64_t n = 0, tokens = 0, out_tokens = 0, in_tokens = 0;
+    int64_t queue_wait = 0;
+    if (have_dist < 4)
+        rc = oom(&S.L);
+    for (;;) {
+        const cc_trace *w;
+        if (rc != CC_OK || (rc = cc_trace_stream_next(ts, &w, err)) != CC_OK || w->n == 0)
+            break;
+        if (w->n > cap_hits) {
+            free(hits);
+            cap_hits = w->n;
+            hits = malloc(cap_hits * sizeof *hits);
+            if (!hits) {
+                rc = oom(&S.L);
+                break;
+            }
+        }
+        if ((rc = cc_replay_stream_feed(rs, w, hits, err)) != CC_OK)
+            break;
+        for (size_t i = 0; i < w->n && rc == CC_OK; i++, n++) {
+            int64_t arrival = w->arrival_ns[i];
+            if (arrival < prev_arrival) {
+                rc = cc_err_set(err, CC_EFORMAT, w->source, (long)n + 1, "arrival_ns",
+                                "requests must come in arrival order: request %" PRIu64
+                                " arrives at %lld ns, before request %" PRIu64 " (%lld ns)",
+                                n, (long long)arrival, n - 1, (long long)prev_arrival);
+                break;
+            }
+            if (n == UINT32_MAX - 1) {
+                rc = cc_err_set(err, CC_ERANGE, w->source, 0, "requests",
+                                "the simulator takes at most %u requests", UINT32_MAX - 1);
+                break;
+            }
+            prev_arrival = arrival;
+            if (n == 0)
+                first_arrival = last = arrival;
+            uint32_t in = w->input_tokens[i], out = w->output_tokens[i];
+            uint32_t tier_tok[CC_PC_MAX_TIERS] = {0};
+            tier_tokens_of(in, cfg.block_tokens, hits[i].tier_blocks, T, tier_tok);
+            const shape *e = NULL;
+            if ((rc = serial_shape(&S, in, out, hits[i].tokens, tier_tok, &e)) != CC_OK)
+                break;
+            int64_t start = arrival > prev_finish ? arrival : prev_finish;
+            int64_t first = start + e->first_ns, finish = start + e->finish_ns;
+            prev_finish = finish;
+            for (uint32_t j = 0; j < e->n_steps; j++)
+                Sm->busy_s += S.steps[e->step_off + j];
+            Sm->steps += e->n_steps;
+            Sm->preemptions += e->preemptions;
+            if (finish > last)
+                last = finish;
+            tokens += (uint64_t)in + out;
+            out_tokens += out;
+            in_tokens += in;
+            Sm->prefill_gpu_s_saved += e->prefill_full_s - e->prefill_s;
+            for (uint32_t k = 0; k < T; k++)
+                Sm->cached_tokens_tier[k] += tier_tok[k];
+            queue_wait += start - arrival;
+            if ((rc = count_value(&dist[0], (double)(first - arrival) * 1e-9, err)) != CC_OK ||
+                (out > 1 && (rc = count_value(&dist[1], (double)(finish - first) * 1e-9 /
+                                                            (out - 1), err)) != CC_OK) ||
+                (rc = count_value(&dist[2], (double)(finish - arrival) * 1e-9, err)) != CC_OK ||
+                (rc = count_value(&dist[3], (double)(start - arrival) * 1e-9, err)) != CC_OK)
+                break;
+        }
+    }
+    free(hits);
+    if (rc == CC_OK)
+        rc = cc_replay_stream_end(rs, cc_trace_stream_source(ts), &res->cache, err);
+    else
+        cc_replay_stream_free(rs);
+    if (rc == CC_OK) {
+        cc_replay_result *cr = &res->cache;
+        cr->queue_wait_ns = queue_wait;
+        cr->last_finish_ns = n ? prev_finish : 0;
+        res->n = 0; /* no records */
+        res->n_tiers = T;
+        Sm->blend_token_hit_ratio = 0;
+        Sm->makespan_s = (double)(last - first_arrival) * 1e-9;
+        if (Sm->makespan_s > 0) {
+            Sm->throughput_tokens_per_s = (double)tokens / Sm->makespan_s;
+            Sm->output_tokens_per_s = (double)out_tokens / Sm->makespan_s;
+            Sm->requests_per_s = (double)n / Sm->makespan_s;
+        }
+        uint32_t B = sc->bootstrap ? sc->bootstrap : 1000;
+        cc_sim_dist *d[4] = {&Sm->ttft_s, &Sm->tpot_s, &Sm->e2e_s, &Sm->queue_s};
+        for (int k = 0; k < 4 && rc == CC_OK; k++)
+            if ((rc = count_flush(&dist[k], err)) == CC_OK)
+                rc = cc_sim_dist_compute_counts(&dist[k].m, sc->seed + (uint64_t)k, B, d[k],
+                                                err);
+        res->elapsed_s = now_s() - t0;
+        cr->elapsed_s = res->elapsed_s;
+    }
+    (void)in_tokens;
+    for (int k = 0; k < have_dist; k++)
+        cc_u64map_free(&dist[k].m);
+    serial_free(&S);
+    if (rc != CC_OK)
+        cc_sim_result_free(res);
+    return rc;
+}
+
+int cc_sim_replay_stream(cc_trace_stream *ts, const cc_pc_config *cfg,
+                         const cc_replay_opts *opts, cc_replay_result *res, cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    cc_replay_opts ro = {0};
+    if (opts)
+        ro = *opts;
+    double prefill_tps = ro.prefill_tokens_per_s ? ro.prefill_tokens_per_s
+                                                 : CC_REPLAY_DEFAULT_PREFILL_TPS;
+    double decode_tps = ro.decode_tokens_per_s ? ro.decode_tokens_per_s
+                                               : CC_REPLAY_DEFAULT_DECODE_TPS;
+    cc_executor ex;
+    int rc = cc_rates_executor_create(prefill_tps, decode_tps, &ex, err);
+    if (rc != CC_OK)
+        return rc;
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.scheduler = CC_SIM_SCHED_LANES;
+    sc.concurrency = CC_CONCURRENCY_NONE;
+    sc.servers = 1;
+    cc_sim_result sr;
+    rc = cc_sim_run_stream(ts, cfg, &ro, &sc, &ex, &sr, err);
+    cc_executor_free(&ex);
+    if (rc != CC_OK)
+        return rc;
+    *res = sr.cache;
+    memset(&sr.cache, 0, sizeof sr.cache);
+    cc_sim_result_free(&sr);
+    res->concurrency = CC_CONCURRENCY_NONE;
+    res->prefill_tokens_per_s = prefill_tps;
+    res->decode_tokens_per_s = decode_tps;
+    res->servers = sc.servers;
+    return CC_OK;
 }

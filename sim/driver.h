@@ -296,6 +296,27 @@ double cc_sim_percentile_sorted(const double *x, size_t n, double q);
 int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
                         cc_sim_dist *out, cc_err *err);
 
+/* The same for the multiset whose values are the doubles (>= 0) with bit
+ * patterns counts->keys, each counts->vals times: identical figures to
+ * cc_sim_dist_compute on the values laid out (the mean summed in ascending
+ * order).  O(distinct log distinct + values). */
+int cc_sim_dist_compute_counts(const cc_u64map *counts, uint64_t seed, uint32_t resamples,
+                               cc_sim_dist *out, cc_err *err);
+
+/* cc_sim_run for concurrency none, the trace read window by window from ts
+ * (traces.h) instead of held whole: the same figures (cache, summary,
+ * distributions), no records (res->records NULL, res->n 0).  One instance,
+ * no semantic or blend tier, no admission hook, an executor that prices a
+ * step from its items alone (the cost model, the fixed rates; not a real
+ * engine); the cache as cc_replay_stream_begin takes it (CC_EUNSUP
+ * otherwise).  How: driver.c, "streamed replays". */
+int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
+                      const cc_replay_opts *ropts, const cc_sim_config *sc, cc_executor *ex,
+                      cc_sim_result *res, cc_err *err);
+/* cc_sim_replay (concurrency none) streamed the same way. */
+int cc_sim_replay_stream(cc_trace_stream *ts, const cc_pc_config *cfg,
+                         const cc_replay_opts *opts, cc_replay_result *res, cc_err *err);
+
 /* The storage kind (CC_SIM_TIER_*) of a cache tier from its name's start
  * (hbm/gpu, dram/cpu/host/mem, ssd/nvme/disk, remote/net, peer/nvlink), else
  * from its place k in the chain (HBM, DRAM, SSD, then remote): the rule of

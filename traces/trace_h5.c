@@ -61,6 +61,7 @@
 #include "traces.h"
 
 #include "../core/h5io.h"
+#include "stream_int.h"
 
 #include <hdf5.h>
 
@@ -1142,4 +1143,208 @@ int cc_detect_h5(const char *path, const unsigned char *head, size_t head_len)
         if (memcmp(head + off, sig, sizeof sig) == 0)
             return 100;
     return 0;
+}
+
+/* ---- windows (stream_int.h: streamed replays) ----------------------------------
+ * The file is opened with HDF5's own driver (not read into memory) and the
+ * replay's columns -- arrival_ns, input_tokens, output_tokens, block_offset,
+ * block hashes -- are read as hyperslabs, a window at a time, each dataset
+ * with a chunk cache of 1 MiB so that a chunk shared by two windows is
+ * inflated once.  Checks: those of r_all on the root attributes and on these
+ * datasets' types and lengths, and r_offsets / r_check_requests on each
+ * window's rows (arrivals >= 0 and non-decreasing, offsets from 0 and
+ * non-decreasing, ceil(input / block_size) blocks or none); the columns a
+ * replay does not read (sessions, tenants, tokens, chunks, text) are not
+ * read, hence not checked. */
+
+enum { W_ARR, W_IN, W_OUT, W_OFF, W_BLK, W_N };
+static const char *const w_path[W_N] = {"/requests/arrival_ns", "/requests/input_tokens",
+                                        "/requests/output_tokens", "/index/block_offset",
+                                        "/blocks/hash"};
+static const elem_kind w_kind[W_N] = {E_I64, E_U32, E_U32, E_U64, E_U64};
+
+struct cc_h5_window_reader {
+    h5r r;
+    hid_t ds[W_N];
+    uint64_t n, nb;
+    uint32_t block_size;
+    int64_t prev_arrival;
+    uint64_t prev_off;
+    char path[512];
+};
+
+void cc_h5_window_close(cc_h5_window_reader *w)
+{
+    if (!w)
+        return;
+    cc_h5_quiet_begin(&w->r.c, w->path, NULL);
+    for (int k = 0; k < W_N; k++)
+        if (w->ds[k] >= 0)
+            H5Dclose(w->ds[k]);
+    if (w->r.file >= 0)
+        H5Fclose(w->r.file);
+    if (w->r.dapl >= 0)
+        H5Pclose(w->r.dapl);
+    cc_h5_quiet_end(&w->r.c);
+    free(w);
+}
+
+int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
+                      uint32_t *block_size, char *source_format, size_t fmt_len, cc_err *err)
+{
+    *out = NULL;
+    cc_h5_window_reader *w = calloc(1, sizeof *w);
+    if (!w)
+        return cc_err_set(err, CC_ENOMEM, path, 0, NULL, "out of memory");
+    snprintf(w->path, sizeof w->path, "%s", path);
+    for (int k = 0; k < W_N; k++)
+        w->ds[k] = -1;
+    w->r.file = w->r.dapl = -1;
+    w->prev_arrival = INT64_MIN;
+    h5r *r = &w->r;
+    cc_h5_quiet_begin(&r->c, w->path, err);
+    int rc = CC_OK;
+    char fmt[64];
+    uint64_t u = 0;
+    r->dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (r->dapl < 0 || H5Pset_chunk_cache(r->dapl, 521, 1 << 20, 1.0) < 0)
+        rc = cc_h5_fail(&r->c, true, CC_ENOMEM, 0, NULL, "cannot set up HDF5 property lists");
+    if (rc == CC_OK && (r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        rc = cc_h5_fail(&r->c, true, CC_EFORMAT, 0, "/",
+                        "cannot open as HDF5; expected an HDF5 file");
+    if (rc == CC_OK)
+        rc = r_attr_str(r, "format", true, fmt, sizeof fmt);
+    if (rc == CC_OK && strcmp(fmt, H5TRACE_FORMAT) != 0)
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, "/@format",
+                        "is '%s'; expected '%s' (this HDF5 file is not a ctxcache trace)", fmt,
+                        H5TRACE_FORMAT);
+    if (rc == CC_OK)
+        rc = r_attr_int(r, "schema_version", true, 0, UINT64_MAX, NULL, &u, NULL);
+    if (rc == CC_OK && (u > SCHEMA_MAJOR || u < 1))
+        rc = cc_h5_fail(&r->c, false, u > SCHEMA_MAJOR ? CC_EUNSUP : CC_EFORMAT, 0,
+                        "/@schema_version", "is %llu; expected %d", (unsigned long long)u,
+                        SCHEMA_MAJOR);
+    if (rc == CC_OK)
+        rc = r_attr_int(r, "block_size", true, 0, MAX_BLOCK_SIZE, NULL, &u, NULL);
+    w->block_size = (uint32_t)u;
+    if (rc == CC_OK)
+        rc = r_attr_str(r, "source_format", false, source_format, fmt_len);
+    uint64_t len[W_N] = {0};
+    for (int k = 0; k < W_N && rc == CC_OK; k++) {
+        uint64_t want = k == W_ARR ? ANY_LEN : k == W_OFF ? len[W_ARR] + 1 : k == W_BLK
+                        ? ANY_LEN : len[W_ARR];
+        rc = r_open(r, w_path[k], w_kind[k], 1, want, 0, "one per request", &w->ds[k], &len[k]);
+    }
+    if (rc == CC_OK) {
+        w->n = len[W_ARR];
+        w->nb = len[W_BLK];
+        if (w->nb == 0 || w->block_size == 0)
+            rc = cc_err_set(err, CC_EUNSUP, path, 0, "/blocks/hash",
+                            "no block hashes: the trace is read whole");
+    }
+    cc_h5_quiet_end(&r->c);
+    if (rc != CC_OK) {
+        cc_h5_window_close(w);
+        return rc;
+    }
+    *n = w->n;
+    *block_size = w->block_size;
+    *out = w;
+    return CC_OK;
+}
+
+/* count elements from first of dataset k into buf. */
+static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf)
+{
+    if (!count)
+        return CC_OK;
+    hsize_t start = first, cnt = count;
+    hid_t fs = H5Dget_space(w->ds[k]), ms = H5Screate_simple(1, &cnt, NULL);
+    int ok = fs >= 0 && ms >= 0 &&
+             H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL) >= 0 &&
+             H5Dread(w->ds[k], mem_type(w_kind[k]), ms, fs, H5P_DEFAULT, buf) >= 0;
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (ms >= 0)
+        H5Sclose(ms);
+    return ok ? CC_OK
+              : cc_h5_fail(&w->r.c, true, CC_EFORMAT, (long)first + 1, w_path[k],
+                           "cannot read the data (truncated or corrupt file)");
+}
+
+int cc_h5_window_read(cc_h5_window_reader *w, uint64_t first, size_t count, cc_trace *t,
+                      size_t *cap_blocks, cc_err *err)
+{
+    h5r *r = &w->r;
+    cc_h5_quiet_begin(&r->c, w->path, err);
+    int rc = w_slab(w, W_ARR, first, count, t->arrival_ns);
+    if (rc == CC_OK)
+        rc = w_slab(w, W_IN, first, count, t->input_tokens);
+    if (rc == CC_OK)
+        rc = w_slab(w, W_OUT, first, count, t->output_tokens);
+    if (rc == CC_OK)
+        rc = w_slab(w, W_OFF, first, count + 1, t->block_off);
+    const char *opath = "/index/block_offset";
+    if (rc == CC_OK && first == 0 && t->block_off[0] != 0)
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 1, opath, "starts at %llu; expected 0",
+                        (unsigned long long)t->block_off[0]);
+    for (size_t i = 0; rc == CC_OK && i < count; i++) {
+        uint64_t gi = first + i;
+        long rec = (long)gi + 1;
+        if (t->block_off[i + 1] < t->block_off[i])
+            rc = cc_h5_fail(&r->c, false, CC_EFORMAT, rec + 1, opath,
+                            "element %llu (%llu) is less than element %llu (%llu); expected "
+                            "non-decreasing offsets", (unsigned long long)gi + 1,
+                            (unsigned long long)t->block_off[i + 1], (unsigned long long)gi,
+                            (unsigned long long)t->block_off[i]);
+        else if (t->arrival_ns[i] < 0)
+            rc = cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
+                            "request %llu arrives at %lld ns; expected >= 0",
+                            (unsigned long long)gi, (long long)t->arrival_ns[i]);
+        else if (t->arrival_ns[i] < w->prev_arrival)
+            rc = cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
+                            "request %llu arrives at %lld ns, before request %llu at %lld ns; "
+                            "expected non-decreasing arrivals", (unsigned long long)gi,
+                            (long long)t->arrival_ns[i], (unsigned long long)gi - 1,
+                            (long long)w->prev_arrival);
+        else if (t->arrival_ns[i] > CC_MAX_ARRIVAL_NS)
+            rc = cc_h5_fail(&r->c, false, CC_ERANGE, rec, "/requests/arrival_ns",
+                            "request %llu arrives at %lld ns; expected at most 2^62 ns",
+                            (unsigned long long)gi, (long long)t->arrival_ns[i]);
+        if (rc != CC_OK)
+            break;
+        w->prev_arrival = t->arrival_ns[i];
+        uint64_t nb = t->block_off[i + 1] - t->block_off[i];
+        if (nb && nb != ((uint64_t)t->input_tokens[i] + w->block_size - 1) / w->block_size)
+            rc = cc_h5_fail(&r->c, false, CC_EFORMAT, rec, opath,
+                            "request %llu has %llu blocks for %u input tokens; expected "
+                            "ceil(input_tokens / block_size %u) or none",
+                            (unsigned long long)gi, (unsigned long long)nb,
+                            t->input_tokens[i], w->block_size);
+    }
+    uint64_t b0 = count ? t->block_off[0] : 0, b1 = count ? t->block_off[count] : 0;
+    if (rc == CC_OK && b1 > w->nb)
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, (long)(first + count) + 1, opath,
+                        "ends at %llu, past the %llu block hashes of /blocks/hash",
+                        (unsigned long long)b1, (unsigned long long)w->nb);
+    if (rc == CC_OK && first + count == w->n && b1 != w->nb)
+        rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 0, "/blocks/hash",
+                        "has %llu rows; expected %llu (block hashes: the last entry of "
+                        "/index/block_offset)", (unsigned long long)w->nb,
+                        (unsigned long long)b1);
+    if (rc == CC_OK && b1 - b0 > *cap_blocks) {
+        uint64_t *nbuf = realloc(t->blocks, (b1 - b0) * sizeof *nbuf);
+        if (!nbuf)
+            rc = cc_h5_fail(&r->c, false, CC_ENOMEM, 0, "/blocks/hash", "out of memory");
+        else {
+            t->blocks = nbuf;
+            *cap_blocks = b1 - b0;
+        }
+    }
+    if (rc == CC_OK)
+        rc = w_slab(w, W_BLK, b0, b1 - b0, t->blocks);
+    for (size_t i = 0; rc == CC_OK && i <= count; i++)
+        t->block_off[i] -= b0;
+    cc_h5_quiet_end(&r->c);
+    return rc;
 }

@@ -308,6 +308,40 @@ uint32_t cc_tokenizer_vocab_size(const cc_tokenizer *tk);
 int cc_tokenize(const cc_tokenizer *tk, const char *text, size_t len,
                 uint32_t **ids, size_t *n, size_t *cap);
 
+/* ---- streamed reading (stream.c) ------------------------------------------
+ * A trace read window by window, for runs that need each request once, in
+ * order (`ctxcache replay` in concurrency none): memory is one window, not
+ * the trace.  fmt_name NULL = detect.  Formats lcs-oracle (read in bulk,
+ * 24-byte records) and h5 (the five columns a replay needs, read as
+ * hyperslabs; CC_EUNSUP for a trace without block hashes); CC_EUNSUP for
+ * the others (read them whole).  A window is a cc_trace of at most
+ * `window` requests with the columns arrival_ns, input_tokens,
+ * output_tokens, block_off (from 0) and blocks, and source, source_format
+ * and block_size set; it is valid until the next call.  Each window gets
+ * the checks the whole-file reader makes of its rows (libCacheSim's
+ * next_access_vtime only where the position named lies in the same window;
+ * the whole-file reader checks every one; HDF5: the columns read, not the
+ * others).  A libCacheSim trace's block size
+ * is its largest object size, known at its end: its windows carry
+ * CC_STREAM_BLOCK_TOKENS_ANY (each request is one block holding its whole
+ * input) and cc_trace_stream_block_size gives the size read so far. */
+#define CC_STREAM_BLOCK_TOKENS_ANY UINT32_MAX
+typedef struct cc_trace_stream cc_trace_stream;
+int cc_trace_stream_open(const char *path, const char *fmt_name, const cc_read_opts *o,
+                         size_t window, cc_trace_stream **out, cc_err *err);
+/* Windows of a trace already in memory (views of its columns; t must
+ * outlive the stream). */
+int cc_trace_stream_of(const cc_trace *t, size_t window, cc_trace_stream **out, cc_err *err);
+/* The next window into *w; (*w)->n == 0 at the end. */
+int cc_trace_stream_next(cc_trace_stream *s, const cc_trace **w, cc_err *err);
+/* The trace's block size (libCacheSim: the largest object size so far). */
+uint32_t cc_trace_stream_block_size(const cc_trace_stream *s);
+/* Requests in the file (known before reading). */
+uint64_t cc_trace_stream_requests(const cc_trace_stream *s);
+const char *cc_trace_stream_format(const cc_trace_stream *s);
+const char *cc_trace_stream_source(const cc_trace_stream *s);
+void cc_trace_stream_close(cc_trace_stream *s);
+
 /* ---- statistics ----------------------------------------------------------- */
 typedef struct cc_trace_stats {
     size_t requests;

@@ -1,0 +1,517 @@
+/* test_replay_stream.c -- streamed replays (traces/stream.c, core/replay.c
+ * cc_replay_stream_*, sim/driver.c cc_sim_run_stream) against the whole-trace
+ * runs (cc_sim_run, cc_sim_replay: the driver's event loop over every
+ * request, a separate implementation) on the same requests: every cache
+ * figure, every summary figure and every percentile with its bootstrap
+ * interval bit for bit.  Random traces with several blocks, lengths and
+ * outputs per request (prefill chunks, decode steps, preemptions under a
+ * small HBM budget, two tiers) in both modes, through windows of several
+ * sizes; libCacheSim oracleGeneral files and HDF5 traces read in windows
+ * against the whole-file readers; the streamed reader's errors (one test per bad-input
+ * case); the counts-based distribution against the array one; and
+ * `ctxcache replay` on an oracleGeneral file: its JSON equals the
+ * whole-trace run's (--trace-stats) but for the ideal ratios and timings. */
+#include "testutil.h"
+#include "sim/driver.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <jansson.h>
+
+/* n requests: chains of 1..6 blocks drawn from a small tree of prefixes (so
+ * prefix mode hits), inputs of 1..block_size tokens in the last block,
+ * outputs 0..40 tokens, arrivals 0..3 ms apart (queues form). */
+static void random_trace(cc_trace *t, size_t n, uint32_t bs, uint64_t seed)
+{
+    cc_trace_init(t);
+    t->block_size = bs;
+    t->timed = true;
+    snprintf(t->source, sizeof t->source, "random");
+    snprintf(t->source_format, sizeof t->source_format, "generator");
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    int64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b[6];
+        uint32_t nb = 1 + (uint32_t)gsl_rng_uniform_int(r, 6);
+        uint64_t h = 1;
+        for (uint32_t j = 0; j < nb; j++) {
+            h = h * 31 + 1 + gsl_rng_uniform_int(r, j < 2 ? 3 : 40);
+            b[j] = h;
+        }
+        cc_request q = {0};
+        at += (int64_t)gsl_rng_uniform_int(r, 3000000);
+        q.arrival_ns = at;
+        q.input_tokens = (nb - 1) * bs + 1 + (uint32_t)gsl_rng_uniform_int(r, bs);
+        q.output_tokens = (uint32_t)gsl_rng_uniform_int(r, 41);
+        q.group_id = CC_NO_GROUP;
+        q.blocks = b;
+        q.n_blocks = nb;
+        assert_int_equal(cc_trace_append(t, &q), CC_OK);
+    }
+    gsl_rng_free(r);
+}
+
+static void dist_equal(const cc_sim_dist *a, const cc_sim_dist *b)
+{
+    const cc_sim_pct *pa[3] = {&a->p50, &a->p90, &a->p99}, *pb[3] = {&b->p50, &b->p90, &b->p99};
+    for (int k = 0; k < 3; k++) {
+        assert_true(pa[k]->value == pb[k]->value);
+        assert_true(pa[k]->ci_lo == pb[k]->ci_lo);
+        assert_true(pa[k]->ci_hi == pb[k]->ci_hi);
+    }
+    assert_true(a->mean == b->mean);
+}
+
+static void cache_equal(const cc_replay_result *a, const cc_replay_result *b)
+{
+    assert_int_equal(a->requests, b->requests);
+    assert_int_equal(a->block_accesses, b->block_accesses);
+    assert_int_equal(a->input_tokens, b->input_tokens);
+    assert_int_equal(a->hit_blocks, b->hit_blocks);
+    assert_int_equal(a->hit_tokens, b->hit_tokens);
+    assert_true(a->block_hit_ratio == b->block_hit_ratio);
+    assert_true(a->token_hit_ratio == b->token_hit_ratio);
+    assert_true(a->request_hit_ratio_mean == b->request_hit_ratio_mean);
+    assert_int_equal(a->evictions, b->evictions);
+    assert_int_equal(a->blocks_moved, b->blocks_moved);
+    assert_int_equal(a->bytes_moved, b->bytes_moved);
+    assert_int_equal(a->no_room_blocks, b->no_room_blocks);
+    assert_int_equal(a->n_tiers, b->n_tiers);
+    for (uint32_t k = 0; k < a->n_tiers; k++)
+        assert_memory_equal(&a->tiers[k], &b->tiers[k], sizeof a->tiers[k]);
+    assert_int_equal(a->computed_tokens, b->computed_tokens);
+    assert_int_equal(a->queue_wait_ns, b->queue_wait_ns);
+    assert_int_equal(a->last_finish_ns, b->last_finish_ns);
+    assert_int_equal(a->max_in_flight, b->max_in_flight);
+    assert_int_equal(a->servers, b->servers);
+    assert_true(a->metadata_bytes_per_block == b->metadata_bytes_per_block);
+}
+
+static void summary_equal(const cc_sim_summary *a, const cc_sim_summary *b)
+{
+    dist_equal(&a->ttft_s, &b->ttft_s);
+    dist_equal(&a->tpot_s, &b->tpot_s);
+    dist_equal(&a->e2e_s, &b->e2e_s);
+    dist_equal(&a->queue_s, &b->queue_s);
+    assert_true(a->makespan_s == b->makespan_s);
+    assert_true(a->throughput_tokens_per_s == b->throughput_tokens_per_s);
+    assert_true(a->output_tokens_per_s == b->output_tokens_per_s);
+    assert_true(a->requests_per_s == b->requests_per_s);
+    assert_true(a->prefill_gpu_s_saved == b->prefill_gpu_s_saved);
+    assert_true(a->busy_s == b->busy_s);
+    assert_int_equal(a->preemptions, b->preemptions);
+    assert_int_equal(a->steps, b->steps);
+    for (int k = 0; k < CC_PC_MAX_TIERS; k++)
+        assert_int_equal(a->cached_tokens_tier[k], b->cached_tokens_tier[k]);
+}
+
+static cc_pc_config config(cc_pc_mode mode, const char *policy, uint64_t cap, int two_tiers)
+{
+    cc_pc_config c;
+    memset(&c, 0, sizeof c);
+    c.mode = mode;
+    c.seed = 1;
+    c.kv_bytes_per_block = 1000;
+    c.n_tiers = two_tiers ? 2 : 1;
+    for (uint32_t k = 0; k < c.n_tiers; k++) {
+        snprintf(c.tiers[k].name, sizeof c.tiers[k].name, k ? "dram" : "hbm");
+        c.tiers[k].policy = cc_policy_find(policy);
+        assert_non_null(c.tiers[k].policy);
+        c.tiers[k].capacity_blocks = k ? cap * 2 : cap;
+    }
+    return c;
+}
+
+static void cost_model(cc_executor *ex)
+{
+    cc_sim_hw hw;
+    cc_sim_model m;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_hw_load("h100-sxm", &hw, &e), CC_OK);
+    assert_int_equal(cc_sim_model_load("llama-3-8b", &m, &e), CC_OK);
+    cc_costmodel_opts o;
+    cc_costmodel_opts_default(&o);
+    assert_int_equal(cc_costmodel_create(&hw, &m, &o, ex, &e), CC_OK);
+}
+
+/* The simulator (cost model), whole against streamed in windows of w. */
+static void check_sim(const cc_trace *t, const cc_pc_config *cfg, const cc_sim_config *sc,
+                      size_t w)
+{
+    cc_executor ex;
+    cost_model(&ex);
+    cc_err e = {0};
+    cc_sim_result whole, part;
+    cc_replay_opts ro = {0};
+    assert_int_equal(cc_sim_run(t, cfg, &ro, sc, &ex, 1, &whole, &e), CC_OK);
+    cc_trace_stream *ts;
+    assert_int_equal(cc_trace_stream_of(t, w, &ts, &e), CC_OK);
+    int rc = cc_sim_run_stream(ts, cfg, &ro, sc, &ex, &part, &e);
+    if (rc != CC_OK)
+        fail_msg("streamed run: %s", e.msg);
+    cache_equal(&whole.cache, &part.cache);
+    summary_equal(&whole.summary, &part.summary);
+    assert_null(part.records);
+    cc_trace_stream_close(ts);
+    cc_sim_result_free(&whole);
+    cc_sim_result_free(&part);
+    cc_executor_free(&ex);
+}
+
+static void test_sim_equal_random(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 3000, 16, 7);
+    static const char *const pol[] = {"lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu"};
+    for (size_t p = 0; p < sizeof pol / sizeof pol[0]; p++) {
+        cc_sim_config sc;
+        cc_sim_config_default(&sc);
+        sc.concurrency = CC_CONCURRENCY_NONE;
+        cc_pc_config ind = config(CC_PC_INDEPENDENT, pol[p], 200, 0);
+        check_sim(&t, &ind, &sc, 1000);
+        cc_pc_config pre = config(CC_PC_PREFIX, pol[p], 200, 0);
+        check_sim(&t, &pre, &sc, 777);
+    }
+    cc_trace_free(&t);
+}
+
+/* Prefill chunks, preemptions (a small HBM budget), two tiers with loads,
+ * one-request windows. */
+static void test_sim_equal_steps(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 1500, 64, 11);
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.concurrency = CC_CONCURRENCY_NONE;
+    sc.max_batch_tokens = 100;
+    sc.chunk_tokens = 48;
+    sc.hbm_kv_tokens = 300;
+    sc.kv_bytes_per_token = 131072;
+    sc.tier_kind[1] = CC_SIM_TIER_DRAM;
+    cc_pc_config two = config(CC_PC_PREFIX, "lru", 40, 1);
+    check_sim(&t, &two, &sc, 1);
+    check_sim(&t, &two, &sc, 4096);
+    cc_pc_config ind = config(CC_PC_INDEPENDENT, "arc", 40, 1);
+    check_sim(&t, &ind, &sc, 333);
+    sc.preempt = CC_SIM_PREEMPT_QUEUE;
+    sc.hbm_kv_tokens = 0;
+    check_sim(&t, &two, &sc, 500);
+    cc_trace_free(&t);
+}
+
+/* The fixed-rate backend (lanes). */
+static void test_rates_equal(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 2000, 16, 3);
+    cc_err e = {0};
+    cc_replay_opts ro = {.prefill_tokens_per_s = 5000, .decode_tokens_per_s = 40};
+    for (int mode = 0; mode < 2; mode++) {
+        cc_pc_config cfg = config(mode ? CC_PC_PREFIX : CC_PC_INDEPENDENT, "s3fifo", 150, 0);
+        cc_replay_result whole, part;
+        assert_int_equal(cc_sim_replay(&t, &cfg, &ro, &whole, &e), CC_OK);
+        cc_trace_stream *ts;
+        assert_int_equal(cc_trace_stream_of(&t, 512, &ts, &e), CC_OK);
+        assert_int_equal(cc_sim_replay_stream(ts, &cfg, &ro, &part, &e), CC_OK);
+        cache_equal(&whole, &part);
+        assert_true(whole.prefill_tokens_per_s == part.prefill_tokens_per_s);
+        cc_trace_stream_close(ts);
+        cc_replay_result_free(&whole);
+        cc_replay_result_free(&part);
+    }
+    cc_trace_free(&t);
+}
+
+/* One 24-byte oracleGeneral record. */
+static void rec(unsigned char *p, uint32_t ts, uint64_t id, uint32_t size, int64_t next)
+{
+    memcpy(p, &ts, 4);
+    memcpy(p + 4, &id, 8);
+    memcpy(p + 12, &size, 4);
+    memcpy(p + 16, &next, 8);
+}
+
+/* A Zipf-like oracleGeneral file of n records, sizes 1..3, next -1. */
+static const char *oracle_file(char *path, size_t len, size_t n)
+{
+    unsigned char *buf = malloc(n * 24);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 5);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = 1 + (uint64_t)(gsl_rng_uniform(r) * gsl_rng_uniform(r) * 2000);
+        rec(buf + i * 24, (uint32_t)(i / 7), id, 1 + (uint32_t)gsl_rng_uniform_int(r, 3), -1);
+    }
+    gsl_rng_free(r);
+    tu_write_tmp(path, len, "stream.oracleGeneral", buf, n * 24);
+    free(buf);
+    return path;
+}
+
+/* A libCacheSim file in windows (the reader's own, traces/stream.c) against
+ * the whole-file reader and the whole run. */
+static void test_oracle_file_equal(void **state)
+{
+    (void)state;
+    char path[512];
+    oracle_file(path, sizeof path, 20000);
+    cc_err e = {0};
+    cc_trace t;
+    assert_int_equal(cc_trace_read(path, NULL, NULL, &t, &e), CC_OK);
+    assert_int_equal(t.block_size, 3);
+    static const char *const pol[] = {"lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu"};
+    for (size_t p = 0; p < sizeof pol / sizeof pol[0]; p++) {
+        cc_sim_config sc;
+        cc_sim_config_default(&sc);
+        sc.concurrency = CC_CONCURRENCY_NONE;
+        cc_pc_config cfg = config(CC_PC_INDEPENDENT, pol[p], 300, 0);
+        cfg.kv_bytes_per_block = 0;
+        cc_executor ex;
+        cost_model(&ex);
+        cc_sim_result whole, part;
+        assert_int_equal(cc_sim_run(&t, &cfg, NULL, &sc, &ex, 1, &whole, &e), CC_OK);
+        cc_trace_stream *ts;
+        assert_int_equal(cc_trace_stream_open(path, NULL, NULL, 3000, &ts, &e), CC_OK);
+        assert_int_equal(cc_trace_stream_block_size(ts), CC_STREAM_BLOCK_TOKENS_ANY);
+        assert_int_equal(cc_trace_stream_requests(ts), 20000);
+        assert_int_equal(cc_sim_run_stream(ts, &cfg, NULL, &sc, &ex, &part, &e), CC_OK);
+        assert_int_equal(cc_trace_stream_block_size(ts), 3); /* known at the end */
+        cache_equal(&whole.cache, &part.cache);
+        summary_equal(&whole.summary, &part.summary);
+        cc_trace_stream_close(ts);
+        cc_sim_result_free(&whole);
+        cc_sim_result_free(&part);
+        cc_executor_free(&ex);
+    }
+    cc_trace_free(&t);
+    remove(path);
+}
+
+/* A trace written as HDF5 and read back in windows (traces/trace_h5.c's
+ * window reader) against the whole trace. */
+static void test_h5_file_equal(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 2500, 16, 21);
+    char path[512];
+    tu_tmp_path(path, sizeof path, "stream.h5");
+    cc_err e = {0};
+    assert_int_equal(cc_write_h5(&t, path, &e), CC_OK);
+    for (int mode = 0; mode < 2; mode++) {
+        cc_sim_config sc;
+        cc_sim_config_default(&sc);
+        sc.concurrency = CC_CONCURRENCY_NONE;
+        cc_pc_config cfg = config(mode ? CC_PC_PREFIX : CC_PC_INDEPENDENT, "s3fifo", 150, 0);
+        cc_executor ex;
+        cost_model(&ex);
+        cc_sim_result whole, part;
+        assert_int_equal(cc_sim_run(&t, &cfg, NULL, &sc, &ex, 1, &whole, &e), CC_OK);
+        cc_trace_stream *ts;
+        assert_int_equal(cc_trace_stream_open(path, NULL, NULL, 700, &ts, &e), CC_OK);
+        assert_int_equal(cc_trace_stream_block_size(ts), 16);
+        assert_string_equal(cc_trace_stream_format(ts), "h5");
+        int rc = cc_sim_run_stream(ts, &cfg, NULL, &sc, &ex, &part, &e);
+        if (rc != CC_OK)
+            fail_msg("streamed h5: %s %s", e.field, e.msg);
+        cache_equal(&whole.cache, &part.cache);
+        summary_equal(&whole.summary, &part.summary);
+        cc_trace_stream_close(ts);
+        cc_sim_result_free(&whole);
+        cc_sim_result_free(&part);
+        cc_executor_free(&ex);
+    }
+    cc_trace_free(&t);
+    remove(path);
+}
+
+/* Runs the streamed reader over the records; returns the status, err filled. */
+static int stream_all(const unsigned char *buf, size_t bytes, cc_err *e)
+{
+    char path[512];
+    tu_write_tmp(path, sizeof path, "bad.oracleGeneral", buf, bytes);
+    cc_trace_stream *ts;
+    int rc = cc_trace_stream_open(path, "lcs-oracle", NULL, 2, &ts, e);
+    const cc_trace *w;
+    while (rc == CC_OK && (rc = cc_trace_stream_next(ts, &w, e)) == CC_OK && w->n)
+        ;
+    cc_trace_stream_close(ts);
+    remove(path);
+    return rc;
+}
+
+static void test_oracle_truncated(void **state)
+{
+    (void)state;
+    unsigned char b[24 * 3];
+    rec(b, 0, 1, 1, -1);
+    rec(b + 24, 0, 2, 1, -1);
+    rec(b + 48, 1, 3, 1, -1);
+    cc_err e = {0};
+    assert_int_equal(stream_all(b, 24 * 2 + 10, &e), CC_EFORMAT);
+    assert_int_equal(e.line, 3);
+    assert_string_equal(e.field, "record");
+    assert_int_equal(stream_all(b, 0, &e), CC_EFORMAT);
+}
+
+static void test_oracle_time_back(void **state)
+{
+    (void)state;
+    unsigned char b[24 * 3];
+    rec(b, 5, 1, 1, -1);
+    rec(b + 24, 6, 2, 1, -1);
+    rec(b + 48, 4, 3, 1, -1); /* in the second window */
+    cc_err e = {0};
+    assert_int_equal(stream_all(b, sizeof b, &e), CC_ERANGE);
+    assert_int_equal(e.line, 3);
+    assert_string_equal(e.field, "timestamp");
+}
+
+static void test_oracle_size_zero(void **state)
+{
+    (void)state;
+    unsigned char b[24 * 2];
+    rec(b, 0, 1, 1, -1);
+    rec(b + 24, 0, 2, 0, -1);
+    cc_err e = {0};
+    assert_int_equal(stream_all(b, sizeof b, &e), CC_ERANGE);
+    assert_int_equal(e.line, 2);
+    assert_string_equal(e.field, "obj_size");
+}
+
+static void test_oracle_next_access(void **state)
+{
+    (void)state;
+    unsigned char b[24 * 2];
+    rec(b, 0, 1, 1, 1); /* names itself: not a later record */
+    rec(b + 24, 0, 1, 1, -1);
+    cc_err e = {0};
+    assert_int_equal(stream_all(b, sizeof b, &e), CC_ERANGE);
+    assert_int_equal(e.line, 1);
+    assert_string_equal(e.field, "next_access_vtime");
+    rec(b, 0, 1, 1, 2); /* record 2 holds another object (same window) */
+    rec(b + 24, 0, 9, 1, -1);
+    assert_int_equal(stream_all(b, sizeof b, &e), CC_EFORMAT);
+    assert_int_equal(e.line, 1);
+    assert_string_equal(e.field, "next_access_vtime");
+}
+
+static void test_not_streamed(void **state)
+{
+    (void)state;
+    cc_err e = {0};
+    cc_trace_stream *ts = NULL;
+    const char *p = TU_DATA_OR_SKIP("mooncake/conversation_trace.jsonl");
+    assert_int_equal(cc_trace_stream_open(p, NULL, NULL, 0, &ts, &e), CC_EUNSUP);
+    assert_null(ts);
+}
+
+/* The counts form of a distribution against the array form. */
+static void test_dist_counts(void **state)
+{
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 9);
+    size_t n = 5000;
+    double *x = malloc(n * sizeof *x);
+    cc_u64map m;
+    assert_int_equal(cc_u64map_init(&m, 16), CC_OK);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (double)gsl_rng_uniform_int(r, 37) * 0.125 + (i % 3 == 0 ? 0 : 1e-3);
+        uint64_t k, *c;
+        memcpy(&k, &x[i], sizeof k);
+        assert_true(cc_u64map_put(&m, k, 0, &c) >= 0);
+        ++*c;
+    }
+    cc_sim_dist a, b;
+    cc_err e = {0};
+    assert_int_equal(cc_sim_dist_compute(x, n, 4, 500, &a, &e), CC_OK);
+    assert_int_equal(cc_sim_dist_compute_counts(&m, 4, 500, &b, &e), CC_OK);
+    dist_equal(&a, &b);
+    cc_u64map_free(&m);
+    free(x);
+    gsl_rng_free(r);
+}
+
+/* The command: streamed by default, whole with --trace-stats; the JSON is
+ * the same but for the ideal ratios (null when streamed) and timings. */
+static void test_cli_streamed(void **state)
+{
+    (void)state;
+    char path[512], cmd[1200];
+    oracle_file(path, sizeof path, 5000);
+    const char *modes[] = {"--mode independent --policy sieve",
+                           "--mode prefix --concurrency none --policy arc",
+                           "--mode independent --backend rates --policy s3fifo"};
+    for (size_t m = 0; m < 3; m++) {
+        char *out[2];
+        json_t *o[2];
+        for (int whole = 0; whole < 2; whole++) {
+            snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 100 %s --json%s", tu_bin(),
+                     path, modes[m], whole ? " --trace-stats" : "");
+            assert_int_equal(tu_run(cmd, &out[whole]), 0);
+            json_error_t je;
+            o[whole] = json_loads(out[whole], 0, &je);
+            if (!o[whole])
+                fail_msg("not JSON: %s\n%s", je.text, out[whole]);
+        }
+        assert_true(json_is_null(json_object_get(o[0], "ideal_block_hit_ratio")));
+        assert_true(json_is_real(json_object_get(o[1], "ideal_block_hit_ratio")));
+        const char *skip[] = {"ideal_block_hit_ratio", "ideal_token_hit_ratio", "elapsed_s",
+                              "block_lookups_per_s"};
+        for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) {
+            json_object_del(o[0], skip[k]);
+            json_object_del(o[1], skip[k]);
+        }
+        assert_int_equal(json_integer_value(json_object_get(o[0], "block_size")), 3);
+        if (!json_equal(o[0], o[1]))
+            fail_msg("streamed and whole runs differ (%s):\n%s\n%s", modes[m], out[0], out[1]);
+        for (int k = 0; k < 2; k++) {
+            json_decref(o[k]);
+            free(out[k]);
+        }
+    }
+    /* text: says the ideal ratios were not computed */
+    char *txt;
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 100 --mode independent", tu_bin(),
+             path);
+    assert_int_equal(tu_run(cmd, &txt), 0);
+    assert_non_null(strstr(txt, "not computed: the trace was streamed"));
+    free(txt);
+    /* a bad record ends the run with exit 1, nothing on stdout but the error */
+    unsigned char b[48];
+    rec(b, 3, 1, 1, -1);
+    rec(b + 24, 2, 2, 1, -1);
+    char bad[512];
+    tu_write_tmp(bad, sizeof bad, "back.oracleGeneral", b, sizeof b);
+    snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 10 --mode independent --json",
+             tu_bin(), bad);
+    assert_int_equal(tu_run(cmd, &txt), 1);
+    assert_non_null(strstr(txt, "timestamp"));
+    free(txt);
+    remove(bad);
+    remove(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_equal_random),
+        cmocka_unit_test(test_sim_equal_steps),
+        cmocka_unit_test(test_rates_equal),
+        cmocka_unit_test(test_oracle_file_equal),
+        cmocka_unit_test(test_h5_file_equal),
+        cmocka_unit_test(test_oracle_truncated),
+        cmocka_unit_test(test_oracle_time_back),
+        cmocka_unit_test(test_oracle_size_zero),
+        cmocka_unit_test(test_oracle_next_access),
+        cmocka_unit_test(test_not_streamed),
+        cmocka_unit_test(test_dist_counts),
+        cmocka_unit_test(test_cli_streamed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
