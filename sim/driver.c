@@ -2406,7 +2406,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     size_t cap_hits = 0;
     int64_t prev_finish = INT64_MIN, first_arrival = 0, last = 0, prev_arrival = INT64_MIN;
     uint64_t n = 0, tokens = 0, out_tokens = 0, in_tokens = 0;
-    int64_t queue_wait = 0;
+    cc_ns_sum queue_wait = {0, 0};
     if (have_dist < 4)
         rc = oom(&S.L);
     for (;;) {
@@ -2462,7 +2462,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             Sm->prefill_gpu_s_saved += e->prefill_full_s - e->prefill_s;
             for (uint32_t k = 0; k < T; k++)
                 Sm->cached_tokens_tier[k] += tier_tok[k];
-            queue_wait += start - arrival;
+            cc_ns_sum_add(&queue_wait, start - arrival);
             if ((rc = count_value(&dist[0], (double)(first - arrival) * 1e-9, err)) != CC_OK ||
                 (out > 1 && (rc = count_value(&dist[1], (double)(finish - first) * 1e-9 /
                                                             (out - 1), err)) != CC_OK) ||
