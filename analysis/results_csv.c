@@ -5,7 +5,9 @@
  * Columns: index (the request's place in the trace), every other dataset of
  * /requests in name order (HDF5's name index, so the order is fixed), then those of /sim/requests whose names /requests
  * does not have (the simulator's TTFT, TPOT, end-to-end and queue seconds,
- * instance, preemptions, prefill seconds, ...).  A per-tier dataset (N x T)
+ * instance, preemptions, prefill seconds, ...), then the per-request
+ * datasets of /semantic and /blend (schema 1.3) named with the group's
+ * prefix: semantic_outcome, blend_tokens, blend_recompute_tokens.  A per-tier dataset (N x T)
  * becomes T columns NAME.TIER with the tier names of /tiers/name.  One row
  * per request, in trace order; integers printed exactly, floats with 17
  * significant digits (they read back to the same double).  The whole table
@@ -34,6 +36,7 @@ typedef struct cols {
     int n_tiers;
     const cc_h5_quiet *q;
     const char *group;
+    const char *prefix; /* put before the dataset's name unless it starts with it */
     int failed;
 } cols;
 
@@ -65,9 +68,15 @@ static herr_t visit(hid_t g, const char *name, const H5L_info_t *info, void *op)
 {
     (void)info;
     cols *C = op;
+    char full[160];
+    const char *dname = name;
+    if (C->prefix[0] && strncmp(name, C->prefix, strlen(C->prefix))) {
+        snprintf(full, sizeof full, "%s%s", C->prefix, name);
+        name = full;
+    }
     if (has_col(C, name))
         return 0; /* /sim/requests repeats the root's times */
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    hid_t d = H5Dopen2(g, dname, H5P_DEFAULT);
     if (d < 0)
         return 0; /* a group or something else: not a column */
     hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
@@ -195,11 +204,15 @@ int cc_results_export_csv(const char *path, FILE *out, uint64_t *rows_out, cc_er
         goto done;
     }
     read_tier_names(f, &C);
-    static const char *const groups[] = {"requests", "sim/requests"};
-    for (int g = 0; g < 2; g++) {
+    static const char *const groups[] = {"requests", "sim/requests", "semantic", "blend"};
+    static const char *const prefixes[] = {"", "", "semantic_", "blend_"};
+    for (int g = 0; g < 4; g++) {
         if (g == 1 && (H5Lexists(f, "sim", H5P_DEFAULT) <= 0 ||
                        H5Lexists(f, "sim/requests", H5P_DEFAULT) <= 0))
             continue;
+        if (g >= 2 && H5Lexists(f, groups[g], H5P_DEFAULT) <= 0)
+            continue;
+        C.prefix = prefixes[g];
         hid_t gr = H5Gopen2(f, groups[g], H5P_DEFAULT);
         if (gr < 0) {
             rc = cc_h5_fail(&q, true, CC_EFORMAT, 0, groups[g], "cannot open the group");

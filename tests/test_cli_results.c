@@ -29,6 +29,36 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A run with the semantic and blend tiers (schema 1.3): their per-request
+ * datasets become columns semantic_outcome, blend_tokens and
+ * blend_recompute_tokens, equal to what h5py reads. */
+static void test_csv_tier_columns(void **state)
+{
+    (void)state;
+    char r3[512], csv[512], cmd[4096], *out = NULL;
+    tu_tmp_path(r3, sizeof r3, "results_tiers.h5");
+    tu_tmp_path(csv, sizeof csv, "results_tiers.csv");
+    snprintf(cmd, sizeof cmd, "%s replay %s --tiers hbm:800,dram:3000 --max-requests 400 "
+             "--semantic --blend -o %s >/dev/null 2>&1 && %s results %s --csv > %s", tu_bin(),
+             trace, r3, tu_bin(), r3, csv);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import csv, h5py\n"
+             "rows = list(csv.DictReader(open('%s')))\n"
+             "f = h5py.File('%s', 'r')\n"
+             "for c, d in (('semantic_outcome', 'semantic/outcome'), "
+             "('blend_tokens', 'blend/blend_tokens'), "
+             "('blend_recompute_tokens', 'blend/recompute_tokens')):\n"
+             "    assert [int(r[c]) for r in rows] == list(f[d][:]), c\n"
+             "assert sum(int(r['semantic_outcome']) >= 2 for r in rows) == f['semantic'].attrs['hits']\n"
+             "print('tier columns ok')\n\"", csv, r3);
+    if (tu_run(cmd, &out) != 0)
+        fail_msg("%s", out);
+    free(out);
+    unlink(r3);
+    unlink(csv);
+}
+
 static void test_csv_matches_h5py(void **state)
 {
     (void)state;
@@ -116,6 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_matches_h5py),
+        cmocka_unit_test(test_csv_tier_columns),
         cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests_name("cli_results", tests, setup, teardown);
