@@ -1480,6 +1480,13 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_err se = {0};
         if (cc_trace_stream_open(argv[optind], o.format, NULL, 0, &ts, &se) != CC_OK)
             ts = NULL; /* read whole: that reader reports any error */
+        /* a timed prefix-mode run fits its HBM tier in the GPU by the block
+         * size, which a libCacheSim file gives only once read whole */
+        if (ts && use_sim && cfg.mode == CC_PC_PREFIX &&
+            cc_trace_stream_block_size(ts) == CC_STREAM_BLOCK_TOKENS_ANY) {
+            cc_trace_stream_close(ts);
+            ts = NULL;
+        }
     }
     if (ts) {
         cc_trace_init(&t);
@@ -1600,9 +1607,12 @@ static int replay_main(int argc, char **argv, const char *const *given)
          * hardware named, or the defaults.  Its bounded HBM tiers share the
          * GPUs' memory with the weights and the running requests' KV; a
          * layout that does not fit is a usage error naming the GB short.
-         * Untimed runs (--backend rates) have no GPU and keep any capacity. */
+         * Untimed runs (--backend rates) have no GPU and keep any capacity;
+         * so do independent-mode runs, whose objects are a cache experiment's
+         * (libCacheSim's objects of any size, served one at a time), not the
+         * KV blocks of prompts on a GPU. */
         double hbm_cache_bytes = 0;
-        for (uint32_t k = 0; k < cfg.n_tiers; k++)
+        for (uint32_t k = 0; cfg.mode == CC_PC_PREFIX && k < cfg.n_tiers; k++)
             if (sc.tier_kind[k] == CC_SIM_TIER_HBM)
                 hbm_cache_bytes += (double)cfg.tiers[k].capacity_blocks * cfg.kv_bytes_per_block;
         cc_sim_fit fit;

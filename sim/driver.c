@@ -2252,7 +2252,7 @@ static int serial_time(serial *S, uint32_t in, uint32_t out, uint32_t cached,
     memcpy(e->tier, tier, S->T * sizeof *tier);
     e->first_ns = S->rec.first_token_ns;
     e->finish_ns = S->rec.finish_ns;
-    e->prefill_s = S->rec.prefill_s;
+    e->prefill_s = S->rec.prefill_alone_s; /* priced alone, as the whole-trace run */
     e->preemptions = S->rec.preemptions;
     /* the cost of the whole input with nothing cached, alone (as cc_sim_run) */
     cc_executor *x = S->sc.reference ? S->sc.reference : I->ex;

@@ -702,15 +702,15 @@ static void test_memory_per_request(void **state)
     if (used - base > bound_kb)
         fail_msg("trace stats of %zu requests: %ld KB above the base %ld KB; bound %.0f KB", n,
                  used - base, base, bound_kb);
-    /* replay (the simulator, one tier of 10,000 blocks): the trace, the
-     * reader's map and the ideal ratios' map of distinct blocks as above,
+    /* replay (the simulator, one DRAM tier of 10,000 blocks: as HBM, 10,000
+     * blocks of 512 tokens would not fit a GPU): the trace, the reader's map and the ideal ratios' map of distinct blocks as above,
      * and the loop's per-request state: a cc_sim_record (four int64, six
      * u32, two doubles, a byte and two u32, padded: 88 bytes), a u32 of
      * cached tokens per tier, the request's progress (five u32 and two
      * bytes: 24), a waiting-heap key 8, a u32 node per block access, and 8
      * for the percentiles' sorted copy; the cache of 10,000 blocks at most
      * 1 MB */
-    char *replay[] = {(char *)tu_bin(), "replay", path, "--capacity-blocks", "10000", NULL};
+    char *replay[] = {(char *)tu_bin(), "replay", path, "--tiers", "dram:10000", NULL};
     long rused = peak_kb(replay);
     double rbound_kb = bound_kb + (n * (88 + 4 + 24 + 8 + 8 + 4.0 * per) + 1e6) / 1024;
     printf("replay: %.0f bytes per request above the command's %ld KB (bound %.0f)\n",

@@ -81,7 +81,8 @@ static void cache_equal(const cc_replay_result *a, const cc_replay_result *b)
     for (uint32_t k = 0; k < a->n_tiers; k++)
         assert_memory_equal(&a->tiers[k], &b->tiers[k], sizeof a->tiers[k]);
     assert_int_equal(a->computed_tokens, b->computed_tokens);
-    assert_int_equal(a->queue_wait_ns, b->queue_wait_ns);
+    assert_int_equal(a->queue_wait_ns.hi, b->queue_wait_ns.hi);
+    assert_int_equal(a->queue_wait_ns.lo, b->queue_wait_ns.lo);
     assert_int_equal(a->last_finish_ns, b->last_finish_ns);
     assert_int_equal(a->max_in_flight, b->max_in_flight);
     assert_int_equal(a->servers, b->servers);
@@ -445,7 +446,7 @@ static void test_cli_streamed(void **state)
     char path[512], cmd[1200];
     oracle_file(path, sizeof path, 5000);
     const char *modes[] = {"--mode independent --policy sieve",
-                           "--mode prefix --concurrency none --policy arc",
+                           "--mode prefix --concurrency none --policy arc --backend rates",
                            "--mode independent --backend rates --policy s3fifo"};
     for (size_t m = 0; m < 3; m++) {
         char *out[2];
@@ -474,6 +475,20 @@ static void test_cli_streamed(void **state)
             json_decref(o[k]);
             free(out[k]);
         }
+    }
+    /* a timed prefix-mode run of a libCacheSim file is read whole: its HBM
+     * tier is fitted in the GPU by the block size, known only then */
+    {
+        char *pj;
+        snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 100 --mode prefix "
+                 "--concurrency none --policy arc --json", tu_bin(), path);
+        assert_int_equal(tu_run(cmd, &pj), 0);
+        json_error_t je;
+        json_t *po = json_loads(pj, 0, &je);
+        assert_non_null(po);
+        assert_true(json_is_real(json_object_get(po, "ideal_block_hit_ratio")));
+        json_decref(po);
+        free(pj);
     }
     /* text: says the ideal ratios were not computed */
     char *txt;
