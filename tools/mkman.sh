@@ -5,7 +5,7 @@
 #   tools/mkman.sh build/ctxcache > ctxcache.1
 set -euo pipefail
 bin=${1:?usage: tools/mkman.sh PATH/TO/ctxcache}
-version=$("$bin" version | head -n 1)
+version=$("$bin" version | sed -n 1p) # reads it all: head would close the pipe early (SIGPIPE, 141 under pipefail)
 esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"; }
 echo ".TH CTXCACHE 1 \"\" \"$version\" \"User Commands\""
 echo ".SH NAME"
