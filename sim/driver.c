@@ -2407,6 +2407,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     int64_t prev_finish = INT64_MIN, first_arrival = 0, last = 0, prev_arrival = INT64_MIN;
     uint64_t n = 0, tokens = 0, out_tokens = 0, in_tokens = 0;
     cc_ns_sum queue_wait = {0, 0};
+    double busy = 0, saved = 0; /* summed here in summarize()'s order, then stored */
     if (have_dist < 4)
         rc = oom(&S.L);
     for (;;) {
@@ -2451,7 +2452,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             int64_t first = start + e->first_ns, finish = start + e->finish_ns;
             prev_finish = finish;
             for (uint32_t j = 0; j < e->n_steps; j++)
-                Sm->busy_s += S.steps[e->step_off + j];
+                busy += S.steps[e->step_off + j];
             Sm->steps += e->n_steps;
             Sm->preemptions += e->preemptions;
             if (finish > last)
@@ -2459,7 +2460,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             tokens += (uint64_t)in + out;
             out_tokens += out;
             in_tokens += in;
-            Sm->prefill_gpu_s_saved += e->prefill_full_s - e->prefill_s;
+            saved += e->prefill_full_s - e->prefill_s;
             for (uint32_t k = 0; k < T; k++)
                 Sm->cached_tokens_tier[k] += tier_tok[k];
             cc_ns_sum_add(&queue_wait, start - arrival);
@@ -2481,6 +2482,8 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
         cr->queue_wait_ns = queue_wait;
         cr->last_finish_ns = n ? prev_finish : 0;
         res->n = 0; /* no records */
+        Sm->busy_s = busy;
+        Sm->prefill_gpu_s_saved = saved;
         res->n_tiers = T;
         Sm->blend_token_hit_ratio = 0;
         Sm->makespan_s = (double)(last - first_arrival) * 1e-9;
