@@ -73,6 +73,15 @@ PKG_LIBS = $(if $(BLAS_SCIPY),$(BLAS_LIBS) $(shell pkg-config --libs \
 # and it adds to every command's memory (tests/test_cli_reliability.c).
 # When the wheel cannot be fetched the system OpenBLAS is used.  `ctxcache
 # version` says which.
+# The default by measurement (issue 17 item 4; bench_engine's sgemm rows,
+# GFLOP per CPU-second, n = 2048 and the engine's shapes): the system
+# OpenBLAS on the core type of the CPU's instruction set, which ctxcache
+# sets at start-up before OpenBLAS loads (OPENBLAS_CORETYPE from CPUID,
+# cc_blas_core_for_cpu; a value in the environment wins): 150-159, the
+# wheel 144-166 (the same kernels), BLIS 0.9 150-159 on its own but the
+# engine's 4k prefill on it (LD_PRELOAD) ran at 79 GFLOP per CPU-second
+# against 120 on OpenBLAS; the system OpenBLAS on its SSE3 fallback (what
+# 0.3.21 runs on model 207 unaided) 41.
 BLAS ?= system
 SCIPY_OPENBLAS_PKG := scipy-openblas32==0.3.34.481.3
 BLAS_DIR := $(BUILD)/blas
@@ -101,6 +110,19 @@ $(BLAS_DIR)/.done: $(BLAS_STAMP)
 	    sed 's/^scipy_\(.*\)/#define \1 scipy_\1/'; } > $(BLAS_DIR)/include/cblas.h; \
 	  echo "blas: $(SCIPY_OPENBLAS_PKG) in $(BLAS_DIR)"; \
 	else echo "blas: using the system OpenBLAS (BLAS=$(BLAS); scipy-openblas32 not fetched)"; fi
+	@touch $@
+# bench_engine times every BLAS on the machine (issue 17 item 4), the wheel
+# too whatever BLAS is: its own copy in build/blas-bench (bench only).
+BLAS_BENCH_DIR := $(BUILD)/blas-bench
+blas-bench: $(BLAS_BENCH_DIR)/.done
+$(BLAS_BENCH_DIR)/.done:
+	@mkdir -p $(BLAS_BENCH_DIR)/dl
+	@if { ls $(BLAS_DIR)/dl/scipy_openblas32-*.whl >/dev/null 2>&1 && \
+	      cp $(BLAS_DIR)/dl/scipy_openblas32-*.whl $(BLAS_BENCH_DIR)/dl/; } || \
+	    python3 -m pip download --no-deps --quiet --retries 1 --timeout 20 \
+	    --disable-pip-version-check -d $(BLAS_BENCH_DIR)/dl '$(SCIPY_OPENBLAS_PKG)'; then \
+	  python3 -m zipfile -e $(BLAS_BENCH_DIR)/dl/scipy_openblas32-*.whl $(BLAS_BENCH_DIR); \
+	else echo "blas-bench: scipy-openblas32 not fetched; bench_engine times the others"; fi
 	@touch $@
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wno-format-truncation
@@ -163,13 +185,14 @@ LIB := $(BUILD)/libctxcache.a
 BIN := $(BUILD)/ctxcache
 HEADERS := $(wildcard */*.h)
 
-.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model check blas fuzz-corpus gptcache-ref
+.PHONY: all deps bench-deps run test bench fuzz fuzz-run clean help install minilm minilm-ref model check blas blas-bench fuzz-corpus gptcache-ref
 all: $(BIN)
 
 # Idempotent and quick once done: one dpkg-query, apt-get only for what is
 # missing.  Skipped when not root and everything is present.
 # Packages only the benchmarks need (a browser to lay out the report).
-BENCH_DEB_PACKAGES := chromium
+# libblis-dev: BLIS, one of the BLAS candidates bench_engine measures.
+BENCH_DEB_PACKAGES := chromium libblis-dev
 deps bench-deps: PKGS_WANTED = $(if $(filter bench-deps,$@),$(BENCH_DEB_PACKAGES),$(DEB_PACKAGES))
 deps bench-deps:
 	@missing=$$(for p in $(PKGS_WANTED); do \
@@ -354,7 +377,7 @@ run: $(BIN) minilm
 test: $(BIN) $(TEST_BIN) minilm model
 	@BUILD=$(BUILD) bash tests/run_all.sh $(TEST_BIN)
 
-bench: $(BIN) $(BENCH_BIN) minilm minilm-ref gptcache-ref model bench-deps
+bench: $(BIN) $(BENCH_BIN) minilm minilm-ref gptcache-ref model bench-deps blas-bench
 	@mkdir -p $(BUILD)/bench
 	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_BIN)
 

@@ -1,14 +1,16 @@
 /*
  * bench_engine.c -- the real-kernel engine on this machine, in one run:
  *   - the machine's best sgemm rate (n = 2048, best of 3, over every BLAS
- *     found: the linked one, the system OpenBLAS, build/blas's
- *     scipy-openblas32, BLIS), the baseline the engine's rate is compared
- *     with (prefill_sgemm_ratio; _cpu_time: per CPU-second, one thread);
+ *     found, each in a child process: the linked one, the system OpenBLAS
+ *     on its own detection and on the CPU's instruction-set core type, the
+ *     scipy-openblas32 wheel, BLIS), the baseline the engine's rate is
+ *     compared with (prefill_sgemm_ratio: per CPU-second; _wall: wall);
  *   - PyTorch's prefill of the same model where a venv with torch exists
- *     (bench/torch_prefill.py): prefill_speed_vs_pytorch = its time / ours,
- *     1k and 4k tokens, the same threads, fp32;
- *   - CPU prefill of the `small` preset (random weights, seed 1): tokens/s,
- *     achieved GFLOP/s (cc_model_forward_flops) and prefill_sgemm_ratio;
+ *     (bench/torch_prefill.py): prefill_speed_vs_pytorch = its CPU time /
+ *     ours (_wall: wall), 1k and 4k tokens, the same threads, fp32;
+ *   - CPU prefill of the `small` preset (random weights, seed 1; the prompt
+ *     in one forward, max_batch_tokens 4096): tokens/s, achieved GFLOP/s
+ *     (cc_model_forward_flops) and prefill_sgemm_ratio;
  *   - TTFT (prefill wall time, last-token logits) of 1k- and 4k-token prompts
  *     with 0 %, 50 % and 90 % of the prompt cached (whole blocks), and
  *     ttft_speedup_90pct_cached (4k: full / 90 % cached), target >= 5;
@@ -24,12 +26,17 @@
 
 #include <cblas.h>
 #include <dlfcn.h>
+#include <time.h>
 #include <omp.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifndef CC_BLAS_SCIPY
+#define CC_BLAS_SCIPY 0
+#endif
 
 static double median(double *t, int n)
 {
@@ -42,40 +49,49 @@ static const int prompt_len[2] = {1024, 4096};
 /* ---- the machine's best sgemm ---------------------------------------------
  * The baseline of prefill_sgemm_ratio is the best sgemm this machine has,
  * not the library the engine happens to be linked with (a misdetected BLAS
- * would otherwise look efficient against itself): the linked cblas_sgemm,
- * then every other BLAS found, loaded with dlopen: the system OpenBLAS, the
- * scipy-openblas32 wheel of build/blas (symbols prefixed scipy_), BLIS.
- * Each is timed at n = 2048 (best of 3 after a warm-up), on all threads in
- * wall time and on one thread in thread CPU time (a rate that other
- * processes on the same cores barely move). */
+ * would otherwise look efficient against itself).  Each candidate runs in a
+ * child process of its own (this binary with --sgemm-probe), because
+ * OpenBLAS picks its kernels once, at load, from OPENBLAS_CORETYPE or the
+ * CPU model: the linked library as the engine runs it, the system OpenBLAS
+ * on its own detection and on the core type of the CPU's instruction set
+ * (cc_blas_core_for_cpu), the scipy-openblas32 wheel (build/blas, or
+ * build/blas-bench that `make bench` fetches whatever BLAS is), BLIS.  Each
+ * is timed at n = 2048 (best of 3 after a warm-up): on all threads in wall
+ * time and process CPU time, and on one thread in CPU time.  Rates per
+ * CPU-second are what other processes on the same cores barely move. */
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int,
                          const float *, int, float, float *, int);
 typedef void (*set_threads_fn)(int);
+typedef char *(*corename_fn)(void);
 
-static double thread_cpu_s(void)
+static double process_cpu_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static double time_sgemm(sgemm_fn f, int n, const float *a, const float *b, float *c,
-                         int cpu_clock)
+/* Best of 3 after a warm-up: GFLOP per wall second and per CPU-second. */
+static void time_sgemm(sgemm_fn f, int n, const float *a, const float *b, float *c,
+                       double *wall_gflops, double *cpu_gflops)
 {
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) { /* the first is a warm-up */
-        double t0 = cpu_clock ? thread_cpu_s() : bu_now_s();
+    double best_w = 1e30, best_c = 1e30;
+    for (int r = 0; r < 4; r++) {
+        double t0 = bu_now_s(), c0 = process_cpu_s();
         f(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = (cpu_clock ? thread_cpu_s() : bu_now_s()) - t0;
-        if (r > 0 && dt < best)
-            best = dt;
+        double dt = bu_now_s() - t0, dc = process_cpu_s() - c0;
+        if (r > 0 && dt < best_w)
+            best_w = dt;
+        if (r > 0 && dc < best_c)
+            best_c = dc;
     }
-    return 2.0 * n * n * n / best / 1e9;
+    *wall_gflops = 2.0 * n * n * n / best_w / 1e9;
+    *cpu_gflops = 2.0 * n * n * n / best_c / 1e9;
 }
 
 typedef struct blas_rate {
-    char name[64];
-    double wall_gflops, one_thread_cpu_gflops;
+    char name[48], core[32];
+    double wall_gflops, cpu_gflops, one_thread_cpu_gflops, engine_shapes_cpu_gflops;
 } blas_rate;
 
 static void linked_sgemm(int o, int ta, int tb, int m, int n, int k, float al, const float *a,
@@ -86,62 +102,151 @@ static void linked_sgemm(int o, int ta, int tb, int m, int n, int k, float al, c
 }
 static void linked_set_threads(int n) { openblas_set_num_threads(n); }
 
-static int sgemm_rates(blas_rate *out, int max_out)
+/* The child: times one library ("-": the linked one) and prints
+ * "core wall_gflops cpu_gflops one_thread_cpu_gflops". */
+static int sgemm_probe(const char *path, const char *prefix)
 {
-    int n = 2048, threads = omp_get_max_threads(), k = 0;
+    sgemm_fn f = linked_sgemm;
+    set_threads_fn set = linked_set_threads;
+    const char *core = openblas_get_corename();
+    if (strcmp(path, "-") != 0) {
+        openblas_set_num_threads(1); /* the linked library stays out of the way */
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+            return 1;
+        char sym[64];
+        snprintf(sym, sizeof sym, "%scblas_sgemm", prefix);
+        f = (sgemm_fn)dlsym(h, sym);
+        snprintf(sym, sizeof sym, "%sopenblas_set_num_threads", prefix);
+        set = (set_threads_fn)dlsym(h, sym);
+        if (!set)
+            set = (set_threads_fn)dlsym(h, "bli_thread_set_num_threads");
+        snprintf(sym, sizeof sym, "%sopenblas_get_corename", prefix);
+        corename_fn cn = (corename_fn)dlsym(h, sym);
+        core = cn ? cn() : "-";
+        if (!f || !set)
+            return 1;
+    }
+    int n = 2048, threads = omp_get_max_threads();
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
     for (long i = 0; i < (long)n * n; i++) {
         a[i] = (float)((i % 13) - 6) * 0.01f;
         b[i] = (float)((i % 7) - 3) * 0.01f;
     }
+    blas_rate r;
+    set(threads);
+    time_sgemm(f, n, a, b, c, &r.wall_gflops, &r.cpu_gflops);
+    set(1);
+    double w1;
+    time_sgemm(f, n, a, b, c, &w1, &r.one_thread_cpu_gflops);
+    /* The engine's own products on one thread (a 4k prefill on 2 threads:
+     * 2048 rows each times a weight matrix, transposed; the attention
+     * tiles' S = Q K^T and O += P V): flops over CPU time, best of 3. */
+    static const int shape[][4] = {{2048, 768, 768, 1}, {2048, 256, 768, 1},
+                                   {2048, 2048, 768, 1}, {2048, 768, 2048, 1},
+                                   {384, 256, 64, 1},    {384, 64, 256, 0}};
+    double flops = 0, secs = 0;
+    for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
+        int m = shape[i][0], nn = shape[i][1], k = shape[i][2], tb = shape[i][3];
+        int reps = 1 + (int)(2e9 / (2.0 * m * nn * k));
+        double best = 1e30;
+        for (int t = 0; t < 4; t++) {
+            double c0 = process_cpu_s();
+            for (int q = 0; q < reps; q++)
+                f(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, nn, k, 1.0f, a,
+                  k, b, tb ? k : nn, 0.0f, c, nn);
+            double dc = (process_cpu_s() - c0) / reps;
+            if (t > 0 && dc < best)
+                best = dc;
+        }
+        flops += 2.0 * m * nn * k;
+        secs += best;
+    }
+    r.engine_shapes_cpu_gflops = flops / secs / 1e9;
+    printf("%s %.2f %.2f %.2f %.2f\n", core && *core ? core : "-", r.wall_gflops, r.cpu_gflops,
+           r.one_thread_cpu_gflops, r.engine_shapes_cpu_gflops);
+    free(a), free(b), free(c);
+    return 0;
+}
+
+static int sgemm_rates(blas_rate *out, int max_out)
+{
+    char self[4096] = "", dir[4096] = "";
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return 0;
+    self[len] = 0;
+    snprintf(dir, sizeof dir, "%s", self);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
     char wheel[4200] = "";
-    ssize_t len = readlink("/proc/self/exe", wheel, 4096);
-    if (len > 0) {
-        wheel[len] = 0;
-        char *slash = strrchr(wheel, '/');
-        if (slash)
-            strcpy(slash, "/../blas/scipy_openblas32/lib/libscipy_openblas.so");
+    const char *wheel_dirs[] = {"blas", "blas-bench"};
+    for (int i = 0; i < 2 && !wheel[0]; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/../%s/scipy_openblas32/lib/libscipy_openblas.so", dir,
+                 wheel_dirs[i]);
+        if (access(p, R_OK) == 0)
+            snprintf(wheel, sizeof wheel, "%s", p);
+    }
+    const char *core = cc_blas_core_for_cpu();
+    char core_env[64] = "", core_name[64] = "";
+    if (core) {
+        snprintf(core_env, sizeof core_env, "OPENBLAS_CORETYPE=%s", core);
+        snprintf(core_name, sizeof core_name, "system-openblas-%s", core);
     }
     struct {
-        const char *name, *path, *prefix;
+        const char *name, *env, *path, *prefix;
     } cand[] = {
-        {"linked", NULL, ""},
-        {"system-openblas", "libopenblas.so.0", ""},
-        {"scipy-openblas32", wheel, "scipy_"},
-        {"blis", "libblis.so.4", ""},
+        {"linked", "", "-", ""},
+        {"system-openblas", "-u OPENBLAS_CORETYPE", "libopenblas.so.0", ""},
+        {core_name, core_env, "libopenblas.so.0", ""},
+        {"scipy-openblas32", "-u OPENBLAS_CORETYPE", wheel, "scipy_"},
+        {"blis", "", "libblis.so.4", ""},
     };
+    int k = 0;
     for (size_t i = 0; i < sizeof cand / sizeof cand[0] && k < max_out; i++) {
-        sgemm_fn f = linked_sgemm;
-        set_threads_fn set = linked_set_threads;
-        if (cand[i].path) {
-            if (!cand[i].path[0])
-                continue;
-            void *h = dlopen(cand[i].path, RTLD_NOW | RTLD_LOCAL);
-            if (!h)
-                continue;
-            char sym[64];
-            snprintf(sym, sizeof sym, "%scblas_sgemm", cand[i].prefix);
-            f = (sgemm_fn)dlsym(h, sym);
-            if (f == (sgemm_fn)cblas_sgemm) /* the linked library itself */
-                continue;
-            snprintf(sym, sizeof sym, "%sopenblas_set_num_threads", cand[i].prefix);
-            set = (set_threads_fn)dlsym(h, sym);
-            if (!set)
-                set = (set_threads_fn)dlsym(h, "bli_thread_set_num_threads");
-            if (!f || !set)
-                continue; /* left loaded: OpenBLAS does not unload cleanly */
+        if (!cand[i].name[0] || !cand[i].path[0])
+            continue;
+        char cmd[8800], line[256] = "";
+        snprintf(cmd, sizeof cmd, "env %s '%s' --sgemm-probe '%s' '%s' 2>/dev/null", cand[i].env,
+                 self, cand[i].path, cand[i].prefix);
+        FILE *p = popen(cmd, "r");
+        int ok = p && fgets(line, sizeof line, p) != NULL;
+        if (p)
+            ok = pclose(p) == 0 && ok;
+        blas_rate *r = &out[k];
+        if (ok && sscanf(line, "%31s %lf %lf %lf %lf", r->core, &r->wall_gflops, &r->cpu_gflops,
+                         &r->one_thread_cpu_gflops, &r->engine_shapes_cpu_gflops) == 5) {
+            snprintf(r->name, sizeof r->name, "%s", cand[i].name);
+            k++;
+        } else {
+            fprintf(stderr, "  sgemm %s: skipped (%s not loadable)\n", cand[i].name,
+                    cand[i].path);
         }
-        blas_rate *r = &out[k++];
-        snprintf(r->name, sizeof r->name, "%s", cand[i].name);
-        set(threads);
-        r->wall_gflops = time_sgemm(f, n, a, b, c, 0);
-        set(1);
-        r->one_thread_cpu_gflops = time_sgemm(f, n, a, b, c, 1);
-        set(threads);
     }
-    free(a), free(b), free(c);
     return k;
+}
+
+/* A library's best rate per CPU-second: n = 2048 on all threads or one, or
+ * the engine's shapes on one. */
+static double best_cpu_rate(const blas_rate *r)
+{
+    double c = r->cpu_gflops > r->one_thread_cpu_gflops ? r->cpu_gflops : r->one_thread_cpu_gflops;
+    return c > r->engine_shapes_cpu_gflops ? c : r->engine_shapes_cpu_gflops;
+}
+
+static double load_avg_1min(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
 }
 
 /* ---- PyTorch's prefill on the same shapes (bench/torch_prefill.py) ---------
@@ -288,23 +393,42 @@ int main(int argc, char **argv)
      * barriers then burn the time slices their peers need, and a forward
      * has a few hundred barriers.  Run with passive waiting unless the
      * caller chose a policy (libgomp reads it at start-up, hence the exec). */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
+    /* The engine's OpenBLAS on the core type of the CPU's instruction set,
+     * as `ctxcache` runs it (cli/main.c), unless the caller named one. */
+    int probe = argc == 4 && !strcmp(argv[1], "--sgemm-probe"); /* its env is the parent's choice */
+    const char *core = probe || CC_BLAS_SCIPY ? NULL : cc_blas_core_for_cpu();
+    if (!getenv("OMP_WAIT_POLICY") || (core && !getenv("OPENBLAS_CORETYPE"))) {
+        if (!getenv("OMP_WAIT_POLICY"))
+            setenv("OMP_WAIT_POLICY", "passive", 1);
+        if (core && !getenv("OPENBLAS_CORETYPE"))
+            setenv("OPENBLAS_CORETYPE", core, 1);
         execv("/proc/self/exe", argv);
     }
+    if (probe)
+        return sgemm_probe(argv[2], argv[3]);
     int reps = getenv("BENCH_REPS") ? atoi(getenv("BENCH_REPS")) : 3;
     if (reps < 1 || reps > 16)
         reps = 3;
-    double t_start = bu_now_s();
-    blas_rate rates[4];
-    int n_rates = sgemm_rates(rates, 4);
-    double sgemm = 0, sgemm_1t_cpu = 0, sgemm_linked = rates[0].wall_gflops;
-    const char *best_blas = rates[0].name;
+    double t_start = bu_now_s(), load_start = load_avg_1min();
+    blas_rate rates[8];
+    int n_rates = sgemm_rates(rates, 8);
+    /* the baseline: the best rate of any library, per wall second (all
+     * threads) and per CPU-second (all threads, or one: the higher) */
+    double sgemm = 0, sgemm_cpu = 0, sgemm_1t_cpu = 0;
+    double sgemm_linked = n_rates > 0 && !strcmp(rates[0].name, "linked") ? rates[0].wall_gflops : 0;
+    const char *best_blas = "none", *best_blas_cpu = "none";
     for (int i = 0; i < n_rates; i++) {
+        double c = best_cpu_rate(&rates[i]);
         if (rates[i].wall_gflops > sgemm)
             sgemm = rates[i].wall_gflops, best_blas = rates[i].name;
+        if (c > sgemm_cpu)
+            sgemm_cpu = c, best_blas_cpu = rates[i].name;
         if (rates[i].one_thread_cpu_gflops > sgemm_1t_cpu)
             sgemm_1t_cpu = rates[i].one_thread_cpu_gflops;
+    }
+    if (n_rates == 0) {
+        fprintf(stderr, "bench_engine: no BLAS could be timed\n");
+        return 1;
     }
 
     cc_model_config cfg;
@@ -328,6 +452,7 @@ int main(int argc, char **argv)
     cc_engine_opts_default(&o);
     o.n_slots = n_blocks + 8 * (1024 / cfg.block_size + 1);
     o.max_context = n_max;
+    o.max_batch_tokens = n_max; /* a prompt in one forward, as PyTorch runs it */
     cc_engine *e;
     if (cc_engine_create(&w, &o, &e, &err))
         die(&err);
@@ -395,19 +520,27 @@ int main(int argc, char **argv)
     char blas_desc[256];
     cc_cpu_blas_describe(blas_desc, sizeof blas_desc);
     fprintf(stderr, "  engine BLAS: %s\n", blas_desc);
+    double load_end = load_avg_1min();
     for (int i = 0; i < n_rates; i++)
-        fprintf(stderr, "  sgemm n=2048 %-17s %6.1f GFLOP/s wall (%d threads), %6.1f per CPU-s "
-                "(1 thread)\n", rates[i].name, rates[i].wall_gflops, omp_get_max_threads(),
-                rates[i].one_thread_cpu_gflops);
+        fprintf(stderr, "  sgemm %-26s core %-10s n=2048: %6.1f GFLOP/s wall, %6.1f per "
+                "CPU-s (%d threads), %6.1f per CPU-s (1 thread); engine shapes %6.1f per CPU-s "
+                "(1 thread)\n", rates[i].name, rates[i].core, rates[i].wall_gflops,
+                rates[i].cpu_gflops, omp_get_max_threads(), rates[i].one_thread_cpu_gflops,
+                rates[i].engine_shapes_cpu_gflops);
+    double ratio_cpu = gflops_cpu_s / sgemm_cpu, ratio_wall = gflops / sgemm;
     fprintf(stderr,
             "engine: small preset (%.0f M params, %d layers, hidden %d, %d/%d heads), "
-            "block %d, %d threads, median of %d\n"
-            "  best sgemm n=2048: %.1f GFLOP/s (%s; the machine baseline)\n"
-            "  CPU prefill 4k: %.2f s = %.0f tokens/s, %.1f GFLOP/s = %.2f of sgemm "
+            "block %d, %d threads, median of %d; load average %.1f at start, %.1f at end on "
+            "%ld cores\n"
+            "  best sgemm n=2048: %.1f GFLOP per CPU-second (%s), %.1f GFLOP/s wall (%s): "
+            "the machine baseline\n"
+            "  CPU prefill 4k: %.2f s = %.0f tokens/s; %.1f GFLOP per CPU-second = %.2f of "
+            "sgemm (prefill_sgemm_ratio); wall %.1f GFLOP/s = %.2f of sgemm's wall rate "
             "(1k: %.1f GFLOP/s)\n",
             cc_model_params(&cfg) / 1e6, cfg.n_layers, cfg.hidden, cfg.n_heads, cfg.n_kv_heads,
-            cfg.block_size, omp_get_max_threads(), reps, sgemm, best_blas, cpu.t[1][0], tok_s, gflops,
-            gflops / sgemm, gflops_1k);
+            cfg.block_size, omp_get_max_threads(), reps, load_start, load_end,
+            sysconf(_SC_NPROCESSORS_ONLN), sgemm_cpu, best_blas_cpu, sgemm, best_blas,
+            cpu.t[1][0], tok_s, gflops_cpu_s, ratio_cpu, gflops, ratio_wall, gflops_1k);
     for (int p = 0; p < 2; p++)
         fprintf(stderr, "  TTFT %4d tokens: %.3f s full, %.3f s 50%% cached, %.3f s 90%% cached\n",
                 prompt_len[p], cpu.t[p][0], cpu.t[p][1], cpu.t[p][2]);
@@ -419,8 +552,6 @@ int main(int argc, char **argv)
             "  decode, batch of 8 at 1k context: %.1f ms/step = %.1f tokens/s\n",
             speedup, speedup_cpu, flops_4k / flops_4k_90, gflops_cpu_s, t_decode * 1e3,
             B / t_decode);
-    fprintf(stderr, "  4k prefill per CPU-second against the best one-thread sgemm per "
-            "CPU-second: %.2f\n", gflops_cpu_s / sgemm_1t_cpu);
     if (have_torch)
         for (int p = 0; p < 2; p++)
             fprintf(stderr, "  PyTorch prefill %d tokens: %.3f s wall, %.3f CPU-s; ours/theirs "
@@ -436,19 +567,36 @@ int main(int argc, char **argv)
     printf("{\"engine_model\": \"small\", \"engine_params\": %zu, \"engine_reps\": %d, "
            "\"sgemm_gflops\": %.2f, \"cpu_prefill_tokens_per_s\": %.1f, "
            "\"cpu_prefill_gflops\": %.2f, \"prefill_sgemm_ratio\": %.4f, "
-           "\"cpu_prefill_gflops_1k\": %.2f",
-           cc_model_params(&cfg), reps, sgemm, tok_s, gflops, gflops / sgemm, gflops_1k);
-    printf(", \"sgemm_best_blas\": \"%s\", \"sgemm_gflops_linked\": %.2f, "
-           "\"sgemm_gflops_per_cpu_s_1thread\": %.2f, \"prefill_sgemm_ratio_cpu_time\": %.4f",
-           best_blas, sgemm_linked, sgemm_1t_cpu, gflops_cpu_s / sgemm_1t_cpu);
+           "\"prefill_sgemm_ratio_wall\": %.4f, \"cpu_prefill_gflops_1k\": %.2f",
+           cc_model_params(&cfg), reps, sgemm, tok_s, gflops, ratio_cpu, ratio_wall, gflops_1k);
+    printf(", \"sgemm_best_blas\": \"%s\", \"sgemm_best_blas_cpu_time\": \"%s\", "
+           "\"sgemm_gflops_linked\": %.2f, \"sgemm_gflops_per_cpu_s\": %.2f, "
+           "\"sgemm_gflops_per_cpu_s_1thread\": %.2f, \"prefill_sgemm_ratio_cpu_time\": %.4f, "
+           "\"engine_load_avg_start\": %.2f, \"engine_load_avg_end\": %.2f",
+           best_blas, best_blas_cpu, sgemm_linked, sgemm_cpu, sgemm_1t_cpu, ratio_cpu, load_start,
+           load_end);
+    for (int i = 0; i < n_rates; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s", rates[i].name);
+        for (char *c = key; *c; c++)
+            if (*c == '-')
+                *c = '_';
+        printf(", \"sgemm_%s_gflops_per_cpu_s\": %.2f, \"sgemm_%s_gflops_wall\": %.2f, "
+               "\"sgemm_%s_engine_shapes_gflops_per_cpu_s\": %.2f", key, best_cpu_rate(&rates[i]),
+               key, rates[i].wall_gflops, key, rates[i].engine_shapes_cpu_gflops);
+    }
     if (have_torch) {
+        /* the headline in CPU time (a shared machine starves both sides'
+         * threads unevenly in wall time); wall figures beside it */
         double v1 = torch_wall[0] / cpu.t[0][0], v4 = torch_wall[1] / cpu.t[1][0];
         double c1 = torch_cpu[0] / cpu.cpu[0][0], c4 = torch_cpu[1] / cpu.cpu[1][0];
         printf(", \"torch_prefill_1k_s\": %.4f, \"torch_prefill_4k_s\": %.4f, "
-               "\"prefill_speed_vs_pytorch_1k\": %.3f, \"prefill_speed_vs_pytorch_4k\": %.3f, "
-               "\"prefill_speed_vs_pytorch\": %.3f, \"prefill_speed_vs_pytorch_cpu_time_1k\": %.3f, "
-               "\"prefill_speed_vs_pytorch_cpu_time_4k\": %.3f",
-               torch_wall[0], torch_wall[1], v1, v4, v1 < v4 ? v1 : v4, c1, c4);
+               "\"torch_prefill_1k_cpu_s\": %.4f, \"torch_prefill_4k_cpu_s\": %.4f, "
+               "\"prefill_speed_vs_pytorch_wall_1k\": %.3f, \"prefill_speed_vs_pytorch_wall_4k\": %.3f, "
+               "\"prefill_speed_vs_pytorch_wall\": %.3f, \"prefill_speed_vs_pytorch_cpu_time_1k\": %.3f, "
+               "\"prefill_speed_vs_pytorch_cpu_time_4k\": %.3f, \"prefill_speed_vs_pytorch\": %.3f",
+               torch_wall[0], torch_wall[1], torch_cpu[0], torch_cpu[1], v1, v4, v1 < v4 ? v1 : v4,
+               c1, c4, c1 < c4 ? c1 : c4);
     } else {
         printf(", \"pytorch_skipped\": true");
     }

@@ -35,23 +35,54 @@ static int cmd_help(int argc, char **argv);
  * main runs the command again with the request in its environment. */
 static char cli_blas_entry[] = "OPENBLAS_NUM_THREADS=1";
 static char *cli_blas_borrowed; /* written once, before main */
+/* The same way, the core type of the CPU's instruction set
+ * (cc_blas_core_for_cpu): OpenBLAS 0.3.21 reads OPENBLAS_CORETYPE in its
+ * constructor, and without it runs SSE3 kernels on CPUs newer than its model
+ * list.  Only for the system OpenBLAS; the scipy-openblas32 wheel knows them. */
+static char cli_core_entry[48];
+static char *cli_core_borrowed;
 
-static void cli_blas_one_thread(int argc, char **argv, char **envp)
+/* Puts entry in the first spare slot of envp that is not taken; returns
+ * the borrowed string or NULL. */
+static char *cli_borrow_slot(char **envp, char *entry)
 {
     static const char *const spare[] = {"_=", "OLDPWD=", "SHLVL=", "PWD="};
-    (void)argc, (void)argv;
-    if (!envp)
-        return;
-    for (char **e = envp; *e; e++)
-        if (!strncmp(*e, "OPENBLAS_NUM_THREADS=", 21))
-            return;
     for (size_t k = 0; k < sizeof spare / sizeof *spare; k++)
         for (char **e = envp; *e; e++)
             if (!strncmp(*e, spare[k], strlen(spare[k]))) {
-                cli_blas_borrowed = *e;
-                *e = cli_blas_entry;
-                return;
+                char *was = *e;
+                *e = entry;
+                return was;
             }
+    return NULL;
+}
+
+static int cli_env_has(char **envp, const char *prefix)
+{
+    for (char **e = envp; *e; e++)
+        if (!strncmp(*e, prefix, strlen(prefix)))
+            return 1;
+    return 0;
+}
+
+static void cli_blas_one_thread(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)argv;
+    if (!envp)
+        return;
+    if (!cli_env_has(envp, "OPENBLAS_NUM_THREADS="))
+        cli_blas_borrowed = cli_borrow_slot(envp, cli_blas_entry);
+#if !(defined(CC_BLAS_SCIPY) && CC_BLAS_SCIPY)
+    const char *core = cc_blas_core_for_cpu();
+    if (core && !cli_env_has(envp, "OPENBLAS_CORETYPE=")) {
+        /* no stdio this early: libc's constructors have not run */
+        size_t n = strlen(core) < 24 ? strlen(core) : 24;
+        memcpy(cli_core_entry, "OPENBLAS_CORETYPE=", 18);
+        memcpy(cli_core_entry + 18, core, n);
+        cli_core_entry[18 + n] = 0;
+        cli_core_borrowed = cli_borrow_slot(envp, cli_core_entry);
+    }
+#endif
 }
 __attribute__((section(".preinit_array"), used)) static void (*const cli_preinit[])(
     int, char **, char **) = {cli_blas_one_thread};
@@ -68,11 +99,12 @@ static void cli_blas_restore_env(char **argv)
         execv("/proc/self/exe", argv);
         unsetenv("OPENBLAS_NUM_THREADS");
     }
-    if (!cli_blas_borrowed)
-        return;
-    for (char **e = environ; e && *e; e++)
-        if (*e == cli_blas_entry)
+    for (char **e = environ; e && *e; e++) {
+        if (cli_blas_borrowed && *e == cli_blas_entry)
             *e = cli_blas_borrowed;
+        if (cli_core_borrowed && *e == cli_core_entry)
+            *e = cli_core_borrowed;
+    }
 }
 
 static const cli_command commands[] = {

@@ -251,7 +251,7 @@ int cc_blend_tiles(cc_attn_tile *tiles, const int32_t *pos, int n, int tok_per_t
         int len = 1;
         while (i + len < n && len < tok_per_tile && pos[i + len] == pos[i] + len)
             len++;
-        tiles[nt++] = (cc_attn_tile){i, len, pos[i], 0};
+        tiles[nt++] = (cc_attn_tile){i, len, pos[i], 0, INT32_MAX}; /* rows compacted */
         i += len;
     }
     return nt;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 
 enum { LOGIT_GROUP = 64 }; /* logits rows computed per lm_head product */
@@ -34,11 +35,44 @@ enum { LOGIT_GROUP = 64 }; /* logits rows computed per lm_head product */
 #define CC_BLAS_SCIPY 0
 #endif
 
+const char *cc_blas_core_for_cpu(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init(); /* before main: the libgcc constructor may not have run */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "Haswell";
+#endif
+    return NULL;
+}
+
+/* The vector width a core type's sgemm kernels use: 0 (SSE), 1 (AVX2),
+ * 2 (AVX-512). */
+static int core_rank(const char *core)
+{
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *const avx2[] = {"Haswell", "Zen", "Zen2", "Zen3"};
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
+        if (!strcasecmp(core, avx512[i]))
+            return 2;
+    for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
+        if (!strcasecmp(core, avx2[i]))
+            return 1;
+    return 0;
+}
+
 const char *cc_cpu_blas_describe(char *buf, size_t len)
 {
     const char *cfg = openblas_get_config(), *core = openblas_get_corename();
-    snprintf(buf, len, "%s (%s, core %s)", CC_BLAS_SCIPY ? "scipy-openblas32" : "system OpenBLAS",
-             cfg ? cfg : "?", core ? core : "?");
+    const char *want = cc_blas_core_for_cpu();
+    int weaker = want && core && core_rank(core) < core_rank(want);
+    snprintf(buf, len, "%s (%s, core %s%s%s%s)",
+             CC_BLAS_SCIPY ? "scipy-openblas32" : "system OpenBLAS", cfg ? cfg : "?",
+             core ? core : "?", weaker ? "; this CPU runs " : "", weaker ? want : "",
+             weaker ? ": OPENBLAS_CORETYPE" : "");
     return buf;
 }
 
@@ -131,7 +165,7 @@ static int cpu_forward(cc_engine *e, const cc_seq *seqs, int n_seqs, int logits_
         cc_op_rope(c->k, c->pos, T, nkv, hd, m->rope_theta);
         cc_op_kv_scatter(k_pool(c, l), v_pool(c, l), c->k, c->v, c->pool_rows, T, &shape);
         cc_cpu_attention_tiles(c->att, c->q, c->tiles, n_tiles, k_pool(c, l), v_pool(c, l),
-                               c->tables, &shape, e->opts.attn_q_rows, e->opts.attn_k_tile,
+                               c->k, c->v, c->tables, &shape, e->opts.attn_q_rows, e->opts.attn_k_tile,
                                c->scratch, c->n_threads);
         cc_op_matmul(c->x, c->att, L->wo, NULL, T, nh * hd, h, 1);
         cc_op_rmsnorm(c->xn, c->x, L->mlp_norm, T, h, m->norm_eps);
@@ -234,7 +268,7 @@ static int cpu_blend(cc_engine *e, cc_blend_plan *p, int logits_mode, float *log
             cc_op_kv_scatter(kp, vp, c->k, c->v, c->pool_rows, n, &shape);
         }
         int n_tiles = cc_blend_tiles(c->tiles, c->pos, n, tile_tokens(e));
-        cc_cpu_attention_tiles(c->att, c->q, c->tiles, n_tiles, kp, vp, p->table, &shape,
+        cc_cpu_attention_tiles(c->att, c->q, c->tiles, n_tiles, kp, vp, NULL, NULL, p->table, &shape,
                                e->opts.attn_q_rows, e->opts.attn_k_tile, c->scratch,
                                c->n_threads);
         cc_op_matmul(c->x, c->att, L->wo, NULL, n, nh * hd, h, 1);

@@ -68,6 +68,15 @@ int cc_gpu_built_with_cuda(void);
  * to, e.g. "scipy-openblas32 (OpenBLAS 0.3.34 DYNAMIC_ARCH ..., core
  * SkylakeX)".  Returns buf. */
 const char *cc_cpu_blas_describe(char *buf, size_t len);
+/* The OpenBLAS core type (OPENBLAS_CORETYPE) that this CPU's instruction
+ * set runs, read from CPUID rather than from the model number: OpenBLAS
+ * 0.3.21 (Debian 12) matches the model against a list that ends before
+ * current CPUs (Intel family 6 model 207, AVX-512) and falls back to its
+ * SSE3 kernels, ~5x slower.  "Cooperlake" (AVX-512 F/CD/BW/DQ/VL + BF16),
+ * "SkylakeX" (AVX-512 F/CD/BW/DQ/VL), "Haswell" (AVX2 + FMA), else NULL.
+ * Safe before main (no allocation); ctxcache sets it at start-up, before
+ * OpenBLAS loads, unless the environment names one (cli/main.c). */
+const char *cc_blas_core_for_cpu(void);
 
 /* ---- model shapes (model.c) ---------------------------------------------- */
 #define CC_MAX_HEAD_DIM 256

@@ -679,6 +679,7 @@ int cc_cuda_op_attention_paged(void *out, const void *q_f32, int n, int pos0, co
         t.n_tok = n - done < tpt ? n - done : tpt;
         t.pos0 = pos0 + done;
         t.table0 = 0;
+        t.batch_pos0 = INT32_MAX;
         tiles.push_back(t);
     }
     cc_attn_tile *d_tiles = (cc_attn_tile *)cc_cuda_alloc(tiles.size() * sizeof(cc_attn_tile));

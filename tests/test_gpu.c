@@ -79,6 +79,85 @@ static void test_blas_describe(void **state)
     assert_int_equal(strlen(small), 7);
 }
 
+/* 1 when the kernel's flags line of /proc/cpuinfo names `flag` (the
+ * independent view of what the CPU and the OS run), -1 without one. */
+static int cpuinfo_flag(const char *flag)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return -1;
+    char line[8192];
+    int found = -1;
+    while (found < 0 && fgets(line, sizeof line, f))
+        if (!strncmp(line, "flags", 5)) {
+            found = 0;
+            for (char *t = strtok(strchr(line, ':') + 1, " \n"); t && !found;
+                 t = strtok(NULL, " \n"))
+                found = !strcmp(t, flag);
+        }
+    fclose(f);
+    return found;
+}
+
+/* The core type read from CPUID agrees with the kernel's flags. */
+static void test_blas_core_for_cpu(void **state)
+{
+    (void)state;
+    if (cpuinfo_flag("fpu") != 1) {
+        printf("skipped: no flags line in /proc/cpuinfo\n");
+        skip();
+    }
+    const char *want = NULL;
+    if (cpuinfo_flag("avx512f") == 1 && cpuinfo_flag("avx512cd") == 1 &&
+        cpuinfo_flag("avx512bw") == 1 && cpuinfo_flag("avx512dq") == 1 &&
+        cpuinfo_flag("avx512vl") == 1)
+        want = cpuinfo_flag("avx512_bf16") == 1 ? "Cooperlake" : "SkylakeX";
+    else if (cpuinfo_flag("avx2") == 1 && cpuinfo_flag("fma") == 1)
+        want = "Haswell";
+    const char *got = cc_blas_core_for_cpu();
+    printf("blas core for this CPU: %s (from /proc/cpuinfo: %s)\n", got ? got : "none",
+           want ? want : "none");
+    if (!want)
+        assert_null(got);
+    else
+        assert_string_equal(got, want);
+}
+
+/* `ctxcache` runs the system OpenBLAS on that core type unless the
+ * environment names one. */
+static void test_cli_sets_blas_core(void **state)
+{
+    (void)state;
+    const char *want = cc_blas_core_for_cpu();
+#if defined(CC_BLAS_SCIPY) && CC_BLAS_SCIPY
+    want = NULL; /* the wheel detects current CPUs itself */
+#endif
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE %s version", tu_bin());
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+    printf("%s", out);
+    if (want) {
+        char core[64];
+        snprintf(core, sizeof core, "core %s)", want);
+        assert_non_null(strstr(out, core));
+    }
+    snprintf(cmd, sizeof cmd, "OPENBLAS_CORETYPE=Prescott %s version", tu_bin());
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+#if !(defined(CC_BLAS_SCIPY) && CC_BLAS_SCIPY)
+    assert_non_null(strstr(out, "core Prescott"));
+    if (want) /* and it says that a weaker core than the CPU's runs */
+        assert_non_null(strstr(out, "this CPU runs"));
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -86,6 +165,8 @@ int main(void)
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_cublas_not_loaded_at_start),
         cmocka_unit_test(test_blas_describe),
+        cmocka_unit_test(test_blas_core_for_cpu),
+        cmocka_unit_test(test_cli_sets_blas_core),
     };
     return cmocka_run_group_tests_name("gpu", tests, NULL, NULL);
 }
