@@ -251,9 +251,14 @@ static void run_cards(FILE *f, const cc_report_inputs *in)
             for (size_t k = 0; k < r->n_bills; k++) {
                 fprintf(f, "%s", k ? ", " : "");
                 esc(f, r->bill_name[k]);
-                fprintf(f, " $%.4g", r->bill_usd[k]);
-                if (isfinite(r->bill_no_cache_usd[k]))
-                    fprintf(f, " (no cache $%.4g)", r->bill_no_cache_usd[k]);
+                int nc = isfinite(r->bill_no_cache_usd[k]);
+                if (r->bill_blend_usd) /* blend counted; the prefix-only bill beside */
+                    fprintf(f, " $%.4g (without blend $%.4g%s", r->bill_blend_usd[k],
+                            r->bill_usd[k], nc ? ", " : ")");
+                else
+                    fprintf(f, " $%.4g%s", r->bill_usd[k], nc ? " (" : "");
+                if (nc)
+                    fprintf(f, "no cache $%.4g)", r->bill_no_cache_usd[k]);
             }
             fputs("</dd>", f);
         }
@@ -295,11 +300,19 @@ static size_t pricing_models(const cc_report_inputs *in, const char **names, siz
     return n;
 }
 
-static double bill_of(const cc_rep_run *r, const char *name, int no_cache)
+/* A run's bill under pricing model name: what = 0 the run's own (blend
+ * counted in a blend run), 1 the same requests without any cache, 2 a
+ * blend run's bill without blend (NaN in other runs). */
+static double bill_of(const cc_rep_run *r, const char *name, int what)
 {
     for (size_t k = 0; k < r->n_bills; k++)
-        if (!strcmp(r->bill_name[k], name))
-            return no_cache ? r->bill_no_cache_usd[k] : r->bill_usd[k];
+        if (!strcmp(r->bill_name[k], name)) {
+            if (what == 1)
+                return r->bill_no_cache_usd[k];
+            if (what == 2)
+                return r->bill_blend_usd ? r->bill_usd[k] : NAN;
+            return r->bill_blend_usd ? r->bill_blend_usd[k] : r->bill_usd[k];
+        }
     return NAN;
 }
 
@@ -323,7 +336,8 @@ static void tiers_contribution(FILE *f, const cc_report_inputs *in)
           "leaves to blend (KV of cached chunks at new positions, a share recomputed).  "
           "Token shares are of the trace's input tokens; bills are the providers' "
           "(<code>--pricing</code>), with the bill of the same requests without any cache "
-          "below each.</p>\n<table><tr><th>#</th><th>run</th><th>semantic hits "
+          "below each; a blend run's bill counts its blended tokens as cache reads (the "
+          "recomputed share as input), with its bill without blend below it.</p>\n<table><tr><th>#</th><th>run</th><th>semantic hits "
           "(of queries)</th><th>prefix hit tokens</th><th>blend tokens (recomputed)</th>"
           "<th>tokens prefilled</th><th>TTFT p50 / p99</th><th>TTFT p50 semantic hit / "
           "miss</th><th>GPU busy</th>", f);
@@ -376,11 +390,14 @@ static void tiers_contribution(FILE *f, const cc_report_inputs *in)
         td_h(f, cc_fmt_seconds, r->gpu_busy_s);
         for (size_t k = 0; k < npm; k++) {
             double usd = bill_of(r, pm[k], 0), nc = bill_of(r, pm[k], 1);
+            double nb = bill_of(r, pm[k], 2);
             if (!isfinite(usd)) {
                 td_s(f, "-");
                 continue;
             }
             fprintf(f, "<td class=n title=\"%.17g\">$%.4g", usd, usd);
+            if (isfinite(nb))
+                fprintf(f, "<br><small>without blend $%.4g</small>", nb);
             if (isfinite(nc) && nc > 0)
                 fprintf(f, "<br><small>no cache $%.4g</small>", nc);
             fputs("</td>", f);

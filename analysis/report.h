@@ -44,6 +44,7 @@ typedef struct cc_rep_run {
     char (*bill_name)[48];
     double *bill_usd;
     double *bill_no_cache_usd; /* n_bills: every input token uncached (NaN: before 1.3) */
+    double *bill_blend_usd;    /* n_bills: with blend counted (NULL: not a blend run) */
     uint64_t bill_requests;    /* requests billed (semantic hits are not; 0: unknown) */
     double gpu_busy_s;         /* /sim@gpu_busy_s (schema 1.3; NaN before) */
     uint64_t computed_tokens;  /* /@computed_tokens: prefilled (prefix misses) */

@@ -290,6 +290,10 @@ static int read_sim_and_bills(rd *r, cc_rep_run *u)
             for (size_t i = 0; i < n; i++)
                 u->bill_no_cache_usd[i] = NAN;
         }
+        if (H5Lexists(r->f, "/cost/blend_total_usd", H5P_DEFAULT) > 0 &&
+            (rc = ds_read(r, "/cost/blend_total_usd", H5T_NATIVE_DOUBLE, 8, 0, n,
+                          (void **)&u->bill_blend_usd, &k)))
+            return rc;
         if (H5Lexists(r->f, "/cost/requests", H5P_DEFAULT) > 0) {
             uint64_t *req = NULL;
             if ((rc = ds_read(r, "/cost/requests", H5T_NATIVE_UINT64, 8, 0, n, (void **)&req,
@@ -784,6 +788,7 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(u->bill_name);
         free(u->bill_usd);
         free(u->bill_no_cache_usd);
+        free(u->bill_blend_usd);
     }
     for (size_t i = 0; i < in->n_sweeps; i++) {
         cc_rep_sweep *s = &in->sweeps[i];

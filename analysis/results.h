@@ -44,6 +44,9 @@ typedef struct cc_results_run {
     size_t n_bills;
     const cc_bill *bills;
     const double *no_cache_usd;
+    /* --blend with --pricing: each bill again with blend counted
+     * (cc_pricing_bill_blend), n_bills of them; NULL: none */
+    const cc_bill *blend_bills;
     /* /config: the command line as given (argv[0..argc-1] before option
      * parsing; argc 0: none) and every option as resolved (defaults
      * applied), n_config name/value strings (0 and argc 0: no /config) */

@@ -333,6 +333,12 @@ static int write_cost(w *W, const cc_results_run *run)
     COST_U64("/cost/uncached_tokens", b[i].uncached_tokens);
     COST_U64("/cost/written_tokens", b[i].written_tokens);
     COST_U64("/cost/read_tokens", b[i].read_tokens);
+    if (run->blend_bills) { /* the same bills with blend counted (replay --blend) */
+        const cc_bill *bb = run->blend_bills;
+        COST_F64("/cost/blend_total_usd", bb[i].total_usd);
+        COST_U64("/cost/blend_read_tokens", bb[i].blend_read_tokens);
+        COST_U64("/cost/blend_recompute_tokens", bb[i].blend_recompute_tokens);
+    }
 #undef COST_F64
 #undef COST_U64
     return rc;

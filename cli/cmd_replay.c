@@ -1826,6 +1826,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
             .semantic_judged = groups, .prefix_only = have_por ? &por : NULL,
             .n_bills = pr ? pr->n : 0, .bills = pr ? pr->bills : NULL,
             .no_cache_usd = pr ? no_cache_usd : NULL,
+            .blend_bills = pr && pr->blend ? pr->blend_bills : NULL,
             .argc = argc, .argv = given, .n_config = cl.n, .config_names = cl.name,
             .config_values = cl.value,
             .trace = &t, .trace_path = argv[optind], .cfg = &cfg, .res = &r, .policy = policy,

@@ -18,6 +18,7 @@
 #include "core/replay.h"
 #include "sim/driver.h"
 
+#include <hdf5.h>
 #include <jansson.h>
 #include <math.h>
 
@@ -633,6 +634,47 @@ static void test_cli_bills(void **state)
     assert_int_equal(json_integer_value(json_object_get(bb, "blend_recompute_tokens")), 2);
     assert_int_equal(json_integer_value(json_object_get(bb, "uncached_tokens")), 30);
     json_decref(j);
+    /* the results file keeps both bills (/cost/total_usd prefix only,
+     * /cost/blend_total_usd with blend), and the report shows them */
+    char res[512], html[512];
+    tu_tmp_path(res, sizeof res, "blend_bills_results.h5");
+    tu_tmp_path(html, sizeof html, "blend_bills_report.html");
+    snprintf(cmd, sizeof cmd, "%s replay '%s' --capacity-blocks 100 --blend --pricing '%s' -o '%s'"
+             " > /dev/null", tu_bin(), path, pp, res);
+    assert_int_equal(system(cmd), 0);
+    hid_t h = H5Fopen(res, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(h >= 0);
+    double usd[2];
+    uint64_t tok[2];
+    hid_t d = H5Dopen2(h, "/cost/total_usd", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &usd[0]) >= 0);
+    H5Dclose(d);
+    d = H5Dopen2(h, "/cost/blend_total_usd", H5P_DEFAULT);
+    assert_true(d >= 0);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &usd[1]) >= 0);
+    H5Dclose(d);
+    d = H5Dopen2(h, "/cost/blend_read_tokens", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &tok[0]) >= 0);
+    H5Dclose(d);
+    d = H5Dopen2(h, "/cost/blend_recompute_tokens", H5P_DEFAULT);
+    assert_true(H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &tok[1]) >= 0);
+    H5Dclose(d);
+    H5Fclose(h);
+    assert_double_equal(usd[0], 48, 1e-9);
+    assert_double_equal(usd[1], 41, 1e-9);
+    assert_int_equal(tok[0], 14);
+    assert_int_equal(tok[1], 2);
+    snprintf(cmd, sizeof cmd, "%s report '%s' -o '%s' > /dev/null", tu_bin(), res, html);
+    assert_int_equal(system(cmd), 0);
+    FILE *hf = fopen(html, "r");
+    assert_non_null(hf);
+    static char page[1 << 20];
+    size_t np = fread(page, 1, sizeof page - 1, hf);
+    page[np] = 0;
+    fclose(hf);
+    assert_non_null(strstr(page, "unit $41 (without blend $48"));
+    unlink(res);
+    unlink(html);
     /* the text: both totals on the model's row of the blend table */
     snprintf(cmd, sizeof cmd, "%s replay '%s' --capacity-blocks 100 --blend --pricing '%s'",
              tu_bin(), path, pp);
