@@ -517,8 +517,22 @@ static int same_ttl(double a, double b)
     return (isnan(a) && isnan(b)) || a == b;
 }
 
-/* One row per grid point (policy, block size, capacity, TTL); the pricing
- * axis becomes one bill column per pricing model. */
+/* Points i and j are the same but for their pricing model. */
+static int same_point(const cc_rep_sweep *s, size_t i, size_t j)
+{
+    if (strcmp(s->policy[j], s->policy[i]) || s->block_size[j] != s->block_size[i] ||
+        s->capacity[j] != s->capacity[i] || !same_ttl(s->ttl_s[j], s->ttl_s[i]))
+        return 0;
+    for (size_t a = 0; a < s->n_vary; a++)
+        if (strcmp(s->vary_val[i][a], s->vary_val[j][a]))
+            return 0;
+    return 1;
+}
+
+/* One row per grid point (policy, block size, capacity, TTL and every other
+ * axis whose values differ: tiers, concurrency, instances, hardware, model,
+ * router, scheduler, tp, trace); the pricing axis becomes one bill column
+ * per pricing model; TTFT p99 where points ran in the simulator. */
 static void sweeps_table(FILE *f, const cc_report_inputs *in)
 {
     for (size_t w = 0; w < in->n_sweeps; w++) {
@@ -540,7 +554,18 @@ static void sweeps_table(FILE *f, const cc_report_inputs *in)
         fprintf(f, "Sweep (%zu points) ", s->n);
         esc(f, base(s->path));
         fputs("</h2>\n<table><tr><th>policy</th><th>block size</th><th>capacity (blocks)</th>"
-              "<th>TTL</th><th>block hit ratio</th><th>token hit ratio</th>", f);
+              "<th>TTL</th>", f);
+        for (size_t a = 0; a < s->n_vary; a++) {
+            fputs("<th>", f);
+            esc(f, s->vary_name[a]);
+            fputs("</th>", f);
+        }
+        int ttft = 0;
+        for (size_t i = 0; s->ttft_p99_s && i < s->n && !ttft; i++)
+            ttft = isfinite(s->ttft_p99_s[i]);
+        fputs("<th>block hit ratio</th><th>token hit ratio</th>", f);
+        if (ttft)
+            fputs("<th>TTFT p99</th>", f);
         for (size_t k = 0; costs && k < npr; k++) {
             if (!strcmp(pr[k], "none"))
                 continue;
@@ -553,8 +578,7 @@ static void sweeps_table(FILE *f, const cc_report_inputs *in)
             /* a point's first row carries it; later rows of the point are its bills */
             int first = 1;
             for (size_t j = 0; j < i && first; j++)
-                first = !(!strcmp(s->policy[j], s->policy[i]) && s->block_size[j] == s->block_size[i] &&
-                          s->capacity[j] == s->capacity[i] && same_ttl(s->ttl_s[j], s->ttl_s[i]));
+                first = !same_point(s, i, j);
             if (!first)
                 continue;
             fputs("<tr>", f);
@@ -565,16 +589,23 @@ static void sweeps_table(FILE *f, const cc_report_inputs *in)
                 td_s(f, "-");
             else
                 td_h(f, cc_fmt_seconds, s->ttl_s[i]);
+            for (size_t a = 0; a < s->n_vary; a++)
+                td_s(f, strcmp(s->vary_name[a], "trace") ? s->vary_val[i][a]
+                                                         : base(s->vary_val[i][a]));
             td_f(f, "%.4f", s->block_hit_ratio[i]);
             td_f(f, "%.4f", s->token_hit_ratio[i]);
+            if (ttft) {
+                if (isfinite(s->ttft_p99_s[i]))
+                    td_h(f, cc_fmt_seconds, s->ttft_p99_s[i]);
+                else
+                    td_s(f, "-");
+            }
             for (size_t k = 0; costs && k < npr; k++) {
                 if (!strcmp(pr[k], "none"))
                     continue;
                 double usd = NAN;
                 for (size_t j = i; j < s->n; j++)
-                    if (!strcmp(s->pricing[j], pr[k]) && !strcmp(s->policy[j], s->policy[i]) &&
-                        s->block_size[j] == s->block_size[i] && s->capacity[j] == s->capacity[i] &&
-                        same_ttl(s->ttl_s[j], s->ttl_s[i])) {
+                    if (!strcmp(s->pricing[j], pr[k]) && same_point(s, i, j)) {
                         usd = s->cost_usd[j];
                         break;
                     }

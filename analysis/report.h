@@ -66,6 +66,7 @@ typedef struct cc_rep_run {
 } cc_rep_run;
 
 /* A sweep file (docs/sweep.md): the columns hit-ratio-against-capacity plots use. */
+#define CC_REP_SWEEP_VARY 9
 typedef struct cc_rep_sweep {
     char path[512];
     size_t n;
@@ -73,6 +74,13 @@ typedef struct cc_rep_sweep {
     char (*pricing)[64];
     double *capacity, *block_size, *ttl_s, *block_hit_ratio, *token_hit_ratio;
     double *cost_usd; /* the point's bill under its pricing model (NaN: none) */
+    /* the other axes whose values differ between points (trace, tiers,
+     * concurrency, instances, hardware, model, router, scheduler, tp), each a
+     * column of the table: n_vary names, a value per point and axis */
+    size_t n_vary;
+    char vary_name[CC_REP_SWEEP_VARY][16];
+    char (*vary_val)[CC_REP_SWEEP_VARY][96];
+    double *ttft_p99_s; /* backend sim (NaN: cache points); NULL: before schema 1.1 */
 } cc_rep_sweep;
 
 /* Rows of an mrc CSV: capacity_blocks,miss_ratio,token_hit_ratio,policy,mode,method,... */

@@ -498,7 +498,57 @@ static int read_sweep(rd *r, cc_rep_sweep *s)
                           (void **)&s->cost_usd, &k)))
             return rc;
     }
-    return CC_OK;
+    if (H5Lexists(r->f, "/points/ttft_p99_s", H5P_DEFAULT) > 0 &&
+        (rc = ds_read(r, "/points/ttft_p99_s", H5T_NATIVE_DOUBLE, 8, 0, n,
+                      (void **)&s->ttft_p99_s, &k)))
+        return rc;
+    /* the other axes (those of the file's schema; older files have fewer):
+     * a column each where the points differ, so that no two points that
+     * differ in them are shown as one */
+    static const char *const axes[CC_REP_SWEEP_VARY] = {
+        "trace", "tiers", "concurrency", "instances", "hardware", "model", "router",
+        "scheduler", "tp"};
+    s->vary_val = calloc(n ? n : 1, sizeof *s->vary_val);
+    char(*col)[96] = calloc(n ? n : 1, 96);
+    if (!s->vary_val || !col) {
+        free(col);
+        return cc_h5_fail(&r->q, false, CC_ENOMEM, 0, "/points", "out of memory");
+    }
+    for (size_t a = 0; a < CC_REP_SWEEP_VARY && rc == CC_OK; a++) {
+        char path[64];
+        snprintf(path, sizeof path, "/points/%s", axes[a]);
+        if (H5Lexists(r->f, path, H5P_DEFAULT) <= 0)
+            continue;
+        hid_t d = H5Dopen2(r->f, path, H5P_DEFAULT);
+        hid_t ty = d >= 0 ? H5Dget_type(d) : -1;
+        int is_str = ty >= 0 && H5Tget_class(ty) == H5T_STRING;
+        if (ty >= 0)
+            H5Tclose(ty);
+        if (d >= 0)
+            H5Dclose(d);
+        if (is_str) {
+            rc = ds_strings(r, path, n, (char *)col, sizeof *col);
+        } else {
+            double *v = NULL;
+            if ((rc = ds_read(r, path, H5T_NATIVE_DOUBLE, 8, 0, n, (void **)&v, &k)) == CC_OK)
+                for (size_t i = 0; i < n; i++)
+                    snprintf(col[i], sizeof col[i], "%.0f", v[i]);
+            free(v);
+        }
+        if (rc != CC_OK)
+            break;
+        int varies = 0;
+        for (size_t i = 1; i < n && !varies; i++)
+            varies = strcmp(col[i], col[0]) != 0;
+        if (!varies)
+            continue;
+        snprintf(s->vary_name[s->n_vary], sizeof s->vary_name[0], "%s", axes[a]);
+        for (size_t i = 0; i < n; i++)
+            memcpy(s->vary_val[i][s->n_vary], col[i], sizeof col[i]);
+        s->n_vary++;
+    }
+    free(col);
+    return rc;
 }
 
 static int read_plan_rows(rd *r, const char *g, cc_rep_plan_rows *p)
@@ -800,6 +850,8 @@ void cc_report_inputs_free(cc_report_inputs *in)
         free(s->block_hit_ratio);
         free(s->token_hit_ratio);
         free(s->cost_usd);
+        free(s->vary_val);
+        free(s->ttft_p99_s);
     }
     for (size_t i = 0; i < in->n_mrcs; i++) {
         free(in->mrcs[i].capacity);

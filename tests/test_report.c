@@ -511,6 +511,42 @@ static void test_report_sweep_table(void **state)
     unlink(sweep);
 }
 
+/* A serving sweep over tier layouts and tp: 2 x 2 = 4 points, one row
+ * each, with a tiers and a tp column and the points' TTFT p99 (before, the
+ * rows were keyed by policy, block size, capacity and TTL only, so the two
+ * tp values of a layout showed as one row). */
+static void test_report_sweep_axes(void **state)
+{
+    (void)state;
+    char spec[512], sweep[512], cmd[3000], text[1200];
+    tu_tmp_path(sweep, sizeof sweep, "rep_sweep_axes.h5");
+    int n = snprintf(text, sizeof text,
+                     "trace = %s\ntiers = hbm:2000,dram:10000 | hbm:4000,dram:10000\n"
+                     "tp = 1, 2\nseed = 1\n", g_trace);
+    tu_write_tmp(spec, sizeof spec, "rep_sweep_axes.spec", text, (size_t)n);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s > /dev/null", tu_bin(), spec, sweep);
+    run_ok(cmd);
+    int st;
+    char *html = report(sweep, "rep_sweep_axes.html", 0, &st);
+    if (st != 0)
+        fail_msg("report failed: %s", html);
+    const char *t = strstr(html, "<h2>Sweep (4 points)");
+    assert_non_null(t);
+    const char *end = strstr(t, "</table>");
+    const char *h = strstr(t, "<th>TTL</th><th>tiers</th><th>tp</th><th>block hit ratio</th>"
+                              "<th>token hit ratio</th><th>TTFT p99</th>");
+    assert_true(h && h < end);
+    int rows = 0;
+    for (const char *p = t; (p = strstr(p, "<tr>")) && p < end; p++)
+        rows++;
+    assert_int_equal(rows, 1 + 4);
+    const char *a = strstr(t, "<td>hbm:4000,dram:10000</td><td>2</td>");
+    assert_true(a && a < end);
+    free(html);
+    unlink(sweep);
+    unlink(spec);
+}
+
 /* Many runs: the TTFT CDF and the occupancy become small multiples (panels
  * per policy and tier layout; one per run). */
 static void test_report_small_multiples(void **state)
@@ -691,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_report_labels),
         cmocka_unit_test(test_report_newer_schema),
         cmocka_unit_test(test_report_sweep_table),
+        cmocka_unit_test(test_report_sweep_axes),
         cmocka_unit_test(test_report_small_multiples),
         cmocka_unit_test(test_report_three_tiers),
     };
