@@ -2267,7 +2267,8 @@ static int serial_time(serial *S, uint32_t in, uint32_t out, uint32_t cached,
         return oom(L);
     e->n_steps = (uint32_t)L->n_steplog;
     e->step_off = S->n_steps;
-    memcpy(S->steps + S->n_steps, L->steplog, L->n_steplog * sizeof *L->steplog);
+    if (L->n_steplog) /* none (the rates backend logs no steps): steps may be NULL */
+        memcpy(S->steps + S->n_steps, L->steplog, L->n_steplog * sizeof *L->steplog);
     S->n_steps += L->n_steplog;
     return CC_OK;
 }
