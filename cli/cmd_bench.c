@@ -211,10 +211,20 @@ typedef struct metric {
 typedef struct mlist {
     metric *m;
     size_t n, cap;
+    char dup[256]; /* a name two fields flatten to (mlist_add returned -2) */
 } mlist;
 
+static const metric *mlist_find(const mlist *L, const char *name);
+
+/* -1: out of memory; -2: the name is there already (a key holding a '.'
+ * beside an object of that name, {"a": {"b": 1}, "a.b": 2}: two figures
+ * under one name would be compared with each other's values) */
 static int mlist_add(mlist *L, const char *name, double v)
 {
+    if (mlist_find(L, name)) {
+        snprintf(L->dup, sizeof L->dup, "%s", name);
+        return -2;
+    }
     if (cc_grow((void **)&L->m, &L->cap, L->n + 1, sizeof *L->m) != CC_OK)
         return -1;
     L->m[L->n].name = strdup(name);
@@ -253,8 +263,9 @@ static int flatten(const json_t *j, char *path, size_t len, size_t at, int top, 
             int n = snprintf(path + at, len - at, "%s%s", at ? "." : "", k);
             if (n < 0 || (size_t)n >= len - at)
                 continue; /* absurdly deep: not a metric */
-            if (flatten(v, path, len, at + n, 0, L))
-                return -1;
+            int rc = flatten(v, path, len, at + n, 0, L);
+            if (rc)
+                return rc;
         }
         path[at] = '\0';
     } else if (json_is_array(j)) {
@@ -264,8 +275,9 @@ static int flatten(const json_t *j, char *path, size_t len, size_t at, int top, 
             int n = snprintf(path + at, len - at, "[%zu]", i);
             if (n < 0 || (size_t)n >= len - at)
                 continue;
-            if (flatten(v, path, len, at + n, 0, L))
-                return -1;
+            int rc = flatten(v, path, len, at + n, 0, L);
+            if (rc)
+                return rc;
         }
         path[at] = '\0';
     }
@@ -388,11 +400,17 @@ static int make_baseline(const char *cmd, const char *run_path, const char *out_
         return status;
     mlist M = {0};
     char path[1024] = "";
-    if (flatten(run, path, sizeof path, 0, 1, &M)) {
-        fprintf(stderr, "ctxcache %s: out of memory\n", cmd);
+    int frc = flatten(run, path, sizeof path, 0, 1, &M);
+    if (frc) {
+        if (frc == -2)
+            fprintf(stderr, "ctxcache %s: %s: two fields give the metric name '%s' (a key "
+                            "with a '.' beside a nested object of that name)\n",
+                    cmd, run_path, M.dup);
+        else
+            fprintf(stderr, "ctxcache %s: out of memory\n", cmd);
         mlist_free(&M);
         json_decref(run);
-        return 3;
+        return frc == -2 ? 2 : 3;
     }
     if (M.n == 0) {
         fprintf(stderr, "ctxcache %s: %s: no numeric figure to make a baseline of\n", cmd,
@@ -535,8 +553,17 @@ int cmd_bench(int argc, char **argv)
     char path[1024] = "";
     verdict *V = NULL;
     size_t nv = 0;
-    if (flatten(base, path, sizeof path, 0, 1, &B) || flatten(cur, path, sizeof path, 0, 1, &C) ||
-        !(V = calloc(B.n ? B.n : 1, sizeof *V))) {
+    int frb = flatten(base, path, sizeof path, 0, 1, &B), frc = 0;
+    if (!frb)
+        frc = flatten(cur, path, sizeof path, 0, 1, &C);
+    if (frb == -2 || frc == -2) {
+        fprintf(stderr, "ctxcache %s: %s: two fields give the metric name '%s' (a key with a "
+                        "'.' beside a nested object of that name)\n",
+                cmd, frb == -2 ? base_path : cur_path, frb == -2 ? B.dup : C.dup);
+        status = 2;
+        goto out;
+    }
+    if (frb || frc || !(V = calloc(B.n ? B.n : 1, sizeof *V))) {
         fprintf(stderr, "ctxcache %s: out of memory\n", cmd);
         status = 3;
         goto out;

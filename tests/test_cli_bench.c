@@ -177,6 +177,23 @@ static void test_malformed_and_usage(void **state)
     assert_int_equal(gate("/nonexistent/base.json", c, "", &out), 2);
     assert_non_null(strstr(out, "/nonexistent/base.json"));
     free(out);
+    /* fuzz_bench_gate's finding: a key with a '.' beside a nested object
+     * of that name gives one metric name twice ("gf.hiro": 0 and 4), and
+     * the file compared with itself failed (each name met the other's
+     * value); now a clear error, exit 2, naming the file and the name, in
+     * either role and in --make-baseline */
+    write_json(b, sizeof b, "dup.json", "{\"gf\": {\"t:ci_lo\":2, \"hiro\":0}, \"gf.hiro\": 4}\n");
+    assert_int_equal(gate(b, b, "", &out), 2);
+    if (!strstr(out, b) || !strstr(out, "'gf.hiro'"))
+        fail_msg("expected the file and 'gf.hiro' in: %s", out);
+    free(out);
+    assert_int_equal(gate(c, b, "", &out), 2);
+    assert_non_null(strstr(out, "'gf.hiro'"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s bench --make-baseline %s -o /dev/null", tu_bin(), b);
+    assert_int_equal(tu_run(cmd, &out), 2);
+    assert_non_null(strstr(out, "'gf.hiro'"));
+    free(out);
     snprintf(cmd, sizeof cmd, "%s bench --tolerance 5", tu_bin());
     assert_int_equal(tu_run(cmd, NULL), 2);
     snprintf(cmd, sizeof cmd, "%s bench --baseline %s --tolerance -1", tu_bin(), c);
