@@ -2032,39 +2032,13 @@ fail:
     return rc;
 }
 
+static int rates_replay(const cc_trace *t, cc_trace_stream *ts, const cc_pc_config *cfg,
+                        const cc_replay_opts *opts, cc_replay_result *res, cc_err *err);
+
 int cc_sim_replay(const cc_trace *t, const cc_pc_config *cfg, const cc_replay_opts *opts,
                   cc_replay_result *res, cc_err *err)
 {
-    memset(res, 0, sizeof *res);
-    cc_replay_opts ro = {0};
-    if (opts)
-        ro = *opts;
-    double prefill_tps = ro.prefill_tokens_per_s ? ro.prefill_tokens_per_s
-                                                 : CC_REPLAY_DEFAULT_PREFILL_TPS;
-    double decode_tps = ro.decode_tokens_per_s ? ro.decode_tokens_per_s
-                                               : CC_REPLAY_DEFAULT_DECODE_TPS;
-    cc_executor ex;
-    int rc = cc_rates_executor_create(prefill_tps, decode_tps, &ex, err);
-    if (rc != CC_OK)
-        return rc;
-    cc_sim_config sc;
-    cc_sim_config_default(&sc);
-    sc.scheduler = CC_SIM_SCHED_LANES;
-    sc.concurrency = ro.concurrency;
-    sc.servers = ro.concurrency == CC_CONCURRENCY_NONE ? 1 : ro.servers;
-    cc_sim_result sr;
-    rc = cc_sim_run(t, cfg, &ro, &sc, &ex, 1, &sr, err);
-    cc_executor_free(&ex);
-    if (rc != CC_OK)
-        return rc;
-    *res = sr.cache;
-    memset(&sr.cache, 0, sizeof sr.cache);
-    cc_sim_result_free(&sr);
-    res->concurrency = ro.concurrency;
-    res->prefill_tokens_per_s = prefill_tps;
-    res->decode_tokens_per_s = decode_tps;
-    res->servers = sc.servers;
-    return CC_OK;
+    return rates_replay(t, NULL, cfg, opts, res, err);
 }
 
 void cc_sim_result_free(cc_sim_result *res)
@@ -2511,13 +2485,17 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     return rc;
 }
 
-int cc_sim_replay_stream(cc_trace_stream *ts, const cc_pc_config *cfg,
-                         const cc_replay_opts *opts, cc_replay_result *res, cc_err *err)
+/* The rates backend through the driver: t whole (any concurrency), or ts
+ * streamed (concurrency none, one server). */
+static int rates_replay(const cc_trace *t, cc_trace_stream *ts, const cc_pc_config *cfg,
+                        const cc_replay_opts *opts, cc_replay_result *res, cc_err *err)
 {
     memset(res, 0, sizeof *res);
     cc_replay_opts ro = {0};
     if (opts)
         ro = *opts;
+    if (ts)
+        ro.concurrency = CC_CONCURRENCY_NONE;
     double prefill_tps = ro.prefill_tokens_per_s ? ro.prefill_tokens_per_s
                                                  : CC_REPLAY_DEFAULT_PREFILL_TPS;
     double decode_tps = ro.decode_tokens_per_s ? ro.decode_tokens_per_s
@@ -2529,19 +2507,26 @@ int cc_sim_replay_stream(cc_trace_stream *ts, const cc_pc_config *cfg,
     cc_sim_config sc;
     cc_sim_config_default(&sc);
     sc.scheduler = CC_SIM_SCHED_LANES;
-    sc.concurrency = CC_CONCURRENCY_NONE;
-    sc.servers = 1;
+    sc.concurrency = ro.concurrency;
+    sc.servers = ro.concurrency == CC_CONCURRENCY_NONE ? 1 : ro.servers;
     cc_sim_result sr;
-    rc = cc_sim_run_stream(ts, cfg, &ro, &sc, &ex, &sr, err);
+    rc = ts ? cc_sim_run_stream(ts, cfg, &ro, &sc, &ex, &sr, err)
+            : cc_sim_run(t, cfg, &ro, &sc, &ex, 1, &sr, err);
     cc_executor_free(&ex);
     if (rc != CC_OK)
         return rc;
     *res = sr.cache;
     memset(&sr.cache, 0, sizeof sr.cache);
     cc_sim_result_free(&sr);
-    res->concurrency = CC_CONCURRENCY_NONE;
+    res->concurrency = ro.concurrency;
     res->prefill_tokens_per_s = prefill_tps;
     res->decode_tokens_per_s = decode_tps;
     res->servers = sc.servers;
     return CC_OK;
+}
+
+int cc_sim_replay_stream(cc_trace_stream *ts, const cc_pc_config *cfg,
+                         const cc_replay_opts *opts, cc_replay_result *res, cc_err *err)
+{
+    return rates_replay(NULL, ts, cfg, opts, res, err);
 }
