@@ -406,7 +406,7 @@ static void test_not_streamed(void **state)
     (void)state;
     cc_err e = {0};
     cc_trace_stream *ts = NULL;
-    const char *p = TU_DATA_OR_SKIP("mooncake/conversation_trace.jsonl");
+    const char *p = TU_DATA_OR_SKIP("azure/AzureLLMInferenceTrace_conv.csv");
     assert_int_equal(cc_trace_stream_open(p, NULL, NULL, 0, &ts, &e), CC_EUNSUP);
     assert_null(ts);
 }

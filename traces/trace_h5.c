@@ -1272,6 +1272,11 @@ static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count,
                            "cannot read the data (truncated or corrupt file)");
 }
 
+uint64_t cc_h5_window_blocks(const cc_h5_window_reader *w)
+{
+    return w->nb;
+}
+
 int cc_h5_window_read(cc_h5_window_reader *w, uint64_t first, size_t count, cc_trace *t,
                       size_t *cap_blocks, cc_err *err)
 {
