@@ -51,6 +51,7 @@ struct cc_trace_stream {
     int64_t *next_access;
     uint32_t prev_ts, max_size;
     char format[32], source[512];
+    char label_format[32], label_source[512]; /* as the whole-file reader names the trace */
 };
 
 static int nomem(cc_err *e, const char *path)
@@ -126,8 +127,9 @@ static int open_h5(const char *path, size_t window, cc_trace_stream **out, cc_er
         return nomem(err, path);
     s->fd = -1;
     uint32_t bs = 0;
-    char fmt[32] = "";
-    int rc = cc_h5_window_open(path, &s->h5, &s->n_total, &bs, fmt, sizeof fmt, err);
+    char fmt[32] = "", src[512] = "";
+    int rc = cc_h5_window_open(path, &s->h5, &s->n_total, &bs, fmt, sizeof fmt, src, sizeof src,
+                               err);
     if (rc != CC_OK) {
         free(s);
         return rc;
@@ -142,6 +144,8 @@ static int open_h5(const char *path, size_t window, cc_trace_stream **out, cc_er
     }
     snprintf(s->format, sizeof s->format, "h5");
     snprintf(s->source, sizeof s->source, "%s", path);
+    snprintf(s->label_format, sizeof s->label_format, "%s", fmt[0] ? fmt : "h5");
+    snprintf(s->label_source, sizeof s->label_source, "%s", src[0] ? src : path);
     s->w.block_size = bs;
     s->w.timed = true;
     snprintf(s->w.source, sizeof s->w.source, "%s", path);
@@ -439,4 +443,14 @@ const char *cc_trace_stream_format(const cc_trace_stream *s)
 const char *cc_trace_stream_source(const cc_trace_stream *s)
 {
     return s->source;
+}
+
+const char *cc_trace_stream_label_format(const cc_trace_stream *s)
+{
+    return s->label_format[0] ? s->label_format : s->format;
+}
+
+const char *cc_trace_stream_label_source(const cc_trace_stream *s)
+{
+    return s->label_source[0] ? s->label_source : s->source;
 }

@@ -13,7 +13,8 @@ typedef struct cc_h5_window_reader cc_h5_window_reader;
  * them (identity, version, types, lengths); *n = requests, *block_size;
  * CC_EUNSUP for a trace without block hashes. */
 int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
-                      uint32_t *block_size, char *source_format, size_t fmt_len, cc_err *err);
+                      uint32_t *block_size, char *source_format, size_t fmt_len,
+                      char *source, size_t src_len, cc_err *err);
 /* Requests [first, first + count) into w's columns (allocated by the caller
  * for count requests; blocks grown here as needed via *cap_blocks), with
  * cc_read_h5's per-request checks of those columns. */

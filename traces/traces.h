@@ -346,6 +346,10 @@ uint64_t cc_trace_stream_requests(const cc_trace_stream *s);
 uint64_t cc_trace_stream_accesses(const cc_trace_stream *s);
 const char *cc_trace_stream_format(const cc_trace_stream *s);
 const char *cc_trace_stream_source(const cc_trace_stream *s);
+/* The trace's name and format as the whole-file reader gives them (an HDF5
+ * trace: those it was converted from; else the path and the format). */
+const char *cc_trace_stream_label_source(const cc_trace_stream *s);
+const char *cc_trace_stream_label_format(const cc_trace_stream *s);
 void cc_trace_stream_close(cc_trace_stream *s);
 
 /* ---- statistics ----------------------------------------------------------- */
