@@ -6,6 +6,8 @@
  * writes the curve as CSV (atomically: no partial file on failure).
  * --tiers CHAIN: the curve of the top tier of a tier chain whose lower
  * tiers keep their capacities (one replay per top-tier size, as sim).
+ * The stack methods stream the trace where its format streams (issue 17:
+ * traces.h, "streamed reading"; core/mrc.h, cc_mrc_stream_*).
  */
 #include "cli.h"
 #include "../core/progress.h"
@@ -67,6 +69,10 @@ static const char *const mrc_help =
     "The exact prefix-mode LRU curve equals the prefix cache's figures at every\n"
     "capacity when each block always follows the same block (true of hash chains);\n"
     "otherwise it says how many accesses break that and --method sim is exact.\n"
+    "\n"
+    "exact and shards read libCacheSim oracleGeneral, ctxcache HDF5 and Mooncake JSONL\n"
+    "traces in windows (memory: the pass, not the trace); --block-size, --tokenizer,\n"
+    "--tenant, sim, and shards on JSONL read the trace whole.\n"
     "\n"
     "examples:\n"
     "  ctxcache mrc ../shared/data/mooncake/conversation_trace.jsonl\n"
