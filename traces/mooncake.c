@@ -13,9 +13,12 @@
  * trace's block size is 512 and cannot be changed (there are no tokens to
  * re-block), and every request is its own session (the format has none).
  *
- * Reading: getline + one json_loadb per line into reused buffers; the request
- * goes straight into the columnar trace (no allocation per request beyond
- * what jansson does for the parsed line).  Any malformed line fails the whole
+ * Reading: getline into a reused buffer; a plain line (fast_line: names of
+ * [A-Za-z0-9_], values non-negative integers or flat lists of them, each
+ * name once, the counts in range) is read by hand, any other line with one
+ * json_loadb; the request goes straight into the columnar trace.  The line
+ * loop is cc_mc_reader (stream_int.h), which stream.c also reads in
+ * windows without holding the trace.  Any malformed line fails the whole
  * read with its line number and field; for JSON syntax errors the field is
  * the top-level member whose value the error lies in (found by a short scan
  * of the line), or "record".  Since an id names a whole prefix, each id must
