@@ -617,6 +617,79 @@ void cc_sweep_point_coords(const cc_sweep_spec *spec, uint64_t i, uint32_t coord
 
 /* ---- traces ------------------------------------------------------------- */
 
+static int point_cfg(const cc_sweep_spec *spec, const cc_trace *t, const uint32_t *c,
+                     const cc_sim_model *model, cc_pc_config *cfg, double *ttl_applied,
+                     cc_err *err);
+static cc_concurrency point_concurrency(const cc_sweep_spec *spec, const uint32_t *c,
+                                        const cc_pc_config *cfg);
+
+/* Whether every point on trace i with block size j can replay it streamed
+ * (sweep.h, cc_sweep_data.streamed). */
+static int points_stream(const cc_sweep_spec *spec, uint32_t i, uint32_t j, uint32_t *max_tiers)
+{
+    *max_tiers = 0;
+    const cc_sweep_values *tr = &spec->axes[CC_SWEEP_TRACE], *bs = &spec->axes[CC_SWEEP_BLOCK_SIZE];
+    if (spec->sim || !strcmp(tr->text[i], "default") || bs->num[j] != 0)
+        return 0;
+    cc_trace probe; /* the block size does not change what a point needs */
+    cc_trace_init(&probe);
+    probe.block_size = 16;
+    uint64_t np = cc_sweep_n_points(spec);
+    for (uint64_t p = 0; p < np; p++) {
+        uint32_t c[CC_SWEEP_N_AXES];
+        cc_sweep_point_coords(spec, p, c);
+        if (c[CC_SWEEP_TRACE] != i || c[CC_SWEEP_BLOCK_SIZE] != j)
+            continue;
+        if (strcmp(spec->axes[CC_SWEEP_PRICING].text[c[CC_SWEEP_PRICING]], "none"))
+            return 0;
+        cc_pc_config cfg;
+        double ta;
+        cc_err e = {0};
+        if (point_cfg(spec, &probe, c, NULL, &cfg, &ta, &e) != CC_OK ||
+            point_concurrency(spec, c, &cfg) != CC_CONCURRENCY_NONE)
+            return 0; /* (a point error: the whole path reports it) */
+        if (cfg.n_tiers > *max_tiers)
+            *max_tiers = cfg.n_tiers;
+        for (uint32_t k = 0; k < cfg.n_tiers; k++) {
+            const cc_policy_ops *ops = cfg.tiers[k].policy ? cfg.tiers[k].policy
+                                                           : cc_policy_find("lru");
+            if (!cfg.tiers[k].capacity_blocks || !ops ||
+                (ops->flags & CC_POLICY_NEEDS_NEXT_USE) || !strcmp(ops->name, "gdsf"))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads a streamed trace through once: every record's checks (so a bad
+ * file fails here, as the whole read would), and its block size. */
+static int stream_probe(const char *path, cc_trace *t, int *ok, int *any, cc_err *err)
+{
+    *ok = *any = 0;
+    cc_trace_stream *ts;
+    cc_err se = {0};
+    if (cc_trace_stream_open(path, NULL, NULL, 0, &ts, &se) != CC_OK)
+        return CC_OK; /* read whole: that reader reports any error */
+    *any = cc_trace_stream_block_size(ts) == CC_STREAM_BLOCK_TOKENS_ANY;
+    int rc;
+    for (;;) {
+        const cc_trace *w;
+        if ((rc = cc_trace_stream_next(ts, &w, err)) != CC_OK || w->n == 0)
+            break;
+    }
+    if (rc == CC_OK) {
+        cc_trace_init(t);
+        t->block_size = cc_trace_stream_block_size(ts);
+        t->timed = true;
+        snprintf(t->source, sizeof t->source, "%s", cc_trace_stream_label_source(ts));
+        snprintf(t->source_format, sizeof t->source_format, "%s",
+                 cc_trace_stream_label_format(ts));
+        *ok = 1;
+    }
+    cc_trace_stream_close(ts);
+    return rc;
+}
+
 int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err)
 {
     memset(data, 0, sizeof *data);
@@ -624,13 +697,32 @@ int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err)
     data->n_traces = tr->n;
     data->n_block_sizes = bs->n;
     data->traces = calloc((size_t)tr->n * bs->n, sizeof *data->traces);
-    if (!data->traces)
+    data->streamed = calloc((size_t)tr->n * bs->n + 1, 1);
+    if (!data->traces || !data->streamed) {
+        cc_sweep_data_free(data);
         return cc_err_set(err, CC_ENOMEM, spec->path, 0, NULL, "out of memory");
+    }
     int rc = CC_OK;
     for (uint32_t i = 0; rc == CC_OK && i < tr->n; i++)
         for (uint32_t j = 0; rc == CC_OK && j < bs->n; j++) {
-            cc_trace *t = &data->traces[(size_t)i * bs->n + j];
+            size_t k = (size_t)i * bs->n + j;
+            cc_trace *t = &data->traces[k];
             uint32_t want = (uint32_t)bs->num[j];
+            uint32_t max_tiers;
+            if (points_stream(spec, i, j, &max_tiers)) {
+                int ok, any;
+                rc = stream_probe(tr->text[i], t, &ok, &any, err);
+                if (rc != CC_OK)
+                    break;
+                /* a block size known only at the end streams through one tier */
+                if (ok && t->block_size && t->block_size != CC_STREAM_BLOCK_TOKENS_ANY &&
+                    (!any || max_tiers == 1)) {
+                    data->streamed[k] = 1;
+                    continue;
+                }
+                if (ok)
+                    cc_trace_free(t);
+            }
             if (!strcmp(tr->text[i], "default")) {
                 rc = cc_gen_from_spec_string(cc_gen_default_spec, "default", spec->seed, t, err);
             } else {
@@ -650,6 +742,26 @@ int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err)
     return rc;
 }
 
+/* cc_replay of a streamed trace (cc_sweep_data.streamed): the same cache
+ * calls and figures (sim/driver.h's streamed replay: the service-time
+ * model's times too), the file read again window by window.  A libCacheSim
+ * file's windows carry CC_STREAM_BLOCK_TOKENS_ANY (traces.h): its one-block
+ * requests count their whole input, as the block size found at load does. */
+static int replay_streamed(const char *path, const cc_pc_config *cfg_in, const cc_replay_opts *ro,
+                           cc_replay_result *r, cc_err *err)
+{
+    cc_trace_stream *ts;
+    int rc = cc_trace_stream_open(path, NULL, NULL, 0, &ts, err);
+    if (rc != CC_OK)
+        return rc;
+    cc_pc_config cfg = *cfg_in;
+    if (cc_trace_stream_block_size(ts) == CC_STREAM_BLOCK_TOKENS_ANY)
+        cfg.block_tokens = CC_STREAM_BLOCK_TOKENS_ANY;
+    rc = cc_sim_replay_stream(ts, &cfg, ro, r, err);
+    cc_trace_stream_close(ts);
+    return rc;
+}
+
 void cc_sweep_data_free(cc_sweep_data *data)
 {
     if (data->traces)
@@ -657,6 +769,7 @@ void cc_sweep_data_free(cc_sweep_data *data)
             if (data->traces[k].n || data->traces[k].block_off)
                 cc_trace_free(&data->traces[k]);
     free(data->traces);
+    free(data->streamed);
     memset(data, 0, sizeof *data);
 }
 
@@ -891,8 +1004,12 @@ static int point_run(const cc_sweep_spec *spec, const cc_sweep_data *data, uint6
     } else {
         cc_replay_opts ro = {.concurrency = conc};
         /* overlapping modes: the simulator's loop with the fixed-rate executor */
-        rc = conc == CC_CONCURRENCY_NONE ? cc_replay(t, &cfg, &ro, &r, err)
-                                         : cc_sim_replay(t, &cfg, &ro, &r, err);
+        size_t k = (size_t)c[CC_SWEEP_TRACE] * data->n_block_sizes + c[CC_SWEEP_BLOCK_SIZE];
+        rc = data->streamed && data->streamed[k]
+                 ? replay_streamed(spec->axes[CC_SWEEP_TRACE].text[c[CC_SWEEP_TRACE]], &cfg,
+                                   &ro, &r, err)
+             : conc == CC_CONCURRENCY_NONE ? cc_replay(t, &cfg, &ro, &r, err)
+                                           : cc_sim_replay(t, &cfg, &ro, &r, err);
         if (rc != CC_OK)
             return rc;
     }

@@ -87,6 +87,14 @@ void cc_sweep_point_coords(const cc_sweep_spec *spec, uint64_t i, uint32_t coord
 typedef struct cc_sweep_data {
     uint32_t n_traces, n_block_sizes;
     cc_trace *traces;                     /* [trace * n_block_sizes + block size] */
+    /* [same]: 1 = not held: every point on it replays the file window by
+     * window (issue 17; traces[] then holds only its name, format and block
+     * size).  cc_sweep_load streams a trace whose format streams
+     * (traces.h) when every point on it can: cache backend, pricing none,
+     * its own block size, concurrency none, bounded tiers, no policy that
+     * needs next uses, not gdsf.  The file is read through once at load
+     * (every record's checks, its block size), then once per point. */
+    unsigned char *streamed;
 } cc_sweep_data;
 int cc_sweep_load(const cc_sweep_spec *spec, cc_sweep_data *data, cc_err *err);
 void cc_sweep_data_free(cc_sweep_data *data);

@@ -27,8 +27,8 @@
  * replay_speed_vs_cachesim_h5_lru / replay_cpu_vs_cachesim_h5_lru (ours
  * reads the .h5, cachesim the .oracleGeneral).  Prefix mode on the Mooncake
  * trace (../shared/data, when present): `ctxcache replay
- * conversation_trace.jsonl --capacity-blocks 10000` (prefix mode, its
- * default concurrency) against cachesim LRU 10000 on the trace converted to
+ * conversation_trace.jsonl --capacity-blocks 10000 --backend rates` (prefix
+ * mode, cache figures: streamed) against cachesim LRU 10000 on the trace converted to
  * oracleGeneral: replay_speed_vs_cachesim_prefix_mooncake and _cpu_.
  * The machine's load: replay_vs_cachesim_loadavg_start / _end (the 1-minute
  * load average from /proc/loadavg; the ratios come from alternated pairs
@@ -258,6 +258,36 @@ int main(int argc, char **argv)
             printf(", \"replay_rss_vs_cachesim\": %.4f, \"replay_peak_rss_mib_lru\": %.1f, "
                    "\"cachesim_peak_rss_mib_lru\": %.1f", ma / mb, ma, mb);
     }
+    /* issue 17: `ctxcache mrc` (the exact curve, every size from one pass)
+     * and `ctxcache sweep` (one streamed replay per size) at three sizes
+     * against cachesim with the same three sizes (one cache per size) */
+    {
+        char *a_argv[] = {ours, "mrc", file, "--mode", "independent", "--sizes",
+                          "1000,10000,100000", "--json", NULL};
+        char *b_argv[] = {lcs_abs, file, "oracleGeneral", "lru", "1000,10000,100000",
+                          "--ignore-obj-size", "1", NULL};
+        double ma, mb;
+        if (compare("mrc_lru3", a_argv, b_argv, dir, pairs, &ma, &mb))
+            status = 1;
+        else
+            printf(", \"mrc_rss_vs_cachesim\": %.4f", ma / mb);
+        char spec[4300], sweep_out[4300];
+        snprintf(spec, sizeof spec, "%s/vs_cachesim_sweep.spec", dir);
+        snprintf(sweep_out, sizeof sweep_out, "%s/vs_cachesim_sweep.h5", dir);
+        FILE *sf = fopen(spec, "w");
+        if (sf) {
+            fprintf(sf, "trace = %s\npolicy = lru\ncapacity_blocks = 1000, 10000, 100000\n"
+                        "mode = independent\n", file);
+            fclose(sf);
+        }
+        char *c_argv[] = {ours, "sweep", spec, "-o", sweep_out, "--quiet", NULL};
+        if (!sf || compare("sweep_lru3", c_argv, b_argv, dir, pairs, &ma, &mb))
+            status = 1;
+        else
+            printf(", \"sweep_rss_vs_cachesim\": %.4f", ma / mb);
+        remove(spec);
+        remove(sweep_out);
+    }
     /* the same stream as ctxcache's HDF5 trace, LRU */
     char h5[4300];
     snprintf(h5, sizeof h5, "%s/vs_cachesim_zipf.h5", dir);
@@ -285,7 +315,11 @@ int main(int argc, char **argv)
         snprintf(mc_og, sizeof mc_og, "%s/vs_cachesim_mooncake.oracleGeneral", dir);
         char *c_argv[] = {ours, "trace", "convert", mc_abs, mc_og, NULL};
         proc_run C = run_proc(c_argv, dir);
-        char *a_argv[] = {ours, "replay", mc_abs, "--capacity-blocks", "10000", "--json", NULL};
+        /* cache figures only, as cachesim's (--backend rates: concurrency
+         * none; since issue 14 a timed run must fit 10,000 Mooncake blocks,
+         * 671 GB, in the GPU and exits 2) */
+        char *a_argv[] = {ours, "replay", mc_abs, "--capacity-blocks", "10000", "--backend",
+                          "rates", "--json", NULL};
         char *b_argv[] = {lcs_abs, mc_og, "oracleGeneral", "lru", "10000", "--ignore-obj-size",
                           "1", NULL};
         double ma, mb;

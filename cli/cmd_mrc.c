@@ -6,6 +6,8 @@
  * writes the curve as CSV (atomically: no partial file on failure).
  * --tiers CHAIN: the curve of the top tier of a tier chain whose lower
  * tiers keep their capacities (one replay per top-tier size, as sim).
+ * The stack methods stream the trace where its format streams (issue 17:
+ * traces.h, "streamed reading"; core/mrc.h, cc_mrc_stream_*).
  */
 #include "cli.h"
 #include "../core/progress.h"
@@ -68,6 +70,10 @@ static const char *const mrc_help =
     "capacity when each block always follows the same block (true of hash chains);\n"
     "otherwise it says how many accesses break that and --method sim is exact.\n"
     "\n"
+    "exact and shards read libCacheSim oracleGeneral, ctxcache HDF5 and Mooncake JSONL\n"
+    "traces in windows (memory: the pass, not the trace); --block-size, --tokenizer,\n"
+    "--tenant, sim, and shards on JSONL read the trace whole.\n"
+    "\n"
     "examples:\n"
     "  ctxcache mrc ../shared/data/mooncake/conversation_trace.jsonl\n"
     "  ctxcache mrc trace.jsonl --sizes 1000,5000,10000,50000 --mode independent\n"
@@ -102,7 +108,10 @@ static const char *const method_names[] = {"exact", "shards", "sim"};
 
 /* What the command computed, for the three outputs. */
 typedef struct curve {
-    const cc_trace *t;
+    const cc_trace *t;    /* source, source_format */
+    uint64_t requests, accesses; /* the trace's (counted while streaming) */
+    uint32_t block_size;
+    int streamed;         /* read in windows (issue 17), not whole */
     const char *policy;
     const char *mode;
     const char *tiers;    /* --tiers chain, NULL: one tier */
@@ -178,10 +187,10 @@ static void print_text(const curve *c)
 {
     char d[256];
     printf("trace      %s (%s): %zu requests, %llu block accesses, %s%llu distinct blocks, "
-           "%u tokens per block\n", c->t->source, c->t->source_format, c->t->n,
-           (unsigned long long)cc_trace_n_blocks_total(c->t),
+           "%u tokens per block\n", c->t->source, c->t->source_format, (size_t)c->requests,
+           (unsigned long long)c->accesses,
            c->method == M_SHARDS ? "~" : "", (unsigned long long)c->distinct,
-           c->t->block_size);
+           c->block_size);
     printf("curve      %s, %s mode, %s\n", c->policy, c->mode, method_detail(c, d, sizeof d));
     if (c->tiers)
         printf("tiers      %s: the top tier's capacity varies, the others are fixed; miss "
@@ -205,10 +214,9 @@ static int print_json(const curve *c)
     json_t *o = json_object();
     json_object_set_new(o, "trace", json_string(c->t->source));
     json_object_set_new(o, "format", json_string(c->t->source_format));
-    json_object_set_new(o, "requests", json_integer((json_int_t)c->t->n));
-    json_object_set_new(o, "block_accesses",
-                        json_integer((json_int_t)cc_trace_n_blocks_total(c->t)));
-    json_object_set_new(o, "block_size", json_integer(c->t->block_size));
+    json_object_set_new(o, "requests", json_integer((json_int_t)c->requests));
+    json_object_set_new(o, "block_accesses", json_integer((json_int_t)c->accesses));
+    json_object_set_new(o, "block_size", json_integer(c->block_size));
     json_object_set_new(o, "policy", json_string(c->policy));
     json_object_set_new(o, "mode", json_string(c->mode));
     json_object_set_new(o, "method", json_string(method_names[c->method]));
@@ -404,17 +412,36 @@ int cmd_mrc(int argc, char **argv)
         return 2;
     }
     cc_trace t;
-    int rc = cli_load_trace(cmd, argv[optind], &o, &t);
-    if (rc) {
+    int rc;
+    /* issue 17: the stack methods see each request once, in order, and keep
+     * nothing per request: they stream the trace (traces.h, "streamed
+     * reading") unless an option needs it whole (re-blocking, a tokenizer)
+     * or SHARDS needs the accesses ahead and the format does not say them */
+    cc_trace_stream *ts = NULL;
+    if (meth != M_SIM && !o.block_size && !o.tokenizer && !o.tenant) {
+        cc_err se = {0};
+        if (cc_trace_stream_open(argv[optind], o.format, NULL, 0, &ts, &se) != CC_OK)
+            ts = NULL; /* read whole: that reader reports any error */
+        if (ts && meth == M_SHARDS && cc_trace_stream_accesses(ts) == UINT64_MAX) {
+            cc_trace_stream_close(ts);
+            ts = NULL;
+        }
+    }
+    if (ts) {
+        cc_trace_init(&t);
+        snprintf(t.source, sizeof t.source, "%s", cc_trace_stream_label_source(ts));
+        snprintf(t.source_format, sizeof t.source_format, "%s",
+                 cc_trace_stream_label_format(ts));
+    } else if ((rc = cli_load_trace(cmd, argv[optind], &o, &t))) {
         free(caps);
         return rc;
     }
-    if (o.block_size && t.block_size != o.block_size &&
+    if (!ts && o.block_size && t.block_size != o.block_size &&
         cc_trace_reblock(&t, o.block_size, &err) != CC_OK) {
         rc = cli_fail(cmd, &err);
         goto out;
     }
-    if (t.block_size == 0 || (t.n && !t.blocks)) {
+    if (!ts && (t.block_size == 0 || (t.n && !t.blocks))) {
         rc = t.n && cc_trace_n_tokens_total(&t) == 0
                  ? cli_usage_error(cmd, "this trace has lengths only (no token ids, no block "
                                         "hashes): no block can be reused, so it has no miss-ratio "
@@ -426,7 +453,8 @@ int cmd_mrc(int argc, char **argv)
 
     cc_mrc m;
     memset(&m, 0, sizeof m);
-    curve cv = {.t = &t, .policy = pparams.spec[0] ? pparams.spec : pops->name, .mode = mode,
+    curve cv = {.t = &t, .requests = t.n, .accesses = ts ? 0 : cc_trace_n_blocks_total(&t),
+                .block_size = t.block_size, .streamed = ts != NULL, .policy = pparams.spec[0] ? pparams.spec : pops->name, .mode = mode,
                 .tiers = tiers, .method = meth, .caps = caps, .seed = seed};
     double *miss = malloc(MAX_SIZES * sizeof *miss), *tok = malloc(MAX_SIZES * sizeof *tok);
     if (!miss || !tok) {
@@ -443,7 +471,32 @@ int cmd_mrc(int argc, char **argv)
                           .method = meth == M_SHARDS ? CC_MRC_SHARDS : CC_MRC_EXACT,
                           .sample_rate = max_samples && !rate_given ? 1.0 : rate,
                           .max_samples = max_samples, .seed = seed, .no_adjust = no_adjust};
-        if (cc_mrc_trace(&t, &mo, &m, &err) != CC_OK) {
+        if (ts) {
+            /* window by window; any error (a bad record: file, line) ends
+             * the run before anything is printed */
+            cc_mrc_stream *ms;
+            int src = cc_mrc_stream_begin(&mo, cc_trace_stream_accesses(ts), &ms, &err);
+            uint64_t nreq = 0;
+            for (;;) {
+                const cc_trace *w;
+                if (src != CC_OK || (src = cc_trace_stream_next(ts, &w, &err)) != CC_OK ||
+                    w->n == 0)
+                    break;
+                nreq += w->n;
+                src = cc_mrc_stream_feed(ms, w, &err);
+            }
+            if (src == CC_OK)
+                src = cc_mrc_stream_end(ms, t.source, &m, &err);
+            else
+                cc_mrc_stream_free(ms);
+            if (src != CC_OK) {
+                rc = cli_fail(cmd, &err);
+                goto done;
+            }
+            cv.requests = nreq;
+            cv.accesses = m.accesses;
+            cv.block_size = cc_trace_stream_block_size(ts); /* known at the end */
+        } else if (cc_mrc_trace(&t, &mo, &m, &err) != CC_OK) {
             rc = cli_fail(cmd, &err);
             goto done;
         }
@@ -507,6 +560,7 @@ done:
     free(tok);
 out:
     free(caps);
+    cc_trace_stream_close(ts);
     cc_trace_free(&t);
     return rc;
 }

@@ -1599,7 +1599,7 @@ static int replay_main(int argc, char **argv, const char *const *given)
         return cli_fail(cmd, &err);
     }
     ro.progress = true; /* core/progress.h: only on a terminal */
-    cc_progress_begin("replay", ts ? (size_t)cc_trace_stream_requests(ts) : t.n);
+    cc_progress_begin("replay", ts ? (cc_trace_stream_requests(ts) == UINT64_MAX ? 0 : (size_t)cc_trace_stream_requests(ts)) : t.n);
     if (use_sim) {
         for (uint32_t k = 0; k < cfg.n_tiers; k++)
             sc.tier_kind[k] = cc_sim_tier_kind_of(cfg.tiers[k].name, k);

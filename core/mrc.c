@@ -342,7 +342,8 @@ typedef struct pass {
     size_t heap_n;
     uint64_t *hashes;      /* per block of the current request (prefix mode, SHARDS) */
     size_t cap_hashes;
-    cc_u64map pred;        /* exact prefix mode: block -> position of its first predecessor + 1 */
+    cc_u64map pred;        /* exact prefix mode: block -> its first predecessor (check_pred) */
+    cc_u64map pred_hash_first;
     bool check_pred;
     uint64_t sampled, sampled_tokens, inconsistent;
 } pass;
@@ -407,9 +408,32 @@ static int request_independent(pass *p, const uint64_t *b, uint32_t n, uint32_t 
     return CC_OK;
 }
 
-/* pos = position of b[0] in the whole stream (for the predecessor check). */
-static int request_prefix(pass *p, const uint64_t *b, uint32_t n, uint32_t input, uint32_t bs,
-                          const uint64_t *stream, uint64_t pos)
+/* The predecessor check (exact prefix mode) keeps, per block, the block
+ * before it where it was first seen: its hash, or PRED_FIRST when it came
+ * first in its request.  A block whose predecessor's hash is PRED_FIRST
+ * itself is also put in pred_first_is_hash, so the value stays exact. */
+#define PRED_FIRST UINT64_C(0x9e3779b97f4a7c15)
+
+static int check_pred(pass *p, const uint64_t *b, uint32_t j)
+{
+    uint64_t *first, want = j ? b[j - 1] : PRED_FIRST;
+    int r = cc_u64map_put(&p->pred, b[j], want, &first);
+    if (r < 0)
+        return CC_ENOMEM;
+    if (r == 1) {
+        if (j && want == PRED_FIRST &&
+            cc_u64map_put(&p->pred_hash_first, b[j], 0, NULL) < 0)
+            return CC_ENOMEM;
+        return CC_OK;
+    }
+    uint64_t had = *first;
+    int had_first = had == PRED_FIRST && !cc_u64map_get(&p->pred_hash_first, b[j]);
+    if (j ? had_first || had != b[j - 1] : !had_first)
+        p->inconsistent++;
+    return CC_OK;
+}
+
+static int request_prefix(pass *p, const uint64_t *b, uint32_t n, uint32_t input, uint32_t bs)
 {
     if (p->shards && cc_grow((void **)&p->hashes, &p->cap_hashes, n, sizeof *p->hashes))
         return CC_ENOMEM;
@@ -417,15 +441,9 @@ static int request_prefix(pass *p, const uint64_t *b, uint32_t n, uint32_t input
     uint64_t eff = 1; /* max distance so far; 0 once a block was cold */
     for (uint32_t j = 0; j < n; j++) {
         uint32_t tok = bs ? cc_pc_block_tokens(input, bs, j) : 1;
-        if (p->check_pred) {
-            uint64_t *first;
-            int r = cc_u64map_put(&p->pred, b[j], j ? pos + j : 0, &first);
-            if (r < 0)
-                return CC_ENOMEM;
-            if (r == 0 && (j ? *first == 0 || stream[*first - 1] != b[j - 1] : *first != 0))
-                p->inconsistent++;
-        }
-        uint64_t hash = 0;
+        if (p->check_pred && check_pred(p, b, j) != CC_OK)
+            return CC_ENOMEM;
+    uint64_t hash = 0;
         if (p->shards) {
             hash = p->hashes[j] = block_hash(p, b[j]);
             if (!is_sampled(p, hash))
@@ -468,115 +486,222 @@ static int check_opts(const cc_mrc_opts *o, cc_err *err)
     return CC_OK;
 }
 
-/* blocks/off/input: requests i = blocks[off[i] .. off[i+1]) with input[i]
- * tokens of bs per block; off == NULL: one block (one token) per request. */
-static int run(const uint64_t *blocks, const uint64_t *off, const uint32_t *input, uint32_t bs,
-               size_t n_req, const cc_mrc_opts *o, const char *source, cc_mrc *out, cc_err *err)
+/* ---- a pass fed in pieces ---------------------------------------------------------- */
+struct cc_mrc_stream {
+    pass p;
+    cc_mrc_opts opts;   /* as run (p.o points here) */
+    uint64_t declared;  /* accesses announced at the start (UINT64_MAX: unknown) */
+    uint64_t accesses, tokens;
+};
+
+static void pass_free(pass *p)
 {
-    memset(out, 0, sizeof *out);
+    rstack_free(&p->st);
+    free(p->h.b);
+    free(p->heap);
+    free(p->hashes);
+    if (p->check_pred) {
+        cc_u64map_free(&p->pred);
+        cc_u64map_free(&p->pred_hash_first);
+    }
+}
+
+void cc_mrc_stream_free(cc_mrc_stream *s)
+{
+    if (!s)
+        return;
+    pass_free(&s->p);
+    free(s);
+}
+
+/* prefix_check: whether requests of several blocks come (prefix mode checks
+ * each block's predecessor); keys streams have none. */
+static int stream_begin(const cc_mrc_opts *o, uint64_t accesses, int prefix_check,
+                        cc_mrc_stream **out, cc_err *err)
+{
+    *out = NULL;
     int rc = check_opts(o, err);
     if (rc != CC_OK)
         return rc;
-    out->opts = *o;
+    if (o->method == CC_MRC_SHARDS && accesses == UINT64_MAX)
+        return cc_err_set(err, CC_EARG, NULL, 0, "accesses",
+                          "SHARDS needs the number of block accesses before the pass "
+                          "(its largest distance bin)");
+    cc_mrc_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the miss-ratio curve");
+    s->opts = *o;
     if (o->method == CC_MRC_EXACT) {
-        out->opts.sample_rate = 1;
-        out->opts.max_samples = 0;
-        out->opts.seed = 0;
-        out->opts.no_adjust = false;
+        s->opts.sample_rate = 1;
+        s->opts.max_samples = 0;
+        s->opts.seed = 0;
+        s->opts.no_adjust = false;
     } else if (o->max_samples && o->sample_rate == 0) {
-        out->opts.sample_rate = 1;
+        s->opts.sample_rate = 1;
     }
-    size_t N = off ? (n_req ? off[n_req] : 0) : n_req;
-
-    pass p;
-    memset(&p, 0, sizeof p);
-    p.o = &out->opts;
-    p.shards = o->method == CC_MRC_SHARDS;
-    p.rate = p.shards ? out->opts.sample_rate : 1.0;
-    p.all = p.rate >= 1.0;
-    p.rate = p.all ? 1.0 : p.rate;
-    p.thresh = p.all ? UINT64_MAX : (uint64_t)ldexp(p.rate, 64);
-    p.h.max_bin = N ? N : 1;
-    p.check_pred = !p.shards && o->mode == CC_PC_PREFIX && off;
-    rc = rstack_init(&p.st);
-    if (rc == CC_OK && p.check_pred)
-        rc = cc_u64map_init(&p.pred, 1024);
-    if (rc == CC_OK && p.shards && o->max_samples) {
-        size_t hn = (size_t)(o->max_samples < N ? o->max_samples : N) + 2;
-        p.heap = malloc(hn * sizeof *p.heap);
-        if (!p.heap)
+    s->declared = accesses;
+    pass *p = &s->p;
+    p->o = &s->opts;
+    p->shards = o->method == CC_MRC_SHARDS;
+    p->rate = p->shards ? s->opts.sample_rate : 1.0;
+    p->all = p->rate >= 1.0;
+    p->rate = p->all ? 1.0 : p->rate;
+    p->thresh = p->all ? UINT64_MAX : (uint64_t)ldexp(p->rate, 64);
+    /* exact: a distance is at most the distinct blocks, never past N */
+    p->h.max_bin = accesses == UINT64_MAX ? UINT64_MAX : accesses ? accesses : 1;
+    p->check_pred = !p->shards && o->mode == CC_PC_PREFIX && prefix_check;
+    rc = rstack_init(&p->st);
+    if (rc == CC_OK && p->check_pred) {
+        rc = cc_u64map_init(&p->pred, 1024);
+        if (rc == CC_OK && (rc = cc_u64map_init(&p->pred_hash_first, 16)) != CC_OK)
+            cc_u64map_free(&p->pred);
+        if (rc != CC_OK)
+            p->check_pred = false;
+    }
+    if (rc == CC_OK && p->shards && o->max_samples) {
+        size_t hn = (size_t)(o->max_samples < accesses ? o->max_samples : accesses) + 2;
+        p->heap = malloc(hn * sizeof *p->heap);
+        if (!p->heap)
             rc = CC_ENOMEM;
     }
-    uint64_t tokens = 0;
+    if (rc != CC_OK) {
+        cc_mrc_stream_free(s);
+        return cc_err_set(err, CC_ENOMEM, NULL, 0, NULL, "out of memory for the miss-ratio curve");
+    }
+    *out = s;
+    return CC_OK;
+}
+
+int cc_mrc_stream_begin(const cc_mrc_opts *o, uint64_t accesses, cc_mrc_stream **out,
+                        cc_err *err)
+{
+    return stream_begin(o, accesses, 1, out, err);
+}
+
+/* blocks/off/input: requests i = blocks[off[i] - off[0] .. off[i+1] - off[0]) with
+ * input[i] tokens of bs per block; off == NULL: one block (one token) per request. */
+static int feed(cc_mrc_stream *s, const uint64_t *blocks, const uint64_t *off,
+                const uint32_t *input, uint32_t bs, size_t n_req)
+{
+    pass *p = &s->p;
+    const cc_mrc_opts *o = &s->opts;
+    uint64_t base = off && n_req ? off[0] : 0;
+    size_t N = off ? (n_req ? (size_t)(off[n_req] - base) : 0) : n_req;
+    if (s->declared != UINT64_MAX && N > s->declared - s->accesses)
+        return CC_EFORMAT;
+    uint64_t tokens = s->tokens;
     size_t pf = 0; /* blocks whose map slots were prefetched (exact pass) */
+    int rc = CC_OK;
     for (size_t i = 0; i < n_req && rc == CC_OK; i++) {
-        if (!p.shards) {
-            size_t end = (off ? off[i + 1] : i + 1) + PREFETCH_AHEAD;
+        if (!p->shards) {
+            size_t end = (off ? (size_t)(off[i + 1] - base) : i + 1) + PREFETCH_AHEAD;
             for (; pf < N && pf < end; pf++) {
-                cc_u64map_prefetch(&p.st.last, blocks[pf]);
-                if (p.check_pred)
-                    cc_u64map_prefetch(&p.pred, blocks[pf]);
+                cc_u64map_prefetch(&p->st.last, blocks[pf]);
+                if (p->check_pred)
+                    cc_u64map_prefetch(&p->pred, blocks[pf]);
             }
         }
-        const uint64_t *b = off ? blocks + off[i] : blocks + i;
+        const uint64_t *b = off ? blocks + (off[i] - base) : blocks + i;
         uint32_t n = off ? (uint32_t)(off[i + 1] - off[i]) : 1;
         uint32_t in = input ? input[i] : 1;
         for (uint32_t j = 0; j < n; j++)
             tokens += bs ? cc_pc_block_tokens(in, bs, j) : 1;
         if (o->mode == CC_PC_INDEPENDENT || !off)
-            rc = request_independent(&p, b, n, in, bs);
+            rc = request_independent(p, b, n, in, bs);
         else
-            rc = request_prefix(&p, b, n, in, bs, blocks, off[i]);
+            rc = request_prefix(p, b, n, in, bs);
     }
-    if (rc != CC_OK)
-        goto fail;
+    s->tokens = tokens;
+    s->accesses += N;
+    return rc;
+}
 
+int cc_mrc_stream_feed(cc_mrc_stream *s, const cc_trace *w, cc_err *err)
+{
+    if (w->n && (!w->blocks || w->block_size == 0))
+        return cc_err_set(err, CC_EUNSUP, w->source, 0, "blocks",
+                          "the trace has no block hashes for a miss-ratio curve");
+    int rc = feed(s, w->blocks, w->block_off, w->input_tokens, w->block_size, w->n);
+    if (rc == CC_EFORMAT)
+        return cc_err_set(err, CC_EFORMAT, w->source, 0, "blocks",
+                          "more block accesses than the %llu the trace announced",
+                          (unsigned long long)s->declared);
+    if (rc != CC_OK)
+        return cc_err_set(err, CC_ENOMEM, w->source, 0, NULL,
+                          "out of memory for the miss-ratio curve");
+    return CC_OK;
+}
+
+int cc_mrc_stream_end(cc_mrc_stream *s, const char *source, cc_mrc *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    pass *p = &s->p;
+    const cc_mrc_opts *o = &s->opts;
+    if (s->declared != UINT64_MAX && s->accesses != s->declared) {
+        uint64_t d = s->declared, a = s->accesses;
+        cc_mrc_stream_free(s);
+        return cc_err_set(err, CC_EFORMAT, source, 0, "blocks",
+                          "%llu block accesses, not the %llu the trace announced",
+                          (unsigned long long)a, (unsigned long long)d);
+    }
+    uint64_t N = s->accesses;
+    out->opts = *o;
     out->accesses = N;
-    out->tokens = tokens;
-    out->sampled_accesses = p.sampled;
-    out->sampled_blocks = p.st.live;
-    out->final_rate = p.rate;
-    out->distinct_estimate = (double)p.st.live / p.rate;
-    out->inconsistent_accesses = p.inconsistent;
-    if (p.shards && !o->no_adjust) {
+    out->tokens = s->tokens;
+    out->sampled_accesses = p->sampled;
+    out->sampled_blocks = p->st.live;
+    out->final_rate = p->rate;
+    out->distinct_estimate = (double)p->st.live / p->rate;
+    out->inconsistent_accesses = p->inconsistent;
+    if (p->shards && !o->no_adjust) {
         /* SHARDS_adj: the sampled accesses, each weighing 1/R at its time,
          * should add up to N; the difference goes to the first bin (at a
          * fixed rate this is the paper's N * R - Ns, in units of 1/R) */
-        double dw = (double)N - p.h.total, dt = (double)tokens - p.h.total_tok;
-        if (hist_add(&p.h, 1, dw, dt) != CC_OK)
+        double dw = (double)N - p->h.total, dt = (double)s->tokens - p->h.total_tok;
+        if (hist_add(&p->h, 1, dw, dt) != CC_OK)
             goto fail;
     }
-    hist_flush(&p.h);
+    hist_flush(&p->h);
     /* cumulative: hits at capacity c = weight of bins 1..c */
-    size_t nb = p.h.used ? p.h.used : 1;
+    size_t nb = p->h.used ? p->h.used : 1;
     out->hits = malloc(nb * sizeof *out->hits);
     out->hit_tokens = malloc(nb * sizeof *out->hit_tokens);
     if (!out->hits || !out->hit_tokens)
         goto fail;
     out->hits[0] = out->hit_tokens[0] = 0;
-    for (size_t c = 1; c < p.h.used; c++) {
-        out->hits[c] = out->hits[c - 1] + p.h.b[c].w;
-        out->hit_tokens[c] = out->hit_tokens[c - 1] + p.h.b[c].tok;
+    for (size_t c = 1; c < p->h.used; c++) {
+        out->hits[c] = out->hits[c - 1] + p->h.b[c].w;
+        out->hit_tokens[c] = out->hit_tokens[c - 1] + p->h.b[c].tok;
     }
     out->n_bins = nb;
-    out->total = p.h.total;
-    out->total_tokens = p.h.total_tok;
-    rstack_free(&p.st);
-    free(p.h.b);
-    free(p.heap);
-    free(p.hashes);
-    if (p.check_pred)
-        cc_u64map_free(&p.pred);
+    out->total = p->h.total;
+    out->total_tokens = p->h.total_tok;
+    cc_mrc_stream_free(s);
     return CC_OK;
 fail:
-    rstack_free(&p.st);
-    free(p.h.b);
-    free(p.heap);
-    free(p.hashes);
-    if (p.check_pred)
-        cc_u64map_free(&p.pred);
+    cc_mrc_stream_free(s);
     cc_mrc_free(out);
     return cc_err_set(err, CC_ENOMEM, source, 0, NULL, "out of memory for the miss-ratio curve");
+}
+
+/* The whole trace (or key stream) as one piece. */
+static int run(const uint64_t *blocks, const uint64_t *off, const uint32_t *input, uint32_t bs,
+               size_t n_req, const cc_mrc_opts *o, const char *source, cc_mrc *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t N = off ? (n_req ? off[n_req] : 0) : n_req;
+    cc_mrc_stream *s;
+    int rc = stream_begin(o, N, off != NULL, &s, err);
+    if (rc != CC_OK) {
+        if (rc == CC_ENOMEM && err)
+            snprintf(err->file, sizeof err->file, "%s", source ? source : "");
+        return rc;
+    }
+    if (feed(s, blocks, off, input, bs, n_req) != CC_OK) {
+        cc_mrc_stream_free(s);
+        return cc_err_set(err, CC_ENOMEM, source, 0, NULL, "out of memory for the miss-ratio curve");
+    }
+    return cc_mrc_stream_end(s, source, out, err);
 }
 
 int cc_mrc_trace(const cc_trace *t, const cc_mrc_opts *o, cc_mrc *out, cc_err *err)

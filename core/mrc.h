@@ -116,6 +116,21 @@ int cc_mrc_trace(const cc_trace *t, const cc_mrc_opts *o, cc_mrc *out, cc_err *e
 int cc_mrc_keys(const uint64_t *keys, size_t n, const cc_mrc_opts *o, cc_mrc *out,
                 cc_err *err);
 void cc_mrc_free(cc_mrc *m);
+/* The same pass fed in windows (a streamed trace, traces.h): begin, feed
+ * every window in order, end (which fills out as cc_mrc_trace does on the
+ * whole trace, bit for bit, and frees s; free s instead only when stopping
+ * early).  accesses: the block accesses the windows will hold in all, known
+ * ahead (SHARDS clamps scaled distances there: CC_EARG for SHARDS without
+ * it); UINT64_MAX = unknown (exact only).  A window with more, or an end
+ * with fewer, than announced is CC_EFORMAT.  Memory: the pass's own (above),
+ * nothing per request: the prefix-mode predecessor check keeps each block's
+ * first predecessor by hash. */
+typedef struct cc_mrc_stream cc_mrc_stream;
+int cc_mrc_stream_begin(const cc_mrc_opts *o, uint64_t accesses, cc_mrc_stream **out,
+                        cc_err *err);
+int cc_mrc_stream_feed(cc_mrc_stream *s, const cc_trace *w, cc_err *err);
+int cc_mrc_stream_end(cc_mrc_stream *s, const char *source, cc_mrc *out, cc_err *err);
+void cc_mrc_stream_free(cc_mrc_stream *s);
 
 /* Miss ratio (1 - block hit ratio) and token hit ratio at a capacity in
  * blocks, clipped to [0, 1]. */

@@ -13,6 +13,8 @@
  * whole-trace run's (--trace-stats) but for the ideal ratios and timings. */
 #include "testutil.h"
 #include "sim/driver.h"
+#include "core/mrc.h"
+#include "analysis/sweep.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -406,7 +408,7 @@ static void test_not_streamed(void **state)
     (void)state;
     cc_err e = {0};
     cc_trace_stream *ts = NULL;
-    const char *p = TU_DATA_OR_SKIP("mooncake/conversation_trace.jsonl");
+    const char *p = TU_DATA_OR_SKIP("azure/AzureLLMInferenceTrace_conv.csv");
     assert_int_equal(cc_trace_stream_open(p, NULL, NULL, 0, &ts, &e), CC_EUNSUP);
     assert_null(ts);
 }
@@ -512,6 +514,368 @@ static void test_cli_streamed(void **state)
     remove(path);
 }
 
+/* ---- issue 17: mrc, Mooncake JSONL and sweep streamed ---------------------- */
+
+static void mrc_equal(const cc_mrc *a, const cc_mrc *b)
+{
+    assert_int_equal(a->accesses, b->accesses);
+    assert_int_equal(a->tokens, b->tokens);
+    assert_int_equal(a->sampled_accesses, b->sampled_accesses);
+    assert_int_equal(a->sampled_blocks, b->sampled_blocks);
+    assert_true(a->final_rate == b->final_rate);
+    assert_true(a->distinct_estimate == b->distinct_estimate);
+    assert_int_equal(a->inconsistent_accesses, b->inconsistent_accesses);
+    assert_int_equal(a->n_bins, b->n_bins);
+    assert_memory_equal(a->hits, b->hits, a->n_bins * sizeof *a->hits);
+    assert_memory_equal(a->hit_tokens, b->hit_tokens, a->n_bins * sizeof *a->hit_tokens);
+    assert_true(a->total == b->total);
+    assert_true(a->total_tokens == b->total_tokens);
+}
+
+static void mrc_streamed(const cc_trace *t, size_t window, const cc_mrc_opts *o, cc_mrc *out)
+{
+    cc_trace_stream *ts;
+    cc_err e = {0};
+    assert_int_equal(cc_trace_stream_of(t, window, &ts, &e), CC_OK);
+    cc_mrc_stream *ms;
+    assert_int_equal(cc_mrc_stream_begin(o, cc_trace_stream_accesses(ts), &ms, &e), CC_OK);
+    for (;;) {
+        const cc_trace *w;
+        assert_int_equal(cc_trace_stream_next(ts, &w, &e), CC_OK);
+        if (w->n == 0)
+            break;
+        assert_int_equal(cc_mrc_stream_feed(ms, w, &e), CC_OK);
+    }
+    assert_int_equal(cc_mrc_stream_end(ms, t->source, out, &e), CC_OK);
+    cc_trace_stream_close(ts);
+}
+
+/* The curve fed in windows equals the whole-trace curve (cc_mrc_trace, checked
+ * against a brute-force LRU and cc_replay in test_mrc) bit for bit: exact and
+ * SHARDS (fixed rate, fixed size), both modes, windows of 1, 7 and 8192
+ * requests; a trace whose blocks change predecessors (inconsistent accesses
+ * counted across windows). */
+static void test_mrc_stream_equal(void **state)
+{
+    (void)state;
+    cc_trace t[2];
+    random_trace(&t[0], 3000, 16, 11);
+    random_trace(&t[1], 2000, 8, 12);
+    /* t[1]: swap the first two blocks of every third request (a block
+     * follows another than where it was first seen) */
+    for (size_t i = 0; i < t[1].n; i += 3) {
+        uint64_t a = t[1].block_off[i];
+        if (t[1].block_off[i + 1] - a >= 2) {
+            uint64_t x = t[1].blocks[a];
+            t[1].blocks[a] = t[1].blocks[a + 1];
+            t[1].blocks[a + 1] = x;
+        }
+    }
+    cc_mrc_opts opts[] = {
+        {.mode = CC_PC_PREFIX, .method = CC_MRC_EXACT},
+        {.mode = CC_PC_INDEPENDENT, .method = CC_MRC_EXACT},
+        {.mode = CC_PC_PREFIX, .method = CC_MRC_SHARDS, .sample_rate = 0.3, .seed = 5},
+        {.mode = CC_PC_INDEPENDENT, .method = CC_MRC_SHARDS, .sample_rate = 0.2, .seed = 3},
+        {.mode = CC_PC_INDEPENDENT, .method = CC_MRC_SHARDS, .max_samples = 40, .seed = 2},
+        {.mode = CC_PC_PREFIX, .method = CC_MRC_SHARDS, .max_samples = 25, .seed = 7,
+         .no_adjust = true},
+    };
+    size_t windows[] = {1, 7, 8192};
+    uint64_t inconsistent = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t a = 0; a < sizeof opts / sizeof opts[0]; a++) {
+            cc_mrc whole;
+            cc_err e = {0};
+            assert_int_equal(cc_mrc_trace(&t[k], &opts[a], &whole, &e), CC_OK);
+            if (k == 1 && a == 0)
+                inconsistent = whole.inconsistent_accesses;
+            for (size_t w = 0; w < 3; w++) {
+                cc_mrc m;
+                mrc_streamed(&t[k], windows[w], &opts[a], &m);
+                mrc_equal(&whole, &m);
+                cc_mrc_free(&m);
+            }
+            cc_mrc_free(&whole);
+        }
+    assert_true(inconsistent > 0);
+    /* SHARDS without the accesses ahead is refused; fewer than announced is
+     * an error at the end */
+    cc_mrc_stream *ms;
+    cc_err e = {0};
+    assert_int_equal(cc_mrc_stream_begin(&opts[2], UINT64_MAX, &ms, &e), CC_EARG);
+    assert_int_equal(cc_mrc_stream_begin(&opts[0], 5, &ms, &e), CC_OK);
+    cc_mrc m;
+    assert_int_equal(cc_mrc_stream_end(ms, "x", &m, &e), CC_EFORMAT);
+    cc_trace_free(&t[0]);
+    cc_trace_free(&t[1]);
+}
+
+/* random_trace made prefix-consistent (each block hash names its whole
+ * chain), as a Mooncake file must be. */
+static void chained_trace(cc_trace *t, size_t n, uint32_t bs, uint64_t seed)
+{
+    random_trace(t, n, bs, seed);
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t prev = 0;
+        for (uint64_t k = t->block_off[i]; k < t->block_off[i + 1]; k++) {
+            uint64_t two[2] = {prev, t->blocks[k]};
+            t->blocks[k] = prev = cc_hash_bytes(two, sizeof two, 0);
+        }
+    }
+}
+
+/* A JSONL file read in windows: the same requests as the whole reader
+ * (cc_trace_read), and the same streamed replay as the whole one. */
+static void jsonl_check(const char *path, size_t window)
+{
+    cc_trace t;
+    cc_err e = {0};
+    if (cc_trace_read(path, NULL, NULL, &t, &e) != CC_OK)
+        fail_msg("%s:%ld %s: %s", e.file, e.line, e.field, e.msg);
+    cc_trace_stream *ts;
+    assert_int_equal(cc_trace_stream_open(path, NULL, NULL, window, &ts, &e), CC_OK);
+    assert_string_equal(cc_trace_stream_format(ts), "mooncake");
+    assert_int_equal(cc_trace_stream_block_size(ts), t.block_size);
+    assert_int_equal(cc_trace_stream_accesses(ts), UINT64_MAX);
+    size_t at = 0;
+    for (;;) {
+        const cc_trace *w;
+        assert_int_equal(cc_trace_stream_next(ts, &w, &e), CC_OK);
+        if (w->n == 0)
+            break;
+        assert_true(w->n <= window);
+        for (size_t i = 0; i < w->n; i++, at++) {
+            assert_true(at < t.n);
+            assert_int_equal(w->arrival_ns[i], t.arrival_ns[at]);
+            assert_int_equal(w->input_tokens[i], t.input_tokens[at]);
+            assert_int_equal(w->output_tokens[i], t.output_tokens[at]);
+            uint64_t nb = w->block_off[i + 1] - w->block_off[i];
+            assert_int_equal(nb, t.block_off[at + 1] - t.block_off[at]);
+            assert_memory_equal(w->blocks + w->block_off[i], t.blocks + t.block_off[at],
+                                nb * sizeof *t.blocks);
+        }
+    }
+    assert_int_equal(at, t.n);
+    assert_int_equal(cc_trace_stream_requests(ts), t.n);
+    cc_trace_stream_close(ts);
+    cc_pc_config cfg = config(CC_PC_PREFIX, "lru", 300, 0);
+    cc_replay_opts ro = {.concurrency = CC_CONCURRENCY_NONE};
+    cc_replay_result a, b;
+    assert_int_equal(cc_sim_replay(&t, &cfg, &ro, &a, &e), CC_OK);
+    assert_int_equal(cc_trace_stream_open(path, NULL, NULL, window, &ts, &e), CC_OK);
+    assert_int_equal(cc_sim_replay_stream(ts, &cfg, &ro, &b, &e), CC_OK);
+    cache_equal(&a, &b);
+    cc_trace_stream_close(ts);
+    cc_replay_result_free(&a);
+    cc_replay_result_free(&b);
+    cc_trace_free(&t);
+}
+
+static void test_jsonl_stream_equal(void **state)
+{
+    (void)state;
+    /* written by hand: spaces, an extra member, an empty list, members in
+     * another order (the fast path's shapes) and a line only jansson reads
+     * (a string member) */
+    const char *text =
+        "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 5, \"hash_ids\": [1, 2]}\n"
+        "{\"hash_ids\":[1,2,3],\"timestamp\":10,\"input_length\":1025,\"output_length\":0}\n"
+        "{ \"timestamp\" : 10 , \"input_length\" : 0 , \"output_length\" : 7 , \"hash_ids\" : [ ] }\n"
+        "{\"timestamp\": 20, \"input_length\": 512, \"output_length\": 1, \"hash_ids\": [1], "
+        "\"x\": [4, 5]}\n"
+        "{\"timestamp\": 30, \"input_length\": 600, \"output_length\": 1, \"hash_ids\": [7, 8], "
+        "\"note\": \"jansson\"}\n"
+        "{\"timestamp\": 31, \"input_length\": 1536, \"output_length\": 2, \"hash_ids\": [1, 2, 3]}\r\n"
+        "\n";
+    char path[512];
+    tu_write_tmp(path, sizeof path, "hand.jsonl", text, strlen(text));
+    jsonl_check(path, 1);
+    jsonl_check(path, 4);
+    remove(path);
+    /* a random trace written as Mooncake JSONL */
+    cc_trace r;
+    chained_trace(&r, 5000, 512, 21);
+    cc_err e = {0};
+    tu_tmp_path(path, sizeof path, "random.jsonl");
+    assert_int_equal(cc_write_mooncake(&r, path, &e), CC_OK);
+    jsonl_check(path, 3);
+    jsonl_check(path, 8192);
+    remove(path);
+    cc_trace_free(&r);
+    char real[1024];
+    if (access(tu_data_path(real, sizeof real, "mooncake/conversation_trace.jsonl"), R_OK) == 0)
+        jsonl_check(real, 1000);
+}
+
+/* Bad JSONL read in windows: the whole reader's error (code, line, field,
+ * message), whichever window it lands in. */
+static void test_jsonl_stream_errors(void **state)
+{
+    (void)state;
+    const char *good = "{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 1, "
+                       "\"hash_ids\": [1]}\n";
+    const char *bad[] = {
+        "{\"timestamp\": 4, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n",
+        "{\"timestamp\": 6, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1, 2]}\n",
+        "{\"timestamp\": 6, \"input_length\": 600, \"output_length\": 1, \"hash_ids\": [2, 1]}\n",
+        "{\"timestamp\": 6, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]\n",
+        "{\"timestamp\": 6, \"timestamp\": 7, \"input_length\": 10, \"output_length\": 1, "
+        "\"hash_ids\": [1]}\n",
+        "{\"timestamp\": 6, \"input_length\": -1, \"output_length\": 1, \"hash_ids\": []}\n",
+        "{\"timestamp\": 6, \"input_length\": 10, \"output_length\": 1.0, \"hash_ids\": [1]}\n",
+        "{\"timestamp\": 6, \"input_length\": 10, \"hash_ids\": [1]}\n",
+        "{\"timestamp\": 06, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n",
+        "{\"timestamp\": 6, \"input_length\": 10, \"output_length\": 99999999999, "
+        "\"hash_ids\": [1]}\n",
+        "\n{\"timestamp\": 6, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n",
+        "[1, 2]\n",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char text[2048] = "";
+        for (int i = 0; i < 5; i++)
+            strcat(text, good);
+        strcat(text, bad[k]);
+        strcat(text, good);
+        char path[512];
+        tu_write_tmp(path, sizeof path, "bad.jsonl", text, strlen(text));
+        cc_trace t;
+        cc_err we = {0}, se = {0};
+        int wrc = cc_trace_read(path, NULL, NULL, &t, &we);
+        assert_int_not_equal(wrc, CC_OK);
+        cc_trace_stream *ts;
+        assert_int_equal(cc_trace_stream_open(path, NULL, NULL, 2, &ts, &se), CC_OK);
+        int src;
+        for (;;) {
+            const cc_trace *w;
+            if ((src = cc_trace_stream_next(ts, &w, &se)) != CC_OK || w->n == 0)
+                break;
+        }
+        cc_trace_stream_close(ts);
+        if (src != wrc || se.line != we.line || strcmp(se.field, we.field) ||
+            strcmp(se.msg, we.msg) || strcmp(se.file, we.file))
+            fail_msg("case %zu: whole %d %s:%ld %s: %s; streamed %d %s:%ld %s: %s", k, wrc,
+                     we.file, we.line, we.field, we.msg, src, se.file, se.line, se.field, se.msg);
+        assert_true(we.line >= 6);
+        remove(path);
+    }
+}
+
+/* ctxcache mrc and sweep on streamed files: the same output as the whole
+ * read (forced by --block-size 512 for mrc; for sweep, the API's rows
+ * against rows from traces held whole); a bad record: exit 1, the error
+ * naming the file and line, no curve, no sweep file. */
+static void test_cli_mrc_sweep_streamed(void **state)
+{
+    (void)state;
+    cc_trace r;
+    chained_trace(&r, 4000, 512, 31);
+    cc_err e = {0};
+    char path[512], cmd[2400];
+    tu_tmp_path(path, sizeof path, "cli.jsonl");
+    assert_int_equal(cc_write_mooncake(&r, path, &e), CC_OK);
+    cc_trace_free(&r);
+    const char *methods[] = {"", "--mode independent", "--sizes 5,50,500 --method exact"};
+    for (size_t m = 0; m < 3; m++) {
+        char *out[2];
+        json_t *o[2];
+        for (int whole = 0; whole < 2; whole++) {
+            snprintf(cmd, sizeof cmd, "%s mrc %s %s --json%s", tu_bin(), path, methods[m],
+                     whole ? " --block-size 512" : "");
+            if (tu_run(cmd, &out[whole]) != 0)
+                fail_msg("%s: %s", cmd, out[whole]);
+            json_error_t je;
+            o[whole] = json_loads(out[whole], 0, &je);
+            if (!o[whole])
+                fail_msg("not JSON: %s\n%s", je.text, out[whole]);
+            json_object_del(o[whole], "elapsed_s");
+        }
+        if (!json_equal(o[0], o[1]))
+            fail_msg("streamed and whole curves differ (%s):\n%s\n%s", methods[m], out[0], out[1]);
+        for (int k = 0; k < 2; k++) {
+            json_decref(o[k]);
+            free(out[k]);
+        }
+    }
+    /* sweep: rows of the streamed load against rows of the traces held whole */
+    char oracle[512];
+    oracle_file(oracle, sizeof oracle, 3000);
+    char spec_text[2048];
+    snprintf(spec_text, sizeof spec_text,
+             "trace = %s, %s\npolicy = lru, s3fifo, fifo, ttl\ncapacity_blocks = 10, 200\n"
+             "ttl_s = none, 5\nmode = %%s\nthreads = 2\n", path, oracle);
+    for (int mode = 0; mode < 2; mode++) {
+        char text[2100];
+        snprintf(text, sizeof text, spec_text, mode ? "independent" : "prefix");
+        cc_sweep_spec spec;
+        assert_int_equal(cc_sweep_spec_parse_string(text, "t.spec", &spec, &e), CC_OK);
+        cc_sweep_data d, w;
+        assert_int_equal(cc_sweep_load(&spec, &d, &e), CC_OK);
+        assert_true(d.streamed[0] && d.streamed[1]);
+        assert_int_equal(d.traces[0].block_size, 512);
+        assert_int_equal(d.traces[1].block_size, 3); /* the largest object size */
+        assert_int_equal(cc_sweep_load(&spec, &w, &e), CC_OK);
+        for (size_t k = 0; k < 2; k++) { /* the same traces held whole */
+            cc_trace_free(&w.traces[k]);
+            assert_int_equal(cc_trace_read(k ? oracle : path, NULL, NULL, &w.traces[k], &e), CC_OK);
+            w.streamed[k] = 0;
+        }
+        uint64_t np = cc_sweep_n_points(&spec);
+        size_t nm = cc_sweep_n_metrics();
+        double *a = calloc(np * nm, sizeof *a), *b = calloc(np * nm, sizeof *b);
+        assert_int_equal(cc_sweep_run(&spec, &d, 0, 1, 2, false, a, &e), CC_OK);
+        assert_int_equal(cc_sweep_run(&spec, &w, 0, 1, 1, false, b, &e), CC_OK);
+        assert_memory_equal(a, b, np * nm * sizeof *a);
+        free(a);
+        free(b);
+        cc_sweep_data_free(&d);
+        cc_sweep_data_free(&w);
+        cc_sweep_spec_free(&spec);
+    }
+    /* a point that needs the trace whole (pricing) keeps it whole */
+    {
+        char text[2100];
+        snprintf(text, sizeof text, "trace = %s\npolicy = lru\ncapacity_blocks = 10\n"
+                 "pricing = none, moonshot-2024\n", path);
+        cc_sweep_spec spec;
+        cc_sweep_data d;
+        assert_int_equal(cc_sweep_spec_parse_string(text, "t.spec", &spec, &e), CC_OK);
+        assert_int_equal(cc_sweep_load(&spec, &d, &e), CC_OK);
+        assert_false(d.streamed[0]);
+        assert_true(d.traces[0].n > 0);
+        cc_sweep_data_free(&d);
+        cc_sweep_spec_free(&spec);
+    }
+    /* bad input: the error names the file and the line; nothing else */
+    const char *badtext =
+        "{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n"
+        "{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n"
+        "{\"timestamp\": 4, \"input_length\": 10, \"output_length\": 1, \"hash_ids\": [1]}\n";
+    char bad[512], spec_path[512], out_h5[512], *txt;
+    tu_write_tmp(bad, sizeof bad, "bad3.jsonl", badtext, strlen(badtext));
+    snprintf(cmd, sizeof cmd, "%s mrc %s --json", tu_bin(), bad);
+    assert_int_equal(tu_run(cmd, &txt), 1);
+    assert_non_null(strstr(txt, bad));
+    assert_non_null(strstr(txt, ":3"));
+    assert_non_null(strstr(txt, "timestamp"));
+    assert_null(strstr(txt, "\"points\""));
+    free(txt);
+    snprintf(spec_text, sizeof spec_text, "trace = %s\npolicy = lru\ncapacity_blocks = 10\n", bad);
+    tu_write_tmp(spec_path, sizeof spec_path, "bad.spec", spec_text, strlen(spec_text));
+    tu_tmp_path(out_h5, sizeof out_h5, "bad_sweep.h5");
+    remove(out_h5);
+    snprintf(cmd, sizeof cmd, "%s sweep %s -o %s --quiet --json", tu_bin(), spec_path, out_h5);
+    assert_int_equal(tu_run(cmd, &txt), 1);
+    assert_non_null(strstr(txt, ":3"));
+    assert_non_null(strstr(txt, "timestamp"));
+    assert_null(strstr(txt, "\"points\""));
+    free(txt);
+    assert_int_not_equal(access(out_h5, F_OK), 0);
+    remove(bad);
+    remove(spec_path);
+    remove(path);
+    remove(oracle);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +891,10 @@ int main(void)
         cmocka_unit_test(test_not_streamed),
         cmocka_unit_test(test_dist_counts),
         cmocka_unit_test(test_cli_streamed),
+        cmocka_unit_test(test_mrc_stream_equal),
+        cmocka_unit_test(test_jsonl_stream_equal),
+        cmocka_unit_test(test_jsonl_stream_errors),
+        cmocka_unit_test(test_cli_mrc_sweep_streamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,12 @@
  * trace's block size is 512 and cannot be changed (there are no tokens to
  * re-block), and every request is its own session (the format has none).
  *
- * Reading: getline + one json_loadb per line into reused buffers; the request
- * goes straight into the columnar trace (no allocation per request beyond
- * what jansson does for the parsed line).  Any malformed line fails the whole
+ * Reading: getline into a reused buffer; a plain line (fast_line: names of
+ * [A-Za-z0-9_], values non-negative integers or flat lists of them, each
+ * name once, the counts in range) is read by hand, any other line with one
+ * json_loadb; the request goes straight into the columnar trace.  The line
+ * loop is cc_mc_reader (stream_int.h), which stream.c also reads in
+ * windows without holding the trace.  Any malformed line fails the whole
  * read with its line number and field; for JSON syntax errors the field is
  * the top-level member whose value the error lies in (found by a short scan
  * of the line), or "record".  Since an id names a whole prefix, each id must
@@ -32,6 +35,7 @@
  * one u64 map of distinct blocks (<= 32 bytes each).
  */
 #include "traces.h"
+#include "stream_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -129,12 +133,205 @@ static int get_count(const json_t *o, const char *key, json_int_t max, json_int_
     return CC_OK;
 }
 
-/* Parses one non-blank line into t. */
+/* ---- the fast path ----------------------------------------------------
+ * Most lines are plain: one object whose names are [A-Za-z0-9_]+ and whose
+ * values are non-negative integers (at most 18 digits, no leading zero) or
+ * flat arrays of them, every name once, the four members present and the
+ * counts in range.  Such a line is read here by hand: jansson would give the
+ * same values, and none of its errors can arise.  Any other line (and every
+ * error) goes to jansson (parse_line), so the messages stay its own.
+ * Returns 1 (read), 0 (not plain: use jansson) or CC_ENOMEM. */
+static inline const char *skip_ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static inline const char *fast_uint(const char *p, const char *e, int64_t *out)
+{
+    if (p >= e || *p < '0' || *p > '9')
+        return NULL;
+    const char *q = p;
+    int64_t v = 0;
+    while (q < e && *q >= '0' && *q <= '9') {
+        v = v * 10 + (*q - '0');
+        q++;
+        if (q - p > 18)
+            return NULL;
+    }
+    if ((*p == '0' && q - p > 1) || (q < e && (*q == '.' || *q == 'e' || *q == 'E')))
+        return NULL;
+    *out = v;
+    return q;
+}
+
+enum { F_TS = 1, F_IN = 2, F_OUT = 4, F_IDS = 8 };
+
+static int fast_line(const char *s, size_t n, uint64_t **ids, size_t *ids_cap, int64_t *ts,
+                     int64_t *in, int64_t *outl, size_t *nb_out)
+{
+    const char *p = s, *e = s + n;
+    if (!*ids_cap && cc_grow((void **)ids, ids_cap, 1, sizeof **ids))
+        return CC_ENOMEM;
+    p = skip_ws(p, e);
+    if (p >= e || *p++ != '{')
+        return 0;
+    unsigned seen = 0, n_other = 0;
+    const char *other[8];
+    size_t other_len[8];
+    size_t nb = 0;
+    p = skip_ws(p, e);
+    if (p < e && *p == '}')
+        return 0; /* no members: jansson says which is missing */
+    for (;;) {
+        if (p >= e || *p++ != '"')
+            return 0;
+        const char *k = p;
+        while (p < e && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                         (*p >= '0' && *p <= '9') || *p == '_'))
+            p++;
+        if (p >= e || *p != '"' || p == k)
+            return 0;
+        size_t kl = (size_t)(p - k);
+        p = skip_ws(p + 1, e);
+        if (p >= e || *p++ != ':')
+            return 0;
+        p = skip_ws(p, e);
+        unsigned f = 0;
+        if (kl == 9 && !memcmp(k, "timestamp", 9))
+            f = F_TS;
+        else if (kl == 12 && !memcmp(k, "input_length", 12))
+            f = F_IN;
+        else if (kl == 13 && !memcmp(k, "output_length", 13))
+            f = F_OUT;
+        else if (kl == 8 && !memcmp(k, "hash_ids", 8))
+            f = F_IDS;
+        if (f & seen)
+            return 0; /* a duplicate */
+        if (!f) { /* another member: ignored, but once only */
+            for (unsigned j = 0; j < n_other; j++)
+                if (other_len[j] == kl && !memcmp(other[j], k, kl))
+                    return 0;
+            if (n_other == 8)
+                return 0;
+            other[n_other] = k;
+            other_len[n_other++] = kl;
+        }
+        seen |= f;
+        if (p < e && *p == '[') {
+            if (f && f != F_IDS)
+                return 0;
+            p = skip_ws(p + 1, e);
+            if (p < e && *p == ']') {
+                p++;
+            } else {
+                for (;;) {
+                    int64_t v;
+                    if (!(p = fast_uint(p, e, &v)))
+                        return 0;
+                    if (f == F_IDS) {
+                        if (nb == *ids_cap &&
+                            cc_grow((void **)ids, ids_cap, nb + 1, sizeof **ids))
+                            return CC_ENOMEM;
+                        (*ids)[nb++] = (uint64_t)v;
+                    }
+                    p = skip_ws(p, e);
+                    if (p < e && *p == ',') {
+                        p = skip_ws(p + 1, e);
+                        continue;
+                    }
+                    if (p < e && *p == ']') {
+                        p++;
+                        break;
+                    }
+                    return 0;
+                }
+            }
+        } else {
+            int64_t v;
+            if (f == F_IDS || !(p = fast_uint(p, e, &v)))
+                return 0;
+            if (f == F_TS)
+                *ts = v;
+            else if (f == F_IN)
+                *in = v;
+            else if (f == F_OUT)
+                *outl = v;
+        }
+        p = skip_ws(p, e);
+        if (p < e && *p == ',') {
+            p = skip_ws(p + 1, e);
+            continue;
+        }
+        if (p < e && *p == '}') {
+            p++;
+            break;
+        }
+        return 0;
+    }
+    if (skip_ws(p, e) != e || seen != (F_TS | F_IN | F_OUT | F_IDS))
+        return 0;
+    if (*ts > MC_MAX_TIMESTAMP_MS || *in > MC_MAX_TOKENS - 1 || *outl > MC_MAX_TOKENS - 1)
+        return 0;
+    *nb_out = nb;
+    return 1;
+}
+
+/* The checks of a plain line's values (fast_line), in parse_line's order
+ * and words, then the record. */
+static int checked_record(const char *path, long line, int64_t *prev_ms, const uint64_t *ids,
+                          size_t nb, cc_u64map *parents, int64_t ts, int64_t in, int64_t outl,
+                          cc_mc_record *rec, cc_err *err)
+{
+    if (ts < *prev_ms)
+        return cc_err_set(err, CC_ERANGE, path, line, "timestamp",
+                          "%" PRId64 " ms is before the previous line's %" PRId64
+                          " ms; expected non-decreasing timestamps", ts, *prev_ms);
+    size_t want = ((size_t)in + MC_BLOCK_SIZE - 1) / MC_BLOCK_SIZE;
+    if (nb != want)
+        return cc_err_set(err, CC_EFORMAT, path, line, "hash_ids",
+                          "%zu ids for input_length %" PRId64
+                          "; expected ceil(input_length / 512) = %zu", nb, in, want);
+    for (size_t j = 0; j < nb; j++) {
+        uint64_t x = ids[j], parent = j ? ids[j - 1] + 1 : 0, *slot;
+        int r = cc_u64map_put(parents, x, parent, &slot);
+        if (r < 0)
+            return cc_err_set(err, CC_ENOMEM, path, line, "hash_ids", "out of memory");
+        if (r == 0 && *slot != parent) {
+            char was[40] = "the start of a list", here[40] = "the start of the list";
+            if (*slot)
+                snprintf(was, sizeof was, "id %" PRIu64, *slot - 1);
+            if (parent)
+                snprintf(here, sizeof here, "id %" PRIu64, parent - 1);
+            return cc_err_set(err, CC_EFORMAT, path, line, "hash_ids",
+                              "id %zu: %" PRIu64 " follows %s here but followed %s "
+                              "before; expected each id to name one prefix (no id repeated or "
+                              "out of order)", j, x, here, was);
+        }
+    }
+    rec->arrival_ns = ts * 1000000;
+    rec->input_tokens = (uint32_t)in;
+    rec->output_tokens = (uint32_t)outl;
+    rec->n_blocks = (uint32_t)nb;
+    rec->blocks = ids;
+    rec->line = line;
+    *prev_ms = ts;
+    return CC_OK;
+}
+
+/* Parses one non-blank line into *rec (its ids in *ids). */
 static int parse_line(const char *s, size_t n, int last_unterminated, const char *path, long line,
                       int64_t *prev_ms, uint64_t **ids, size_t *ids_cap, cc_u64map *parents,
-                      uint32_t tenant,
-                      cc_trace *t, cc_err *err)
+                      cc_mc_record *rec, cc_err *err)
 {
+    int64_t fts = 0, fin = 0, fout = 0;
+    size_t fnb = 0;
+    int fr = fast_line(s, n, ids, ids_cap, &fts, &fin, &fout, &fnb);
+    if (fr == CC_ENOMEM)
+        return cc_err_set(err, CC_ENOMEM, path, line, "hash_ids", "out of memory");
+    if (fr == 1)
+        return checked_record(path, line, prev_ms, *ids, fnb, parents, fts, fin, fout, rec, err);
     json_error_t je;
     json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
     if (!o) {
@@ -226,20 +423,12 @@ static int parse_line(const char *s, size_t n, int last_unterminated, const char
             goto out;
         }
     }
-    cc_request r = {0};
-    r.arrival_ns = (int64_t)ts * 1000000;
-    r.session_id = t->n;
-    r.tenant = tenant;
-    r.input_tokens = (uint32_t)in;
-    r.output_tokens = (uint32_t)outl;
-    r.group_id = CC_NO_GROUP;
-    r.role = CC_ROLE_QUERY;
-    r.n_blocks = (uint32_t)nb;
-    r.blocks = *ids;
-    if (cc_trace_append(t, &r)) {
-        rc = cc_err_set(err, CC_ENOMEM, path, line, NULL, "out of memory");
-        goto out;
-    }
+    rec->arrival_ns = (int64_t)ts * 1000000;
+    rec->input_tokens = (uint32_t)in;
+    rec->output_tokens = (uint32_t)outl;
+    rec->n_blocks = (uint32_t)nb;
+    rec->blocks = *ids;
+    rec->line = line;
     *prev_ms = ts;
     rc = CC_OK;
 out:
@@ -247,14 +436,105 @@ out:
     return rc;
 }
 
+/* ---- the line reader (the whole-file reader and stream.c's windows) ---- */
+struct cc_mc_reader {
+    FILE *f;
+    cc_lines L;
+    const char *path;
+    uint64_t *ids;
+    size_t ids_cap;
+    int64_t prev_ms;
+    uint64_t records;
+    cc_u64map parents; /* id -> the id before it + 1 (0: first): 16+ bytes per distinct id */
+};
+
+void cc_mc_reader_close(cc_mc_reader *r)
+{
+    if (!r)
+        return;
+    cc_lines_free(&r->L);
+    cc_u64map_free(&r->parents);
+    free(r->ids);
+    if (r->f)
+        fclose(r->f);
+    free(r);
+}
+
+int cc_mc_reader_open(const char *path, const cc_read_opts *o, cc_mc_reader **out, cc_err *e)
+{
+    *out = NULL;
+    if (o && o->block_size && o->block_size != MC_BLOCK_SIZE)
+        return cc_trace_no_tokens_error(path, MC_BLOCK_SIZE, o->block_size, CC_EARG, e);
+    cc_mc_reader *r = calloc(1, sizeof *r);
+    if (!r || cc_u64map_init(&r->parents, 1024) != CC_OK) {
+        free(r);
+        return cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
+    }
+    r->f = fopen(path, "rb");
+    if (!r->f) {
+        int er = errno;
+        cc_mc_reader_close(r);
+        return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(er));
+    }
+    r->L.f = r->f;
+    r->path = path;
+    *out = r;
+    return CC_OK;
+}
+
+size_t cc_mc_reader_map_bytes(const cc_mc_reader *r)
+{
+    return r->parents.cap * 2 * sizeof(uint64_t);
+}
+
+int cc_mc_reader_next(cc_mc_reader *r, cc_mc_record *rec, int *got, cc_err *e)
+{
+    *got = 0;
+    cc_lines *L = &r->L;
+    char *buf;
+    size_t n;
+    const char *path = r->path;
+    while (cc_lines_next(L, &buf, &n)) {
+        const long line = L->line;
+        const char *nul = memchr(buf, '\0', n);
+        if (nul)
+            return cc_err_set(e, CC_EFORMAT, path, line, "record",
+                              "binary data (a NUL byte at byte %zu of the line); expected JSON "
+                              "text, one object per line", (size_t)(nul - buf) + 1);
+        size_t k = 0;
+        while (k < n && (buf[k] == ' ' || buf[k] == '\t'))
+            k++;
+        int blank = cc_lines_blank(L, k == n);
+        if (blank > 0)
+            continue;
+        if (blank < 0)
+            return cc_err_set(e, CC_EFORMAT, path, L->first_blank, "record",
+                              "blank line inside the trace; expected one JSON object per line "
+                              "(blank lines are allowed only at the end)");
+        int rc = parse_line(buf, n, !L->terminated, path, line, &r->prev_ms, &r->ids,
+                            &r->ids_cap, &r->parents, rec, e);
+        if (rc)
+            return rc;
+        r->records++;
+        *got = 1;
+        return CC_OK;
+    }
+    if (ferror(r->f))
+        return cc_err_set(e, CC_EIO, path, L->line, NULL, "read failed: %s", strerror(errno));
+    if (r->records == 0)
+        return cc_err_set(e, CC_EFORMAT, path, 1, "record",
+                          L->line ? "no records, only blank lines; expected one JSON object per line"
+                                  : "file is empty; expected one JSON object per line");
+    return CC_OK;
+}
+
 int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_err *e)
 {
     cc_trace_init(t);
-    if (o && o->block_size && o->block_size != MC_BLOCK_SIZE)
-        return cc_trace_no_tokens_error(path, MC_BLOCK_SIZE, o->block_size, CC_EARG, e);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cc_err_set(e, CC_EIO, path, 0, NULL, "cannot open: %s", strerror(errno));
+    cc_mc_reader *r;
+    int rc = cc_mc_reader_open(path, o, &r, e);
+    if (rc)
+        return rc;
     t->block_size = MC_BLOCK_SIZE;
     t->timed = true;
     t->epoch_ns = 0;
@@ -262,71 +542,41 @@ int cc_read_mooncake(const char *path, const cc_read_opts *o, cc_trace *t, cc_er
     snprintf(t->source, sizeof t->source, "%s", path);
 
     const uint64_t bound = cc_trace_memory_bound(o);
-    cc_lines L = {.f = f};
-    char *buf;
-    size_t n;
-    uint64_t *ids = NULL;
-    size_t ids_cap = 0;
-    int64_t prev_ms = 0;
     uint32_t tenant = 0;
-    cc_u64map parents; /* id -> the id before it + 1 (0: first): 16+ bytes per distinct id */
-    int rc = cc_u64map_init(&parents, 1024);
-    if (rc == CC_OK)
-        rc = cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant);
-    if (rc) {
+    if (cc_trace_tenant(t, o && o->tenant ? o->tenant : "default", &tenant)) {
         rc = cc_err_set(e, CC_ENOMEM, path, 0, NULL, "out of memory");
         goto out;
     }
-    while (cc_lines_next(&L, &buf, &n)) {
-        const long line = L.line;
-        const char *nul = memchr(buf, '\0', n);
-        if (nul) {
-            rc = cc_err_set(e, CC_EFORMAT, path, line, "record",
-                            "binary data (a NUL byte at byte %zu of the line); expected JSON "
-                            "text, one object per line", (size_t)(nul - buf) + 1);
-            goto out;
+    for (;;) {
+        cc_mc_record m;
+        int got;
+        if ((rc = cc_mc_reader_next(r, &m, &got, e)) || !got)
+            break;
+        cc_request q = {0};
+        q.arrival_ns = m.arrival_ns;
+        q.session_id = t->n;
+        q.tenant = tenant;
+        q.input_tokens = m.input_tokens;
+        q.output_tokens = m.output_tokens;
+        q.group_id = CC_NO_GROUP;
+        q.role = CC_ROLE_QUERY;
+        q.n_blocks = m.n_blocks;
+        q.blocks = m.blocks;
+        if (cc_trace_append(t, &q)) {
+            rc = cc_err_set(e, CC_ENOMEM, path, m.line, NULL, "out of memory");
+            break;
         }
-        size_t k = 0;
-        while (k < n && (buf[k] == ' ' || buf[k] == '\t'))
-            k++;
-        int blank = cc_lines_blank(&L, k == n);
-        if (blank > 0)
-            continue;
-        if (blank < 0) {
-            rc = cc_err_set(e, CC_EFORMAT, path, L.first_blank, "record",
-                            "blank line inside the trace; expected one JSON object per line "
-                            "(blank lines are allowed only at the end)");
-            goto out;
-        }
-        rc = parse_line(buf, n, !L.terminated, path, line, &prev_ms, &ids, &ids_cap, &parents,
-                        tenant, t, e);
-        if (rc)
-            goto out;
         /* the memory bound (traces.h): the requests and the map of ids */
-        uint64_t used = cc_trace_memory_bytes(t) + parents.cap * 2 * sizeof(uint64_t);
+        uint64_t used = cc_trace_memory_bytes(t) + cc_mc_reader_map_bytes(r);
         if (used > bound) {
-            rc = cc_trace_bound_error(path, line, "hash_ids",
+            rc = cc_trace_bound_error(path, m.line, "hash_ids",
                                       "the requests so far and the map of their block ids",
                                       used, bound, e);
-            goto out;
+            break;
         }
     }
-    if (ferror(f)) {
-        rc = cc_err_set(e, CC_EIO, path, L.line, NULL, "read failed: %s", strerror(errno));
-        goto out;
-    }
-    if (t->n == 0) {
-        rc = cc_err_set(e, CC_EFORMAT, path, 1, "record",
-                        L.line ? "no records, only blank lines; expected one JSON object per line"
-                             : "file is empty; expected one JSON object per line");
-        goto out;
-    }
-    rc = CC_OK;
 out:
-    cc_lines_free(&L);
-    cc_u64map_free(&parents);
-    free(ids);
-    fclose(f);
+    cc_mc_reader_close(r);
     if (rc)
         cc_trace_free(t);
     return rc;

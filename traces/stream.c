@@ -41,6 +41,8 @@ struct cc_trace_stream {
     cc_trace w;          /* the current window (columns owned here, or views) */
     const cc_trace *mem; /* cc_trace_stream_of: the trace the windows view */
     cc_h5_window_reader *h5; /* HDF5: the columns' reader */
+    cc_mc_reader *mc;        /* Mooncake JSONL: the line reader */
+    int mc_done;
     size_t cap_blocks;
     int fd;
     uint64_t n_total, next; /* records in the file, records read */
@@ -49,6 +51,7 @@ struct cc_trace_stream {
     int64_t *next_access;
     uint32_t prev_ts, max_size;
     char format[32], source[512];
+    char label_format[32], label_source[512]; /* as the whole-file reader names the trace */
 };
 
 static int nomem(cc_err *e, const char *path)
@@ -87,6 +90,7 @@ void cc_trace_stream_close(cc_trace_stream *s)
     if (s->fd >= 0)
         close(s->fd);
     cc_h5_window_close(s->h5);
+    cc_mc_reader_close(s->mc);
     free(s->w.block_off);
     if (!s->mem) {
         free(s->w.arrival_ns);
@@ -123,8 +127,9 @@ static int open_h5(const char *path, size_t window, cc_trace_stream **out, cc_er
         return nomem(err, path);
     s->fd = -1;
     uint32_t bs = 0;
-    char fmt[32] = "";
-    int rc = cc_h5_window_open(path, &s->h5, &s->n_total, &bs, fmt, sizeof fmt, err);
+    char fmt[32] = "", src[512] = "";
+    int rc = cc_h5_window_open(path, &s->h5, &s->n_total, &bs, fmt, sizeof fmt, src, sizeof src,
+                               err);
     if (rc != CC_OK) {
         free(s);
         return rc;
@@ -139,11 +144,75 @@ static int open_h5(const char *path, size_t window, cc_trace_stream **out, cc_er
     }
     snprintf(s->format, sizeof s->format, "h5");
     snprintf(s->source, sizeof s->source, "%s", path);
+    snprintf(s->label_format, sizeof s->label_format, "%s", fmt[0] ? fmt : "h5");
+    snprintf(s->label_source, sizeof s->label_source, "%s", src[0] ? src : path);
     s->w.block_size = bs;
     s->w.timed = true;
     snprintf(s->w.source, sizeof s->w.source, "%s", path);
     snprintf(s->w.source_format, sizeof s->w.source_format, "h5");
     *out = s;
+    return CC_OK;
+}
+
+static int open_mooncake(const char *path, const cc_read_opts *o, size_t window,
+                         cc_trace_stream **out, cc_err *err)
+{
+    cc_trace_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return nomem(err, path);
+    s->fd = -1;
+    snprintf(s->source, sizeof s->source, "%s", path);
+    int rc = cc_mc_reader_open(s->source, o, &s->mc, err);
+    if (rc != CC_OK) {
+        free(s);
+        return rc;
+    }
+    s->n_total = UINT64_MAX; /* unknown until the end */
+    s->window = window;
+    s->max_size = 512;
+    if (alloc_window(s, window, 0) != CC_OK) {
+        cc_trace_stream_close(s);
+        return nomem(err, path);
+    }
+    snprintf(s->format, sizeof s->format, "mooncake");
+    s->w.block_size = 512;
+    s->w.timed = true;
+    snprintf(s->w.source, sizeof s->w.source, "%s", path);
+    snprintf(s->w.source_format, sizeof s->w.source_format, "mooncake");
+    *out = s;
+    return CC_OK;
+}
+
+/* The next window of a Mooncake file: records until the window is full. */
+static int next_mooncake(cc_trace_stream *s, cc_err *err)
+{
+    cc_trace *w = &s->w;
+    w->block_off[0] = 0;
+    size_t k = 0;
+    while (k < s->window && !s->mc_done) {
+        cc_mc_record m;
+        int got;
+        int rc = cc_mc_reader_next(s->mc, &m, &got, err);
+        if (rc != CC_OK)
+            return rc;
+        if (!got) {
+            s->mc_done = 1;
+            break;
+        }
+        uint64_t at = w->block_off[k];
+        if (cc_grow((void **)&w->blocks, &s->cap_blocks, at + m.n_blocks + 1, sizeof *w->blocks))
+            return cc_err_set(err, CC_ENOMEM, s->source, m.line, NULL, "out of memory");
+        memcpy(w->blocks + at, m.blocks, m.n_blocks * sizeof *w->blocks);
+        w->arrival_ns[k] = m.arrival_ns;
+        w->input_tokens[k] = m.input_tokens;
+        w->output_tokens[k] = m.output_tokens;
+        w->block_off[k + 1] = at + m.n_blocks;
+        k++;
+    }
+    w->n = k;
+    s->next += k;
+    if (s->mc_done)
+        s->n_total = s->next;
     return CC_OK;
 }
 
@@ -161,6 +230,8 @@ int cc_trace_stream_open(const char *path, const char *fmt_name, const cc_read_o
         window = 8192;
     if (!strcmp(f->name, "h5"))
         return open_h5(path, window, out, err);
+    if (!strcmp(f->name, "mooncake"))
+        return open_mooncake(path, o, window, out, err);
     if (strcmp(f->name, "lcs-oracle") != 0)
         return cc_err_set(err, CC_EUNSUP, path, 0, "format",
                           "format '%s' is read whole, not streamed", f->name);
@@ -266,6 +337,8 @@ int cc_trace_stream_next(cc_trace_stream *s, const cc_trace **wp, cc_err *err)
     cc_trace *w = &s->w;
     *wp = w;
     w->n = 0;
+    if (s->mc)
+        return next_mooncake(s, err);
     uint64_t left = s->n_total - s->next;
     size_t want = left < s->window ? (size_t)left : s->window;
     if (!want)
@@ -341,7 +414,7 @@ uint32_t cc_trace_stream_block_size(const cc_trace_stream *s)
 {
     if (s->mem)
         return s->mem->block_size;
-    if (s->h5)
+    if (s->h5 || s->mc)
         return s->max_size;
     return s->next == s->n_total && s->n_total ? s->max_size : CC_STREAM_BLOCK_TOKENS_ANY;
 }
@@ -349,6 +422,17 @@ uint32_t cc_trace_stream_block_size(const cc_trace_stream *s)
 uint64_t cc_trace_stream_requests(const cc_trace_stream *s)
 {
     return s->n_total;
+}
+
+uint64_t cc_trace_stream_accesses(const cc_trace_stream *s)
+{
+    if (s->mem)
+        return s->mem->n ? s->mem->block_off[s->mem->n] : 0;
+    if (s->h5)
+        return cc_h5_window_blocks(s->h5);
+    if (s->mc)
+        return UINT64_MAX;
+    return s->n_total; /* libCacheSim: one block a request */
 }
 
 const char *cc_trace_stream_format(const cc_trace_stream *s)
@@ -359,4 +443,14 @@ const char *cc_trace_stream_format(const cc_trace_stream *s)
 const char *cc_trace_stream_source(const cc_trace_stream *s)
 {
     return s->source;
+}
+
+const char *cc_trace_stream_label_format(const cc_trace_stream *s)
+{
+    return s->label_format[0] ? s->label_format : s->format;
+}
+
+const char *cc_trace_stream_label_source(const cc_trace_stream *s)
+{
+    return s->label_source[0] ? s->label_source : s->source;
 }

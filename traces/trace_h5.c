@@ -1190,7 +1190,8 @@ void cc_h5_window_close(cc_h5_window_reader *w)
 }
 
 int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
-                      uint32_t *block_size, char *source_format, size_t fmt_len, cc_err *err)
+                      uint32_t *block_size, char *source_format, size_t fmt_len,
+                      char *source, size_t src_len, cc_err *err)
 {
     *out = NULL;
     cc_h5_window_reader *w = calloc(1, sizeof *w);
@@ -1229,6 +1230,8 @@ int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
     w->block_size = (uint32_t)u;
     if (rc == CC_OK)
         rc = r_attr_str(r, "source_format", false, source_format, fmt_len);
+    if (rc == CC_OK)
+        rc = r_attr_str(r, "source", false, source, src_len);
     uint64_t len[W_N] = {0};
     for (int k = 0; k < W_N && rc == CC_OK; k++) {
         uint64_t want = k == W_ARR ? ANY_LEN : k == W_OFF ? len[W_ARR] + 1 : k == W_BLK
@@ -1270,6 +1273,11 @@ static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count,
     return ok ? CC_OK
               : cc_h5_fail(&w->r.c, true, CC_EFORMAT, (long)first + 1, w_path[k],
                            "cannot read the data (truncated or corrupt file)");
+}
+
+uint64_t cc_h5_window_blocks(const cc_h5_window_reader *w)
+{
+    return w->nb;
 }
 
 int cc_h5_window_read(cc_h5_window_reader *w, uint64_t first, size_t count, cc_trace *t,

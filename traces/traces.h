@@ -312,9 +312,11 @@ int cc_tokenize(const cc_tokenizer *tk, const char *text, size_t len,
  * A trace read window by window, for runs that need each request once, in
  * order (`ctxcache replay` in concurrency none): memory is one window, not
  * the trace.  fmt_name NULL = detect.  Formats lcs-oracle (read in bulk,
- * 24-byte records) and h5 (the five columns a replay needs, read as
- * hyperslabs; CC_EUNSUP for a trace without block hashes); CC_EUNSUP for
- * the others (read them whole).  A window is a cc_trace of at most
+ * 24-byte records), h5 (the five columns a replay needs, read as
+ * hyperslabs; CC_EUNSUP for a trace without block hashes) and mooncake
+ * (JSONL, line by line with cc_read_mooncake's checks; it keeps the map of
+ * distinct ids that check needs, 16-32 bytes an id); CC_EUNSUP for the
+ * others (read them whole).  A window is a cc_trace of at most
  * `window` requests with the columns arrival_ns, input_tokens,
  * output_tokens, block_off (from 0) and blocks, and source, source_format
  * and block_size set; it is valid until the next call.  Each window gets
@@ -336,10 +338,18 @@ int cc_trace_stream_of(const cc_trace *t, size_t window, cc_trace_stream **out, 
 int cc_trace_stream_next(cc_trace_stream *s, const cc_trace **w, cc_err *err);
 /* The trace's block size (libCacheSim: the largest object size so far). */
 uint32_t cc_trace_stream_block_size(const cc_trace_stream *s);
-/* Requests in the file (known before reading). */
+/* Requests in the file: known before reading for lcs-oracle and h5;
+ * Mooncake JSONL: UINT64_MAX until the last window was read. */
 uint64_t cc_trace_stream_requests(const cc_trace_stream *s);
+/* Block accesses in the file, known before reading (lcs-oracle: one a
+ * request; h5: the /blocks column's length), or UINT64_MAX (Mooncake). */
+uint64_t cc_trace_stream_accesses(const cc_trace_stream *s);
 const char *cc_trace_stream_format(const cc_trace_stream *s);
 const char *cc_trace_stream_source(const cc_trace_stream *s);
+/* The trace's name and format as the whole-file reader gives them (an HDF5
+ * trace: those it was converted from; else the path and the format). */
+const char *cc_trace_stream_label_source(const cc_trace_stream *s);
+const char *cc_trace_stream_label_format(const cc_trace_stream *s);
 void cc_trace_stream_close(cc_trace_stream *s);
 
 /* ---- statistics ----------------------------------------------------------- */
