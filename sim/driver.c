@@ -935,6 +935,10 @@ static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t no
         uint32_t j = s->done / bs;
         if (j >= n || s->done % bs || s->done >= in)
             break; /* inside a block it computes, or past the prompt */
+        if (s->done + 1 >= s->target)
+            break; /* only the token of the logits is left, which it computes (taking
+                      block j again would leave done where it is: the loop never
+                      ended when a prompt of k blocks and one token was cached) */
         uint64_t h = t->blocks[off + j];
         if (cc_pc_find(I->pc, h) != CC_NODE_NONE) {
             cc_pc_request rq = request_view(L, r, j + 1, now);
