@@ -11,12 +11,52 @@
  * sim_1m_requests_s (wall seconds of the 1M replay; target < 60 on 2
  * cores), sim_1m_cpu_s, sim_1m_none_s, sim_1m_steps.  Wall and CPU time are
  * timings, not results.
+ *
+ * Memory of the 1M immediate replay (issue 17 item 2): the simulator's own
+ * state at its largest as the driver counts what it allocated
+ * (cc_sim_result.state_bytes; tests/test_sim_memory.c checks that count
+ * against malloc's) per request, sim_state_bytes_per_request (target <=
+ * 128: 116 with one tier); the peak resident set of the process during the
+ * run, sim_peak_rss_mib_1m (the trace, generated in memory before it, the
+ * cache and the simulator), and that peak above the resident set before the
+ * run, sim_rss_above_trace_mib_1m (the cache and the simulator: target <
+ * 1024, the issue's "1M requests under 1 GiB"); the peak is reset before
+ * the run (/proc/self/clear_refs) so that generating the trace is not in
+ * it (where the kernel refuses, both figures take the whole process's
+ * peak, generation included: an overstatement).  sim_trace_mib_1m and sim_cache_mib_1m are the trace's columns and the
+ * cache's metadata as their modules count them.
  */
 #include "benchutil.h"
 #include "sim/driver.h"
 #include "traces/traces.h"
 
 #include <string.h>
+
+/* A field of /proc/self/status in kB ("VmRSS:", "VmHWM:"), -1 if absent. */
+static long status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t k = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, k))
+            v = atol(line + k);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* Resets the peak resident set (VmHWM) to the current one; 0 when the
+ * kernel refuses (then the peak covers the whole process). */
+static int reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return 0;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
 
 static char *variant(const char *workload)
 {
@@ -42,6 +82,7 @@ typedef struct timing {
     double wall_s, cpu_s;
     uint64_t steps;
     double ttft_p50_s;
+    uint64_t state_bytes, cache_bytes;
 } timing;
 
 /* 0.9 HBM - weights, the cache tier not taken out: the loop's speed over
@@ -71,7 +112,8 @@ static timing run(const cc_trace *t, uint64_t capacity_blocks, cc_concurrency co
         cc_err_print(&err, stderr);
         exit(1);
     }
-    timing tm = {bu_now_s() - w0, cpu_s() - c0, r.summary.steps, r.summary.ttft_s.p50.value};
+    timing tm = {bu_now_s() - w0, cpu_s() - c0, r.summary.steps, r.summary.ttft_s.p50.value,
+                 r.state_bytes, r.cache_bytes};
     cc_sim_result_free(&r);
     return tm;
 }
@@ -121,7 +163,11 @@ int main(void)
         return 1;
     }
     free(spec);
+    long rss_before_kb = status_kb("VmRSS:");
+    int reset = reset_peak_rss();
     timing b = run(&t, 1000000, CC_CONCURRENCY_IMMEDIATE, &ex);
+    double peak_mib = reset ? status_kb("VmHWM:") / 1024.0 : bu_peak_rss_mb();
+    double above_mib = peak_mib - rss_before_kb / 1024.0;
     timing c = run(&t, 1000000, CC_CONCURRENCY_NONE, &ex);
     fprintf(stderr, "sim: 1M synthetic requests (block 16), immediate, batch: %.2f s wall, "
             "%.2f s CPU (%.0f requests/s), %llu steps; concurrency none: %.2f s wall, "
@@ -130,8 +176,19 @@ int main(void)
             bu_peak_rss_mb());
     printf("\"sim_1m_requests_per_s\": %.1f, \"sim_1m_requests_s\": %.3f, \"sim_1m_cpu_s\": "
            "%.3f, \"sim_1m_steps\": %llu, \"sim_1m_none_s\": %.3f, \"sim_1m_none_steps\": "
-           "%llu}\n", t.n / b.wall_s, b.wall_s, b.cpu_s, (unsigned long long)b.steps, c.wall_s,
+           "%llu", t.n / b.wall_s, b.wall_s, b.cpu_s, (unsigned long long)b.steps, c.wall_s,
            (unsigned long long)c.steps);
+    double per_request = (double)b.state_bytes / (double)t.n;
+    fprintf(stderr, "sim: 1M requests, memory: trace %.0f MiB, cache %.1f MiB, simulator state "
+            "%.1f MiB (%.1f bytes a request); peak RSS %.0f MiB, %.0f MiB above the %.0f MiB "
+            "before the run%s\n", cc_trace_memory_bytes(&t) / 1048576.0,
+            b.cache_bytes / 1048576.0, b.state_bytes / 1048576.0, per_request, peak_mib,
+            above_mib, rss_before_kb / 1024.0,
+            reset ? "" : " (peak not reset: the whole process's)");
+    printf(", \"sim_state_bytes_per_request\": %.2f, \"sim_peak_rss_mib_1m\": %.1f, "
+           "\"sim_rss_above_trace_mib_1m\": %.1f, \"sim_trace_mib_1m\": %.1f, "
+           "\"sim_cache_mib_1m\": %.2f}\n", per_request, peak_mib, above_mib,
+           cc_trace_memory_bytes(&t) / 1048576.0, b.cache_bytes / 1048576.0);
     cc_trace_free(&t);
     cc_executor_free(&ex);
     return 0;

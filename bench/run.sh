@@ -50,6 +50,11 @@ targets = {
     "ttft_error_p95": ("<=", 0.10),
     # issue 5 item 7: a 1M-request replay with the full cost model, wall seconds
     "sim_1m_requests_s": ("<", 60.0),
+    # issue 17 item 2: the simulator's state per request (its own count of what
+    # it allocated; 116 with one tier), and what the 1M replay's cache and
+    # simulator add to the resident set (1M requests under 1 GiB)
+    "sim_state_bytes_per_request": ("<=", 128.0),
+    "sim_rss_above_trace_mib_1m": ("<", 1024.0),
     # issue 18 item 1: the report fits a 1400 px window in a real browser
     "report_scroll_width_px": ("<=", 1400.0),
     # issue 15 items 3 and 9: the C MiniLM vs sentence-transformers on PyTorch

@@ -44,10 +44,14 @@
  * answer back (or the arrival does, write_back_on_arrival: untimed traces).
  *
  * Costs: O(steps x batch) executor calls and step work, O(arrivals x
- * log instances) queue work, cache operations O(block accesses); memory one
- * cc_sim_record (80 bytes) + 24 bytes of state + 4 bytes per tier (cached
- * tokens) per request, 4 bytes per block
- * access (node ids, overlapping modes), allocated before the loop.
+ * log instances) queue work, cache operations O(block accesses); memory per
+ * request: a cc_sim_record (96 bytes) + 4 bytes per tier (cached tokens),
+ * allocated before the loop, + the slot number of its flight (4) and a
+ * waiting heap key (8); per request in flight, a flight (104 bytes) and its
+ * node ids (4 bytes a block, overlapping modes), from a pool whose slots
+ * later requests reuse (it held a node id per block access of the trace and
+ * 24 bytes of progress per request, 4.4 times as much on the default
+ * workload).  res->state_bytes counts it.
  */
 #include "driver.h"
 #include "../core/progress.h"
@@ -393,6 +397,37 @@ typedef struct xfer {
     double bytes;
 } xfer;
 
+/* Lanes: a running request's progress (see "lanes" below). */
+typedef struct lane {
+    uint32_t next_block;     /* blocks [0, next_block) obtained */
+    uint32_t waiters_head;   /* requests waiting for the block this one computes */
+    uint32_t waiters_tail;
+    uint32_t next_waiter;    /* link in the list of the request waited on */
+    int64_t stretch_start;   /* start of the current stretch of computation */
+    uint64_t stretch_base;   /* tokens present when it started */
+    uint64_t stretch_tokens; /* tokens computed in it so far (incl. the current block) */
+    double stretch_s;        /* the executor's price of those */
+    int64_t wait_since;
+} lane;
+
+/* A request in flight: what the loop keeps of it from its first admission
+ * (batch schedulers; a preempted request keeps it while it waits) or its
+ * start (lanes) to its finish, in a pool of such slots reused by later
+ * requests, so that the loop's state per request of the trace is one slot
+ * number.  nodes: its cache node ids (overlapping modes), CC_NODE_NONE past
+ * its pinned run, n_blocks of them in a buffer that keeps its size for the
+ * slot's next request. */
+typedef struct flight {
+    rstate st;         /* batch schedulers */
+    lane ln;           /* lanes */
+    uint32_t *nodes;
+    size_t cap_nodes;
+    uint32_t next_free;
+} flight;
+
+#define NO_SLOT UINT32_MAX
+#define NO_REQ UINT32_MAX
+
 typedef struct inst {
     cc_prefix_cache *pc;
     cc_executor *ex;
@@ -424,8 +459,11 @@ typedef struct loop {
     const cc_pc_config *pcfg;
     cc_sim_result *res;
     const cc_replay_result *pre; /* concurrency none: cc_replay's records */
-    rstate *st;
-    uint32_t *nodes;             /* overlapping modes: per block access */
+    uint32_t *slot;              /* per request: its flight, NO_SLOT when not in flight */
+    flight *fl;                  /* the pool of flights: [0, n_fl) used at least once */
+    size_t n_fl, cap_fl;
+    uint32_t free_fl;            /* first free flight (a list through next_free) */
+    uint64_t nodes_bytes;        /* the flights' node buffers, bytes */
     inst *in;
     cc_evq q;
     uint64_t rr;
@@ -433,7 +471,6 @@ typedef struct loop {
     uint32_t T;
     size_t occ_every;            /* overlapping modes, records kept: occupancy sampling */
     const uint64_t *next;        /* lanes: next-use positions (policies that need them) */
-    struct lane *ln;             /* lanes: per request */
     uint32_t busy;               /* lanes: requests started and not finished */
     size_t arrived, next_start;  /* lanes: FIFO of waiting requests [next_start, arrived) */
     bool progress;               /* arrivals counted on core/progress.h */
@@ -456,6 +493,82 @@ static uint32_t n_blocks_of(const cc_trace *t, size_t i)
 static int oom(loop *L)
 {
     return cc_err_set(L->err, CC_ENOMEM, L->t->source, 0, NULL, "out of memory in the simulator");
+}
+
+/* r's flight; r must be in flight. */
+static inline flight *fl_of(const loop *L, uint32_t r)
+{
+    return &L->fl[L->slot[r]];
+}
+static inline rstate *st_of(const loop *L, uint32_t r)
+{
+    return &fl_of(L, r)->st;
+}
+static inline lane *lane_of(const loop *L, uint32_t r)
+{
+    return &fl_of(L, r)->ln;
+}
+static inline uint32_t *nodes_of(const loop *L, uint32_t r)
+{
+    return fl_of(L, r)->nodes;
+}
+
+/* Puts r in flight (nothing when it is): a free slot, or a new one, with
+ * its progress zeroed and its node ids all CC_NODE_NONE.  The pool may
+ * move: no flight pointer is held across this call. */
+static int flight_take(loop *L, uint32_t r)
+{
+    if (L->slot[r] != NO_SLOT)
+        return CC_OK;
+    uint32_t f = L->free_fl;
+    if (f != NO_SLOT) {
+        L->free_fl = L->fl[f].next_free;
+    } else {
+        if (L->n_fl == L->cap_fl) {
+            size_t old = L->cap_fl;
+            if (cc_grow((void **)&L->fl, &L->cap_fl, L->n_fl + 1, sizeof *L->fl) != CC_OK)
+                return oom(L);
+            memset(L->fl + old, 0, (L->cap_fl - old) * sizeof *L->fl);
+        }
+        f = (uint32_t)L->n_fl++;
+    }
+    flight *F = &L->fl[f];
+    memset(&F->st, 0, sizeof F->st);
+    F->ln = (lane){.waiters_head = NO_REQ, .waiters_tail = NO_REQ, .next_waiter = NO_REQ};
+    if (!L->pre) {
+        uint32_t n = n_blocks_of(L->t, r);
+        size_t cap = F->cap_nodes;
+        if (cc_grow((void **)&F->nodes, &F->cap_nodes, n ? n : 1, sizeof *F->nodes) != CC_OK) {
+            F->next_free = L->free_fl; /* back to the free list */
+            L->free_fl = f;
+            return oom(L);
+        }
+        L->nodes_bytes += (F->cap_nodes - cap) * sizeof *F->nodes;
+        for (uint32_t j = 0; j < n; j++)
+            F->nodes[j] = CC_NODE_NONE;
+    }
+    L->slot[r] = f;
+    return CC_OK;
+}
+
+/* r has finished: its slot goes back to the pool. */
+static void flight_give_back(loop *L, uint32_t r)
+{
+    uint32_t f = L->slot[r];
+    L->fl[f].next_free = L->free_fl;
+    L->free_fl = f;
+    L->slot[r] = NO_SLOT;
+}
+
+static void flights_free(loop *L)
+{
+    for (size_t f = 0; f < L->cap_fl; f++)
+        free(L->fl[f].nodes);
+    free(L->fl);
+    L->fl = NULL;
+    L->n_fl = L->cap_fl = 0;
+    L->free_fl = NO_SLOT;
+    L->nodes_bytes = 0;
 }
 
 static int heap_push(loop *L, inst *I, uint64_t key)
@@ -517,7 +630,7 @@ static void release_pins(loop *L, inst *I, uint32_t r)
     uint32_t n = n_blocks_of(L->t, r);
     if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
         unclaim(L, I, r, 0, n);
-    uint32_t *nodes = L->nodes + L->t->block_off[r];
+    uint32_t *nodes = nodes_of(L, r);
     cc_pc_release(I->pc, nodes, n);
     for (uint32_t j = 0; j < n; j++)
         nodes[j] = CC_NODE_NONE;
@@ -655,7 +768,7 @@ static int alone_price(loop *L, inst *I, uint32_t r, uint32_t n_new, uint32_t n_
 static int admit(loop *L, inst *I, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
-    rstate *s = &L->st[r];
+    rstate *s = st_of(L, r);
     const int first = !s->admitted; /* its first admission: prefill_alone_s */
     cc_sim_record *rec = &L->res->records[r];
     uint32_t *tier_tok = L->res->record_tier_tokens + (size_t)r * L->T;
@@ -668,7 +781,7 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
     } else {
         cc_pc_request rq = request_view(L, r, n_blocks_of(t, r), now);
         cc_pc_hits h;
-        cc_pc_lookup(I->pc, &rq, L->nodes + t->block_off[r], &h);
+        cc_pc_lookup(I->pc, &rq, nodes_of(L, r), &h);
         memcpy(tok, h.tier_tokens, L->T * sizeof *tok);
         cached = h.tokens;
         if (!s->admitted) {
@@ -694,7 +807,7 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
         uint32_t ix = (uint32_t)(I - L->in);
         int hr = L->sc->on_admit(L->sc->on_admit_user, ix, r, cached, tok, L->T,
                                  L->pre ? NULL : I->pc,
-                                 L->pre ? NULL : L->nodes + t->block_off[r], n_blocks_of(t, r));
+                                 L->pre ? NULL : nodes_of(L, r), n_blocks_of(t, r));
         if (hr)
             return cc_err_set(L->err, CC_EIO, t->source, 0, "on_admit",
                               "the admission hook failed for request %u (status %d)", r, hr);
@@ -739,7 +852,7 @@ static int admit(loop *L, inst *I, uint32_t r, int64_t now)
 static int preempt_last(loop *L, inst *I)
 {
     uint32_t r = I->run[--I->n_run];
-    rstate *s = &L->st[r];
+    rstate *s = st_of(L, r);
     I->kv_used -= s->kv;
     s->kv = 0;
     s->done = 0;
@@ -813,15 +926,19 @@ static int dedup_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t no
                        uint32_t *take_out)
 {
     const cc_trace *t = L->t;
-    rstate *s = &L->st[r];
+    rstate *s = st_of(L, r);
     const uint32_t bs = t->block_size, n = n_blocks_of(t, r), in = t->input_tokens[r];
     const uint64_t off = t->block_off[r];
-    uint32_t *nodes = L->nodes + off;
+    uint32_t *nodes = nodes_of(L, r);
     *take_out = 0;
     for (;;) {
         uint32_t j = s->done / bs;
         if (j >= n || s->done % bs || s->done >= in)
             break; /* inside a block it computes, or past the prompt */
+        if (s->done + 1 >= s->target)
+            break; /* only the token of the logits is left, which it computes (taking
+                      block j again would leave done where it is: the loop never
+                      ended when a prompt of k blocks and one token was cached) */
         uint64_t h = t->blocks[off + j];
         if (cc_pc_find(I->pc, h) != CC_NODE_NONE) {
             cc_pc_request rq = request_view(L, r, j + 1, now);
@@ -869,7 +986,7 @@ static int next_chunk(loop *L, inst *I, uint32_t r, uint32_t budget, int64_t now
 {
     if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
         return dedup_chunk(L, I, r, budget, now, take);
-    *take = chunk_of(L, &L->st[r], budget);
+    *take = chunk_of(L, st_of(L, r), budget);
     return CC_OK;
 }
 
@@ -901,7 +1018,7 @@ static int form(loop *L, inst *I, int64_t now, int *any)
         for (;;) {
             uint32_t n_dec = 0;
             for (uint32_t a = 0; a < I->n_run; a++)
-                n_dec += L->st[I->run[a]].phase == PH_DECODE;
+                n_dec += st_of(L, I->run[a])->phase == PH_DECODE;
             if (I->n_run <= 1 || I->kv_used + n_dec <= sc->hbm_kv_tokens)
                 break;
             if ((rc = preempt_last(L, I)) != CC_OK)
@@ -910,7 +1027,7 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     }
     for (uint32_t a = 0; a < I->n_run && budget; a++) {
         uint32_t r = I->run[a];
-        rstate *s = &L->st[r];
+        rstate *s = st_of(L, r);
         if (s->phase != PH_DECODE)
             continue;
         push_item(I, r, 1, t->input_tokens[r] + s->decoded - 1, 0);
@@ -922,7 +1039,7 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     }
     for (uint32_t a = 0; a < I->n_run && budget; a++) {
         uint32_t r = I->run[a];
-        rstate *s = &L->st[r];
+        rstate *s = st_of(L, r);
         if (s->phase != PH_PREFILL)
             continue;
         uint32_t take;
@@ -936,7 +1053,9 @@ static int form(loop *L, inst *I, int64_t now, int *any)
     uint32_t max_seqs = max_seqs_of(L);
     while (I->n_heap && I->n_run < max_seqs && budget) {
         uint32_t r = (uint32_t)I->heap[0];
-        rstate *s = &L->st[r];
+        if ((rc = flight_take(L, r)) != CC_OK) /* (a preempted request has its own) */
+            return rc;
+        rstate *s = st_of(L, r);
         uint64_t need = sc->preempt == CC_SIM_PREEMPT_QUEUE
                             ? (uint64_t)t->input_tokens[r] + t->output_tokens[r]
                             : (uint64_t)t->input_tokens[r] + s->decoded;
@@ -996,11 +1115,11 @@ static int form(loop *L, inst *I, int64_t now, int *any)
 
 static int finish(loop *L, inst *I, uint32_t r, int64_t end)
 {
-    rstate *s = &L->st[r];
+    rstate *s = st_of(L, r);
     cc_sim_record *rec = &L->res->records[r];
     if (!L->pre) {
         uint32_t n = n_blocks_of(L->t, r);
-        uint32_t *nodes = L->nodes + L->t->block_off[r];
+        uint32_t *nodes = nodes_of(L, r);
         uint32_t ins = 0;
         if (L->sc->concurrency == CC_CONCURRENCY_AFTER_COMPLETE) {
             cc_pc_request rq = request_view(L, r, n, end);
@@ -1023,6 +1142,7 @@ static int finish(loop *L, inst *I, uint32_t r, int64_t end)
     I->load--;
     L->in_flight--;
     cc_executor_finish(I->ex, r);
+    flight_give_back(L, r);
     return CC_OK;
 }
 
@@ -1033,7 +1153,7 @@ static int apply(loop *L, inst *I, int64_t end)
     int finished = 0;
     for (size_t k = 0; k < I->n_items; k++) {
         uint32_t r = (uint32_t)I->items[k].req;
-        rstate *s = &L->st[r];
+        rstate *s = st_of(L, r);
         cc_sim_record *rec = &L->res->records[r];
         if (I->is_prefill[k]) {
             s->done += (uint32_t)I->items[k].n_new;
@@ -1048,7 +1168,7 @@ static int apply(loop *L, inst *I, int64_t end)
                 if (nb > s->inserted) {
                     cc_pc_request rq = request_view(L, r, nb, end);
                     uint32_t ins = 0;
-                    cc_pc_insert(I->pc, &rq, L->nodes + t->block_off[r], &ins);
+                    cc_pc_insert(I->pc, &rq, nodes_of(L, r), &ins);
                     if (L->res->cache.records)
                         L->res->cache.records[r].inserted_blocks += ins;
                     if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
@@ -1081,7 +1201,7 @@ static int apply(loop *L, inst *I, int64_t end)
     if (finished) {
         uint32_t w = 0;
         for (uint32_t a = 0; a < I->n_run; a++)
-            if (L->st[I->run[a]].phase != PH_DONE)
+            if (L->slot[I->run[a]] != NO_SLOT) /* (finish() gave the slot back) */
                 I->run[w++] = I->run[a];
         I->n_run = w;
     }
@@ -1178,27 +1298,13 @@ static void occ_sample(loop *L, uint32_t r, int64_t now)
  * before it, tokens computed in it so far, and their price) and, in dedup
  * mode, the list of requests waiting for the block it computes.  Waiting
  * requests form the index range [next_start, arrived), since arrivals come
- * in trace order.  The cache node ids of a started request live in its
- * slice of L->nodes until it finishes.  A request never waits while it has
+ * in trace order.  A started request's progress and cache node ids live in
+ * its flight until it finishes.  A request never waits while it has
  * a claim (dedup), so waits cannot form a cycle.  Event kinds give the
  * order at one instant: blocks, finishes, resumes, arrivals. */
 
 enum { EV_LANE_BLOCK = CC_EV_USER, EV_LANE_FINISH, EV_LANE_RESUME, EV_LANE_ARRIVAL,
        EV_SEM_ROUTE /* a semantic miss, routed after its lookup */ };
-
-#define NO_REQ UINT32_MAX
-
-typedef struct lane {
-    uint32_t next_block;     /* blocks [0, next_block) obtained */
-    uint32_t waiters_head;   /* requests waiting for the block this one computes */
-    uint32_t waiters_tail;
-    uint32_t next_waiter;    /* link in the list of the request waited on */
-    int64_t stretch_start;   /* start of the current stretch of computation */
-    uint64_t stretch_base;   /* tokens present when it started */
-    uint64_t stretch_tokens; /* tokens computed in it so far (incl. the current block) */
-    double stretch_s;        /* the executor's price of those */
-    int64_t wait_since;
-} lane;
 
 static int lane_push(loop *L, int64_t at, uint32_t kind, uint32_t r)
 {
@@ -1224,8 +1330,8 @@ static int lane_prefill_done(loop *L, inst *I, uint32_t r, int64_t now)
     const cc_trace *t = L->t;
     cc_sim_record *rec = &L->res->records[r];
     rec->first_token_ns = now;
-    rec->prefill_s += L->ln[r].stretch_s;
-    L->ln[r].stretch_s = 0;
+    rec->prefill_s += lane_of(L, r)->stretch_s;
+    lane_of(L, r)->stretch_s = 0;
     int64_t out = t->output_tokens[r], in = t->input_tokens[r], dec = 0;
     double sec = 0;
     int rc;
@@ -1249,7 +1355,7 @@ static void lane_dedup_hit(loop *L, inst *I, uint32_t r, uint32_t j)
 {
     const cc_trace *t = L->t;
     uint32_t tok = cc_pc_block_tokens(t->input_tokens[r], t->block_size, j), tier = 0;
-    cc_pc_node_place(I->pc, L->nodes[t->block_off[r] + j], &tier);
+    cc_pc_node_place(I->pc, nodes_of(L, r)[j], &tier);
     count_dedup_hit(L, r, tok, tier);
 }
 
@@ -1258,10 +1364,10 @@ static void lane_dedup_hit(loop *L, inst *I, uint32_t r, uint32_t j)
 static int lane_advance(loop *L, inst *I, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
-    lane *s = &L->ln[r];
+    lane *s = lane_of(L, r);
     const uint32_t n = n_blocks_of(t, r);
     const uint64_t off = t->block_off[r];
-    uint32_t *nodes = L->nodes + off;
+    uint32_t *nodes = nodes_of(L, r);
     cc_replay_result *cr = &L->res->cache;
     const bool dedup = L->sc->concurrency == CC_CONCURRENCY_DEDUP;
     while (s->next_block < n) {
@@ -1286,12 +1392,12 @@ static int lane_advance(loop *L, inst *I, uint32_t r, int64_t now)
             }
             uint64_t *owner = cc_u64map_get(&I->claims, hash);
             if (owner && *owner != r) {
-                lane *o = &L->ln[*owner];
+                lane *o = lane_of(L, (uint32_t)*owner);
                 s->next_waiter = NO_REQ;
                 if (o->waiters_head == NO_REQ)
                     o->waiters_head = r;
                 else
-                    L->ln[o->waiters_tail].next_waiter = r;
+                    lane_of(L, o->waiters_tail)->next_waiter = r;
                 o->waiters_tail = r;
                 s->wait_since = now;
                 L->res->records[r].prefill_s += s->stretch_s;
@@ -1315,11 +1421,14 @@ static int lane_start(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
     inst *I = &L->in[0];
-    lane *s = &L->ln[r];
+    int rc0 = flight_take(L, r);
+    if (rc0 != CC_OK)
+        return rc0;
+    lane *s = lane_of(L, r);
     cc_sim_record *rec = &L->res->records[r];
     cc_replay_result *cr = &L->res->cache;
     const uint32_t n = n_blocks_of(t, r);
-    uint32_t *nodes = L->pre ? NULL : L->nodes + t->block_off[r];
+    uint32_t *nodes = L->pre ? NULL : nodes_of(L, r);
     L->busy++;
     L->in_flight++;
     if (!L->pre && L->busy > cr->max_in_flight)
@@ -1375,19 +1484,19 @@ static int lane_block(loop *L, uint32_t r, int64_t now)
 {
     const cc_trace *t = L->t;
     inst *I = &L->in[0];
-    lane *s = &L->ln[r];
+    lane *s = lane_of(L, r);
     uint32_t j = s->next_block;
     uint64_t off = t->block_off[r];
     if (L->sc->concurrency == CC_CONCURRENCY_DEDUP)
         cc_u64map_del(&I->claims, t->blocks[off + j]);
     cc_pc_request rq = request_view(L, r, j + 1, now);
     uint32_t ins = 0;
-    cc_pc_insert(I->pc, &rq, L->nodes + off, &ins);
+    cc_pc_insert(I->pc, &rq, nodes_of(L, r), &ins);
     if (L->res->cache.records)
         L->res->cache.records[r].inserted_blocks += ins;
     s->next_block++;
     int rc;
-    for (uint32_t w = s->waiters_head; w != NO_REQ; w = L->ln[w].next_waiter)
+    for (uint32_t w = s->waiters_head; w != NO_REQ; w = lane_of(L, w)->next_waiter)
         if ((rc = lane_push(L, now, EV_LANE_RESUME, w)) != CC_OK)
             return rc;
     s->waiters_head = s->waiters_tail = NO_REQ;
@@ -1396,7 +1505,7 @@ static int lane_block(loop *L, uint32_t r, int64_t now)
 
 static int lane_resume(loop *L, uint32_t r, int64_t now)
 {
-    lane *s = &L->ln[r];
+    lane *s = lane_of(L, r);
     cc_replay_result *cr = &L->res->cache;
     cc_ns_sum_add(&cr->dedup_wait_ns, now - s->wait_since);
     if (cr->records)
@@ -1414,7 +1523,7 @@ static int lane_finish(loop *L, uint32_t r, int64_t now)
     inst *I = &L->in[0];
     if (!L->pre) {
         const uint32_t n = n_blocks_of(t, r);
-        uint32_t *nodes = L->nodes + t->block_off[r];
+        uint32_t *nodes = nodes_of(L, r);
         if (L->sc->concurrency == CC_CONCURRENCY_AFTER_COMPLETE) {
             cc_pc_request rq = request_view(L, r, n, now);
             uint32_t ins = 0;
@@ -1429,6 +1538,7 @@ static int lane_finish(loop *L, uint32_t r, int64_t now)
     L->in_flight--;
     I->load--;
     cc_executor_finish(I->ex, r);
+    flight_give_back(L, r);
     if (L->next_start < L->arrived)
         return lane_start(L, (uint32_t)L->next_start++, now);
     return CC_OK;
@@ -1508,7 +1618,6 @@ static int semantic_arrival(loop *L, const cc_sim_semantic *sem, uint32_t r, int
     /* answered from the cache: no prefix tier, no step, no executor */
     rec->start_ns = rec->first_token_ns = rec->finish_ns = done;
     rec->computed_tokens = 0;
-    L->st[r].phase = PH_DONE;
     L->res->cache.block_accesses -= n_blocks_of(t, r);
     L->res->cache.input_tokens -= t->input_tokens[r];
     return CC_OK;
@@ -1587,10 +1696,14 @@ static uint64_t chunk_blocks_bound(const cc_trace *t, uint32_t C, uint32_t B)
     return n;
 }
 
+/* The distinct block hashes of t, counted in a map grown with them: 32 to
+ * 64 bytes a distinct block, 96 at the moment it doubles (sized for every
+ * access, it took 32 to 64 bytes a block access: 4.3 GB for the 106M
+ * accesses, 16M distinct, of the 1M-request default workload). */
 static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
 {
     cc_u64map m;
-    if (cc_u64map_init(&m, cc_trace_n_blocks_total(t)) != CC_OK)
+    if (cc_u64map_init(&m, 1024) != CC_OK)
         return cc_err_set(err, CC_ENOMEM, t->source, 0, NULL, "out of memory");
     for (size_t i = 0; i < cc_trace_n_blocks_total(t); i++)
         if (cc_u64map_put(&m, t->blocks[i], 0, NULL) < 0) {
@@ -1806,22 +1919,27 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
     res->n = n;
     res->n_tiers = L.T;
     /* the memory bound (core/replay.h): the trace, what cc_replay keeps in
-     * res->cache, and this loop's per-request arrays (a waiting request's
-     * heap key included) */
-    uint64_t state = (uint64_t)n * (sizeof *res->records + L.T * sizeof *res->record_tier_tokens +
-                                    sizeof *L.st + sizeof(uint64_t) + (lanes ? sizeof *L.ln : 0));
+     * res->cache, and this loop's per-request arrays: a record, its cached
+     * tokens per tier, its flight's slot number and a waiting request's heap
+     * key (after the loop the summary's sorted copy of 8 bytes a request
+     * takes the place of the last two) */
+    uint64_t per_request = sizeof *res->records + L.T * sizeof *res->record_tier_tokens;
+    uint64_t state = (uint64_t)n * (per_request + sizeof *L.slot + sizeof(uint64_t));
     if (L.pre)
         state += cc_replay_state_bytes(t, L.T, true, false);
     else
-        state += nb * sizeof *L.nodes + cc_replay_state_bytes(t, L.T, keep, next != NULL);
+        state += cc_replay_state_bytes(t, L.T, keep, next != NULL);
     if ((rc = cc_replay_check_bound(t, state, ro.max_bytes, err)) != CC_OK)
         goto fail;
     res->records = calloc(n ? n : 1, sizeof *res->records);
     res->record_tier_tokens = calloc((n ? n : 1) * L.T, sizeof *res->record_tier_tokens);
-    L.st = calloc(n ? n : 1, sizeof *L.st);
+    L.slot = malloc((n ? n : 1) * sizeof *L.slot);
+    L.free_fl = NO_SLOT;
+    for (size_t i = 0; L.slot && i < n; i++)
+        L.slot[i] = NO_SLOT;
     L.in = calloc(sc->instances, sizeof *L.in);
+    size_t n_occ = 0;
     if (!L.pre) {
-        L.nodes = malloc((nb ? nb : 1) * sizeof *L.nodes);
         if (keep && n) {
             res->cache.records = calloc(n, sizeof *res->cache.records);
             res->cache.record_tier_blocks = calloc(n * L.T, sizeof(uint32_t));
@@ -1830,6 +1948,7 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
             /* occupancy: at every occ_every-th arrival and once at the end */
             L.occ_every = n / CC_REPLAY_OCCUPANCY_SAMPLES + (n % CC_REPLAY_OCCUPANCY_SAMPLES != 0);
             size_t ns = n / L.occ_every + 1;
+            n_occ = ns;
             res->cache.occupancy_request = malloc(ns * sizeof *res->cache.occupancy_request);
             res->cache.occupancy_time_ns = malloc(ns * sizeof *res->cache.occupancy_time_ns);
             res->cache.occupancy_used_blocks =
@@ -1841,20 +1960,11 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
             }
         }
     }
-    if (lanes) {
-        L.ln = malloc((n ? n : 1) * sizeof *L.ln);
-        for (size_t i = 0; L.ln && i < n; i++)
-            L.ln[i] = (lane){.waiters_head = NO_REQ, .waiters_tail = NO_REQ,
-                             .next_waiter = NO_REQ};
-    }
-    if (!res->records || !res->record_tier_tokens || !L.st || !L.in || (lanes && !L.ln) ||
-        (!L.pre && (!L.nodes || (keep && n && (!res->cache.records ||
-                                              !res->cache.record_tier_blocks))))) {
+    if (!res->records || !res->record_tier_tokens || !L.slot || !L.in ||
+        (!L.pre && keep && n && (!res->cache.records || !res->cache.record_tier_blocks))) {
         rc = oom(&L);
         goto fail;
     }
-    for (size_t p = 0; !L.pre && p < nb; p++)
-        L.nodes[p] = CC_NODE_NONE;
     uint32_t ms = max_seqs_of(&L);
     for (uint32_t i = 0; i < sc->instances; i++) {
         inst *I = &L.in[i];
@@ -1926,6 +2036,30 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
     if (!L.pre)
         res->cache.max_in_flight = 0;
     rc = run_loop(&L);
+    /* the state at its largest (every array below only grows): the
+     * per-request arrays (cc_replay's records in res->cache, or the results
+     * file's, and next uses included) and what the loop holds per request in
+     * flight and per instance, or, in the summary, the per-request arrays
+     * and the sorted copy of one distribution with qsort's scratch */
+    uint64_t kept = (uint64_t)n * per_request +
+                    (res->cache.records ? (uint64_t)n * (sizeof *res->cache.records +
+                                                         L.T * sizeof(uint32_t)) : 0) +
+                    n_occ * (sizeof *res->cache.occupancy_request +
+                             sizeof *res->cache.occupancy_time_ns +
+                             L.T * sizeof *res->cache.occupancy_used_blocks) +
+                    (next ? nb * sizeof *next : 0);
+    uint64_t in_loop = (uint64_t)n * sizeof *L.slot + L.cap_fl * sizeof *L.fl + L.nodes_bytes +
+                       L.q.cap * sizeof *L.q.heap + sc->instances * sizeof *L.in;
+    for (uint32_t i = 0; i < sc->instances; i++) {
+        const inst *I = &L.in[i];
+        in_loop += ms * (sizeof *I->run + sizeof *I->items + sizeof *I->is_prefill) +
+                   I->cap_heap * sizeof *I->heap + I->cap_loads * sizeof *I->loads +
+                   I->cap_cnodes * sizeof *I->cnodes +
+                   I->claims.cap * (sizeof *I->claims.keys + sizeof *I->claims.vals);
+    }
+    uint64_t in_summary = 2 * (uint64_t)n * sizeof(double); /* a copy, and the scratch
+                                                                of glibc's qsort (a merge sort) */
+    res->state_bytes = kept + (in_loop > in_summary ? in_loop : in_summary);
     cc_evq_free(&L.q);
     if (rc != CC_OK)
         goto fail;
@@ -2006,6 +2140,17 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
                     res->records[i].semantic >= CC_SIM_SEM_HIT /* answered by the semantic tier */
                         ? 0 : cr->records[i].input_tokens - cr->records[i].hit_tokens;
     }
+    for (uint32_t i = 0; i < sc->instances; i++) {
+        if (!L.pre)
+            res->cache_bytes += cc_pc_memory_bytes(L.in[i].pc);
+        if (L.in[i].cpc && L.in[i].cpc != L.in[i].pc)
+            res->cache_bytes += cc_pc_memory_bytes(L.in[i].cpc);
+    }
+    /* the loop's state goes before the summary takes its copy */
+    free_insts(&L);
+    flights_free(&L);
+    free(L.slot);
+    L.slot = NULL;
     if ((rc = summarize(&L)) != CC_OK)
         goto fail;
     res->elapsed_s = now_s() - t0;
@@ -2016,17 +2161,12 @@ int cc_sim_run(const cc_trace *t, const cc_pc_config *pc_cfg, const cc_replay_op
         cr->records = NULL;
         cr->record_tier_blocks = NULL;
     }
-    free_insts(&L);
-    free(L.st);
-    free(L.ln);
-    free(L.nodes);
     free(next);
     return CC_OK;
 fail:
     free_insts(&L);
-    free(L.st);
-    free(L.ln);
-    free(L.nodes);
+    flights_free(&L);
+    free(L.slot);
     free(next);
     cc_sim_result_free(res);
     return rc;
@@ -2107,8 +2247,7 @@ typedef struct serial {
     cc_sim_result r1;
     cc_sim_record rec;
     uint32_t ttok[CC_PC_MAX_TIERS];
-    rstate st;
-    lane ln;
+    uint32_t slot1;              /* the request's flight */
     inst I;
     uint32_t run1;
     cc_sim_item item1;
@@ -2125,6 +2264,7 @@ typedef struct serial {
 static void serial_free(serial *S)
 {
     cc_evq_free(&S->L.q);
+    flights_free(&S->L);
     free(S->L.steplog);
     free(S->I.heap);
     free(S->I.loads);
@@ -2160,10 +2300,10 @@ static int serial_init(serial *S, const cc_pc_config *cfg, const cc_sim_config *
     L->pcfg = cfg;
     L->res = &S->r1;
     L->pre = &S->r1.cache; /* the hits are given */
-    L->st = &S->st;
+    L->slot = &S->slot1;
+    L->free_fl = NO_SLOT;
     L->in = &S->I;
     L->T = S->T;
-    L->ln = &S->ln;
     L->log_steps = true;
     L->err = err;
     if (cc_evq_init(&L->q, 4) != CC_OK || cc_u64map_init(&S->memo, 64) != CC_OK) {
@@ -2198,8 +2338,9 @@ static int serial_time(serial *S, uint32_t in, uint32_t out, uint32_t cached,
     S->rec.cached_tokens = cached;
     S->rec.computed_tokens = in - cached;
     memcpy(S->ttok, tier, S->T * sizeof *tier);
-    memset(&S->st, 0, sizeof S->st);
-    S->ln = (lane){.waiters_head = NO_REQ, .waiters_tail = NO_REQ, .next_waiter = NO_REQ};
+    S->slot1 = NO_SLOT; /* (the pool's one flight is taken afresh) */
+    L->n_fl = 0;
+    L->free_fl = NO_SLOT;
     inst *I = &S->I;
     I->n_run = 0;
     I->n_heap = 0;

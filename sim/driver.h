@@ -17,9 +17,16 @@
  * Times are int64 ns of virtual time; executor durations are double seconds
  * rounded with llround(s * 1e9).  Costs: O(steps * batch) executor calls and
  * O(requests log instances) events; decode-only stretches between events run
- * in a tight loop without queue traffic.  Memory: one record per request
- * (cc_sim_record, plus n_tiers cached-token counts) and 4 bytes per block
- * access (cache node ids), allocated once before the loop.
+ * in a tight loop without queue traffic.  Memory per request of the trace:
+ * its record (cc_sim_record, 96 bytes, plus 4 per tier of cached tokens),
+ * the slot number of its state in flight (4) and a heap key while it waits
+ * (8), or the summary's sorted copy (8) after the loop: 112 + 4 x n_tiers
+ * bytes (116 with one tier); per request in flight (admitted, or started
+ * in lanes, until it finishes; a preempted one keeps it), a slot of about
+ * 100 bytes and its cache node ids (4 bytes a block), reused by later
+ * requests.  Results files (keep_records) add cc_replay's records (112 +
+ * 4 x n_tiers), as concurrency none does.  cc_sim_result.state_bytes says
+ * what a run took.
  */
 #ifndef CC_SIM_DRIVER_H
 #define CC_SIM_DRIVER_H
@@ -236,6 +243,16 @@ typedef struct cc_sim_result {
     uint32_t n_tiers;
     cc_sim_summary summary;
     double elapsed_s;          /* wall clock of the run: timing only, not a result */
+    uint64_t state_bytes;      /* the simulator's own memory at its largest, as
+                                  allocated (the trace, the caches and the
+                                  executors not counted): the per-request arrays
+                                  (these records, cc_replay's when kept, next
+                                  uses) and the larger of the loop's state (slot
+                                  numbers, flights, heaps, step buffers, event
+                                  queue) and the summary's sorted copy */
+    uint64_t cache_bytes;      /* the caches' metadata at the end of the run
+                                  (cc_pc_memory_bytes, every instance; 0 in
+                                  concurrency none, where cc_replay holds it) */
 } cc_sim_result;
 
 /* Replays t through cfg.instances instances, each with a prefix cache built

@@ -716,16 +716,18 @@ static void test_memory_per_request(void **state)
         fail_msg("trace stats of %zu requests: %ld KB above the base %ld KB; bound %.0f KB", n,
                  used - base, base, bound_kb);
     /* replay (the simulator, one DRAM tier of 10,000 blocks: as HBM, 10,000
-     * blocks of 512 tokens would not fit a GPU): the trace, the reader's map and the ideal ratios' map of distinct blocks as above,
-     * and the loop's per-request state: a cc_sim_record (four int64, six
-     * u32, two doubles, a byte and two u32, padded: 88 bytes), a u32 of
-     * cached tokens per tier, the request's progress (five u32 and two
-     * bytes: 24), a waiting-heap key 8, a u32 node per block access, and 8
-     * for the percentiles' sorted copy; the cache of 10,000 blocks at most
-     * 1 MB */
+     * blocks of 512 tokens would not fit a GPU): the trace, the reader's map
+     * and the ideal ratios' map of distinct blocks as above, and the
+     * simulator's per-request state (sim/driver.h): a cc_sim_record (four
+     * int64, six u32, three doubles, a byte and two u32, padded: 96 bytes),
+     * a u32 of cached tokens per tier, and 16 bytes (a slot number and a
+     * waiting-heap key in the loop, the percentiles' sorted copy and qsort's
+     * scratch after it; nothing per block access: node ids are kept for
+     * requests in flight only); the cache of 10,000 blocks and the requests
+     * in flight at most 1 MB */
     char *replay[] = {(char *)tu_bin(), "replay", path, "--tiers", "dram:10000", NULL};
     long rused = peak_kb(replay);
-    double rbound_kb = bound_kb + (n * (88 + 4 + 24 + 8 + 8 + 4.0 * per) + 1e6) / 1024;
+    double rbound_kb = bound_kb + (n * (96 + 4 + 16.0) + 1e6) / 1024;
     printf("replay: %.0f bytes per request above the command's %ld KB (bound %.0f)\n",
            (rused - base) * 1024.0 / n, base, rbound_kb * 1024 / n);
     if (rused - base > rbound_kb)
@@ -784,9 +786,8 @@ static void test_capacity_not_preallocated(void **state)
  * HDF5; the libCacheSim formats hold a block a row, 4,000 x 73 bytes, and
  * oracleGeneral 8 more a row while reading), and read without it.  Under
  * 400 KB the csv trace (292 KB) reads, but `replay` refuses it: the
- * simulator's per-request state (at least 124 bytes a request: a 88-byte
- * record, 24 bytes of progress, a heap key 8, a u32 per tier) brings it
- * past 780 KB. */
+ * simulator's per-request state (112 bytes a request: a 96-byte record, a
+ * u32 per tier, a slot number 4, a heap key 8) brings it past 500 KB. */
 static void test_memory_bound_every_reader(void **state)
 {
     (void)state;

@@ -431,6 +431,35 @@ static void test_hbm_preempt(void **state)
     cc_trace_free(&t);
 }
 
+/* Dedup, a prompt of two blocks and one token (9 tokens, blocks of 4) all
+ * cached: r1 finds r0's three blocks; one token is left for the logits, at
+ * 100-101 ms, a decode step to 111.  The loop that takes blocks other
+ * requests stored looked the last block up again and again (its one token
+ * put done back at its start): the run never ended.  Immediate gives the
+ * same. */
+static void test_dedup_cached_last_token(void **state)
+{
+    cc_trace t;
+    trace4(&t);
+    uint64_t b[] = {1, 2, 3};
+    add(&t, 0, 9, 2, b, 3);
+    add(&t, 100, 9, 2, b, 3);
+    cc_pc_config cfg = tiers(100, 0);
+    cc_concurrency modes[] = {CC_CONCURRENCY_DEDUP, CC_CONCURRENCY_IMMEDIATE};
+    for (int m = 0; m < 2; m++) {
+        cc_sim_config sc = conf(modes[m], CC_SIM_SCHED_BATCH);
+        cc_sim_result r;
+        sim(&t, &cfg, &sc, &r);
+        times(&r, 0, 0, 9, 19);
+        times(&r, 1, 100, 101, 111);
+        assert_int_equal(r.records[1].cached_tokens, 9);
+        assert_int_equal(r.cache.hit_blocks, 3);
+        assert_int_equal(r.cache.dedup_blocks, 0);
+        cc_sim_result_free(&r);
+    }
+    cc_trace_free(&t);
+}
+
 /* hbm 1 block + dram: r0 [1 2] leaves block 1 in hbm (2 finds no room
  * beside pinned 1), r1 [3] demotes 1 to dram, r2 [1 4] at 200 ms finds
  * block 1 (4 tokens) in dram: 4 * 1500 bytes = 6 ms of transfer beside 4 ms
@@ -848,6 +877,7 @@ int main(void)
         cmocka_unit_test(test_routers),
         cmocka_unit_test(test_hbm_queue),
         cmocka_unit_test(test_hbm_preempt),
+        cmocka_unit_test(test_dedup_cached_last_token),
         cmocka_unit_test(test_kv_load),
         cmocka_unit_test(test_dedup),
         cmocka_unit_test(test_unordered),
