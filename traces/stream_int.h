@@ -20,5 +20,8 @@ int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
 int cc_h5_window_read(cc_h5_window_reader *r, uint64_t first, size_t count, cc_trace *w,
                       size_t *cap_blocks, cc_err *err);
 void cc_h5_window_close(cc_h5_window_reader *r);
+/* Adler-32 of n bytes continuing adler (1 to start): zlib's adler32(), 16
+ * bytes a step; the window reader checks inflated chunks with it. */
+uint32_t cc_adler32(uint32_t adler, const unsigned char *p, size_t n);
 
 #endif
