@@ -17,7 +17,11 @@
  * column whose middle chunk the filters shrink by less than CC_H5_MIN_SAVING
  * (random 64-bit hashes, float embeddings) is stored contiguous and
  * unfiltered instead: inflating Huffman-coded noise reads 4x slower and saves
- * under a quarter.  h5py and the reader below handle both layouts alike.
+ * under a quarter.  /blocks/hash is always stored so, whatever it compresses
+ * to: ids of libCacheSim or Mooncake traces compress 3.5 to 17:1, but a
+ * streamed replay of a one-block-per-request trace spent as long inflating
+ * them as in the cache (files written before still read: the layout is the
+ * file's).  h5py and the reader below handle both layouts alike.
  * Empty datasets are written with zero length (contiguous, as HDF5 cannot
  * chunk an empty fixed-size dataset), so every documented dataset is always
  * present.  Object timestamps are off, so the same trace gives byte-identical
@@ -1156,7 +1160,9 @@ int cc_detect_h5(const char *path, const unsigned char *head, size_t head_len)
 /* ---- windows (stream_int.h: streamed replays) ----------------------------------
  * The file is opened with HDF5's own driver (not read into memory) and the
  * replay's columns -- arrival_ns, input_tokens, output_tokens, block_offset,
- * block hashes -- are read as hyperslabs, a window at a time, each dataset
+ * block hashes -- are read a window at a time: a chunked shuffle/deflate
+ * column by decoding its chunks here (below: each chunk once, kept while
+ * windows use it), any other layout as hyperslabs through HDF5, each dataset
  * with a chunk cache of 1 MiB so that a chunk shared by two windows is
  * inflated once.  Checks: those of r_all on the root attributes and on these
  * datasets' types and lengths, and r_offsets / r_check_requests on each
