@@ -54,7 +54,7 @@ DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libfaiss-dev libomp-14-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
-PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3
+PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3 zlib
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS_SYSTEM = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl

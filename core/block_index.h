@@ -154,8 +154,13 @@ static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t ke
     return CC_BI_NONE;
 }
 
-/* Starts loading key's home bucket (a hint; no effect on results). */
-static inline void cc_block_index_prefetch(const cc_block_index *x, uint64_t key)
+/* Starts loading key's home bucket (a hint; no effect on results).
+ * always_inline: as an ordinary inline function GCC 12 finds it has no side
+ * effect (a prefetch is none to it), marks it const and deletes its calls
+ * before inlining them -- the flat loops' first prefetch stage was compiled
+ * to nothing. */
+static inline __attribute__((always_inline)) void cc_block_index_prefetch(
+    const cc_block_index *x, uint64_t key)
 {
     __builtin_prefetch(cc_bi_bucket(x, cc_bi_home(x, cc_mix64(key))));
 }

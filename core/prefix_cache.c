@@ -88,6 +88,8 @@ struct cc_prefix_cache {
                            is and freed when it is (both free lists are LIFO
                            and move in step, both high-water marks too), so
                            node id == slot (cc_pc_check verifies it) */
+    int prefetch_key;   /* one tier, policy has prefetch_key: stage 1 and the
+                           next victim's prefetch ask it too */
     int flat;           /* cc_pc_access takes access_flat: independent mode,
                            one tier, no expiry, no next uses */
     uint32_t *place;    /* place[node]: tier << 28 | slot, CC_PC_PLACE_NONE while
@@ -365,8 +367,12 @@ static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *
                                         : (const void *)&pc->nodes[g[2]]);
     if (n > 1 && !slot_is_free(pc, t, g[1]))
         __builtin_prefetch(&pc->nodes[slot_to_node(t, g[1])]);
-    if (n > 0 && !slot_is_free(pc, t, g[0]))
-        cc_block_index_prefetch(&pc->idx, pc->nodes[slot_to_node(t, g[0])].hash);
+    if (n > 0 && !slot_is_free(pc, t, g[0])) {
+        uint64_t h = pc->nodes[slot_to_node(t, g[0])].hash;
+        cc_block_index_prefetch(&pc->idx, h);
+        if (pc->prefetch_key) /* one tier: t is the policy's */
+            t->pol.ops->prefetch_key(t->pol.state, h);
+    }
 }
 
 static int evict_slot(cc_prefix_cache *pc, uint32_t k, uint32_t vs, const cc_access *why,
@@ -592,6 +598,7 @@ int cc_pc_create(const cc_pc_config *cfg, cc_prefix_cache **out, cc_err *err)
         goto fail;
     pc->prefetch = cc_pc_memory_bytes(pc) >= CC_PC_PREFETCH_MIN_BYTES;
     pc->prefetch_same_slot = pc->T == 1 && pc->tiers[0].pol.ops->prefetch_slot;
+    pc->prefetch_key = pc->T == 1 && pc->tiers[0].pol.ops->prefetch_key;
     pc->flat = !pc->prefix && pc->T == 1 && !pc->expiring && !pc->nu;
     *out = pc;
     return CC_OK;
@@ -937,6 +944,8 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
 static inline void prefetch_entry(const cc_prefix_cache *pc, uint64_t hash)
 {
     cc_block_index_prefetch(&pc->idx, hash);
+    if (pc->prefetch_key)
+        pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, hash);
 }
 
 static inline void prefetch_node(const cc_prefix_cache *pc, uint64_t hash)

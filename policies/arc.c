@@ -123,6 +123,14 @@ static int arc_admit(void *state, const cc_access *a)
     return 1;
 }
 
+/* For speed only: the ghost buckets of the keys a later insert's trimming
+ * removes (the oldest of B1, else of B2), a few accesses ahead. */
+static inline void prefetch_trim(arc *c)
+{
+    cc_ghost_prefetch_oldest(&c->g, B1);
+    cc_ghost_prefetch_oldest(&c->g, B2);
+}
+
 static void arc_insert(void *state, uint32_t s, const cc_access *a)
 {
     arc *c = state;
@@ -141,6 +149,7 @@ static void arc_insert(void *state, uint32_t s, const cc_access *a)
         c->list[s] = T2;
         c->n[T2]++;
         cc_sl_behind(c->l, s, c->cap + T2);
+        prefetch_trim(c);
         return;
     }
     c->list[s] = T1;
@@ -154,6 +163,7 @@ static void arc_insert(void *state, uint32_t s, const cc_access *a)
         cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, B1));
     while (c->n[T1] + c->n[T2] + c->g.n > 2ull * c->cap && c->g.n)
         cc_ghost_remove(&c->g, cc_ghost_oldest(&c->g, c->g.count[B2] ? B2 : B1));
+    prefetch_trim(c);
 }
 
 static void arc_hit(void *state, uint32_t s, const cc_access *a)
@@ -225,6 +235,27 @@ static uint32_t arc_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *
     return n;
 }
 
+/* For speed only (policy.h): a slot's links and list before its hit. */
+static void arc_prefetch_slot(const void *state, uint32_t slot, int depth)
+{
+    const arc *c = state;
+    if (depth == 0) {
+        __builtin_prefetch(&c->l[slot], 1);
+        __builtin_prefetch(&c->list[slot], 1);
+        return;
+    }
+    __builtin_prefetch(&c->l[c->l[slot].older], 1);
+    __builtin_prefetch(&c->l[c->l[slot].newer], 1);
+}
+
+/* For speed only (policy.h): the ghost bucket that admit's lookup of key,
+ * or on_remove's push of it, reads. */
+static void arc_prefetch_key(const void *state, uint64_t key)
+{
+    const arc *c = state;
+    cc_ghost_prefetch(&c->g, key);
+}
+
 /* Per-slot arrays (17 bytes a slot, the links' two sentinels) and the
  * ghost's ring and table. */
 static uint64_t arc_memory(const void *state)
@@ -248,4 +279,6 @@ const cc_policy_ops cc_policy_arc = {
     .choose_victim = arc_victim,
     .admit = arc_admit,
     .peek_victims = arc_peek,
+    .prefetch_slot = arc_prefetch_slot,
+    .prefetch_key = arc_prefetch_key,
 };

@@ -101,6 +101,14 @@ uint32_t cc_ghost_oldest(cc_ghost *g, uint32_t l)
     return g->tphys[l];
 }
 
+void cc_ghost_prefetch_oldest(cc_ghost *g, uint32_t l)
+{
+    if (!g->count[l])
+        return;
+    settle_tail(g, l);
+    cc_block_index_prefetch(&g->ix, g->key[g->tphys[l]]);
+}
+
 /* Smallest tail of a list with keys, and its entry; head if none. */
 static uint64_t low_of(const cc_ghost *g, uint32_t *phys)
 {
@@ -121,7 +129,15 @@ static void compact(cc_ghost *g)
     uint64_t low = low_of(g, &rp), w = low;
     wp = rp;
     int seen[CC_GHOST_LISTS] = {0};
-    for (uint64_t p = low; p < g->head; p++, rp = inc(g, rp)) {
+    /* the table buckets of the keys 8 positions ahead are prefetched: the
+     * re-ids' lookups are spread over the whole table */
+    enum { AHEAD = 8 };
+    uint32_t ap = rp;
+    for (int j = 0; j < AHEAD; j++)
+        ap = inc(g, ap);
+    for (uint64_t p = low; p < g->head; p++, rp = inc(g, rp), ap = inc(g, ap)) {
+        if (p + AHEAD < g->head && g->list[ap] != CC_GHOST_HOLE)
+            cc_block_index_prefetch(&g->ix, g->key[ap]);
         uint32_t l = g->list[rp];
         if (l == CC_GHOST_HOLE)
             continue;

@@ -224,6 +224,13 @@ typedef struct cc_policy_ops {
      * cache calls it from cc_pc_prefetch stages 3 and 4.  Results never
      * depend on it. */
     void (*prefetch_slot)(const void *state, uint32_t slot, int depth);
+    /* Optional, for speed only: start bringing the state that the policy
+     * keeps by key (a ghost directory) for `key` towards the CPU, without
+     * changing anything (ARC: the key's ghost bucket).  The cache calls it
+     * from cc_pc_prefetch stage 1 for coming blocks (whose admit looks them
+     * up) and for the likely next victim (whose key on_remove adds).  Results
+     * never depend on it. */
+    void (*prefetch_key)(const void *state, uint64_t key);
     /* Optional: bytes of state this instance allocated (per-slot arrays,
      * ghost directories), for the memory figure; when absent the cache
      * counts capacity x bytes_per_slot. */

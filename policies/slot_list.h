@@ -131,6 +131,19 @@ void cc_ghost_add(cc_ghost *g, uint32_t list, uint64_t key);
  * block leaving the cache, when every block entering it was taken out of
  * the directory (arc, s3fifo).  A present key would be kept twice. */
 void cc_ghost_push(cc_ghost *g, uint32_t list, uint64_t key);
+/* For speed only (nothing changes): brings the table bucket where key
+ * would be found, which cc_ghost_find and cc_ghost_push read first.
+ * always_inline: see cc_block_index_prefetch. */
+static inline __attribute__((always_inline)) void cc_ghost_prefetch(const cc_ghost *g,
+                                                                    uint64_t key)
+{
+    cc_block_index_prefetch(&g->ix, key);
+}
+/* For speed only: brings the table bucket of list l's oldest key, which
+ * cc_ghost_remove(cc_ghost_oldest(l)) would touch (moves the list's tail
+ * up to that key, as cc_ghost_oldest does: no result depends on where a
+ * tail rests between its old place and the oldest key). */
+void cc_ghost_prefetch_oldest(cc_ghost *g, uint32_t list);
 /* Bytes allocated per key of capacity (for bytes_per_slot figures), and
  * the bytes an initialised directory holds (for memory_bytes). */
 double cc_ghost_bytes_per_key(uint32_t cap, int sparse);

@@ -16,7 +16,11 @@
 #include "core/mrc.h"
 #include "analysis/sweep.h"
 
+#include "traces/stream_int.h"
+
 #include <gsl/gsl_randist.h>
+#include <hdf5.h>
+#include <zlib.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
 
@@ -330,6 +334,174 @@ static void test_h5_file_equal(void **state)
     }
     cc_trace_free(&t);
     remove(path);
+}
+
+/* Replaces the dataset at path with a copy of its values stored with the
+ * given chunk length and filters (as other writers lay columns out). */
+static void relayout(hid_t f, const char *path, hid_t mtype, size_t es, hsize_t chunk,
+                     int shuffle, int deflate, int fletcher, int partial_raw)
+{
+    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
+    hsize_t n;
+    H5Sget_simple_extent_dims(sp, &n, NULL);
+    void *buf = malloc(n * es);
+    assert_non_null(buf);
+    assert_true(H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Dclose(ds);
+    assert_true(H5Ldelete(f, path, H5P_DEFAULT) >= 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(H5Pset_chunk(dcpl, 1, &chunk) >= 0);
+    if (fletcher)
+        H5Pset_fletcher32(dcpl);
+    if (shuffle)
+        H5Pset_shuffle(dcpl);
+    if (deflate)
+        H5Pset_deflate(dcpl, 6);
+    if (partial_raw)
+        H5Pset_chunk_opts(dcpl, H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS);
+    ds = H5Dcreate2(f, path, ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(ds >= 0);
+    assert_true(H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Tclose(ft);
+    H5Sclose(sp);
+    free(buf);
+}
+
+/* The window reader decodes shuffle/deflate chunks itself and hands other
+ * layouts to HDF5 (trace_h5.c): a trace of several chunks per column, read
+ * through windows that straddle chunk boundaries, in the writer's layout and
+ * in others (chunk lengths, deflate alone, shuffle alone, no filter,
+ * Fletcher-32 and unfiltered partial chunks that HDF5 decodes, the block
+ * hashes compressed as older files had them), against the whole trace. */
+static void test_h5_layouts_equal(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 40000, 16, 33); /* 40,001 offsets: two 32,768-row chunks */
+    char path[512];
+    tu_tmp_path(path, sizeof path, "layouts.h5");
+    cc_err e = {0};
+    cc_sim_config sc;
+    cc_sim_config_default(&sc);
+    sc.concurrency = CC_CONCURRENCY_NONE;
+    cc_pc_config cfg = config(CC_PC_INDEPENDENT, "lru", 300, 0);
+    cc_executor ex;
+    cost_model(&ex);
+    cc_sim_result whole;
+    assert_int_equal(cc_sim_run(&t, &cfg, NULL, &sc, &ex, 1, &whole, &e), CC_OK);
+    static const struct {
+        hsize_t chunk;
+        int shuffle, deflate, fletcher, partial_raw;
+    } lay[] = {{0, 0, 0, 0, 0},      {1000, 0, 1, 0, 0}, {777, 1, 0, 0, 0},
+               {5000, 0, 0, 0, 0},   {3001, 1, 1, 0, 0}, {3000, 1, 1, 1, 0},
+               {4096, 1, 1, 0, 1}};
+    const char *cols[] = {"/requests/arrival_ns", "/requests/input_tokens",
+                          "/requests/output_tokens", "/index/block_offset", "/blocks/hash"};
+    for (size_t L = 0; L < sizeof lay / sizeof lay[0]; L++) {
+        assert_int_equal(cc_write_h5(&t, path, &e), CC_OK);
+        if (lay[L].chunk) {
+            hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+            assert_true(f >= 0);
+            for (int k = 0; k < 5; k++) {
+                hid_t mt = k == 0 ? H5T_NATIVE_INT64
+                                  : k < 3 ? H5T_NATIVE_UINT32 : H5T_NATIVE_UINT64;
+                relayout(f, cols[k], mt, H5Tget_size(mt), lay[L].chunk, lay[L].shuffle,
+                         lay[L].deflate, lay[L].fletcher, lay[L].partial_raw);
+            }
+            H5Fclose(f);
+        }
+        cc_trace_stream *ts;
+        assert_int_equal(cc_trace_stream_open(path, NULL, NULL, 999, &ts, &e), CC_OK);
+        cc_sim_result part;
+        int rc = cc_sim_run_stream(ts, &cfg, NULL, &sc, &ex, &part, &e);
+        if (rc != CC_OK)
+            fail_msg("layout %zu: %s %s", L, e.field, e.msg);
+        cache_equal(&whole.cache, &part.cache);
+        summary_equal(&whole.summary, &part.summary);
+        cc_trace_stream_close(ts);
+        cc_sim_result_free(&part);
+    }
+    cc_sim_result_free(&whole);
+    cc_executor_free(&ex);
+    cc_trace_free(&t);
+    remove(path);
+}
+
+/* A damaged compressed chunk is an error naming the column (the window
+ * reader's own inflate and Adler-32 check), not wrong values. */
+static void test_h5_corrupt_chunk(void **state)
+{
+    (void)state;
+    cc_trace t;
+    random_trace(&t, 3000, 16, 5);
+    char path[512];
+    tu_tmp_path(path, sizeof path, "corrupt.h5");
+    cc_err e = {0};
+    assert_int_equal(cc_write_h5(&t, path, &e), CC_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "/requests/arrival_ns", H5P_DEFAULT);
+    hsize_t off[1];
+    unsigned mask;
+    haddr_t addr;
+    hsize_t size;
+    hid_t sp = H5Dget_space(ds);
+    assert_true(H5Dget_chunk_info(ds, sp, 0, off, &mask, &addr, &size) >= 0);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    H5Fclose(f);
+    assert_true(size > 20);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    for (hsize_t k = size / 2; k < size / 2 + 4; k++) { /* four bytes inside the stream */
+        assert_int_equal(fseek(fp, (long)(addr + k), SEEK_SET), 0);
+        int c = fgetc(fp);
+        assert_int_equal(fseek(fp, (long)(addr + k), SEEK_SET), 0);
+        fputc(c ^ 0x5a, fp);
+    }
+    fclose(fp);
+    cc_trace_stream *ts;
+    assert_int_equal(cc_trace_stream_open(path, NULL, NULL, 500, &ts, &e), CC_OK);
+    const cc_trace *w;
+    int rc;
+    while ((rc = cc_trace_stream_next(ts, &w, &e)) == CC_OK && w->n)
+        ;
+    assert_int_equal(rc, CC_EFORMAT);
+    assert_string_equal(e.field, "/requests/arrival_ns");
+    cc_trace_stream_close(ts);
+    cc_trace_free(&t);
+    remove(path);
+}
+
+/* cc_adler32 (16 bytes a step) against zlib's adler32 (bytewise): lengths
+ * around the step and the 5552-byte reduction, all-0xff bytes (the largest
+ * sums), random bytes, and a running value carried across calls. */
+static void test_adler32(void **state)
+{
+    (void)state;
+    size_t n = 200000;
+    unsigned char *b = malloc(n);
+    assert_non_null(b);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 9);
+    static const size_t lens[] = {0, 1, 15, 16, 17, 31, 5551, 5552, 5553, 11104, 11120, 65536,
+                                  199999, 200000};
+    for (int fill = 0; fill < 2; fill++) {
+        for (size_t i = 0; i < n; i++)
+            b[i] = fill ? 0xff : (unsigned char)gsl_rng_uniform_int(r, 256);
+        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+            size_t m = lens[k];
+            assert_int_equal(cc_adler32(1, b, m), (uint32_t)adler32(1, b, (uInt)m));
+            uint32_t part = cc_adler32(1, b, m / 3);
+            assert_int_equal(cc_adler32(part, b + m / 3, m - m / 3),
+                             (uint32_t)adler32(1, b, (uInt)m));
+        }
+    }
+    gsl_rng_free(r);
+    free(b);
 }
 
 /* Runs the streamed reader over the records; returns the status, err filled. */
@@ -884,6 +1056,9 @@ int main(void)
         cmocka_unit_test(test_rates_equal),
         cmocka_unit_test(test_oracle_file_equal),
         cmocka_unit_test(test_h5_file_equal),
+        cmocka_unit_test(test_h5_layouts_equal),
+        cmocka_unit_test(test_h5_corrupt_chunk),
+        cmocka_unit_test(test_adler32),
         cmocka_unit_test(test_oracle_truncated),
         cmocka_unit_test(test_oracle_time_back),
         cmocka_unit_test(test_oracle_size_zero),

@@ -17,7 +17,11 @@
  * column whose middle chunk the filters shrink by less than CC_H5_MIN_SAVING
  * (random 64-bit hashes, float embeddings) is stored contiguous and
  * unfiltered instead: inflating Huffman-coded noise reads 4x slower and saves
- * under a quarter.  h5py and the reader below handle both layouts alike.
+ * under a quarter.  /blocks/hash is always stored so, whatever it compresses
+ * to: ids of libCacheSim or Mooncake traces compress 3.5 to 17:1, but a
+ * streamed replay of a one-block-per-request trace spent as long inflating
+ * them as in the cache (files written before still read: the layout is the
+ * file's).  h5py and the reader below handle both layouts alike.
  * Empty datasets are written with zero length (contiguous, as HDF5 cannot
  * chunk an empty fixed-size dataset), so every documented dataset is always
  * present.  Object timestamps are off, so the same trace gives byte-identical
@@ -64,6 +68,10 @@
 #include "stream_int.h"
 
 #include <hdf5.h>
+#include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <errno.h>
 #include <stdarg.h>
@@ -222,7 +230,11 @@ static int w_all(h5w *w, const cc_trace *t)
     TRY(w_column(w, "/index/chunk_offset", E_U64, n + 1, n ? t->chunk_off : zero_off));
 
     TRY(cc_h5w_group(&w->h, "/blocks"));
-    TRY(w_column(w, "/blocks/hash", E_U64, nb, t->blocks));
+    /* block hashes raw (contiguous, unfiltered) whatever they compress to:
+     * a streamed replay reads them at memory speed (see the top) */
+    hsize_t nbd[1] = {nb};
+    TRY(cc_h5w_dataset(&w->h, "/blocks/hash", file_type(E_U64), mem_type(E_U64), 1, nbd,
+                       t->blocks, CC_H5_PLAIN));
     TRY(cc_h5w_group(&w->h, "/tokens"));
     TRY(w_column(w, "/tokens/id", E_U32, nt, t->token_ids));
 
@@ -1148,7 +1160,9 @@ int cc_detect_h5(const char *path, const unsigned char *head, size_t head_len)
 /* ---- windows (stream_int.h: streamed replays) ----------------------------------
  * The file is opened with HDF5's own driver (not read into memory) and the
  * replay's columns -- arrival_ns, input_tokens, output_tokens, block_offset,
- * block hashes -- are read as hyperslabs, a window at a time, each dataset
+ * block hashes -- are read a window at a time: a chunked shuffle/deflate
+ * column by decoding its chunks here (below: each chunk once, kept while
+ * windows use it), any other layout as hyperslabs through HDF5, each dataset
  * with a chunk cache of 1 MiB so that a chunk shared by two windows is
  * inflated once.  Checks: those of r_all on the root attributes and on these
  * datasets' types and lengths, and r_offsets / r_check_requests on each
@@ -1163,9 +1177,27 @@ static const char *const w_path[W_N] = {"/requests/arrival_ns", "/requests/input
                                         "/blocks/hash"};
 static const elem_kind w_kind[W_N] = {E_I64, E_U32, E_U32, E_U64, E_U64};
 
+/* A column whose chunks the window reader decodes itself (see
+ * w_direct_setup): its chunk geometry and pipeline, the chunk decoded last,
+ * and buffers for one chunk's stored bytes and its inflated bytes. */
+typedef struct w_direct {
+    int on;
+    size_t es;                /* element bytes */
+    uint64_t chunk;           /* elements per chunk */
+    int nf;                   /* filters, applied in order when written */
+    H5Z_filter_t filt[2];     /* each H5Z_FILTER_SHUFFLE or H5Z_FILTER_DEFLATE */
+    uint64_t have;            /* chunk number in buf, UINT64_MAX: none */
+    unsigned char *buf;       /* the decoded chunk (chunk * es bytes) */
+    unsigned char *raw, *tmp; /* stored bytes; inflated, before unshuffling */
+    size_t raw_cap;
+} w_direct;
+
 struct cc_h5_window_reader {
     h5r r;
     hid_t ds[W_N];
+    w_direct d[W_N];
+    z_stream z;
+    int z_on;
     uint64_t n, nb;
     uint32_t block_size;
     int64_t prev_arrival;
@@ -1173,14 +1205,22 @@ struct cc_h5_window_reader {
     char path[512];
 };
 
+static void w_direct_setup(cc_h5_window_reader *w, int k);
+
 void cc_h5_window_close(cc_h5_window_reader *w)
 {
     if (!w)
         return;
     cc_h5_quiet_begin(&w->r.c, w->path, NULL);
-    for (int k = 0; k < W_N; k++)
+    for (int k = 0; k < W_N; k++) {
         if (w->ds[k] >= 0)
             H5Dclose(w->ds[k]);
+        free(w->d[k].buf);
+        free(w->d[k].raw);
+        free(w->d[k].tmp);
+    }
+    if (w->z_on)
+        inflateEnd(&w->z);
     if (w->r.file >= 0)
         H5Fclose(w->r.file);
     if (w->r.dapl >= 0)
@@ -1238,6 +1278,8 @@ int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
                         ? ANY_LEN : len[W_ARR];
         rc = r_open(r, w_path[k], w_kind[k], 1, want, 0, "one per request", &w->ds[k], &len[k]);
     }
+    for (int k = 0; k < W_N && rc == CC_OK; k++)
+        w_direct_setup(w, k);
     if (rc == CC_OK) {
         w->n = len[W_ARR];
         w->nb = len[W_BLK];
@@ -1256,8 +1298,300 @@ int cc_h5_window_open(const char *path, cc_h5_window_reader **out, uint64_t *n,
     return CC_OK;
 }
 
+/* ---- decoding chunks here ----
+ * HDF5's own path for a hyperslab of a compressed column (chunk cache,
+ * filter pipeline, then a copy into the selection) costs about as much as
+ * the replay on a one-block-per-request trace: its unshuffle moves one byte
+ * at a time.  For a chunked column whose pipeline is shuffle and/or
+ * deflate (what the writer emits; h5py's gzip/shuffle too), stored little-
+ * endian on a little-endian host, the window reader takes each chunk's
+ * stored bytes (H5Dread_chunk), inflates them with zlib (which checks the
+ * stream's Adler-32, as HDF5's deflate filter does) and unshuffles them
+ * 16 elements at a time into a buffer holding that chunk, from which
+ * windows are copied.  Any other layout, an unallocated chunk (fill value)
+ * or a chunk whose filter mask skipped a filter the code does not expect
+ * goes through H5Dread as before; the values are the same either way. */
+static void w_direct_setup(cc_h5_window_reader *w, int k)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w_direct *d = &w->d[k];
+    d->have = UINT64_MAX;
+    hid_t dcpl = H5Dget_create_plist(w->ds[k]), type = H5Dget_type(w->ds[k]);
+    hsize_t ch = 0;
+    unsigned opts = 0;
+    int ok = dcpl >= 0 && type >= 0 && H5Tget_order(type) == H5T_ORDER_LE &&
+             H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &ch) == 1 && ch > 0 &&
+             H5Pget_chunk_opts(dcpl, &opts) >= 0 &&
+             !(opts & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS);
+    d->es = ok ? H5Tget_size(type) : 0;
+    int nf = ok ? H5Pget_nfilters(dcpl) : -1;
+    ok = ok && nf >= 0 && nf <= 2 && (d->es == 4 || d->es == 8) &&
+         ch <= (64u << 20) / d->es;
+    for (int i = 0; ok && i < nf; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        /* shuffle's first parameter is the element size it shuffled with */
+        ok = (f == H5Z_FILTER_DEFLATE) || (f == H5Z_FILTER_SHUFFLE && ncd >= 1 && cd[0] == d->es);
+        d->filt[i] = f;
+    }
+    if (type >= 0)
+        H5Tclose(type);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (!ok)
+        return;
+    d->chunk = ch;
+    d->nf = nf;
+    size_t bytes = (size_t)ch * d->es;
+    d->buf = malloc(bytes);
+    d->tmp = malloc(bytes);
+    if (!d->buf || !d->tmp)
+        return; /* freed at close; H5Dread still works */
+    if (!w->z_on) {
+        memset(&w->z, 0, sizeof w->z);
+        if (inflateInit2(&w->z, -MAX_WBITS) != Z_OK) /* raw: w_inflate reads the wrapper */
+            return;
+        w->z_on = 1;
+    }
+    d->on = 1;
+#else
+    (void)w;
+    (void)k;
+#endif
+}
+
+/* HDF5's shuffle filter stores byte j of every element together (plane j);
+ * this puts n elements of es bytes back (the n * es bytes after them, if
+ * any, are copied as they are, as the filter leaves them). */
+static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t es,
+                      size_t tail)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    if (es == 8) {
+        for (; i + 16 <= n; i += 16) {
+            __m128i p[8], a[8], b[4], c[4];
+            for (int j = 0; j < 8; j++)
+                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * n + i));
+            for (int j = 0; j < 4; j++) { /* byte pairs (2j, 2j + 1) */
+                a[2 * j] = _mm_unpacklo_epi8(p[2 * j], p[2 * j + 1]);     /* elements 0-7 */
+                a[2 * j + 1] = _mm_unpackhi_epi8(p[2 * j], p[2 * j + 1]); /* 8-15 */
+            }
+            b[0] = _mm_unpacklo_epi16(a[0], a[2]); /* bytes 0-3 of elements 0-3 */
+            b[1] = _mm_unpackhi_epi16(a[0], a[2]); /* 4-7 */
+            b[2] = _mm_unpacklo_epi16(a[1], a[3]); /* 8-11 */
+            b[3] = _mm_unpackhi_epi16(a[1], a[3]); /* 12-15 */
+            c[0] = _mm_unpacklo_epi16(a[4], a[6]); /* bytes 4-7 of elements 0-3 */
+            c[1] = _mm_unpackhi_epi16(a[4], a[6]);
+            c[2] = _mm_unpacklo_epi16(a[5], a[7]);
+            c[3] = _mm_unpackhi_epi16(a[5], a[7]);
+            __m128i *o = (__m128i *)(void *)(dst + i * 8);
+            for (int j = 0; j < 4; j++) {
+                _mm_storeu_si128(o + 2 * j, _mm_unpacklo_epi32(b[j], c[j]));
+                _mm_storeu_si128(o + 2 * j + 1, _mm_unpackhi_epi32(b[j], c[j]));
+            }
+        }
+    } else if (es == 4) {
+        for (; i + 16 <= n; i += 16) {
+            __m128i p[4];
+            for (int j = 0; j < 4; j++)
+                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * n + i));
+            __m128i a0 = _mm_unpacklo_epi8(p[0], p[1]), a1 = _mm_unpackhi_epi8(p[0], p[1]);
+            __m128i a2 = _mm_unpacklo_epi8(p[2], p[3]), a3 = _mm_unpackhi_epi8(p[2], p[3]);
+            __m128i *o = (__m128i *)(void *)(dst + i * 4);
+            _mm_storeu_si128(o + 0, _mm_unpacklo_epi16(a0, a2));
+            _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(a0, a2));
+            _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(a1, a3));
+            _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(a1, a3));
+        }
+    }
+#endif
+    for (; i < n; i++)
+        for (size_t j = 0; j < es; j++)
+            dst[i * es + j] = src[j * n + i];
+    memcpy(dst + n * es, src + n * es, tail);
+}
+
+/* Adler-32 (RFC 1950) of n bytes, continuing adler: zlib's adler32() with
+ * 16 bytes a step (byte sums by _mm_sad_epu8, position-weighted sums by
+ * _mm_madd_epi16), reduced modulo 65521 every 5552 bytes as zlib does.
+ * Inflating the writer's highly compressible columns, zlib's bytewise
+ * Adler-32 took as long as the inflate itself. */
+uint32_t cc_adler32(uint32_t adler, const unsigned char *p, size_t n)
+{
+    enum { BASE = 65521, NMAX = 5552 };
+    uint64_t a = adler & 0xffff, b = adler >> 16;
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i w_lo = _mm_setr_epi16(16, 15, 14, 13, 12, 11, 10, 9);
+    const __m128i w_hi = _mm_setr_epi16(8, 7, 6, 5, 4, 3, 2, 1);
+    while (n >= 16) {
+        size_t blk = n < NMAX ? n & ~(size_t)15 : NMAX, K = blk / 16;
+        __m128i s1 = zero, ps = zero, wsum = zero;
+        for (size_t k = 0; k < K; k++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+            ps = _mm_add_epi32(ps, s1); /* sum over steps of the bytes before */
+            s1 = _mm_add_epi32(s1, _mm_sad_epu8(v, zero));
+            __m128i lo = _mm_unpacklo_epi8(v, zero), hi = _mm_unpackhi_epi8(v, zero);
+            wsum = _mm_add_epi32(wsum, _mm_add_epi32(_mm_madd_epi16(lo, w_lo),
+                                                     _mm_madd_epi16(hi, w_hi)));
+        }
+        uint32_t l1[4], lp[4], lw[4];
+        _mm_storeu_si128((__m128i *)(void *)l1, s1);
+        _mm_storeu_si128((__m128i *)(void *)lp, ps);
+        _mm_storeu_si128((__m128i *)(void *)lw, wsum);
+        uint64_t sum = (uint64_t)l1[0] + l1[2], pre = (uint64_t)lp[0] + lp[2];
+        uint64_t wt = (uint64_t)lw[0] + lw[1] + lw[2] + lw[3];
+        b = (b + blk * a + 16 * pre + wt) % BASE;
+        a = (a + sum) % BASE;
+        p += blk;
+        n -= blk;
+    }
+#endif
+    while (n) {
+        size_t blk = n < NMAX ? n : NMAX;
+        for (size_t i = 0; i < blk; i++) {
+            a += p[i];
+            b += a;
+        }
+        a %= BASE;
+        b %= BASE;
+        p += blk;
+        n -= blk;
+    }
+    return (uint32_t)(b << 16 | a);
+}
+
+/* A zlib stream (RFC 1950: 2-byte header, raw deflate, big-endian
+ * Adler-32 of the data) inflated into out, which it must fill exactly:
+ * raw inflate plus cc_adler32, the same checks as zlib's own.  Returns
+ * NULL, or what is wrong. */
+static const char *w_inflate(z_stream *z, const unsigned char *in, size_t len,
+                             unsigned char *out, size_t bytes)
+{
+    if (len < 6 || (in[0] & 0x0f) != 8 || (in[0] >> 4) > 7 || ((in[0] << 8) | in[1]) % 31 ||
+        (in[1] & 0x20))
+        return "incorrect header";
+    if (inflateReset(z) != Z_OK)
+        return "zlib state";
+    z->next_in = (Bytef *)(uintptr_t)(in + 2);
+    z->avail_in = (uInt)(len - 2);
+    z->next_out = out;
+    z->avail_out = (uInt)bytes;
+    int zr = inflate(z, Z_FINISH);
+    if (zr != Z_STREAM_END)
+        return z->msg ? z->msg : zr == Z_BUF_ERROR ? "more data than the chunk holds"
+                                                    : "short data";
+    if (z->total_out != bytes)
+        return "less data than the chunk holds";
+    if (z->avail_in < 4)
+        return "no data check";
+    const unsigned char *t = z->next_in;
+    uint32_t want = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
+    if (cc_adler32(1, out, bytes) != want)
+        return "incorrect data check";
+    return NULL;
+}
+
+/* Decodes chunk c of column k into d->buf.  CC_OK; 1 when this chunk must
+ * go through H5Dread (unallocated: fill values; a filter mask this code
+ * does not follow); an error for a chunk that does not decode. */
+static int w_chunk(cc_h5_window_reader *w, int k, uint64_t c)
+{
+    w_direct *d = &w->d[k];
+    hsize_t off = c * d->chunk, nbytes = 0;
+    size_t bytes = (size_t)d->chunk * d->es;
+    uint32_t mask = 0;
+    d->have = UINT64_MAX; /* until this chunk is whole in buf */
+    if (H5Dget_chunk_storage_size(w->ds[k], &off, &nbytes) < 0 || nbytes == 0)
+        return 1;
+    if (nbytes > 2 * (hsize_t)bytes + (1u << 20))
+        return cc_h5_fail(&w->r.c, false, CC_EFORMAT, (long)off + 1, w_path[k],
+                          "a chunk of %zu bytes is stored in %llu bytes (corrupt file)", bytes,
+                          (unsigned long long)nbytes);
+    if (nbytes > d->raw_cap) {
+        unsigned char *nr = realloc(d->raw, (size_t)nbytes);
+        if (!nr)
+            return cc_h5_fail(&w->r.c, false, CC_ENOMEM, 0, w_path[k], "out of memory");
+        d->raw = nr;
+        d->raw_cap = (size_t)nbytes;
+    }
+    if (H5Dread_chunk(w->ds[k], H5P_DEFAULT, &off, &mask, d->raw) < 0)
+        return cc_h5_fail(&w->r.c, true, CC_EFORMAT, (long)off + 1, w_path[k],
+                          "cannot read the data (truncated or corrupt file)");
+    if (mask >> d->nf)
+        return 1;
+    const unsigned char *p = d->raw;
+    size_t len = (size_t)nbytes;
+    for (int i = d->nf - 1; i >= 0; i--) {
+        if (mask & (1u << i))
+            continue; /* skipped when written (an optional filter that failed) */
+        if (d->filt[i] == H5Z_FILTER_DEFLATE) {
+            unsigned char *out = p == d->tmp ? d->buf : d->tmp;
+            const char *why = w_inflate(&w->z, p, len, out, bytes);
+            if (why)
+                return cc_h5_fail(&w->r.c, false, CC_EFORMAT, (long)off + 1, w_path[k],
+                                  "the chunk at element %llu does not inflate (%s): corrupt "
+                                  "file", (unsigned long long)off, why);
+            p = out;
+            len = bytes;
+        } else {
+            if (len != bytes)
+                return cc_h5_fail(&w->r.c, false, CC_EFORMAT, (long)off + 1, w_path[k],
+                                  "a chunk holds %zu bytes; expected %zu (corrupt file)", len,
+                                  bytes);
+            unsigned char *out = p == d->buf ? d->tmp : d->buf;
+            unshuffle(out, p, bytes / d->es, d->es, 0);
+            p = out;
+        }
+    }
+    if (len != bytes)
+        return cc_h5_fail(&w->r.c, false, CC_EFORMAT, (long)off + 1, w_path[k],
+                          "a chunk holds %zu bytes; expected %zu (corrupt file)", len, bytes);
+    if (p != d->buf) { /* ends in tmp or raw: keep buf as the decoded chunk */
+        unsigned char *t = d->buf;
+        if (p == d->tmp) {
+            d->buf = d->tmp;
+            d->tmp = t;
+        } else
+            memcpy(d->buf, p, bytes);
+    }
+    d->have = c;
+    return CC_OK;
+}
+
+static int w_slab_h5(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf);
+
+
 /* count elements from first of dataset k into buf. */
 static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf)
+{
+    w_direct *d = &w->d[k];
+    if (!d->on)
+        return w_slab_h5(w, k, first, count, buf);
+    unsigned char *out = buf;
+    while (count) {
+        uint64_t c = first / d->chunk, in = first - c * d->chunk;
+        uint64_t m = d->chunk - in < count ? d->chunk - in : count;
+        if (d->have != c) {
+            int rc = w_chunk(w, k, c);
+            if (rc == 1)
+                rc = w_slab_h5(w, k, first, m, out);
+            else if (rc == CC_OK)
+                memcpy(out, d->buf + in * d->es, (size_t)m * d->es);
+            if (rc != CC_OK)
+                return rc;
+        } else
+            memcpy(out, d->buf + in * d->es, (size_t)m * d->es);
+        out += m * d->es;
+        first += m;
+        count -= m;
+    }
+    return CC_OK;
+}
+
+static int w_slab_h5(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf)
 {
     if (!count)
         return CC_OK;
