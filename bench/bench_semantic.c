@@ -21,19 +21,23 @@
  * space of 48 dimensions (1,000 centres N(0, 1), entries centre +
  * N(0, 0.5^2) per coordinate) mapped to 384 by one fixed Gaussian matrix;
  * queries a (unit) entry + N(0, 0.0175^2) per coordinate of the 384, a
- * cosine of about 0.95 to it as above (a paraphrase), all L2-normalised.  (Isotropic clusters in all 384
- * dimensions, where a cluster's members are all equally far apart, are a
- * worst case for graph search: HNSW16 found the true nearest for 0.925 of
- * the queries at 100k.)  Generated straight into the index (no second
- * copy), 200 queries.  FAISS HNSW16 (efConstruction 40, FAISS's default; efSearch
- * 128): half the links of the HNSW32 above, so about half its build time,
- * which dominates (one thread, as vec_faiss.cpp adds: some 15 minutes of an
- * idle core, extrapolated from 20k entries), and a wider search to keep
- * recall at 1M; memory about 3.3 GB (the index's own copy, FAISS's copy
- * and its graph).  Figures:
- * lookup_p99_ms_1m (HNSW, target < 1 ms), recall_at_1_1m (HNSW's top-1 =
- * exact top-1, target >= 0.95), semantic_lookup_{exact,hnsw}_{p50,p99}_ms_1m,
- * semantic_hnsw_build_s_1m (wall seconds), semantic_index_adds_per_s_1m
+ * cosine of about 0.95 to it as above (a paraphrase), all L2-normalised.
+ * Generated straight into the index (no second copy); 1,000 queries, each
+ * timed alone through the approximate index (wall time and the thread's CPU
+ * time: a single query runs on the calling thread, vec_faiss.cpp), 200 of
+ * them alone through exact search; the truth for recall@1 is one batched
+ * exact search of all 1,000.  FAISS IVF1024,PQ48 (k-means lists, 48-byte
+ * product-quantisation codes of the residuals), nprobe 2: its 20 candidates
+ * are scored again exactly from the index's matrix (vec_index.c), so
+ * quantisation costs no accuracy in the top-1 among them.  The build (one
+ * thread, as vec_faiss.cpp trains and adds) takes some minutes; the index
+ * holds 1.66 GB (the matrix and its maps; the PQ codes are 48 MB).  docs/semantic.md
+ * has the specs tried (HNSW16: recall 0.925 after a 28-minute build).
+ * Figures: lookup_p99_ms_1m (p99 of per-query CPU time, target < 1 ms),
+ * recall_at_1_1m (approximate top-1 = exact top-1, target >= 0.95),
+ * semantic_lookup_ann_{p50,p99}_ms_1m (CPU), ..._wall_ms_1m (wall),
+ * semantic_lookup_exact_{p50,p99}_ms_1m, semantic_ann_speedup_1m,
+ * semantic_ann_build_s_1m (wall seconds), semantic_index_adds_per_s_1m
  * (vectors into the exact index).  BENCH_SEMANTIC_1M=0 leaves it out;
  * BENCH_SEMANTIC_1M=N sets the entries (e.g. 100000 for a quick look);
  * BENCH_SEMANTIC_1M_SPEC another FAISS spec; BENCH_SEMANTIC_1M_ONLY=1 runs
