@@ -575,6 +575,9 @@ int cc_replay_stream_begin(const cc_pc_config *cfg_in, const cc_replay_opts *opt
     return CC_OK;
 }
 
+_Static_assert((CC_PC_MAX_TIERS & (CC_PC_MAX_TIERS - 1)) == 0,
+               "feed_singles masks a tier index with CC_PC_MAX_TIERS - 1");
+
 /* Independent mode, every request one block (libCacheSim traces). */
 static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, double t0,
                         cc_err *err)
@@ -596,15 +599,16 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
         uint32_t in = w->input_tokens[i];
         cc_pc_hits *h = &hits[i];
         int k = s->tiers[i];
-        uint32_t tok = k >= 0 ? cc_pc_block_tokens(in, bt, 0) : 0;
+        uint32_t hit = k >= 0;
+        uint32_t tok = hit ? cc_pc_block_tokens(in, bt, 0) : 0;
         for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
             h->tier_blocks[j] = h->tier_tokens[j] = 0;
-        h->blocks = k >= 0;
+        h->blocks = hit;
         h->tokens = tok;
-        if (k >= 0) {
-            h->tier_blocks[k] = 1;
-            h->tier_tokens[k] = tok;
-        }
+        /* no branch on the hit (unpredictable): a miss (k = -1) writes its
+         * zeros to the last tier's entries, already zero */
+        h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
+        h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
         s->input_tokens += in;
         s->hit_blocks += h->blocks;
         s->hit_tokens += tok;

@@ -1720,12 +1720,16 @@ static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
 static void tier_tokens_of(uint32_t in, uint32_t bs, const uint32_t *tier_blocks, uint32_t T,
                            uint32_t *out)
 {
-    uint32_t j = 0;
+    /* blocks 0 .. j-1 hold min(in, j * bs) tokens (cc_pc_block_tokens
+     * summed), so tier k's share is a difference of two of those: no loop
+     * over blocks and no branch on a hit (which a hit ratio between 0 and 1
+     * makes unpredictable) */
+    uint64_t j = 0, before = 0;
     for (uint32_t k = 0; k < T; k++) {
-        uint32_t tok = 0;
-        for (uint32_t b = 0; b < tier_blocks[k]; b++, j++)
-            tok += cc_pc_block_tokens(in, bs, j);
-        out[k] = tok;
+        j += tier_blocks[k];
+        uint64_t upto = j * bs < in ? j * bs : in;
+        out[k] = (uint32_t)(upto - before);
+        before = upto;
     }
 }
 
@@ -2254,7 +2258,7 @@ typedef struct serial {
     uint8_t isp1;
     loop L;
     cc_u64map memo;              /* shape hash -> index in shapes */
-    size_t recent[4];            /* the last shapes used (indices + 1; 0 = none) */
+    size_t recent[16];           /* shapes by shape_slot (indices + 1; 0 = none) */
     shape *shapes;
     size_t n_shapes, cap_shapes;
     double *steps;
@@ -2402,20 +2406,33 @@ static inline int shape_is(const shape *x, uint32_t in, uint32_t out, uint32_t c
     return 1;
 }
 
+/* The shape's entry in S->recent: a cheap hash, so that the shapes a run
+ * cycles through (a hit's and a miss's, in random order) are found by an
+ * index rather than by comparisons whose outcome follows the hits (branches
+ * no predictor gets right). */
+static inline size_t shape_slot(uint32_t in, uint32_t out, uint32_t cached, const uint32_t *tier,
+                                uint32_t T)
+{
+    uint32_t x = in * 0x9e3779b1u + out * 0x85ebca77u + cached * 0xc2b2ae3du;
+    for (uint32_t k = 0; k < T; k++)
+        x += tier[k] * (0x27d4eb2fu + 2 * k);
+    x ^= x >> 15;
+    x *= 0x2c1b3c6du;
+    return x >> 28;
+}
+
 static int serial_shape(serial *S, uint32_t in, uint32_t out, uint32_t cached,
                         const uint32_t *tier, const shape **e)
 {
-    for (int k = 0; k < 4; k++) /* most runs cycle through a few shapes */
-        if (S->recent[k] &&
-            shape_is(&S->shapes[S->recent[k] - 1], in, out, cached, tier, S->T)) {
-            *e = &S->shapes[S->recent[k] - 1];
-            return CC_OK;
-        }
-    int rc = serial_shape_find(S, in, out, cached, tier, e);
-    if (rc == CC_OK) {
-        memmove(S->recent + 1, S->recent, 3 * sizeof S->recent[0]);
-        S->recent[0] = (size_t)(*e - S->shapes) + 1;
+    size_t k = shape_slot(in, out, cached, tier, S->T);
+    size_t r = S->recent[k];
+    if (r && shape_is(&S->shapes[r - 1], in, out, cached, tier, S->T)) {
+        *e = &S->shapes[r - 1];
+        return CC_OK;
     }
+    int rc = serial_shape_find(S, in, out, cached, tier, e);
+    if (rc == CC_OK)
+        S->recent[k] = (size_t)(*e - S->shapes) + 1;
     return rc;
 }
 
