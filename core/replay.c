@@ -87,13 +87,6 @@ cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blo
     return rq;
 }
 
-void cc_ns_sum_add(cc_ns_sum *s, int64_t ns)
-{
-    uint64_t x = (uint64_t)ns; /* two's complement: a negative term borrows */
-    s->lo += x;
-    s->hi += (s->lo < x) + (ns < 0 ? UINT64_MAX : 0);
-}
-
 double cc_ns_sum_double(cc_ns_sum s)
 {
     /* long double holds 64 bits of mantissa on x86-64: lo exactly, and the
