@@ -588,6 +588,10 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
     cc_pc_access_singles(s->pc, w->blocks, w->input_tokens, w->arrival_ns, n, s->requests,
                          s->block_accesses, s->tiers);
     const uint32_t bt = s->cfg.block_tokens;
+    /* the sums in locals (registers, not a load and store a request), added
+     * in the same order */
+    double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
+    uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t in = w->input_tokens[i];
         cc_pc_hits *h = &hits[i];
@@ -602,16 +606,28 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
          * zeros to the last tier's entries, already zero */
         h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
         h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
-        s->input_tokens += in;
-        s->hit_blocks += h->blocks;
-        s->hit_tokens += tok;
+        input_tokens += in;
+        hit_blocks += hit;
+        hit_tokens += tok;
         if (in) {
-            s->ratio_sum += (double)tok / in;
-            s->ratio_n++;
+            /* tok / in: exactly 0 or 1 unless the block is partly served
+             * (rare), so no division (or its wait) on the common path */
+            double r = tok == in;
+            if (tok != 0 && tok != in)
+                r = (double)tok / in;
+            ratio_sum += r;
+            ratio_n++;
         }
-        s->in_tok += in;
-        s->out_tok += w->output_tokens[i];
+        in_tok += in;
+        out_tok += w->output_tokens[i];
     }
+    s->input_tokens += input_tokens;
+    s->hit_blocks += hit_blocks;
+    s->hit_tokens += hit_tokens;
+    s->ratio_sum = ratio_sum;
+    s->ratio_n += ratio_n;
+    s->in_tok = in_tok;
+    s->out_tok = out_tok;
     s->block_accesses += n;
     s->last_arrival = w->arrival_ns[n - 1];
     s->requests += n;
