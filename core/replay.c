@@ -87,13 +87,6 @@ cc_pc_request cc_replay_request_view(const cc_trace *t, size_t i, uint32_t n_blo
     return rq;
 }
 
-void cc_ns_sum_add(cc_ns_sum *s, int64_t ns)
-{
-    uint64_t x = (uint64_t)ns; /* two's complement: a negative term borrows */
-    s->lo += x;
-    s->hi += (s->lo < x) + (ns < 0 ? UINT64_MAX : 0);
-}
-
 double cc_ns_sum_double(cc_ns_sum s)
 {
     /* long double holds 64 bits of mantissa on x86-64: lo exactly, and the
@@ -575,6 +568,9 @@ int cc_replay_stream_begin(const cc_pc_config *cfg_in, const cc_replay_opts *opt
     return CC_OK;
 }
 
+_Static_assert((CC_PC_MAX_TIERS & (CC_PC_MAX_TIERS - 1)) == 0,
+               "feed_singles masks a tier index with CC_PC_MAX_TIERS - 1");
+
 /* Independent mode, every request one block (libCacheSim traces). */
 static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, double t0,
                         cc_err *err)
@@ -592,29 +588,46 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
     cc_pc_access_singles(s->pc, w->blocks, w->input_tokens, w->arrival_ns, n, s->requests,
                          s->block_accesses, s->tiers);
     const uint32_t bt = s->cfg.block_tokens;
+    /* the sums in locals (registers, not a load and store a request), added
+     * in the same order */
+    double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
+    uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t in = w->input_tokens[i];
         cc_pc_hits *h = &hits[i];
         int k = s->tiers[i];
-        uint32_t tok = k >= 0 ? cc_pc_block_tokens(in, bt, 0) : 0;
+        uint32_t hit = k >= 0;
+        uint32_t tok = hit ? cc_pc_block_tokens(in, bt, 0) : 0;
         for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
             h->tier_blocks[j] = h->tier_tokens[j] = 0;
-        h->blocks = k >= 0;
+        h->blocks = hit;
         h->tokens = tok;
-        if (k >= 0) {
-            h->tier_blocks[k] = 1;
-            h->tier_tokens[k] = tok;
-        }
-        s->input_tokens += in;
-        s->hit_blocks += h->blocks;
-        s->hit_tokens += tok;
+        /* no branch on the hit (unpredictable): a miss (k = -1) writes its
+         * zeros to the last tier's entries, already zero */
+        h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
+        h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
+        input_tokens += in;
+        hit_blocks += hit;
+        hit_tokens += tok;
         if (in) {
-            s->ratio_sum += (double)tok / in;
-            s->ratio_n++;
+            /* tok / in: exactly 0 or 1 unless the block is partly served
+             * (rare), so no division (or its wait) on the common path */
+            double r = tok == in;
+            if (tok != 0 && tok != in)
+                r = (double)tok / in;
+            ratio_sum += r;
+            ratio_n++;
         }
-        s->in_tok += in;
-        s->out_tok += w->output_tokens[i];
+        in_tok += in;
+        out_tok += w->output_tokens[i];
     }
+    s->input_tokens += input_tokens;
+    s->hit_blocks += hit_blocks;
+    s->hit_tokens += hit_tokens;
+    s->ratio_sum = ratio_sum;
+    s->ratio_n += ratio_n;
+    s->in_tok = in_tok;
+    s->out_tok = out_tok;
     s->block_accesses += n;
     s->last_arrival = w->arrival_ns[n - 1];
     s->requests += n;

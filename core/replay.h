@@ -101,7 +101,13 @@ typedef struct cc_ns_sum {
     uint64_t lo, hi;
 } cc_ns_sum;
 
-void cc_ns_sum_add(cc_ns_sum *s, int64_t ns);
+/* (inline: the streamed simulator adds one term a request) */
+static inline void cc_ns_sum_add(cc_ns_sum *s, int64_t ns)
+{
+    uint64_t x = (uint64_t)ns; /* two's complement: a negative term borrows */
+    s->lo += x;
+    s->hi += (s->lo < x) + (ns < 0 ? UINT64_MAX : 0);
+}
 /* The sum in nanoseconds as a double (correctly rounded to about 1 ulp). */
 double cc_ns_sum_double(cc_ns_sum s);
 /* true and *out = the sum when it fits in int64 (every realistic run). */

@@ -1720,12 +1720,16 @@ static int count_distinct(const cc_trace *t, uint64_t *out, cc_err *err)
 static void tier_tokens_of(uint32_t in, uint32_t bs, const uint32_t *tier_blocks, uint32_t T,
                            uint32_t *out)
 {
-    uint32_t j = 0;
+    /* blocks 0 .. j-1 hold min(in, j * bs) tokens (cc_pc_block_tokens
+     * summed), so tier k's share is a difference of two of those: no loop
+     * over blocks and no branch on a hit (which a hit ratio between 0 and 1
+     * makes unpredictable) */
+    uint64_t j = 0, before = 0;
     for (uint32_t k = 0; k < T; k++) {
-        uint32_t tok = 0;
-        for (uint32_t b = 0; b < tier_blocks[k]; b++, j++)
-            tok += cc_pc_block_tokens(in, bs, j);
-        out[k] = tok;
+        j += tier_blocks[k];
+        uint64_t upto = j * bs < in ? j * bs : in;
+        out[k] = (uint32_t)(upto - before);
+        before = upto;
     }
 }
 
@@ -2254,7 +2258,7 @@ typedef struct serial {
     uint8_t isp1;
     loop L;
     cc_u64map memo;              /* shape hash -> index in shapes */
-    size_t recent[4];            /* the last shapes used (indices + 1; 0 = none) */
+    size_t recent[16];           /* shapes by shape_slot (indices + 1; 0 = none) */
     shape *shapes;
     size_t n_shapes, cap_shapes;
     double *steps;
@@ -2402,20 +2406,33 @@ static inline int shape_is(const shape *x, uint32_t in, uint32_t out, uint32_t c
     return 1;
 }
 
+/* The shape's entry in S->recent: a cheap hash, so that the shapes a run
+ * cycles through (a hit's and a miss's, in random order) are found by an
+ * index rather than by comparisons whose outcome follows the hits (branches
+ * no predictor gets right). */
+static inline size_t shape_slot(uint32_t in, uint32_t out, uint32_t cached, const uint32_t *tier,
+                                uint32_t T)
+{
+    uint32_t x = in * 0x9e3779b1u + out * 0x85ebca77u + cached * 0xc2b2ae3du;
+    for (uint32_t k = 0; k < T; k++)
+        x += tier[k] * (0x27d4eb2fu + 2 * k);
+    x ^= x >> 15;
+    x *= 0x2c1b3c6du;
+    return x >> 28;
+}
+
 static int serial_shape(serial *S, uint32_t in, uint32_t out, uint32_t cached,
                         const uint32_t *tier, const shape **e)
 {
-    for (int k = 0; k < 4; k++) /* most runs cycle through a few shapes */
-        if (S->recent[k] &&
-            shape_is(&S->shapes[S->recent[k] - 1], in, out, cached, tier, S->T)) {
-            *e = &S->shapes[S->recent[k] - 1];
-            return CC_OK;
-        }
-    int rc = serial_shape_find(S, in, out, cached, tier, e);
-    if (rc == CC_OK) {
-        memmove(S->recent + 1, S->recent, 3 * sizeof S->recent[0]);
-        S->recent[0] = (size_t)(*e - S->shapes) + 1;
+    size_t k = shape_slot(in, out, cached, tier, S->T);
+    size_t r = S->recent[k];
+    if (r && shape_is(&S->shapes[r - 1], in, out, cached, tier, S->T)) {
+        *e = &S->shapes[r - 1];
+        return CC_OK;
     }
+    int rc = serial_shape_find(S, in, out, cached, tier, e);
+    if (rc == CC_OK)
+        S->recent[k] = (size_t)(*e - S->shapes) + 1;
     return rc;
 }
 
@@ -2478,6 +2495,17 @@ static inline int count_value(counts *c, double v, cc_err *err)
     return rc;
 }
 
+/* rep more requests with the times the last count_value calls counted
+ * (the TPOT only where the output was longer than one token). */
+static inline void repeat_runs(counts *dist, uint64_t rep, uint32_t out)
+{
+    dist[0].run += rep;
+    if (out > 1)
+        dist[1].run += rep;
+    dist[2].run += rep;
+    dist[3].run += rep;
+}
+
 int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
                       const cc_replay_opts *ropts, const cc_sim_config *sc, cc_executor *ex,
                       cc_sim_result *res, cc_err *err)
@@ -2524,6 +2552,13 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     uint64_t n = 0, tokens = 0, out_tokens = 0, in_tokens = 0;
     cc_ns_sum queue_wait = {0, 0};
     double busy = 0, saved = 0; /* summed here in summarize()'s order, then stored */
+    /* the previous request's times as counted (a wait is never negative:
+     * -1 = none yet) and how many requests since repeated them */
+    int64_t prev_wait = -1, prev_first = 0, prev_fin = 0;
+    uint32_t prev_out = 0;
+    uint64_t rep = 0;
+    uint64_t n_steps = 0, preemptions = 0, cached_tier[CC_PC_MAX_TIERS] = {0}; /* (in
+                                                         registers; stored after the loop) */
     if (have_dist < 4)
         rc = oom(&S.L);
     for (;;) {
@@ -2569,8 +2604,8 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             prev_finish = finish;
             for (uint32_t j = 0; j < e->n_steps; j++)
                 busy += S.steps[e->step_off + j];
-            Sm->steps += e->n_steps;
-            Sm->preemptions += e->preemptions;
+            n_steps += e->n_steps;
+            preemptions += e->preemptions;
             if (finish > last)
                 last = finish;
             tokens += (uint64_t)in + out;
@@ -2578,17 +2613,37 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             in_tokens += in;
             saved += e->prefill_full_s - e->prefill_s;
             for (uint32_t k = 0; k < T; k++)
-                Sm->cached_tokens_tier[k] += tier_tok[k];
+                cached_tier[k] += tier_tok[k];
             cc_ns_sum_add(&queue_wait, start - arrival);
+            /* The four times are functions of the wait and the shape's first
+             * and finish times and output length: the same four as the
+             * previous request's make count_value only lengthen each run, which
+             * `rep` does at once when the run ends (or the last window). */
+            if (start - arrival == prev_wait && e->first_ns == prev_first &&
+                e->finish_ns == prev_fin && out == prev_out) {
+                rep++;
+                continue;
+            }
+            repeat_runs(dist, rep, prev_out);
+            rep = 0;
             if ((rc = count_value(&dist[0], (double)(first - arrival) * 1e-9, err)) != CC_OK ||
                 (out > 1 && (rc = count_value(&dist[1], (double)(finish - first) * 1e-9 /
                                                             (out - 1), err)) != CC_OK) ||
                 (rc = count_value(&dist[2], (double)(finish - arrival) * 1e-9, err)) != CC_OK ||
                 (rc = count_value(&dist[3], (double)(start - arrival) * 1e-9, err)) != CC_OK)
                 break;
+            prev_wait = start - arrival;
+            prev_first = e->first_ns;
+            prev_fin = e->finish_ns;
+            prev_out = out;
         }
     }
+    repeat_runs(dist, rep, prev_out);
     free(hits);
+    Sm->steps += n_steps;
+    Sm->preemptions += preemptions;
+    for (uint32_t k = 0; k < T; k++)
+        Sm->cached_tokens_tier[k] += cached_tier[k];
     if (rc == CC_OK)
         rc = cc_replay_stream_end(rs, cc_trace_stream_source(ts), &res->cache, err);
     else
