@@ -155,10 +155,10 @@ static inline const char *fast_uint(const char *p, const char *e, int64_t *out)
     const char *q = p;
     int64_t v = 0;
     while (q < e && *q >= '0' && *q <= '9') {
+        if (q - p == 18) /* a 19th digit: jansson's range checks decide */
+            return NULL;
         v = v * 10 + (*q - '0');
         q++;
-        if (q - p > 18)
-            return NULL;
     }
     if ((*p == '0' && q - p > 1) || (q < e && (*q == '.' || *q == 'e' || *q == 'E')))
         return NULL;
