@@ -30,6 +30,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#ifndef CC_BLAS_SCIPY
+#define CC_BLAS_SCIPY 0
+#endif
+
 static double median(double *t, int n)
 {
     gsl_sort(t, 1, n);
@@ -118,9 +122,15 @@ static void torch_stop(torch_proc *p)
 
 int main(int argc, char **argv)
 {
-    /* passive OpenMP waiting on shared cores (see bench_engine.c) */
-    if (!getenv("OMP_WAIT_POLICY")) {
-        setenv("OMP_WAIT_POLICY", "passive", 1);
+    /* passive OpenMP waiting on shared cores (see bench_engine.c), and the
+     * system OpenBLAS on the core type of the CPU's instruction set, as
+     * `ctxcache` runs the embedder (cli/main.c), unless the caller named one */
+    const char *core = CC_BLAS_SCIPY ? NULL : cc_blas_core_for_cpu();
+    if (!getenv("OMP_WAIT_POLICY") || (core && !getenv("OPENBLAS_CORETYPE"))) {
+        if (!getenv("OMP_WAIT_POLICY"))
+            setenv("OMP_WAIT_POLICY", "passive", 1);
+        if (core && !getenv("OPENBLAS_CORETYPE"))
+            setenv("OPENBLAS_CORETYPE", core, 1);
         execv("/proc/self/exe", argv);
     }
     const char *outdir = argc > 1 ? argv[1] : "build/bench";
