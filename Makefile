@@ -51,10 +51,10 @@ DEB_PACKAGES := build-essential pkg-config libhdf5-dev hdf5-tools libgsl-dev \
     libcmocka-dev libjansson-dev libxxhash-dev libopenblas-dev gnuplot-nox \
     libopenmpi-dev openmpi-bin clang libfuzzer-14-dev python3 python3-h5py \
     python3-numpy libonig-dev libutf8proc-dev python3-pip python3-venv jq libsqlite3-dev \
-    libfaiss-dev libomp-14-dev
+    libfaiss-dev libomp-14-dev libdeflate-dev
 
 # openblas first: GSL adds -lgslcblas, and cblas_* must resolve to OpenBLAS.
-PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3 zlib
+PKGS := openblas hdf5 gsl jansson libxxhash oniguruma libutf8proc sqlite3 libdeflate
 # Deferred (=) so that pkg-config runs after `deps` has installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS_SYSTEM = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl

@@ -20,7 +20,6 @@
 
 #include <gsl/gsl_randist.h>
 #include <hdf5.h>
-#include <zlib.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
 
@@ -432,7 +431,7 @@ static void test_h5_layouts_equal(void **state)
 }
 
 /* A damaged compressed chunk is an error naming the column (the window
- * reader's own inflate and Adler-32 check), not wrong values. */
+ * reader's inflate and Adler-32 check, libdeflate), not wrong values. */
 static void test_h5_corrupt_chunk(void **state)
 {
     (void)state;
@@ -474,34 +473,6 @@ static void test_h5_corrupt_chunk(void **state)
     cc_trace_stream_close(ts);
     cc_trace_free(&t);
     remove(path);
-}
-
-/* cc_adler32 (16 bytes a step) against zlib's adler32 (bytewise): lengths
- * around the step and the 5552-byte reduction, all-0xff bytes (the largest
- * sums), random bytes, and a running value carried across calls. */
-static void test_adler32(void **state)
-{
-    (void)state;
-    size_t n = 200000;
-    unsigned char *b = malloc(n);
-    assert_non_null(b);
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 9);
-    static const size_t lens[] = {0, 1, 15, 16, 17, 31, 5551, 5552, 5553, 11104, 11120, 65536,
-                                  199999, 200000};
-    for (int fill = 0; fill < 2; fill++) {
-        for (size_t i = 0; i < n; i++)
-            b[i] = fill ? 0xff : (unsigned char)gsl_rng_uniform_int(r, 256);
-        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-            size_t m = lens[k];
-            assert_int_equal(cc_adler32(1, b, m), (uint32_t)adler32(1, b, (uInt)m));
-            uint32_t part = cc_adler32(1, b, m / 3);
-            assert_int_equal(cc_adler32(part, b + m / 3, m - m / 3),
-                             (uint32_t)adler32(1, b, (uInt)m));
-        }
-    }
-    gsl_rng_free(r);
-    free(b);
 }
 
 /* Runs the streamed reader over the records; returns the status, err filled. */
@@ -1058,7 +1029,6 @@ int main(void)
         cmocka_unit_test(test_h5_file_equal),
         cmocka_unit_test(test_h5_layouts_equal),
         cmocka_unit_test(test_h5_corrupt_chunk),
-        cmocka_unit_test(test_adler32),
         cmocka_unit_test(test_oracle_truncated),
         cmocka_unit_test(test_oracle_time_back),
         cmocka_unit_test(test_oracle_size_zero),

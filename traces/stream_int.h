@@ -41,8 +41,5 @@ int cc_mc_reader_next(cc_mc_reader *r, cc_mc_record *rec, int *got, cc_err *e);
 size_t cc_mc_reader_map_bytes(const cc_mc_reader *r);
 void cc_mc_reader_close(cc_mc_reader *r);
 
-/* Adler-32 of n bytes continuing adler (1 to start): zlib's adler32(), 16
- * bytes a step; the window reader checks inflated chunks with it. */
-uint32_t cc_adler32(uint32_t adler, const unsigned char *p, size_t n);
 
 #endif
