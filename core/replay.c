@@ -571,6 +571,81 @@ int cc_replay_stream_begin(const cc_pc_config *cfg_in, const cc_replay_opts *opt
 _Static_assert((CC_PC_MAX_TIERS & (CC_PC_MAX_TIERS - 1)) == 0,
                "feed_singles masks a tier index with CC_PC_MAX_TIERS - 1");
 
+/* The integer sums of sum_singles (below). */
+__attribute__((optimize("O3"))) static void sum_counts(
+    const int8_t *restrict tiers, const uint32_t *restrict input, const uint32_t *restrict output,
+    size_t n, uint32_t bt, uint64_t *input_tokens, uint64_t *hit_blocks, uint64_t *hit_tokens,
+    uint64_t *ratio_n, uint64_t *ones, uint64_t *out, uint32_t *partial)
+{
+    uint64_t a = 0, b = 0, c = 0, d = 0, e = 0, f = 0;
+    uint32_t p = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t in = input[i];
+        uint32_t hit = tiers[i] >= 0;
+        uint32_t tok = (in < bt ? in : bt) & (0u - hit); /* cc_pc_block_tokens(in, bt, 0) */
+        a += in;
+        b += hit;
+        c += tok;
+        d += in != 0;
+        e += (tok == in) & (in != 0);
+        p |= (tok != 0) & (tok != in);
+        f += output[i];
+    }
+    *input_tokens = a;
+    *hit_blocks = b;
+    *hit_tokens = c;
+    *ratio_n = d;
+    *ones = e;
+    *out = f;
+    *partial = p;
+}
+
+/* The figures of a window of one-block requests without the hits structs
+ * (hits = NULL): integer sums, then added to the doubles at once where
+ * that is exactly what adding them one by one gives -- every partial sum
+ * an integer below 2^53, so each addition was exact (a token count or a
+ * request ratio of 0 or 1 is an integer).  Otherwise (a block partly
+ * served, or sums past 2^53) the one-by-one additions, as with hits. */
+static void sum_singles(cc_replay_stream *s, const cc_trace *w, size_t n)
+{
+    const uint32_t bt = s->cfg.block_tokens;
+    const int8_t *tiers = s->tiers;
+    /* one pass, no branch and no carried state but the sums (so that GCC
+     * vectorizes it at -O3: sum_counts) */
+    uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0, ones = 0, out = 0;
+    uint32_t partial = 0;
+    sum_counts(tiers, w->input_tokens, w->output_tokens, n, bt, &input_tokens, &hit_blocks,
+               &hit_tokens, &ratio_n, &ones, &out, &partial);
+    const double two53 = 0x1p53;
+    int exact = !partial && s->ratio_sum < two53 && s->in_tok < two53 && s->out_tok < two53 &&
+                (uint64_t)s->ratio_sum == s->ratio_sum &&
+                (uint64_t)s->ratio_sum + ones < (UINT64_C(1) << 53) &&
+                (uint64_t)s->in_tok + input_tokens < (UINT64_C(1) << 53) &&
+                (uint64_t)s->out_tok + out < (UINT64_C(1) << 53);
+    if (exact) {
+        s->ratio_sum += (double)ones;
+        s->in_tok += (double)input_tokens;
+        s->out_tok += (double)out;
+    } else {
+        double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t in = w->input_tokens[i];
+            uint32_t tok = tiers[i] >= 0 ? cc_pc_block_tokens(in, bt, 0) : 0;
+            if (in)
+                ratio_sum += tok == in ? 1.0 : (double)tok / in;
+            in_tok += in;
+            out_tok += w->output_tokens[i];
+        }
+        s->ratio_sum = ratio_sum;
+        s->in_tok = in_tok;
+        s->out_tok = out_tok;
+    }
+    s->input_tokens += input_tokens;
+    s->hit_blocks += hit_blocks;
+    s->hit_tokens += hit_tokens;
+    s->ratio_n += ratio_n;
+}
+
 /* Independent mode, every request one block (libCacheSim traces). */
 static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, double t0,
                         cc_err *err)
@@ -587,52 +662,67 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
         cc_progress_update(s->requests);
     cc_pc_access_singles(s->pc, w->blocks, w->input_tokens, w->arrival_ns, n, s->requests,
                          s->block_accesses, s->tiers);
-    const uint32_t bt = s->cfg.block_tokens;
-    /* the sums in locals (registers, not a load and store a request), added
-     * in the same order */
-    double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
-    uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t in = w->input_tokens[i];
-        cc_pc_hits *h = &hits[i];
-        int k = s->tiers[i];
-        uint32_t hit = k >= 0;
-        uint32_t tok = hit ? cc_pc_block_tokens(in, bt, 0) : 0;
-        for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
-            h->tier_blocks[j] = h->tier_tokens[j] = 0;
-        h->blocks = hit;
-        h->tokens = tok;
-        /* no branch on the hit (unpredictable): a miss (k = -1) writes its
-         * zeros to the last tier's entries, already zero */
-        h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
-        h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
-        input_tokens += in;
-        hit_blocks += hit;
-        hit_tokens += tok;
-        if (in) {
-            /* tok / in: exactly 0 or 1 unless the block is partly served
-             * (rare), so no division (or its wait) on the common path */
-            double r = tok == in;
-            if (tok != 0 && tok != in)
-                r = (double)tok / in;
-            ratio_sum += r;
-            ratio_n++;
+    if (!hits) {
+        sum_singles(s, w, n);
+    } else {
+        const uint32_t bt = s->cfg.block_tokens;
+        /* the sums in locals (registers, not a load and store a request),
+         * added in the same order */
+        double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
+        uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t in = w->input_tokens[i];
+            cc_pc_hits *h = &hits[i];
+            int k = s->tiers[i];
+            uint32_t hit = k >= 0;
+            uint32_t tok = hit ? cc_pc_block_tokens(in, bt, 0) : 0;
+            for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
+                h->tier_blocks[j] = h->tier_tokens[j] = 0;
+            h->blocks = hit;
+            h->tokens = tok;
+            /* no branch on the hit (unpredictable): a miss (k = -1) writes
+             * its zeros to the last tier's entries, already zero */
+            h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
+            h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
+            input_tokens += in;
+            hit_blocks += hit;
+            hit_tokens += tok;
+            if (in) {
+                /* tok / in: exactly 0 or 1 unless the block is partly
+                 * served (rare), so no division (or its wait) on the
+                 * common path */
+                double r = tok == in;
+                if (tok != 0 && tok != in)
+                    r = (double)tok / in;
+                ratio_sum += r;
+                ratio_n++;
+            }
+            in_tok += in;
+            out_tok += w->output_tokens[i];
         }
-        in_tok += in;
-        out_tok += w->output_tokens[i];
+        s->input_tokens += input_tokens;
+        s->hit_blocks += hit_blocks;
+        s->hit_tokens += hit_tokens;
+        s->ratio_sum = ratio_sum;
+        s->ratio_n += ratio_n;
+        s->in_tok = in_tok;
+        s->out_tok = out_tok;
     }
-    s->input_tokens += input_tokens;
-    s->hit_blocks += hit_blocks;
-    s->hit_tokens += hit_tokens;
-    s->ratio_sum = ratio_sum;
-    s->ratio_n += ratio_n;
-    s->in_tok = in_tok;
-    s->out_tok = out_tok;
     s->block_accesses += n;
     s->last_arrival = w->arrival_ns[n - 1];
     s->requests += n;
     s->elapsed_s += now_s() - t0;
     return CC_OK;
+}
+
+bool cc_replay_stream_singles(const cc_replay_stream *s, const cc_trace *w)
+{
+    return s->cfg.mode != CC_PC_PREFIX && w->n && cc_trace_n_blocks_total(w) == w->n;
+}
+
+const int8_t *cc_replay_stream_tiers(const cc_replay_stream *s)
+{
+    return s->tiers;
 }
 
 int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits, cc_err *err)
@@ -656,6 +746,9 @@ int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hi
     const size_t total = cc_trace_n_blocks_total(w);
     if (!prefix && total == w->n && w->n) /* one block a request: one call for all */
         return feed_singles(s, w, hits, t0, err);
+    if (!hits)
+        return cc_err_set(err, CC_EARG, w->source, 0, "hits",
+                          "hits may be NULL only for one-block requests in independent mode");
     size_t pf1 = 0, pf2 = 0;
     for (size_t i = 0; i < w->n; i++) {
         if (s->progress && ((s->requests + i) & 4095) == 0)

@@ -227,12 +227,23 @@ void cc_replay_result_free(cc_replay_result *res);
  * files: the largest object size) may pass CC_STREAM_BLOCK_TOKENS_ANY, which
  * counts every one-block request's whole input, as any block size >= it
  * would (traces.h; one tier only: a demotion counts a block's tokens).
- * feed: hits[i] = request i of w's hits (blocks, tokens, per tier). */
+ * feed: hits[i] = request i of w's hits (blocks, tokens, per tier).  hits
+ * may be NULL where cc_replay_stream_singles(s, w): each request's hit is
+ * then cc_replay_stream_tiers(s)[i], its tier (-1: a miss), whose tokens are
+ * cc_pc_block_tokens(input, block_tokens, 0) (the hits struct costs 40
+ * bytes a request written and read again; a window of one-block requests
+ * says all of it in one byte). */
 typedef struct cc_replay_stream cc_replay_stream;
 int cc_replay_stream_begin(const cc_pc_config *cfg, const cc_replay_opts *opts,
                            uint32_t block_tokens, cc_replay_stream **out, cc_err *err);
 int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits,
                           cc_err *err);
+/* true when w is fed one-block requests in independent mode (the case of
+ * libCacheSim traces), where feed takes hits = NULL. */
+bool cc_replay_stream_singles(const cc_replay_stream *s, const cc_trace *w);
+/* After such a feed: the window's hit tiers (-1: miss), valid until the
+ * next feed. */
+const int8_t *cc_replay_stream_tiers(const cc_replay_stream *s);
 /* Fills res as cc_replay does (records none; the service-time model's
  * times from its rates, the overflow check on them included) and frees s;
  * source names the trace in errors. */

@@ -334,6 +334,53 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+double cc_fp_add_repeated(double s, double v, uint64_t c)
+{
+    if (!(s >= 0 && v >= 0 && isfinite(s) && isfinite(v))) {
+        for (; c; c--)
+            s += v;
+        return s;
+    }
+    const uint64_t two53 = UINT64_C(1) << 53;
+    while (c) {
+        if (v == 0) /* s + 0 = s (s >= +0) */
+            return s;
+        int x;
+        frexp(s, &x); /* s in [2^(x-1), 2^x) */
+        if (s < 0x1p-1000 || v >= ldexp(1.0, x - 1)) {
+            s += v; /* tiny s, or v not below s's binade: one at a time */
+            c--;
+            continue;
+        }
+        double t = s + v, d = t - s; /* exact: s <= t <= 2s */
+        double r = v - d;            /* exact: d is 0, or within [v/2, 2v] */
+        double u = ldexp(1.0, x - 53); /* ulp of s */
+        if (fabs(r) == u / 2) { /* a tie: its rounding follows s's last bit */
+            s = t;
+            c--;
+            continue;
+        }
+        if (d == 0) /* v below half an ulp: no addition changes s */
+            return s;
+        /* in units of u: S + j D stays below 2^53 - D - 1, so that every
+         * exact s_j + v is below 2^x and rounds on the grid u to s_j + d */
+        uint64_t S = (uint64_t)ldexp(s, 53 - x), D = (uint64_t)ldexp(d, 53 - x);
+        uint64_t m = 0;
+        if (S + D + 1 < two53)
+            m = (two53 - D - 1 - S + D - 1) / D;
+        if (m > c)
+            m = c;
+        if (m == 0) {
+            s = t;
+            c--;
+            continue;
+        }
+        s = ldexp((double)(S + m * D), x - 53);
+        c -= m;
+    }
+    return s;
+}
+
 int cc_sim_dist_compute_counts(const cc_u64map *counts, uint64_t seed, uint32_t resamples,
                                cc_sim_dist *out, cc_err *err)
 {
@@ -364,8 +411,7 @@ int cc_sim_dist_compute_counts(const cc_u64map *counts, uint64_t seed, uint32_t 
     for (size_t k = 0; k < m; k++) {
         memcpy(&vals[k], &keys[k], sizeof vals[k]);
         uint64_t c = *cc_u64map_get(counts, keys[k]);
-        for (uint64_t j = 0; j < c; j++) /* the array's order of additions */
-            sum += vals[k];
+        sum = cc_fp_add_repeated(sum, vals[k], c); /* the array's order of additions */
         n += c;
         cum[k] = n;
     }
@@ -2506,6 +2552,71 @@ static inline void repeat_runs(counts *dist, uint64_t rep, uint32_t out)
     dist[3].run += rep;
 }
 
+/* The running figures of a streamed serial run. */
+typedef struct serial_acc {
+    int64_t prev_finish, last;
+    uint64_t tokens, out_tokens, n_steps, preemptions, cached_tier[CC_PC_MAX_TIERS];
+    cc_ns_sum queue_wait;
+    double busy, saved; /* summed in summarize()'s order */
+} serial_acc;
+
+/* The window's times and sums, request by request in order (each starts at
+ * max(its arrival, the previous finish)): wait[i] = its queue wait.  A
+ * function of its own with no calls, so that the running sums (two chains
+ * of double additions among them) live in registers rather than in stack
+ * slots that each request loads and stores. */
+__attribute__((noinline)) static void serial_times(const serial *S, const uint32_t *idx,
+                                                   const int64_t *arrival_ns, size_t m,
+                                                   int64_t *wait, serial_acc *acc)
+{
+    const shape *sh = S->shapes;
+    const double *steps = S->steps;
+    int64_t prev_finish = acc->prev_finish, last = acc->last;
+    uint64_t tokens = acc->tokens, out_tokens = acc->out_tokens, n_steps = acc->n_steps,
+             preemptions = acc->preemptions;
+    cc_ns_sum qw = acc->queue_wait;
+    double busy = acc->busy, saved = acc->saved;
+    /* every tier's sum (a shape's tiers past T are 0): no loop over T */
+    _Static_assert(CC_PC_MAX_TIERS == 4, "serial_times sums four tiers");
+    uint64_t c0 = acc->cached_tier[0], c1 = acc->cached_tier[1], c2 = acc->cached_tier[2],
+             c3 = acc->cached_tier[3];
+    for (size_t i = 0; i < m; i++) {
+        const shape *e = &sh[idx[i]];
+        int64_t arrival = arrival_ns[i];
+        int64_t start = arrival > prev_finish ? arrival : prev_finish;
+        int64_t finish = start + e->finish_ns;
+        prev_finish = finish;
+        for (uint32_t j = 0; j < e->n_steps; j++)
+            busy += steps[e->step_off + j];
+        n_steps += e->n_steps;
+        preemptions += e->preemptions;
+        if (finish > last)
+            last = finish;
+        tokens += (uint64_t)e->in + e->out;
+        out_tokens += e->out;
+        saved += e->prefill_full_s - e->prefill_s;
+        c0 += e->tier[0];
+        c1 += e->tier[1];
+        c2 += e->tier[2];
+        c3 += e->tier[3];
+        cc_ns_sum_add(&qw, start - arrival);
+        wait[i] = start - arrival;
+    }
+    acc->prev_finish = prev_finish;
+    acc->last = last;
+    acc->tokens = tokens;
+    acc->out_tokens = out_tokens;
+    acc->n_steps = n_steps;
+    acc->preemptions = preemptions;
+    acc->queue_wait = qw;
+    acc->busy = busy;
+    acc->saved = saved;
+    acc->cached_tier[0] = c0;
+    acc->cached_tier[1] = c1;
+    acc->cached_tier[2] = c2;
+    acc->cached_tier[3] = c3;
+}
+
 int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
                       const cc_replay_opts *ropts, const cc_sim_config *sc, cc_executor *ex,
                       cc_sim_result *res, cc_err *err)
@@ -2548,119 +2659,171 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             break;
     cc_pc_hits *hits = NULL;
     size_t cap_hits = 0;
-    int64_t prev_finish = INT64_MIN, first_arrival = 0, last = 0, prev_arrival = INT64_MIN;
-    uint64_t n = 0, tokens = 0, out_tokens = 0, in_tokens = 0;
-    cc_ns_sum queue_wait = {0, 0};
-    double busy = 0, saved = 0; /* summed here in summarize()'s order, then stored */
+    int64_t first_arrival = 0, prev_arrival = INT64_MIN;
+    uint64_t n = 0;
+    serial_acc acc = {.prev_finish = INT64_MIN};
+    size_t tier_shape[CC_PC_MAX_TIERS * 2] = {0}; /* one-block requests: the last shape
+                                                     of tier k at k + 1 (+ 1; 0 = none) */
+    uint32_t *win_shape = NULL; /* the window's requests: shape index, wait */
+    int64_t *win_wait = NULL;
+    size_t cap_win = 0;
     /* the previous request's times as counted (a wait is never negative:
      * -1 = none yet) and how many requests since repeated them */
     int64_t prev_wait = -1, prev_first = 0, prev_fin = 0;
     uint32_t prev_out = 0;
     uint64_t rep = 0;
-    uint64_t n_steps = 0, preemptions = 0, cached_tier[CC_PC_MAX_TIERS] = {0}; /* (in
-                                                         registers; stored after the loop) */
     if (have_dist < 4)
         rc = oom(&S.L);
     for (;;) {
         const cc_trace *w;
         if (rc != CC_OK || (rc = cc_trace_stream_next(ts, &w, err)) != CC_OK || w->n == 0)
             break;
-        if (w->n > cap_hits) {
-            free(hits);
-            cap_hits = w->n;
-            hits = malloc(cap_hits * sizeof *hits);
-            if (!hits) {
+        /* one-block requests in independent mode: the hits as one tier
+         * byte a request (cc_replay_stream_tiers), not a struct */
+        const int8_t *tiers = NULL;
+        if (cc_replay_stream_singles(rs, w)) {
+            if ((rc = cc_replay_stream_feed(rs, w, NULL, err)) != CC_OK)
+                break;
+            tiers = cc_replay_stream_tiers(rs);
+        } else {
+            if (w->n > cap_hits) {
+                free(hits);
+                cap_hits = w->n;
+                hits = malloc(cap_hits * sizeof *hits);
+                if (!hits) {
+                    rc = oom(&S.L);
+                    break;
+                }
+            }
+            if ((rc = cc_replay_stream_feed(rs, w, hits, err)) != CC_OK)
+                break;
+        }
+        /* three passes over the window: the shapes (calls on a new shape),
+         * the times and sums (no calls: the running sums stay in
+         * registers), the value counts (calls when a run of equal times
+         * ends) */
+        size_t m = w->n;
+        if (m > cap_win) {
+            free(win_shape);
+            free(win_wait);
+            cap_win = m;
+            win_shape = malloc(m * sizeof *win_shape);
+            win_wait = malloc(m * sizeof *win_wait);
+            if (!win_shape || !win_wait) {
                 rc = oom(&S.L);
                 break;
             }
         }
-        if ((rc = cc_replay_stream_feed(rs, w, hits, err)) != CC_OK)
-            break;
-        for (size_t i = 0; i < w->n && rc == CC_OK; i++, n++) {
+        for (size_t i = 0; i < m; i++) {
             int64_t arrival = w->arrival_ns[i];
+            uint64_t r = n + i;
             if (arrival < prev_arrival) {
-                rc = cc_err_set(err, CC_EFORMAT, w->source, (long)n + 1, "arrival_ns",
+                rc = cc_err_set(err, CC_EFORMAT, w->source, (long)r + 1, "arrival_ns",
                                 "requests must come in arrival order: request %" PRIu64
                                 " arrives at %lld ns, before request %" PRIu64 " (%lld ns)",
-                                n, (long long)arrival, n - 1, (long long)prev_arrival);
+                                r, (long long)arrival, r - 1, (long long)prev_arrival);
                 break;
             }
-            if (n == UINT32_MAX - 1) {
+            if (r == UINT32_MAX - 1) {
                 rc = cc_err_set(err, CC_ERANGE, w->source, 0, "requests",
                                 "the simulator takes at most %u requests", UINT32_MAX - 1);
                 break;
             }
             prev_arrival = arrival;
-            if (n == 0)
-                first_arrival = last = arrival;
+            if (r == 0)
+                first_arrival = acc.last = arrival;
             uint32_t in = w->input_tokens[i], out = w->output_tokens[i];
-            uint32_t tier_tok[CC_PC_MAX_TIERS] = {0};
-            tier_tokens_of(in, cfg.block_tokens, hits[i].tier_blocks, T, tier_tok);
+            uint32_t tier_tok[CC_PC_MAX_TIERS] = {0}, cached;
+            if (tiers) {
+                /* one block: the shape follows from (input, output, tier),
+                 * so the last shape of each tier (or of a miss) is checked
+                 * first; no branch on the hit */
+                int k = tiers[i];
+                uint32_t slot = (uint32_t)(k + 1) & (CC_PC_MAX_TIERS * 2 - 1);
+                size_t ks = tier_shape[slot];
+                if (ks && S.shapes[ks - 1].in == in && S.shapes[ks - 1].out == out) {
+                    win_shape[i] = (uint32_t)(ks - 1);
+                    continue;
+                }
+                /* a hit's tokens (cc_pc_block_tokens(in, bt, 0)) in its
+                 * tier; a miss (-1) writes its zero to the last entry */
+                cached = (in < cfg.block_tokens ? in : cfg.block_tokens) & (0u - (k >= 0));
+                tier_tok[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = cached;
+                const shape *e = NULL;
+                if ((rc = serial_shape(&S, in, out, cached, tier_tok, &e)) != CC_OK)
+                    break;
+                win_shape[i] = (uint32_t)(e - S.shapes);
+                tier_shape[slot] = (size_t)(e - S.shapes) + 1;
+                continue;
+            } else {
+                tier_tokens_of(in, cfg.block_tokens, hits[i].tier_blocks, T, tier_tok);
+                cached = hits[i].tokens;
+            }
             const shape *e = NULL;
-            if ((rc = serial_shape(&S, in, out, hits[i].tokens, tier_tok, &e)) != CC_OK)
+            if ((rc = serial_shape(&S, in, out, cached, tier_tok, &e)) != CC_OK)
                 break;
-            int64_t start = arrival > prev_finish ? arrival : prev_finish;
-            int64_t first = start + e->first_ns, finish = start + e->finish_ns;
-            prev_finish = finish;
-            for (uint32_t j = 0; j < e->n_steps; j++)
-                busy += S.steps[e->step_off + j];
-            n_steps += e->n_steps;
-            preemptions += e->preemptions;
-            if (finish > last)
-                last = finish;
-            tokens += (uint64_t)in + out;
-            out_tokens += out;
-            in_tokens += in;
-            saved += e->prefill_full_s - e->prefill_s;
-            for (uint32_t k = 0; k < T; k++)
-                cached_tier[k] += tier_tok[k];
-            cc_ns_sum_add(&queue_wait, start - arrival);
+            win_shape[i] = (uint32_t)(e - S.shapes);
+        }
+        if (rc != CC_OK)
+            break;
+        serial_times(&S, win_shape, w->arrival_ns, m, win_wait, &acc);
+        for (size_t i = 0; i < m; i++) {
+            const shape *e = &S.shapes[win_shape[i]];
+            int64_t wait = win_wait[i];
+            uint32_t out = e->out;
             /* The four times are functions of the wait and the shape's first
              * and finish times and output length: the same four as the
              * previous request's make count_value only lengthen each run, which
              * `rep` does at once when the run ends (or the last window). */
-            if (start - arrival == prev_wait && e->first_ns == prev_first &&
-                e->finish_ns == prev_fin && out == prev_out) {
+            if (wait == prev_wait && e->first_ns == prev_first && e->finish_ns == prev_fin &&
+                out == prev_out) {
                 rep++;
                 continue;
             }
             repeat_runs(dist, rep, prev_out);
             rep = 0;
-            if ((rc = count_value(&dist[0], (double)(first - arrival) * 1e-9, err)) != CC_OK ||
-                (out > 1 && (rc = count_value(&dist[1], (double)(finish - first) * 1e-9 /
-                                                            (out - 1), err)) != CC_OK) ||
-                (rc = count_value(&dist[2], (double)(finish - arrival) * 1e-9, err)) != CC_OK ||
-                (rc = count_value(&dist[3], (double)(start - arrival) * 1e-9, err)) != CC_OK)
+            /* (first - arrival = wait + first_ns, finish - arrival = wait +
+             * finish_ns: the times as integers, then seconds) */
+            if ((rc = count_value(&dist[0], (double)(wait + e->first_ns) * 1e-9, err)) !=
+                    CC_OK ||
+                (out > 1 && (rc = count_value(&dist[1], (double)(e->finish_ns - e->first_ns) *
+                                                            1e-9 / (out - 1), err)) != CC_OK) ||
+                (rc = count_value(&dist[2], (double)(wait + e->finish_ns) * 1e-9, err)) !=
+                    CC_OK ||
+                (rc = count_value(&dist[3], (double)wait * 1e-9, err)) != CC_OK)
                 break;
-            prev_wait = start - arrival;
+            prev_wait = wait;
             prev_first = e->first_ns;
             prev_fin = e->finish_ns;
             prev_out = out;
         }
+        n += m;
     }
     repeat_runs(dist, rep, prev_out);
     free(hits);
-    Sm->steps += n_steps;
-    Sm->preemptions += preemptions;
+    free(win_shape);
+    free(win_wait);
+    Sm->steps += acc.n_steps;
+    Sm->preemptions += acc.preemptions;
     for (uint32_t k = 0; k < T; k++)
-        Sm->cached_tokens_tier[k] += cached_tier[k];
+        Sm->cached_tokens_tier[k] += acc.cached_tier[k];
     if (rc == CC_OK)
         rc = cc_replay_stream_end(rs, cc_trace_stream_source(ts), &res->cache, err);
     else
         cc_replay_stream_free(rs);
     if (rc == CC_OK) {
         cc_replay_result *cr = &res->cache;
-        cr->queue_wait_ns = queue_wait;
-        cr->last_finish_ns = n ? prev_finish : 0;
+        cr->queue_wait_ns = acc.queue_wait;
+        cr->last_finish_ns = n ? acc.prev_finish : 0;
         res->n = 0; /* no records */
-        Sm->busy_s = busy;
-        Sm->prefill_gpu_s_saved = saved;
+        Sm->busy_s = acc.busy;
+        Sm->prefill_gpu_s_saved = acc.saved;
         res->n_tiers = T;
         Sm->blend_token_hit_ratio = 0;
-        Sm->makespan_s = (double)(last - first_arrival) * 1e-9;
+        Sm->makespan_s = (double)(acc.last - first_arrival) * 1e-9;
         if (Sm->makespan_s > 0) {
-            Sm->throughput_tokens_per_s = (double)tokens / Sm->makespan_s;
-            Sm->output_tokens_per_s = (double)out_tokens / Sm->makespan_s;
+            Sm->throughput_tokens_per_s = (double)acc.tokens / Sm->makespan_s;
+            Sm->output_tokens_per_s = (double)acc.out_tokens / Sm->makespan_s;
             Sm->requests_per_s = (double)n / Sm->makespan_s;
         }
         uint32_t B = sc->bootstrap ? sc->bootstrap : 1000;
@@ -2672,7 +2835,6 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
         res->elapsed_s = now_s() - t0;
         cr->elapsed_s = res->elapsed_s;
     }
-    (void)in_tokens;
     for (int k = 0; k < have_dist; k++)
         cc_u64map_free(&dist[k].m);
     serial_free(&S);

@@ -316,9 +316,19 @@ int cc_sim_dist_compute(double *x, size_t n, uint64_t seed, uint32_t resamples,
 /* The same for the multiset whose values are the doubles (>= 0) with bit
  * patterns counts->keys, each counts->vals times: identical figures to
  * cc_sim_dist_compute on the values laid out (the mean summed in ascending
- * order).  O(distinct log distinct + values). */
+ * order).  O(distinct log distinct), the mean's additions included
+ * (cc_fp_add_repeated). */
 int cc_sim_dist_compute_counts(const cc_u64map *counts, uint64_t seed, uint32_t resamples,
                                cc_sim_dist *out, cc_err *err);
+
+/* s + v + v + ... (c additions, each rounded to nearest, ties to even): the
+ * bits the loop gives, in O(binades of s crossed) steps for s, v >= 0
+ * finite (any other input takes the loop).  Within one binade of s, of ulp
+ * u, adding v adds exactly d = RN(s + v) - s while no addition is a tie (v
+ * a multiple of u plus u/2), so runs of additions are one multiplication
+ * of integers below 2^53; a tie, a v above s or a subnormal s is added one
+ * by one. */
+double cc_fp_add_repeated(double s, double v, uint64_t c);
 
 /* cc_sim_run for concurrency none, the trace read window by window from ts
  * (traces.h) instead of held whole: the same figures (cache, summary,

@@ -583,6 +583,56 @@ static void test_dist_counts(void **state)
     gsl_rng_free(r);
 }
 
+/* cc_fp_add_repeated against the additions one by one, bit for bit:
+ * random sums and values over many binades, values that tie on the sum's
+ * grid (v = k u + u/2), values below half an ulp, values above the sum,
+ * zeros, and counts long enough to cross many binades. */
+static double loop_add(double s, double v, uint64_t c)
+{
+    volatile double x = s; /* (no reassociation) */
+    for (uint64_t j = 0; j < c; j++)
+        x = x + v;
+    return x;
+}
+
+static void test_add_repeated(void **state)
+{
+    (void)state;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 17);
+    for (int t = 0; t < 20000; t++) {
+        double s = 0, v;
+        int kind = t % 6;
+        if (t % 7)
+            s = ldexp(gsl_rng_uniform(r) + 0.5, (int)gsl_rng_uniform_int(r, 80) - 40);
+        if (kind == 0) { /* a tie on s's grid */
+            int x;
+            frexp(s ? s : 1.0, &x);
+            double u = ldexp(1.0, x - 53);
+            v = u * (double)gsl_rng_uniform_int(r, 1000) + u / 2;
+        } else if (kind == 1) { /* below half an ulp, or exactly half */
+            v = s * ldexp(1.0, -54 - (int)gsl_rng_uniform_int(r, 3));
+        } else if (kind == 2) {
+            v = 0;
+        } else if (kind == 3) { /* seconds from nanoseconds, as the simulator counts them */
+            v = (double)gsl_rng_uniform_int(r, 2000000000) * 1e-9;
+        } else {
+            v = ldexp(gsl_rng_uniform(r) + 0.5, (int)gsl_rng_uniform_int(r, 80) - 40);
+        }
+        uint64_t c = t % 50 == 0 ? 200000 + gsl_rng_uniform_int(r, 300000)
+                                 : gsl_rng_uniform_int(r, 3000);
+        double a = cc_fp_add_repeated(s, v, c), b = loop_add(s, v, c);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("s %a v %a c %llu: %a, one by one %a", s, v, (unsigned long long)c, a, b);
+    }
+    /* NaN, infinity and negative values take the loop */
+    double nan = cc_fp_add_repeated(1.0, NAN, 3);
+    assert_true(isnan(nan));
+    assert_true(cc_fp_add_repeated(-1.5, 0.25, 4) == -0.5);
+    assert_true(isinf(cc_fp_add_repeated(0x1p1023, 0x1p1023, 2)));
+    gsl_rng_free(r);
+}
+
 /* The command: streamed by default, whole with --trace-stats; the JSON is
  * the same but for the ideal ratios (null when streamed) and timings. */
 static void test_cli_streamed(void **state)
@@ -1035,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_oracle_next_access),
         cmocka_unit_test(test_not_streamed),
         cmocka_unit_test(test_dist_counts),
+        cmocka_unit_test(test_add_repeated),
         cmocka_unit_test(test_cli_streamed),
         cmocka_unit_test(test_mrc_stream_equal),
         cmocka_unit_test(test_jsonl_stream_equal),
