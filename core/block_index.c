@@ -103,9 +103,13 @@ void cc_block_index_free(cc_block_index *x)
 
 int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id)
 {
+    return cc_block_index_insert_m(x, cc_mix64(key), id);
+}
+
+int cc_block_index_insert_m(cc_block_index *x, uint64_t m, uint32_t id)
+{
     if (x->count >= x->max_keys)
         return CC_ERANGE;
-    uint64_t m = cc_mix64(key);
     uint32_t b = cc_bi_home(x, m);
     for (;;) { /* count < max_keys <= 2/3 of the entries: some bucket has room */
         uint32_t *bk = cc_bi_bucket(x, b);

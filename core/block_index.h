@@ -61,8 +61,10 @@ void cc_block_index_free(cc_block_index *x);
  * bytes an initialised index holds. */
 double cc_block_index_bytes_per_key(uint32_t max_keys, int sparse);
 uint64_t cc_block_index_memory_bytes(const cc_block_index *x);
-/* Adds key -> id (key absent).  CC_ERANGE when max_keys are stored. */
+/* Adds key -> id (key absent).  CC_ERANGE when max_keys are stored.  _m:
+ * with m = cc_mix64(key). */
 int cc_block_index_insert(cc_block_index *x, uint64_t key, uint32_t id);
+int cc_block_index_insert_m(cc_block_index *x, uint64_t m, uint32_t id);
 /* Removes key stored with id.  1 if removed, 0 if absent.  The entry is
  * found by tag and id (the key is not read), so id must hold key or hold
  * nothing: a different key of id with the same tag would be taken. */
@@ -115,11 +117,11 @@ static inline uint32_t cc_bi_match16(const uint32_t *bk, uint32_t mask, uint32_t
 }
 
 /* The id stored for key, or CC_BI_NONE; records are only read where a tag
- * matches. */
-static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key,
-                                           const void *records, size_t stride)
+ * matches.  The _m forms take m = cc_mix64(key) from a caller that has it
+ * (a loop that looks a key up in stages hashes it once). */
+static inline uint32_t cc_block_index_find_m(const cc_block_index *x, uint64_t key, uint64_t m,
+                                             const void *records, size_t stride)
 {
-    uint64_t m = cc_mix64(key);
     uint32_t b = cc_bi_home(x, m), want = cc_bi_tag(x, m);
     for (uint32_t k = 0; k < x->nb; k++, b = cc_bi_next(x, b)) {
         const uint32_t *bk = cc_bi_bucket(x, b);
@@ -139,11 +141,17 @@ static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key
     return CC_BI_NONE;
 }
 
-/* The id in the first entry of key's home bucket with key's tag, or
- * CC_BI_NONE; the key is not confirmed (a hint for prefetching). */
-static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t key)
+static inline uint32_t cc_block_index_find(const cc_block_index *x, uint64_t key,
+                                           const void *records, size_t stride)
 {
-    uint64_t m = cc_mix64(key);
+    return cc_block_index_find_m(x, key, cc_mix64(key), records, stride);
+}
+
+/* The id in the first entry of the home bucket of the key of mixed hash m
+ * with its tag, or CC_BI_NONE; the key is not confirmed (a hint for
+ * prefetching, or a guess the caller confirms). */
+static inline uint32_t cc_block_index_guess_m(const cc_block_index *x, uint64_t m)
+{
     const uint32_t *bk = cc_bi_bucket(x, cc_bi_home(x, m));
     uint32_t hit = cc_bi_match16(bk, x->tagmask, cc_bi_tag(x, m));
     for (; hit; hit &= hit - 1) {
@@ -154,15 +162,26 @@ static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t ke
     return CC_BI_NONE;
 }
 
+static inline uint32_t cc_block_index_guess(const cc_block_index *x, uint64_t key)
+{
+    return cc_block_index_guess_m(x, cc_mix64(key));
+}
+
 /* Starts loading key's home bucket (a hint; no effect on results).
  * always_inline: as an ordinary inline function GCC 12 finds it has no side
  * effect (a prefetch is none to it), marks it const and deletes its calls
  * before inlining them -- the flat loops' first prefetch stage was compiled
  * to nothing. */
+static inline __attribute__((always_inline)) void cc_block_index_prefetch_m(
+    const cc_block_index *x, uint64_t m)
+{
+    __builtin_prefetch(cc_bi_bucket(x, cc_bi_home(x, m)));
+}
+
 static inline __attribute__((always_inline)) void cc_block_index_prefetch(
     const cc_block_index *x, uint64_t key)
 {
-    __builtin_prefetch(cc_bi_bucket(x, cc_bi_home(x, cc_mix64(key))));
+    cc_block_index_prefetch_m(x, cc_mix64(key));
 }
 
 #endif

@@ -881,14 +881,15 @@ void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *
  * reuses the victim's node for the new block.  a holds the block's access
  * (key, tokens ... filled by the caller; kind is set here).  Returns 0 on
  * a hit, -1 on a miss. */
-static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
+/* access_flat given the block's node x (find_node's answer) and its key's
+ * mixed hash m (cc_mix64, for the insert). */
+static inline int access_flat_at(cc_prefix_cache *pc, cc_access *a, uint64_t m, uint32_t x)
 {
     tier *t = &pc->tiers[0];
     const cc_policy_ops *ops = t->pol.ops;
     cc_tier_stats *ts = &pc->st.tier[0];
     uint64_t key = a->key;
     pc->st.lookups++;
-    uint32_t x = find_node(pc, key);
     if (x != CC_NODE_NONE) {
         a->kind = CC_ACCESS_HIT;
         ts->hit_blocks++;
@@ -929,7 +930,7 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
     n->hash = key;
     n->parent = CC_NODE_NONE;
     n->refs = 0; /* no children: independent mode */
-    if (cc_block_index_insert(&pc->idx, key, x) != CC_OK)
+    if (cc_block_index_insert_m(&pc->idx, m, x) != CC_OK)
         abort(); /* sized for every node: cannot happen */
     ops->on_insert(t->pol.state, s, a);
     t->evictable[s] = 1;
@@ -938,6 +939,14 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
         ops->on_evictable(t->pol.state, s, 1);
     ts->inserted_blocks++;
     return -1;
+}
+
+static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
+{
+    uint64_t m = cc_mix64(a->key);
+    return access_flat_at(pc, a,
+                          m, cc_block_index_find_m(&pc->idx, a->key, m, pc->nodes,
+                                                   sizeof(cc_pc_node)));
 }
 
 /* Prefetch stages 1 and 2 (cc_pc_prefetch), inlined for the loops below. */
@@ -957,6 +966,81 @@ static inline void prefetch_node(const cc_prefix_cache *pc, uint64_t hash)
     /* one tier: node id == slot (see prefetch_same_slot) */
     if (pc->prefetch_same_slot)
         pc->tiers[0].pol.ops->prefetch_slot(pc->tiers[0].pol.state, n, 0);
+}
+
+/* The flat path's loop over one-block requests (independent mode, pc->flat):
+ * request i is keys[i], of input_tokens[i] tokens (NULL: a whole block)
+ * at time_ns[i] (NULL: time0), numbered first_index + i and first_seq + i;
+ * tiers[i] = its tier or -1, *hits = the hits (either may be NULL). */
+static inline __attribute__((always_inline)) void flat_loop(
+    cc_prefix_cache *pc, const uint64_t *keys, size_t n, const uint32_t *input_tokens,
+    const int64_t *time_ns, int64_t time0, uint64_t first_index, uint64_t first_seq,
+    int8_t *tiers, uint64_t *hits)
+{
+    uint32_t bt = pc->cfg.block_tokens;
+    cc_access a;
+    cc_pc_request rq = {.blocks = keys, .n_blocks = 1, .index = first_index,
+                        .input_tokens = bt, .time_ns = time_ns && n ? time_ns[0] : time0,
+                        .first_seq = first_seq};
+    fill_access(pc, &rq, 0, CC_ACCESS_MISS, &a); /* the fields common to all */
+    uint64_t h = 0;
+    /* Each key is hashed once, 16 requests ahead (its home bucket
+     * prefetched); 8 ahead its bucket names a guess of its node (prefetched
+     * with its policy state).  At its turn a guess whose node is occupied
+     * and holds the key is the node the index would find (in independent
+     * mode one node at most holds a key: a node leaves the index only to be
+     * freed or to take the next block), so a hit costs no probe; otherwise
+     * the index is probed.  Rings of 32 hold the hashes and guesses. */
+    enum { D1 = 16, D2 = 8, RING = 32 };
+    uint64_t mk[RING];
+    uint32_t guess[RING];
+    const cc_pc_node *nodes = pc->nodes;
+    const int same_slot = pc->prefetch_same_slot;
+    for (size_t j = 0; j < n && j < D1; j++) {
+        mk[j] = cc_mix64(keys[j]);
+        cc_block_index_prefetch_m(&pc->idx, mk[j]);
+        if (pc->prefetch_key)
+            pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[j]);
+    }
+    for (size_t j = 0; j < n && j < D2; j++)
+        guess[j] = CC_NODE_NONE;
+    for (size_t i = 0; i < n; i++) {
+        if (i + D1 < n) {
+            uint64_t m = mk[(i + D1) % RING] = cc_mix64(keys[i + D1]);
+            cc_block_index_prefetch_m(&pc->idx, m);
+            if (pc->prefetch_key)
+                pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[i + D1]);
+        }
+        if (i + D2 < n) {
+            uint32_t g = guess[(i + D2) % RING] = cc_block_index_guess_m(&pc->idx,
+                                                                        mk[(i + D2) % RING]);
+            if (g != CC_NODE_NONE) {
+                __builtin_prefetch(&nodes[g]);
+                if (same_slot) /* one tier: node id == slot */
+                    pc->tiers[0].pol.ops->prefetch_slot(pc->tiers[0].pol.state, g, 0);
+            }
+        }
+        uint64_t key = keys[i], m = mk[i % RING];
+        uint32_t g = guess[i % RING], x;
+        if (g != CC_NODE_NONE && nodes[g].hash == key && nodes[g].refs != NODE_FREE)
+            x = g;
+        else
+            x = cc_block_index_find_m(&pc->idx, key, m, nodes, sizeof(cc_pc_node));
+        a.key = key;
+        if (time_ns)
+            a.time_ns = time_ns[i];
+        a.request = first_index + i;
+        a.seq = first_seq + i;
+        if (input_tokens)
+            a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
+        a.parent_slot = CC_SLOT_NONE;
+        int k = access_flat_at(pc, &a, m, x);
+        if (tiers)
+            tiers[i] = (int8_t)k;
+        h += k == 0;
+    }
+    if (hits)
+        *hits = h;
 }
 
 int cc_pc_access_stream(cc_prefix_cache *pc, const uint64_t *keys, size_t n,
@@ -980,27 +1064,7 @@ int cc_pc_access_stream(cc_prefix_cache *pc, const uint64_t *keys, size_t n,
             h += k >= 0;
         }
     } else {
-        cc_access a;
-        rq.blocks = keys;
-        rq.index = rq.first_seq = first_index;
-        fill_access(pc, &rq, 0, CC_ACCESS_MISS, &a);
-        const int pf = pc->prefetch;
-        size_t i = 0;
-        if (pf) /* the main part, with both prefetch stages in range */
-            for (; i + 16 < n; i++) {
-                prefetch_entry(pc, keys[i + 16]);
-                prefetch_node(pc, keys[i + 8]);
-                a.key = keys[i];
-                a.request = a.seq = first_index + i;
-                a.parent_slot = CC_SLOT_NONE;
-                h += access_flat(pc, &a) == 0;
-            }
-        for (; i < n; i++) {
-            a.key = keys[i];
-            a.request = a.seq = first_index + i;
-            a.parent_slot = CC_SLOT_NONE;
-            h += access_flat(pc, &a) == 0;
-        }
+        flat_loop(pc, keys, n, NULL, NULL, time_ns, first_index, first_index, NULL, &h);
     }
     if (hits)
         *hits = h;
@@ -1013,7 +1077,6 @@ int cc_pc_access_singles(cc_prefix_cache *pc, const uint64_t *keys, const uint32
 {
     if (pc->prefix)
         return CC_EARG;
-    uint32_t bt = pc->cfg.block_tokens;
     if (!pc->flat) {
         for (size_t i = 0; i < n; i++) {
             if (i + 16 < n)
@@ -1029,24 +1092,7 @@ int cc_pc_access_singles(cc_prefix_cache *pc, const uint64_t *keys, const uint32
         }
         return CC_OK;
     }
-    cc_access a;
-    cc_pc_request rq = {.blocks = keys, .n_blocks = 1, .index = first_index,
-                        .time_ns = n ? time_ns[0] : 0, .first_seq = first_seq};
-    fill_access(pc, &rq, 0, CC_ACCESS_MISS, &a); /* the fields common to all */
-    const int pf = pc->prefetch;
-    for (size_t i = 0; i < n; i++) {
-        if (pf && i + 16 < n)
-            prefetch_entry(pc, keys[i + 16]);
-        if (pf && i + 8 < n)
-            prefetch_node(pc, keys[i + 8]);
-        a.key = keys[i];
-        a.time_ns = time_ns[i];
-        a.request = first_index + i;
-        a.seq = first_seq + i;
-        a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
-        a.parent_slot = CC_SLOT_NONE;
-        tiers[i] = (int8_t)access_flat(pc, &a);
-    }
+    flat_loop(pc, keys, n, input_tokens, time_ns, 0, first_index, first_seq, tiers, NULL);
     return CC_OK;
 }
 

@@ -123,30 +123,6 @@ static uint32_t sieve_victim(void *state, const cc_victim_ctx *ctx)
     return CC_SLOT_NONE;
 }
 
-/* The slots the hand would take next if no hit came first: from the hand,
- * the first max unvisited evictable slots, without clearing a bit (a hit
- * before the next eviction makes a guess wrong: a hint only).  The walk is
- * the one choose_victim makes next, bounded, so its links are in cache by
- * then; the last slot's link is prefetched for the walk after. */
-static uint32_t sieve_peek(const void *state, const cc_victim_ctx *ctx, uint32_t *out,
-                           uint32_t max)
-{
-    const sieve *v = state;
-    uint32_t h = v->hand == CC_SLOT_NONE ? cc_sl_tail(v->l, v->sent) : v->hand, n = 0;
-    for (int steps = 0; n < max && steps < 64; steps++) {
-        if (h == v->sent)
-            h = cc_sl_tail(v->l, v->sent);
-        if (h == v->sent)
-            break;
-        if (ctx->evictable[h] && !v->bit[h])
-            out[n++] = h;
-        h = v->l[h].newer;
-    }
-    if (h != v->sent)
-        __builtin_prefetch(&v->l[h]);
-    return n;
-}
-
 const cc_policy_ops cc_policy_sieve = {
     .name = "sieve",
     .summary = "SIEVE (NSDI'24): FIFO queue, visited bit, a hand that moves no object",
@@ -157,5 +133,4 @@ const cc_policy_ops cc_policy_sieve = {
     .on_hit = sieve_hit,
     .on_remove = sieve_remove,
     .choose_victim = sieve_victim,
-    .peek_victims = sieve_peek,
 };

@@ -2282,9 +2282,13 @@ typedef struct shape {
                                                         tiers' share counts the leading run) */
     int64_t first_ns, finish_ns; /* after the start */
     double prefill_s, prefill_full_s;
+    double saved_s;              /* prefill_full_s - prefill_s */
+    double step1;                /* the step's seconds when n_steps = 1 */
     uint32_t preemptions;
     uint32_t n_steps;
     size_t step_off;             /* in serial.steps */
+    uint64_t uses;               /* requests of this shape so far (the integer sums
+                                    are uses x the shape's figures, at the end) */
 } shape;
 
 typedef struct serial {
@@ -2432,6 +2436,9 @@ static int serial_time(serial *S, uint32_t in, uint32_t out, uint32_t cached,
         return oom(L);
     e->n_steps = (uint32_t)L->n_steplog;
     e->step_off = S->n_steps;
+    e->saved_s = e->prefill_full_s - e->prefill_s;
+    e->step1 = L->n_steplog == 1 ? L->steplog[0] : 0;
+    e->uses = 0;
     if (L->n_steplog) /* none (the rates backend logs no steps): steps may be NULL */
         memcpy(S->steps + S->n_steps, L->steplog, L->n_steplog * sizeof *L->steplog);
     S->n_steps += L->n_steplog;
@@ -2552,10 +2559,10 @@ static inline void repeat_runs(counts *dist, uint64_t rep, uint32_t out)
     dist[3].run += rep;
 }
 
-/* The running figures of a streamed serial run. */
+/* The running figures of a streamed serial run (the integer ones are summed
+ * over the shapes at the end: serial_sums). */
 typedef struct serial_acc {
     int64_t prev_finish, last;
-    uint64_t tokens, out_tokens, n_steps, preemptions, cached_tier[CC_PC_MAX_TIERS];
     cc_ns_sum queue_wait;
     double busy, saved; /* summed in summarize()'s order */
 } serial_acc;
@@ -2564,57 +2571,63 @@ typedef struct serial_acc {
  * max(its arrival, the previous finish)): wait[i] = its queue wait.  A
  * function of its own with no calls, so that the running sums (two chains
  * of double additions among them) live in registers rather than in stack
- * slots that each request loads and stores. */
-__attribute__((noinline)) static void serial_times(const serial *S, const uint32_t *idx,
+ * slots that each request loads and stores; the integer figures are a count
+ * of uses per shape. */
+__attribute__((noinline)) static void serial_times(serial *S, const uint32_t *idx,
                                                    const int64_t *arrival_ns, size_t m,
                                                    int64_t *wait, serial_acc *acc)
 {
-    const shape *sh = S->shapes;
+    shape *sh = S->shapes;
     const double *steps = S->steps;
     int64_t prev_finish = acc->prev_finish, last = acc->last;
-    uint64_t tokens = acc->tokens, out_tokens = acc->out_tokens, n_steps = acc->n_steps,
-             preemptions = acc->preemptions;
     cc_ns_sum qw = acc->queue_wait;
     double busy = acc->busy, saved = acc->saved;
-    /* every tier's sum (a shape's tiers past T are 0): no loop over T */
-    _Static_assert(CC_PC_MAX_TIERS == 4, "serial_times sums four tiers");
-    uint64_t c0 = acc->cached_tier[0], c1 = acc->cached_tier[1], c2 = acc->cached_tier[2],
-             c3 = acc->cached_tier[3];
     for (size_t i = 0; i < m; i++) {
-        const shape *e = &sh[idx[i]];
+        shape *e = &sh[idx[i]];
         int64_t arrival = arrival_ns[i];
         int64_t start = arrival > prev_finish ? arrival : prev_finish;
         int64_t finish = start + e->finish_ns;
         prev_finish = finish;
-        for (uint32_t j = 0; j < e->n_steps; j++)
-            busy += steps[e->step_off + j];
-        n_steps += e->n_steps;
-        preemptions += e->preemptions;
+        if (e->n_steps == 1) {
+            busy += e->step1;
+        } else {
+            for (uint32_t j = 0; j < e->n_steps; j++)
+                busy += steps[e->step_off + j];
+        }
+        saved += e->saved_s;
+        e->uses++;
         if (finish > last)
             last = finish;
-        tokens += (uint64_t)e->in + e->out;
-        out_tokens += e->out;
-        saved += e->prefill_full_s - e->prefill_s;
-        c0 += e->tier[0];
-        c1 += e->tier[1];
-        c2 += e->tier[2];
-        c3 += e->tier[3];
         cc_ns_sum_add(&qw, start - arrival);
         wait[i] = start - arrival;
     }
     acc->prev_finish = prev_finish;
     acc->last = last;
-    acc->tokens = tokens;
-    acc->out_tokens = out_tokens;
-    acc->n_steps = n_steps;
-    acc->preemptions = preemptions;
     acc->queue_wait = qw;
     acc->busy = busy;
     acc->saved = saved;
-    acc->cached_tier[0] = c0;
-    acc->cached_tier[1] = c1;
-    acc->cached_tier[2] = c2;
-    acc->cached_tier[3] = c3;
+}
+
+/* The integer figures of the run: each shape's times its uses. */
+static void serial_sums(const serial *S, cc_sim_summary *Sm, uint64_t *tokens,
+                        uint64_t *out_tokens)
+{
+    uint64_t t = 0, o = 0, steps = 0, pre = 0, cached[CC_PC_MAX_TIERS] = {0};
+    for (size_t j = 0; j < S->n_shapes; j++) {
+        const shape *e = &S->shapes[j];
+        t += e->uses * ((uint64_t)e->in + e->out);
+        o += e->uses * e->out;
+        steps += e->uses * e->n_steps;
+        pre += e->uses * e->preemptions;
+        for (uint32_t k = 0; k < S->T; k++)
+            cached[k] += e->uses * e->tier[k];
+    }
+    *tokens = t;
+    *out_tokens = o;
+    Sm->steps += steps;
+    Sm->preemptions += pre;
+    for (uint32_t k = 0; k < S->T; k++)
+        Sm->cached_tokens_tier[k] += cached[k];
 }
 
 int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
@@ -2803,10 +2816,8 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     free(hits);
     free(win_shape);
     free(win_wait);
-    Sm->steps += acc.n_steps;
-    Sm->preemptions += acc.preemptions;
-    for (uint32_t k = 0; k < T; k++)
-        Sm->cached_tokens_tier[k] += acc.cached_tier[k];
+    uint64_t tokens = 0, out_tokens = 0;
+    serial_sums(&S, Sm, &tokens, &out_tokens);
     if (rc == CC_OK)
         rc = cc_replay_stream_end(rs, cc_trace_stream_source(ts), &res->cache, err);
     else
@@ -2822,8 +2833,8 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
         Sm->blend_token_hit_ratio = 0;
         Sm->makespan_s = (double)(acc.last - first_arrival) * 1e-9;
         if (Sm->makespan_s > 0) {
-            Sm->throughput_tokens_per_s = (double)acc.tokens / Sm->makespan_s;
-            Sm->output_tokens_per_s = (double)acc.out_tokens / Sm->makespan_s;
+            Sm->throughput_tokens_per_s = (double)tokens / Sm->makespan_s;
+            Sm->output_tokens_per_s = (double)out_tokens / Sm->makespan_s;
             Sm->requests_per_s = (double)n / Sm->makespan_s;
         }
         uint32_t B = sc->bootstrap ? sc->bootstrap : 1000;
