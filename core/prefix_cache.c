@@ -883,7 +883,8 @@ void cc_pc_match(const cc_prefix_cache *pc, const cc_pc_request *r, cc_pc_hits *
  * a hit, -1 on a miss. */
 /* access_flat given the block's node x (find_node's answer) and its key's
  * mixed hash m (cc_mix64, for the insert). */
-static inline int access_flat_at(cc_prefix_cache *pc, cc_access *a, uint64_t m, uint32_t x)
+static inline __attribute__((always_inline)) int access_flat_at(cc_prefix_cache *pc, cc_access *a,
+                                                                 uint64_t m, uint32_t x)
 {
     tier *t = &pc->tiers[0];
     const cc_policy_ops *ops = t->pol.ops;

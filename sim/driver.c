@@ -2608,6 +2608,69 @@ __attribute__((noinline)) static void serial_times(serial *S, const uint32_t *id
     acc->saved = saved;
 }
 
+/* One-block requests from i on: win_shape[j] = the last shape of request
+ * j's tier (tier_shape, + 1) while that shape has its input and output
+ * lengths; returns the first request where it does not (m: none). */
+static size_t shapes_by_tier(const shape *sh, const size_t *tier_shape, const int8_t *tiers,
+                             const uint32_t *in, const uint32_t *out, size_t i, size_t m,
+                             uint32_t *win_shape)
+{
+    for (; i < m; i++) {
+        size_t ks = tier_shape[((uint32_t)tiers[i] + 1) & (CC_PC_MAX_TIERS * 2 - 1)];
+        if (!ks || sh[ks - 1].in != in[i] || sh[ks - 1].out != out[i])
+            break;
+        win_shape[i] = (uint32_t)(ks - 1);
+    }
+    return i;
+}
+
+/* The value counts' state across windows: the last request's times as
+ * counted (a wait is never negative: -1 = none yet) and how many requests
+ * since repeated them. */
+typedef struct count_runs {
+    int64_t prev_wait, prev_first, prev_fin;
+    uint32_t prev_out;
+    uint64_t rep;
+} count_runs;
+
+/* The window's TTFT, TPOT, end-to-end and queue times into the value
+ * counts.  The four are functions of the wait and the shape's first and
+ * finish times and output length: the same four as the previous request's
+ * make count_value only lengthen each run, which `rep` does at once when the
+ * run ends (or after the last window). */
+static int count_window(counts *dist, const shape *sh, const uint32_t *idx, const int64_t *wait,
+                        size_t m, count_runs *st, cc_err *err)
+{
+    count_runs r = *st;
+    int rc = CC_OK;
+    for (size_t i = 0; i < m; i++) {
+        const shape *e = &sh[idx[i]];
+        int64_t wt = wait[i];
+        uint32_t out = e->out;
+        if (wt == r.prev_wait && e->first_ns == r.prev_first && e->finish_ns == r.prev_fin &&
+            out == r.prev_out) {
+            r.rep++;
+            continue;
+        }
+        repeat_runs(dist, r.rep, r.prev_out);
+        r.rep = 0;
+        /* (first - arrival = wait + first_ns, finish - arrival = wait +
+         * finish_ns: the times as integers, then seconds) */
+        if ((rc = count_value(&dist[0], (double)(wt + e->first_ns) * 1e-9, err)) != CC_OK ||
+            (out > 1 && (rc = count_value(&dist[1], (double)(e->finish_ns - e->first_ns) *
+                                                        1e-9 / (out - 1), err)) != CC_OK) ||
+            (rc = count_value(&dist[2], (double)(wt + e->finish_ns) * 1e-9, err)) != CC_OK ||
+            (rc = count_value(&dist[3], (double)wt * 1e-9, err)) != CC_OK)
+            break;
+        r.prev_wait = wt;
+        r.prev_first = e->first_ns;
+        r.prev_fin = e->finish_ns;
+        r.prev_out = out;
+    }
+    *st = r;
+    return rc;
+}
+
 /* The integer figures of the run: each shape's times its uses. */
 static void serial_sums(const serial *S, cc_sim_summary *Sm, uint64_t *tokens,
                         uint64_t *out_tokens)
@@ -2680,11 +2743,7 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
     uint32_t *win_shape = NULL; /* the window's requests: shape index, wait */
     int64_t *win_wait = NULL;
     size_t cap_win = 0;
-    /* the previous request's times as counted (a wait is never negative:
-     * -1 = none yet) and how many requests since repeated them */
-    int64_t prev_wait = -1, prev_first = 0, prev_fin = 0;
-    uint32_t prev_out = 0;
-    uint64_t rep = 0;
+    count_runs runs = {.prev_wait = -1};
     if (have_dist < 4)
         rc = oom(&S.L);
     for (;;) {
@@ -2727,47 +2786,52 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
                 break;
             }
         }
+        /* the requests' order and number first (a faulty window ends the
+         * run, so nothing of it need be done before its error) */
+        size_t bad = m, lim = n + m > UINT32_MAX - 1 ? (size_t)(UINT32_MAX - 1 - n) : m;
+        int64_t pa = prev_arrival;
         for (size_t i = 0; i < m; i++) {
-            int64_t arrival = w->arrival_ns[i];
-            uint64_t r = n + i;
-            if (arrival < prev_arrival) {
-                rc = cc_err_set(err, CC_EFORMAT, w->source, (long)r + 1, "arrival_ns",
-                                "requests must come in arrival order: request %" PRIu64
-                                " arrives at %lld ns, before request %" PRIu64 " (%lld ns)",
-                                r, (long long)arrival, r - 1, (long long)prev_arrival);
+            if (w->arrival_ns[i] < pa) {
+                bad = i;
                 break;
             }
-            if (r == UINT32_MAX - 1) {
-                rc = cc_err_set(err, CC_ERANGE, w->source, 0, "requests",
-                                "the simulator takes at most %u requests", UINT32_MAX - 1);
-                break;
-            }
-            prev_arrival = arrival;
-            if (r == 0)
-                first_arrival = acc.last = arrival;
-            uint32_t in = w->input_tokens[i], out = w->output_tokens[i];
-            uint32_t tier_tok[CC_PC_MAX_TIERS] = {0}, cached;
+            pa = w->arrival_ns[i];
+        }
+        if (bad < m && bad <= lim) {
+            uint64_t r = n + bad;
+            int64_t prev = bad ? w->arrival_ns[bad - 1] : prev_arrival;
+            rc = cc_err_set(err, CC_EFORMAT, w->source, (long)r + 1, "arrival_ns",
+                            "requests must come in arrival order: request %" PRIu64
+                            " arrives at %lld ns, before request %" PRIu64 " (%lld ns)", r,
+                            (long long)w->arrival_ns[bad], r - 1, (long long)prev);
+            break;
+        }
+        if (lim < m) {
+            rc = cc_err_set(err, CC_ERANGE, w->source, 0, "requests",
+                            "the simulator takes at most %u requests", UINT32_MAX - 1);
+            break;
+        }
+        prev_arrival = w->arrival_ns[m - 1];
+        if (n == 0)
+            first_arrival = acc.last = w->arrival_ns[0];
+        for (size_t i = 0; i < m; i++) {
             if (tiers) {
                 /* one block: the shape follows from (input, output, tier),
                  * so the last shape of each tier (or of a miss) is checked
-                 * first; no branch on the hit */
-                int k = tiers[i];
-                uint32_t slot = (uint32_t)(k + 1) & (CC_PC_MAX_TIERS * 2 - 1);
-                size_t ks = tier_shape[slot];
-                if (ks && S.shapes[ks - 1].in == in && S.shapes[ks - 1].out == out) {
-                    win_shape[i] = (uint32_t)(ks - 1);
-                    continue;
-                }
+                 * first, for a run of requests at once */
+                i = shapes_by_tier(S.shapes, tier_shape, tiers, w->input_tokens,
+                                   w->output_tokens, i, m, win_shape);
+                if (i == m)
+                    break;
+            }
+            uint32_t in = w->input_tokens[i], out = w->output_tokens[i];
+            uint32_t tier_tok[CC_PC_MAX_TIERS] = {0}, cached;
+            if (tiers) {
                 /* a hit's tokens (cc_pc_block_tokens(in, bt, 0)) in its
                  * tier; a miss (-1) writes its zero to the last entry */
+                int k = tiers[i];
                 cached = (in < cfg.block_tokens ? in : cfg.block_tokens) & (0u - (k >= 0));
                 tier_tok[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = cached;
-                const shape *e = NULL;
-                if ((rc = serial_shape(&S, in, out, cached, tier_tok, &e)) != CC_OK)
-                    break;
-                win_shape[i] = (uint32_t)(e - S.shapes);
-                tier_shape[slot] = (size_t)(e - S.shapes) + 1;
-                continue;
             } else {
                 tier_tokens_of(in, cfg.block_tokens, hits[i].tier_blocks, T, tier_tok);
                 cached = hits[i].tokens;
@@ -2776,43 +2840,18 @@ int cc_sim_run_stream(cc_trace_stream *ts, const cc_pc_config *pc_cfg,
             if ((rc = serial_shape(&S, in, out, cached, tier_tok, &e)) != CC_OK)
                 break;
             win_shape[i] = (uint32_t)(e - S.shapes);
+            if (tiers)
+                tier_shape[((uint32_t)tiers[i] + 1) & (CC_PC_MAX_TIERS * 2 - 1)] =
+                    (size_t)(e - S.shapes) + 1;
         }
         if (rc != CC_OK)
             break;
         serial_times(&S, win_shape, w->arrival_ns, m, win_wait, &acc);
-        for (size_t i = 0; i < m; i++) {
-            const shape *e = &S.shapes[win_shape[i]];
-            int64_t wait = win_wait[i];
-            uint32_t out = e->out;
-            /* The four times are functions of the wait and the shape's first
-             * and finish times and output length: the same four as the
-             * previous request's make count_value only lengthen each run, which
-             * `rep` does at once when the run ends (or the last window). */
-            if (wait == prev_wait && e->first_ns == prev_first && e->finish_ns == prev_fin &&
-                out == prev_out) {
-                rep++;
-                continue;
-            }
-            repeat_runs(dist, rep, prev_out);
-            rep = 0;
-            /* (first - arrival = wait + first_ns, finish - arrival = wait +
-             * finish_ns: the times as integers, then seconds) */
-            if ((rc = count_value(&dist[0], (double)(wait + e->first_ns) * 1e-9, err)) !=
-                    CC_OK ||
-                (out > 1 && (rc = count_value(&dist[1], (double)(e->finish_ns - e->first_ns) *
-                                                            1e-9 / (out - 1), err)) != CC_OK) ||
-                (rc = count_value(&dist[2], (double)(wait + e->finish_ns) * 1e-9, err)) !=
-                    CC_OK ||
-                (rc = count_value(&dist[3], (double)wait * 1e-9, err)) != CC_OK)
-                break;
-            prev_wait = wait;
-            prev_first = e->first_ns;
-            prev_fin = e->finish_ns;
-            prev_out = out;
-        }
+        if ((rc = count_window(dist, S.shapes, win_shape, win_wait, m, &runs, err)) != CC_OK)
+            break;
         n += m;
     }
-    repeat_runs(dist, rep, prev_out);
+    repeat_runs(dist, runs.rep, runs.prev_out);
     free(hits);
     free(win_shape);
     free(win_wait);
