@@ -1492,8 +1492,11 @@ static int replay_main(int argc, char **argv, const char *const *given)
         cc_trace_init(&t);
         t.block_size = cc_trace_stream_block_size(ts);
         t.timed = true;
-        snprintf(t.source, sizeof t.source, "%s", argv[optind]);
-        snprintf(t.source_format, sizeof t.source_format, "%s", cc_trace_stream_format(ts));
+        /* named as the whole read names it (an HDF5 trace: the file it was
+         * converted from, and that file's format) */
+        snprintf(t.source, sizeof t.source, "%s", cc_trace_stream_label_source(ts));
+        snprintf(t.source_format, sizeof t.source_format, "%s",
+                 cc_trace_stream_label_format(ts));
     } else if ((rc = cli_load_trace(cmd, argv[optind], &o, &t)))
         return rc;
     if (max_requests && t.n > max_requests)

@@ -368,10 +368,10 @@ static inline void prefetch_next_victims(const cc_prefix_cache *pc, const tier *
     if (n > 1 && !slot_is_free(pc, t, g[1]))
         __builtin_prefetch(&pc->nodes[slot_to_node(t, g[1])]);
     if (n > 0 && !slot_is_free(pc, t, g[0])) {
-        uint64_t h = pc->nodes[slot_to_node(t, g[0])].hash;
-        cc_block_index_prefetch(&pc->idx, h);
+        uint64_t h = pc->nodes[slot_to_node(t, g[0])].hash, m = cc_mix64(h);
+        cc_block_index_prefetch_m(&pc->idx, m);
         if (pc->prefetch_key) /* one tier: t is the policy's */
-            t->pol.ops->prefetch_key(t->pol.state, h);
+            t->pol.ops->prefetch_key(t->pol.state, h, m);
     }
 }
 
@@ -953,9 +953,10 @@ static inline int access_flat(cc_prefix_cache *pc, cc_access *a)
 /* Prefetch stages 1 and 2 (cc_pc_prefetch), inlined for the loops below. */
 static inline void prefetch_entry(const cc_prefix_cache *pc, uint64_t hash)
 {
-    cc_block_index_prefetch(&pc->idx, hash);
+    uint64_t m = cc_mix64(hash);
+    cc_block_index_prefetch_m(&pc->idx, m);
     if (pc->prefetch_key)
-        pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, hash);
+        pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, hash, m);
 }
 
 static inline void prefetch_node(const cc_prefix_cache *pc, uint64_t hash)
@@ -1001,7 +1002,7 @@ static inline __attribute__((always_inline)) void flat_loop(
         mk[j] = cc_mix64(keys[j]);
         cc_block_index_prefetch_m(&pc->idx, mk[j]);
         if (pc->prefetch_key)
-            pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[j]);
+            pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[j], mk[j]);
     }
     for (size_t j = 0; j < n && j < D2; j++)
         guess[j] = CC_NODE_NONE;
@@ -1010,7 +1011,7 @@ static inline __attribute__((always_inline)) void flat_loop(
             uint64_t m = mk[(i + D1) % RING] = cc_mix64(keys[i + D1]);
             cc_block_index_prefetch_m(&pc->idx, m);
             if (pc->prefetch_key)
-                pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[i + D1]);
+                pc->tiers[0].pol.ops->prefetch_key(pc->tiers[0].pol.state, keys[i + D1], m);
         }
         if (i + D2 < n) {
             uint32_t g = guess[(i + D2) % RING] = cc_block_index_guess_m(&pc->idx,

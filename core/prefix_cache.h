@@ -78,16 +78,17 @@
  *   = 24.26 bytes in the cache, and the policy's state:
  *     LRU 8, CLOCK/SIEVE/SLRU 9, FIFO/LFU/TTL 16 (a heap), GDSF 20,
  *     Belady 16 + 8 (next use per node), ARC 9 + a ghost directory of
- *     c + 1 keys at 18.25 bytes (27.25; its table at load 1/2 for speed),
+ *     c + 1 keys at 19.38 bytes (28.4; its table at load 1/2 and its ring
+ *     with a quarter of slack, for speed),
  *     TRT 28, S3-FIFO 13 + a ghost of 0.9 c keys at 16.22 (27.6); exact
  *     figures from each policy's memory_bytes
  *   = LRU 32.26, CLOCK/SIEVE/SLRU 33.26, FIFO/LFU/TTL 40.26, GDSF 44.26,
- *     Belady 48.26, ARC 51.51, S3-FIFO 51.85, TRT 52.26 bytes per block.
+ *     Belady 48.26, ARC 52.63, S3-FIFO 51.85, TRT 52.26 bytes per block.
  * With one tier a slot's node is the node of the same number (slot_alloc),
  * so neither a slot -> node nor a node -> place array is kept.  A second
  * tier adds them (4 + 4 bytes per block of total capacity) and each tier
  * beyond the first one more child-count byte per block: with four tiers
- * (100,000 + 3 x 400,000 blocks) LRU takes 43.30, ARC 62.55, S3-FIFO 62.89,
+ * (100,000 + 3 x 400,000 blocks) LRU takes 43.30, ARC 63.67, S3-FIFO 62.89,
  * TRT 63.30.  A fifth tier would put TRT at 64.3, hence the limit of four
  * (HBM, DRAM, SSD, remote: no system modelled here has more).  bench_cache
  * prints every policy's figure with 1 to 4 tiers, bench/run.sh checks them

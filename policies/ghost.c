@@ -26,18 +26,23 @@ void cc_ghost_free(cc_ghost *g)
     memset(g, 0, sizeof *g);
 }
 
-/* Ring size for cap keys. */
-static uint64_t ring_size(uint32_t cap)
+/* Ring size for cap keys: cap/8 more (at least 16); cap/4 for a sparse
+ * directory of 4,096 keys or more (ARC: compaction rewrites every live
+ * key's table entry, and a ring with a quarter of holes to spare compacts
+ * half as often: ARC's replay of the 10M-access Zipf trace 5 % faster for
+ * 1.1 bytes a key; small directories keep the smaller ring, where the
+ * 16-entry minimum weighs on the 64-byte budget and speed does not matter). */
+static uint64_t ring_size(uint32_t cap, int sparse)
 {
-    uint64_t slack = cap / 8 < 16 ? 16 : cap / 8;
-    return cap + slack;
+    uint32_t extra = sparse && cap >= 4096 ? cap / 4 : cap / 8;
+    return (uint64_t)cap + (extra < 16 ? 16 : extra);
 }
 
 double cc_ghost_bytes_per_key(uint32_t cap, int sparse)
 {
     if (cap == 0)
         cap = 1;
-    return (double)ring_size(cap) * (sizeof(uint64_t) + 1) / cap +
+    return (double)ring_size(cap, sparse) * (sizeof(uint64_t) + 1) / cap +
            cc_block_index_bytes_per_key(cap, sparse);
 }
 
@@ -52,7 +57,7 @@ int cc_ghost_init(cc_ghost *g, uint32_t cap, int sparse)
     memset(g, 0, sizeof *g);
     if (cap == 0)
         cap = 1;
-    uint64_t rcap = ring_size(cap);
+    uint64_t rcap = ring_size(cap, sparse);
     if (rcap >= (UINT32_C(1) << 30))
         return CC_ERANGE;
     g->cap = cap;

@@ -228,9 +228,11 @@ typedef struct cc_policy_ops {
      * keeps by key (a ghost directory) for `key` towards the CPU, without
      * changing anything (ARC: the key's ghost bucket).  The cache calls it
      * from cc_pc_prefetch stage 1 for coming blocks (whose admit looks them
-     * up) and for the likely next victim (whose key on_remove adds).  Results
-     * never depend on it. */
-    void (*prefetch_key)(const void *state, uint64_t key);
+     * up) and for the likely next victim (whose key on_remove adds); mixed
+     * is cc_mix64(key), which the cache has computed for its own index (a
+     * directory built on cc_block_index takes it as is).  Results never
+     * depend on it. */
+    void (*prefetch_key)(const void *state, uint64_t key, uint64_t mixed);
     /* Optional: bytes of state this instance allocated (per-slot arrays,
      * ghost directories), for the memory figure; when absent the cache
      * counts capacity x bytes_per_slot. */

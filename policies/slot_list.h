@@ -11,7 +11,7 @@
  *
  * Ghosts.  A directory of evicted keys in FIFO lists (cc_ghost, ghost.c):
  * a ring of exact keys plus a table of 16-entry buckets, 16.22 bytes per key
- * of capacity (18.25 with the sparser table); see below.
+ * of capacity (19.38 with the sparser table and ring); see below.
  */
 #ifndef CC_SLOT_LIST_H
 #define CC_SLOT_LIST_H
@@ -83,13 +83,15 @@ static inline uint32_t cc_sl_tail(const cc_slink *L, uint32_t sentinel)
  * Each list keeps a tail: a ring position at or before its oldest live key,
  * moved forward lazily over holes and the other list's keys (each position
  * is crossed once per list: amortised O(1)).  The ring has cap + cap/8 (at
- * least 16) entries; when a new key finds it full of holes, the live keys
- * are moved together (compaction, O(ring) once per cap/8 removals or more)
+ * least 16) entries, cap + cap/4 when created sparse for 4,096 keys or
+ * more; when a new key finds it full of holes, the live keys are moved
+ * together (compaction, O(ring) once per cap/8 (cap/4) removals or more)
  * and their table entries rewritten in place.
  *
  * Memory per key of capacity: ring 1.125 x (8 + 1) + table 1.5 / 16 x (64 +
- * 1) = 16.22 bytes, or with the sparse table (2 / 16 buckets) 18.25 bytes
- * (cc_ghost_memory_bytes; small directories round up to one bucket; was
+ * 1) = 16.22 bytes, or sparse (ring 1.25 x 9, table 2 / 16 buckets) 19.38
+ * bytes (cc_ghost_memory_bytes; small directories round up to one bucket;
+ * sparse was 18.25 with the cap/8 ring; was
  * 16.125 / 18.125 with linear probing, 19.25 with a cap/4 ring slack, 33 as
  * linked entries with a cc_block_index).  ARC, which makes three ghost
  * calls per miss, takes the sparse table; S3-FIFO, which is at its byte
@@ -138,6 +140,12 @@ static inline __attribute__((always_inline)) void cc_ghost_prefetch(const cc_gho
                                                                     uint64_t key)
 {
     cc_block_index_prefetch(&g->ix, key);
+}
+/* The same given mixed = cc_mix64(key). */
+static inline __attribute__((always_inline)) void cc_ghost_prefetch_m(const cc_ghost *g,
+                                                                      uint64_t mixed)
+{
+    cc_block_index_prefetch_m(&g->ix, mixed);
 }
 /* For speed only: brings the table bucket of list l's oldest key, which
  * cc_ghost_remove(cc_ghost_oldest(l)) would touch (moves the list's tail

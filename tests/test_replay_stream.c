@@ -671,6 +671,42 @@ static void test_cli_streamed(void **state)
             free(out[k]);
         }
     }
+    /* the same file as ctxcache HDF5 (trace convert): streamed and whole
+     * runs name the trace alike (the file it was converted from and its
+     * format, as the whole read does), every figure the same */
+    {
+        char h5[600];
+        snprintf(h5, sizeof h5, "%s.h5", path);
+        snprintf(cmd, sizeof cmd, "%s trace convert %s %s", tu_bin(), path, h5);
+        char *cv;
+        assert_int_equal(tu_run(cmd, &cv), 0);
+        free(cv);
+        char *out[2];
+        json_t *o[2];
+        for (int whole = 0; whole < 2; whole++) {
+            snprintf(cmd, sizeof cmd, "%s replay %s --capacity-blocks 100 --mode independent "
+                     "--policy lru --json%s", tu_bin(), h5, whole ? " --trace-stats" : "");
+            assert_int_equal(tu_run(cmd, &out[whole]), 0);
+            json_error_t je;
+            o[whole] = json_loads(out[whole], 0, &je);
+            if (!o[whole])
+                fail_msg("not JSON: %s\n%s", je.text, out[whole]);
+        }
+        assert_string_equal(json_string_value(json_object_get(o[0], "format")), "lcs-oracle");
+        const char *skip[] = {"ideal_block_hit_ratio", "ideal_token_hit_ratio", "elapsed_s",
+                              "block_lookups_per_s"};
+        for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) {
+            json_object_del(o[0], skip[k]);
+            json_object_del(o[1], skip[k]);
+        }
+        if (!json_equal(o[0], o[1]))
+            fail_msg("streamed and whole runs of the HDF5 file differ:\n%s\n%s", out[0], out[1]);
+        for (int k = 0; k < 2; k++) {
+            json_decref(o[k]);
+            free(out[k]);
+        }
+        remove(h5);
+    }
     /* a timed prefix-mode run of a libCacheSim file is read whole: its HBM
      * tier is fitted in the GPU by the block size, known only then */
     {
