@@ -23,9 +23,10 @@
  * replay_rss_vs_cachesim (ours / theirs, median peak RSS) with both peaks
  * in MiB.  The loop rates of bench_cache (cache_vs_libcachesim_*) are
  * in-memory loop rates, not these.
- * The same file as ctxcache's HDF5 trace (`ctxcache trace convert`), LRU:
- * replay_speed_vs_cachesim_h5_lru / replay_cpu_vs_cachesim_h5_lru (ours
- * reads the .h5, cachesim the .oracleGeneral).  Prefix mode on the Mooncake
+ * The same file as ctxcache's HDF5 trace (`ctxcache trace convert`), the
+ * same seven policies: replay_speed_vs_cachesim_h5_<policy> /
+ * replay_cpu_vs_cachesim_h5_<policy> (ours reads the .h5, cachesim the
+ * .oracleGeneral), replay_rss_vs_cachesim_h5 (LRU).  Prefix mode on the Mooncake
  * trace (../shared/data, when present): `ctxcache replay
  * conversation_trace.jsonl --capacity-blocks 10000 --backend rates` (prefix
  * mode, cache figures: streamed) against cachesim LRU 10000 on the trace converted to
@@ -288,21 +289,27 @@ int main(int argc, char **argv)
         remove(spec);
         remove(sweep_out);
     }
-    /* the same stream as ctxcache's HDF5 trace, LRU */
+    /* the same stream as ctxcache's HDF5 trace, the same seven policies */
     char h5[4300];
     snprintf(h5, sizeof h5, "%s/vs_cachesim_zipf.h5", dir);
     {
         char *c_argv[] = {ours, "trace", "convert", file, h5, NULL};
         proc_run C = run_proc(c_argv, dir);
-        char *a_argv[] = {ours, "replay", h5, "--policy", "lru", "--capacity-blocks", cap,
-                          "--mode", "independent", "--json", NULL};
-        char *b_argv[] = {lcs_abs, file, "oracleGeneral", "lru", cap, "--ignore-obj-size", "1",
-                          NULL};
-        double ma, mb;
-        if (!C.ok || compare("h5_lru", a_argv, b_argv, dir, pairs, &ma, &mb))
+        if (!C.ok)
             status = 1;
-        else
-            printf(", \"replay_rss_vs_cachesim_h5\": %.4f", ma / mb);
+        for (size_t p = 0; C.ok && p < sizeof pol / sizeof pol[0]; p++) {
+            char *a_argv[] = {ours, "replay", h5, "--policy", (char *)pol[p],
+                              "--capacity-blocks", cap, "--mode", "independent", "--json", NULL};
+            char *b_argv[] = {lcs_abs, file, "oracleGeneral", (char *)pol[p], cap,
+                              "--ignore-obj-size", "1", NULL};
+            char name[32];
+            snprintf(name, sizeof name, "h5_%s", pol[p]);
+            double ma, mb;
+            if (compare(name, a_argv, b_argv, dir, pairs, &ma, &mb))
+                status = 1;
+            else if (p == 0)
+                printf(", \"replay_rss_vs_cachesim_h5\": %.4f", ma / mb);
+        }
         remove(h5);
     }
     /* prefix mode on the Mooncake trace */

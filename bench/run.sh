@@ -83,8 +83,8 @@ targets = {
     "replay_speed_vs_cachesim_prefix_mooncake": (">=", 1.0),
     "replay_cpu_vs_cachesim_prefix_mooncake": (">=", 1.0),
 }
-for _p in ("lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu", "h5_lru", "mrc_lru3",
-           "sweep_lru3"):
+for _p in ("lru", "fifo", "clock", "sieve", "arc", "s3fifo", "lfu", "h5_lru", "h5_fifo",
+           "h5_clock", "h5_sieve", "h5_arc", "h5_s3fifo", "h5_lfu", "mrc_lru3", "sweep_lru3"):
     targets["replay_speed_vs_cachesim_" + _p] = (">=", 3.0)
     targets["replay_cpu_vs_cachesim_" + _p] = (">=", 3.0)
 # item 1: at most 64 bytes of metadata per cached block, every policy, every
