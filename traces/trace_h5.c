@@ -1188,6 +1188,8 @@ typedef struct w_direct {
     H5Z_filter_t filt[2];     /* each H5Z_FILTER_SHUFFLE or H5Z_FILTER_DEFLATE */
     uint64_t have;            /* chunk number in buf, UINT64_MAX: none */
     unsigned char *buf;       /* the decoded chunk (chunk * es bytes) */
+    int shuffled;             /* buf holds it still shuffled (its last step, done
+                                 per window straight into the window: w_slab) */
     unsigned char *raw, *tmp; /* stored bytes; inflated, before unshuffling */
     size_t raw_cap;
 } w_direct;
@@ -1356,19 +1358,20 @@ static void w_direct_setup(cc_h5_window_reader *w, int k)
 #endif
 }
 
-/* HDF5's shuffle filter stores byte j of every element together (plane j);
- * this puts n elements of es bytes back (the n * es bytes after them, if
- * any, are copied as they are, as the filter leaves them). */
-static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t es,
-                      size_t tail)
+/* HDF5's shuffle filter stores byte j of every element together (plane j,
+ * of stride elements); this puts elements [start, start + m) of es bytes
+ * back into dst. */
+static void unshuffle_range(unsigned char *dst, const unsigned char *src, size_t stride,
+                            size_t start, size_t m, size_t es)
 {
     size_t i = 0;
+    src += start;
 #ifdef __SSE2__
     if (es == 8) {
-        for (; i + 16 <= n; i += 16) {
+        for (; i + 16 <= m; i += 16) {
             __m128i p[8], a[8], b[4], c[4];
             for (int j = 0; j < 8; j++)
-                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * n + i));
+                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * stride + i));
             for (int j = 0; j < 4; j++) { /* byte pairs (2j, 2j + 1) */
                 a[2 * j] = _mm_unpacklo_epi8(p[2 * j], p[2 * j + 1]);     /* elements 0-7 */
                 a[2 * j + 1] = _mm_unpackhi_epi8(p[2 * j], p[2 * j + 1]); /* 8-15 */
@@ -1388,10 +1391,10 @@ static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, si
             }
         }
     } else if (es == 4) {
-        for (; i + 16 <= n; i += 16) {
+        for (; i + 16 <= m; i += 16) {
             __m128i p[4];
             for (int j = 0; j < 4; j++)
-                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * n + i));
+                p[j] = _mm_loadu_si128((const __m128i *)(const void *)(src + j * stride + i));
             __m128i a0 = _mm_unpacklo_epi8(p[0], p[1]), a1 = _mm_unpackhi_epi8(p[0], p[1]);
             __m128i a2 = _mm_unpacklo_epi8(p[2], p[3]), a3 = _mm_unpackhi_epi8(p[2], p[3]);
             __m128i *o = (__m128i *)(void *)(dst + i * 4);
@@ -1402,9 +1405,17 @@ static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, si
         }
     }
 #endif
-    for (; i < n; i++)
+    for (; i < m; i++)
         for (size_t j = 0; j < es; j++)
-            dst[i * es + j] = src[j * n + i];
+            dst[i * es + j] = src[j * stride + i];
+}
+
+/* The whole of a shuffled buffer of n elements (the n * es bytes after them,
+ * if any, are copied as they are, as the filter leaves them). */
+static void unshuffle(unsigned char *dst, const unsigned char *src, size_t n, size_t es,
+                      size_t tail)
+{
+    unshuffle_range(dst, src, n, 0, n, es);
     memcpy(dst + n * es, src + n * es, tail);
 }
 
@@ -1459,9 +1470,17 @@ static int w_chunk(cc_h5_window_reader *w, int k, uint64_t c)
         return 1;
     const unsigned char *p = d->raw;
     size_t len = (size_t)nbytes;
+    d->shuffled = 0;
     for (int i = d->nf - 1; i >= 0; i--) {
         if (mask & (1u << i))
             continue; /* skipped when written (an optional filter that failed) */
+        if (i == 0 && d->filt[0] == H5Z_FILTER_SHUFFLE && len == bytes) {
+            /* the last step: left to w_slab, which unshuffles each window's
+             * elements straight into the window (no second pass over the
+             * chunk and no copy) */
+            d->shuffled = 1;
+            continue;
+        }
         if (d->filt[i] == H5Z_FILTER_DEFLATE) {
             unsigned char *out = p == d->tmp ? d->buf : d->tmp;
             const char *why = w_inflate(w->z, p, len, out, bytes);
@@ -1499,6 +1518,15 @@ static int w_chunk(cc_h5_window_reader *w, int k, uint64_t c)
 static int w_slab_h5(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf);
 
 
+/* Elements [in, in + m) of the decoded chunk into out. */
+static inline void w_copy(const w_direct *d, uint64_t in, uint64_t m, unsigned char *out)
+{
+    if (d->shuffled)
+        unshuffle_range(out, d->buf, (size_t)d->chunk, (size_t)in, (size_t)m, d->es);
+    else
+        memcpy(out, d->buf + in * d->es, (size_t)m * d->es);
+}
+
 /* count elements from first of dataset k into buf. */
 static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count, void *buf)
 {
@@ -1514,11 +1542,11 @@ static int w_slab(cc_h5_window_reader *w, int k, uint64_t first, uint64_t count,
             if (rc == 1)
                 rc = w_slab_h5(w, k, first, m, out);
             else if (rc == CC_OK)
-                memcpy(out, d->buf + in * d->es, (size_t)m * d->es);
+                w_copy(d, in, m, out);
             if (rc != CC_OK)
                 return rc;
         } else
-            memcpy(out, d->buf + in * d->es, (size_t)m * d->es);
+            w_copy(d, in, m, out);
         out += m * d->es;
         first += m;
         count -= m;
@@ -1565,7 +1593,31 @@ int cc_h5_window_read(cc_h5_window_reader *w, uint64_t first, size_t count, cc_t
     if (rc == CC_OK && first == 0 && t->block_off[0] != 0)
         rc = cc_h5_fail(&r->c, false, CC_EFORMAT, 1, opath, "starts at %llu; expected 0",
                         (unsigned long long)t->block_off[0]);
-    for (size_t i = 0; rc == CC_OK && i < count; i++) {
+    /* The checks below, first without a branch or a division per request
+     * (nb = ceil(input / block_size) as (nb - 1) x block_size < input <=
+     * nb x block_size, with nb <= input keeping the products in range); a
+     * window with a fault goes through them one at a time, for the first
+     * one's message. */
+    size_t from = count;
+    if (rc == CC_OK) {
+        uint64_t bad = 0, bs = w->block_size;
+        int64_t prev = w->prev_arrival;
+        for (size_t i = 0; i < count; i++) {
+            uint64_t o0 = t->block_off[i], o1 = t->block_off[i + 1], nb = o1 - o0;
+            uint64_t in = t->input_tokens[i];
+            int64_t a = t->arrival_ns[i];
+            bad |= (uint64_t)(o1 < o0) | (uint64_t)(a < 0) | (uint64_t)(a < prev) |
+                   (uint64_t)(a > CC_MAX_ARRIVAL_NS);
+            bad |= (uint64_t)(nb != 0) & ((uint64_t)(nb > in) | (uint64_t)((nb - 1) * bs >= in) |
+                                          (uint64_t)(in > nb * bs));
+            prev = a;
+        }
+        if (bad)
+            from = 0;
+        else
+            w->prev_arrival = prev;
+    }
+    for (size_t i = from; rc == CC_OK && i < count; i++) {
         uint64_t gi = first + i;
         long rec = (long)gi + 1;
         if (t->block_off[i + 1] < t->block_off[i])
