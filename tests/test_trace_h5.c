@@ -794,6 +794,83 @@ static void test_bad_files(void **state)
     remove(good);
 }
 
+/* The window reader (traces/stream.c over trace_h5.c) checks each request
+ * as the whole reader does: a file with one bad request fails streamed with
+ * the whole read's code, field and line, whatever window the request falls
+ * in (windows of 1, 2 and 1,000 requests), and nothing before it is lost. */
+static void m_arrival_past_max(hid_t f) /* the last request's (no later one goes backwards) */
+{
+    hid_t ds = H5Dopen2(f, "/requests/arrival_ns", H5P_DEFAULT), sp = H5Dget_space(ds);
+    hsize_t n = 0;
+    assert_int_equal(H5Sget_simple_extent_dims(sp, &n, NULL), 1);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    assert_true(n >= 2);
+    poke_i64(f, "/requests/arrival_ns", n - 1, INT64_C(1) << 62 | 1);
+}
+static void m_block_offsets_down(hid_t f) { poke_u64(f, "/index/block_offset", 2, 1); }
+static void m_block_count_short(hid_t f) { poke_u32(f, "/requests/input_tokens", 1, 1); }
+
+static void test_bad_files_streamed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        void (*mutate)(hid_t f);
+    } cases[] = {
+        {"arrival goes backwards", m_backwards},
+        {"negative arrival", m_negative_arrival},
+        {"arrival past 2^62 ns", m_arrival_past_max},
+        {"blocks do not match input length", m_block_count},
+        {"fewer input tokens than blocks", m_block_count_short},
+        {"block offsets go down", m_block_offsets_down},
+    };
+    cc_trace t, u;
+    build_rich(&t);
+    cc_err e = {0}, s = {0};
+    char good[512], bad[512];
+    tu_tmp_path(good, sizeof good, "good_st.h5");
+    tu_tmp_path(bad, sizeof bad, "bad_st.h5");
+    assert_int_equal(cc_write_h5(&t, good, &e), CC_OK);
+    cc_trace_free(&t);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        copy_file(good, bad);
+        hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+        assert_true(f >= 0);
+        cases[i].mutate(f);
+        assert_true(H5Fclose(f) >= 0);
+        cc_err_clear(&e);
+        int whole = cc_read_h5(bad, NULL, &u, &e);
+        if (whole == CC_OK)
+            fail_msg("case '%s': the whole read accepts it", cases[i].name);
+        size_t windows[] = {1, 2, 1000};
+        for (size_t k = 0; k < 3; k++) {
+            cc_trace_stream *ts;
+            cc_err_clear(&s);
+            assert_int_equal(cc_trace_stream_open(bad, NULL, NULL, windows[k], &ts, &s), CC_OK);
+            const cc_trace *w;
+            int rc;
+            uint64_t seen = 0;
+            while ((rc = cc_trace_stream_next(ts, &w, &s)) == CC_OK && w->n)
+                seen += w->n;
+            cc_trace_stream_close(ts);
+            /* (where the whole read names no line -- its range check of
+             * arrivals runs over the trace after the per-request ones --
+             * the streamed one must still name the request's) */
+            if (rc != whole || strcmp(s.field, e.field) != 0 ||
+                (e.line > 0 ? s.line != e.line || strcmp(s.msg, e.msg) != 0 : s.line < 1))
+                fail_msg("case '%s', window %zu: streamed %s field '%s' line %ld (%s); whole "
+                         "%s field '%s' line %ld (%s)", cases[i].name, windows[k],
+                         cc_status_name(rc), s.field, s.line, s.msg, cc_status_name(whole),
+                         e.field, e.line, e.msg);
+            /* the windows before the faulty request's came through */
+            assert_true(seen + windows[k] >= (uint64_t)s.line - 1);
+        }
+    }
+    remove(bad);
+    remove(good);
+}
+
 /* Not HDF5, empty, truncated at several points, bytes overwritten: each a
  * clean error (or, for harmless damage, a trace that validates), never a
  * crash; a missing file is CC_EIO. */
@@ -975,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_h5py_reads_it),
         cmocka_unit_test(test_h5py_writes_it),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_files_streamed),
         cmocka_unit_test(test_not_hdf5_truncated_corrupt),
         cmocka_unit_test(test_cli_convert_round_trip),
         cmocka_unit_test(test_memory_bound),
