@@ -142,7 +142,9 @@ ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v $(NVCC)))
 # cuBLAS is not linked: gpu/cublas_dl.cu dlopens it at its first use (it
 # cost every start 0.3 s and 220 MiB); the rpath lets that dlopen find it.
-LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -ldl -lstdc++
+# The CUDA runtime is linked statically (nvcc's own default), so that no
+# CUDA library is loaded at start; it opens the driver at the first call.
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
 NVFLAGS ?= -O2 -std=c++17 -I. --generate-code arch=compute_80,code=sm_80 \
     --generate-code arch=compute_90,code=sm_90
 endif

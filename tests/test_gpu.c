@@ -42,7 +42,9 @@ static int process_maps(const char *lib)
 }
 
 /* cuBLAS is loaded at its first use (gpu/cublas_dl.cu), not at start: asking
- * for the devices, as `ctxcache version` does, must not map it. */
+ * for the devices, as `ctxcache version` does, must not map it; and the CUDA
+ * runtime is linked statically (Makefile), so no libcudart is mapped
+ * either (this binary is linked as ctxcache is). */
 static void test_cublas_not_loaded_at_start(void **state)
 {
     (void)state;
@@ -50,9 +52,11 @@ static void test_cublas_not_loaded_at_start(void **state)
         printf("skipped: no /proc/self/maps\n");
         skip();
     }
+    assert_int_equal(process_maps("libcudart"), 0);
     (void)cc_gpu_device_count();
     assert_int_equal(process_maps("libcublas"), 0);
     assert_int_equal(process_maps("libcublasLt"), 0);
+    assert_int_equal(process_maps("libcudart"), 0);
 }
 
 /* The BLAS the engine runs on is the one the build chose (the Makefile passes
