@@ -761,24 +761,38 @@ static void copy_file(const char *from, const char *to)
     free(b);
 }
 
+/* build_rich's trace written to a temporary file of that name. */
+static void rich_file(char *path, size_t len, const char *name)
+{
+    cc_trace t;
+    build_rich(&t);
+    cc_err e = {0};
+    tu_tmp_path(path, len, name);
+    assert_int_equal(cc_write_h5(&t, path, &e), CC_OK);
+    cc_trace_free(&t);
+}
+
+/* bad = a copy of good with mutate applied. */
+static void mutated_copy(const char *good, const char *bad, void (*mutate)(hid_t f))
+{
+    copy_file(good, bad);
+    hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    mutate(f);
+    assert_true(H5Fclose(f) >= 0);
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
-    cc_trace t, u;
-    build_rich(&t);
+    cc_trace u;
     cc_err e = {0};
     char good[512], bad[512];
-    tu_tmp_path(good, sizeof good, "good.h5");
+    rich_file(good, sizeof good, "good.h5");
     tu_tmp_path(bad, sizeof bad, "bad.h5");
-    assert_int_equal(cc_write_h5(&t, good, &e), CC_OK);
-    cc_trace_free(&t);
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         const struct bad_case *c = &bad_cases[i];
-        copy_file(good, bad);
-        hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
-        assert_true(f >= 0);
-        c->mutate(f);
-        assert_true(H5Fclose(f) >= 0);
+        mutated_copy(good, bad, c->mutate);
         cc_err_clear(&e);
         int rc = cc_read_h5(bad, NULL, &u, &e);
         if (rc != c->code || strcmp(e.field, c->field) != 0 || (c->line >= 0 && e.line != c->line))
@@ -825,20 +839,13 @@ static void test_bad_files_streamed(void **state)
         {"fewer input tokens than blocks", m_block_count_short},
         {"block offsets go down", m_block_offsets_down},
     };
-    cc_trace t, u;
-    build_rich(&t);
+    cc_trace u;
     cc_err e = {0}, s = {0};
     char good[512], bad[512];
-    tu_tmp_path(good, sizeof good, "good_st.h5");
+    rich_file(good, sizeof good, "good_st.h5");
     tu_tmp_path(bad, sizeof bad, "bad_st.h5");
-    assert_int_equal(cc_write_h5(&t, good, &e), CC_OK);
-    cc_trace_free(&t);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        copy_file(good, bad);
-        hid_t f = H5Fopen(bad, H5F_ACC_RDWR, H5P_DEFAULT);
-        assert_true(f >= 0);
-        cases[i].mutate(f);
-        assert_true(H5Fclose(f) >= 0);
+        mutated_copy(good, bad, cases[i].mutate);
         cc_err_clear(&e);
         int whole = cc_read_h5(bad, NULL, &u, &e);
         if (whole == CC_OK)
