@@ -998,6 +998,31 @@ static inline __attribute__((always_inline)) void flat_loop(
     uint32_t guess[RING];
     const cc_pc_node *nodes = pc->nodes;
     const int same_slot = pc->prefetch_same_slot;
+    /* A cache whose metadata stays in the CPU's caches (pc->prefetch off)
+     * gains nothing from the stages: each key is hashed and probed at its
+     * turn (the staged loop measured 6 % slower at 1,000 and 10,000 blocks). */
+    const size_t lead = pc->prefetch ? n : 0;
+    for (size_t i = 0; i < n - lead; i++) {
+        uint64_t key = keys[i], m = cc_mix64(key);
+        a.key = key;
+        if (time_ns)
+            a.time_ns = time_ns[i];
+        a.request = first_index + i;
+        a.seq = first_seq + i;
+        if (input_tokens)
+            a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
+        a.parent_slot = CC_SLOT_NONE;
+        int k = access_flat_at(
+            pc, &a, m, cc_block_index_find_m(&pc->idx, key, m, nodes, sizeof(cc_pc_node)));
+        if (tiers)
+            tiers[i] = (int8_t)k;
+        h += k == 0;
+    }
+    if (!lead) {
+        if (hits)
+            *hits = h;
+        return;
+    }
     for (size_t j = 0; j < n && j < D1; j++) {
         mk[j] = cc_mix64(keys[j]);
         cc_block_index_prefetch_m(&pc->idx, mk[j]);

@@ -241,6 +241,86 @@ static void test_every_policy_within_budget(void **state)
                 }
 }
 
+/* The flat loop's staged path (a cache past CC_PC_PREFETCH_MIN_BYTES: keys
+ * hashed 16 ahead, node guesses 8 ahead, a hit confirmed on the guessed node)
+ * answers exactly as cc_pc_access one access at a time: hit for hit, the
+ * same stats, on a skewed stream over three times the capacity's keys, so
+ * that victims' nodes are reused for other keys between a guess and its
+ * turn; one-block requests with their own input lengths and times
+ * (cc_pc_access_singles) and whole-block ones (cc_pc_access_stream). */
+static void test_flat_staged_path(void **state)
+{
+    (void)state;
+    static const char *const policies[] = {"lru", "sieve", "fifo", "clock", "arc", "s3fifo",
+                                           "lfu"};
+    enum { CAP = 80000, N = 400000 };
+    uint64_t *keys = malloc(N * sizeof *keys);
+    uint32_t *in = malloc(N * sizeof *in);
+    int64_t *at = malloc(N * sizeof *at);
+    int8_t *tiers = malloc(N);
+    assert_true(keys && in && at && tiers);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 43);
+    for (int i = 0; i < N; i++) {
+        keys[i] = 1 + (gsl_rng_uniform(r) < 0.5 ? gsl_rng_uniform_int(r, 20000)
+                                                : gsl_rng_uniform_int(r, 3 * CAP));
+        in[i] = 1 + (uint32_t)gsl_rng_uniform_int(r, 4);
+        at[i] = (int64_t)i * 1000;
+    }
+    for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
+        uint64_t caps[] = {CAP};
+        cc_pc_config cfg = config(CC_PC_INDEPENDENT, policies[p], 1, caps);
+        cc_prefix_cache *a, *b, *c;
+        cc_err e = {0};
+        assert_int_equal(cc_pc_create(&cfg, &a, &e), CC_OK);
+        assert_int_equal(cc_pc_create(&cfg, &b, &e), CC_OK);
+        assert_int_equal(cc_pc_create(&cfg, &c, &e), CC_OK);
+        assert_true(cc_pc_memory_bytes(a) >= CC_PC_PREFETCH_MIN_BYTES);
+        /* in windows, as a streamed replay feeds them */
+        for (size_t off = 0; off < N; off += 8192) {
+            size_t m = N - off < 8192 ? N - off : 8192;
+            assert_int_equal(cc_pc_access_singles(a, keys + off, in + off, at + off, m, off, off,
+                                                  tiers + off),
+                             CC_OK);
+        }
+        uint64_t hits = 0, want_hits = 0;
+        assert_int_equal(cc_pc_access_stream(c, keys, N, 0, 0, &hits), CC_OK);
+        for (int i = 0; i < N; i++) {
+            cc_pc_request q = req(keys + i, 1, in[i], (uint64_t)i);
+            q.time_ns = at[i];
+            q.first_seq = (uint64_t)i;
+            int k;
+            assert_int_equal(cc_pc_access(b, &q, 0, &k), CC_OK);
+            if (tiers[i] != k)
+                fail_msg("%s: access %d: staged loop %d, one at a time %d", policies[p], i,
+                         tiers[i], k);
+        }
+        assert_memory_equal(cc_pc_get_stats(a), cc_pc_get_stats(b), sizeof(cc_pc_stats));
+        check(a);
+        /* whole blocks at time 0 against single calls of the same */
+        cc_pc_destroy(b);
+        assert_int_equal(cc_pc_create(&cfg, &b, &e), CC_OK);
+        for (int i = 0; i < N; i++) {
+            cc_pc_request q = req(keys + i, 1, cfg.block_tokens, (uint64_t)i);
+            q.time_ns = 0;
+            q.first_seq = (uint64_t)i;
+            int k;
+            assert_int_equal(cc_pc_access(b, &q, 0, &k), CC_OK);
+            want_hits += k >= 0;
+        }
+        assert_int_equal(hits, want_hits);
+        assert_memory_equal(cc_pc_get_stats(c), cc_pc_get_stats(b), sizeof(cc_pc_stats));
+        cc_pc_destroy(a);
+        cc_pc_destroy(b);
+        cc_pc_destroy(c);
+    }
+    gsl_rng_free(r);
+    free(keys);
+    free(in);
+    free(at);
+    free(tiers);
+}
+
 /* cc_pc_access_stream and cc_pc_access_request answer exactly as the same
  * accesses through cc_pc_access one by one (on a twin cache), on the flat
  * path (one tier) and the general one (two tiers, a TTL tier), with the
@@ -1020,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_bytes_per_block),
         cmocka_unit_test(test_every_policy_within_budget),
         cmocka_unit_test(test_access_loops),
+        cmocka_unit_test(test_flat_staged_path),
         cmocka_unit_test(test_prefix_rule),
         cmocka_unit_test(test_leaf_only_eviction),
         cmocka_unit_test(test_pins),
