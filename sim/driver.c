@@ -2273,9 +2273,10 @@ int cc_sim_tier_kind_of(const char *name, uint32_t k)
  * compared in full; a colliding shape is timed afresh).  The summary sums
  * what summarize() sums, in the same order (each step's seconds included),
  * and the distributions come from value counts (cc_sim_dist_compute_counts).
- * Memory: the cache, one window of the trace, the memo (about 80 bytes per
- * shape plus 8 per step of its run) and the counts of distinct TTFT, TPOT,
- * end-to-end and queue times (32 bytes each at most); nothing per request. */
+ * Memory: the cache, one window of the trace (and 12 bytes for each of its
+ * requests: shape index and wait), the memo (104 bytes per shape plus 8 per
+ * step of its run) and the counts of distinct TTFT, TPOT, end-to-end and
+ * queue times (32 bytes each at most); nothing per request of the trace. */
 
 typedef struct shape {
     uint32_t in, out, cached, tier[CC_PC_MAX_TIERS]; /* cached: the hit tokens (the
