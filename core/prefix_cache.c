@@ -970,6 +970,23 @@ static inline void prefetch_node(const cc_prefix_cache *pc, uint64_t hash)
         pc->tiers[0].pol.ops->prefetch_slot(pc->tiers[0].pol.state, n, 0);
 }
 
+/* Request i of flat_loop, whose key's node is x (CC_NODE_NONE: absent). */
+static inline __attribute__((always_inline)) int flat_one(
+    cc_prefix_cache *pc, cc_access *a, uint64_t key, uint64_t m, uint32_t x, size_t i,
+    const uint32_t *input_tokens, const int64_t *time_ns, uint64_t first_index,
+    uint64_t first_seq)
+{
+    a->key = key;
+    if (time_ns)
+        a->time_ns = time_ns[i];
+    a->request = first_index + i;
+    a->seq = first_seq + i;
+    if (input_tokens)
+        a->tokens = a->cost = cc_pc_block_tokens(input_tokens[i], pc->cfg.block_tokens, 0);
+    a->parent_slot = CC_SLOT_NONE;
+    return access_flat_at(pc, a, m, x);
+}
+
 /* The flat path's loop over one-block requests (independent mode, pc->flat):
  * request i is keys[i], of input_tokens[i] tokens (NULL: a whole block)
  * at time_ns[i] (NULL: time0), numbered first_index + i and first_seq + i;
@@ -1004,16 +1021,8 @@ static inline __attribute__((always_inline)) void flat_loop(
     const size_t lead = pc->prefetch ? n : 0;
     for (size_t i = 0; i < n - lead; i++) {
         uint64_t key = keys[i], m = cc_mix64(key);
-        a.key = key;
-        if (time_ns)
-            a.time_ns = time_ns[i];
-        a.request = first_index + i;
-        a.seq = first_seq + i;
-        if (input_tokens)
-            a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
-        a.parent_slot = CC_SLOT_NONE;
-        int k = access_flat_at(
-            pc, &a, m, cc_block_index_find_m(&pc->idx, key, m, nodes, sizeof(cc_pc_node)));
+        uint32_t x = cc_block_index_find_m(&pc->idx, key, m, nodes, sizeof(cc_pc_node));
+        int k = flat_one(pc, &a, key, m, x, i, input_tokens, time_ns, first_index, first_seq);
         if (tiers)
             tiers[i] = (int8_t)k;
         h += k == 0;
@@ -1053,15 +1062,7 @@ static inline __attribute__((always_inline)) void flat_loop(
             x = g;
         else
             x = cc_block_index_find_m(&pc->idx, key, m, nodes, sizeof(cc_pc_node));
-        a.key = key;
-        if (time_ns)
-            a.time_ns = time_ns[i];
-        a.request = first_index + i;
-        a.seq = first_seq + i;
-        if (input_tokens)
-            a.tokens = a.cost = cc_pc_block_tokens(input_tokens[i], bt, 0);
-        a.parent_slot = CC_SLOT_NONE;
-        int k = access_flat_at(pc, &a, m, x);
+        int k = flat_one(pc, &a, key, m, x, i, input_tokens, time_ns, first_index, first_seq);
         if (tiers)
             tiers[i] = (int8_t)k;
         h += k == 0;
