@@ -605,7 +605,7 @@ __attribute__((optimize("O3"))) static void sum_counts(
  * that is exactly what adding them one by one gives -- every partial sum
  * an integer below 2^53, so each addition was exact (a token count or a
  * request ratio of 0 or 1 is an integer).  Otherwise (a block partly
- * served, or sums past 2^53) the one-by-one additions, as with hits. */
+ * served, or sums past 2^53) the one-by-one additions. */
 static void sum_singles(cc_replay_stream *s, const cc_trace *w, size_t n)
 {
     const uint32_t bt = s->cfg.block_tokens;
@@ -662,51 +662,21 @@ static int feed_singles(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hits
         cc_progress_update(s->requests);
     cc_pc_access_singles(s->pc, w->blocks, w->input_tokens, w->arrival_ns, n, s->requests,
                          s->block_accesses, s->tiers);
-    if (!hits) {
-        sum_singles(s, w, n);
-    } else {
-        const uint32_t bt = s->cfg.block_tokens;
-        /* the sums in locals (registers, not a load and store a request),
-         * added in the same order */
-        double ratio_sum = s->ratio_sum, in_tok = s->in_tok, out_tok = s->out_tok;
-        uint64_t input_tokens = 0, hit_blocks = 0, hit_tokens = 0, ratio_n = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t in = w->input_tokens[i];
-            cc_pc_hits *h = &hits[i];
-            int k = s->tiers[i];
-            uint32_t hit = k >= 0;
-            uint32_t tok = hit ? cc_pc_block_tokens(in, bt, 0) : 0;
-            for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
-                h->tier_blocks[j] = h->tier_tokens[j] = 0;
-            h->blocks = hit;
-            h->tokens = tok;
-            /* no branch on the hit (unpredictable): a miss (k = -1) writes
-             * its zeros to the last tier's entries, already zero */
-            h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
-            h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
-            input_tokens += in;
-            hit_blocks += hit;
-            hit_tokens += tok;
-            if (in) {
-                /* tok / in: exactly 0 or 1 unless the block is partly
-                 * served (rare), so no division (or its wait) on the
-                 * common path */
-                double r = tok == in;
-                if (tok != 0 && tok != in)
-                    r = (double)tok / in;
-                ratio_sum += r;
-                ratio_n++;
-            }
-            in_tok += in;
-            out_tok += w->output_tokens[i];
-        }
-        s->input_tokens += input_tokens;
-        s->hit_blocks += hit_blocks;
-        s->hit_tokens += hit_tokens;
-        s->ratio_sum = ratio_sum;
-        s->ratio_n += ratio_n;
-        s->in_tok = in_tok;
-        s->out_tok = out_tok;
+    sum_singles(s, w, n);
+    const uint32_t bt = s->cfg.block_tokens;
+    for (size_t i = 0; hits && i < n; i++) {
+        cc_pc_hits *h = &hits[i];
+        int k = s->tiers[i];
+        uint32_t hit = k >= 0;
+        uint32_t tok = hit ? cc_pc_block_tokens(w->input_tokens[i], bt, 0) : 0;
+        for (uint32_t j = 0; j < CC_PC_MAX_TIERS; j++) /* (fixed count: no memset call) */
+            h->tier_blocks[j] = h->tier_tokens[j] = 0;
+        h->blocks = hit;
+        h->tokens = tok;
+        /* no branch on the hit (unpredictable): a miss (k = -1) writes its
+         * zeros to the last tier's entries, already zero */
+        h->tier_blocks[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = hit;
+        h->tier_tokens[(unsigned)k & (CC_PC_MAX_TIERS - 1)] = tok;
     }
     s->block_accesses += n;
     s->last_arrival = w->arrival_ns[n - 1];
@@ -744,7 +714,7 @@ int cc_replay_stream_feed(cc_replay_stream *s, const cc_trace *w, cc_pc_hits *hi
     cc_prefix_cache *pc = s->pc;
     const int prefix = s->cfg.mode == CC_PC_PREFIX;
     const size_t total = cc_trace_n_blocks_total(w);
-    if (!prefix && total == w->n && w->n) /* one block a request: one call for all */
+    if (cc_replay_stream_singles(s, w)) /* one block a request: one call for all */
         return feed_singles(s, w, hits, t0, err);
     if (!hits)
         return cc_err_set(err, CC_EARG, w->source, 0, "hits",

@@ -583,6 +583,83 @@ static void test_dist_counts(void **state)
     gsl_rng_free(r);
 }
 
+/* cc_replay_stream_feed on one-block windows, with hits wanted (hits[i]) and
+ * without (cc_replay_stream_tiers): request i's hits are what cc_pc_access
+ * on a twin cache says of the same block, one request at a time (one tier
+ * and two, whose second serves some hits). */
+static void test_feed_singles_hits(void **state)
+{
+    (void)state;
+    enum { N = 3000, W = 700 };
+    uint64_t keys[N];
+    uint32_t in[N], out[N];
+    int64_t at[N];
+    uint64_t off[W + 1];
+    for (size_t i = 0; i <= W; i++)
+        off[i] = i;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 5);
+    for (int i = 0; i < N; i++) {
+        keys[i] = 1 + gsl_rng_uniform_int(r, 400);
+        in[i] = 1 + (uint32_t)gsl_rng_uniform_int(r, 8);
+        out[i] = (uint32_t)gsl_rng_uniform_int(r, 5);
+        at[i] = (int64_t)i * 1000;
+    }
+    for (int two = 0; two < 2; two++)
+        for (int want_hits = 0; want_hits < 2; want_hits++) {
+            cc_pc_config cfg = config(CC_PC_INDEPENDENT, "lru", 150, two);
+            cfg.block_tokens = 8;
+            cc_replay_stream *rs;
+            cc_err e = {0};
+            cc_replay_opts ro = {0};
+            assert_int_equal(cc_replay_stream_begin(&cfg, &ro, 8, &rs, &e), CC_OK);
+            cc_prefix_cache *twin;
+            assert_int_equal(cc_pc_create(&cfg, &twin, &e), CC_OK);
+            cc_pc_hits hits[W];
+            for (size_t a = 0; a < N; a += W) {
+                size_t n = N - a < W ? N - a : W;
+                cc_trace w;
+                cc_trace_init(&w);
+                w.n = n;
+                w.block_size = 8;
+                w.arrival_ns = at + a;
+                w.input_tokens = in + a;
+                w.output_tokens = out + a;
+                w.blocks = keys + a;
+                w.block_off = off;
+                assert_true(cc_replay_stream_singles(rs, &w));
+                assert_int_equal(cc_replay_stream_feed(rs, &w, want_hits ? hits : NULL, &e),
+                                 CC_OK);
+                const int8_t *tiers = cc_replay_stream_tiers(rs);
+                for (size_t i = 0; i < n; i++) {
+                    cc_pc_request q = {.blocks = keys + a + i, .n_blocks = 1,
+                                       .input_tokens = in[a + i], .index = a + i,
+                                       .time_ns = at[a + i], .first_seq = a + i};
+                    int k;
+                    assert_int_equal(cc_pc_access(twin, &q, 0, &k), CC_OK);
+                    assert_int_equal(tiers[i], k);
+                    if (!want_hits)
+                        continue;
+                    uint32_t tok = k >= 0 ? in[a + i] : 0;
+                    assert_int_equal(hits[i].blocks, k >= 0);
+                    assert_int_equal(hits[i].tokens, tok);
+                    for (int t = 0; t < CC_PC_MAX_TIERS; t++) {
+                        assert_int_equal(hits[i].tier_blocks[t], t == k);
+                        assert_int_equal(hits[i].tier_tokens[t], t == k ? tok : 0);
+                    }
+                }
+            }
+            cc_replay_result res;
+            assert_int_equal(cc_replay_stream_end(rs, "keys", &res, &e), CC_OK);
+            const cc_pc_stats *st = cc_pc_get_stats(twin);
+            assert_int_equal(res.hit_blocks, st->tier[0].hit_blocks + st->tier[1].hit_blocks);
+            assert_int_equal(res.requests, N);
+            cc_replay_result_free(&res);
+            cc_pc_destroy(twin);
+        }
+    gsl_rng_free(r);
+}
+
 /* cc_fp_add_repeated against the additions one by one, bit for bit:
  * random sums and values over many binades, values that tie on the sum's
  * grid (v = k u + u/2), values below half an ulp, values above the sum,
@@ -1121,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_oracle_next_access),
         cmocka_unit_test(test_not_streamed),
         cmocka_unit_test(test_dist_counts),
+        cmocka_unit_test(test_feed_singles_hits),
         cmocka_unit_test(test_add_repeated),
         cmocka_unit_test(test_cli_streamed),
         cmocka_unit_test(test_mrc_stream_equal),

@@ -365,50 +365,37 @@ int cc_trace_stream_next(cc_trace_stream *s, const cc_trace **wp, cc_err *err)
     }
     const char *path = s->source;
     uint64_t base = s->next;
-    /* First without a branch on the checks (they hold in any trace worth
-     * replaying): the columns, the running maximum size and last timestamp
-     * in locals, any fault or forward reference noted; a window with a
-     * fault is decoded again below, one check at a time, for the message
-     * of the first. */
-    {
-        uint32_t prev = s->prev_ts, maxs = s->max_size, bad = 0, fwd = 0;
-        for (size_t k = 0; k < want; k++) {
-            const unsigned char *p = s->buf + k * ORACLE_RECORD;
-            uint32_t ts = (uint32_t)le(p, 4), size = (uint32_t)le(p + 12, 4);
-            uint64_t id = le(p + 4, 8);
-            int64_t next = (int64_t)le(p + 16, 8);
-            uint32_t nev = ((uint64_t)next + 2 <= 1) | (next == INT64_MAX); /* never(next) */
-            bad |= (ts < prev) | (size == 0) | (!nev & (next <= (int64_t)(base + k + 1)));
-            fwd |= !nev;
-            prev = ts;
-            maxs = size > maxs ? size : maxs;
-            w->arrival_ns[k] = (int64_t)ts * NS_PER_S;
-            w->input_tokens[k] = size;
-            w->blocks[k] = id;
-            s->next_access[k] = next;
-        }
-        if (!bad) {
-            s->prev_ts = prev;
-            s->max_size = maxs;
-            if (!fwd) {
-                s->next += want;
-                w->n = want;
-                return CC_OK;
-            }
-            goto forward;
-        }
-    }
+    /* Decoded without a branch on the checks (they hold in any trace worth
+     * replaying): the running maximum size and last timestamp in locals,
+     * any fault or forward reference noted; a window with a fault is then
+     * checked again from its decoded columns, one record at a time, for the
+     * message of the first. */
+    uint32_t prev = s->prev_ts, maxs = s->max_size, bad = 0, fwd = 0;
     for (size_t k = 0; k < want; k++) {
         const unsigned char *p = s->buf + k * ORACLE_RECORD;
         uint32_t ts = (uint32_t)le(p, 4), size = (uint32_t)le(p + 12, 4);
         uint64_t id = le(p + 4, 8);
         int64_t next = (int64_t)le(p + 16, 8);
+        uint32_t nev = ((uint64_t)next + 2 <= 1) | (next == INT64_MAX); /* never(next) */
+        bad |= (ts < prev) | (size == 0) | (!nev & (next <= (int64_t)(base + k + 1)));
+        fwd |= !nev;
+        prev = ts;
+        maxs = size > maxs ? size : maxs;
+        w->arrival_ns[k] = (int64_t)ts * NS_PER_S;
+        w->input_tokens[k] = size;
+        w->blocks[k] = id;
+        s->next_access[k] = next;
+    }
+    for (size_t k = 0; bad && k < want; k++) {
+        uint32_t ts = (uint32_t)(w->arrival_ns[k] / NS_PER_S), size = w->input_tokens[k];
+        uint32_t was = k ? (uint32_t)(w->arrival_ns[k - 1] / NS_PER_S) : s->prev_ts;
+        int64_t next = s->next_access[k];
         uint64_t i = base + k;
         long rec = (long)(i + 1);
-        if (i && ts < s->prev_ts)
+        if (i && ts < was)
             return cc_err_set(err, CC_ERANGE, path, rec, "timestamp",
                               "%" PRIu32 " s is before the previous record's %" PRIu32
-                              " s; expected non-decreasing timestamps", ts, s->prev_ts);
+                              " s; expected non-decreasing timestamps", ts, was);
         if (size == 0)
             return cc_err_set(err, CC_ERANGE, path, rec, "obj_size",
                               "0; expected an object size >= 1 (libCacheSim skips "
@@ -417,15 +404,14 @@ int cc_trace_stream_next(cc_trace_stream *s, const cc_trace **wp, cc_err *err)
             return cc_err_set(err, CC_ERANGE, path, rec, "next_access_vtime",
                               "%" PRId64 "; expected a later record (> %ld), -1 (never "
                               "again) or -2 (not recorded)", next, rec);
-        s->prev_ts = ts;
-        if (size > s->max_size)
-            s->max_size = size;
-        w->arrival_ns[k] = (int64_t)ts * NS_PER_S;
-        w->input_tokens[k] = size;
-        w->blocks[k] = id;
-        s->next_access[k] = next;
     }
-forward:
+    s->prev_ts = prev;
+    s->max_size = maxs;
+    if (!fwd) {
+        s->next += want;
+        w->n = want;
+        return CC_OK;
+    }
     /* forward references inside the window must name the same object */
     for (size_t k = 0; k < want; k++) {
         int64_t nx = s->next_access[k];
